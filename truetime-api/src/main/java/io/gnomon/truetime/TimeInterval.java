@@ -1,0 +1,60 @@
+package io.gnomon.truetime;
+
+/**
+ * An interval of true time, in nanoseconds since the Unix epoch (UTC, leap seconds not counted),
+ * guaranteed to contain the instant at which it was read.
+ *
+ * <pre>{@code
+ * TimeInterval now = trueTime.now();
+ * long commitTimestamp = now.latestEpochNanos();   // no earlier than true time
+ * }</pre>
+ *
+ * @param earliestEpochNanos true time was at least this
+ * @param latestEpochNanos   true time was at most this
+ */
+public record TimeInterval(long earliestEpochNanos, long latestEpochNanos) {
+
+    /** @throws IllegalArgumentException if {@code earliest > latest} */
+    public TimeInterval {
+        if (earliestEpochNanos > latestEpochNanos) {
+            throw new IllegalArgumentException(
+                    "earliest " + earliestEpochNanos + " is after latest " + latestEpochNanos);
+        }
+    }
+
+    /** The interval {@code [midpoint - bound, midpoint + bound]}, saturating at the range of {@code long}. */
+    public static TimeInterval around(long midpointEpochNanos, long boundNanos) {
+        if (boundNanos < 0) {
+            throw new IllegalArgumentException("bound must be >= 0, was " + boundNanos);
+        }
+        return new TimeInterval(saturatedSubtract(midpointEpochNanos, boundNanos),
+                saturatedAdd(midpointEpochNanos, boundNanos));
+    }
+
+    /** Epsilon: half the width, rounded up, so {@code [mid - ε, mid + ε]} covers the interval. */
+    public long epsilonNanos() {
+        long width = latestEpochNanos - earliestEpochNanos;
+        return width < 0 ? Long.MAX_VALUE / 2 : (width + 1) / 2;
+    }
+
+    /** Whether {@code epochNanos} lies inside the interval (both ends included). */
+    public boolean contains(long epochNanos) {
+        return earliestEpochNanos <= epochNanos && epochNanos <= latestEpochNanos;
+    }
+
+    static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        if (((a ^ r) & (b ^ r)) < 0) {
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return r;
+    }
+
+    static long saturatedSubtract(long a, long b) {
+        long r = a - b;
+        if (((a ^ b) & (a ^ r)) < 0) {
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return r;
+    }
+}

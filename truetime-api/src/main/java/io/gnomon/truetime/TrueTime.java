@@ -1,0 +1,70 @@
+package io.gnomon.truetime;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * TrueTime: the current time as an interval that is guaranteed to contain true time.
+ *
+ * <p>Implementations: {@link io.gnomon.truetime.shm.ShmTrueTime} reads the local clock daemon's
+ * shared-memory segment (nanoseconds, no system call to the daemon);
+ * {@link io.gnomon.truetime.grpc.GrpcTrueTime} asks a daemon over gRPC;
+ * {@link io.gnomon.truetime.testing.FakeTrueTime} is a settable clock for tests.
+ *
+ * <pre>{@code
+ * try (ShmTrueTime tt = ShmTrueTime.open(Path.of("/dev/shm/gnomon-truetime"))) {
+ *     long s = tt.now().latestEpochNanos();  // a commit timestamp
+ *     tt.waitUntilAfter(s);                   // commit-wait: s has certainly passed everywhere
+ * }
+ * }</pre>
+ *
+ * <p>All methods that return time throw {@link ClockUnavailableException} rather than return an interval
+ * the daemon cannot vouch for (see {@link ClockStatus#isUsable()}).
+ */
+public interface TrueTime {
+
+    /** The current interval; true time lies within it. */
+    TimeInterval now();
+
+    /** True if {@code epochNanos} has definitely passed: {@code now().earliest > epochNanos}. */
+    default boolean after(long epochNanos) {
+        return now().earliestEpochNanos() > epochNanos;
+    }
+
+    /** True if {@code epochNanos} has definitely not arrived: {@code now().latest < epochNanos}. */
+    default boolean before(long epochNanos) {
+        return now().latestEpochNanos() < epochNanos;
+    }
+
+    /** The status of the clock; never throws. */
+    ClockStatus status();
+
+    /**
+     * Blocks until {@link #after(long) after(epochNanos)} holds. Sleeps while the wait is long, then spins
+     * for the last stretch; never returns early.
+     *
+     * @throws InterruptedException      if the thread is interrupted while waiting
+     * @throws ClockUnavailableException if the clock becomes unusable while waiting
+     */
+    default void waitUntilAfter(long epochNanos) throws InterruptedException {
+        while (true) {
+            long earliest = now().earliestEpochNanos();
+            if (earliest > epochNanos) {
+                return;
+            }
+            long remainingNanos = epochNanos - earliest + 1;
+            if (remainingNanos > SPIN_THRESHOLD_NANOS) {
+                // Sleep short of the target: the scheduler may oversleep, never undersleep matters here.
+                LockSupport.parkNanos(remainingNanos - SPIN_THRESHOLD_NANOS / 2);
+            } else {
+                Thread.onSpinWait();
+            }
+            if (Thread.interrupted()) {
+                throw new InterruptedException("interrupted in waitUntilAfter(" + epochNanos + ")");
+            }
+        }
+    }
+
+    /** Below this remaining wait, {@link #waitUntilAfter(long)} spins instead of parking. */
+    long SPIN_THRESHOLD_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+}

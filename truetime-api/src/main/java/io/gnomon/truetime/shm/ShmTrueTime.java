@@ -1,0 +1,209 @@
+package io.gnomon.truetime.shm;
+
+import io.gnomon.truetime.ClockSnapshot;
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.ClockUnavailableException;
+import io.gnomon.truetime.MonotonicClock;
+import io.gnomon.truetime.TimeInterval;
+import io.gnomon.truetime.TrueTime;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * TrueTime read from the clock daemon's shared-memory segment: one {@link System#nanoTime()} and a seqlock
+ * read of a mapped snapshot per call, no system call to the daemon, no allocation once inlined.
+ *
+ * <pre>{@code
+ * TrueTime tt = ShmTrueTime.open(SegmentLayout.DEFAULT_PATH);
+ * TimeInterval now = tt.now();
+ * }</pre>
+ *
+ * <p>The reader derives realtime from the monotonic clock and the offset the daemon published, so a step
+ * of the system's realtime clock does not move it (docs/clock-accuracy.md argues each disruption).
+ * Thread-safe; share one instance.
+ */
+public final class ShmTrueTime implements TrueTime {
+
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** Retries of a read that overlapped a write before giving up (a writer that died mid-write). */
+    static final int MAX_READ_ATTEMPTS = 10_000;
+
+    private final ByteBuffer buffer;
+    private final MonotonicClock clock;
+    private final boolean acceptUnverified;
+    private final Path path;
+
+    ShmTrueTime(Path path, ByteBuffer buffer, MonotonicClock clock, boolean acceptUnverified) {
+        this.path = path;
+        this.buffer = buffer;
+        this.clock = clock;
+        this.acceptUnverified = acceptUnverified;
+    }
+
+    /**
+     * Maps the segment at {@code path} read-only.
+     *
+     * @throws IOException if the file is missing, too short, or not a Gnomon segment of a supported version
+     */
+    public static ShmTrueTime open(Path path) throws IOException {
+        return open(path, MonotonicClock.SYSTEM, false);
+    }
+
+    /**
+     * Like {@link #open(Path)}, but {@link ClockStatus#UNVERIFIED} intervals (the daemon's embedded local
+     * default, an assumption rather than a measurement) are returned instead of refused. For demos and
+     * development hosts only.
+     */
+    public static ShmTrueTime openAcceptingUnverified(Path path) throws IOException {
+        return open(path, MonotonicClock.SYSTEM, true);
+    }
+
+    /** Maps the segment with an injected monotonic clock (tests and simulators). */
+    public static ShmTrueTime open(Path path, MonotonicClock clock, boolean acceptUnverified) throws IOException {
+        ByteBuffer buffer;
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size < SegmentLayout.SEGMENT_SIZE) {
+                throw new IOException(path + ": segment is " + size + " bytes, expected at least "
+                        + SegmentLayout.SEGMENT_SIZE + " (not a Gnomon TrueTime segment, or not yet initialised)");
+            }
+            buffer = channel.map(FileChannel.MapMode.READ_ONLY, 0, SegmentLayout.SEGMENT_SIZE);
+        } catch (NoSuchFileException e) {
+            throw new IOException(path + ": no TrueTime segment (is clockd running, and is this its segment path?)", e);
+        }
+        checkHeader(path, buffer);
+        return new ShmTrueTime(path, buffer, clock, acceptUnverified);
+    }
+
+    static void checkHeader(Path path, ByteBuffer buffer) throws IOException {
+        int magic = (int) INTS.get(buffer, SegmentLayout.OFF_MAGIC);
+        if (magic != SegmentLayout.MAGIC) {
+            throw new IOException(path + ": wrong magic 0x" + Integer.toHexString(magic) + ", expected 0x"
+                    + Integer.toHexString(SegmentLayout.MAGIC) + " (not a Gnomon TrueTime segment)");
+        }
+        short version = buffer.order(ByteOrder.LITTLE_ENDIAN).getShort(SegmentLayout.OFF_VERSION);
+        if (version != SegmentLayout.VERSION) {
+            throw new IOException(path + ": segment layout version " + version + ", this reader supports "
+                    + SegmentLayout.VERSION + " (upgrade truetime-api)");
+        }
+    }
+
+    @Override
+    public TimeInterval now() {
+        for (int attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
+            long seq = (long) LONGS.getAcquire(buffer, SegmentLayout.OFF_SEQUENCE);
+            long asOf = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_AS_OF_MONOTONIC);
+            long offset = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_EPOCH_OFFSET);
+            long bound = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_BOUND);
+            long voidAfter = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_VOID_AFTER_MONOTONIC);
+            long driftPpb = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_MAX_DRIFT_PPB);
+            int status = (int) INTS.getOpaque(buffer, SegmentLayout.OFF_STATUS);
+            VarHandle.loadLoadFence();
+            if ((seq & 1) == 0 && seq == (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_SEQUENCE)) {
+                // The monotonic reading is taken after the snapshot: as-of never lies ahead of it.
+                long monotonicNow = clock.nanoTime();
+                checkUsable(status, monotonicNow, voidAfter, bound, driftPpb);
+                long b = ClockSnapshot.boundAt(bound, driftPpb, monotonicNow - asOf);
+                long mid = monotonicNow + offset;
+                return new TimeInterval(mid - b, mid + b);
+            }
+            Thread.onSpinWait();
+        }
+        throw new ClockUnavailableException(ClockStatus.UNKNOWN, tornReason());
+    }
+
+    @Override
+    public boolean after(long epochNanos) {
+        return now().earliestEpochNanos() > epochNanos;
+    }
+
+    @Override
+    public boolean before(long epochNanos) {
+        return now().latestEpochNanos() < epochNanos;
+    }
+
+    private void checkUsable(int statusCode, long monotonicNow, long voidAfter, long bound, long driftPpb) {
+        if (statusCode == ClockStatus.SYNCHRONIZED.code() || statusCode == ClockStatus.FREE_RUNNING.code()
+                || (acceptUnverified && statusCode == ClockStatus.UNVERIFIED.code())) {
+            if (monotonicNow - voidAfter > 0) {
+                throw new ClockUnavailableException(ClockStatus.UNKNOWN, path
+                        + ": snapshot is void (its writer has not refreshed it; is clockd running?)");
+            }
+            if (bound < 0 || driftPpb < 0 || driftPpb > ClockSnapshot.MAX_DRIFT_PPB_LIMIT) {
+                throw new ClockUnavailableException(ClockStatus.UNKNOWN, path + ": corrupt snapshot (bound "
+                        + bound + ", drift " + driftPpb + " ppb)");
+            }
+            return;
+        }
+        ClockStatus status = ClockStatus.fromCode(statusCode);
+        throw new ClockUnavailableException(status, switch (status) {
+            case UNVERIFIED -> "clockd has no time source configured; its interval is an assumption "
+                    + "(configure NTP servers, or open the reader accepting unverified intervals)";
+            case UNSYNCHRONIZED -> "clockd has no majority of agreeing time sources (see 'bin/truetime status')";
+            default -> "clockd has not published a usable snapshot";
+        });
+    }
+
+    @Override
+    public ClockStatus status() {
+        ClockSnapshot snapshot = snapshotOrNull();
+        if (snapshot == null || snapshot.isVoidAt(clock.nanoTime())) {
+            return ClockStatus.UNKNOWN;
+        }
+        return snapshot.status();
+    }
+
+    /**
+     * The raw snapshot as last published, without any usability check; {@code null} if no consistent read
+     * succeeded or the stored values are out of range. Allocates; for tools and diagnostics.
+     */
+    public ClockSnapshot snapshotOrNull() {
+        for (int attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
+            long seq = (long) LONGS.getAcquire(buffer, SegmentLayout.OFF_SEQUENCE);
+            long asOf = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_AS_OF_MONOTONIC);
+            long offset = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_EPOCH_OFFSET);
+            long bound = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_BOUND);
+            long voidAfter = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_VOID_AFTER_MONOTONIC);
+            long driftPpb = (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_MAX_DRIFT_PPB);
+            int status = (int) INTS.getOpaque(buffer, SegmentLayout.OFF_STATUS);
+            VarHandle.loadLoadFence();
+            if ((seq & 1) == 0 && seq == (long) LONGS.getOpaque(buffer, SegmentLayout.OFF_SEQUENCE)) {
+                if (seq == 0 || bound < 0 || driftPpb < 0 || driftPpb > ClockSnapshot.MAX_DRIFT_PPB_LIMIT) {
+                    return null;
+                }
+                return new ClockSnapshot(asOf, offset, bound, driftPpb, voidAfter, ClockStatus.fromCode(status));
+            }
+            Thread.onSpinWait();
+        }
+        return null;
+    }
+
+    /** The process id of the daemon that last wrote the segment (0 if never written). */
+    public int writerPid() {
+        return (int) INTS.getOpaque(buffer, SegmentLayout.OFF_WRITER_PID);
+    }
+
+    /** The segment's sequence number: odd while being written, incremented by 2 per publication. */
+    public long sequence() {
+        return (long) LONGS.getAcquire(buffer, SegmentLayout.OFF_SEQUENCE);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    private String tornReason() {
+        return path + ": segment stayed mid-write for " + MAX_READ_ATTEMPTS
+                + " reads (writer died while publishing?)";
+    }
+}
