@@ -1,0 +1,25 @@
+package io.gnomon.clockd.select;
+
+import io.gnomon.truetime.ClockSnapshot;
+
+import java.util.List;
+
+/**
+ * One output of the estimator: the snapshot to publish, the state of every source, and in plain words why
+ * the status is what it is.
+ *
+ * @param snapshot           what readers extrapolate from (also written to the segment)
+ * @param offsetNanos        true time minus the local system (realtime) clock, per the snapshot's midpoint
+ * @param sources            one entry per configured source, in configuration order
+ * @param reason             e.g. "3 of 3 sources agree" or "no majority: 1 of 3 sources reachable"
+ */
+public record Estimate(ClockSnapshot snapshot, long offsetNanos, List<SourceState> sources, String reason) {
+    public Estimate {
+        sources = List.copyOf(sources);
+    }
+
+    /** Number of sources currently marked falsetickers. */
+    public long falsetickerCount() {
+        return sources.stream().filter(SourceState::falseticker).count();
+    }
+}
