@@ -1,0 +1,100 @@
+package io.gnomon.clockd.select;
+
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.TimeInterval;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Interaction tests: measurements in, the exact estimate out. */
+class ClockEstimatorTest {
+    static final long MS = 1_000_000L;
+    static final long S = 1_000_000_000L;
+    static final long DRIFT_PPB = 200_000;
+    static final ClockEstimator.Limits LIMITS = new ClockEstimator.Limits(DRIFT_PPB, 8, 900 * S, 10 * S, 10 * S);
+
+    /** True epoch time minus monotonic time in these tests. */
+    static final long THETA = 1_700_000_000L * S;
+
+    final ClockEstimator estimator = new ClockEstimator(List.of("a", "b", "c"), LIMITS);
+
+    @Test
+    void unsynchronizedUntilAMajorityHasMeasured() {
+        Estimate e = estimator.estimate(0, THETA);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.UNSYNCHRONIZED);
+        assertThat(e.reason()).contains("never synchronized").contains("0 of 3");
+
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 100_000));
+        assertThat(estimator.estimate(0, THETA).snapshot().status()).isEqualTo(ClockStatus.UNSYNCHRONIZED);
+
+        estimator.onMeasurement("b", new Measurement(0, THETA + MS / 2, MS, 100_000));
+        Estimate synced = estimator.estimate(0, THETA);
+        assertThat(synced.snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        // a covers [θ-1ms, θ+1ms], b covers [θ-0.5ms, θ+1.5ms]: the doubly covered part is [θ-0.5ms, θ+1ms].
+        TimeInterval offsets = synced.snapshot().intervalAt(0);
+        assertThat(offsets.earliestEpochNanos()).isLessThanOrEqualTo(THETA - MS / 2);
+        assertThat(offsets.latestEpochNanos()).isGreaterThanOrEqualTo(THETA + MS);
+        assertThat(synced.snapshot().boundNanos()).isEqualTo(750_000);
+        assertThat(synced.reason()).isEqualTo("2 of 3 sources agree");
+    }
+
+    @Test
+    void aLiarIsMarkedFalsetickerAndIgnored() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA + 100_000, MS, 0));
+        estimator.onMeasurement("c", new Measurement(0, THETA + 10 * S, MS, 0));
+        Estimate e = estimator.estimate(0, THETA);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        assertThat(e.snapshot().intervalAt(0).contains(THETA)).isTrue();
+        assertThat(e.sources()).extracting(SourceState::falseticker).containsExactly(false, false, true);
+        assertThat(e.falsetickerCount()).isEqualTo(1);
+        assertThat(e.reason()).contains("falsetickers: [c]");
+        assertThat(e.sources().get(2).offsetNanos()).isEqualTo(10 * S);
+    }
+
+    @Test
+    void theBestOfTheLastSamplesIsTheNarrowestOnceAged() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, 50_000, 0));         // narrow but old by 10 s
+        estimator.onMeasurement("a", new Measurement(10 * S, THETA, 1_000_000, 0)); // fresh but wide
+        estimator.onMeasurement("b", new Measurement(10 * S, THETA, 5 * MS, 0));
+        Estimate e = estimator.estimate(10 * S, THETA);
+        // the old sample aged 10 s at 200 ppm: 50 µs + 2 ms = 2.05 ms, wider than the fresh 1 ms
+        assertThat(e.sources().get(0).boundNanos()).isEqualTo(1_000_000);
+    }
+
+    @Test
+    void losingTheMajorityFreeRunsWithAGrowingBoundThenStaysSound() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA, MS, 0));
+        Estimate synced = estimator.estimate(0, THETA);
+        assertThat(synced.snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+
+        // 1000 s later every sample is older than... no: max age is 900 s, so they are dropped.
+        Estimate later = estimator.estimate(1000 * S, THETA);
+        assertThat(later.snapshot().status()).isEqualTo(ClockStatus.FREE_RUNNING);
+        assertThat(later.snapshot().boundNanos()).isEqualTo(MS + 200 * MS);
+        assertThat(later.reason()).startsWith("free-running for 1000.0 s");
+        assertThat(later.sources()).allMatch(s -> !s.reachable());
+    }
+
+    @Test
+    void sourcesThatDisagreeWithoutMajorityNeverSynchronize() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA + S, MS, 0));
+        estimator.onMeasurement("c", new Measurement(0, THETA + 2 * S, MS, 0));
+        Estimate e = estimator.estimate(0, THETA);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.UNSYNCHRONIZED);
+        assertThat(e.reason()).contains("no 2 of the 3 sources with measurements agree");
+        assertThat(e.sources()).noneMatch(SourceState::falseticker);
+    }
+
+    @Test
+    void localAssumptionIsNeverSynchronized() {
+        Estimate e = new LocalAssumption(1000 * MS, DRIFT_PPB, 10 * S).estimate(5, THETA, 100);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.UNVERIFIED);
+        assertThat(e.snapshot().boundNanos()).isEqualTo(1000 * MS + 100);
+        assertThat(e.reason()).contains("unverified");
+    }
+}
