@@ -1,0 +1,157 @@
+package io.gnomon.clockd;
+
+import io.gnomon.clockd.config.Settings;
+import io.gnomon.clockd.select.ClockEstimator;
+import io.gnomon.clockd.select.Estimate;
+import io.gnomon.clockd.select.LocalAssumption;
+import io.gnomon.clockd.select.Measurement;
+import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceListener;
+import io.gnomon.truetime.ClockStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The daemon's runtime around the pure estimator: one thread ("clockd-core") owns the estimator, takes
+ * measurements from source threads, recomputes after each one and at the publish interval, and hands every
+ * estimate to the publishers (segment, gRPC, metrics, journal) as {@link Sink}s.
+ */
+public final class ClockDaemon implements SourceListener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClockDaemon.class);
+
+    /** A publisher of what the core produces; called on the core thread, so it must not block for long. */
+    public interface Sink {
+        void onEstimate(Estimate estimate, SystemClocks.Pair clocks);
+
+        default void onMeasurement(String source, Measurement m, SystemClocks.Pair clocks) {
+        }
+
+        default void onRejected(String source, RejectReason reason, String detail, SystemClocks.Pair clocks) {
+        }
+    }
+
+    private final Settings settings;
+    private final SystemClocks clocks;
+    private final ClockEstimator estimator;
+    private final LocalAssumption local;
+    private final List<Sink> sinks = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService core;
+    private volatile Estimate latest;
+    private ClockStatus lastStatus;
+
+    public ClockDaemon(Settings settings, SystemClocks clocks) {
+        this.settings = settings;
+        this.clocks = clocks;
+        if (settings.servers().isEmpty()) {
+            this.estimator = null;
+            this.local = new LocalAssumption(settings.assumedLocalErrorNanos(), settings.maxDriftPpb(),
+                    settings.voidAfterNanos());
+        } else {
+            long reachable = 3 * settings.pollIntervalNanos() + settings.replyTimeoutNanos();
+            this.estimator = new ClockEstimator(settings.serverNames(), new ClockEstimator.Limits(
+                    settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
+                    settings.voidAfterNanos()));
+            this.local = null;
+        }
+        this.core = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "clockd-core");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public void addSink(Sink sink) {
+        sinks.add(sink);
+    }
+
+    /** Publishes a first estimate at once, then at the publish interval. */
+    public void start() {
+        core.scheduleAtFixedRate(this::safePublish, 0, settings.publishIntervalNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The last estimate published, or null before the first. */
+    public Estimate latest() {
+        return latest;
+    }
+
+    @Override
+    public void onMeasurement(String sourceName, Measurement measurement) {
+        submit(() -> {
+            SystemClocks.Pair pair = clocks.readPair();
+            estimator.onMeasurement(sourceName, measurement);
+            for (Sink s : sinks) {
+                s.onMeasurement(sourceName, measurement, pair);
+            }
+            publish(pair);
+        });
+    }
+
+    @Override
+    public void onRejected(String sourceName, RejectReason reason, String detail) {
+        submit(() -> {
+            SystemClocks.Pair pair = clocks.readPair();
+            for (Sink s : sinks) {
+                s.onRejected(sourceName, reason, detail, pair);
+            }
+        });
+    }
+
+    private void submit(Runnable r) {
+        try {
+            core.execute(() -> {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    log.error("clockd core task failed; continuing", e);
+                }
+            });
+        } catch (RejectedExecutionException closing) {
+            // shutting down: drop
+        }
+    }
+
+    private void safePublish() {
+        try {
+            publish(clocks.readPair());
+        } catch (RuntimeException e) {
+            log.error("clockd publish failed; continuing", e);
+        }
+    }
+
+    private void publish(SystemClocks.Pair pair) {
+        long now = clocks.nanoTime();
+        Estimate e = estimator != null
+                ? estimator.estimate(now, pair.realtimeMinusMonotonicNanos())
+                : local.estimate(now, pair.realtimeMinusMonotonicNanos(), pair.uncertaintyNanos());
+        latest = e;
+        ClockStatus status = e.snapshot().status();
+        if (status != lastStatus) {
+            log.info("status {} -> {}: {}", lastStatus == null ? "(start)" : lastStatus, status, e.reason());
+            lastStatus = status;
+        }
+        for (Sink s : sinks) {
+            try {
+                s.onEstimate(e, pair);
+            } catch (RuntimeException ex) {
+                log.error("publisher {} failed", s.getClass().getSimpleName(), ex);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        core.shutdown();
+        try {
+            core.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package io.gnomon.clockd;
+
+import io.gnomon.truetime.MonotonicClock;
+
+import java.time.Instant;
+
+/**
+ * The daemon's only access to the host's clocks: CLOCK_MONOTONIC for elapsed time and as-of instants, and
+ * the realtime clock, read only to report the system clock's offset (never part of a bound).
+ */
+public interface SystemClocks extends MonotonicClock {
+
+    /** A realtime reading bracketed by two monotonic readings. */
+    record Pair(long realtimeEpochNanos, long monotonicBeforeNanos, long monotonicAfterNanos) {
+        /** Realtime minus monotonic, taking the monotonic midpoint of the bracket. */
+        public long realtimeMinusMonotonicNanos() {
+            return realtimeEpochNanos - (monotonicBeforeNanos + (monotonicAfterNanos - monotonicBeforeNanos) / 2);
+        }
+
+        /** How far the realtime reading can be from the midpoint of the bracket, rounded up. */
+        public long uncertaintyNanos() {
+            return (monotonicAfterNanos - monotonicBeforeNanos + 1) / 2 + 1;
+        }
+    }
+
+    Pair readPair();
+
+    SystemClocks SYSTEM = new SystemClocks() {
+        @Override
+        public long nanoTime() {
+            return System.nanoTime();
+        }
+
+        @Override
+        public Pair readPair() {
+            long before = System.nanoTime();
+            Instant now = Instant.now();
+            long after = System.nanoTime();
+            return new Pair(now.getEpochSecond() * 1_000_000_000L + now.getNano(), before, after);
+        }
+    };
+}

@@ -1,0 +1,185 @@
+package io.gnomon.clockd.cli;
+
+import io.gnomon.clockd.ClockDaemon;
+import io.gnomon.clockd.SystemClocks;
+import io.gnomon.clockd.config.ConfigException;
+import io.gnomon.clockd.config.ConfigLoader;
+import io.gnomon.clockd.config.DaemonConfig;
+import io.gnomon.clockd.config.Settings;
+import io.gnomon.clockd.publish.SegmentSink;
+import io.gnomon.clockd.select.Estimate;
+import io.gnomon.truetime.ClockUnavailableException;
+import io.gnomon.truetime.shm.SegmentWriter;
+import io.gnomon.truetime.shm.ShmTrueTime;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code clockd}: the clock daemon. Exit codes: 0 normal stop, 1 runtime failure, 2 bad configuration. */
+@Command(name = "clockd", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Gnomon clock daemon: samples time sources, computes an interval guaranteed to contain true "
+                + "time, and publishes it (shared memory, gRPC, /metrics, journal).",
+                "With no server configured it runs on the embedded local default: the system clock with an "
+                        + "assumed bound, status UNVERIFIED (never reported as synchronized)."},
+        footer = {"", "Exit codes: 0 stopped, 1 runtime failure (e.g. port in use), 2 bad configuration."})
+public final class ClockdMain implements Callable<Integer> {
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "YAML configuration file")
+    Path config;
+
+    @Option(names = {"-s", "--server"}, paramLabel = "HOST[:PORT]",
+            description = "NTP server (repeatable; replaces the file's servers)")
+    List<String> servers = new ArrayList<>();
+
+    @Option(names = "--max-drift-ppm", paramLabel = "PPM", description = "maximum local clock drift (default 200)")
+    Double maxDriftPpm;
+
+    @Option(names = "--poll-interval-ms", paramLabel = "MS", description = "NTP poll interval per server")
+    Long pollIntervalMillis;
+
+    @Option(names = "--segment", paramLabel = "PATH", description = "shared-memory segment path (default /dev/shm/gnomon-truetime)")
+    String segment;
+
+    @Option(names = "--grpc-port", paramLabel = "PORT", description = "gRPC port (default 7360, 0 = any free)")
+    Integer grpcPort;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "HTTP /metrics port (default 7361, 0 = any free)")
+    Integer metricsPort;
+
+    @Option(names = "--bind", paramLabel = "ADDR", description = "address for gRPC and HTTP (default 127.0.0.1)")
+    String bind;
+
+    @Option(names = "--journal-dir", paramLabel = "DIR", description = "journal directory ('' disables)")
+    String journalDir;
+
+    @Option(names = "--print", description = "print the live interval, read back through the segment, every second")
+    boolean print;
+
+    @Option(names = "--ready-file", paramLabel = "FILE", hidden = true,
+            description = "write the bound ports here once serving (for tests and launchers)")
+    Path readyFile;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new ClockdMain());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("clockd: " + ex.getMessage());
+            return ex instanceof ConfigException ? 2 : 1;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("clockd: " + ex.getMessage() + " (see clockd --help)");
+            return 2;
+        });
+        return cl.execute(args);
+    }
+
+    Settings settings() throws ConfigException {
+        DaemonConfig c = config == null ? new DaemonConfig() : ConfigLoader.read(config);
+        if (!servers.isEmpty()) {
+            c.servers = servers;
+        }
+        if (maxDriftPpm != null) {
+            c.maxDriftPpm = maxDriftPpm;
+        }
+        if (pollIntervalMillis != null) {
+            c.pollIntervalMillis = pollIntervalMillis;
+        }
+        if (segment != null) {
+            c.publish.segmentPath = segment;
+        }
+        if (grpcPort != null) {
+            c.grpc.port = grpcPort;
+        }
+        if (metricsPort != null) {
+            c.metrics.port = metricsPort;
+        }
+        if (bind != null) {
+            c.grpc.bind = bind;
+            c.metrics.bind = bind;
+        }
+        if (journalDir != null) {
+            c.journal.dir = journalDir;
+        }
+        return ConfigLoader.validate(c);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Settings s = settings();
+        List<AutoCloseable> open = new ArrayList<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        try {
+            ClockDaemon daemon = new ClockDaemon(s, SystemClocks.SYSTEM);
+            SegmentSink segmentSink;
+            try {
+                segmentSink = new SegmentSink(SegmentWriter.open(s.segmentPath()));
+            } catch (IOException e) {
+                throw new IOException("cannot open segment " + s.segmentPath() + ": " + e.getMessage(), e);
+            }
+            open.add(segmentSink);
+            daemon.addSink(segmentSink);
+            open.add(0, daemon);
+            daemon.start();
+            System.err.println("clockd: publishing to " + s.segmentPath() + (s.servers().isEmpty()
+                    ? " from the embedded local default (status UNVERIFIED: no time source configured)"
+                    : " from " + s.serverNames()));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                closeAll(open);
+                stopped.countDown();
+            }, "clockd-shutdown"));
+            if (print) {
+                printLoop(s.segmentPath(), daemon, stopped);
+            }
+            stopped.await();
+            return 0;
+        } catch (Exception e) {
+            closeAll(open);
+            throw e;
+        }
+    }
+
+    private static void printLoop(Path segmentPath, ClockDaemon daemon, CountDownLatch stopped) throws Exception {
+        ShmTrueTime tt = ShmTrueTime.openAcceptingUnverified(segmentPath);
+        PrintWriter out = new PrintWriter(System.out, true);
+        while (daemon.latest() == null && !stopped.await(10, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            // the first estimate is published at start; wait for it rather than print UNKNOWN
+        }
+        while (stopped.getCount() > 0) {
+            Estimate e = daemon.latest();
+            try {
+                out.println(Format.interval(tt.now()) + "  " + tt.status() + (e == null ? "" : "  (" + e.reason() + ")"));
+            } catch (ClockUnavailableException ex) {
+                out.println(ex.getMessage());
+            }
+            stopped.await(1, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    private static void closeAll(List<AutoCloseable> open) {
+        synchronized (open) {
+            closeAllLocked(open);
+        }
+    }
+
+    private static void closeAllLocked(List<AutoCloseable> open) {
+        for (AutoCloseable c : open) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                System.err.println("clockd: closing " + c.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+        }
+        open.clear();
+    }
+}

@@ -1,0 +1,153 @@
+package io.gnomon.clockd.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** Reads YAML into {@link DaemonConfig} and validates it into {@link Settings}; every error is one line. */
+public final class ConfigLoader {
+    private ConfigLoader() {
+    }
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    /** Reads a YAML file; an empty file is the default configuration. */
+    public static DaemonConfig read(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("config " + file + ": no such file");
+        } catch (IOException e) {
+            throw new ConfigException("config " + file + ": cannot read: " + e.getMessage());
+        }
+        if (text.isBlank()) {
+            return new DaemonConfig();
+        }
+        try {
+            DaemonConfig c = YAML.readValue(text, DaemonConfig.class);
+            return c == null ? new DaemonConfig() : c;
+        } catch (UnrecognizedPropertyException e) {
+            String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
+                    .map(Object::toString).sorted().collect(Collectors.joining(", "));
+            throw new ConfigException("config " + file + " line " + e.getLocation().getLineNr() + ": unknown key '"
+                    + e.getPropertyName() + "' (known here: " + known + ")");
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr();
+            throw new ConfigException("config " + file + where + ": " + e.getOriginalMessage().lines().findFirst().orElse("invalid"));
+        }
+    }
+
+    /** Checks every value and resolves server names; the first problem found is the message. */
+    public static Settings validate(DaemonConfig c) throws ConfigException {
+        if (!(c.maxDriftPpm > 0 && c.maxDriftPpm <= 100_000)) {
+            throw new ConfigException("maxDriftPpm: " + c.maxDriftPpm + " must be > 0 and <= 100000");
+        }
+        positive("pollIntervalMillis", c.pollIntervalMillis);
+        positive("replyTimeoutMillis", c.replyTimeoutMillis);
+        positive("maxRootDistanceMillis", c.maxRootDistanceMillis);
+        if (c.assumedLocalErrorMillis < 0) {
+            throw new ConfigException("assumedLocalErrorMillis: " + c.assumedLocalErrorMillis + " must be >= 0");
+        }
+        positive("publish.intervalMillis", c.publish.intervalMillis);
+        positive("publish.voidAfterMillis", c.publish.voidAfterMillis);
+        if (c.publish.voidAfterMillis <= c.publish.intervalMillis) {
+            throw new ConfigException("publish.voidAfterMillis: " + c.publish.voidAfterMillis
+                    + " must exceed publish.intervalMillis (" + c.publish.intervalMillis + ") or readers see void snapshots");
+        }
+        if (c.publish.segmentPath == null || c.publish.segmentPath.isBlank()) {
+            throw new ConfigException("publish.segmentPath: must not be empty");
+        }
+        positive("journal.retentionHours", c.journal.retentionHours);
+
+        List<InetSocketAddress> servers = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < c.servers.size(); i++) {
+            InetSocketAddress a = parseServer("servers[" + i + "]", c.servers.get(i));
+            String name = "ntp:" + a.getAddress().getHostAddress() + ":" + a.getPort();
+            if (names.contains(name)) {
+                throw new ConfigException("servers[" + i + "]: '" + c.servers.get(i) + "' duplicates " + name);
+            }
+            servers.add(a);
+            names.add(name);
+        }
+        double d = c.maxDriftPpm / 1e6;
+        long driftPpb = (long) Math.ceil(d / (1 - d) * 1e9);
+        long ms = 1_000_000L;
+        return new Settings(servers, names, driftPpb, c.pollIntervalMillis * ms, c.replyTimeoutMillis * ms,
+                c.maxRootDistanceMillis * ms, c.assumedLocalErrorMillis * ms, Path.of(c.publish.segmentPath),
+                c.publish.intervalMillis * ms, c.publish.voidAfterMillis * ms,
+                endpoint("grpc", c.grpc), endpoint("metrics", c.metrics),
+                c.journal.dir == null || c.journal.dir.isBlank() ? null : Path.of(c.journal.dir),
+                c.journal.retentionHours * 3_600_000_000_000L);
+    }
+
+    private static void positive(String key, long value) throws ConfigException {
+        if (value <= 0) {
+            throw new ConfigException(key + ": " + value + " must be > 0");
+        }
+    }
+
+    private static InetSocketAddress endpoint(String key, DaemonConfig.Endpoint e) throws ConfigException {
+        checkPort(key + ".port", e.port);
+        try {
+            return new InetSocketAddress(InetAddress.getByName(e.bind), e.port);
+        } catch (UnknownHostException ex) {
+            throw new ConfigException(key + ".bind: cannot resolve '" + e.bind + "'");
+        }
+    }
+
+    private static void checkPort(String key, long port) throws ConfigException {
+        if (port < 0 || port > 65535) {
+            throw new ConfigException(key + ": " + port + " is not a port (0-65535; 0 picks a free one)");
+        }
+    }
+
+    /** {@code host}, {@code host:port} or {@code [v6]:port}. */
+    static InetSocketAddress parseServer(String key, String spec) throws ConfigException {
+        if (spec == null || spec.isBlank()) {
+            throw new ConfigException(key + ": empty server");
+        }
+        String host = spec.trim();
+        int port = 123;
+        int colon = host.lastIndexOf(':');
+        boolean bracketed = host.startsWith("[");
+        if (colon > 0 && (bracketed ? host.indexOf(']') < colon : host.indexOf(':') == colon)) {
+            String p = host.substring(colon + 1);
+            try {
+                port = Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                throw new ConfigException(key + ": bad port '" + p + "' in '" + spec + "'");
+            }
+            host = host.substring(0, colon);
+        }
+        if (bracketed) {
+            host = host.substring(1, host.length() - 1);
+        }
+        if (port < 1 || port > 65535) {
+            throw new ConfigException(key + ": port " + port + " in '" + spec + "' is not a port (1-65535)");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new ConfigException(key + ": cannot resolve server '" + host.toLowerCase(Locale.ROOT)
+                    + "' (unreachable name; check DNS or use an address)");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package io.gnomon.clockd.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The daemon's configuration as written in YAML (every key optional; see deploy/clockd.example.yaml).
+ * Flags override the file. {@link ConfigValidator} turns it into a checked {@link Settings} or one clear
+ * error line. Mutable only while being read.
+ */
+public final class DaemonConfig {
+    /** NTP servers as {@code host} or {@code host:port} (port 123 by default). Empty: the local default. */
+    @JsonProperty public List<String> servers = new ArrayList<>();
+    /** Maximum frequency error of the local clock against true time, in ppm (Spanner's 200 by default). */
+    @JsonProperty public double maxDriftPpm = 200;
+    @JsonProperty public long pollIntervalMillis = 2000;
+    @JsonProperty public long replyTimeoutMillis = 1000;
+    /** A server whose own root delay/2 + root dispersion exceeds this is ignored (RFC 5905's MAXDIST is 1.5 s). */
+    @JsonProperty public long maxRootDistanceMillis = 1500;
+    /** With no server configured: how far the local system clock is assumed to be from true time. */
+    @JsonProperty public long assumedLocalErrorMillis = 1000;
+    @JsonProperty public Publish publish = new Publish();
+    @JsonProperty public Endpoint grpc = new Endpoint(7360);
+    @JsonProperty public Endpoint metrics = new Endpoint(7361);
+    @JsonProperty public Journal journal = new Journal();
+
+    public static final class Publish {
+        @JsonProperty public String segmentPath = "/dev/shm/gnomon-truetime";
+        /** Snapshots are republished at least this often (and after every measurement). */
+        @JsonProperty public long intervalMillis = 1000;
+        /** Readers treat a snapshot older than this as void (the daemon died or hung). */
+        @JsonProperty public long voidAfterMillis = 10_000;
+    }
+
+    public static final class Endpoint {
+        /** Loopback by default: expose only on purpose. */
+        @JsonProperty public String bind = "127.0.0.1";
+        @JsonProperty public int port;
+
+        public Endpoint() {
+        }
+
+        Endpoint(int port) {
+            this.port = port;
+        }
+    }
+
+    public static final class Journal {
+        /** Directory of the Chronicle Queue journal; empty disables the journal. */
+        @JsonProperty public String dir = "journal";
+        @JsonProperty public long retentionHours = 168;
+    }
+}

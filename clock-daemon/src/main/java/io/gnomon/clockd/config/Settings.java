@@ -1,0 +1,25 @@
+package io.gnomon.clockd.config;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Validated settings, in the units the code uses (nanoseconds, ppb, resolved addresses).
+ *
+ * @param servers                 resolved NTP servers in configuration order; empty = local default
+ * @param serverNames             the names they are reported under ({@code ntp:host:port})
+ * @param maxDriftPpb             the configured maximum drift, as the per-local-nanosecond growth of the bound
+ *                                (d / (1 - d), rounded up: docs/clock-accuracy.md)
+ * @param journalDir              null when the journal is disabled
+ */
+public record Settings(List<InetSocketAddress> servers, List<String> serverNames, long maxDriftPpb,
+                       long pollIntervalNanos, long replyTimeoutNanos, long maxRootDistanceNanos,
+                       long assumedLocalErrorNanos, Path segmentPath, long publishIntervalNanos,
+                       long voidAfterNanos, InetSocketAddress grpcAddress, InetSocketAddress metricsAddress,
+                       Path journalDir, long journalRetentionNanos) {
+    public Settings {
+        servers = List.copyOf(servers);
+        serverNames = List.copyOf(serverNames);
+    }
+}
