@@ -1,0 +1,177 @@
+package io.gnomon.clockd.cli;
+
+import io.gnomon.truetime.ClockSnapshot;
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.ClockUnavailableException;
+import io.gnomon.truetime.TrueTime;
+import io.gnomon.truetime.grpc.GrpcTrueTime;
+import io.gnomon.truetime.grpc.v1.SourceStatus;
+import io.gnomon.truetime.grpc.v1.StatusRequest;
+import io.gnomon.truetime.grpc.v1.StatusResponse;
+import io.gnomon.truetime.grpc.v1.TrueTimeGrpc;
+import io.gnomon.truetime.grpc.v1.WatchRequest;
+import io.gnomon.truetime.shm.SegmentLayout;
+import io.gnomon.truetime.shm.ShmTrueTime;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code truetime}: TrueTime from the command line. Exit codes: 0 usable, 1 cannot reach the daemon,
+ * 2 bad arguments, 3 reached it but the clock is not usable (the message says why).
+ */
+@Command(name = "truetime", mixinStandardHelpOptions = true,
+        description = "Read Gnomon TrueTime: from the local shared-memory segment or a daemon's gRPC service.",
+        subcommands = {TrueTimeCli.Now.class, TrueTimeCli.StatusCmd.class, TrueTimeCli.Watch.class},
+        footer = {"", "Exit codes: 0 usable, 1 daemon unreachable, 2 bad arguments, 3 clock not usable."})
+public final class TrueTimeCli implements Runnable {
+    static final int UNREACHABLE = 1;
+    static final int NOT_USABLE = 3;
+
+    public static void main(String[] args) {
+        System.exit(run(System.out, args));
+    }
+
+    public static int run(PrintStream out, String... args) {
+        CommandLine cl = new CommandLine(new TrueTimeCli());
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("truetime: " + ex.getMessage());
+            return ex instanceof ClockUnavailableException ? NOT_USABLE : UNREACHABLE;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    static class Source {
+        @Option(names = "--segment", paramLabel = "PATH", description = "segment to read (default ${DEFAULT-VALUE})")
+        Path segment = SegmentLayout.DEFAULT_PATH;
+
+        @Option(names = "--grpc", paramLabel = "HOST:PORT", description = "ask a daemon over gRPC instead of the segment")
+        String grpc;
+    }
+
+    @Command(name = "now", mixinStandardHelpOptions = true, description = "Print the current interval and its status.")
+    static final class Now implements Callable<Integer> {
+        @CommandLine.Mixin Source source;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--accept-unverified", description = "print an UNVERIFIED interval (local default) instead of refusing it")
+        boolean acceptUnverified;
+
+        @Override
+        public Integer call() throws Exception {
+            if (source.grpc != null) {
+                try (GrpcTrueTime tt = GrpcTrueTime.connect(source.grpc)) {
+                    return print(tt);
+                }
+            }
+            ShmTrueTime tt = acceptUnverified ? ShmTrueTime.openAcceptingUnverified(source.segment)
+                    : ShmTrueTime.open(source.segment);
+            return print(tt);
+        }
+
+        private int print(TrueTime tt) {
+            var iv = tt.now();
+            spec.commandLine().getOut().println(Format.interval(iv) + "  " + tt.status());
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Say whether the clock is usable and, if not, why; list the sources (gRPC).")
+    static final class StatusCmd implements Callable<Integer> {
+        @CommandLine.Mixin Source source;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            var out = spec.commandLine().getOut();
+            if (source.grpc == null) {
+                ShmTrueTime tt = ShmTrueTime.open(source.segment);
+                ClockSnapshot s = tt.snapshotOrNull();
+                ClockStatus st = tt.status();
+                out.println("status: " + st + (st != ClockStatus.UNKNOWN || s == null ? ""
+                        : " (the last snapshot, " + s.status() + ", is void: clockd pid " + tt.writerPid()
+                        + " stopped refreshing it)"));
+                if (s != null) {
+                    out.println("bound:  " + Format.nanos(s.boundAt(System.nanoTime())) + " (grows "
+                            + String.format(Locale.ROOT, "%.1f", s.maxDriftPpb() / 1e3) + " µs/s)");
+                }
+                out.println("(use --grpc HOST:PORT for the reason and the sources)");
+                return st.isUsable() ? 0 : NOT_USABLE;
+            }
+            ManagedChannel ch = ManagedChannelBuilder.forTarget(source.grpc).usePlaintext().build();
+            try {
+                StatusResponse r = TrueTimeGrpc.newBlockingStub(ch).withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .status(StatusRequest.getDefaultInstance());
+                printStatus(out, r);
+                return ClockStatus.fromCode(r.getStatusValue()).isUsable() ? 0 : NOT_USABLE;
+            } catch (StatusRuntimeException e) {
+                throw new IllegalStateException("cannot reach clockd at " + source.grpc + ": " + e.getStatus());
+            } finally {
+                ch.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Command(name = "watch", mixinStandardHelpOptions = true, description = "Print each status change (gRPC Watch).")
+    static final class Watch implements Callable<Integer> {
+        @Option(names = "--grpc", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7360",
+                description = "daemon to watch (default ${DEFAULT-VALUE})")
+        String grpc;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            ManagedChannel ch = ManagedChannelBuilder.forTarget(grpc).usePlaintext().build();
+            try {
+                Iterator<StatusResponse> it = TrueTimeGrpc.newBlockingStub(ch).watch(WatchRequest.getDefaultInstance());
+                while (it.hasNext()) {
+                    StatusResponse r = it.next();
+                    spec.commandLine().getOut().println(Format.instant(r.getAsOfEpochNanos()) + "  "
+                            + ClockStatus.fromCode(r.getStatusValue()) + "  ± " + Format.nanos(r.getBoundNanos())
+                            + "  " + r.getReason());
+                }
+                return 0;
+            } catch (StatusRuntimeException e) {
+                throw new IllegalStateException("watch of clockd at " + grpc + " ended: " + e.getStatus());
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+    }
+
+    static void printStatus(java.io.PrintWriter out, StatusResponse r) {
+        ClockStatus st = ClockStatus.fromCode(r.getStatusValue());
+        out.println("status: " + st + (st.isUsable() ? "" : "  (not usable)"));
+        out.println("why:    " + r.getReason());
+        out.println("bound:  " + Format.nanos(r.getBoundNanos()) + "   system clock offset: "
+                + Format.nanos(r.getOffsetNanos()) + "   max drift: "
+                + String.format(Locale.ROOT, "%.1f ppm", r.getMaxDriftPpb() / 1e3));
+        if (r.getSourcesCount() > 0) {
+            out.printf(Locale.ROOT, "%-28s %-9s %-11s %14s %14s %14s %8s%n",
+                    "source", "reach", "state", "offset", "delay", "bound", "rejected");
+            for (SourceStatus s : r.getSourcesList()) {
+                out.printf(Locale.ROOT, "%-28s %-9s %-11s %14s %14s %14s %8d%n", s.getName(),
+                        s.getReachable() ? "yes" : "NO", s.getFalseticker() ? "FALSETICKER" : "ok",
+                        Format.nanos(s.getOffsetNanos()), Format.nanos(s.getDelayNanos()),
+                        Format.nanos(s.getBoundNanos()), s.getSamplesRejected());
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.gnomon.clockd.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+    @TempDir Path dir;
+
+    Settings load(String yaml) throws Exception {
+        Path f = dir.resolve("clockd.yaml");
+        Files.writeString(f, yaml);
+        return ConfigLoader.validate(ConfigLoader.read(f));
+    }
+
+    @Test
+    void defaultsBindLoopbackAndUseSpannersDrift() throws Exception {
+        Settings s = load("");
+        assertThat(s.servers()).isEmpty();
+        assertThat(s.grpcAddress().getAddress().isLoopbackAddress()).isTrue();
+        assertThat(s.metricsAddress().getAddress().isLoopbackAddress()).isTrue();
+        assertThat(s.grpcAddress().getPort()).isEqualTo(7360);
+        // 200 ppm against true time is 200.04 ppb-per-local-ns after the d/(1-d) inflation, rounded up
+        assertThat(s.maxDriftPpb()).isEqualTo(200_041);
+    }
+
+    @Test
+    void serversAreResolvedAndNamed() throws Exception {
+        Settings s = load("servers: [127.0.0.1:12123, 127.0.0.2, '[::1]:1234']\n");
+        assertThat(s.serverNames()).containsExactly("ntp:127.0.0.1:12123", "ntp:127.0.0.2:123", "ntp:0:0:0:0:0:0:0:1:1234");
+    }
+
+    @Test
+    void unknownKeyIsOneLineNamingTheKeyAndLine() {
+        assertThatThrownBy(() -> load("servers: []\npollIntervalMilis: 5\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("line 2").hasMessageContaining("unknown key 'pollIntervalMilis'")
+                .hasMessageContaining("pollIntervalMillis")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
+    void badPortIsRejected() {
+        assertThatThrownBy(() -> load("grpc:\n  port: 70000\n"))
+                .hasMessage("grpc.port: 70000 is not a port (0-65535; 0 picks a free one)");
+        assertThatThrownBy(() -> load("servers: ['127.0.0.1:0']\n"))
+                .hasMessageContaining("servers[0]: port 0 in '127.0.0.1:0' is not a port");
+        assertThatThrownBy(() -> load("servers: ['127.0.0.1:ntp']\n"))
+                .hasMessageContaining("servers[0]: bad port 'ntp'");
+    }
+
+    @Test
+    void unresolvableServerIsRejected() {
+        assertThatThrownBy(() -> load("servers: [no-such-host.invalid]\n"))
+                .hasMessageContaining("servers[0]: cannot resolve server 'no-such-host.invalid'");
+    }
+
+    @Test
+    void badValuesAreRejected() {
+        assertThatThrownBy(() -> load("maxDriftPpm: 0\n")).hasMessageContaining("maxDriftPpm: 0.0 must be > 0");
+        assertThatThrownBy(() -> load("publish:\n  voidAfterMillis: 500\n  intervalMillis: 1000\n"))
+                .hasMessageContaining("publish.voidAfterMillis: 500 must exceed publish.intervalMillis");
+        assertThatThrownBy(() -> load("servers: [a, a]\n")).isInstanceOf(ConfigException.class);
+        assertThatThrownBy(() -> load("maxDriftPpm: lots\n")).hasMessageContaining("line 1");
+    }
+
+    @Test
+    void missingFileIsClear() {
+        assertThatThrownBy(() -> ConfigLoader.read(dir.resolve("nope.yaml")))
+                .hasMessageEndingWith("nope.yaml: no such file");
+    }
+}
