@@ -68,7 +68,7 @@ public final class GrpcEndpoint implements AutoCloseable {
             server.start();
         } catch (IOException e) {
             String where = bindAddress.getHostString() + ":" + bindAddress.getPort();
-            if (hasCause(e, BindException.class)) {
+            if (isAddressInUse(e)) {
                 throw new IOException("gRPC port " + where + " is in use (or the address is not local);"
                         + " choose another port or stop the process holding it", e);
             }
@@ -99,9 +99,11 @@ public final class GrpcEndpoint implements AutoCloseable {
         }
     }
 
-    private static boolean hasCause(Throwable t, Class<? extends Throwable> type) {
+    /** A JDK {@link BindException}, or (with the native epoll transport) netty's own "Address already in use". */
+    private static boolean isAddressInUse(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (type.isInstance(c)) {
+            if (c instanceof BindException
+                    || (c.getMessage() != null && c.getMessage().contains("Address already in use"))) {
                 return true;
             }
         }
