@@ -86,16 +86,21 @@ public final class GrpcEndpoint implements AutoCloseable {
 
     /**
      * Reports NOT_SERVING, completes Watch streams, lets in-flight calls finish for a short while, then
-     * cancels what remains.
+     * cancels what remains. If interrupted, cancels at once and keeps the interrupt flag set.
      */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         health.enterTerminalState();
         service.completeWatchers();
         server.shutdown();
-        if (!server.awaitTermination(GRACEFUL_SHUTDOWN_MILLIS, TimeUnit.MILLISECONDS)) {
+        try {
+            if (!server.awaitTermination(GRACEFUL_SHUTDOWN_MILLIS, TimeUnit.MILLISECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(GRACEFUL_SHUTDOWN_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
             server.shutdownNow();
-            server.awaitTermination(GRACEFUL_SHUTDOWN_MILLIS, TimeUnit.MILLISECONDS);
+            Thread.currentThread().interrupt();
         }
     }
 

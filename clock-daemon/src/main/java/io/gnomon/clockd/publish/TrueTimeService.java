@@ -49,6 +49,7 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
     private final Object watchLock = new Object();
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private ClockStatus lastBroadcastStatus = ClockStatus.UNKNOWN;
+    private boolean closing;
 
     private final ConcurrentHashMap<String, LongAdder> rejectedBySource = new ConcurrentHashMap<>();
 
@@ -98,9 +99,13 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
         }
     }
 
-    /** Completes every Watch stream (the daemon is shutting down), so that a graceful shutdown need not wait. */
+    /**
+     * Completes every Watch stream and refuses new ones (the daemon is shutting down), so that a graceful
+     * shutdown need not wait for streams that never end.
+     */
     public void completeWatchers() {
         synchronized (watchLock) {
+            closing = true;
             for (Watcher w : watchers) {
                 w.complete();
             }
@@ -161,6 +166,10 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
     public void watch(WatchRequest request, StreamObserver<StatusResponse> out) {
         ServerCallStreamObserver<StatusResponse> call = (ServerCallStreamObserver<StatusResponse>) out;
         synchronized (watchLock) {
+            if (closing) {
+                call.onError(Status.UNAVAILABLE.withDescription("clockd is shutting down").asRuntimeException());
+                return;
+            }
             if (watchers.size() >= maxWatchers) {
                 call.onError(Status.RESOURCE_EXHAUSTED
                         .withDescription("too many Watch streams: limit " + maxWatchers + "; poll Status instead")
