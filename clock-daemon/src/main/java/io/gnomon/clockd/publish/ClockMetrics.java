@@ -1,0 +1,138 @@
+package io.gnomon.clockd.publish;
+
+import io.gnomon.clockd.select.Estimate;
+import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceState;
+import io.gnomon.truetime.ClockSnapshot;
+import io.gnomon.truetime.ClockStatus;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The daemon's Prometheus metrics. Times are exported in seconds (Prometheus' base unit), held as
+ * nanoseconds inside. Per-source meters are registered the first time a source appears, keyed by name.
+ *
+ * <pre>
+ *   gnomon_clock_bound_seconds               half-width of the interval at the estimate's as-of
+ *   gnomon_clock_offset_seconds              true time minus the local realtime clock
+ *   gnomon_clock_status                      status code (0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED)
+ *   gnomon_clock_status_active{status}       1 for the current status, 0 for the others
+ *   gnomon_clock_max_drift_ppb               growth of the bound per elapsed second, in ppb
+ *   gnomon_clock_falsetickers                sources marked falsetickers
+ *   gnomon_source_{delay,offset,bound}_seconds{source}   NaN while the source has no measurement
+ *   gnomon_source_reachable{source}, gnomon_source_falseticker{source}   0 or 1
+ *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}
+ * </pre>
+ *
+ * Thread-safe: updates may come from the estimator and source threads while a scrape runs.
+ */
+public final class ClockMetrics {
+
+    private static final double NANOS_PER_SECOND = 1e9;
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    private volatile double boundSeconds = Double.NaN;
+    private volatile double offsetSeconds = Double.NaN;
+    private volatile double maxDriftPpb = Double.NaN;
+    private volatile double falsetickers = 0;
+    private volatile ClockStatus status = ClockStatus.UNKNOWN;
+
+    private final Map<String, SourceGauges> sources = new ConcurrentHashMap<>();
+    private final Map<String, Counter> accepted = new ConcurrentHashMap<>();
+    private final Map<RejectKey, Counter> rejected = new ConcurrentHashMap<>();
+
+    public ClockMetrics() {
+        Gauge.builder("gnomon.clock.bound", this, m -> m.boundSeconds).baseUnit("seconds")
+                .description("Half-width of the TrueTime interval at the estimate's as-of").register(registry);
+        Gauge.builder("gnomon.clock.offset", this, m -> m.offsetSeconds).baseUnit("seconds")
+                .description("Estimated true time minus the local realtime clock").register(registry);
+        Gauge.builder("gnomon.clock.status", this, m -> m.status.code())
+                .description("Clock status code: 0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED")
+                .register(registry);
+        for (ClockStatus s : ClockStatus.values()) {
+            Gauge.builder("gnomon.clock.status.active", this, m -> m.status == s ? 1 : 0)
+                    .tags("status", s.name())
+                    .description("1 if the clock is in this status, else 0").register(registry);
+        }
+        Gauge.builder("gnomon.clock.max.drift.ppb", this, m -> m.maxDriftPpb)
+                .description("Maximum drift the bound grows by, in parts per billion").register(registry);
+        Gauge.builder("gnomon.clock.falsetickers", this, m -> m.falsetickers)
+                .description("Sources currently marked falsetickers").register(registry);
+    }
+
+    /** Updates the clock and per-source gauges from the daemon's newest estimate. */
+    public void onEstimate(Estimate e) {
+        ClockSnapshot s = e.snapshot();
+        boundSeconds = s.boundNanos() / NANOS_PER_SECOND;
+        offsetSeconds = e.offsetNanos() / NANOS_PER_SECOND;
+        maxDriftPpb = s.maxDriftPpb();
+        falsetickers = e.falsetickerCount();
+        status = s.status();
+        for (SourceState src : e.sources()) {
+            sources.computeIfAbsent(src.name(), SourceGauges::new).update(src);
+        }
+    }
+
+    /** Counts one accepted sample (a valid measurement) of {@code source}. */
+    public void onMeasurement(String source) {
+        accepted.computeIfAbsent(source, k -> Counter.builder("gnomon.samples.accepted")
+                .tag("source", k).description("Valid measurements received").register(registry)).increment();
+    }
+
+    /** Counts one rejected reply or reading of {@code source}. */
+    public void onRejected(String source, RejectReason reason) {
+        rejected.computeIfAbsent(new RejectKey(source, reason), k -> Counter.builder("gnomon.samples.rejected")
+                .tags(Tags.of("source", k.source(), "reason", k.reason().name()))
+                .description("Replies or readings dropped, by reason").register(registry)).increment();
+    }
+
+    /** The metrics in the Prometheus text exposition format (version 0.0.4). */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** The registry, for the daemon to add JVM or process meters. */
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    private record RejectKey(String source, RejectReason reason) {
+    }
+
+    private final class SourceGauges {
+        private volatile double delaySeconds = Double.NaN;
+        private volatile double offsetSeconds = Double.NaN;
+        private volatile double boundSeconds = Double.NaN;
+        private volatile double reachable = 0;
+        private volatile double falseticker = 0;
+
+        SourceGauges(String name) {
+            Tags tags = Tags.of("source", name);
+            Gauge.builder("gnomon.source.delay", this, g -> g.delaySeconds).tags(tags).baseUnit("seconds")
+                    .description("Round trip of the source's measurement in use").register(registry);
+            Gauge.builder("gnomon.source.offset", this, g -> g.offsetSeconds).tags(tags).baseUnit("seconds")
+                    .description("True time minus the local realtime clock, by this source").register(registry);
+            Gauge.builder("gnomon.source.bound", this, g -> g.boundSeconds).tags(tags).baseUnit("seconds")
+                    .description("Half-width of this source's interval at the estimate").register(registry);
+            Gauge.builder("gnomon.source.reachable", this, g -> g.reachable).tags(tags)
+                    .description("1 if a valid measurement arrived within the reachability window").register(registry);
+            Gauge.builder("gnomon.source.falseticker", this, g -> g.falseticker).tags(tags)
+                    .description("1 if the source disagrees with the majority").register(registry);
+        }
+
+        void update(SourceState s) {
+            delaySeconds = s.hasMeasurement() ? s.delayNanos() / NANOS_PER_SECOND : Double.NaN;
+            offsetSeconds = s.hasMeasurement() ? s.offsetNanos() / NANOS_PER_SECOND : Double.NaN;
+            boundSeconds = s.hasMeasurement() ? s.boundNanos() / NANOS_PER_SECOND : Double.NaN;
+            reachable = s.reachable() ? 1 : 0;
+            falseticker = s.falseticker() ? 1 : 0;
+        }
+    }
+}
