@@ -1,23 +1,23 @@
 package io.gnomon.clockd.cli;
 
 import io.gnomon.clockd.ClockDaemon;
+import io.gnomon.clockd.Clockd;
 import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.config.ConfigException;
 import io.gnomon.clockd.config.ConfigLoader;
 import io.gnomon.clockd.config.DaemonConfig;
 import io.gnomon.clockd.config.Settings;
-import io.gnomon.clockd.publish.SegmentSink;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.truetime.ClockUnavailableException;
-import io.gnomon.truetime.shm.SegmentWriter;
 import io.gnomon.truetime.shm.ShmTrueTime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -117,36 +117,27 @@ public final class ClockdMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Settings s = settings();
-        List<AutoCloseable> open = new ArrayList<>();
         CountDownLatch stopped = new CountDownLatch(1);
-        try {
-            ClockDaemon daemon = new ClockDaemon(s, SystemClocks.SYSTEM);
-            SegmentSink segmentSink;
-            try {
-                segmentSink = new SegmentSink(SegmentWriter.open(s.segmentPath()));
-            } catch (IOException e) {
-                throw new IOException("cannot open segment " + s.segmentPath() + ": " + e.getMessage(), e);
-            }
-            open.add(segmentSink);
-            daemon.addSink(segmentSink);
-            open.add(0, daemon);
-            daemon.start();
-            System.err.println("clockd: publishing to " + s.segmentPath() + (s.servers().isEmpty()
-                    ? " from the embedded local default (status UNVERIFIED: no time source configured)"
-                    : " from " + s.serverNames()));
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                closeAll(open);
-                stopped.countDown();
-            }, "clockd-shutdown"));
-            if (print) {
-                printLoop(s.segmentPath(), daemon, stopped);
-            }
-            stopped.await();
-            return 0;
-        } catch (Exception e) {
-            closeAll(open);
-            throw e;
+        Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            clockd.close();
+            stopped.countDown();
+        }, "clockd-shutdown"));
+        System.err.println("clockd: publishing to " + s.segmentPath() + ", gRPC " + s.grpcAddress().getAddress()
+                .getHostAddress() + ":" + clockd.grpcPort() + ", metrics http://" + s.metricsAddress().getAddress()
+                .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.servers().isEmpty()
+                ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.serverNames()));
+        if (readyFile != null) {
+            Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
+            Files.writeString(tmp, "grpcPort=" + clockd.grpcPort() + "\nmetricsPort=" + clockd.metricsPort()
+                    + "\npid=" + ProcessHandle.current().pid() + "\n");
+            Files.move(tmp, readyFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
+        if (print) {
+            printLoop(s.segmentPath(), clockd.daemon(), stopped);
+        }
+        stopped.await();
+        return 0;
     }
 
     private static void printLoop(Path segmentPath, ClockDaemon daemon, CountDownLatch stopped) throws Exception {
@@ -164,22 +155,5 @@ public final class ClockdMain implements Callable<Integer> {
             }
             stopped.await(1, java.util.concurrent.TimeUnit.SECONDS);
         }
-    }
-
-    private static void closeAll(List<AutoCloseable> open) {
-        synchronized (open) {
-            closeAllLocked(open);
-        }
-    }
-
-    private static void closeAllLocked(List<AutoCloseable> open) {
-        for (AutoCloseable c : open) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                System.err.println("clockd: closing " + c.getClass().getSimpleName() + ": " + e.getMessage());
-            }
-        }
-        open.clear();
     }
 }

@@ -1,0 +1,170 @@
+package io.gnomon.clockd;
+
+import io.gnomon.clockd.config.Settings;
+import io.gnomon.clockd.journal.Journal;
+import io.gnomon.clockd.publish.ClockMetrics;
+import io.gnomon.clockd.publish.GrpcEndpoint;
+import io.gnomon.clockd.publish.HttpEndpoint;
+import io.gnomon.clockd.publish.SegmentSink;
+import io.gnomon.clockd.publish.TrueTimeService;
+import io.gnomon.clockd.select.Estimate;
+import io.gnomon.clockd.select.Measurement;
+import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.source.NtpSource;
+import io.gnomon.truetime.shm.SegmentWriter;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A running clock daemon, assembled from validated settings: the core, its sources and every publisher.
+ * {@code clockd} runs one; tests run one in-process on ephemeral ports. Closing stops the sources first,
+ * then the core, then the publishers.
+ */
+public final class Clockd implements AutoCloseable {
+    private final ClockDaemon daemon;
+    private final GrpcEndpoint grpc;
+    private final HttpEndpoint http;
+    private final ClockMetrics metrics;
+    private final TrueTimeService service;
+    private final List<AutoCloseable> toClose;
+
+    private Clockd(ClockDaemon daemon, GrpcEndpoint grpc, HttpEndpoint http, ClockMetrics metrics,
+                   TrueTimeService service, List<AutoCloseable> toClose) {
+        this.daemon = daemon;
+        this.grpc = grpc;
+        this.http = http;
+        this.metrics = metrics;
+        this.service = service;
+        this.toClose = toClose;
+    }
+
+    /**
+     * Starts everything; on any failure closes what was started and rethrows with a message naming what
+     * could not start (a port in use, an unwritable segment or journal).
+     */
+    public static Clockd start(Settings s, SystemClocks clocks) throws IOException {
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            ClockDaemon daemon = new ClockDaemon(s, clocks);
+            SegmentWriter writer;
+            try {
+                writer = SegmentWriter.open(s.segmentPath());
+            } catch (IOException e) {
+                throw new IOException("cannot open segment " + s.segmentPath() + ": " + e.getMessage(), e);
+            }
+            SegmentSink segment = new SegmentSink(writer);
+            started.add(segment);
+            daemon.addSink(segment);
+
+            ClockMetrics metrics = new ClockMetrics();
+            TrueTimeService service = new TrueTimeService(clocks);
+            Journal journal = null;
+            if (s.journalDir() != null) {
+                try {
+                    journal = Journal.open(s.journalDir(), Duration.ofNanos(s.journalRetentionNanos()));
+                } catch (IOException e) {
+                    throw new IOException("cannot open journal " + s.journalDir() + ": " + e.getMessage(), e);
+                }
+                started.add(0, journal);
+            }
+            daemon.addSink(new PublishSink(metrics, service, journal));
+
+            GrpcEndpoint grpc = GrpcEndpoint.start(s.grpcAddress(), service);
+            started.add(0, grpc);
+            HttpEndpoint http = HttpEndpoint.start(s.metricsAddress(), metrics);
+            started.add(0, http);
+
+            daemon.start();
+            started.add(0, daemon);
+            if (!s.servers().isEmpty()) {
+                List<NtpSource.Server> servers = new ArrayList<>();
+                for (int i = 0; i < s.servers().size(); i++) {
+                    servers.add(new NtpSource.Server(s.serverNames().get(i), s.servers().get(i)));
+                }
+                NtpSource ntp = new NtpSource(new NtpSource.Config(servers, s.pollIntervalNanos(),
+                        s.replyTimeoutNanos(), s.maxDriftPpb(), s.maxRootDistanceNanos(),
+                        NtpSource.Config.DEFAULT_BURST_POLLS, NtpSource.Config.DEFAULT_BURST_INTERVAL_NANOS,
+                        new InetSocketAddress(0)), daemon, new SecureRandom(), clocks);
+                ntp.start();
+                started.add(0, ntp);
+            }
+            return new Clockd(daemon, grpc, http, metrics, service, started);
+        } catch (IOException | RuntimeException e) {
+            closeAll(started);
+            throw e;
+        }
+    }
+
+    /** Metrics, the gRPC service and the journal hear of every estimate, measurement and rejection. */
+    private record PublishSink(ClockMetrics metrics, TrueTimeService service, Journal journal)
+            implements ClockDaemon.Sink {
+        @Override
+        public void onEstimate(Estimate e, SystemClocks.Pair c) {
+            metrics.onEstimate(e);
+            service.onEstimate(e);
+            if (journal != null) {
+                journal.recordSnapshot(c.monotonicAfterNanos(), c.realtimeEpochNanos(), e.snapshot(), e.reason());
+            }
+        }
+
+        @Override
+        public void onMeasurement(String source, Measurement m, SystemClocks.Pair c) {
+            metrics.onMeasurement(source);
+            if (journal != null) {
+                journal.recordMeasurement(c.monotonicAfterNanos(), c.realtimeEpochNanos(), source, m);
+            }
+        }
+
+        @Override
+        public void onRejected(String source, RejectReason reason, String detail, SystemClocks.Pair c) {
+            metrics.onRejected(source, reason);
+            service.onRejected(source);
+            if (journal != null) {
+                journal.recordRejected(c.monotonicAfterNanos(), c.realtimeEpochNanos(), source, reason, detail);
+            }
+        }
+    }
+
+    public ClockDaemon daemon() {
+        return daemon;
+    }
+
+    public int grpcPort() {
+        return grpc.port();
+    }
+
+    public int metricsPort() {
+        return http.port();
+    }
+
+    public ClockMetrics metrics() {
+        return metrics;
+    }
+
+    public TrueTimeService service() {
+        return service;
+    }
+
+    @Override
+    public void close() {
+        closeAll(toClose);
+    }
+
+    private static void closeAll(List<AutoCloseable> list) {
+        synchronized (list) {
+            for (AutoCloseable c : list) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    System.err.println("clockd: closing " + c.getClass().getSimpleName() + ": " + e.getMessage());
+                }
+            }
+            list.clear();
+        }
+    }
+}
