@@ -150,6 +150,21 @@ class NtpSourceTest {
     }
 
     @Test
+    void theWildcardBindOfTheDefaultsMatchesRepliesToo() throws IOException {
+        FakeNtpServer server = server();
+        NtpSource.Config defaults = NtpSource.Config.defaults(List.of(new NtpSource.Server("w", server.address())));
+        NtpSource.Config config = new NtpSource.Config(defaults.servers(), POLL_INTERVAL_NANOS,
+                defaults.replyTimeoutNanos(), defaults.maxDriftPpb(), defaults.maxRootDistanceNanos(),
+                defaults.burstPolls(), defaults.burstIntervalNanos(), defaults.bindAddress());
+        NtpSource source = new NtpSource(config, listener, new SplittableRandom(5), MonotonicClock.SYSTEM);
+        toClose.add(source);
+        source.start();
+
+        waitUp().until(() -> listener.measurements("w").size() >= 2);
+        assertThat(listener.rejected(NtpSource.UNKNOWN_SOURCE_NAME, RejectReason.UNEXPECTED_SOURCE)).isFalse();
+    }
+
+    @Test
     void aLyingServerIsMeasuredAsLying() throws IOException {
         FakeNtpServer server = server();
         server.setOffset(Duration.ofSeconds(1));
@@ -209,16 +224,22 @@ class NtpSourceTest {
     }
 
     @Test
-    void aStrayDatagramIsAnUnexpectedSourceAndChangesNothing() throws IOException {
+    void strayDatagramsAreUnexpectedSourcesAndChangeNothing() throws IOException {
         FakeNtpServer server = server();
         NtpSource source = source(new NtpSource.Server("s", server.address()));
         try (DatagramChannel stranger = DatagramChannel.open()) {
             stranger.bind(loopbackEphemeral());
             stranger.send(ByteBuffer.wrap(new byte[2000]), source.localAddress()); // longer than the read limit
             stranger.send(ByteBuffer.wrap(new byte[3]), source.localAddress());
-
             waitUp().until(() -> listener.events.stream().filter(
                     e -> e.reason() == RejectReason.UNEXPECTED_SOURCE).count() == 2);
+            assertThat(listener.events).anyMatch(e -> e.reason() == RejectReason.UNEXPECTED_SOURCE
+                    && e.detail().contains("datagram of " + NtpSource.MAX_DATAGRAM_BYTES + " bytes"));
+
+            // a flood (more than MAX_DATAGRAMS_PER_WAKEUP at once) neither stops nor starves the polls
+            for (int i = 0; i < 5 * NtpSource.MAX_DATAGRAMS_PER_WAKEUP; i++) {
+                stranger.send(ByteBuffer.wrap(new byte[48]), source.localAddress());
+            }
         }
         int before = listener.events.size();
         waitUp().until(() -> listener.measuredSince("s", before));
