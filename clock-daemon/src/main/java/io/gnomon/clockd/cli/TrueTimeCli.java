@@ -47,7 +47,11 @@ public final class TrueTimeCli implements Runnable {
         cl.setOut(new java.io.PrintWriter(out, true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("truetime: " + ex.getMessage());
-            return ex instanceof ClockUnavailableException ? NOT_USABLE : UNREACHABLE;
+            if (ex instanceof ClockUnavailableException cue) {
+                // a status of UNKNOWN with a cause is a daemon we could not reach at all
+                return cue.getCause() != null ? UNREACHABLE : NOT_USABLE;
+            }
+            return UNREACHABLE;
         });
         return cl.execute(args);
     }
@@ -80,8 +84,13 @@ public final class TrueTimeCli implements Runnable {
                     return print(tt);
                 }
             }
-            ShmTrueTime tt = acceptUnverified ? ShmTrueTime.openAcceptingUnverified(source.segment)
-                    : ShmTrueTime.open(source.segment);
+            ShmTrueTime tt;
+            try {
+                tt = acceptUnverified ? ShmTrueTime.openAcceptingUnverified(source.segment)
+                        : ShmTrueTime.open(source.segment);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
             return print(tt);
         }
 

@@ -69,7 +69,8 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
         try {
             r = stub.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).now(NowRequest.getDefaultInstance());
         } catch (StatusRuntimeException e) {
-            throw new ClockUnavailableException(ClockStatus.UNKNOWN, "clockd gRPC Now failed: " + e.getStatus(), e);
+            throw new ClockUnavailableException(ClockStatus.UNKNOWN, "cannot reach clockd over gRPC: "
+                    + describe(e.getStatus()), e);
         }
         long rttNanos = clock.nanoTime() - sentNanos;
         ClockStatus status = ClockStatus.fromCode(r.getStatusValue());
@@ -79,6 +80,22 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
         long driftPpb = Math.max(0, r.getMaxDriftPpb());
         long widenNanos = ClockSnapshot.boundAt(Math.max(0, rttNanos), driftPpb, Math.max(0, rttNanos));
         return new TimeInterval(r.getEarliestEpochNanos(), r.getLatestEpochNanos() + widenNanos);
+    }
+
+    /** One line: the code, the description and the root cause's message, without stack traces. */
+    static String describe(io.grpc.Status status) {
+        StringBuilder b = new StringBuilder(status.getCode().name());
+        if (status.getDescription() != null) {
+            b.append(" (").append(status.getDescription()).append(')');
+        }
+        Throwable root = status.getCause();
+        while (root != null && root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root != null && root.getMessage() != null) {
+            b.append(": ").append(root.getMessage());
+        }
+        return b.toString();
     }
 
     @Override

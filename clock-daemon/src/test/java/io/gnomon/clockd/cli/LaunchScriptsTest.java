@@ -1,0 +1,102 @@
+package io.gnomon.clockd.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The scripts in bin/ as an operator runs them: separate processes, real exit codes and messages. */
+class LaunchScriptsTest {
+    static final Path BIN = Path.of("..", "bin").toAbsolutePath().normalize();
+
+    record Run(int exitCode, String stdout, String stderr) {
+    }
+
+    static Run run(Path dir, String... command) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(command));
+        cmd.set(0, BIN.resolve(command[0]).toString());
+        Path out = Files.createTempFile(dir, "out", ".txt");
+        Path err = Files.createTempFile(dir, "err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not finish");
+        }
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void everyScriptHasHelp(@TempDir Path dir) throws Exception {
+        for (String script : List.of("clockd", "truetime", "clockd-journal")) {
+            Run r = run(dir, script, "--help");
+            assertThat(r.exitCode()).as(script + " --help: " + r.stderr()).isZero();
+            assertThat(r.stdout()).startsWith("Usage: " + script);
+        }
+    }
+
+    @Test
+    void badConfigurationIsOneLineAndExitCode2(@TempDir Path dir) throws Exception {
+        Path conf = dir.resolve("bad.yaml");
+        Files.writeString(conf, "servers: []\nmaxDrift: 100\n");
+        Run r = run(dir, "clockd", "--config", conf.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.stderr().strip()).startsWith("clockd: config ").contains("unknown key 'maxDrift'")
+                .doesNotContain("\n");
+        Run port = run(dir, "clockd", "--grpc-port", "65536");
+        assertThat(port.exitCode()).isEqualTo(2);
+        assertThat(port.stderr().strip()).isEqualTo("clockd: grpc.port: 65536 is not a port (0-65535; 0 picks a free one)");
+    }
+
+    @Test
+    void theMainJobPublishesTheEmbeddedDefaultAndTruetimeReadsIt(@TempDir Path dir) throws Exception {
+        Path segment = dir.resolve("segment");
+        Path ready = dir.resolve("ready");
+        Path log = dir.resolve("clockd.log");
+        Process clockd = new ProcessBuilder(BIN.resolve("clockd").toString(), "--print", "--grpc-port", "0",
+                "--metrics-port", "0", "--segment", segment.toString(), "--journal-dir", dir.resolve("journal").toString(),
+                "--ready-file", ready.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(ready) || !clockd.isAlive());
+            assertThat(clockd.isAlive()).as(() -> read(log)).isTrue();
+            await().atMost(Duration.ofSeconds(10)).until(() -> read(log).contains("UNVERIFIED  ("));
+            String grpcPort = Files.readAllLines(ready).get(0).replace("grpcPort=", "");
+
+            // Refused by default: an assumption is not a measurement.
+            Run refused = run(dir, "truetime", "now", "--segment", segment.toString());
+            assertThat(refused.exitCode()).isEqualTo(3);
+            assertThat(refused.stderr()).contains("UNVERIFIED").contains("no time source configured");
+
+            Run accepted = run(dir, "truetime", "now", "--segment", segment.toString(), "--accept-unverified");
+            assertThat(accepted.exitCode()).isZero();
+            assertThat(accepted.stdout()).contains(" ± 1000.").endsWith("UNVERIFIED\n");
+
+            Run status = run(dir, "truetime", "status", "--grpc", "127.0.0.1:" + grpcPort);
+            assertThat(status.exitCode()).isEqualTo(3);
+            assertThat(status.stdout()).contains("status: UNVERIFIED  (not usable)").contains("why:    no time source configured");
+        } finally {
+            clockd.destroy();
+            assertThat(clockd.waitFor(15, TimeUnit.SECONDS)).isTrue();
+        }
+        Run journal = run(dir, "clockd-journal", dir.resolve("journal").toString());
+        assertThat(journal.exitCode()).isZero();
+        assertThat(journal.stdout()).contains("snapshot").contains("status=UNVERIFIED");
+    }
+
+    static String read(Path p) {
+        try {
+            return Files.readString(p, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
