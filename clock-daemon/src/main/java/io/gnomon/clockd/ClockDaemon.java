@@ -71,9 +71,21 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         sinks.add(sink);
     }
 
-    /** Publishes a first estimate at once, then at the publish interval. */
+    /**
+     * Publishes a first estimate before returning (so a restarted daemon replaces its predecessor's status
+     * at once), then republishes at the publish interval.
+     */
     public void start() {
-        core.scheduleAtFixedRate(this::safePublish, 0, settings.publishIntervalNanos(), TimeUnit.NANOSECONDS);
+        try {
+            core.submit(this::safePublish).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing the first estimate", e);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("could not publish the first estimate", e);
+        }
+        core.scheduleAtFixedRate(this::safePublish, settings.publishIntervalNanos(), settings.publishIntervalNanos(),
+                TimeUnit.NANOSECONDS);
     }
 
     /** The last estimate published, or null before the first. */

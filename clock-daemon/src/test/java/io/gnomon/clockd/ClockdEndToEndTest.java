@@ -127,6 +127,46 @@ class ClockdEndToEndTest {
     }
 
     @Test
+    void losingEverySourceFreeRunsWithAGrowingBoundThatStillHoldsTrueTime(@TempDir Path dir) throws Exception {
+        ChronyServer own = ChronyServer.start(dir.resolve("chrony"), "127.0.0.4");
+        Settings s = settings(dir, List.of(own.spec()));
+        try (own; Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM)) {
+            ShmTrueTime shm = ShmTrueTime.open(s.segmentPath());
+            await().atMost(Duration.ofSeconds(20)).until(() -> shm.status() == ClockStatus.SYNCHRONIZED);
+            own.close();
+            await().atMost(Duration.ofSeconds(20)).until(() -> shm.status() == ClockStatus.FREE_RUNNING);
+            assertThat(clockd.daemon().latest().reason()).startsWith("free-running for ")
+                    .contains("only 0 of 1 sources reachable");
+            long epsilon1 = shm.now().epsilonNanos();
+            assertContainsSystemClock(shm, 1_000);
+            await().atMost(Duration.ofSeconds(5)).until(() -> shm.now().epsilonNanos() > epsilon1);
+            assertContainsSystemClock(shm, 1_000);
+        }
+    }
+
+    @Test
+    void aRestartedDaemonDoesNotInheritItsPredecessorsStatus(@TempDir Path dir) throws Exception {
+        Settings s = settings(dir, List.of(chrony.get(0).spec()));
+        ShmTrueTime shm;
+        try (Clockd first = Clockd.start(s, SystemClocks.SYSTEM)) {
+            shm = ShmTrueTime.open(s.segmentPath());
+            ShmTrueTime reader = shm;
+            await().atMost(Duration.ofSeconds(20)).until(() -> reader.status() == ClockStatus.SYNCHRONIZED);
+        }
+        long sequenceBefore = shm.sequence();
+        try (FakeNtpServer silent = FakeNtpServer.start()) {
+            silent.setFault(FakeNtpServer.Fault.SILENT);
+            Settings again = settings(dir, List.of("127.0.0.1:" + silent.port()));
+            try (Clockd second = Clockd.start(again, SystemClocks.SYSTEM)) {
+                // The reader mapped before the restart sees the new daemon at once, and it vouches for nothing.
+                assertThat(shm.sequence()).isGreaterThan(sequenceBefore);
+                assertThat(shm.status()).isEqualTo(ClockStatus.UNSYNCHRONIZED);
+                assertThat(shm.writerPid()).isEqualTo((int) ProcessHandle.current().pid());
+            }
+        }
+    }
+
+    @Test
     void aLyingServerIsFlaggedFalsetickerAndTheIntervalStillHoldsTrueTime(@TempDir Path dir) throws Exception {
         try (FakeNtpServer liar = FakeNtpServer.start()) {
             liar.setOffset(Duration.ofSeconds(5));

@@ -20,8 +20,9 @@ import java.util.Map;
  *       ({@link MajorityIntersection}); sources whose interval misses it are falsetickers.</li>
  *   <li>Bound: the hull's half-width, rounded up; readers grow it by the maximum drift.</li>
  * </ol>
- * Without a majority the last synchronized estimate keeps being published, its bound growing by the
- * maximum drift (FREE_RUNNING); without any, the status is UNSYNCHRONIZED with a saturated bound.
+ * Only reachable sources (a measurement within {@link Limits#reachableNanos}) vote. Without a majority the
+ * last synchronized estimate keeps being published, its bound growing by the maximum drift (FREE_RUNNING);
+ * without any, the status is UNSYNCHRONIZED with a saturated bound.
  */
 public final class ClockEstimator {
 
@@ -136,7 +137,9 @@ public final class ClockEstimator {
         for (Source s : sources.values()) {
             Measurement m = s.best(nowMonotonicNanos, drift, limits.maxSampleAgeNanos());
             best[i] = m;
-            if (m != null) {
+            // Only reachable sources vote: an aged interval of a silent source is still sound, but a clock
+            // that no longer hears a majority should say so (FREE_RUNNING) rather than claim to be synchronized.
+            if (m != null && isReachable(s, nowMonotonicNanos)) {
                 lows[candidates] = m.lowAt(nowMonotonicNanos, drift);
                 highs[candidates] = m.highAt(nowMonotonicNanos, drift);
                 candidates++;
@@ -175,8 +178,7 @@ public final class ClockEstimator {
         i = 0;
         for (Source s : sources.values()) {
             Measurement m = best[i++];
-            boolean reachable = s.everMeasured
-                    && nowMonotonicNanos - s.lastMeasurementMonotonicNanos <= limits.reachableNanos();
+            boolean reachable = isReachable(s, nowMonotonicNanos);
             if (m == null) {
                 states.add(new SourceState(s.name, "ntp", reachable, false, 0, 0, 0, false));
             } else {
@@ -196,6 +198,10 @@ public final class ClockEstimator {
         return new Estimate(snapshot, snapshot.epochOffsetNanos() - realtimeMinusMonotonicNanos, states, reason);
     }
 
+    private boolean isReachable(Source s, long nowMonotonicNanos) {
+        return s.everMeasured && nowMonotonicNanos - s.lastMeasurementMonotonicNanos <= limits.reachableNanos();
+    }
+
     private int countAgreeing(Measurement[] best, MajorityIntersection.Hull hull, long now) {
         int agreeing = 0;
         for (Measurement m : best) {
@@ -208,7 +214,7 @@ public final class ClockEstimator {
 
     private static String noMajorityReason(int candidates, int n, int quorum) {
         if (candidates < quorum) {
-            return "only " + candidates + " of " + n + " sources have recent measurements, " + quorum + " needed";
+            return "only " + candidates + " of " + n + " sources reachable, " + quorum + " needed";
         }
         return "no " + quorum + " of the " + candidates + " sources with measurements agree on the time";
     }

@@ -71,12 +71,27 @@ class ClockEstimatorTest {
         Estimate synced = estimator.estimate(0, THETA);
         assertThat(synced.snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
 
-        // 1000 s later every sample is older than... no: max age is 900 s, so they are dropped.
+        // 1000 s later neither source has been heard from within the reachability window (10 s).
         Estimate later = estimator.estimate(1000 * S, THETA);
         assertThat(later.snapshot().status()).isEqualTo(ClockStatus.FREE_RUNNING);
         assertThat(later.snapshot().boundNanos()).isEqualTo(MS + 200 * MS);
         assertThat(later.reason()).startsWith("free-running for 1000.0 s");
         assertThat(later.sources()).allMatch(s -> !s.reachable());
+    }
+
+    @Test
+    void silentSourcesStopVotingAfterTheReachabilityWindow() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA, MS, 0));
+        assertThat(estimator.estimate(10 * S, THETA).snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        Estimate e = estimator.estimate(10 * S + 1, THETA);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.FREE_RUNNING);
+        assertThat(e.reason()).contains("only 0 of 3 sources reachable, 2 needed");
+        // and the free-running bound is the synchronized one aged by the drift: 1 ms + 2 ms (+1 ns rounding)
+        assertThat(e.snapshot().boundNanos()).isEqualTo(MS + 2 * MS + 1);
+        estimator.onMeasurement("c", new Measurement(10 * S, THETA, MS, 0));
+        estimator.onMeasurement("a", new Measurement(10 * S, THETA, MS, 0));
+        assertThat(estimator.estimate(10 * S + 2, THETA).snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
     }
 
     @Test
