@@ -205,6 +205,43 @@ class ShmTrueTimeTest {
         }
     }
 
+    /**
+     * A live writer that the scheduler preempts between its two sequence stores stalls a write for a
+     * quantum (milliseconds). Readers must wait for it, not report a dead writer.
+     */
+    @Test
+    void aWriterPreemptedMidWriteIsWaitedForNotReportedDead() throws Exception {
+        try (SegmentWriter w = writerWith(ClockStatus.SYNCHRONIZED)) {
+            ShmTrueTime tt = reader(w);
+            MappedByteBuffer raw = RawSegment.mapReadWrite(w.path());
+            long seq = raw.getLong(8);
+            raw.putLong(8, seq + 1); // the write begins
+
+            java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    outcome.set(tt.now());
+                } catch (Throwable e) {
+                    outcome.set(e);
+                }
+            }, "reader");
+            reader.start();
+            // the reader has spun and is now backing off, still inside now(). Watched in a tight loop, not
+            // polled: its whole budget is about 20 ms, shorter than Awaitility's default poll interval.
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (reader.getState() != Thread.State.TIMED_WAITING && reader.isAlive() && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(outcome.get()).as("gave up too soon").isNull();
+
+            raw.putLong(32, BOUND * 7);
+            raw.putLong(8, seq + 2); // the write completes
+
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !reader.isAlive());
+            assertThat(outcome.get()).isEqualTo(TimeInterval.around(OFFSET + AS_OF, BOUND * 7));
+        }
+    }
+
     @Test
     void readsASegmentLaidOutByteByByteFromTheDocument() throws IOException {
         Path p = new RawSegment().snapshot(42, AS_OF, OFFSET, BOUND, VOID_AFTER, DRIFT_PPB, 2).writeTo(dir.resolve("raw"));
