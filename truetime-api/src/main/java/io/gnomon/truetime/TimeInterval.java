@@ -31,10 +31,16 @@ public record TimeInterval(long earliestEpochNanos, long latestEpochNanos) {
                 saturatedAdd(midpointEpochNanos, boundNanos));
     }
 
-    /** Epsilon: half the width, rounded up, so {@code [mid - ε, mid + ε]} covers the interval. */
+    /**
+     * Epsilon: half the width, rounded up, so {@code [mid - ε, mid + ε]} covers the interval. Saturates at
+     * {@code Long.MAX_VALUE} for the one width whose half does not fit (the whole range of {@code long}).
+     */
     public long epsilonNanos() {
+        // latest >= earliest, so the difference is exact as an unsigned 64-bit number even where the
+        // signed one overflows; halve it unsigned and round up.
         long width = latestEpochNanos - earliestEpochNanos;
-        return width < 0 ? Long.MAX_VALUE / 2 : (width + 1) / 2;
+        long epsilon = (width >>> 1) + (width & 1);
+        return epsilon < 0 ? Long.MAX_VALUE : epsilon;
     }
 
     /** Whether {@code epochNanos} lies inside the interval (both ends included). */

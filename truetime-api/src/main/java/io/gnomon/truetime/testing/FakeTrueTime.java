@@ -101,6 +101,7 @@ public final class FakeTrueTime implements TrueTime {
     /** Whether {@link #waitUntilAfter(long)} advances the time itself (default) or blocks until the test does. */
     public synchronized void setAutoAdvance(boolean autoAdvance) {
         this.autoAdvance = autoAdvance;
+        notifyAll(); // a wait already blocked must see the change, not only the next one
     }
 
     /** Total fake time that auto-advancing waits skipped: how long commit-waits would have taken. */
