@@ -2,6 +2,7 @@ package io.gnomon.clockd;
 
 import io.gnomon.clockd.config.Settings;
 import io.gnomon.clockd.select.ClockEstimator;
+import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.LocalAssumption;
 import io.gnomon.clockd.select.Measurement;
@@ -35,7 +36,15 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
 
         default void onRejected(String source, RejectReason reason, String detail, SystemClocks.Pair clocks) {
         }
+
+        default void onDisruption(DisruptionDetector.Disruption disruption, SystemClocks.Pair clocks) {
+        }
     }
+
+    /** How often the host clocks are compared for a suspend or a realtime step. */
+    static final long DISRUPTION_CHECK_INTERVAL_NANOS = 10_000_000L;
+    /** Clock-pair changes below this (plus the reading's bracket) are noise, not a disruption. */
+    static final long DISRUPTION_TOLERANCE_NANOS = 500_000L;
 
     private final Settings settings;
     private final SystemClocks clocks;
@@ -43,6 +52,7 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     private final LocalAssumption local;
     private final List<Sink> sinks = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService core;
+    private final DisruptionDetector disruptions = new DisruptionDetector(DISRUPTION_TOLERANCE_NANOS);
     private volatile Estimate latest;
     private ClockStatus lastStatus;
 
@@ -86,6 +96,10 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         }
         core.scheduleAtFixedRate(this::safePublish, settings.publishIntervalNanos(), settings.publishIntervalNanos(),
                 TimeUnit.NANOSECONDS);
+        if (clocks.boottimeNanos() == Long.MIN_VALUE) {
+            log.warn("CLOCK_BOOTTIME cannot be read here: a suspend of the host will not be detected");
+        }
+        core.scheduleWithFixedDelay(this::checkDisruption, 0, DISRUPTION_CHECK_INTERVAL_NANOS, TimeUnit.NANOSECONDS);
     }
 
     /** The last estimate published, or null before the first. */
@@ -97,7 +111,19 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     public void onMeasurement(String sourceName, Measurement measurement) {
         submit(() -> {
             SystemClocks.Pair pair = clocks.readPair();
-            estimator.onMeasurement(sourceName, measurement);
+            ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceName, measurement);
+            switch (outcome) {
+                case QUARANTINED -> {
+                    reject(sourceName, RejectReason.QUARANTINED, "exchange may span the host's suspend", pair);
+                    return;
+                }
+                case SOURCE_STEPPED -> {
+                    log.warn("{} stepped: its new measurement contradicts its earlier ones, which were dropped",
+                            sourceName);
+                    reject(sourceName, RejectReason.SOURCE_STEPPED, "earlier measurements dropped", pair);
+                }
+                case ACCEPTED -> { }
+            }
             for (Sink s : sinks) {
                 s.onMeasurement(sourceName, measurement, pair);
             }
@@ -105,13 +131,40 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         });
     }
 
+    private void reject(String sourceName, RejectReason reason, String detail, SystemClocks.Pair pair) {
+        for (Sink s : sinks) {
+            s.onRejected(sourceName, reason, detail, pair);
+        }
+    }
+
+    /** Compares the host clocks; on a disruption tells the estimator and publishes at once. */
+    private void checkDisruption() {
+        try {
+            long before = clocks.nanoTime();
+            long boottime = clocks.boottimeNanos();
+            SystemClocks.Pair pair = clocks.readPair();
+            long after = clocks.nanoTime();
+            DisruptionDetector.Disruption d = disruptions.observe(before, boottime, pair.realtimeEpochNanos(), after);
+            if (d == null) {
+                return;
+            }
+            log.warn("clock disruption: {}", d.describe());
+            if (estimator != null) {
+                estimator.onDisruption(d, settings.replyTimeoutNanos());
+            }
+            for (Sink s : sinks) {
+                s.onDisruption(d, pair);
+            }
+            publish(pair);
+        } catch (RuntimeException e) {
+            log.error("clock disruption check failed; continuing", e);
+        }
+    }
+
     @Override
     public void onRejected(String sourceName, RejectReason reason, String detail) {
         submit(() -> {
-            SystemClocks.Pair pair = clocks.readPair();
-            for (Sink s : sinks) {
-                s.onRejected(sourceName, reason, detail, pair);
-            }
+            reject(sourceName, reason, detail, clocks.readPair());
         });
     }
 

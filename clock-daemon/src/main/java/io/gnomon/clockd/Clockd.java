@@ -7,6 +7,7 @@ import io.gnomon.clockd.publish.GrpcEndpoint;
 import io.gnomon.clockd.publish.HttpEndpoint;
 import io.gnomon.clockd.publish.SegmentSink;
 import io.gnomon.clockd.publish.TrueTimeService;
+import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
@@ -117,6 +118,14 @@ public final class Clockd implements AutoCloseable {
             metrics.onMeasurement(source);
             if (journal != null) {
                 journal.recordMeasurement(c.monotonicAfterNanos(), c.realtimeEpochNanos(), source, m);
+            }
+        }
+
+        @Override
+        public void onDisruption(DisruptionDetector.Disruption d, SystemClocks.Pair c) {
+            metrics.onDisruption(d.kind());
+            if (journal != null) {
+                journal.recordDisruption(c.monotonicAfterNanos(), c.realtimeEpochNanos(), d);
             }
         }
 

@@ -25,6 +25,12 @@ public interface SystemClocks extends MonotonicClock {
 
     Pair readPair();
 
+    /**
+     * CLOCK_BOOTTIME (monotonic, but counting suspend) in nanoseconds, or {@link Long#MIN_VALUE} where the
+     * platform cannot read it (then suspends go undetected, and the daemon says so at start).
+     */
+    long boottimeNanos();
+
     SystemClocks SYSTEM = new SystemClocks() {
         @Override
         public long nanoTime() {
@@ -37,6 +43,11 @@ public interface SystemClocks extends MonotonicClock {
             Instant now = Instant.now();
             long after = System.nanoTime();
             return new Pair(now.getEpochSecond() * 1_000_000_000L + now.getNano(), before, after);
+        }
+
+        @Override
+        public long boottimeNanos() {
+            return LinuxClocks.available() ? LinuxClocks.nanos(LinuxClocks.CLOCK_BOOTTIME) : Long.MIN_VALUE;
         }
     };
 }

@@ -17,7 +17,12 @@ public enum ClockStatus {
      * No time source is configured: the interval is the local system clock widened by an operator-chosen
      * bound, an assumption rather than a measurement. Not usable unless a reader is told to accept it.
      */
-    UNVERIFIED(4);
+    UNVERIFIED(4),
+    /**
+     * The host's clock was disrupted (a suspend or VM pause seen as CLOCK_BOOTTIME jumping against
+     * CLOCK_MONOTONIC): every earlier measurement is void and the daemon is re-synchronizing. Not usable.
+     */
+    DISRUPTED(5);
 
     private static final ClockStatus[] BY_CODE = values();
 

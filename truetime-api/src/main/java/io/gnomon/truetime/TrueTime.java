@@ -55,7 +55,8 @@ public interface TrueTime {
             long remainingNanos = epochNanos - earliest + 1;
             if (remainingNanos > SPIN_THRESHOLD_NANOS) {
                 // Sleep short of the target: the scheduler may oversleep, never undersleep matters here.
-                LockSupport.parkNanos(remainingNanos - SPIN_THRESHOLD_NANOS / 2);
+                // Capped, so that a clock turning unusable mid-wait is noticed within MAX_PARK_NANOS.
+                LockSupport.parkNanos(Math.min(MAX_PARK_NANOS, remainingNanos - SPIN_THRESHOLD_NANOS / 2));
             } else {
                 Thread.onSpinWait();
             }
@@ -67,4 +68,7 @@ public interface TrueTime {
 
     /** Below this remaining wait, {@link #waitUntilAfter(long)} spins instead of parking. */
     long SPIN_THRESHOLD_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
+    /** The longest single sleep in {@link #waitUntilAfter(long)}: how late it may notice an unusable clock. */
+    long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 }

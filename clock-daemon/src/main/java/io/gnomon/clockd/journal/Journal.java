@@ -1,5 +1,6 @@
 package io.gnomon.clockd.journal;
 
+import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.truetime.ClockSnapshot;
@@ -176,6 +177,18 @@ public final class Journal implements AutoCloseable {
             w.write("maxDriftPpb").int64(s.maxDriftPpb());
             w.write("voidAfterMonotonicNanos").int64(s.voidAfterMonotonicNanos());
             w.write("reason").text(reason == null ? "" : reason);
+        }
+        afterAppend();
+    }
+
+    /** A disruption of the host clocks: a suspend (time the monotonic clock missed) or a realtime step. */
+    public synchronized void recordDisruption(long recordedMonotonicNanos, long recordedEpochNanos,
+                                              DisruptionDetector.Disruption d) {
+        try (DocumentContext dc = begin("disruption", recordedMonotonicNanos, recordedEpochNanos)) {
+            Wire w = dc.wire();
+            w.write("kind").text(d.kind().name());
+            w.write("amountNanos").int64(d.amountNanos());
+            w.write("detail").text(d.describe());
         }
         afterAppend();
     }

@@ -1,5 +1,6 @@
 package io.gnomon.clockd.publish;
 
+import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceState;
@@ -21,7 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <pre>
  *   gnomon_clock_bound_seconds               half-width of the interval at the estimate's as-of
  *   gnomon_clock_offset_seconds              true time minus the local realtime clock
- *   gnomon_clock_status                      status code (0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED)
+ *   gnomon_clock_status                      status code (0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED, 5 DISRUPTED)
  *   gnomon_clock_status_active{status}       1 for the current status, 0 for the others
  *   gnomon_clock_max_drift_ppb               growth of the bound per elapsed second, in ppb
  *   gnomon_clock_falsetickers                sources marked falsetickers
@@ -47,6 +48,7 @@ public final class ClockMetrics {
     private final Map<String, SourceGauges> sources = new ConcurrentHashMap<>();
     private final Map<String, Counter> accepted = new ConcurrentHashMap<>();
     private final Map<RejectKey, Counter> rejected = new ConcurrentHashMap<>();
+    private final Map<DisruptionDetector.Kind, Counter> disruptions = new ConcurrentHashMap<>();
 
     public ClockMetrics() {
         Gauge.builder("gnomon.clock.bound", this, m -> m.boundSeconds).baseUnit("seconds")
@@ -54,7 +56,7 @@ public final class ClockMetrics {
         Gauge.builder("gnomon.clock.offset", this, m -> m.offsetSeconds).baseUnit("seconds")
                 .description("Estimated true time minus the local realtime clock").register(registry);
         Gauge.builder("gnomon.clock.status", this, m -> m.status.code())
-                .description("Clock status code: 0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED")
+                .description("Clock status code: 0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED, 5 DISRUPTED")
                 .register(registry);
         for (ClockStatus s : ClockStatus.values()) {
             Gauge.builder("gnomon.clock.status.active", this, m -> m.status == s ? 1 : 0)
@@ -91,6 +93,13 @@ public final class ClockMetrics {
         rejected.computeIfAbsent(new RejectKey(source, reason), k -> Counter.builder("gnomon.samples.rejected")
                 .tags(Tags.of("source", k.source(), "reason", k.reason().name()))
                 .description("Replies or readings dropped, by reason").register(registry)).increment();
+    }
+
+    /** Counts one disruption of the host clocks (a suspend, a realtime step). */
+    public void onDisruption(DisruptionDetector.Kind kind) {
+        disruptions.computeIfAbsent(kind, k -> Counter.builder("gnomon.clock.disruptions")
+                .tag("kind", k.name()).description("Host clock disruptions detected, by kind")
+                .register(registry)).increment();
     }
 
     /** The metrics in the Prometheus text exposition format (version 0.0.4). */

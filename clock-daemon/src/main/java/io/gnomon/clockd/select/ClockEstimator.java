@@ -66,6 +66,12 @@ public final class ClockEstimator {
             this.ring = new Measurement[capacity];
         }
 
+        void clear() {
+            java.util.Arrays.fill(ring, null);
+            next = 0;
+            size = 0;
+        }
+
         void add(Measurement m) {
             ring[next] = m;
             next = (next + 1) % ring.length;
@@ -97,6 +103,11 @@ public final class ClockEstimator {
     private final Limits limits;
     private final Map<String, Source> sources = new LinkedHashMap<>();
     private ClockSnapshot lastSynchronized;
+    /** Set by a suspend: why nothing before it counts, until a majority agrees again. */
+    private String disruption;
+    /** Measurements that arrive before this monotonic instant may have begun before the disruption. */
+    private long quarantineUntilMonotonicNanos = Long.MIN_VALUE;
+    private boolean quarantined;
 
     /** An estimator for the named sources (order kept in reports); at least one. */
     public ClockEstimator(List<String> sourceNames, Limits limits) {
@@ -111,13 +122,62 @@ public final class ClockEstimator {
         }
     }
 
-    /** Records a measurement; measurements from unknown sources are an error of the caller. */
-    public void onMeasurement(String sourceName, Measurement m) {
+    /** What became of a measurement. */
+    public enum Outcome {
+        ACCEPTED,
+        /** Kept, but the source's earlier measurements were dropped: they contradict it (the source stepped). */
+        SOURCE_STEPPED,
+        /** Dropped: its exchange may have begun before a disruption of the host clock. */
+        QUARANTINED
+    }
+
+    /**
+     * Records a measurement; measurements from unknown sources are an error of the caller. A measurement
+     * whose interval does not overlap the source's own earlier ones (aged to its instant) means the source
+     * stepped its time: which side was right cannot be told from one source, so the history goes and the
+     * newest evidence stays; other sources then decide whether it is a falseticker.
+     */
+    public Outcome onMeasurement(String sourceName, Measurement m) {
         Source s = sources.get(sourceName);
         if (s == null) {
             throw new IllegalArgumentException("unknown source " + sourceName);
         }
+        if (quarantined && m.atMonotonicNanos() - quarantineUntilMonotonicNanos < 0) {
+            return Outcome.QUARANTINED;
+        }
+        Outcome outcome = Outcome.ACCEPTED;
+        long drift = limits.maxDriftPpb();
+        for (int i = 0; i < s.size; i++) {
+            Measurement old = s.ring[i];
+            long at = m.atMonotonicNanos();
+            if (old.highAt(at, drift) < m.lowAt(at, drift) || old.lowAt(at, drift) > m.highAt(at, drift)) {
+                s.clear();
+                outcome = Outcome.SOURCE_STEPPED;
+                break;
+            }
+        }
         s.add(m);
+        return outcome;
+    }
+
+    /**
+     * The host clock was disrupted. A suspend voids every offset measured against the monotonic clock, and
+     * the last synchronized estimate with them: all are dropped, and measurements arriving within
+     * {@code quarantineNanos} (the longest an exchange may take) are refused, since they may have begun
+     * before it. Until a majority agrees again the status is DISRUPTED. A realtime step changes nothing
+     * here: every measurement is an offset against the monotonic clock.
+     */
+    public void onDisruption(DisruptionDetector.Disruption d, long quarantineNanos) {
+        if (d.kind() != DisruptionDetector.Kind.SUSPEND) {
+            return;
+        }
+        for (Source s : sources.values()) {
+            s.clear();
+        }
+        lastSynchronized = null;
+        disruption = d.describe();
+        quarantined = true;
+        quarantineUntilMonotonicNanos = d.atMonotonicNanos() + Math.max(0, quarantineNanos);
     }
 
     /**
@@ -159,6 +219,7 @@ public final class ClockEstimator {
             snapshot = new ClockSnapshot(nowMonotonicNanos, mid, bound, drift,
                     nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.SYNCHRONIZED);
             lastSynchronized = snapshot;
+            disruption = null;
             reason = countAgreeing(best, hull, nowMonotonicNanos) + " of " + n + " sources agree";
         } else if (lastSynchronized != null) {
             long bound = lastSynchronized.boundAt(nowMonotonicNanos);
@@ -168,10 +229,11 @@ public final class ClockEstimator {
             reason = "free-running for " + formatSeconds(nowMonotonicNanos - lastSynchronized.asOfMonotonicNanos())
                     + " s: " + noMajorityReason(candidates, n, quorum);
         } else {
+            ClockStatus status = disruption != null ? ClockStatus.DISRUPTED : ClockStatus.UNSYNCHRONIZED;
             snapshot = new ClockSnapshot(nowMonotonicNanos, realtimeMinusMonotonicNanos,
-                    ClockSnapshot.SATURATED_BOUND, drift, nowMonotonicNanos + limits.voidAfterNanos(),
-                    ClockStatus.UNSYNCHRONIZED);
-            reason = "never synchronized: " + noMajorityReason(candidates, n, quorum);
+                    ClockSnapshot.SATURATED_BOUND, drift, nowMonotonicNanos + limits.voidAfterNanos(), status);
+            reason = (disruption != null ? disruption + "; every earlier measurement is void, re-synchronizing: "
+                    : "never synchronized: ") + noMajorityReason(candidates, n, quorum);
         }
 
         List<SourceState> states = new ArrayList<>(n);
@@ -180,12 +242,12 @@ public final class ClockEstimator {
             Measurement m = best[i++];
             boolean reachable = isReachable(s, nowMonotonicNanos);
             if (m == null) {
-                states.add(new SourceState(s.name, "ntp", reachable, false, 0, 0, 0, false));
+                states.add(new SourceState(s.name, kindOf(s.name), reachable, false, 0, 0, 0, false));
             } else {
                 long lo = m.lowAt(nowMonotonicNanos, drift);
                 long hi = m.highAt(nowMonotonicNanos, drift);
                 boolean falseticker = hull.found() && !hull.overlaps(lo, hi);
-                states.add(new SourceState(s.name, "ntp", reachable, falseticker,
+                states.add(new SourceState(s.name, kindOf(s.name), reachable, falseticker,
                         m.epochOffsetNanos() - realtimeMinusMonotonicNanos, m.delayNanos(),
                         m.boundAt(nowMonotonicNanos, drift), true));
             }
@@ -196,6 +258,12 @@ public final class ClockEstimator {
                     .map(SourceState::name).toList();
         }
         return new Estimate(snapshot, snapshot.epochOffsetNanos() - realtimeMinusMonotonicNanos, states, reason);
+    }
+
+    /** The part of a source name before its first ':' ({@code ntp:host:port} is "ntp"). */
+    static String kindOf(String sourceName) {
+        int colon = sourceName.indexOf(':');
+        return colon > 0 ? sourceName.substring(0, colon) : "ntp";
     }
 
     private boolean isReachable(Source s, long nowMonotonicNanos) {

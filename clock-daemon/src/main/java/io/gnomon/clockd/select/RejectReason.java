@@ -23,5 +23,9 @@ public enum RejectReason {
     /** A datagram from an address and port we did not send to. */
     UNEXPECTED_SOURCE,
     /** No reply within the timeout. */
-    TIMEOUT
+    TIMEOUT,
+    /** The source contradicted its own earlier measurements (it stepped its time): its history was dropped. */
+    SOURCE_STEPPED,
+    /** The measurement's exchange may have begun before a suspend of the host: its offset is void. */
+    QUARANTINED
 }

@@ -92,6 +92,43 @@ class LaunchScriptsTest {
         assertThat(journal.stdout()).contains("snapshot").contains("status=UNVERIFIED");
     }
 
+    @Test
+    void readersStopTrustingADaemonKilledWithSigkillAtItsVoidAfter(@TempDir Path dir) throws Exception {
+        try (io.gnomon.clockd.testing.FakeNtpServer ntp = io.gnomon.clockd.testing.FakeNtpServer.start()) {
+            Path segment = dir.resolve("segment");
+            Path conf = dir.resolve("clockd.yaml");
+            Files.writeString(conf, String.join("\n",
+                    "servers: ['127.0.0.1:" + ntp.port() + "']",
+                    "pollIntervalMillis: 200",
+                    "publish:",
+                    "  segmentPath: " + segment,
+                    "  intervalMillis: 200",
+                    "  voidAfterMillis: 1500",
+                    "grpc: {port: 0}",
+                    "metrics: {port: 0}",
+                    "journal: {dir: ''}", ""));
+            Path log = dir.resolve("clockd.log");
+            Process clockd = new ProcessBuilder(BIN.resolve("clockd").toString(), "--config", conf.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(segment) || !clockd.isAlive());
+                io.gnomon.truetime.shm.ShmTrueTime shm = io.gnomon.truetime.shm.ShmTrueTime.open(segment);
+                await().atMost(Duration.ofSeconds(30)).until(
+                        () -> shm.status() == io.gnomon.truetime.ClockStatus.SYNCHRONIZED || !clockd.isAlive());
+                assertThat(shm.status()).as(() -> read(log)).isEqualTo(io.gnomon.truetime.ClockStatus.SYNCHRONIZED);
+
+                clockd.destroyForcibly(); // SIGKILL: no shutdown hook, no last words in the segment
+                assertThat(clockd.waitFor(10, TimeUnit.SECONDS)).isTrue();
+                // Until void-after the last snapshot still holds (its bound grows); after it, nothing vouches for it.
+                await().atMost(Duration.ofSeconds(5)).until(() -> shm.status() == io.gnomon.truetime.ClockStatus.UNKNOWN);
+                org.assertj.core.api.Assertions.assertThatThrownBy(shm::now)
+                        .hasMessageContaining("snapshot is void");
+            } finally {
+                clockd.destroyForcibly();
+            }
+        }
+    }
+
     static String read(Path p) {
         try {
             return Files.readString(p, StandardCharsets.UTF_8);

@@ -95,6 +95,54 @@ class ClockEstimatorTest {
     }
 
     @Test
+    void aSuspendVoidsEverythingUntilAMajorityAgreesAgain() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA, MS, 0));
+        assertThat(estimator.estimate(S, THETA).snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+
+        // The monotonic clock stood still for 60 s: true minus monotonic is now THETA + 60 s.
+        estimator.onDisruption(new DisruptionDetector.Disruption(DisruptionDetector.Kind.SUSPEND, 60 * S, 2 * S), S);
+        Estimate e = estimator.estimate(2 * S, THETA);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.DISRUPTED);
+        assertThat(e.reason()).startsWith("host suspended or paused for 60.000 s").contains("re-synchronizing");
+        assertThat(e.snapshot().boundNanos()).isEqualTo(io.gnomon.truetime.ClockSnapshot.SATURATED_BOUND);
+
+        // An exchange that may have begun before the suspend (within the 1 s quarantine) is refused.
+        assertThat(estimator.onMeasurement("a", new Measurement(2 * S + 500 * MS, THETA, MS, 0)))
+                .isEqualTo(ClockEstimator.Outcome.QUARANTINED);
+        assertThat(estimator.onMeasurement("a", new Measurement(3 * S, THETA + 60 * S, MS, 0)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
+        assertThat(estimator.estimate(3 * S, THETA).snapshot().status()).isEqualTo(ClockStatus.DISRUPTED);
+        estimator.onMeasurement("b", new Measurement(3 * S, THETA + 60 * S, MS, 0));
+        Estimate again = estimator.estimate(3 * S, THETA);
+        assertThat(again.snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        assertThat(again.snapshot().intervalAt(3 * S).contains(3 * S + THETA + 60 * S)).isTrue();
+    }
+
+    @Test
+    void aRealtimeStepChangesNothingForMonotonicOffsets() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA, MS, 0));
+        estimator.onDisruption(new DisruptionDetector.Disruption(DisruptionDetector.Kind.REALTIME_STEP, 5 * S, S), S);
+        assertThat(estimator.estimate(S, THETA).snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+    }
+
+    @Test
+    void aSourceThatStepsLosesItsHistoryAndIsOutvoted() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA, MS, 0));
+        estimator.onMeasurement("c", new Measurement(0, THETA, MS, 0));
+        assertThat(estimator.onMeasurement("c", new Measurement(S, THETA + 500 * MS, MS, 0)))
+                .isEqualTo(ClockEstimator.Outcome.SOURCE_STEPPED);
+        Estimate e = estimator.estimate(S, THETA);
+        assertThat(e.sources().get(2).falseticker()).isTrue();
+        assertThat(e.snapshot().intervalAt(S).contains(S + THETA)).isTrue();
+        // consistent measurements are accepted as before
+        assertThat(estimator.onMeasurement("a", new Measurement(S, THETA + MS / 2, MS, 0)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
+    }
+
+    @Test
     void sourcesThatDisagreeWithoutMajorityNeverSynchronize() {
         estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
         estimator.onMeasurement("b", new Measurement(0, THETA + S, MS, 0));

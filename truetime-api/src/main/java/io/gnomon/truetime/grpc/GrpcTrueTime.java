@@ -77,9 +77,15 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
         if (!status.isUsable()) {
             throw new ClockUnavailableException(status, "reported by clockd over gRPC");
         }
-        long driftPpb = Math.max(0, r.getMaxDriftPpb());
+        long driftPpb = r.getMaxDriftPpb();
+        if (driftPpb < 0 || driftPpb > ClockSnapshot.MAX_DRIFT_PPB_LIMIT
+                || r.getEarliestEpochNanos() > r.getLatestEpochNanos()) {
+            throw new ClockUnavailableException(ClockStatus.UNKNOWN, "clockd sent an impossible interval ["
+                    + r.getEarliestEpochNanos() + ", " + r.getLatestEpochNanos() + "] or drift " + driftPpb + " ppb");
+        }
         long widenNanos = ClockSnapshot.boundAt(Math.max(0, rttNanos), driftPpb, Math.max(0, rttNanos));
-        return new TimeInterval(r.getEarliestEpochNanos(), r.getLatestEpochNanos() + widenNanos);
+        long latest = r.getLatestEpochNanos() + widenNanos;
+        return new TimeInterval(r.getEarliestEpochNanos(), latest < r.getLatestEpochNanos() ? Long.MAX_VALUE : latest);
     }
 
     /** One line: the code, the description and the root cause's message, without stack traces. */

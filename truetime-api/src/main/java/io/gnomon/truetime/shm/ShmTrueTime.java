@@ -206,6 +206,7 @@ public final class ShmTrueTime implements TrueTime {
         return new ClockUnavailableException(status, switch (status) {
             case UNVERIFIED -> "clockd has no time source configured; its interval is an assumption "
                     + "(configure NTP servers, or open the reader accepting unverified intervals)";
+            case DISRUPTED -> "the host clock was disrupted (suspend or VM pause); clockd is re-synchronizing";
             case UNSYNCHRONIZED -> "clockd has no majority of agreeing time sources (see 'bin/truetime status')";
             default -> "clockd has not published a usable snapshot";
         });

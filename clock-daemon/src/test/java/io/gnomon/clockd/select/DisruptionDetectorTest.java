@@ -1,0 +1,59 @@
+package io.gnomon.clockd.select;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class DisruptionDetectorTest {
+    static final long S = 1_000_000_000L;
+    static final long EPOCH = 1_795_000_000L * S;
+    final DisruptionDetector d = new DisruptionDetector(500_000);
+
+    @Test
+    void steadyClocksAreNotADisruption() {
+        assertThat(d.observe(0, 100, EPOCH, 10)).isNull();
+        for (long m = S; m < 100 * S; m += S) {
+            // boottime and realtime advance exactly with monotonic; readings jitter inside their bracket
+            assertThat(d.observe(m, m + 100 + 3, EPOCH + m - 2, m + 10)).isNull();
+        }
+    }
+
+    @Test
+    void boottimeJumpingAheadOfMonotonicIsASuspend() {
+        d.observe(0, 0, EPOCH, 10);
+        DisruptionDetector.Disruption x = d.observe(S, S + 30 * S, EPOCH + S + 30 * S, S + 10);
+        assertThat(x).isNotNull();
+        assertThat(x.kind()).isEqualTo(DisruptionDetector.Kind.SUSPEND);
+        assertThat(x.amountNanos()).isEqualTo(30 * S);
+        assertThat(x.describe()).contains("suspended or paused for 30.000 s");
+        // the new relation is the baseline from now on
+        assertThat(d.observe(2 * S, 32 * S, EPOCH + 32 * S, 2 * S + 10)).isNull();
+    }
+
+    @Test
+    void realtimeMovingAgainstMonotonicIsAStepEitherWay() {
+        d.observe(0, 0, EPOCH, 10);
+        DisruptionDetector.Disruption back = d.observe(S, S, EPOCH + S - 2 * S, S + 10);
+        assertThat(back.kind()).isEqualTo(DisruptionDetector.Kind.REALTIME_STEP);
+        assertThat(back.amountNanos()).isEqualTo(-2 * S);
+        assertThat(back.describe()).contains("stepped by -2.000000 s");
+        DisruptionDetector.Disruption fwd = d.observe(2 * S, 2 * S, EPOCH + 2 * S - S + 1_000_000, 2 * S + 10);
+        assertThat(fwd.amountNanos()).isEqualTo(S + 1_000_000);
+    }
+
+    @Test
+    void changesWithinToleranceAndBracketAreNoise() {
+        d.observe(0, 0, EPOCH, 10);
+        assertThat(d.observe(S, S + 400_000, EPOCH + S + 400_000, S + 10)).isNull();
+        // a wide bracket widens the slack: 1 ms of bracket allows up to 1.5 ms
+        assertThat(d.observe(2 * S, 2 * S + 1_400_000, EPOCH + 2 * S, 2 * S + 1_000_000)).isNull();
+    }
+
+    @Test
+    void withoutBoottimeOnlyStepsAreSeen() {
+        d.observe(0, Long.MIN_VALUE, EPOCH, 10);
+        assertThat(d.observe(S, Long.MIN_VALUE, EPOCH + S, S + 10)).isNull();
+        assertThat(d.observe(2 * S, Long.MIN_VALUE, EPOCH + 5 * S, 2 * S + 10).kind())
+                .isEqualTo(DisruptionDetector.Kind.REALTIME_STEP);
+    }
+}
