@@ -121,7 +121,8 @@ public final class TrueTimeCli implements Runnable {
                     out.println("bound:  " + Format.nanos(s.boundAt(System.nanoTime())) + " (grows "
                             + String.format(Locale.ROOT, "%.1f", s.maxDriftPpb() / 1e3) + " µs/s)");
                 }
-                out.println("(use --grpc HOST:PORT for the reason and the sources)");
+                out.println("why:    " + plainWords(st, s));
+                out.println("(use --grpc HOST:PORT for the daemon's own reason and the sources)");
                 return st.isUsable() ? 0 : NOT_USABLE;
             }
             ManagedChannel ch = ManagedChannelBuilder.forTarget(source.grpc).usePlaintext().build();
@@ -163,6 +164,22 @@ public final class TrueTimeCli implements Runnable {
                 ch.shutdownNow();
             }
         }
+    }
+
+    /** What a status means for an operator, when only the segment is at hand. */
+    static String plainWords(ClockStatus st, ClockSnapshot s) {
+        return switch (st) {
+            case SYNCHRONIZED -> "a majority of time sources agree; the interval is measured";
+            case FREE_RUNNING -> "clockd lost its majority of sources; the last measured interval grows by the "
+                    + "maximum drift until they return";
+            case UNSYNCHRONIZED -> "clockd runs but has no majority of agreeing sources (unreachable, rejected, "
+                    + "or disagreeing): check its sources";
+            case UNVERIFIED -> "no time source is configured: the interval is an assumption about the system clock";
+            case DISRUPTED -> "the host was suspended or paused: earlier measurements are void, clockd is "
+                    + "re-synchronizing";
+            case UNKNOWN -> s == null ? "clockd has never published into this segment"
+                    : "clockd stopped refreshing the segment (dead or hung) and its last snapshot is void";
+        };
     }
 
     static void printStatus(java.io.PrintWriter out, StatusResponse r) {
