@@ -107,8 +107,19 @@ class ShmTrueTimeTest {
     }
 
     @Test
+    void refusesADisruptedClockSayingWhy() throws IOException {
+        Path p = new RawSegment().snapshot(2, AS_OF, OFFSET, BOUND, VOID_AFTER, DRIFT_PPB, ClockStatus.DISRUPTED.code())
+                .writeTo(dir.resolve("disrupted"));
+        ShmTrueTime tt = ShmTrueTime.open(p, clock, true);
+        ClockUnavailableException e = catchThrowableOfType(ClockUnavailableException.class, tt::now);
+        assertThat(e.status()).isEqualTo(ClockStatus.DISRUPTED);
+        assertThat(e).hasMessageContaining("suspend");
+        assertThat(tt.status()).isEqualTo(ClockStatus.DISRUPTED);
+    }
+
+    @Test
     void refusesUnknownAndCodesFromANewerWriter() throws IOException {
-        for (int code : new int[]{0, 5, 99, -1}) {
+        for (int code : new int[]{0, 6, 99, -1}) {
             Path p = new RawSegment().snapshot(2, AS_OF, OFFSET, BOUND, VOID_AFTER, DRIFT_PPB, code)
                     .writeTo(dir.resolve("code" + code));
             ShmTrueTime tt = ShmTrueTime.open(p, clock, true);
