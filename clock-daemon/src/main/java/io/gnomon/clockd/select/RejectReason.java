@@ -27,5 +27,29 @@ public enum RejectReason {
     /** The source contradicted its own earlier measurements (it stepped its time): its history was dropped. */
     SOURCE_STEPPED,
     /** The measurement's exchange may have begun before a suspend of the host: its offset is void. */
-    QUARANTINED
+    QUARANTINED,
+
+    // PTP (ptp4l's management socket): see io.gnomon.clockd.source.ptp.PtpManagement and PtpBound.
+
+    /** A PTP management reply that is not well formed: short, wrong message type, version or action, or TLV
+     *  lengths that disagree with each other or with the management id; or a reply for another management id. */
+    PTP_MALFORMED,
+    /** A PTP management reply whose sequence id matches no outstanding request: late, duplicated or spoofed. */
+    PTP_SEQUENCE_MISMATCH,
+    /** ptp4l answered with a MANAGEMENT_ERROR_STATUS TLV (e.g. NO_SUCH_ID, NOT_SUPPORTED) instead of the data set. */
+    PTP_ERROR_STATUS,
+    /** ptp4l reports no grandmaster (gmPresent false): it follows no master, so its offset says nothing. */
+    PTP_NO_GRANDMASTER,
+    /** The grandmaster's clockAccuracy is unknown (0xFE), reserved, profile-specific or "worse than 10 s", and
+     *  no conservative substitute is configured: there is no upper bound on the grandmaster's own error. */
+    PTP_UNKNOWN_ACCURACY,
+    /** The replies to one poll disagree (the grandmaster identity changed between them): ask again. */
+    PTP_INCONSISTENT,
+    /** ptp4l has not measured yet: no Sync received (ingress time 0) or no path delay (mean path delay 0). */
+    PTP_NOT_READY,
+    /** ptp4l's last Sync is older than the configured maximum age, or in the future of the realtime clock
+     *  (the realtime clock was stepped back, or ptp4l does not timestamp with CLOCK_REALTIME). */
+    PTP_STALE,
+    /** Values that cannot be right: a negative mean path delay, or an offset whose arithmetic overflows. */
+    PTP_IMPLAUSIBLE
 }
