@@ -59,13 +59,19 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     public ClockDaemon(Settings settings, SystemClocks clocks) {
         this.settings = settings;
         this.clocks = clocks;
-        if (settings.servers().isEmpty()) {
+        if (settings.sourceNames().isEmpty()) {
             this.estimator = null;
             this.local = new LocalAssumption(settings.assumedLocalErrorNanos(), settings.maxDriftPpb(),
                     settings.voidAfterNanos());
         } else {
-            long reachable = 3 * settings.pollIntervalNanos() + settings.replyTimeoutNanos();
-            this.estimator = new ClockEstimator(settings.serverNames(), new ClockEstimator.Limits(
+            long slowestPollNanos = settings.pollIntervalNanos();
+            long slowestReplyNanos = settings.replyTimeoutNanos();
+            for (var p : settings.ptpSources()) {
+                slowestPollNanos = Math.max(slowestPollNanos, p.pollIntervalNanos());
+                slowestReplyNanos = Math.max(slowestReplyNanos, p.replyTimeoutNanos());
+            }
+            long reachable = 3 * slowestPollNanos + slowestReplyNanos;
+            this.estimator = new ClockEstimator(settings.sourceNames(), new ClockEstimator.Limits(
                     settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
                     settings.voidAfterNanos()));
             this.local = null;

@@ -12,6 +12,7 @@ import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.source.NtpSource;
+import io.gnomon.clockd.source.ptp.PtpSource;
 import io.gnomon.truetime.shm.SegmentWriter;
 
 import java.io.IOException;
@@ -93,6 +94,11 @@ public final class Clockd implements AutoCloseable {
                         new InetSocketAddress(0)), daemon, new SecureRandom(), clocks);
                 ntp.start();
                 started.add(0, ntp);
+            }
+            for (PtpSource.Config p : s.ptpSources()) {
+                PtpSource ptp = new PtpSource(p, daemon, clocks);
+                ptp.start();
+                started.add(0, ptp);
             }
             return new Clockd(daemon, grpc, http, metrics, service, started);
         } catch (IOException | RuntimeException e) {

@@ -86,7 +86,11 @@ class ClockdEndToEndTest {
     }
 
     static void awaitEstimate(Clockd clockd, Predicate<Estimate> p) {
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+        awaitEstimate(clockd, p, Duration.ofSeconds(20));
+    }
+
+    static void awaitEstimate(Clockd clockd, Predicate<Estimate> p, Duration atMost) {
+        await().atMost(atMost).pollInterval(Duration.ofMillis(20))
                 .until(() -> clockd.daemon().latest() != null && p.test(clockd.daemon().latest()));
     }
 
@@ -162,6 +166,39 @@ class ClockdEndToEndTest {
                 assertThat(shm.sequence()).isGreaterThan(sequenceBefore);
                 assertThat(shm.status()).isEqualTo(ClockStatus.UNSYNCHRONIZED);
                 assertThat(shm.writerPid()).isEqualTo((int) ProcessHandle.current().pid());
+            }
+        }
+    }
+
+    /** PTP and NTP combined: a real ptp4l slave (two namespaces, veth) votes beside two chronyd servers. */
+    @Test
+    void combinesARealPtp4lSourceWithNtpServers(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.gnomon.clockd.testing.PtpPair.available(),
+                "needs ptp4l, pmc, ip and root (bin/test installs them)");
+        try (io.gnomon.clockd.testing.PtpPair pair = io.gnomon.clockd.testing.PtpPair.start(dir.resolve("ptp"),
+                "--clockAccuracy", "0x20")) {
+            DaemonConfig c = new DaemonConfig();
+            c.servers = List.of(chrony.get(0).spec(), chrony.get(1).spec());
+            c.pollIntervalMillis = 200;
+            c.replyTimeoutMillis = 150;
+            DaemonConfig.Ptp ptp = new DaemonConfig.Ptp();
+            ptp.socketPath = pair.slaveSocket().toString();
+            ptp.pollIntervalMillis = 200;
+            ptp.replyTimeoutMillis = 150;
+            c.ptp = List.of(ptp);
+            c.grpc.port = 0;
+            c.metrics.port = 0;
+            c.publish.segmentPath = dir.resolve("segment").toString();
+            c.journal.dir = "";
+            Settings s = ConfigLoader.validate(c);
+            try (Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM)) {
+                // ptp4l needs some seconds to pick its master; wait until all three sources vote.
+                awaitEstimate(clockd, e -> e.snapshot().status() == ClockStatus.SYNCHRONIZED
+                        && e.sources().stream().allMatch(SourceState::reachable), Duration.ofSeconds(60));
+                Estimate e = clockd.daemon().latest();
+                assertThat(e.sources().get(2).kind()).isEqualTo("ptp");
+                assertThat(e.reason()).isEqualTo("3 of 3 sources agree");
+                assertContainsSystemClock(ShmTrueTime.open(s.segmentPath()), 10_000);
             }
         }
     }

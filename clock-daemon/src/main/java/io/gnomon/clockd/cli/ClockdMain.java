@@ -125,8 +125,8 @@ public final class ClockdMain implements Callable<Integer> {
         }, "clockd-shutdown"));
         System.err.println("clockd: publishing to " + s.segmentPath() + ", gRPC " + s.grpcAddress().getAddress()
                 .getHostAddress() + ":" + clockd.grpcPort() + ", metrics http://" + s.metricsAddress().getAddress()
-                .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.servers().isEmpty()
-                ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.serverNames()));
+                .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.sourceNames().isEmpty()
+                ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.sourceNames()));
         if (readyFile != null) {
             Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
             Files.writeString(tmp, "grpcPort=" + clockd.grpcPort() + "\nmetricsPort=" + clockd.metricsPort()

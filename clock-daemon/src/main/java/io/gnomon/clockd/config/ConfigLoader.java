@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.gnomon.clockd.source.ptp.PtpBound;
+import io.gnomon.clockd.source.ptp.PtpSource;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -90,12 +92,45 @@ public final class ConfigLoader {
         double d = c.maxDriftPpm / 1e6;
         long driftPpb = (long) Math.ceil(d / (1 - d) * 1e9);
         long ms = 1_000_000L;
+        List<PtpSource.Config> ptp = new ArrayList<>();
+        for (int i = 0; i < c.ptp.size(); i++) {
+            ptp.add(ptpSource("ptp[" + i + "]", c.ptp.get(i), driftPpb, names, ptp));
+        }
         return new Settings(servers, names, driftPpb, c.pollIntervalMillis * ms, c.replyTimeoutMillis * ms,
                 c.maxRootDistanceMillis * ms, c.assumedLocalErrorMillis * ms, Path.of(c.publish.segmentPath),
                 c.publish.intervalMillis * ms, c.publish.voidAfterMillis * ms,
                 endpoint("grpc", c.grpc), endpoint("metrics", c.metrics),
                 c.journal.dir == null || c.journal.dir.isBlank() ? null : Path.of(c.journal.dir),
-                c.journal.retentionHours * 3_600_000_000_000L);
+                c.journal.retentionHours * 3_600_000_000_000L, ptp);
+    }
+
+    private static PtpSource.Config ptpSource(String key, DaemonConfig.Ptp p, long driftPpb, List<String> ntpNames,
+                                              List<PtpSource.Config> earlier) throws ConfigException {
+        if (p.socketPath == null || p.socketPath.isBlank()) {
+            throw new ConfigException(key + ".socketPath: must not be empty");
+        }
+        positive(key + ".pollIntervalMillis", p.pollIntervalMillis);
+        positive(key + ".replyTimeoutMillis", p.replyTimeoutMillis);
+        positive(key + ".timestampErrorMicros", p.timestampErrorMicros);
+        positive(key + ".maxSyncAgeMillis", p.maxSyncAgeMillis);
+        if (p.unknownAccuracyMicros < -1) {
+            throw new ConfigException(key + ".unknownAccuracyMicros: " + p.unknownAccuracyMicros
+                    + " must be -1 (reject unknown accuracy) or >= 0");
+        }
+        String name = "ptp:" + p.socketPath;
+        if (ntpNames.contains(name) || earlier.stream().anyMatch(e -> e.name().equals(name))) {
+            throw new ConfigException(key + ".socketPath: '" + p.socketPath + "' is configured twice");
+        }
+        long ms = 1_000_000L;
+        try {
+            return new PtpSource.Config(name, Path.of(p.socketPath), Path.of(System.getProperty("java.io.tmpdir")),
+                    p.pollIntervalMillis * ms, p.replyTimeoutMillis * ms,
+                    new PtpBound.Config(driftPpb, p.timestampErrorMicros * 1000,
+                            p.unknownAccuracyMicros < 0 ? PtpBound.Config.REJECT_UNKNOWN_ACCURACY : p.unknownAccuracyMicros * 1000,
+                            p.maxSyncAgeMillis * ms));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key + ": " + e.getMessage());
+        }
     }
 
     private static void positive(String key, long value) throws ConfigException {

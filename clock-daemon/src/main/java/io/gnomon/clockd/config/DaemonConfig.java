@@ -21,10 +21,25 @@ public final class DaemonConfig {
     @JsonProperty public long maxRootDistanceMillis = 1500;
     /** With no server configured: how far the local system clock is assumed to be from true time. */
     @JsonProperty public long assumedLocalErrorMillis = 1000;
+    /** linuxptp ptp4l instances to read through their management socket (software timestamping, nullf servo). */
+    @JsonProperty public List<Ptp> ptp = new ArrayList<>();
     @JsonProperty public Publish publish = new Publish();
     @JsonProperty public Endpoint grpc = new Endpoint(7360);
     @JsonProperty public Endpoint metrics = new Endpoint(7361);
     @JsonProperty public Journal journal = new Journal();
+
+    public static final class Ptp {
+        /** ptp4l's management socket ({@code uds_address}, /var/run/ptp4l by default in ptp4l). */
+        @JsonProperty public String socketPath = "/var/run/ptp4l";
+        @JsonProperty public long pollIntervalMillis = 1000;
+        @JsonProperty public long replyTimeoutMillis = 500;
+        /** Allowance for software timestamping and path asymmetry beyond the mean path delay. */
+        @JsonProperty public long timestampErrorMicros = 100;
+        /** Used when the grandmaster's clockAccuracy is unknown; -1 (default) rejects such replies instead. */
+        @JsonProperty public long unknownAccuracyMicros = -1;
+        /** A Sync older than this is stale. */
+        @JsonProperty public long maxSyncAgeMillis = 5000;
+    }
 
     public static final class Publish {
         @JsonProperty public String segmentPath = "/dev/shm/gnomon-truetime";

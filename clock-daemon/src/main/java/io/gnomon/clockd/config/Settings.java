@@ -17,9 +17,18 @@ public record Settings(List<InetSocketAddress> servers, List<String> serverNames
                        long pollIntervalNanos, long replyTimeoutNanos, long maxRootDistanceNanos,
                        long assumedLocalErrorNanos, Path segmentPath, long publishIntervalNanos,
                        long voidAfterNanos, InetSocketAddress grpcAddress, InetSocketAddress metricsAddress,
-                       Path journalDir, long journalRetentionNanos) {
+                       Path journalDir, long journalRetentionNanos,
+                       List<io.gnomon.clockd.source.ptp.PtpSource.Config> ptpSources) {
     public Settings {
         servers = List.copyOf(servers);
         serverNames = List.copyOf(serverNames);
+        ptpSources = List.copyOf(ptpSources);
+    }
+
+    /** Every source's name, NTP servers first, in configuration order: the estimator's voters. */
+    public List<String> sourceNames() {
+        List<String> all = new java.util.ArrayList<>(serverNames);
+        ptpSources.forEach(p -> all.add(p.name()));
+        return List.copyOf(all);
     }
 }
