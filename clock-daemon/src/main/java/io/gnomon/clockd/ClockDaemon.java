@@ -71,7 +71,7 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
                 slowestReplyNanos = Math.max(slowestReplyNanos, p.replyTimeoutNanos());
             }
             long reachable = 3 * slowestPollNanos + slowestReplyNanos;
-            this.estimator = new ClockEstimator(settings.sourceNames(), new ClockEstimator.Limits(
+            this.estimator = new ClockEstimator(settings.sourceNames(), settings.trusted(), new ClockEstimator.Limits(
                     settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
                     settings.voidAfterNanos()));
             this.local = null;

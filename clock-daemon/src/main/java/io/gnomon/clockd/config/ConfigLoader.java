@@ -101,7 +101,20 @@ public final class ConfigLoader {
                 c.publish.intervalMillis * ms, c.publish.voidAfterMillis * ms,
                 endpoint("grpc", c.grpc), endpoint("metrics", c.metrics),
                 c.journal.dir == null || c.journal.dir.isBlank() ? null : Path.of(c.journal.dir),
-                c.journal.retentionHours * 3_600_000_000_000L, ptp);
+                c.journal.retentionHours * 3_600_000_000_000L, ptp, trusted(c.trust, names, ptp));
+    }
+
+    private static java.util.Set<String> trusted(List<String> trust, List<String> ntpNames, List<PtpSource.Config> ptp)
+            throws ConfigException {
+        java.util.Set<String> known = new java.util.LinkedHashSet<>(ntpNames);
+        ptp.forEach(p -> known.add(p.name()));
+        for (int i = 0; i < trust.size(); i++) {
+            if (!known.contains(trust.get(i))) {
+                throw new ConfigException("trust[" + i + "]: '" + trust.get(i) + "' is not a configured source (sources: "
+                        + known + ")");
+            }
+        }
+        return java.util.Set.copyOf(trust);
     }
 
     private static PtpSource.Config ptpSource(String key, DaemonConfig.Ptp p, long driftPpb, List<String> ntpNames,

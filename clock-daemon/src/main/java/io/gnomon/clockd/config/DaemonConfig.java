@@ -23,6 +23,12 @@ public final class DaemonConfig {
     @JsonProperty public long assumedLocalErrorMillis = 1000;
     /** linuxptp ptp4l instances to read through their management socket (software timestamping, nullf servo). */
     @JsonProperty public List<Ptp> ptp = new ArrayList<>();
+    /**
+     * Source names (as reported, e.g. {@code ptp:/var/run/ptp4l}) the operator vouches for: while one agrees
+     * with the majority, the interval is narrowed to it. The majority still decides; a trusted source that
+     * disagrees with it is ignored.
+     */
+    @JsonProperty public List<String> trust = new ArrayList<>();
     @JsonProperty public Publish publish = new Publish();
     @JsonProperty public Endpoint grpc = new Endpoint(7360);
     @JsonProperty public Endpoint metrics = new Endpoint(7361);

@@ -18,11 +18,12 @@ public record Settings(List<InetSocketAddress> servers, List<String> serverNames
                        long assumedLocalErrorNanos, Path segmentPath, long publishIntervalNanos,
                        long voidAfterNanos, InetSocketAddress grpcAddress, InetSocketAddress metricsAddress,
                        Path journalDir, long journalRetentionNanos,
-                       List<io.gnomon.clockd.source.ptp.PtpSource.Config> ptpSources) {
+                       List<io.gnomon.clockd.source.ptp.PtpSource.Config> ptpSources, java.util.Set<String> trusted) {
     public Settings {
         servers = List.copyOf(servers);
         serverNames = List.copyOf(serverNames);
         ptpSources = List.copyOf(ptpSources);
+        trusted = java.util.Set.copyOf(trusted);
     }
 
     /** Every source's name, NTP servers first, in configuration order: the estimator's voters. */

@@ -109,11 +109,27 @@ public final class ClockEstimator {
     private long quarantineUntilMonotonicNanos = Long.MIN_VALUE;
     private boolean quarantined;
 
+    private final java.util.Set<String> trusted;
+
     /** An estimator for the named sources (order kept in reports); at least one. */
     public ClockEstimator(List<String> sourceNames, Limits limits) {
+        this(sourceNames, java.util.Set.of(), limits);
+    }
+
+    /**
+     * An estimator where the {@code trusted} sources are assumed honest (an operator's statement, e.g. a PTP
+     * grandmaster on the same switch): while one agrees with the majority, the interval is narrowed to it.
+     */
+    public ClockEstimator(List<String> sourceNames, java.util.Set<String> trusted, Limits limits) {
         if (sourceNames.isEmpty()) {
             throw new IllegalArgumentException("at least one source is needed");
         }
+        for (String t : trusted) {
+            if (!sourceNames.contains(t)) {
+                throw new IllegalArgumentException("trusted source " + t + " is not a configured source");
+            }
+        }
+        this.trusted = java.util.Set.copyOf(trusted);
         this.limits = limits;
         for (String name : sourceNames) {
             if (sources.putIfAbsent(name, new Source(name, limits.samplesPerSource())) != null) {
@@ -212,15 +228,43 @@ public final class ClockEstimator {
         ClockSnapshot snapshot;
         String reason;
         if (hull.found()) {
+            long low = hull.low();
+            long high = hull.high();
+            String narrowedBy = "";
+            // True time is in every honest interval, so narrowing to a trusted source that agrees with the
+            // majority, and to the last synchronized estimate aged by the drift, keeps it inside.
+            int k = 0;
+            for (Source src : sources.values()) {
+                Measurement m = best[k++];
+                if (m != null && trusted.contains(src.name) && isReachable(src, nowMonotonicNanos)) {
+                    long lo = m.lowAt(nowMonotonicNanos, drift);
+                    long hi = m.highAt(nowMonotonicNanos, drift);
+                    if (lo <= high && hi >= low) {
+                        low = Math.max(low, lo);
+                        high = Math.min(high, hi);
+                        narrowedBy += "; narrowed by trusted " + src.name;
+                    } else {
+                        narrowedBy += "; trusted " + src.name + " disagrees with the majority, not used";
+                    }
+                }
+            }
+            if (lastSynchronized != null) {
+                TimeIntervalBounds prev = TimeIntervalBounds.of(lastSynchronized, nowMonotonicNanos);
+                if (prev.low() <= high && prev.high() >= low) {
+                    low = Math.max(low, prev.low());
+                    high = Math.min(high, prev.high());
+                } else {
+                    narrowedBy += "; the majority moved outside the previous estimate (sources stepped?)";
+                }
+            }
             // Midpoint rounded down and half-width rounded up: [mid - b, mid + b] covers [low, high].
-            long mid = Math.floorDiv(hull.low(), 2) + Math.floorDiv(hull.high(), 2)
-                    + ((hull.low() & 1) + (hull.high() & 1)) / 2;
-            long bound = Math.max(mid - hull.low(), hull.high() - mid);
+            long mid = Math.floorDiv(low, 2) + Math.floorDiv(high, 2) + ((low & 1) + (high & 1)) / 2;
+            long bound = Math.max(mid - low, high - mid);
             snapshot = new ClockSnapshot(nowMonotonicNanos, mid, bound, drift,
                     nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.SYNCHRONIZED);
             lastSynchronized = snapshot;
             disruption = null;
-            reason = countAgreeing(best, hull, nowMonotonicNanos) + " of " + n + " sources agree";
+            reason = countAgreeing(best, hull, nowMonotonicNanos) + " of " + n + " sources agree" + narrowedBy;
         } else if (lastSynchronized != null) {
             long bound = lastSynchronized.boundAt(nowMonotonicNanos);
             long offset = lastSynchronized.epochOffsetNanos();
@@ -258,6 +302,14 @@ public final class ClockEstimator {
                     .map(SourceState::name).toList();
         }
         return new Estimate(snapshot, snapshot.epochOffsetNanos() - realtimeMinusMonotonicNanos, states, reason);
+    }
+
+    /** An earlier snapshot's offset interval, aged to a monotonic instant. */
+    private record TimeIntervalBounds(long low, long high) {
+        static TimeIntervalBounds of(ClockSnapshot s, long nowMonotonicNanos) {
+            long b = s.boundAt(nowMonotonicNanos);
+            return new TimeIntervalBounds(s.epochOffsetNanos() - b, s.epochOffsetNanos() + b);
+        }
     }
 
     /** The part of a source name before its first ':' ({@code ntp:host:port} is "ntp"). */

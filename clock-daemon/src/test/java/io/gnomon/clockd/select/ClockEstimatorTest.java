@@ -143,6 +143,49 @@ class ClockEstimatorTest {
     }
 
     @Test
+    void aTrustedSourceThatAgreesNarrowsTheInterval() {
+        ClockEstimator withPtp = new ClockEstimator(List.of("a", "b", "ptp:x"), java.util.Set.of("ptp:x"), LIMITS);
+        withPtp.onMeasurement("a", new Measurement(0, THETA, 5 * MS, 0));
+        withPtp.onMeasurement("b", new Measurement(0, THETA + MS, 5 * MS, 0));
+        withPtp.onMeasurement("ptp:x", new Measurement(0, THETA + 200_000, 100_000, 0));
+        Estimate e = withPtp.estimate(0, THETA);
+        assertThat(e.snapshot().boundNanos()).isEqualTo(100_000);
+        assertThat(e.snapshot().epochOffsetNanos()).isEqualTo(THETA + 200_000);
+        assertThat(e.reason()).isEqualTo("3 of 3 sources agree; narrowed by trusted ptp:x");
+    }
+
+    @Test
+    void aTrustedSourceThatDisagreesWithTheMajorityIsNotBelieved() {
+        ClockEstimator withPtp = new ClockEstimator(List.of("a", "b", "ptp:x"), java.util.Set.of("ptp:x"), LIMITS);
+        withPtp.onMeasurement("a", new Measurement(0, THETA, MS, 0));
+        withPtp.onMeasurement("b", new Measurement(0, THETA, MS, 0));
+        withPtp.onMeasurement("ptp:x", new Measurement(0, THETA + S, 100_000, 0));
+        Estimate e = withPtp.estimate(0, THETA);
+        assertThat(e.snapshot().intervalAt(0).contains(THETA)).isTrue();
+        assertThat(e.sources().get(2).falseticker()).isTrue();
+        assertThat(e.reason()).contains("trusted ptp:x disagrees with the majority, not used");
+    }
+
+    @Test
+    void aGoodEarlierEstimateAgedByDriftKeepsNarrowingLaterOnes() {
+        estimator.onMeasurement("a", new Measurement(0, THETA, 100_000, 0));
+        estimator.onMeasurement("b", new Measurement(0, THETA, 100_000, 0));
+        estimator.estimate(0, THETA);
+        // 1 s later both sources send wide measurements (a congested path): the aged earlier estimate,
+        // 100 µs + 200 µs of drift (200 ppm here), is still the tighter evidence.
+        estimator.onMeasurement("a", new Measurement(S, THETA, 10 * MS, 0));
+        estimator.onMeasurement("b", new Measurement(S, THETA, 10 * MS, 0));
+        assertThat(estimator.estimate(S, THETA).snapshot().boundNanos()).isEqualTo(100_000 + 200_000);
+    }
+
+    @Test
+    void trustingAnUnknownSourceIsAnError() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> new ClockEstimator(List.of("a"), java.util.Set.of("b"), LIMITS))
+                .hasMessageContaining("trusted source b is not a configured source");
+    }
+
+    @Test
     void sourcesThatDisagreeWithoutMajorityNeverSynchronize() {
         estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
         estimator.onMeasurement("b", new Measurement(0, THETA + S, MS, 0));
