@@ -66,6 +66,10 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         } else {
             long slowestPollNanos = settings.pollIntervalNanos();
             long slowestReplyNanos = settings.replyTimeoutNanos();
+            for (var c : settings.chronySources()) {
+                slowestPollNanos = Math.max(slowestPollNanos, c.pollIntervalNanos());
+                slowestReplyNanos = Math.max(slowestReplyNanos, c.replyTimeoutNanos());
+            }
             for (var p : settings.ptpSources()) {
                 slowestPollNanos = Math.max(slowestPollNanos, p.pollIntervalNanos());
                 slowestReplyNanos = Math.max(slowestReplyNanos, p.replyTimeoutNanos());

@@ -12,6 +12,7 @@ import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.source.NtpSource;
+import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
 import io.gnomon.truetime.shm.SegmentWriter;
 
@@ -94,6 +95,11 @@ public final class Clockd implements AutoCloseable {
                         new InetSocketAddress(0)), daemon, new SecureRandom(), clocks);
                 ntp.start();
                 started.add(0, ntp);
+            }
+            for (ChronySource.Config c : s.chronySources()) {
+                ChronySource chrony = new ChronySource(c, daemon, new SecureRandom(), clocks);
+                chrony.start();
+                started.add(0, chrony);
             }
             for (PtpSource.Config p : s.ptpSources()) {
                 PtpSource ptp = new PtpSource(p, daemon, clocks);

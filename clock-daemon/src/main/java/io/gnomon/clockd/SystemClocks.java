@@ -29,7 +29,9 @@ public interface SystemClocks extends MonotonicClock {
      * CLOCK_BOOTTIME (monotonic, but counting suspend) in nanoseconds, or {@link Long#MIN_VALUE} where the
      * platform cannot read it (then suspends go undetected, and the daemon says so at start).
      */
-    long boottimeNanos();
+    default long boottimeNanos() {
+        return Long.MIN_VALUE;
+    }
 
     SystemClocks SYSTEM = new SystemClocks() {
         @Override

@@ -170,6 +170,31 @@ class ClockdEndToEndTest {
         }
     }
 
+    /** The daemon reading a real chronyd client (synchronized from the three chronyd servers) over cmdmon. */
+    @Test
+    void readsARealChronydThroughCmdmon(@TempDir Path dir) throws Exception {
+        try (io.gnomon.clockd.testing.ChronyClient client = io.gnomon.clockd.testing.ChronyClient.start(
+                dir.resolve("client"), chrony.stream().map(ChronyServer::address).toList())) {
+            DaemonConfig c = new DaemonConfig();
+            DaemonConfig.Chrony ch = new DaemonConfig.Chrony();
+            ch.address = client.cmdAddress().getAddress().getHostAddress() + ":" + client.cmdAddress().getPort();
+            ch.pollIntervalMillis = 200;
+            ch.replyTimeoutMillis = 150;
+            c.chrony = List.of(ch);
+            c.grpc.port = 0;
+            c.metrics.port = 0;
+            c.publish.segmentPath = dir.resolve("segment").toString();
+            c.journal.dir = "";
+            Settings s = ConfigLoader.validate(c);
+            try (Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM)) {
+                awaitEstimate(clockd, e -> e.snapshot().status() == ClockStatus.SYNCHRONIZED, Duration.ofSeconds(30));
+                assertThat(clockd.daemon().latest().sources().get(0).kind()).isEqualTo("chrony");
+                assertContainsSystemClock(ShmTrueTime.open(s.segmentPath()), 10_000);
+                System.out.printf("chrony cmdmon: epsilon %d ns%n", ShmTrueTime.open(s.segmentPath()).now().epsilonNanos());
+            }
+        }
+    }
+
     /** PTP and NTP combined: a real ptp4l slave (two namespaces, veth) votes beside two chronyd servers. */
     @Test
     void combinesARealPtp4lSourceWithNtpServers(@TempDir Path dir) throws Exception {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpBound;
 import io.gnomon.clockd.source.ptp.PtpSource;
 
@@ -92,6 +93,25 @@ public final class ConfigLoader {
         double d = c.maxDriftPpm / 1e6;
         long driftPpb = (long) Math.ceil(d / (1 - d) * 1e9);
         long ms = 1_000_000L;
+        List<ChronySource.Config> chrony = new ArrayList<>();
+        for (int i = 0; i < c.chrony.size(); i++) {
+            String key = "chrony[" + i + "]";
+            DaemonConfig.Chrony ch = c.chrony.get(i);
+            positive(key + ".pollIntervalMillis", ch.pollIntervalMillis);
+            positive(key + ".replyTimeoutMillis", ch.replyTimeoutMillis);
+            InetSocketAddress a = parseHostPort(key + ".address", ch.address, 323);
+            String name = ChronySource.Config.defaultName(a);
+            if (names.contains(name) || chrony.stream().anyMatch(x -> x.name().equals(name))) {
+                throw new ConfigException(key + ".address: '" + ch.address + "' is configured twice");
+            }
+            try {
+                chrony.add(new ChronySource.Config(name, a, ch.pollIntervalMillis * ms, ch.replyTimeoutMillis * ms,
+                        driftPpb, c.maxRootDistanceMillis * ms, new InetSocketAddress(
+                        a.getAddress().isLoopbackAddress() ? a.getAddress() : null, 0)));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key + ": " + e.getMessage());
+            }
+        }
         List<PtpSource.Config> ptp = new ArrayList<>();
         for (int i = 0; i < c.ptp.size(); i++) {
             ptp.add(ptpSource("ptp[" + i + "]", c.ptp.get(i), driftPpb, names, ptp));
@@ -101,12 +121,14 @@ public final class ConfigLoader {
                 c.publish.intervalMillis * ms, c.publish.voidAfterMillis * ms,
                 endpoint("grpc", c.grpc), endpoint("metrics", c.metrics),
                 c.journal.dir == null || c.journal.dir.isBlank() ? null : Path.of(c.journal.dir),
-                c.journal.retentionHours * 3_600_000_000_000L, ptp, trusted(c.trust, names, ptp));
+                c.journal.retentionHours * 3_600_000_000_000L, chrony, ptp, trusted(c.trust, names, chrony, ptp));
     }
 
-    private static java.util.Set<String> trusted(List<String> trust, List<String> ntpNames, List<PtpSource.Config> ptp)
+    private static java.util.Set<String> trusted(List<String> trust, List<String> ntpNames,
+                                                 List<ChronySource.Config> chrony, List<PtpSource.Config> ptp)
             throws ConfigException {
         java.util.Set<String> known = new java.util.LinkedHashSet<>(ntpNames);
+        chrony.forEach(x -> known.add(x.name()));
         ptp.forEach(p -> known.add(p.name()));
         for (int i = 0; i < trust.size(); i++) {
             if (!known.contains(trust.get(i))) {
@@ -167,13 +189,17 @@ public final class ConfigLoader {
         }
     }
 
-    /** {@code host}, {@code host:port} or {@code [v6]:port}. */
+    /** {@code host}, {@code host:port} or {@code [v6]:port}; NTP's port 123 by default. */
     static InetSocketAddress parseServer(String key, String spec) throws ConfigException {
+        return parseHostPort(key, spec, 123);
+    }
+
+    static InetSocketAddress parseHostPort(String key, String spec, int defaultPort) throws ConfigException {
         if (spec == null || spec.isBlank()) {
             throw new ConfigException(key + ": empty server");
         }
         String host = spec.trim();
-        int port = 123;
+        int port = defaultPort;
         int colon = host.lastIndexOf(':');
         boolean bracketed = host.startsWith("[");
         if (colon > 0 && (bracketed ? host.indexOf(']') < colon : host.indexOf(':') == colon)) {

@@ -21,6 +21,8 @@ public final class DaemonConfig {
     @JsonProperty public long maxRootDistanceMillis = 1500;
     /** With no server configured: how far the local system clock is assumed to be from true time. */
     @JsonProperty public long assumedLocalErrorMillis = 1000;
+    /** chronyd instances to read through their monitoring protocol (cmdmon, UDP), as {@code host[:port]} (323). */
+    @JsonProperty public List<Chrony> chrony = new ArrayList<>();
     /** linuxptp ptp4l instances to read through their management socket (software timestamping, nullf servo). */
     @JsonProperty public List<Ptp> ptp = new ArrayList<>();
     /**
@@ -33,6 +35,13 @@ public final class DaemonConfig {
     @JsonProperty public Endpoint grpc = new Endpoint(7360);
     @JsonProperty public Endpoint metrics = new Endpoint(7361);
     @JsonProperty public Journal journal = new Journal();
+
+    public static final class Chrony {
+        /** chronyd's cmdmon address ({@code cmdport}, with {@code cmdallow} admitting this host). */
+        @JsonProperty public String address = "127.0.0.1:323";
+        @JsonProperty public long pollIntervalMillis = 1000;
+        @JsonProperty public long replyTimeoutMillis = 500;
+    }
 
     public static final class Ptp {
         /** ptp4l's management socket ({@code uds_address}, /var/run/ptp4l by default in ptp4l). */

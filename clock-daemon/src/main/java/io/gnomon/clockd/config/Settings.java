@@ -18,17 +18,20 @@ public record Settings(List<InetSocketAddress> servers, List<String> serverNames
                        long assumedLocalErrorNanos, Path segmentPath, long publishIntervalNanos,
                        long voidAfterNanos, InetSocketAddress grpcAddress, InetSocketAddress metricsAddress,
                        Path journalDir, long journalRetentionNanos,
+                       List<io.gnomon.clockd.source.chrony.ChronySource.Config> chronySources,
                        List<io.gnomon.clockd.source.ptp.PtpSource.Config> ptpSources, java.util.Set<String> trusted) {
     public Settings {
         servers = List.copyOf(servers);
         serverNames = List.copyOf(serverNames);
+        chronySources = List.copyOf(chronySources);
         ptpSources = List.copyOf(ptpSources);
         trusted = java.util.Set.copyOf(trusted);
     }
 
-    /** Every source's name, NTP servers first, in configuration order: the estimator's voters. */
+    /** Every source's name (NTP, chrony, PTP), in configuration order: the estimator's voters. */
     public List<String> sourceNames() {
         List<String> all = new java.util.ArrayList<>(serverNames);
+        chronySources.forEach(c -> all.add(c.name()));
         ptpSources.forEach(p -> all.add(p.name()));
         return List.copyOf(all);
     }

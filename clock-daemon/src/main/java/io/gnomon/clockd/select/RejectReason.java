@@ -51,5 +51,25 @@ public enum RejectReason {
      *  (the realtime clock was stepped back, or ptp4l does not timestamp with CLOCK_REALTIME). */
     PTP_STALE,
     /** Values that cannot be right: a negative mean path delay, or an offset whose arithmetic overflows. */
-    PTP_IMPLAUSIBLE
+    PTP_IMPLAUSIBLE,
+    /**
+     * A chronyd monitoring (cmdmon) reply that is not a well-formed protocol-6 tracking reply: too short, another
+     * protocol version, packet type, command or reply code, or a field outside what chrony can send (a value past
+     * any sane magnitude, a leap status above 3, an IP address family chrony does not define).
+     */
+    CMDMON_MALFORMED,
+    /** A cmdmon reply whose status is not success, e.g. 2 (unauthorised) when {@code cmdallow} does not admit us. */
+    CMDMON_ERROR_STATUS,
+    /** A cmdmon reply that does not echo the outstanding request's random sequence number: stale, duplicated or spoofed. */
+    CMDMON_SEQUENCE_MISMATCH,
+    /** chronyd reports its clock unsynchronised: leap status 3, or stratum 0 or 16 and above. */
+    SOURCE_UNSYNCHRONIZED,
+    /** chronyd's reference time (its last clock update) is 0, out of range, or later than the clock it corrects. */
+    BAD_REFERENCE_TIME,
+    /**
+     * The system's realtime clock moved against CLOCK_MONOTONIC by more than the maximum drift allows between two
+     * readings: it was stepped, so a bound derived from realtime and a correction computed before the step is void
+     * until chronyd reports a new update.
+     */
+    CLOCK_STEPPED
 }
