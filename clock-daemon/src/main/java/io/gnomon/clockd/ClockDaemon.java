@@ -141,6 +141,15 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         });
     }
 
+    @Override
+    public void onLeapAnnounced(String sourceName, boolean insert, long sourceEpochNanos) {
+        submit(() -> {
+            if (estimator.onLeapAnnounced(sourceName, insert, sourceEpochNanos)) {
+                log.warn("leap second announced by a majority: {}", estimator.leapDescription());
+            }
+        });
+    }
+
     private void reject(String sourceName, RejectReason reason, String detail, SystemClocks.Pair pair) {
         for (Sink s : sinks) {
             s.onRejected(sourceName, reason, detail, pair);

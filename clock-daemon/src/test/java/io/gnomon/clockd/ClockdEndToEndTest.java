@@ -85,6 +85,17 @@ class ClockdEndToEndTest {
         }
     }
 
+    /** Like {@link #assertContainsSystemClock}, for servers that serve the system clock plus an offset. */
+    static void assertContainsSystemClockPlus(io.gnomon.truetime.TrueTime tt, long offsetNanos, int reads) {
+        for (int i = 0; i < reads; i++) {
+            long before = realtimeNanos() + offsetNanos;
+            TimeInterval iv = tt.now();
+            long after = realtimeNanos() + offsetNanos;
+            assertThat(iv.earliestEpochNanos()).isLessThanOrEqualTo(after);
+            assertThat(iv.latestEpochNanos()).isGreaterThanOrEqualTo(before);
+        }
+    }
+
     static void awaitEstimate(Clockd clockd, Predicate<Estimate> p) {
         awaitEstimate(clockd, p, Duration.ofSeconds(20));
     }

@@ -60,6 +60,9 @@ public final class ClockEstimator {
         int size;
         long lastMeasurementMonotonicNanos;
         boolean everMeasured;
+        /** The leap this source announces: a UTC midnight in epoch seconds, 0 for none. */
+        long announcedLeapEpochSeconds;
+        boolean announcedLeapInsert;
 
         Source(String name, int capacity) {
             this.name = name;
@@ -110,6 +113,11 @@ public final class ClockEstimator {
     private boolean quarantined;
 
     private final java.util.Set<String> trusted;
+    /** A leap second a majority announced (a UTC midnight, epoch seconds), 0 for none; see onLeapAnnounced. */
+    private long leapEpochSeconds;
+    private boolean leapInsert;
+    /** The size of a leap second: how far the POSIX time scale steps at it. */
+    static final long LEAP_NANOS = 1_000_000_000L;
 
     /** An estimator for the named sources (order kept in reports); at least one. */
     public ClockEstimator(List<String> sourceNames, Limits limits) {
@@ -136,6 +144,87 @@ public final class ClockEstimator {
                 throw new IllegalArgumentException("duplicate source name " + name);
             }
         }
+    }
+
+    /**
+     * A source announces a leap second at the end of the UTC day containing {@code sourceEpochNanos}. Once a
+     * majority of the configured sources announce the same one, the estimator adopts it: from
+     * {@code voidAfter} before the leap (so no snapshot a reader may still extrapolate crosses it unwidened)
+     * until every reachable source has measured only after it, the bound is widened by one second, which
+     * covers true time on either side of the step the servers' POSIX scale takes. Returns true when the
+     * announcement was adopted by this call.
+     */
+    public boolean onLeapAnnounced(String sourceName, boolean insert, long sourceEpochNanos) {
+        Source s = sources.get(sourceName);
+        if (s == null) {
+            throw new IllegalArgumentException("unknown source " + sourceName);
+        }
+        long day = Math.floorDiv(Math.floorDiv(sourceEpochNanos, 1_000_000_000L), 86_400L);
+        s.announcedLeapEpochSeconds = (day + 1) * 86_400L;
+        s.announcedLeapInsert = insert;
+        if (leapEpochSeconds != 0) {
+            return false;
+        }
+        int agreeing = 0;
+        for (Source other : sources.values()) {
+            if (other.announcedLeapEpochSeconds == s.announcedLeapEpochSeconds && other.announcedLeapInsert == insert) {
+                agreeing++;
+            }
+        }
+        if (agreeing < sources.size() / 2 + 1) {
+            return false;
+        }
+        leapEpochSeconds = s.announcedLeapEpochSeconds;
+        leapInsert = insert;
+        return true;
+    }
+
+    /** The adopted leap second in words, or "none". */
+    public String leapDescription() {
+        return leapEpochSeconds == 0 ? "none" : (leapInsert ? "insertion" : "deletion") + " of a leap second at "
+                + java.time.Instant.ofEpochSecond(leapEpochSeconds);
+    }
+
+    /**
+     * The widening the adopted leap needs at this estimate (0 or {@link #LEAP_NANOS}), ending the leap once
+     * every reachable source has measured only after it.
+     */
+    private long leapWideningNanos(long nowMonotonicNanos, long epochOffsetNanos) {
+        if (leapEpochSeconds == 0) {
+            return 0;
+        }
+        long leapNanos = leapEpochSeconds * 1_000_000_000L;
+        long epochNow = nowMonotonicNanos + epochOffsetNanos;
+        if (epochNow < leapNanos - limits.voidAfterNanos() - LEAP_NANOS) {
+            return 0;
+        }
+        if (epochNow > leapNanos + LEAP_NANOS && allReachableMeasuredAfter(leapNanos, nowMonotonicNanos)) {
+            for (Source s : sources.values()) {
+                if (s.announcedLeapEpochSeconds <= leapEpochSeconds) {
+                    s.announcedLeapEpochSeconds = 0;
+                }
+            }
+            leapEpochSeconds = 0;
+            return 0;
+        }
+        return LEAP_NANOS;
+    }
+
+    private boolean allReachableMeasuredAfter(long epochNanos, long nowMonotonicNanos) {
+        boolean any = false;
+        for (Source s : sources.values()) {
+            if (!isReachable(s, nowMonotonicNanos)) {
+                continue;
+            }
+            for (int i = 0; i < s.size; i++) {
+                Measurement m = s.ring[i];
+                if (m.atMonotonicNanos() + m.epochOffsetNanos() - m.boundNanos() < epochNanos) {
+                    return false;
+                }
+            }
+            any = true;
+        }
+        return any;
     }
 
     /** What became of a measurement. */
@@ -248,7 +337,8 @@ public final class ClockEstimator {
                     }
                 }
             }
-            if (lastSynchronized != null) {
+            boolean leapWindow = leapEpochSeconds != 0;
+            if (lastSynchronized != null && !leapWindow) {
                 TimeIntervalBounds prev = TimeIntervalBounds.of(lastSynchronized, nowMonotonicNanos);
                 if (prev.low() <= high && prev.high() >= low) {
                     low = Math.max(low, prev.low());
@@ -260,18 +350,25 @@ public final class ClockEstimator {
             // Midpoint rounded down and half-width rounded up: [mid - b, mid + b] covers [low, high].
             long mid = Math.floorDiv(low, 2) + Math.floorDiv(high, 2) + ((low & 1) + (high & 1)) / 2;
             long bound = Math.max(mid - low, high - mid);
-            snapshot = new ClockSnapshot(nowMonotonicNanos, mid, bound, drift,
+            lastSynchronized = new ClockSnapshot(nowMonotonicNanos, mid, bound, drift,
                     nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.SYNCHRONIZED);
-            lastSynchronized = snapshot;
+            long leapWidening = leapWideningNanos(nowMonotonicNanos, mid);
+            if (leapWidening > 0) {
+                narrowedBy += "; " + leapDescription() + ": bound widened by 1 s until every source has measured after it";
+            }
+            snapshot = new ClockSnapshot(nowMonotonicNanos, mid, bound + leapWidening, drift,
+                    nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.SYNCHRONIZED);
             disruption = null;
             reason = countAgreeing(best, hull, nowMonotonicNanos) + " of " + n + " sources agree" + narrowedBy;
         } else if (lastSynchronized != null) {
             long bound = lastSynchronized.boundAt(nowMonotonicNanos);
             long offset = lastSynchronized.epochOffsetNanos();
-            snapshot = new ClockSnapshot(nowMonotonicNanos, offset, bound, drift,
+            long leapWidening = leapWideningNanos(nowMonotonicNanos, offset);
+            snapshot = new ClockSnapshot(nowMonotonicNanos, offset, bound + leapWidening, drift,
                     nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.FREE_RUNNING);
             reason = "free-running for " + formatSeconds(nowMonotonicNanos - lastSynchronized.asOfMonotonicNanos())
-                    + " s: " + noMajorityReason(candidates, n, quorum);
+                    + " s: " + noMajorityReason(candidates, n, quorum)
+                    + (leapWidening > 0 ? "; " + leapDescription() + ": bound widened by 1 s" : "");
         } else {
             ClockStatus status = disruption != null ? ClockStatus.DISRUPTED : ClockStatus.UNSYNCHRONIZED;
             snapshot = new ClockSnapshot(nowMonotonicNanos, realtimeMinusMonotonicNanos,

@@ -456,6 +456,9 @@ public final class NtpSource implements AutoCloseable {
             }
             try {
                 listener.onMeasurement(name, measurement);
+                if (accepted.leapIndicator() != 0) {
+                    listener.onLeapAnnounced(name, accepted.leapIndicator() == 1, accepted.serverTransmitEpochNanos());
+                }
             } catch (RuntimeException e) {
                 warnLimited("listener", "listener failed on a measurement from " + name, e);
             }

@@ -40,12 +40,26 @@ public final class NtpWire {
     public sealed interface Result permits Accepted, Rejected {
     }
 
-    /** A valid reply and the measurement it gives. */
-    public record Accepted(Measurement measurement) implements Result {
+    /**
+     * A valid reply and the measurement it gives.
+     *
+     * @param leapIndicator            the reply's leap indicator: 0 none, 1 a second is inserted at the end of
+     *                                 the server's UTC day, 2 one is deleted (3 is rejected earlier)
+     * @param serverTransmitEpochNanos the server's transmit timestamp t3, which says which day the leap ends
+     */
+    public record Accepted(Measurement measurement, int leapIndicator, long serverTransmitEpochNanos)
+            implements Result {
         public Accepted {
             if (measurement == null) {
                 throw new IllegalArgumentException("measurement must not be null");
             }
+            if (leapIndicator < 0 || leapIndicator > 2) {
+                throw new IllegalArgumentException("leapIndicator must be 0, 1 or 2, was " + leapIndicator);
+            }
+        }
+
+        public Accepted(Measurement measurement) {
+            this(measurement, 0, 0);
         }
     }
 
@@ -203,7 +217,7 @@ public final class NtpWire {
         assert boundNanos >= Math.min(ceilHalf(delayNanos), ClockSnapshot.SATURATED_BOUND)
                 : "bound covers at least half the delay";
         assert delayNanos >= 0 && delayNanos <= roundTripNanos : "delay within the round trip";
-        return new Accepted(new Measurement(t4, offsetNanos, boundNanos, delayNanos));
+        return new Accepted(new Measurement(t4, offsetNanos, boundNanos, delayNanos), leap, t3);
     }
 
     /**

@@ -186,6 +186,39 @@ class ClockEstimatorTest {
     }
 
     @Test
+    void anAnnouncedLeapSecondWidensTheBoundAcrossTheStepThenEnds() {
+        long leapEpochSeconds = 1_798_761_600L;               // 2027-01-01T00:00:00Z, a UTC midnight
+        long theta = leapEpochSeconds * S - 5 * S;            // monotonic 0 is 5 s before the leap
+        for (String src : List.of("a", "b", "c")) {
+            estimator.onMeasurement(src, new Measurement(0, theta, MS, 0));
+        }
+        assertThat(estimator.onLeapAnnounced("a", true, theta)).isFalse();     // one of three is no majority
+        assertThat(estimator.estimate(0, theta).snapshot().boundNanos()).isEqualTo(MS);
+        assertThat(estimator.onLeapAnnounced("b", true, theta)).isTrue();
+        assertThat(estimator.leapDescription()).isEqualTo("insertion of a leap second at 2027-01-01T00:00:00Z");
+
+        Estimate before = estimator.estimate(0, theta);
+        assertThat(before.snapshot().boundNanos()).isEqualTo(MS + S);
+        assertThat(before.reason()).contains("bound widened by 1 s");
+        // A reader extrapolating this snapshot past the leap still holds true time on the new scale.
+        assertThat(before.snapshot().intervalAt(6 * S).contains(6 * S + theta - S)).isTrue();
+
+        // After the leap the servers' POSIX time is one second behind: each source steps.
+        for (String src : List.of("a", "b", "c")) {
+            assertThat(estimator.onMeasurement(src, new Measurement(7 * S, theta - S, MS, 0)))
+                    .isEqualTo(ClockEstimator.Outcome.SOURCE_STEPPED);
+        }
+        Estimate during = estimator.estimate(7 * S, theta);
+        assertThat(during.snapshot().intervalAt(7 * S).contains(7 * S + theta - S)).isTrue();
+        assertThat(during.snapshot().boundNanos()).isGreaterThanOrEqualTo(S);
+
+        Estimate after = estimator.estimate(7 * S + 500 * MS, theta);
+        assertThat(after.snapshot().boundNanos()).isLessThan(2 * MS);
+        assertThat(after.snapshot().intervalAt(7 * S + 500 * MS).contains(7 * S + 500 * MS + theta - S)).isTrue();
+        assertThat(estimator.leapDescription()).isEqualTo("none");
+    }
+
+    @Test
     void sourcesThatDisagreeWithoutMajorityNeverSynchronize() {
         estimator.onMeasurement("a", new Measurement(0, THETA, MS, 0));
         estimator.onMeasurement("b", new Measurement(0, THETA + S, MS, 0));

@@ -76,6 +76,7 @@ public final class FakeNtpServer implements AutoCloseable {
     private volatile Fault fault = Fault.NONE;
     private volatile long offsetNanos;
     private volatile int stratum = 1;
+    private volatile int leapIndicator;
     private volatile int precision = -20;
     private volatile Duration rootDelay = Duration.ZERO;
     private volatile Duration rootDispersion = Duration.ofNanos(10_000);
@@ -138,6 +139,14 @@ public final class FakeNtpServer implements AutoCloseable {
     /** Serve the clock plus {@code offset}: a server that lies (or is simply wrong) by that much. */
     public void setOffset(Duration offset) {
         this.offsetNanos = offset.toNanos();
+    }
+
+    /** The leap indicator of correct replies: 0 none (default), 1 insert, 2 delete a second at the day's end. */
+    public void setLeapIndicator(int leapIndicator) {
+        if (leapIndicator < 0 || leapIndicator > 2) {
+            throw new IllegalArgumentException("leapIndicator must be 0, 1 or 2 (use Fault.LEAP_3 for 3), was " + leapIndicator);
+        }
+        this.leapIndicator = leapIndicator;
     }
 
     /** The stratum of correct replies, 1 to 15 (default 1). */
@@ -217,6 +226,9 @@ public final class FakeNtpServer implements AutoCloseable {
                 long transmitEpochNanos = realtimeEpochNanos.getAsLong() + offsetNanos;
                 byte[] reply = buildReply(requestBytes, receiveEpochNanos, transmitEpochNanos, currentFault, stratum,
                         precision, toShortFormatCeil(rootDelay), toShortFormatCeil(rootDispersion));
+                if (currentFault != Fault.LEAP_3) {
+                    reply[0] = (byte) ((reply[0] & 0x3F) | leapIndicator << 6);
+                }
                 DatagramSocket from = currentFault == Fault.WRONG_SOURCE_PORT ? otherPortSocket : socket;
                 from.send(new DatagramPacket(reply, reply.length, request.getSocketAddress()));
                 repliesSent.incrementAndGet();
