@@ -201,7 +201,11 @@ class ClockdEndToEndTest {
                 awaitEstimate(clockd, e -> e.snapshot().status() == ClockStatus.SYNCHRONIZED, Duration.ofSeconds(30));
                 assertThat(clockd.daemon().latest().sources().get(0).kind()).isEqualTo("chrony");
                 assertContainsSystemClock(ShmTrueTime.open(s.segmentPath()), 10_000);
-                System.out.printf("chrony cmdmon: epsilon %d ns%n", ShmTrueTime.open(s.segmentPath()).now().epsilonNanos());
+                // chronyd's first report after synchronizing carries a large root dispersion (hundreds of ms
+                // seen); once it settles the bound is drift since chrony's last update plus microseconds.
+                ShmTrueTime shm = ShmTrueTime.open(s.segmentPath());
+                await().atMost(Duration.ofSeconds(20)).until(() -> shm.now().epsilonNanos() < 5_000_000L);
+                System.out.printf("chrony cmdmon: epsilon %d ns%n", shm.now().epsilonNanos());
             }
         }
     }
