@@ -232,7 +232,7 @@ public final class ChronicleDurableLog implements DurableLog {
         log.warn("paxos log {}: the record at index {} ({}) in {} does not decode ({}); recovery stopped there: "
                         + "kept the {} record(s) before it, dropped it and {}{} record(s) after it; rewrote the recovered "
                         + "state into {} and moved {} aside",
-                dir, Long.toHexString(bad.index()), describeIndex(bad.index()), bad.file(), bad.problem(), bad.goodBefore(),
+                dir, bad.index(), describeIndex(bad.index()), bad.file(), bad.problem(), bad.goodBefore(),
                 bad.laterExact() ? "" : "at least ", bad.later(), fileOf(generation).getFileName(), moved);
     }
 
