@@ -201,6 +201,37 @@ class CorruptTailTest {
     }
 
     @Test
+    void halfWrittenDocumentIsSkippedByChronicleAndLaterAppendsSurvive() throws IOException {
+        byte[] marker = marker();
+        Path file;
+        try (ChronicleDurableLog log = open()) {
+            writeGoodPrefix(log);
+            log.persistAccepted(List.of(e(10, 2, marker)));
+            log.sync();
+            file = log.currentCycleFile();
+        }
+        long next = (indexOf(file, marker) + marker.length + 4 + 3) & ~3L;
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            // what kill -9 leaves mid-append: a header still marked "not complete", half of the body written
+            byte[] half = new byte[4 + 20];
+            ByteBuffer.wrap(half).order(ByteOrder.LITTLE_ENDIAN).putInt(0x8000_0000 | 40).put(RecordCodec.VERSION).put(RecordCodec.ACCEPTED);
+            raf.seek(next);
+            raf.write(half);
+        }
+        try (ChronicleDurableLog log = open()) {
+            Recovered r = log.recover();
+            assertGoodPrefix(r);
+            assertThat(r.entriesAboveSnapshot()).hasSize(11);
+            log.persistAccepted(List.of(e(11, 2, "after-half".getBytes())));
+            log.sync();
+        }
+        try (ChronicleDurableLog log = open()) {
+            assertThat(log.recover().entriesAboveSnapshot().get(11L)).isEqualTo(e(11, 2, "after-half".getBytes()));
+        }
+        assertThat(warnings()).isEmpty();
+    }
+
+    @Test
     void recoveryOfTheSameDamagedLogIsDeterministic() throws IOException {
         try (ChronicleDurableLog log = open()) {
             writeGoodPrefix(log);
