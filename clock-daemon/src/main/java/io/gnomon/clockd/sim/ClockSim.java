@@ -118,7 +118,8 @@ public final class ClockSim {
         this.seed = seed;
         this.samplesPerPublish = samplesPerPublish;
         this.durationNanos = durationSeconds * Scenario.S;
-        SplittableRandom root = new SplittableRandom(seed * 0x9E37_79B9_7F4A_7C15L ^ scenario.name().hashCode());
+        // The base name: a variant with broken bounds runs the very same world, so only the bounds differ.
+        SplittableRandom root = new SplittableRandom(seed * 0x9E37_79B9_7F4A_7C15L ^ scenario.baseName.hashCode());
         this.world = root.split();
         this.oscRandom = root.split();
         this.nonceRandom = root.split();
