@@ -65,6 +65,14 @@ public final class ClockSimMain implements Callable<Integer> {
             description = "seeds run side by side (results identical for any T; default 1)")
     int threads;
 
+    @Option(names = "--poll-interval-ms", paramLabel = "MS",
+            description = "the daemon's NTP poll interval (default 2000, as clockd's)")
+    Long pollIntervalMillis;
+
+    @Option(names = "--max-drift-ppm", paramLabel = "PPM",
+            description = "the daemon's assumed maximum drift (default 200); the simulated oscillator stays within it")
+    Double maxDriftPpm;
+
     @Option(names = "--break-bounds", paramLabel = "SCALE", hidden = true,
             description = "negative control: scale every measurement's bound by SCALE < 1 before the estimator sees it")
     Double breakBounds;
@@ -104,6 +112,9 @@ public final class ClockSimMain implements Callable<Integer> {
             throw new IllegalArgumentException("--threads must be in [1, 64], was " + threads);
         }
         scenarios = scenario.equals("all") ? Scenario.all() : List.of(Scenario.named(scenario));
+        if (pollIntervalMillis != null || maxDriftPpm != null) {
+            scenarios = scenarios.stream().map(sc -> sc.withDaemonConfig(pollIntervalMillis, maxDriftPpm)).toList();
+        }
         if (breakBounds != null) {
             if (!(breakBounds > 0 && breakBounds < 1)) {
                 throw new IllegalArgumentException("--break-bounds must be in (0, 1), was " + breakBounds);
@@ -166,6 +177,12 @@ public final class ClockSimMain implements Callable<Integer> {
         }
         b.append(" --scenario ").append(scenario).append(" --duration-seconds ").append(durationSeconds)
                 .append(" --samples-per-publish ").append(samplesPerPublish);
+        if (pollIntervalMillis != null) {
+            b.append(" --poll-interval-ms ").append(pollIntervalMillis);
+        }
+        if (maxDriftPpm != null) {
+            b.append(" --max-drift-ppm ").append(maxDriftPpm);
+        }
         if (breakBounds != null) {
             b.append(" --break-bounds ").append(breakBounds);
         }

@@ -182,6 +182,33 @@ public final class Scenario {
         return new Scenario(b);
     }
 
+    /**
+     * A copy run with another daemon configuration: poll interval and assumed maximum drift (as clockd's
+     * {@code --poll-interval-ms} and {@code --max-drift-ppm}). The oscillator stays within the new maxDrift
+     * unless this is a control, whose oscillator keeps breaking it.
+     */
+    public Scenario withDaemonConfig(Long pollIntervalMillis, Double maxDriftPpm) {
+        Builder b = toBuilder();
+        if (pollIntervalMillis != null) {
+            if (pollIntervalMillis < 10 || pollIntervalMillis > 3_600_000) {
+                throw new IllegalArgumentException("poll interval must be in [10 ms, 1 h], was " + pollIntervalMillis + " ms");
+            }
+            b.pollIntervalNanos = pollIntervalMillis * MS;
+            // NtpSource never has two exchanges in flight with one server: the reply timeout fits in a poll
+            b.replyTimeoutNanos = Math.min(replyTimeoutNanos, b.pollIntervalNanos / 2);
+        }
+        if (maxDriftPpm != null) {
+            if (!(maxDriftPpm > 0 && maxDriftPpm <= 10_000)) {
+                throw new IllegalArgumentException("max drift must be in (0, 10000] ppm, was " + maxDriftPpm);
+            }
+            b.maxDriftPpm = maxDriftPpm;
+            if (!expectViolations) {
+                b.oscillatorMaxDriftPpm = Math.min(oscillatorMaxDriftPpm, maxDriftPpm);
+            }
+        }
+        return new Scenario(b);
+    }
+
     /** The named scenarios, sound ones first, then the controls. */
     public static List<Scenario> all() {
         return List.of(lan(), wan(), liar(), steppingServer(), temperature(), outage(), ptp(), driftViolated());
@@ -255,6 +282,7 @@ public final class Scenario {
 
     private Builder toBuilder() {
         Builder b = new Builder(name);
+        b.baseName = baseName;
         b.description = description;
         b.expectViolations = expectViolations;
         b.maxDriftPpm = maxDriftPpm;

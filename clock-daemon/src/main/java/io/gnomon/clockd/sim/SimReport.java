@@ -16,8 +16,12 @@ final class SimReport {
 
     /** The one command that reruns exactly {@code seed} of {@code scenario}. */
     static String replayCommand(Scenario scenario, long seed, long durationSeconds, int samplesPerPublish) {
+        Scenario named = Scenario.named(scenario.baseName);
         return "bin/clock-sim --replay " + seed + " --scenario " + scenario.baseName + " --duration-seconds "
                 + durationSeconds + " --samples-per-publish " + samplesPerPublish
+                + (scenario.pollIntervalNanos != named.pollIntervalNanos
+                        ? " --poll-interval-ms " + scenario.pollIntervalNanos / Scenario.MS : "")
+                + (scenario.maxDriftPpm != named.maxDriftPpm ? " --max-drift-ppm " + scenario.maxDriftPpm : "")
                 + (scenario.measurementBoundScale != 1 ? " --break-bounds " + scenario.measurementBoundScale : "");
     }
 

@@ -99,6 +99,17 @@ class ClockSimTest {
     }
 
     @Test
+    void aFasterPollStaysSoundAndItsReplayCommandSaysSo() throws Exception {
+        Scenario fast = Scenario.named("temperature").withDaemonConfig(250L, null);
+        RunResult r = ClockSimMain.runSeeds(fast, 1, 1, 600, SAMPLES_PER_PUBLISH, 1);
+        assertThat(r.violations()).isZero();
+        assertThat(SimReport.replayCommand(fast, 1, 600, SAMPLES_PER_PUBLISH)).endsWith("--poll-interval-ms 250");
+        // a smaller drift bound keeps the oscillator within it, except in the control
+        assertThat(Scenario.named("lan").withDaemonConfig(null, 50.0).oscillatorMaxDriftPpm).isEqualTo(50.0);
+        assertThat(Scenario.named("drift-violated").withDaemonConfig(null, 50.0).oscillatorMaxDriftPpm).isEqualTo(500.0);
+    }
+
+    @Test
     void replayNamesOneScenarioAndBadArgumentsExitWith2() {
         assertThat(quietly("--replay", "3", "--scenario", "outage", "--duration-seconds", "300")).isZero();
         assertThat(quietly("--replay", "3")).isEqualTo(2);
