@@ -116,7 +116,7 @@ final class SimReport {
             anyViolation = true;
             md.append(String.format(Locale.ROOT, "### %s%s: %,d violations in %,d samples, seeds %s\n\n",
                     r.scenario.name(), r.scenario.expectViolations ? " (control: expected)" : "",
-                    r.violations, r.samples, r.violationsBySeed.keySet()));
+                    r.violations, r.samples, seedList(r.violationsBySeed.keySet())));
             for (RunResult.SeededViolation v : r.violationDetails.subList(0, Math.min(5, r.violationDetails.size()))) {
                 md.append("- seed ").append(v.seed()).append(", ").append(v.violation().describe()).append("\n  replay: `")
                         .append(replayCommand(r.scenario, v.seed(), r.durationSeconds, r.samplesPerPublish)).append("`\n");
@@ -139,6 +139,12 @@ final class SimReport {
             md.append("- `").append(r.scenario.name()).append("`: ").append(r.scenario.description()).append("\n");
         }
         return md.toString();
+    }
+
+    private static String seedList(java.util.Set<Long> seeds) {
+        List<Long> list = List.copyOf(seeds);
+        return list.size() <= 10 ? list.toString()
+                : list.subList(0, 10).toString().replace("]", ", ... (" + list.size() + " seeds)]");
     }
 
     /** Nanoseconds with a unit, three significant digits. */
