@@ -16,9 +16,10 @@ import java.util.Map;
  *   <li>Filter: per source, the last {@link Limits#samplesPerSource} measurements; the one in use is the one
  *       whose interval, aged to now by the maximum drift, is narrowest (the lowest-delay sample, with age
  *       counted against it).</li>
- *   <li>Select: the hull of points that a majority of the <em>configured</em> sources cover
- *       ({@link MajorityIntersection}); sources whose interval misses it are falsetickers.</li>
- *   <li>Bound: the hull's half-width, rounded up; readers grow it by the maximum drift.</li>
+ *   <li>Select: a majority of the <em>configured</em> sources ({@code quorum = n/2 + 1}) must share a point
+ *       ({@link MajorityIntersection}); sources whose interval misses their hull are falsetickers.</li>
+ *   <li>Bound: the hull of the points covered by {@code m - (n - quorum)} of the {@code m} sources that have a
+ *       measurement (see {@link #estimate}), its half-width rounded up; readers grow it by the maximum drift.</li>
  * </ol>
  * Only reachable sources (a measurement within {@link Limits#reachableNanos}) vote. Without a majority the
  * last synchronized estimate keeps being published, its bound growing by the maximum drift (FREE_RUNNING);
@@ -296,12 +297,20 @@ public final class ClockEstimator {
         int n = sources.size();
         long[] lows = new long[n];
         long[] highs = new long[n];
+        long[] evidenceLows = new long[n];
+        long[] evidenceHighs = new long[n];
         Measurement[] best = new Measurement[n];
         int candidates = 0;
+        int evidence = 0;
         int i = 0;
         for (Source s : sources.values()) {
             Measurement m = s.best(nowMonotonicNanos, drift, limits.maxSampleAgeNanos());
             best[i] = m;
+            if (m != null) {
+                evidenceLows[evidence] = m.lowAt(nowMonotonicNanos, drift);
+                evidenceHighs[evidence] = m.highAt(nowMonotonicNanos, drift);
+                evidence++;
+            }
             // Only reachable sources vote: an aged interval of a silent source is still sound, but a clock
             // that no longer hears a majority should say so (FREE_RUNNING) rather than claim to be synchronized.
             if (m != null && isReachable(s, nowMonotonicNanos)) {
@@ -312,7 +321,24 @@ public final class ClockEstimator {
             i++;
         }
         int quorum = n / 2 + 1;
-        MajorityIntersection.Hull hull = MajorityIntersection.hull(lows, highs, candidates, quorum);
+        // The status: a majority of the configured sources, all reachable, share a point.
+        MajorityIntersection.Hull agreement = MajorityIntersection.hull(lows, highs, candidates, quorum);
+        // The interval. Fewer than half of the n configured sources may lie, so at most n - quorum of them do.
+        // Of the m sources with a (still sound, aged) measurement, every honest one covers true time, so true
+        // time is covered by at least m - (n - quorum) of them: the hull of the points covered that often
+        // contains it. With every source measured (m = n) that is the quorum hull over all n; the quorum hull
+        // over fewer (start-up, a server down) is NOT sound: the liars may make up the rest of the quorum, and
+        // the point they share with one honest source may exclude true time (found by the clock simulator,
+        // docs/clock-accuracy-sim.md).
+        // Points covered quorum times among the voters are covered at least that often here, so this hull is
+        // found whenever the agreement is.
+        MajorityIntersection.Hull hull = agreement;
+        if (agreement.found()) {
+            int cover = evidence - (n - quorum);
+            assert cover >= 1 : "a majority voted, so at least quorum sources have evidence";
+            hull = MajorityIntersection.hull(evidenceLows, evidenceHighs, evidence, cover);
+            assert hull.found() : "the agreement's points are covered at least cover times";
+        }
 
         ClockSnapshot snapshot;
         String reason;
@@ -359,7 +385,12 @@ public final class ClockEstimator {
             snapshot = new ClockSnapshot(nowMonotonicNanos, mid, bound + leapWidening, drift,
                     nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.SYNCHRONIZED);
             disruption = null;
-            reason = countAgreeing(best, hull, nowMonotonicNanos) + " of " + n + " sources agree" + narrowedBy;
+            reason = countAgreeing(best, agreement, nowMonotonicNanos) + " of " + n + " sources agree";
+            if (evidence < n) {
+                reason += "; interval covers what " + (evidence - (n - quorum)) + " of the " + evidence
+                        + " measured sources allow (" + (n - evidence) + " without a measurement)";
+            }
+            reason += narrowedBy;
         } else if (lastSynchronized != null) {
             long bound = lastSynchronized.boundAt(nowMonotonicNanos);
             long offset = lastSynchronized.epochOffsetNanos();
@@ -387,7 +418,7 @@ public final class ClockEstimator {
             } else {
                 long lo = m.lowAt(nowMonotonicNanos, drift);
                 long hi = m.highAt(nowMonotonicNanos, drift);
-                boolean falseticker = hull.found() && !hull.overlaps(lo, hi);
+                boolean falseticker = agreement.found() && !agreement.overlaps(lo, hi);
                 states.add(new SourceState(s.name, kindOf(s.name), reachable, falseticker,
                         m.epochOffsetNanos() - realtimeMinusMonotonicNanos, m.delayNanos(),
                         m.boundAt(nowMonotonicNanos, drift), true));

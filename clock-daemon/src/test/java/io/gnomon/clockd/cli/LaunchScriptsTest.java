@@ -37,7 +37,7 @@ class LaunchScriptsTest {
 
     @Test
     void everyScriptHasHelp(@TempDir Path dir) throws Exception {
-        for (String script : List.of("clockd", "truetime", "clockd-journal")) {
+        for (String script : List.of("clockd", "truetime", "clockd-journal", "clock-sim")) {
             Run r = run(dir, script, "--help");
             assertThat(r.exitCode()).as(script + " --help: " + r.stderr()).isZero();
             assertThat(r.stdout()).startsWith("Usage: " + script);

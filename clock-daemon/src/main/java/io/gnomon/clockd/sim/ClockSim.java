@@ -1,0 +1,466 @@
+package io.gnomon.clockd.sim;
+
+import io.gnomon.clockd.select.ClockEstimator;
+import io.gnomon.clockd.select.Estimate;
+import io.gnomon.clockd.select.Measurement;
+import io.gnomon.clockd.source.NtpWire;
+import io.gnomon.truetime.ClockSnapshot;
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.TimeInterval;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+
+/**
+ * One deterministic run of the clock daemon's real code against a simulated world, from a seed.
+ *
+ * <p>Single-threaded, no wall clock, no sockets: simulated true time advances from event to event (a
+ * priority queue ordered by true time, ties by insertion order). Randomness comes only from a
+ * {@link SplittableRandom} made from the seed and the scenario's name, split once per concern (world,
+ * oscillator, nonces, readers) so that, for instance, asking for more reader samples does not change the
+ * world. The same seed, scenario, duration and samples-per-publish give the same run, byte for byte.
+ *
+ * <p>What runs for real: {@link NtpWire#request} and {@link NtpWire#parseReply} (the offset and bound of
+ * every exchange), {@link ClockEstimator} (filter, majority selection, free-running), and
+ * {@link ClockSnapshot#intervalAt} (the reader's extrapolation). What is simulated: the host's oscillator
+ * ({@link Oscillator}), the servers and their paths ({@link SimNtpServer}), PTP-like sources (measurements
+ * with an honest bound) and the daemon's loop as {@code ClockDaemon} runs it (poll every server each poll
+ * interval, estimate and publish after every measurement and at the publish interval).
+ *
+ * <p>The check: every published snapshot is read at {@code samplesPerPublish} instants between its publish
+ * and the next one (the last exactly at the next publish, where it is most aged); whenever its status is
+ * usable, {@code intervalAt(monotonic reading)} must contain true time at that instant.
+ */
+public final class ClockSim {
+    /** Simulated start: 2025-01-01T00:00:00Z plus a random fraction of a second (NTP era 0). */
+    static final long START_EPOCH_NANOS = 1_735_689_600L * Scenario.S;
+    /** Violations kept with their numbers per run (all are counted). */
+    static final int MAX_VIOLATIONS_KEPT = 20;
+
+    private static final int OSC_TICK = 0;
+    private static final int FREQUENCY_STEP = 1;
+    private static final int POLL = 2;
+    private static final int REQUEST_ARRIVES = 3;
+    private static final int REPLY_ARRIVES = 4;
+    private static final int PUBLISH_TICK = 5;
+    private static final int PTP_SAMPLE = 6;
+    private static final int SERVER_STEP = 7;
+
+    private static final class Exchange {
+        final long nonce;
+        final long t1MonotonicNanos;
+        final byte[] request;
+        final byte[] reply = new byte[NtpWire.PACKET_LENGTH];
+
+        Exchange(long nonce, long t1MonotonicNanos, byte[] request) {
+            this.nonce = nonce;
+            this.t1MonotonicNanos = t1MonotonicNanos;
+            this.request = request;
+        }
+    }
+
+    private record Event(long trueNanos, long seq, int type, int source, Exchange exchange) {
+    }
+
+    private final Scenario sc;
+    private final long seed;
+    private final int samplesPerPublish;
+    private final long durationNanos;
+    private final long startTrueNanos;
+    private final long endTrueNanos;
+    private final long driftPpb;
+    private final long realtimeMinusMonotonicNanos;
+
+    private final SplittableRandom world;
+    private final SplittableRandom oscRandom;
+    private final SplittableRandom nonceRandom;
+    private final SplittableRandom readerRandom;
+
+    private final Oscillator osc;
+    private final SimNtpServer[] servers;
+    private final long[] ptpBoundNanos;
+    private final String[] sourceNames;
+    private final boolean[] honest;
+    private final ClockEstimator estimator;
+    private final long[] globalDownFrom;
+    private final long[] globalDownUntil;
+
+    private final PriorityQueue<Event> queue = new PriorityQueue<>((a, b) -> a.trueNanos != b.trueNanos
+            ? Long.compare(a.trueNanos, b.trueNanos) : Long.compare(a.seq, b.seq));
+    private long seq;
+
+    // the daemon's published state
+    private ClockSnapshot current;
+    private long currentPublishedTrueNanos;
+
+    // floor: per source, the latest single-exchange floor (delay / 2 + what the server may be off by)
+    private final long[] latestFloorNanos;
+    private long currentFloorNanos = -1;
+
+    private final RunResult result;
+
+    /**
+     * @param scenario          the world
+     * @param seed              any long; with the scenario's name it determines the whole run
+     * @param durationSeconds   simulated seconds
+     * @param samplesPerPublish reader instants checked per published snapshot, at least 1
+     */
+    public ClockSim(Scenario scenario, long seed, long durationSeconds, int samplesPerPublish) {
+        if (durationSeconds < 1 || durationSeconds > 30L * 24 * 3600) {
+            throw new IllegalArgumentException("durationSeconds must be in [1, 30 days], was " + durationSeconds);
+        }
+        if (samplesPerPublish < 1 || samplesPerPublish > 1000) {
+            throw new IllegalArgumentException("samplesPerPublish must be in [1, 1000], was " + samplesPerPublish);
+        }
+        this.sc = scenario;
+        this.seed = seed;
+        this.samplesPerPublish = samplesPerPublish;
+        this.durationNanos = durationSeconds * Scenario.S;
+        // The base name: a variant with broken bounds runs the very same world, so only the bounds differ.
+        SplittableRandom root = new SplittableRandom(seed * 0x9E37_79B9_7F4A_7C15L ^ scenario.baseName.hashCode());
+        this.world = root.split();
+        this.oscRandom = root.split();
+        this.nonceRandom = root.split();
+        this.readerRandom = root.split();
+
+        this.startTrueNanos = START_EPOCH_NANOS + world.nextLong(Scenario.S);
+        this.endTrueNanos = startTrueNanos + durationNanos;
+        this.driftPpb = scenario.maxDriftPpb();
+        long startMonotonic = world.nextLong(Scenario.S, 1_000_000L * Scenario.S); // booted 1 s to 11 days ago
+        // The host's realtime clock is off by up to 50 ms; it only labels offsets, never enters a bound.
+        this.realtimeMinusMonotonicNanos = startTrueNanos - startMonotonic + world.nextLong(-50 * Scenario.MS, 50 * Scenario.MS);
+        double max = scenario.oscillatorMaxDriftPpm * 1e-6;
+        this.osc = new Oscillator(max, startTrueNanos, startMonotonic, drawFrequency(max));
+
+        this.globalDownFrom = new long[scenario.globalOutages];
+        this.globalDownUntil = new long[scenario.globalOutages];
+        for (int g = 0; g < scenario.globalOutages; g++) {
+            // spread over the run: the g-th cut starts in the g-th part of its first 80%
+            long part = durationNanos * 8 / 10 / scenario.globalOutages;
+            globalDownFrom[g] = startTrueNanos + durationNanos / 10 + g * part + world.nextLong(Math.max(1, part / 2));
+            globalDownUntil[g] = globalDownFrom[g]
+                    + SimNtpServer.uniform(world, scenario.globalOutageMinNanos, scenario.globalOutageMaxNanos);
+        }
+
+        int n = scenario.sourceCount();
+        this.sourceNames = new String[n];
+        this.honest = new boolean[n];
+        this.servers = new SimNtpServer[scenario.ntpServers];
+        // Liars collude: same side, same kind, decided per run.
+        SimNtpServer.Kind lieKind = world.nextBoolean() ? SimNtpServer.Kind.LIAR_BY_SECONDS
+                : SimNtpServer.Kind.LIAR_JUST_OUTSIDE;
+        int lieSign = world.nextBoolean() ? 1 : -1;
+        for (int i = 0; i < scenario.ntpServers; i++) {
+            boolean liar = i >= scenario.ntpServers - scenario.liars;
+            boolean stepping = i < scenario.steppingServers;
+            SplittableRandom serverRandom = world.split();
+            long[][] outages = serverOutages(serverRandom);
+            String name = "ntp:sim-" + i;
+            servers[i] = new SimNtpServer(name, liar ? lieKind : SimNtpServer.Kind.HONEST, stepping, scenario,
+                    serverRandom, outages[0], outages[1], lieSign);
+            sourceNames[i] = name;
+            honest[i] = !liar;
+        }
+        this.ptpBoundNanos = new long[scenario.ptpSources];
+        for (int p = 0; p < scenario.ptpSources; p++) {
+            ptpBoundNanos[p] = SimNtpServer.uniform(world, scenario.ptpBoundMinNanos, scenario.ptpBoundMaxNanos);
+            sourceNames[scenario.ntpServers + p] = "ptp:sim-" + p;
+            honest[scenario.ntpServers + p] = true;
+        }
+        this.latestFloorNanos = new long[n];
+        java.util.Arrays.fill(latestFloorNanos, -1);
+
+        // Limits exactly as ClockDaemon builds them from Settings.
+        long reachable = 3 * scenario.pollIntervalNanos + scenario.replyTimeoutNanos;
+        this.estimator = new ClockEstimator(List.of(sourceNames), new ClockEstimator.Limits(driftPpb, 8,
+                64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos));
+        this.result = new RunResult(scenario, seed, durationSeconds, samplesPerPublish);
+    }
+
+    private double drawFrequency(double max) {
+        if (oscRandom.nextDouble() < sc.driftAtEdgeProbability) {
+            return oscRandom.nextBoolean() ? max : -max;
+        }
+        return (2 * oscRandom.nextDouble() - 1) * max;
+    }
+
+    private long[][] serverOutages(SplittableRandom r) {
+        double expected = sc.serverOutagesPerHour * durationNanos / 3600e9;
+        int count = expected <= 0 ? 0 : poisson(r, expected);
+        long[] from = new long[count];
+        long[] until = new long[count];
+        for (int k = 0; k < count; k++) {
+            from[k] = startTrueNanos + r.nextLong(durationNanos);
+            until[k] = from[k] + SimNtpServer.uniform(r, sc.serverOutageMinNanos, sc.serverOutageMaxNanos);
+        }
+        return new long[][] {from, until};
+    }
+
+    private static int poisson(SplittableRandom r, double mean) {
+        // Knuth's method; the means used here are small (a few per hour)
+        double l = Math.exp(-Math.min(mean, 500));
+        int k = 0;
+        double p = 1;
+        do {
+            k++;
+            p *= r.nextDouble();
+        } while (p > l);
+        return k - 1;
+    }
+
+    private long exponentialNanos(SplittableRandom r, double perHour) {
+        double meanNanos = 3600e9 / perHour;
+        return 1 + (long) (-Math.log(1 - r.nextDouble()) * meanNanos);
+    }
+
+    private void schedule(long trueNanos, int type, int source, Exchange exchange) {
+        if (trueNanos <= endTrueNanos) {
+            queue.add(new Event(trueNanos, seq++, type, source, exchange));
+        }
+    }
+
+    /** Runs the scenario to its end and returns what was checked and found. */
+    public RunResult run() {
+        schedule(startTrueNanos + Scenario.S, OSC_TICK, -1, null);
+        if (sc.frequencyStepsPerHour > 0) {
+            schedule(startTrueNanos + exponentialNanos(oscRandom, sc.frequencyStepsPerHour), FREQUENCY_STEP, -1, null);
+        }
+        for (int i = 0; i < servers.length; i++) {
+            schedule(startTrueNanos + world.nextLong(sc.pollIntervalNanos), POLL, i, null);
+            if (servers[i].stepping) {
+                schedule(startTrueNanos + exponentialNanos(world, sc.serverStepsPerHour), SERVER_STEP, i, null);
+            }
+        }
+        for (int p = 0; p < sc.ptpSources; p++) {
+            schedule(startTrueNanos + world.nextLong(sc.ptpIntervalNanos), PTP_SAMPLE, sc.ntpServers + p, null);
+        }
+        publish(startTrueNanos); // as ClockDaemon.start: a first estimate before anything else
+        schedule(startTrueNanos + sc.publishIntervalNanos, PUBLISH_TICK, -1, null);
+
+        Event e;
+        while ((e = queue.poll()) != null) {
+            long t = e.trueNanos;
+            switch (e.type) {
+                case OSC_TICK -> {
+                    double f = osc.frequencyError() + oscRandom.nextGaussian() * sc.wanderPpbPerSecond * 1e-9;
+                    osc.setFrequency(t, f);
+                    schedule(t + Scenario.S, OSC_TICK, -1, null);
+                }
+                case FREQUENCY_STEP -> {
+                    osc.setFrequency(t, drawFrequency(osc.maxFrequencyError()));
+                    result.frequencySteps++;
+                    schedule(t + exponentialNanos(oscRandom, sc.frequencyStepsPerHour), FREQUENCY_STEP, -1, null);
+                }
+                case POLL -> {
+                    poll(t, e.source);
+                    schedule(t + sc.pollIntervalNanos, POLL, e.source, null);
+                }
+                case REQUEST_ARRIVES -> serve(t, e.source, e.exchange);
+                case REPLY_ARRIVES -> receive(t, e.source, e.exchange);
+                case PUBLISH_TICK -> {
+                    publish(t);
+                    schedule(t + sc.publishIntervalNanos, PUBLISH_TICK, -1, null);
+                }
+                case PTP_SAMPLE -> {
+                    ptpSample(t, e.source);
+                    schedule(t + sc.ptpIntervalNanos, PTP_SAMPLE, e.source, null);
+                }
+                case SERVER_STEP -> {
+                    servers[e.source].step();
+                    result.serverSteps++;
+                    schedule(t + exponentialNanos(world, sc.serverStepsPerHour), SERVER_STEP, e.source, null);
+                }
+                default -> throw new IllegalStateException("unknown event type " + e.type);
+            }
+        }
+        // The last snapshot is read until the end of the run.
+        checkSnapshot(endTrueNanos);
+        if (result.violations > 0) {
+            result.violationsBySeed.put(seed, result.violations);
+        }
+        return result;
+    }
+
+    private boolean isDown(int server, long t) {
+        for (int g = 0; g < globalDownFrom.length; g++) {
+            if (t >= globalDownFrom[g] && t < globalDownUntil[g]) {
+                return true;
+            }
+        }
+        return servers[server].isDownAt(t);
+    }
+
+    private void poll(long t, int i) {
+        long nonce = nonceRandom.nextLong();
+        if (nonce == 0) {
+            nonce = 1;
+        }
+        byte[] request = NtpWire.request(nonce);
+        long t1 = osc.monotonicAt(t);
+        result.exchanges++;
+        SimNtpServer s = servers[i];
+        if (isDown(i, t) || s.lost()) {
+            result.exchangesLost++;
+            return;
+        }
+        schedule(t + s.forwardDelay(), REQUEST_ARRIVES, i, new Exchange(nonce, t1, request));
+    }
+
+    private void serve(long t, int i, Exchange x) {
+        SimNtpServer s = servers[i];
+        if (isDown(i, t)) {
+            result.exchangesLost++;
+            return;
+        }
+        long t2 = s.readClock(t);
+        long depart = t + s.holdNanos();
+        long t3 = Math.max(t2, s.readClock(depart)); // a server's transmit is never before its receive
+        s.encodeReply(x.request, t2, t3, x.reply);
+        if (s.lost()) {
+            result.exchangesLost++;
+            return;
+        }
+        schedule(depart + s.backwardDelay(), REPLY_ARRIVES, i, x);
+    }
+
+    private void receive(long t, int i, Exchange x) {
+        long t4 = osc.monotonicAt(t);
+        if (t4 - x.t1MonotonicNanos > sc.replyTimeoutNanos) {
+            result.exchangesTimedOut++; // NtpSource has given up on it and dropped the pending nonce
+            return;
+        }
+        NtpWire.Result r = NtpWire.parseReply(x.reply, NtpWire.PACKET_LENGTH, x.nonce, x.t1MonotonicNanos, t4,
+                driftPpb, sc.maxRootDistanceNanos);
+        if (r instanceof NtpWire.Rejected rejected) {
+            result.rejected.merge(rejected.reason().name(), 1L, Long::sum);
+            return;
+        }
+        Measurement m = ((NtpWire.Accepted) r).measurement();
+        result.measurements++;
+        SimNtpServer s = servers[i];
+        if (honest[i]) {
+            long halfDelay = (m.delayNanos() + 1) / 2;
+            result.exchangeFloor.recordValue(halfDelay + s.honestErrorNanos);
+            setFloor(i, halfDelay + s.honestErrorNanos);
+            result.delay.recordValue(m.delayNanos());
+        }
+        feed(t, i, m);
+    }
+
+    private void ptpSample(long t, int source) {
+        if (world.nextDouble() < 0.01) {
+            return; // a lost Sync
+        }
+        long bound = ptpBoundNanos[source - sc.ntpServers];
+        long m = osc.monotonicAt(t);
+        // Error within the bound less 2 ns: a whole-nanosecond monotonic reading may age one ns faster than
+        // the drift term (NtpWire keeps the same allowance, QUANTISATION_NANOS).
+        long limit = bound - 2;
+        long err = Math.max(-limit, Math.min(limit, Math.round(world.nextGaussian() * bound / 4.0)));
+        Measurement measurement = new Measurement(m, t - m + err, bound, 0);
+        result.measurements++;
+        result.exchangeFloor.recordValue(bound);
+        setFloor(source, bound);
+        feed(t, source, measurement);
+    }
+
+    private void setFloor(int source, long floorNanos) {
+        latestFloorNanos[source] = floorNanos;
+        long min = -1;
+        for (int k = 0; k < latestFloorNanos.length; k++) {
+            if (honest[k] && latestFloorNanos[k] >= 0 && (min < 0 || latestFloorNanos[k] < min)) {
+                min = latestFloorNanos[k];
+            }
+        }
+        currentFloorNanos = min;
+    }
+
+    private void feed(long t, int source, Measurement m) {
+        if (sc.measurementBoundScale != 1) {
+            m = new Measurement(m.atMonotonicNanos(), m.epochOffsetNanos(),
+                    (long) (m.boundNanos() * sc.measurementBoundScale), m.delayNanos());
+        }
+        estimator.onMeasurement(sourceNames[source], m);
+        publish(t); // ClockDaemon publishes after every measurement
+    }
+
+    private void publish(long t) {
+        long now = osc.monotonicAt(t);
+        Estimate estimate = estimator.estimate(now, realtimeMinusMonotonicNanos);
+        checkSnapshot(t);
+        current = estimate.snapshot();
+        currentPublishedTrueNanos = t;
+        result.publishes++;
+        result.statusCounts[current.status().ordinal()]++;
+        if (estimate.falsetickerCount() > 0) {
+            result.publishesWithFalsetickers++;
+        }
+    }
+
+    /**
+     * Reads the current snapshot at {@code samplesPerPublish} instants in [its publish, {@code untilTrueNanos}],
+     * the last one at the end (the most aged), and checks each interval against true time.
+     */
+    private void checkSnapshot(long untilTrueNanos) {
+        ClockSnapshot s = current;
+        if (s == null) {
+            return;
+        }
+        long from = currentPublishedTrueNanos;
+        long span = untilTrueNanos - from;
+        ClockStatus status = s.status();
+        boolean usable = status.isUsable();
+        for (int k = 0; k < samplesPerPublish; k++) {
+            long t = k == samplesPerPublish - 1 || span == 0 ? untilTrueNanos : from + readerRandom.nextLong(span + 1);
+            if (!usable) {
+                result.unusableSamples++;
+                continue;
+            }
+            long m = osc.monotonicAt(t);
+            if (s.isVoidAt(m)) {
+                result.voidSamples++;
+                continue;
+            }
+            TimeInterval interval = s.intervalAt(m);
+            long epsilon = interval.epsilonNanos();
+            long midpoint = m + s.epochOffsetNanos();
+            long error = Math.abs(midpoint - t);
+            result.samples++;
+            if (status == ClockStatus.SYNCHRONIZED) {
+                result.epsilonSynchronized.recordValue(epsilon);
+                result.errorSynchronized.recordValue(error);
+                if (currentFloorNanos >= 0) {
+                    result.floorAtSample.recordValue(currentFloorNanos);
+                }
+            } else {
+                result.epsilonFreeRunning.recordValue(epsilon);
+                result.errorFreeRunning.recordValue(error);
+            }
+            if (!interval.contains(t)) {
+                result.violations++;
+                if (result.violationDetails.size() < MAX_VIOLATIONS_KEPT) {
+                    long outside = t < interval.earliestEpochNanos() ? interval.earliestEpochNanos() - t
+                            : t - interval.latestEpochNanos();
+                    result.addViolationDetail(new RunResult.Violation(t - startTrueNanos, m, t,
+                            interval.earliestEpochNanos(), interval.latestEpochNanos(), status, epsilon, error,
+                            outside, s.asOfMonotonicNanos(), osc.frequencyError()));
+                }
+            }
+        }
+    }
+
+    /** The names of the configured sources, in order, with what each is (for reports). */
+    List<String> describeSources() {
+        List<String> out = new ArrayList<>();
+        for (SimNtpServer s : servers) {
+            out.add(s.name + " " + s.kind + (s.stepping ? " stepping" : "") + " honestError=" + s.honestErrorNanos
+                    + "ns fwd=" + s.forwardBaseNanos + "ns back=" + s.backwardBaseNanos + "ns");
+        }
+        for (int p = 0; p < ptpBoundNanos.length; p++) {
+            out.add(sourceNames[sc.ntpServers + p] + " PTP bound=" + ptpBoundNanos[p] + "ns");
+        }
+        return out;
+    }
+}

@@ -1,0 +1,397 @@
+package io.gnomon.clockd.sim;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One named world for the clock simulator: how many sources, how their networks and clocks misbehave, and
+ * how the host's oscillator drifts. Every duration in nanoseconds, every rate in ppb or as a probability.
+ * Immutable; {@link #builder(String)} starts from the defaults of a quiet LAN, and each named scenario
+ * changes what it is about.
+ *
+ * <p>A scenario either keeps the daemon's assumptions (the local oscillator's frequency error stays within
+ * {@code maxDriftPpm}; fewer than half of the configured sources lie; honest servers stay within their
+ * advertised root distance) and must never produce a violation, or it is a <em>control</em>
+ * ({@link #expectViolations}) that breaks one on purpose and must produce violations: proof that the checker
+ * can fail.
+ */
+public final class Scenario {
+    static final long US = 1_000L;
+    static final long MS = 1_000_000L;
+    static final long S = 1_000_000_000L;
+
+    final String name;
+    /** The named scenario this one derives from (itself, unless its bounds were broken on purpose). */
+    final String baseName;
+    final String description;
+    /** A control: an assumption is broken on purpose, violations are expected and not counted as failures. */
+    final boolean expectViolations;
+
+    // --- daemon configuration, as ClockDaemon builds it from the defaults in DaemonConfig ---
+    final double maxDriftPpm;
+    final long pollIntervalNanos;
+    final long replyTimeoutNanos;
+    final long publishIntervalNanos;
+    final long voidAfterNanos;
+    final long maxRootDistanceNanos;
+
+    // --- host oscillator ---
+    /** The oscillator's real frequency error is clamped to this (= maxDriftPpm unless a control). */
+    final double oscillatorMaxDriftPpm;
+    /** Random-walk step of the frequency error per second of true time, in ppb (one standard deviation). */
+    final double wanderPpbPerSecond;
+    /** Temperature-like steps: the frequency error jumps to a new value this often on average. */
+    final double frequencyStepsPerHour;
+    /** Probability that a base value or a step lands exactly on +-oscillatorMaxDriftPpm (the edge). */
+    final double driftAtEdgeProbability;
+
+    // --- NTP servers and their paths ---
+    final int ntpServers;
+    /** The last {@code liars} NTP servers lie (fewer than half of all configured sources, unless a control). */
+    final int liars;
+    final long oneWayDelayMinNanos;
+    final long oneWayDelayMaxNanos;
+    /** Probability that a server's path is lopsided: one way 1/10-1/4 of the minimum, the other beyond the maximum. */
+    final double lopsidedPathProbability;
+    /** Mean of the exponential queueing delay added to each direction of each exchange. */
+    final long jitterMeanNanos;
+    /** Probability that an exchange is lost (split evenly between the two directions). */
+    final double lossProbability;
+    /** Advertised root delay and root dispersion of honest servers, drawn per server in these ranges. */
+    final long rootDelayMinNanos;
+    final long rootDelayMaxNanos;
+    final long rootDispersionMinNanos;
+    final long rootDispersionMaxNanos;
+    /** log2 of the servers' clock tick in seconds (-20 is about 1 us). */
+    final int serverPrecisionLog2;
+    /** How many honest servers step their clock (within their advertised error), and how often. */
+    final int steppingServers;
+    final double serverStepsPerHour;
+    /** Per-server outages (server down, no replies): how often, and how long. */
+    final double serverOutagesPerHour;
+    final long serverOutageMinNanos;
+    final long serverOutageMaxNanos;
+    /** Outages of every NTP server at once (the host's network is cut): how many per run, and how long. */
+    final int globalOutages;
+    final long globalOutageMinNanos;
+    final long globalOutageMaxNanos;
+
+    // --- PTP-like sources (fed to the estimator as Measurements) ---
+    final int ptpSources;
+    final long ptpIntervalNanos;
+    final long ptpBoundMinNanos;
+    final long ptpBoundMaxNanos;
+
+    // --- test knob: a deliberately broken bound ---
+    /** Every measurement's bound is multiplied by this before the estimator sees it (1 = untouched). */
+    final double measurementBoundScale;
+
+    private Scenario(Builder b) {
+        this.name = b.name;
+        this.baseName = b.baseName == null ? b.name : b.baseName;
+        this.description = b.description;
+        this.expectViolations = b.expectViolations;
+        this.maxDriftPpm = b.maxDriftPpm;
+        this.pollIntervalNanos = b.pollIntervalNanos;
+        this.replyTimeoutNanos = b.replyTimeoutNanos;
+        this.publishIntervalNanos = b.publishIntervalNanos;
+        this.voidAfterNanos = b.voidAfterNanos;
+        this.maxRootDistanceNanos = b.maxRootDistanceNanos;
+        this.oscillatorMaxDriftPpm = b.oscillatorMaxDriftPpm < 0 ? b.maxDriftPpm : b.oscillatorMaxDriftPpm;
+        this.wanderPpbPerSecond = b.wanderPpbPerSecond;
+        this.frequencyStepsPerHour = b.frequencyStepsPerHour;
+        this.driftAtEdgeProbability = b.driftAtEdgeProbability;
+        this.ntpServers = b.ntpServers;
+        this.liars = b.liars;
+        this.oneWayDelayMinNanos = b.oneWayDelayMinNanos;
+        this.oneWayDelayMaxNanos = b.oneWayDelayMaxNanos;
+        this.lopsidedPathProbability = b.lopsidedPathProbability;
+        this.jitterMeanNanos = b.jitterMeanNanos;
+        this.lossProbability = b.lossProbability;
+        this.rootDelayMinNanos = b.rootDelayMinNanos;
+        this.rootDelayMaxNanos = b.rootDelayMaxNanos;
+        this.rootDispersionMinNanos = b.rootDispersionMinNanos;
+        this.rootDispersionMaxNanos = b.rootDispersionMaxNanos;
+        this.serverPrecisionLog2 = b.serverPrecisionLog2;
+        this.steppingServers = b.steppingServers;
+        this.serverStepsPerHour = b.serverStepsPerHour;
+        this.serverOutagesPerHour = b.serverOutagesPerHour;
+        this.serverOutageMinNanos = b.serverOutageMinNanos;
+        this.serverOutageMaxNanos = b.serverOutageMaxNanos;
+        this.globalOutages = b.globalOutages;
+        this.globalOutageMinNanos = b.globalOutageMinNanos;
+        this.globalOutageMaxNanos = b.globalOutageMaxNanos;
+        this.ptpSources = b.ptpSources;
+        this.ptpIntervalNanos = b.ptpIntervalNanos;
+        this.ptpBoundMinNanos = b.ptpBoundMinNanos;
+        this.ptpBoundMaxNanos = b.ptpBoundMaxNanos;
+        this.measurementBoundScale = b.measurementBoundScale;
+
+        require(ntpServers + ptpSources >= 1, "at least one source");
+        require(liars >= 0 && liars <= ntpServers, "liars within the NTP servers");
+        require(expectViolations || 2 * liars < ntpServers + ptpSources,
+                "fewer than half of the sources lie (the daemon's assumption), unless a control");
+        require(expectViolations || oscillatorMaxDriftPpm <= maxDriftPpm,
+                "the oscillator stays within maxDriftPpm (the daemon's assumption), unless a control");
+        require(expectViolations || measurementBoundScale >= 1, "bounds are not shrunk, unless a control");
+        require(steppingServers <= ntpServers - liars, "stepping servers are honest servers");
+        require(oneWayDelayMinNanos >= 0 && oneWayDelayMaxNanos >= oneWayDelayMinNanos, "one-way delay range");
+        require(lossProbability >= 0 && lossProbability < 1, "loss probability in [0, 1)");
+        require(rootDelayMaxNanos >= rootDelayMinNanos && rootDispersionMaxNanos >= rootDispersionMinNanos,
+                "root delay and dispersion ranges");
+        require(ptpBoundMinNanos > 2 && ptpBoundMaxNanos >= ptpBoundMinNanos, "PTP bound range above 2 ns");
+    }
+
+    private void require(boolean ok, String rule) {
+        if (!ok) {
+            throw new IllegalArgumentException("scenario " + name + ": " + rule);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public boolean expectViolations() {
+        return expectViolations;
+    }
+
+    /** Total configured sources: every one is a vote in the estimator's majority. */
+    int sourceCount() {
+        return ntpServers + ptpSources;
+    }
+
+    /** The per-local-nanosecond growth the daemon publishes, as ConfigLoader computes it: ceil(d / (1 - d)). */
+    long maxDriftPpb() {
+        double d = maxDriftPpm / 1e6;
+        return (long) Math.ceil(d / (1 - d) * 1e9);
+    }
+
+    /** A copy whose measurements reach the estimator with their bound scaled: the negative control's knob. */
+    public Scenario withMeasurementBoundScale(double scale) {
+        Builder b = toBuilder();
+        b.baseName = baseName;
+        b.name = baseName + "-bound-x" + String.format(Locale.ROOT, "%.2f", scale);
+        b.description = description + "; every bound scaled by " + scale + " (broken on purpose)";
+        b.expectViolations = scale < 1 || expectViolations;
+        b.measurementBoundScale = scale;
+        return new Scenario(b);
+    }
+
+    /**
+     * A copy run with another daemon configuration: poll interval and assumed maximum drift (as clockd's
+     * {@code --poll-interval-ms} and {@code --max-drift-ppm}). The oscillator stays within the new maxDrift
+     * unless this is a control, whose oscillator keeps breaking it.
+     */
+    public Scenario withDaemonConfig(Long pollIntervalMillis, Double maxDriftPpm) {
+        Builder b = toBuilder();
+        if (pollIntervalMillis != null) {
+            if (pollIntervalMillis < 10 || pollIntervalMillis > 3_600_000) {
+                throw new IllegalArgumentException("poll interval must be in [10 ms, 1 h], was " + pollIntervalMillis + " ms");
+            }
+            b.pollIntervalNanos = pollIntervalMillis * MS;
+            // NtpSource never has two exchanges in flight with one server: the reply timeout fits in a poll
+            b.replyTimeoutNanos = Math.min(replyTimeoutNanos, b.pollIntervalNanos / 2);
+        }
+        if (maxDriftPpm != null) {
+            if (!(maxDriftPpm > 0 && maxDriftPpm <= 10_000)) {
+                throw new IllegalArgumentException("max drift must be in (0, 10000] ppm, was " + maxDriftPpm);
+            }
+            b.maxDriftPpm = maxDriftPpm;
+            if (!expectViolations) {
+                b.oscillatorMaxDriftPpm = Math.min(oscillatorMaxDriftPpm, maxDriftPpm);
+            }
+        }
+        return new Scenario(b);
+    }
+
+    /** The named scenarios, sound ones first, then the controls. */
+    public static List<Scenario> all() {
+        return List.of(lan(), wan(), liar(), steppingServer(), temperature(), outage(), ptp(), driftViolated());
+    }
+
+    /** The scenario called {@code name}, or an exception listing the names. */
+    public static Scenario named(String name) {
+        for (Scenario s : all()) {
+            if (s.name.equals(name)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("no scenario '" + name + "'; known: "
+                + all().stream().map(Scenario::name).toList());
+    }
+
+    static Scenario lan() {
+        return builder("lan").description("3 servers on a LAN: 100-300 us round trips (a third of the paths lopsided: "
+                + "nearly all the delay one way), stratum-1 servers (root dispersion 10-30 us), 0.1% loss").build();
+    }
+
+    static Scenario wan() {
+        return builder("wan").description("5 servers across a WAN: one-way delay 5-40 ms drawn per direction "
+                        + "(asymmetric paths, 10-80 ms round trips), 2 ms mean queueing jitter, 5% loss, "
+                        + "stratum-2 servers (root delay 1-20 ms, root dispersion 0.5-5 ms)")
+                .ntpServers(5).oneWayDelay(5 * MS, 40 * MS).jitterMean(2 * MS).loss(0.05)
+                .rootDelay(1 * MS, 20 * MS).rootDispersion(500 * US, 5 * MS).precisionLog2(-18).build();
+    }
+
+    static Scenario liar() {
+        return builder("liar").description("5 servers, 2 colluding liars (by seconds, or just outside their "
+                        + "advertised bound, same side); every server goes down now and then (10-90 s); 1-5 ms RTT, 1% loss")
+                .ntpServers(5).liars(2).oneWayDelay(500 * US, 2500 * US).jitterMean(100 * US).loss(0.01)
+                .rootDispersion(50 * US, 500 * US).serverOutages(4, 10 * S, 90 * S).build();
+    }
+
+    static Scenario steppingServer() {
+        return builder("stepping-server").description("3 servers; 2 of them step their clock every few minutes "
+                        + "to anywhere within their advertised error (root dispersion 0.5-2 ms)")
+                .rootDispersion(500 * US, 2 * MS).steppingServers(2, 20).build();
+    }
+
+    static Scenario temperature() {
+        return builder("temperature").description("3 LAN servers; the oscillator's frequency jumps every minute "
+                        + "on average (temperature steps), a third of the time to exactly +-maxDrift")
+                .frequencySteps(60).driftAtEdge(0.33).wander(50).build();
+    }
+
+    static Scenario outage() {
+        return builder("outage").description("3 LAN servers; twice per run the network is cut for 1-8 min "
+                        + "(longer than the 188 s sample age limit, so the daemon free-runs and then starts over)")
+                .globalOutages(2, 60 * S, 480 * S).driftAtEdge(0.5).frequencySteps(20).build();
+    }
+
+    static Scenario ptp() {
+        return builder("ptp").description("1 PTP-like source (measurement every 1 s, honest bound 1-5 us) plus "
+                        + "2 LAN NTP servers; the PTP source is one vote of three")
+                .ntpServers(2).ptpSources(1).build();
+    }
+
+    static Scenario driftViolated() {
+        return builder("drift-violated").description("CONTROL: the oscillator drifts up to 500 ppm while the "
+                        + "daemon assumes 200 ppm; network cuts make it free-run on that assumption")
+                .expectViolations().oscillatorMaxDriftPpm(500).driftAtEdge(0.8)
+                .globalOutages(2, 60 * S, 300 * S).build();
+    }
+
+    static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    private Builder toBuilder() {
+        Builder b = new Builder(name);
+        b.baseName = baseName;
+        b.description = description;
+        b.expectViolations = expectViolations;
+        b.maxDriftPpm = maxDriftPpm;
+        b.pollIntervalNanos = pollIntervalNanos;
+        b.replyTimeoutNanos = replyTimeoutNanos;
+        b.publishIntervalNanos = publishIntervalNanos;
+        b.voidAfterNanos = voidAfterNanos;
+        b.maxRootDistanceNanos = maxRootDistanceNanos;
+        b.oscillatorMaxDriftPpm = oscillatorMaxDriftPpm;
+        b.wanderPpbPerSecond = wanderPpbPerSecond;
+        b.frequencyStepsPerHour = frequencyStepsPerHour;
+        b.driftAtEdgeProbability = driftAtEdgeProbability;
+        b.ntpServers = ntpServers;
+        b.liars = liars;
+        b.oneWayDelayMinNanos = oneWayDelayMinNanos;
+        b.oneWayDelayMaxNanos = oneWayDelayMaxNanos;
+        b.lopsidedPathProbability = lopsidedPathProbability;
+        b.jitterMeanNanos = jitterMeanNanos;
+        b.lossProbability = lossProbability;
+        b.rootDelayMinNanos = rootDelayMinNanos;
+        b.rootDelayMaxNanos = rootDelayMaxNanos;
+        b.rootDispersionMinNanos = rootDispersionMinNanos;
+        b.rootDispersionMaxNanos = rootDispersionMaxNanos;
+        b.serverPrecisionLog2 = serverPrecisionLog2;
+        b.steppingServers = steppingServers;
+        b.serverStepsPerHour = serverStepsPerHour;
+        b.serverOutagesPerHour = serverOutagesPerHour;
+        b.serverOutageMinNanos = serverOutageMinNanos;
+        b.serverOutageMaxNanos = serverOutageMaxNanos;
+        b.globalOutages = globalOutages;
+        b.globalOutageMinNanos = globalOutageMinNanos;
+        b.globalOutageMaxNanos = globalOutageMaxNanos;
+        b.ptpSources = ptpSources;
+        b.ptpIntervalNanos = ptpIntervalNanos;
+        b.ptpBoundMinNanos = ptpBoundMinNanos;
+        b.ptpBoundMaxNanos = ptpBoundMaxNanos;
+        b.measurementBoundScale = measurementBoundScale;
+        return b;
+    }
+
+    /** Defaults: the daemon's own defaults (DaemonConfig) and a quiet LAN of 3 stratum-1 servers. */
+    static final class Builder {
+        private String name;
+        private String baseName;
+        private String description = "";
+        private boolean expectViolations;
+        private double maxDriftPpm = 200;
+        private long pollIntervalNanos = 2 * S;
+        private long replyTimeoutNanos = 1 * S;
+        private long publishIntervalNanos = 1 * S;
+        private long voidAfterNanos = 10 * S;
+        private long maxRootDistanceNanos = 1500 * MS;
+        private double oscillatorMaxDriftPpm = -1;
+        private double wanderPpbPerSecond = 20;
+        private double frequencyStepsPerHour = 2;
+        private double driftAtEdgeProbability = 0.1;
+        private int ntpServers = 3;
+        private int liars;
+        private long oneWayDelayMinNanos = 50 * US;
+        private long oneWayDelayMaxNanos = 130 * US;
+        private double lopsidedPathProbability = 0.3;
+        private long jitterMeanNanos = 10 * US;
+        private double lossProbability = 0.001;
+        private long rootDelayMinNanos;
+        private long rootDelayMaxNanos;
+        private long rootDispersionMinNanos = 10 * US;
+        private long rootDispersionMaxNanos = 30 * US;
+        private int serverPrecisionLog2 = -20;
+        private int steppingServers;
+        private double serverStepsPerHour;
+        private double serverOutagesPerHour;
+        private long serverOutageMinNanos = 10 * S;
+        private long serverOutageMaxNanos = 60 * S;
+        private int globalOutages;
+        private long globalOutageMinNanos = 60 * S;
+        private long globalOutageMaxNanos = 300 * S;
+        private int ptpSources;
+        private long ptpIntervalNanos = 1 * S;
+        private long ptpBoundMinNanos = 1 * US;
+        private long ptpBoundMaxNanos = 5 * US;
+        private double measurementBoundScale = 1;
+
+        private Builder(String name) {
+            this.name = name;
+        }
+
+        Builder description(String d) { description = d; return this; }
+        Builder expectViolations() { expectViolations = true; return this; }
+        Builder oscillatorMaxDriftPpm(double ppm) { oscillatorMaxDriftPpm = ppm; return this; }
+        Builder wander(double ppbPerSecond) { wanderPpbPerSecond = ppbPerSecond; return this; }
+        Builder frequencySteps(double perHour) { frequencyStepsPerHour = perHour; return this; }
+        Builder driftAtEdge(double p) { driftAtEdgeProbability = p; return this; }
+        Builder ntpServers(int n) { ntpServers = n; return this; }
+        Builder liars(int n) { liars = n; return this; }
+        Builder oneWayDelay(long minNanos, long maxNanos) { oneWayDelayMinNanos = minNanos; oneWayDelayMaxNanos = maxNanos; return this; }
+        Builder lopsidedPaths(double p) { lopsidedPathProbability = p; return this; }
+        Builder jitterMean(long nanos) { jitterMeanNanos = nanos; return this; }
+        Builder loss(double p) { lossProbability = p; return this; }
+        Builder rootDelay(long minNanos, long maxNanos) { rootDelayMinNanos = minNanos; rootDelayMaxNanos = maxNanos; return this; }
+        Builder rootDispersion(long minNanos, long maxNanos) { rootDispersionMinNanos = minNanos; rootDispersionMaxNanos = maxNanos; return this; }
+        Builder precisionLog2(int p) { serverPrecisionLog2 = p; return this; }
+        Builder steppingServers(int n, double stepsPerHour) { steppingServers = n; serverStepsPerHour = stepsPerHour; return this; }
+        Builder serverOutages(double perHour, long minNanos, long maxNanos) { serverOutagesPerHour = perHour; serverOutageMinNanos = minNanos; serverOutageMaxNanos = maxNanos; return this; }
+        Builder globalOutages(int count, long minNanos, long maxNanos) { globalOutages = count; globalOutageMinNanos = minNanos; globalOutageMaxNanos = maxNanos; return this; }
+        Builder ptpSources(int n) { ptpSources = n; return this; }
+        Builder measurementBoundScale(double scale) { measurementBoundScale = scale; return this; }
+
+        Scenario build() {
+            return new Scenario(this);
+        }
+    }
+}
