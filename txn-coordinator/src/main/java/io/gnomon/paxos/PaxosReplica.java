@@ -756,6 +756,9 @@ public final class PaxosReplica {
             sendAppends(a.from());
         }
         tryDecide();
+        if (role == Role.LEADER && !pending.isEmpty()) {
+            flushPending(); // a decision made room in the pipeline for queued proposals
+        }
     }
 
     private void tryDecide() {
