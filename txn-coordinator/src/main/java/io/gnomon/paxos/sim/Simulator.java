@@ -420,8 +420,8 @@ public final class Simulator {
         }
         mix(d.slot());
         mix(k.hashCode());
-        if (d.entry().isConfig()) {
-            configChanges++;
+        if (d.entry().isConfig() && prior == null) {
+            configChanges++; // once per decided change, not once per replica that applies it
         }
     }
 
