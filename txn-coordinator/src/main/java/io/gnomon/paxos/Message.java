@@ -1,0 +1,72 @@
+package io.gnomon.paxos;
+
+import java.util.List;
+
+/**
+ * The messages of Sequence Paxos (lecture notes arXiv 2008.13456, section 5; names as in OmniPaxos), plus
+ * InstallSnapshot for catch-up below the compacted prefix. Every message names its configuration; lease
+ * fields are TrueTime epoch nanoseconds ({@link Long#MIN_VALUE}: none).
+ */
+public sealed interface Message {
+    int from();
+
+    int to();
+
+    long configId();
+
+    /** Leader to all: promise me ballot {@code ballot}; my log is (acceptedRound, logEnd, decidedIndex). */
+    record Prepare(int from, int to, long configId, List<Integer> members, long configStartIndex, Ballot ballot,
+                   Ballot acceptedRound, long logEnd, long decidedIndex, long leaseEndRequestedEpochNanos)
+            implements Message {
+        public Prepare {
+            members = List.copyOf(members);
+        }
+    }
+
+    /**
+     * Follower to leader: promised; here is the part of my log the leader may lack ({@code suffix} starting at
+     * {@code suffixStart}, after {@code snapshot} when the follower compacted below that start).
+     */
+    record Promise(int from, int to, long configId, Ballot ballot, Ballot acceptedRound, long logEnd,
+                   long decidedIndex, long suffixStart, List<Entry> suffix, Snapshot snapshot,
+                   long leaseEndGrantedEpochNanos) implements Message {
+        public Promise {
+            suffix = List.copyOf(suffix);
+        }
+    }
+
+    /** Leader to follower after Prepare: truncate at {@code syncIndex} (or install snapshot) and append. */
+    record AcceptSync(int from, int to, long configId, Ballot ballot, long syncIndex, List<Entry> suffix,
+                      Snapshot snapshot, long decidedIndex, long leaseEndRequestedEpochNanos) implements Message {
+        public AcceptSync {
+            suffix = List.copyOf(suffix);
+        }
+    }
+
+    /** Leader to follower: entries for slots from {@code firstSlot}, pipelined and batched. */
+    record Accept(int from, int to, long configId, Ballot ballot, long firstSlot, List<Entry> entries,
+                  long decidedIndex, long leaseEndRequestedEpochNanos) implements Message {
+        public Accept {
+            entries = List.copyOf(entries);
+        }
+    }
+
+    /** Leader to follower: slots below {@code decidedIndex} are decided; also the heartbeat and lease renewal. */
+    record Decide(int from, int to, long configId, Ballot ballot, long decidedIndex,
+                  long leaseEndRequestedEpochNanos) implements Message {
+    }
+
+    /** Follower to leader: my log up to {@code logEnd} is accepted in {@code ballot}; lease granted until. */
+    record Accepted(int from, int to, long configId, Ballot ballot, long logEnd, long leaseEndGrantedEpochNanos)
+            implements Message {
+    }
+
+    /** Anyone to a sender with a stale ballot or configuration: I promised {@code promised} in {@code configId}. */
+    record Nack(int from, int to, long configId, Ballot promised) implements Message {
+    }
+
+    /** Leader to a follower whose next needed slot was compacted away. */
+    record InstallSnapshot(int from, int to, long configId, Ballot ballot, Snapshot snapshot, long decidedIndex,
+                           long leaseEndRequestedEpochNanos) implements Message {
+    }
+}

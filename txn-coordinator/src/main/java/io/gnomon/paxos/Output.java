@@ -1,0 +1,54 @@
+package io.gnomon.paxos;
+
+import java.util.List;
+
+/**
+ * What one call into {@link PaxosReplica} asks the runtime to do, in this order: make {@link #toPersist()}
+ * durable; then send {@link #messages()} (a message to the replica itself is a loopback and must also wait
+ * for the writes); apply {@link #decided()} in slot order and act on {@link #effects()}. Outputs are handled in
+ * the order they were returned. {@link #diagnostics()} explain rejected input; they need no action.
+ */
+public record Output(List<PersistWrite> toPersist, List<Message> messages, List<Decided> decided,
+                     List<Effect> effects, List<Diagnostic> diagnostics) {
+    public static final Output EMPTY = new Output(List.of(), List.of(), List.of(), List.of(), List.of());
+
+    public Output {
+        toPersist = List.copyOf(toPersist);
+        messages = List.copyOf(messages);
+        decided = List.copyOf(decided);
+        effects = List.copyOf(effects);
+        diagnostics = List.copyOf(diagnostics);
+    }
+
+    /** A decided entry, to apply in slot order. */
+    public record Decided(long slot, Entry entry) {
+    }
+
+    /** Changes the runtime may act on. */
+    public sealed interface Effect {
+        /** This replica now leads {@code ballot} with a synchronized log (it may propose). */
+        record BecameLeader(long configId, Ballot ballot) implements Effect {
+        }
+
+        /** This replica no longer leads. */
+        record SteppedDown(long configId, Ballot ballot, String reason) implements Effect {
+        }
+
+        /** Replace the application state with the snapshot; decided entries after it follow. */
+        record InstallSnapshot(Snapshot snapshot) implements Effect {
+        }
+
+        /** A configuration entry was decided (or learned) and is now in force. */
+        record ConfigChanged(long configId, List<Integer> members, long configStartIndex) implements Effect {
+        }
+    }
+
+    /** Why an input was ignored or refused. */
+    public record Diagnostic(Code code, String detail) {
+        public enum Code {
+            UNKNOWN_REPLICA, WRONG_DESTINATION, STALE_BALLOT, FUTURE_BALLOT, STALE_CONFIG, FUTURE_CONFIG,
+            LEASE_WAIT, NOT_LEADER, VALUE_TOO_LARGE, BATCH_TOO_LARGE, BACKPRESSURE, RECONFIGURING,
+            BAD_MEMBERSHIP_CHANGE, MESSAGE_TOO_LARGE, BAD_MESSAGE, BAD_SNAPSHOT, NOT_MEMBER, DUPLICATE
+        }
+    }
+}

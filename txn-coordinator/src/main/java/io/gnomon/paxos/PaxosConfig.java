@@ -1,0 +1,58 @@
+package io.gnomon.paxos;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How one replica runs. Durations are monotonic nanoseconds except {@code leaseDurationNanos}, which is
+ * added to TrueTime epoch nanoseconds.
+ *
+ * @param replicaId               this replica's id (>= 1)
+ * @param initialMembers          the first configuration (every replica of the group starts with the same)
+ * @param electionTimeoutNanos    a follower that hears nothing from its leader for between this and twice this
+ *                                (randomized per period) starts an election
+ * @param heartbeatIntervalNanos  how often a leader renews its lease and sends Decide
+ * @param retransmitIntervalNanos how long before an unanswered Prepare, AcceptSync or Accept is sent again
+ * @param leaseDurationNanos      the lease a grant covers, from the leader's TrueTime earliest at request
+ * @param limits                  the bounds
+ * @param randomSeed              seeds the election backoff (the core has no other randomness)
+ */
+public record PaxosConfig(int replicaId, List<Integer> initialMembers, long electionTimeoutNanos,
+                          long heartbeatIntervalNanos, long retransmitIntervalNanos, long leaseDurationNanos,
+                          PaxosLimits limits, long randomSeed) {
+
+    public static final long DEFAULT_LEASE_DURATION_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    public PaxosConfig {
+        if (replicaId < 1) {
+            throw new IllegalArgumentException("replicaId must be >= 1, was " + replicaId);
+        }
+        initialMembers = List.copyOf(initialMembers);
+        for (int m : initialMembers) {
+            if (m < 1) {
+                throw new IllegalArgumentException("initialMembers: ids must be >= 1, was " + m);
+            }
+        }
+        if (heartbeatIntervalNanos <= 0 || retransmitIntervalNanos <= 0) {
+            throw new IllegalArgumentException("heartbeatIntervalNanos and retransmitIntervalNanos must be > 0");
+        }
+        if (electionTimeoutNanos <= heartbeatIntervalNanos) {
+            throw new IllegalArgumentException("electionTimeoutNanos " + electionTimeoutNanos
+                    + " must exceed heartbeatIntervalNanos " + heartbeatIntervalNanos);
+        }
+        if (leaseDurationNanos <= heartbeatIntervalNanos) {
+            throw new IllegalArgumentException("leaseDurationNanos " + leaseDurationNanos
+                    + " must exceed heartbeatIntervalNanos " + heartbeatIntervalNanos + " or leases lapse while healthy");
+        }
+        if (limits == null) {
+            throw new IllegalArgumentException("limits must not be null");
+        }
+    }
+
+    /** Defaults: 2 s lease, 500 ms election timeout, 100 ms heartbeat, 100 ms retransmit. */
+    public static PaxosConfig defaults(int replicaId, List<Integer> members, long randomSeed) {
+        return new PaxosConfig(replicaId, members, TimeUnit.MILLISECONDS.toNanos(500),
+                TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.MILLISECONDS.toNanos(100),
+                DEFAULT_LEASE_DURATION_NANOS, PaxosLimits.DEFAULTS, randomSeed);
+    }
+}

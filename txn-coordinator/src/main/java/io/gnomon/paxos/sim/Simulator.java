@@ -1,0 +1,654 @@
+package io.gnomon.paxos.sim;
+
+import io.gnomon.paxos.Ballot;
+import io.gnomon.paxos.DurableState;
+import io.gnomon.paxos.Entry;
+import io.gnomon.paxos.Message;
+import io.gnomon.paxos.Output;
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.paxos.PersistWrite;
+import io.gnomon.truetime.TimeInterval;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A deterministic simulation of one Paxos group: real {@link PaxosReplica} cores, a simulated network (delay,
+ * loss, duplication, reordering, partitions), disks that lose unsynced writes on a crash, restarts from the
+ * synced state, and TrueTime intervals around simulated true time with bounded error and drift. One seeded
+ * {@link SplittableRandom} drives everything on one thread, so a seed replays byte for byte.
+ *
+ * <p>Checked after every step: agreement (one value per slot across all replicas and incarnations), validity
+ * (a decided value was proposed), slot order of application, snapshots equal to the decided prefix, TrueTime
+ * soundness, and leases: the true-time intervals in which different leaders (or incarnations) could serve lease
+ * reads never overlap, and a served lease read happened inside its leader's lease.
+ */
+public final class Simulator {
+    static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final long START_EPOCH_NANOS = 1_767_225_600_000_000_000L; // 2026-01-01T00:00:00Z
+    static final long MAX_DRIFT_PPB = 200_000; // 200 ppm, Spanner's assumption
+    static final int MAX_VALUE_BYTES = 128;
+
+    /** The result of one seed. */
+    public record Result(long seed, int replicas, int steps, long simulatedNanos, long decidedSlots,
+                         int leaderships, int leaseReads, int crashes, int configChanges, long traceHash) {
+    }
+
+    private final long seed;
+    private final int n;
+    private final int steps;
+    private final ReplicaFactory factory;
+    private final SplittableRandom rng;
+
+    private long trueNanos = START_EPOCH_NANOS;
+    private long seq;
+    private long traceHash = 0xcbf29ce484222325L;
+    private final PriorityQueue<Event> events = new PriorityQueue<>();
+    private final Node[] nodes;
+    private final boolean[][] connected;
+    private double lossRate;
+    private double duplicateRate;
+
+    // Ground truth for the checks.
+    private final HashMap<Long, String> chosen = new HashMap<>();
+    private final ArrayList<Long> prefixHash = new ArrayList<>(List.of(0L));
+    private final HashSet<String> proposed = new HashSet<>();
+    private final TreeMap<String, long[]> leases = new TreeMap<>();
+    private long valueCounter;
+    private int leaderships;
+    private int leaseReads;
+    private int crashes;
+    private int configChanges;
+
+    public Simulator(long seed, int replicas, int steps, ReplicaFactory factory) {
+        if (replicas != 3 && replicas != 5) {
+            throw new IllegalArgumentException("replicas must be 3 or 5, was " + replicas);
+        }
+        this.seed = seed;
+        this.n = replicas;
+        this.steps = steps;
+        this.factory = factory;
+        this.rng = new SplittableRandom(seed);
+        this.nodes = new Node[n + 2]; // ids 1..n, plus n+1: a spare that membership changes add and remove
+        this.connected = new boolean[n + 2][n + 2];
+        for (boolean[] row : connected) {
+            Arrays.fill(row, true);
+        }
+        List<Integer> members = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            members.add(i);
+        }
+        for (int id = 1; id <= n + 1; id++) {
+            Node node = new Node(id, members);
+            nodes[id] = node;
+            node.replica = id <= n ? factory.create(node.config, node.monotonicNanos(), node.trueTime())
+                    : factory.joining(node.config, node.monotonicNanos(), node.trueTime());
+            schedule(rng.nextLong(10 * MS), Kind.TICK, id, null);
+        }
+        schedule(50 * MS, Kind.CLIENT, 0, null);
+        schedule(300 * MS, Kind.FAULT, 0, null);
+        schedule(20 * MS, Kind.LEASE_READ, 0, null);
+    }
+
+    /** The command that replays a seed. */
+    public static String replayCommand(long seed, int replicas, int steps) {
+        return "bin/paxos-sim --replay " + seed + " --replicas " + replicas + " --steps " + steps;
+    }
+
+    public Result run() {
+        int step = 0;
+        try {
+            for (; step < steps && !events.isEmpty(); step++) {
+                Event e = events.poll();
+                trueNanos = e.atTrueNanos;
+                mix(e.kind.ordinal());
+                mix(e.node);
+                mix(trueNanos);
+                handle(e);
+                checkLeases();
+            }
+        } catch (SimulationFailure f) {
+            throw f;
+        } catch (Throwable t) {
+            throw failure("step " + step + ": " + t, t);
+        }
+        long decided = prefixHash.size() - 1;
+        return new Result(seed, n, steps, trueNanos - START_EPOCH_NANOS, decided, leaderships, leaseReads,
+                crashes, configChanges, traceHash);
+    }
+
+    // ------------------------------------------------------------------ events
+
+    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART }
+
+    private record Event(long atTrueNanos, long seq, Kind kind, int node, Message message)
+            implements Comparable<Event> {
+        @Override
+        public int compareTo(Event o) {
+            int c = Long.compare(atTrueNanos, o.atTrueNanos);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
+    }
+
+    private void schedule(long delayNanos, Kind kind, int node, Message m) {
+        events.add(new Event(trueNanos + delayNanos, seq++, kind, node, m));
+    }
+
+    private void handle(Event e) {
+        switch (e.kind) {
+            case DELIVER -> {
+                Node node = nodes[e.node];
+                Message m = e.message;
+                if (node.replica == null) {
+                    return;
+                }
+                if (m.from() != m.to() && m.from() >= 1 && m.from() < nodes.length && !connected[m.from()][m.to()]) {
+                    return; // a partition cut the link while the message was in flight
+                }
+                mix(m.getClass().getSimpleName().hashCode());
+                mix(m.from());
+                apply(node, node.replica.step(m, node.monotonicNanos(), node.trueTime()));
+            }
+            case TICK -> {
+                Node node = nodes[e.node];
+                if (node.replica != null) {
+                    apply(node, node.replica.tick(node.monotonicNanos(), node.trueTime()));
+                    node.maybeResync();
+                }
+                schedule(10 * MS + rng.nextLong(2 * MS), Kind.TICK, e.node, null);
+            }
+            case SYNC -> nodes[e.node].sync();
+            case CLIENT -> {
+                client();
+                schedule(rng.nextLong(40 * MS) + 1, Kind.CLIENT, 0, null);
+            }
+            case FAULT -> {
+                fault();
+                schedule(rng.nextLong(600 * MS) + 1, Kind.FAULT, 0, null);
+            }
+            case LEASE_READ -> {
+                leaseRead();
+                schedule(rng.nextLong(30 * MS) + 1, Kind.LEASE_READ, 0, null);
+            }
+            case RESTART -> restart(nodes[e.node]);
+        }
+    }
+
+    private void client() {
+        List<Node> leaders = new ArrayList<>();
+        List<Node> live = new ArrayList<>();
+        for (int id = 1; id < nodes.length; id++) {
+            if (nodes[id].replica != null) {
+                live.add(nodes[id]);
+                if (nodes[id].replica.isLeader()) {
+                    leaders.add(nodes[id]);
+                }
+            }
+        }
+        if (live.isEmpty()) {
+            return;
+        }
+        Node target = !leaders.isEmpty() && rng.nextInt(10) > 0 ? leaders.get(rng.nextInt(leaders.size()))
+                : live.get(rng.nextInt(live.size()));
+        int roll = rng.nextInt(100);
+        if (roll < 3) {
+            target.nextMembershipChange(this);
+            return;
+        }
+        if (roll < 5) {
+            badInput(target);
+            return;
+        }
+        int count = 1 + rng.nextInt(5);
+        List<byte[]> values = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            boolean oversized = rng.nextInt(50) == 0;
+            String v = "s" + seed + "v" + (valueCounter++);
+            byte[] b = Arrays.copyOf(v.getBytes(StandardCharsets.UTF_8),
+                    oversized ? MAX_VALUE_BYTES + 1 : Math.max(v.length(), rng.nextInt(MAX_VALUE_BYTES)));
+            if (!oversized) {
+                proposed.add(key(Entry.value(b)));
+            }
+            values.add(b);
+        }
+        apply(target, target.replica.propose(values, target.monotonicNanos(), target.trueTime()));
+    }
+
+    /** Inputs a real network or a confused peer could produce: none may throw or break safety. */
+    private void badInput(Node target) {
+        int me = target.id;
+        Message m = switch (rng.nextInt(4)) {
+            case 0 -> new Message.Accept(77, me, target.replica.configId(), new Ballot(1, 77), 0,
+                    List.of(Entry.value(new byte[] {1})), 0, Long.MIN_VALUE); // unknown replica
+            case 1 -> new Message.Decide(1 + rng.nextInt(n), me, target.replica.configId(),
+                    new Ballot(target.replica.promised().round() + 1 + rng.nextInt(1000), 1 + rng.nextInt(n)),
+                    Long.MAX_VALUE / 4, Long.MIN_VALUE); // a ballot from the future
+            case 2 -> new Message.Accept(1 + rng.nextInt(n), me, target.replica.configId(),
+                    target.replica.promised(), 0, List.of(Entry.value(new byte[MAX_VALUE_BYTES + 1])), 0,
+                    Long.MIN_VALUE); // a value over the size limit
+            default -> new Message.Accepted(1 + rng.nextInt(n), me + 1, target.replica.configId(),
+                    target.replica.promised(), 3, Long.MIN_VALUE); // for someone else
+        };
+        Output out = target.replica.step(m, target.monotonicNanos(), target.trueTime());
+        if (out.diagnostics().isEmpty() && !(m instanceof Message.Decide)) {
+            throw failure("bad input accepted without a diagnostic: " + m, null);
+        }
+        apply(target, out);
+    }
+
+    private void fault() {
+        int roll = rng.nextInt(100);
+        if (roll < 15) {
+            for (boolean[] row : connected) {
+                Arrays.fill(row, true); // heal
+            }
+        } else if (roll < 30) {
+            partition(randomSplit());
+        } else if (roll < 40) {
+            int leader = currentLeader();
+            if (leader > 0) {
+                boolean[] side = new boolean[nodes.length];
+                side[leader] = true;
+                partition(side); // isolate the leader
+            }
+        } else if (roll < 47) {
+            bridge();
+        } else if (roll < 62) {
+            Node victim = nodes[1 + rng.nextInt(nodes.length - 1)];
+            if (victim.replica != null) {
+                crash(victim);
+                schedule(rng.nextLong(2_000 * MS) + MS, Kind.RESTART, victim.id, null);
+            }
+        } else if (roll < 72) {
+            lossRate = rng.nextInt(4) == 0 ? 0.0 : rng.nextDouble() * 0.3;
+            duplicateRate = rng.nextDouble() * 0.1;
+        } else if (roll < 82) {
+            Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
+            if (node.replica != null && node.replica.decidedIndex() - node.replica.compactedIndex() > 8) {
+                long last = node.replica.decidedIndex() - 1 - rng.nextInt(4);
+                byte[] state = ByteBuffer.allocate(8).putLong(prefixHash.get((int) last + 1)).array();
+                node.apply(this, node.replica.compact(last, state, node.monotonicNanos(), node.trueTime()));
+            }
+        } else {
+            Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
+            node.driftPpb = rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1); // a new drift within the bound
+            node.resync();
+        }
+    }
+
+    private boolean[] randomSplit() {
+        boolean[] side = new boolean[nodes.length];
+        for (int i = 1; i < nodes.length; i++) {
+            side[i] = rng.nextBoolean();
+        }
+        return side;
+    }
+
+    private void partition(boolean[] side) {
+        for (int a = 1; a < nodes.length; a++) {
+            for (int b = 1; b < nodes.length; b++) {
+                connected[a][b] = side[a] == side[b];
+            }
+        }
+    }
+
+    /** Two halves that cannot talk, and one replica that talks to both. */
+    private void bridge() {
+        boolean[] side = randomSplit();
+        int bridge = 1 + rng.nextInt(nodes.length - 1);
+        partition(side);
+        for (int b = 1; b < nodes.length; b++) {
+            connected[bridge][b] = true;
+            connected[b][bridge] = true;
+        }
+    }
+
+    private int currentLeader() {
+        for (int id = 1; id < nodes.length; id++) {
+            if (nodes[id].replica != null && nodes[id].replica.isLeader()) {
+                return id;
+            }
+        }
+        return -1;
+    }
+
+    private void crash(Node node) {
+        crashes++;
+        mix(-node.id);
+        String key = node.leaseKeyPrefix();
+        for (var e : leases.entrySet()) {
+            if (e.getKey().startsWith(key)) {
+                e.getValue()[1] = Math.min(e.getValue()[1], trueNanos); // a dead process serves nothing
+            }
+        }
+        node.crash(rng);
+    }
+
+    private void restart(Node node) {
+        if (node.replica != null) {
+            return;
+        }
+        node.incarnation++;
+        node.config = node.configFor(rng.nextLong());
+        node.replica = factory.recover(node.config, node.disk.toRecovered(), node.monotonicNanos(), node.trueTime());
+        node.appliedIndex = 0;
+        node.appliedHash = 0;
+        apply(node, node.replica.tick(node.monotonicNanos(), node.trueTime()));
+    }
+
+    private void leaseRead() {
+        Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
+        if (node.replica == null) {
+            return;
+        }
+        TimeInterval tt = node.trueTime();
+        if (node.replica.canServeLeaseRead(tt)) {
+            leaseReads++;
+            long[] lease = leases.get(node.leaseKey());
+            if (lease == null || trueNanos < lease[0] || trueNanos > lease[1]
+                    || trueNanos >= node.replica.leaseEndEpochNanos()) {
+                throw failure("replica " + node.id + " served a lease read at true time " + trueNanos
+                        + " outside its lease " + (lease == null ? "none" : Arrays.toString(lease)), null);
+            }
+            for (var e : leases.entrySet()) {
+                if (!e.getKey().equals(node.leaseKey()) && !sameProcess(e.getKey(), node.leaseKey())
+                        && e.getValue()[0] <= trueNanos && trueNanos <= e.getValue()[1]) {
+                    throw failure("lease read by " + node.leaseKey() + " at " + trueNanos + " inside the lease of "
+                            + e.getKey() + " " + Arrays.toString(e.getValue()), null);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ outputs and checks
+
+    void apply(Node node, Output out) {
+        node.apply(this, out);
+    }
+
+    void send(Message m) {
+        if (m.from() == m.to()) {
+            schedule(1_000, Kind.DELIVER, m.to(), m); // loopback: not lost, but only after the writes synced
+            return;
+        }
+        if (m.to() < 1 || m.to() >= nodes.length) {
+            return;
+        }
+        if (rng.nextDouble() < lossRate) {
+            return;
+        }
+        schedule(delay(), Kind.DELIVER, m.to(), m);
+        if (rng.nextDouble() < duplicateRate) {
+            schedule(delay(), Kind.DELIVER, m.to(), m);
+        }
+    }
+
+    private long delay() {
+        return rng.nextInt(20) == 0 ? rng.nextLong(300 * MS) + 1 : 100_000 + rng.nextLong(5 * MS);
+    }
+
+    void decided(Node node, Output.Decided d) {
+        String k = key(d.entry());
+        if (d.slot() != node.appliedIndex) {
+            throw failure("replica " + node.id + " applied slot " + d.slot() + ", expected " + node.appliedIndex, null);
+        }
+        if (!d.entry().isConfig() && !proposed.contains(k)) {
+            throw failure("replica " + node.id + " decided slot " + d.slot() + " = " + k + ", never proposed", null);
+        }
+        String prior = chosen.putIfAbsent(d.slot(), k);
+        if (prior != null && !prior.equals(k)) {
+            throw failure("agreement broken at slot " + d.slot() + ": replica " + node.id + " decided " + k
+                    + ", another replica decided " + prior, null);
+        }
+        node.appliedIndex++;
+        node.appliedHash = node.appliedHash * 1_000_003L + k.hashCode();
+        if (prefixHash.size() == d.slot() + 1) {
+            prefixHash.add(node.appliedHash);
+        } else if (prefixHash.get((int) d.slot() + 1) != node.appliedHash) {
+            throw failure("replica " + node.id + " applied a different history through slot " + d.slot(), null);
+        }
+        mix(d.slot());
+        mix(k.hashCode());
+        if (d.entry().isConfig() && prior == null) {
+            configChanges++; // once per decided change, not once per replica that applies it
+        }
+    }
+
+    void installed(Node node, io.gnomon.paxos.Snapshot s) {
+        long end = s.endIndex();
+        long hash = ByteBuffer.wrap(s.state()).getLong();
+        if (end >= prefixHash.size() || prefixHash.get((int) end) != hash) {
+            throw failure("replica " + node.id + " installed a snapshot through slot " + s.lastIncludedSlot()
+                    + " that is not the decided prefix", null);
+        }
+        node.appliedIndex = end;
+        node.appliedHash = hash;
+    }
+
+    void becameLeader() {
+        leaderships++;
+    }
+
+    /** Every step: record each lease a replica believes it holds, in true time, and check they are disjoint. */
+    private void checkLeases() {
+        for (int id = 1; id < nodes.length; id++) {
+            Node node = nodes[id];
+            if (node.replica == null) {
+                continue;
+            }
+            TimeInterval tt = node.trueTime();
+            if (!tt.contains(trueNanos)) {
+                throw failure("TrueTime of replica " + id + " " + tt + " does not contain true time " + trueNanos, null);
+            }
+            if (!node.replica.canServeLeaseRead(tt)) {
+                continue;
+            }
+            long end = node.replica.leaseEndEpochNanos();
+            if (trueNanos >= end) {
+                throw failure("replica " + id + " believes it holds a lease ending " + end + " at true time "
+                        + trueNanos, null);
+            }
+            String key = node.leaseKey();
+            long[] lease = leases.get(key);
+            if (lease == null) {
+                lease = new long[] {trueNanos, end};
+                leases.put(key, lease);
+            }
+            lease[1] = Math.max(lease[1], end);
+            for (var e : leases.entrySet()) {
+                long[] other = e.getValue();
+                if (!e.getKey().equals(key) && !sameProcess(e.getKey(), key)
+                        && lease[0] <= other[1] && other[0] <= lease[1]) {
+                    throw failure("leases overlap in true time: " + key + " " + Arrays.toString(lease) + " and "
+                            + e.getKey() + " " + Arrays.toString(other), null);
+                }
+            }
+        }
+    }
+
+    private static boolean sameProcess(String a, String b) {
+        return a.substring(0, a.lastIndexOf('/')).equals(b.substring(0, b.lastIndexOf('/')));
+    }
+
+    static String key(Entry e) {
+        return e.isConfig() ? "config" + e.nextConfigId() + e.nextMembers()
+                : new String(e.value(), StandardCharsets.UTF_8).replace("\0", "");
+    }
+
+    SimulationFailure failure(String what, Throwable cause) {
+        return new SimulationFailure(seed, "seed " + seed + " (" + n + " replicas): " + what
+                + "\n  replay: " + replayCommand(seed, n, steps), cause);
+    }
+
+    void mix(long v) {
+        traceHash = (traceHash ^ v) * 0x100000001b3L;
+    }
+
+    SplittableRandom rng() {
+        return rng;
+    }
+
+    long trueNanos() {
+        return trueNanos;
+    }
+
+    void scheduleSync(int node) {
+        schedule(20_000 + rng.nextLong(2 * MS), Kind.SYNC, node, null);
+    }
+
+    // ------------------------------------------------------------------ one simulated process
+
+    final class Node {
+        final int id;
+        final List<Integer> initialMembers;
+        PaxosConfig config;
+        PaxosReplica replica;
+        int incarnation;
+        final DurableState disk;
+        final ArrayList<PersistWrite> unsynced = new ArrayList<>();
+        final ArrayList<Object[]> held = new ArrayList<>(); // {Message, Long writesNeeded}
+        long writesIssued;
+        long writesSynced;
+        long appliedIndex;
+        long appliedHash;
+        // Clocks: monotonic runs at (1 + drift) of true time; TrueTime is re-synchronized now and then.
+        final long monotonicOffsetNanos;
+        long driftPpb;
+        long syncTrueNanos;
+        long syncErrorNanos;
+        long syncEpsilonNanos;
+
+        Node(int id, List<Integer> members) {
+            this.id = id;
+            this.initialMembers = members;
+            this.config = configFor(rng.nextLong());
+            this.disk = id <= n ? new DurableState(members) : DurableState.joining();
+            this.monotonicOffsetNanos = rng.nextLong(1L << 40);
+            this.driftPpb = rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1);
+            resync();
+        }
+
+        PaxosConfig configFor(long randomSeed) {
+            return new PaxosConfig(id, initialMembers, 150 * MS, 40 * MS, 40 * MS, 400 * MS,
+                    new PaxosLimits(MAX_VALUE_BYTES, 8, 1024, 64, 256, 4096), randomSeed);
+        }
+
+        long monotonicNanos() {
+            long elapsed = trueNanos - START_EPOCH_NANOS;
+            return monotonicOffsetNanos + elapsed + elapsed / 1_000_000_000L * driftPpb;
+        }
+
+        /** Sound by construction: |error| <= epsilon at the sync, and both grow by at most the drift bound. */
+        TimeInterval trueTime() {
+            long since = trueNanos - syncTrueNanos;
+            long error = syncErrorNanos + since / 1_000 * driftPpb / 1_000_000;
+            long epsilon = syncEpsilonNanos + since / 1_000 * MAX_DRIFT_PPB / 1_000_000 + 1;
+            return TimeInterval.around(trueNanos + error, epsilon);
+        }
+
+        void resync() {
+            syncTrueNanos = trueNanos;
+            syncEpsilonNanos = MS / 2 + rng.nextLong(4 * MS);
+            syncErrorNanos = rng.nextLong(-syncEpsilonNanos, syncEpsilonNanos + 1);
+        }
+
+        void maybeResync() {
+            if (trueNanos - syncTrueNanos > 1_000 * MS && rng.nextInt(20) == 0) {
+                resync();
+            }
+        }
+
+        String leaseKey() {
+            return leaseKeyPrefix() + "c" + replica.configId() + "b" + replica.promised().round();
+        }
+
+        String leaseKeyPrefix() {
+            return "replica" + id + "/inc" + incarnation + "/";
+        }
+
+        void apply(Simulator sim, Output out) {
+            for (Output.Effect e : out.effects()) {
+                if (e instanceof Output.Effect.InstallSnapshot s) {
+                    sim.installed(this, s.snapshot());
+                } else if (e instanceof Output.Effect.BecameLeader) {
+                    sim.becameLeader();
+                }
+            }
+            for (Output.Decided d : out.decided()) {
+                sim.decided(this, d);
+            }
+            // Effects are reported before decided entries; an InstallSnapshot that follows decided entries in
+            // the same output would be applied out of order, so the core never emits that combination.
+            unsynced.addAll(out.toPersist());
+            writesIssued += out.toPersist().size();
+            for (Message m : out.messages()) {
+                if (writesSynced >= writesIssued) {
+                    sim.send(m);
+                } else {
+                    held.add(new Object[] {m, writesIssued});
+                }
+            }
+            if (!out.toPersist().isEmpty()) {
+                sim.scheduleSync(id);
+            }
+        }
+
+        void sync() {
+            if (replica == null) {
+                return;
+            }
+            for (PersistWrite w : unsynced) {
+                disk.apply(w);
+            }
+            unsynced.clear();
+            writesSynced = writesIssued;
+            ArrayList<Object[]> ready = new ArrayList<>(held);
+            held.clear();
+            for (Object[] h : ready) {
+                send((Message) h[0]);
+            }
+        }
+
+        /** The process dies: a random prefix of the unsynced writes reached the disk, the rest and the held messages did not. */
+        void crash(SplittableRandom r) {
+            int kept = unsynced.isEmpty() ? 0 : r.nextInt(unsynced.size() + 1);
+            for (int i = 0; i < kept; i++) {
+                disk.apply(unsynced.get(i));
+            }
+            unsynced.clear();
+            held.clear();
+            writesIssued = writesSynced = 0;
+            replica = null;
+        }
+
+        void nextMembershipChange(Simulator sim) {
+            if (replica == null || !replica.isLeader()) {
+                return;
+            }
+            List<Integer> next = new ArrayList<>(replica.members());
+            if (next.size() == n) {
+                for (int c = 1; c < nodes.length; c++) {
+                    if (!next.contains(c)) {
+                        next.add(c);
+                        break;
+                    }
+                }
+            } else {
+                next.remove(rng.nextInt(next.size()));
+            }
+            next.sort(null);
+            apply(sim, replica.proposeMembership(next, monotonicNanos(), trueTime()));
+        }
+    }
+}

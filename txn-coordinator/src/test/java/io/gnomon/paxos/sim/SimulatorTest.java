@@ -1,0 +1,53 @@
+package io.gnomon.paxos.sim;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * CI's sample of the simulator (the full run is {@code bin/paxos-sim --seeds 10000}): a few hundred seeds with 3
+ * and 5 replicas. A failure's message carries the seed and the command that replays it.
+ */
+class SimulatorTest {
+    static final int STEPS = 20_000;
+
+    @Test
+    void threeReplicasTwoHundredSeeds() {
+        long decided = 0;
+        int leaseReads = 0;
+        for (long seed = 1; seed <= 200; seed++) {
+            Simulator.Result r = new Simulator(seed, 3, STEPS, ReplicaFactory.REAL).run();
+            decided += r.decidedSlots();
+            leaseReads += r.leaseReads();
+        }
+        assertThat(decided).as("the sample makes progress, not only stays safe").isGreaterThan(200 * 100);
+        assertThat(leaseReads).isGreaterThan(200 * 10);
+    }
+
+    @Test
+    void fiveReplicasOneHundredSeeds() {
+        long decided = 0;
+        for (long seed = 1_000_001; seed <= 1_000_100; seed++) {
+            decided += new Simulator(seed, 5, STEPS, ReplicaFactory.REAL).run().decidedSlots();
+        }
+        assertThat(decided).isGreaterThan(100 * 100);
+    }
+
+    @Test
+    void aSeedReplaysByteForByte() {
+        for (long seed : new long[] {7, 42, 1_000_003}) {
+            Simulator.Result a = new Simulator(seed, seed > 1_000_000 ? 5 : 3, STEPS, ReplicaFactory.REAL).run();
+            Simulator.Result b = new Simulator(seed, seed > 1_000_000 ? 5 : 3, STEPS, ReplicaFactory.REAL).run();
+            assertThat(b).isEqualTo(a);
+            assertThat(b.traceHash()).isEqualTo(a.traceHash());
+        }
+        Simulator.Result other = new Simulator(8, 3, STEPS, ReplicaFactory.REAL).run();
+        assertThat(other.traceHash()).isNotEqualTo(new Simulator(7, 3, STEPS, ReplicaFactory.REAL).run().traceHash());
+    }
+
+    @Test
+    void aFailureNamesItsSeedAndTheReplayCommand() {
+        assertThat(Simulator.replayCommand(123, 5, 20_000))
+                .isEqualTo("bin/paxos-sim --replay 123 --replicas 5 --steps 20000");
+    }
+}
