@@ -174,7 +174,13 @@ public final class ClockSim {
 
         // Limits exactly as ClockDaemon builds them from Settings.
         long reachable = 3 * scenario.pollIntervalNanos + scenario.replyTimeoutNanos;
-        this.estimator = new ClockEstimator(List.of(sourceNames), new ClockEstimator.Limits(driftPpb, 8,
+        java.util.Set<String> trusted = new java.util.HashSet<>();
+        if (scenario.trustPtp) {
+            for (int p = 0; p < scenario.ptpSources; p++) {
+                trusted.add(sourceNames[scenario.ntpServers + p]);
+            }
+        }
+        this.estimator = new ClockEstimator(List.of(sourceNames), trusted, new ClockEstimator.Limits(driftPpb, 8,
                 64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos));
         this.result = new RunResult(scenario, seed, durationSeconds, samplesPerPublish);
     }

@@ -78,6 +78,8 @@ public final class Scenario {
 
     // --- PTP-like sources (fed to the estimator as Measurements) ---
     final int ptpSources;
+    /** Whether the PTP-like sources are named in the estimator's {@code trust} set. */
+    final boolean trustPtp;
     final long ptpIntervalNanos;
     final long ptpBoundMinNanos;
     final long ptpBoundMaxNanos;
@@ -122,6 +124,7 @@ public final class Scenario {
         this.globalOutageMinNanos = b.globalOutageMinNanos;
         this.globalOutageMaxNanos = b.globalOutageMaxNanos;
         this.ptpSources = b.ptpSources;
+        this.trustPtp = b.trustPtp;
         this.ptpIntervalNanos = b.ptpIntervalNanos;
         this.ptpBoundMinNanos = b.ptpBoundMinNanos;
         this.ptpBoundMaxNanos = b.ptpBoundMaxNanos;
@@ -211,7 +214,8 @@ public final class Scenario {
 
     /** The named scenarios, sound ones first, then the controls. */
     public static List<Scenario> all() {
-        return List.of(lan(), wan(), liar(), steppingServer(), temperature(), outage(), ptp(), driftViolated());
+        return List.of(lan(), wan(), liar(), steppingServer(), temperature(), outage(), ptp(), ptpTrusted(),
+                driftViolated());
     }
 
     /** The scenario called {@code name}, or an exception listing the names. */
@@ -269,6 +273,12 @@ public final class Scenario {
                 .ntpServers(2).ptpSources(1).build();
     }
 
+    static Scenario ptpTrusted() {
+        return builder("ptp-trusted").description("as ptp, with the PTP source in the estimator's trust set: while "
+                        + "it agrees with the majority the interval narrows to it")
+                .ntpServers(2).ptpSources(1).trustPtp().build();
+    }
+
     static Scenario driftViolated() {
         return builder("drift-violated").description("CONTROL: the oscillator drifts up to 500 ppm while the "
                         + "daemon assumes 200 ppm; network cuts make it free-run on that assumption")
@@ -316,6 +326,7 @@ public final class Scenario {
         b.globalOutageMinNanos = globalOutageMinNanos;
         b.globalOutageMaxNanos = globalOutageMaxNanos;
         b.ptpSources = ptpSources;
+        b.trustPtp = trustPtp;
         b.ptpIntervalNanos = ptpIntervalNanos;
         b.ptpBoundMinNanos = ptpBoundMinNanos;
         b.ptpBoundMaxNanos = ptpBoundMaxNanos;
@@ -360,6 +371,7 @@ public final class Scenario {
         private long globalOutageMinNanos = 60 * S;
         private long globalOutageMaxNanos = 300 * S;
         private int ptpSources;
+        private boolean trustPtp;
         private long ptpIntervalNanos = 1 * S;
         private long ptpBoundMinNanos = 1 * US;
         private long ptpBoundMaxNanos = 5 * US;
@@ -388,6 +400,8 @@ public final class Scenario {
         Builder serverOutages(double perHour, long minNanos, long maxNanos) { serverOutagesPerHour = perHour; serverOutageMinNanos = minNanos; serverOutageMaxNanos = maxNanos; return this; }
         Builder globalOutages(int count, long minNanos, long maxNanos) { globalOutages = count; globalOutageMinNanos = minNanos; globalOutageMaxNanos = maxNanos; return this; }
         Builder ptpSources(int n) { ptpSources = n; return this; }
+
+        Builder trustPtp() { trustPtp = true; return this; }
         Builder measurementBoundScale(double scale) { measurementBoundScale = scale; return this; }
 
         Scenario build() {
