@@ -69,8 +69,6 @@ public final class NtpSource implements AutoCloseable {
     public static final int MAX_DATAGRAM_BYTES = 1024;
     /** Datagrams read per wake-up before timers are looked at again, so a flood cannot starve the polls. */
     static final int MAX_DATAGRAMS_PER_WAKEUP = 64;
-    /** Each (source, reason) is logged at WARN at most once per this interval, and at DEBUG otherwise. */
-    static final long WARN_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
     private static final long CLOSE_JOIN_MILLIS = 5_000;
     /** Reasons found before the origin check: the datagram may not come from the server, keep waiting. */
     private static final Set<RejectReason> BEFORE_ORIGIN_CHECK =
@@ -190,18 +188,13 @@ public final class NtpSource implements AutoCloseable {
     }
 
     /** When each (source, reason) was last logged at WARN, and how many were logged at DEBUG since. */
-    private static final class LogLimit {
-        long lastWarnMonotonicNanos;
-        long suppressed;
-    }
-
     private final Config config;
+    private final RateLimitedLog rateLimited;
     private final SourceListener listener;
     private final RandomGenerator nonceRandom;
     private final MonotonicClock clock;
     private final List<ServerState> states = new ArrayList<>();
     private final Map<InetSocketAddress, ServerState> stateByAddress = new HashMap<>();
-    private final Map<String, LogLimit> logLimits = new HashMap<>();
     private final long burstIntervalNanos;
 
     private DatagramChannel channel;
@@ -224,6 +217,7 @@ public final class NtpSource implements AutoCloseable {
         this.listener = listener;
         this.nonceRandom = nonceRandom;
         this.clock = clock;
+        this.rateLimited = new RateLimitedLog(log, clock);
         this.burstIntervalNanos = Math.min(config.burstIntervalNanos(), config.pollIntervalNanos());
         for (Server server : config.servers()) {
             ServerState state = new ServerState(server);
@@ -480,26 +474,11 @@ public final class NtpSource implements AutoCloseable {
     }
 
     /**
-     * Logs at WARN at most once per {@link #WARN_INTERVAL_NANOS} per key, otherwise at DEBUG. Keys are source
+     * Logs at WARN at most once per {@link RateLimitedLog#DEFAULT_WARN_INTERVAL_NANOS} per key, otherwise at DEBUG. Keys are source
      * names and reasons or fixed strings, never addresses, so the map stays bounded.
      */
     private void warnLimited(String key, String message, Throwable cause) {
-        long now = clock.nanoTime();
-        LogLimit limit = logLimits.get(key);
-        if (limit == null || now - limit.lastWarnMonotonicNanos >= WARN_INTERVAL_NANOS) {
-            long suppressed = limit == null ? 0 : limit.suppressed;
-            if (limit == null) {
-                limit = new LogLimit();
-                logLimits.put(key, limit);
-            }
-            limit.lastWarnMonotonicNanos = now;
-            limit.suppressed = 0;
-            String suffix = suppressed == 0 ? "" : " (" + suppressed + " similar at DEBUG since the last warning)";
-            log.warn(message + suffix, cause);
-        } else {
-            limit.suppressed++;
-            log.debug(message, cause);
-        }
+        rateLimited.warn(key, message, cause);
     }
 
     private static void closeQuietly(AutoCloseable closeable) {

@@ -3,6 +3,7 @@ package io.gnomon.clockd.source.chrony;
 import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceListener;
+import io.gnomon.clockd.source.RateLimitedLog;
 import io.gnomon.truetime.ClockSnapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,8 +15,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.random.RandomGenerator;
 
@@ -53,8 +52,6 @@ public final class ChronySource implements AutoCloseable {
     public static final int MAX_DATAGRAM_BYTES = 512;
     /** Datagrams reported per poll; stray ones beyond are dropped unreported, so a flood cannot swamp the listener. */
     static final int MAX_DATAGRAMS_REPORTED_PER_POLL = 64;
-    /** Each (source, reason) is logged at WARN at most once per this interval, and at DEBUG otherwise. */
-    static final long WARN_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
     private static final long CLOSE_JOIN_MILLIS = 5_000;
 
     private static final Logger log = LoggerFactory.getLogger(ChronySource.class);
@@ -129,17 +126,12 @@ public final class ChronySource implements AutoCloseable {
     }
 
     /** When each log key was last logged at WARN, and how many were logged at DEBUG since. */
-    private static final class LogLimit {
-        long lastWarnMonotonicNanos;
-        long suppressed;
-    }
-
     private final Config config;
+    private final RateLimitedLog rateLimited;
     private final SourceListener listener;
     private final RandomGenerator sequenceRandom;
     private final SystemClocks clocks;
     private final ClockStepDetector stepDetector;
-    private final Map<String, LogLimit> logLimits = new HashMap<>();
 
     private DatagramSocket socket;
     private Thread thread;
@@ -160,6 +152,7 @@ public final class ChronySource implements AutoCloseable {
         this.listener = listener;
         this.sequenceRandom = sequenceRandom;
         this.clocks = clocks;
+        this.rateLimited = new RateLimitedLog(log, clocks);
         this.stepDetector = new ClockStepDetector(config.maxDriftPpb());
     }
 
@@ -352,25 +345,10 @@ public final class ChronySource implements AutoCloseable {
     }
 
     /**
-     * Logs at WARN at most once per {@link #WARN_INTERVAL_NANOS} per key, otherwise at DEBUG. Keys are source
+     * Logs at WARN at most once per {@link RateLimitedLog#DEFAULT_WARN_INTERVAL_NANOS} per key, otherwise at DEBUG. Keys are source
      * names and reasons or fixed strings, never addresses, so the map stays bounded.
      */
     private void warnLimited(String key, String message, Throwable cause) {
-        long now = clocks.nanoTime();
-        LogLimit limit = logLimits.get(key);
-        if (limit == null || now - limit.lastWarnMonotonicNanos >= WARN_INTERVAL_NANOS) {
-            long suppressed = limit == null ? 0 : limit.suppressed;
-            if (limit == null) {
-                limit = new LogLimit();
-                logLimits.put(key, limit);
-            }
-            limit.lastWarnMonotonicNanos = now;
-            limit.suppressed = 0;
-            String suffix = suppressed == 0 ? "" : " (" + suppressed + " similar at DEBUG since the last warning)";
-            log.warn(message + suffix, cause);
-        } else {
-            limit.suppressed++;
-            log.debug(message, cause);
-        }
+        rateLimited.warn(key, message, cause);
     }
 }

@@ -4,6 +4,7 @@ import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceListener;
+import io.gnomon.clockd.source.RateLimitedLog;
 import io.gnomon.clockd.source.ptp.PtpManagement.CurrentDataSet;
 import io.gnomon.clockd.source.ptp.PtpManagement.ParentDataSet;
 import io.gnomon.clockd.source.ptp.PtpManagement.Rejected;
@@ -63,8 +64,6 @@ public final class PtpSource implements AutoCloseable {
     public static final int MAX_DATAGRAM_BYTES = 1500;
     /** Datagrams read per wake-up before timers are looked at again, so a flood cannot starve the polls. */
     static final int MAX_DATAGRAMS_PER_WAKEUP = 64;
-    /** Each (reason) is logged at WARN at most once per this interval, and at DEBUG otherwise. */
-    static final long WARN_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
     private static final long CLOSE_JOIN_MILLIS = 5_000;
     private static final String CLIENT_SOCKET_NAME = "ptp-mgmt.sock";
     private static final int[] MANAGEMENT_IDS = {
@@ -124,15 +123,10 @@ public final class PtpSource implements AutoCloseable {
     }
 
     /** When each key was last logged at WARN, and how many were logged at DEBUG since. */
-    private static final class LogLimit {
-        long lastWarnMonotonicNanos;
-        long suppressed;
-    }
-
     private final Config config;
+    private final RateLimitedLog rateLimited;
     private final SourceListener listener;
     private final SystemClocks clocks;
-    private final Map<String, LogLimit> logLimits = new HashMap<>();
     /** Outstanding GETs of the current poll, by sequence id; empty between polls. Source thread only. */
     private final Map<Integer, Pending> pending = new HashMap<>();
     private TimeStatus timeStatus;
@@ -161,6 +155,7 @@ public final class PtpSource implements AutoCloseable {
         this.config = config;
         this.listener = listener;
         this.clocks = clocks;
+        this.rateLimited = new RateLimitedLog(log, clocks);
     }
 
     /**
@@ -417,26 +412,11 @@ public final class PtpSource implements AutoCloseable {
     }
 
     /**
-     * Logs at WARN at most once per {@link #WARN_INTERVAL_NANOS} per key, otherwise at DEBUG. Keys are reasons or
+     * Logs at WARN at most once per {@link RateLimitedLog#DEFAULT_WARN_INTERVAL_NANOS} per key, otherwise at DEBUG. Keys are reasons or
      * fixed strings, so the map stays bounded.
      */
     private void warnLimited(String key, String message, Throwable cause) {
-        long now = clocks.nanoTime();
-        LogLimit limit = logLimits.get(key);
-        if (limit == null || now - limit.lastWarnMonotonicNanos >= WARN_INTERVAL_NANOS) {
-            long suppressed = limit == null ? 0 : limit.suppressed;
-            if (limit == null) {
-                limit = new LogLimit();
-                logLimits.put(key, limit);
-            }
-            limit.lastWarnMonotonicNanos = now;
-            limit.suppressed = 0;
-            String suffix = suppressed == 0 ? "" : " (" + suppressed + " similar at DEBUG since the last warning)";
-            log.warn(message + suffix, cause);
-        } else {
-            limit.suppressed++;
-            log.debug(message, cause);
-        }
+        rateLimited.warn(key, message, cause);
     }
 
     private static void closeQuietly(AutoCloseable closeable) {
