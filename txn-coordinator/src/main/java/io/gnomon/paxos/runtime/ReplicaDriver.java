@@ -1,0 +1,117 @@
+package io.gnomon.paxos.runtime;
+
+import io.gnomon.paxos.Message;
+import io.gnomon.paxos.Output;
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.truetime.MonotonicClock;
+import io.gnomon.truetime.TrueTime;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * The thin runtime around one {@link PaxosReplica}: feeds it messages, ticks and proposals with the monotonic
+ * clock and a TrueTime reading, and performs each {@link Output} strictly in this order:
+ * <ol>
+ *   <li>make {@code toPersist} durable: {@link DurableStateStore#persist} (all writes, then one sync);</li>
+ *   <li>then send {@code messages} through the {@link Transport} (loopbacks too);</li>
+ *   <li>then hand {@code decided} entries, in slot order, to the apply callback, and effects to the effect
+ *   callback.</li>
+ * </ol>
+ * This is the one place that enforces persist-before-send. If persisting throws, nothing of that output is
+ * sent or applied and the driver refuses every later input ({@link IllegalStateException}): the core's memory
+ * is then ahead of its disk, and the process must restart and recover.
+ *
+ * <p>Single-threaded: {@link #onMessage}, {@link #onTick} and {@link #propose} must be called from one thread.
+ * A recovered replica's first output re-delivers its snapshot and decided entries (see
+ * {@link PaxosReplica#recover}), so the apply callback sees them again after a restart.
+ */
+public final class ReplicaDriver implements AutoCloseable {
+    private final PaxosReplica replica;
+    private final DurableStateStore store;
+    private final Transport transport;
+    private final TrueTime trueTime;
+    private final MonotonicClock clock;
+    private final Consumer<Output.Decided> apply;
+    private final Consumer<Output.Effect> effects;
+    private boolean failed;
+
+    private ReplicaDriver(PaxosReplica replica, DurableStateStore store, Transport transport, TrueTime trueTime,
+                          MonotonicClock clock, Consumer<Output.Decided> apply, Consumer<Output.Effect> effects) {
+        this.replica = replica;
+        this.store = Objects.requireNonNull(store);
+        this.transport = Objects.requireNonNull(transport);
+        this.trueTime = Objects.requireNonNull(trueTime);
+        this.clock = Objects.requireNonNull(clock);
+        this.apply = Objects.requireNonNull(apply);
+        this.effects = Objects.requireNonNull(effects);
+    }
+
+    /**
+     * Starts a replica from what {@code store} recovered: {@link PaxosReplica#recover} (which waits out any lease
+     * it may have granted before a crash). On an empty log this is the state of a new member.
+     */
+    public static ReplicaDriver start(PaxosConfig config, DurableStateStore store, Transport transport,
+                                      TrueTime trueTime, MonotonicClock clock, Consumer<Output.Decided> apply,
+                                      Consumer<Output.Effect> effects) {
+        PaxosReplica r = PaxosReplica.recover(config, store.recovered(), clock.nanoTime(), trueTime.now());
+        return new ReplicaDriver(r, store, transport, trueTime, clock, apply, effects);
+    }
+
+    /** Handles one message from a peer or a loopback. */
+    public Output onMessage(Message m) {
+        checkUsable();
+        return perform(replica.step(m, clock.nanoTime(), trueTime.now()));
+    }
+
+    /** Timers: election, heartbeats and lease renewal, retransmission. */
+    public Output onTick() {
+        checkUsable();
+        return perform(replica.tick(clock.nanoTime(), trueTime.now()));
+    }
+
+    /** Proposes values as one batch (leader only; otherwise the output carries a diagnostic). */
+    public Output propose(List<byte[]> values) {
+        checkUsable();
+        return perform(replica.propose(values, clock.nanoTime(), trueTime.now()));
+    }
+
+    /** The core, for queries ({@code isLeader}, {@code decidedIndex}, ...). Do not feed it inputs directly. */
+    public PaxosReplica replica() {
+        return replica;
+    }
+
+    private Output perform(Output out) {
+        try {
+            store.persist(out.toPersist());
+        } catch (RuntimeException e) {
+            failed = true;
+            throw e;
+        }
+        for (Message m : out.messages()) {
+            transport.send(m.to(), m);
+        }
+        for (Output.Decided d : out.decided()) {
+            apply.accept(d);
+        }
+        for (Output.Effect e : out.effects()) {
+            effects.accept(e);
+        }
+        return out;
+    }
+
+    private void checkUsable() {
+        if (failed) {
+            throw new IllegalStateException("replica " + replica.replicaId()
+                    + ": a durable write failed; restart and recover from the log");
+        }
+    }
+
+    /** Closes the store (and its log). */
+    @Override
+    public void close() {
+        store.close();
+    }
+}
