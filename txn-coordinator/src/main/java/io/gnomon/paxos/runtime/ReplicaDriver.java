@@ -27,6 +27,10 @@ import java.util.function.Consumer;
  * <p>Single-threaded: {@link #onMessage}, {@link #onTick} and {@link #propose} must be called from one thread.
  * A recovered replica's first output re-delivers its snapshot and decided entries (see
  * {@link PaxosReplica#recover}), so the apply callback sees them again after a restart.
+ *
+ * <p>{@link #start} always goes through {@link PaxosReplica#recover}, also on an empty log: a new replica then
+ * waits one lease duration before it promises anyone, which is conservative (it cannot have granted a lease
+ * without a persisted promise) but keeps one start path.
  */
 public final class ReplicaDriver implements AutoCloseable {
     private final PaxosReplica replica;
@@ -76,6 +80,18 @@ public final class ReplicaDriver implements AutoCloseable {
     public Output propose(List<byte[]> values) {
         checkUsable();
         return perform(replica.propose(values, clock.nanoTime(), trueTime.now()));
+    }
+
+    /** Proposes the next membership (one replica added or removed; leader only). */
+    public Output proposeMembership(List<Integer> nextMembers) {
+        checkUsable();
+        return perform(replica.proposeMembership(nextMembers, clock.nanoTime(), trueTime.now()));
+    }
+
+    /** The application's snapshot through {@code lastIncludedSlot} (decided); the log below it is compacted. */
+    public Output compact(long lastIncludedSlot, byte[] state) {
+        checkUsable();
+        return perform(replica.compact(lastIncludedSlot, state, clock.nanoTime(), trueTime.now()));
     }
 
     /** The core, for queries ({@code isLeader}, {@code decidedIndex}, ...). Do not feed it inputs directly. */

@@ -139,7 +139,7 @@ class PersistBeforeSendTest {
     }
 
     /** A DurableLog that records persist and sync calls in order, then delegates. */
-    static final class RecordingLog implements DurableLog {
+    static class RecordingLog implements DurableLog {
         private final DurableLog inner;
         private final List<String> events;
 

@@ -85,4 +85,61 @@ class ReplicaDriverClusterTest {
             }
         }
     }
+
+    @Test
+    void compactedReplicasRecoverTheirSnapshotAndTheTailAndKeepDeciding() {
+        try (InMemoryCluster c = new InMemoryCluster(dirs())) {
+            c.start();
+            c.proposeAndDecide(List.of("s0", "s1", "s2", "s3"));
+            for (ReplicaDriver d : c.drivers.values()) {
+                // the "application state" through slot 2 is just its values joined
+                assertThat(d.compact(2, "s0|s1|s2".getBytes()).diagnostics()).isEmpty();
+                assertThat(d.replica().compactedIndex()).isEqualTo(3);
+            }
+            c.proposeAndDecide(List.of("s4"));
+            c.stopAll();
+        }
+        try (InMemoryCluster c = new InMemoryCluster(dirs())) {
+            c.start();
+            for (ReplicaDriver d : c.drivers.values()) {
+                assertThat(d.replica().compactedIndex()).isEqualTo(3);
+                assertThat(d.replica().decidedIndex()).isEqualTo(5);
+            }
+            c.step(1); // first outputs re-deliver decided entries above the snapshot
+            assertThat(c.applied.values()).allSatisfy(a -> assertThat(a).containsEntry(3L, "s3").containsEntry(4L, "s4"));
+            c.proposeAndDecide(List.of("s5"));
+            assertThat(c.applied.values()).allSatisfy(a -> assertThat(a).containsEntry(5L, "s5"));
+        }
+    }
+
+    @Test
+    void aFailedWriteSendsNothingAndStopsTheDriver() {
+        boolean[] fail = {false};
+        List<Object> sent = new ArrayList<>();
+        try (InMemoryCluster c = new InMemoryCluster(dirs(),
+                log -> new PersistBeforeSendTest.RecordingLog(log, new ArrayList<>()) {
+                    @Override
+                    public void sync() {
+                        if (fail[0]) {
+                            throw new IllegalStateException("disk gone");
+                        }
+                        super.sync();
+                    }
+                },
+                inner -> (to, m) -> {
+                    sent.add(m);
+                    inner.send(to, m);
+                })) {
+            c.start();
+            ReplicaDriver leader = c.electLeader();
+            sent.clear();
+            fail[0] = true;
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> leader.propose(List.of("x".getBytes())))
+                    .hasMessageContaining("disk gone");
+            assertThat(sent).isEmpty();
+            org.assertj.core.api.Assertions.assertThatThrownBy(leader::onTick)
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("restart and recover");
+            fail[0] = false;
+        }
+    }
 }
