@@ -142,4 +142,35 @@ class ReplicaDriverClusterTest {
             fail[0] = false;
         }
     }
+
+    @Test
+    void membershipChangeSurvivesRestartAndTheNewConfigurationDecides() {
+        try (InMemoryCluster c = new InMemoryCluster(dirs())) {
+            c.start();
+            c.proposeAndDecide(List.of("m0"));
+            ReplicaDriver leader = c.electLeader();
+            assertThat(leader.proposeMembership(List.of(1, 2)).diagnostics()).isEmpty();
+            c.drain();
+            c.runUntil(() -> c.drivers.values().stream().allMatch(d -> d.replica().configId() == 2), 20_000,
+                    "every replica enters configuration 2");
+            c.stopAll();
+        }
+        try (InMemoryCluster c = new InMemoryCluster(dirs())) {
+            c.start();
+            for (ReplicaDriver d : c.drivers.values()) {
+                assertThat(d.replica().configId()).isEqualTo(2);
+                assertThat(d.replica().members()).containsExactly(1, 2);
+                assertThat(d.replica().decidedIndex()).isEqualTo(2); // m0 and the configuration entry
+            }
+            c.runUntil(() -> c.leader() != null, 20_000, "a leader of configuration 2");
+            ReplicaDriver leader = c.leader();
+            assertThat(leader.replica().replicaId()).isIn(1, 2);
+            leader.propose(List.of("m1".getBytes()));
+            c.drain();
+            c.runUntil(() -> c.applied.get(1).containsValue("m1") && c.applied.get(2).containsValue("m1"), 20_000,
+                    "members of configuration 2 decide m1");
+            assertThat(c.applied.get(1)).isEqualTo(c.applied.get(2));
+            assertThat(c.applied.get(1).values()).containsExactly("m0", "m1");
+        }
+    }
 }
