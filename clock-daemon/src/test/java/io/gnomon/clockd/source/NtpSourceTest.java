@@ -69,7 +69,9 @@ class NtpSourceTest {
 
         /** Whether a measurement from {@code sourceName} arrived after event number {@code afterIndex}. */
         boolean measuredSince(String sourceName, int afterIndex) {
-            List<Event> later = events.subList(Math.min(afterIndex, events.size()), events.size());
+            // A copy first: a subList view of a CopyOnWriteArrayList fails if the source thread appends meanwhile.
+            List<Event> all = List.copyOf(events);
+            List<Event> later = all.subList(Math.min(afterIndex, all.size()), all.size());
             return later.stream().anyMatch(e -> e.sourceName().equals(sourceName) && e.measurement() != null);
         }
     }

@@ -141,7 +141,8 @@ class ChronySourceFaultTest {
 
         fake.setRootDispersion(Duration.ofMillis(300));
         int before = listener.events.size();
-        waitUp().until(() -> listener.events.subList(before, listener.events.size()).stream()
+        // List.copyOf first: a subList view of a CopyOnWriteArrayList fails if the source appends meanwhile.
+        waitUp().until(() -> List.copyOf(listener.events).stream().skip(before)
                 .anyMatch(e -> e.measurement() != null && e.measurement().boundNanos() >= 300_000_000L));
 
         fake.setRootDispersion(Duration.ofSeconds(2));
