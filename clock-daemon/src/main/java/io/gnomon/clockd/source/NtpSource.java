@@ -287,16 +287,7 @@ public final class NtpSource implements AutoCloseable {
                 selector.wakeup();
             }
         }
-        if (toJoin != null && toJoin != Thread.currentThread()) {
-            try {
-                toJoin.join(CLOSE_JOIN_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (toJoin.isAlive()) {
-                log.warn("NTP source thread {} did not stop within {} ms", toJoin.getName(), CLOSE_JOIN_MILLIS);
-            }
-        }
+        SourceThreads.join(toJoin, CLOSE_JOIN_MILLIS, log, "NTP source");
         synchronized (this) {
             closeQuietly(channel);
             closeQuietly(selector);
@@ -482,13 +473,6 @@ public final class NtpSource implements AutoCloseable {
     }
 
     private static void closeQuietly(AutoCloseable closeable) {
-        if (closeable == null) {
-            return;
-        }
-        try {
-            closeable.close();
-        } catch (Exception e) {
-            log.debug("closing {} failed", closeable, e);
-        }
+        SourceThreads.closeQuietly(closeable, log);
     }
 }

@@ -4,6 +4,7 @@ import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceListener;
 import io.gnomon.clockd.source.RateLimitedLog;
+import io.gnomon.clockd.source.SourceThreads;
 import io.gnomon.truetime.ClockSnapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -201,17 +202,10 @@ public final class ChronySource implements AutoCloseable {
                 socket.close(); // unblocks a receive
             }
         }
-        if (toJoin != null && toJoin != Thread.currentThread()) {
+        if (toJoin != null) {
             LockSupport.unpark(toJoin);
-            try {
-                toJoin.join(CLOSE_JOIN_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (toJoin.isAlive()) {
-                log.warn("chrony source thread {} did not stop within {} ms", toJoin.getName(), CLOSE_JOIN_MILLIS);
-            }
         }
+        SourceThreads.join(toJoin, CLOSE_JOIN_MILLIS, log, "chrony source");
     }
 
     private void run() {

@@ -5,6 +5,7 @@ import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceListener;
 import io.gnomon.clockd.source.RateLimitedLog;
+import io.gnomon.clockd.source.SourceThreads;
 import io.gnomon.clockd.source.ptp.PtpManagement.CurrentDataSet;
 import io.gnomon.clockd.source.ptp.PtpManagement.ParentDataSet;
 import io.gnomon.clockd.source.ptp.PtpManagement.Rejected;
@@ -221,16 +222,7 @@ public final class PtpSource implements AutoCloseable {
                 selector.wakeup();
             }
         }
-        if (toJoin != null && toJoin != Thread.currentThread()) {
-            try {
-                toJoin.join(CLOSE_JOIN_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (toJoin.isAlive()) {
-                log.warn("PTP source thread {} did not stop within {} ms", toJoin.getName(), CLOSE_JOIN_MILLIS);
-            }
-        }
+        SourceThreads.join(toJoin, CLOSE_JOIN_MILLIS, log, "PTP source");
         synchronized (this) {
             closeQuietly(channel);
             closeQuietly(selector);
@@ -420,14 +412,7 @@ public final class PtpSource implements AutoCloseable {
     }
 
     private static void closeQuietly(AutoCloseable closeable) {
-        if (closeable == null) {
-            return;
-        }
-        try {
-            closeable.close();
-        } catch (Exception e) {
-            log.debug("closing {} failed", closeable, e);
-        }
+        SourceThreads.closeQuietly(closeable, log);
     }
 
     private static void deleteQuietly(Path path) {
