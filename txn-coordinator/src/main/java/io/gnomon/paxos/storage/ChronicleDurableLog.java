@@ -130,6 +130,13 @@ public final class ChronicleDurableLog implements DurableLog {
         generation = Math.max(last, 0);
         generationClock.currentTimeMillis(generation * (long) ROLL_CYCLE.lengthInMillis());
         Corruption bad = replay();
+        if (last >= 0) {
+            // Append into a fresh cycle file, never into the last one: a process killed while rolling may have
+            // sealed that file with Chronicle's end-of-file marker, after which no appender can write to it
+            // (WriteAfterEOFException, seen in KillNineTest). Replay reads every cycle file in order, so the
+            // state is unchanged; the next compaction removes the extra file.
+            rollToNewGeneration();
+        }
         appender = queue.createAppender();
         appender.singleThreadedCheckDisabled(true);
         if (bad != null) {
