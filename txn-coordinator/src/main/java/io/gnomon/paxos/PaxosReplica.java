@@ -94,6 +94,12 @@ public final class PaxosReplica {
     private long electionDeadlineNanos;
     private long grantedLeaseEndEpochNanos = Long.MIN_VALUE;
     private int grantedLeaseHolder = -1;
+    /**
+     * The running grant is to this replica itself, made as a candidate, and it has not led since: no lease read
+     * or timestamp ever relied on it, so promising a higher ballot may release it at once. A grant this replica
+     * held as leader (or recovered after a crash) is never released early: it waits out its end.
+     */
+    private boolean selfGrantUnserved;
 
     // Leader state, valid in CANDIDATE and LEADER.
     private Ballot prepareAcceptedRound = Ballot.ZERO;
@@ -438,6 +444,10 @@ public final class PaxosReplica {
             return;
         }
         if (!canPromise(p.from())) {
+            // A higher ballot is waiting for our grant to run out; we promise it then. Competing meanwhile would
+            // only renew our own grant and keep it waiting (livelock seen with a restarted former leader whose
+            // election timeout is shorter than its recovered self-grant), so hold our election timer.
+            resetElectionTimer();
             diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " deferred: lease granted to "
                     + grantedLeaseHolder + " until " + grantedLeaseEndEpochNanos + ", TrueTime earliest "
                     + tt.earliestEpochNanos());
@@ -693,6 +703,7 @@ public final class PaxosReplica {
         acceptedRound = promised;
         persist(new PersistAccepted(configId, acceptedRound, from, suffix));
         role = Role.LEADER;
+        selfGrantUnserved = false;
         selfAcked = -1;
         lastHeartbeatNanos = now;
         out.effects.add(new Effect.BecameLeader(configId, promised));
@@ -1000,7 +1011,12 @@ public final class PaxosReplica {
     /** Whether we may promise {@code candidate}: every lease we granted to someone else is over. */
     private boolean canPromise(int candidate) {
         return skipLeaseWait || (grantedLeaseHolder == candidate && grantedLeaseHolder != -1)
-                || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos;
+                || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos || selfGrantReleasable();
+    }
+
+    /** A self-grant made as a candidate that never led under it (see {@link #selfGrantUnserved}). */
+    private boolean selfGrantReleasable() {
+        return grantedLeaseHolder == me && selfGrantUnserved && role != Role.LEADER;
     }
 
     /** Grants {@code holder} a lease; returns its end, capped at what our own TrueTime allows. */
@@ -1010,8 +1026,11 @@ public final class PaxosReplica {
         }
         long end = Math.min(requestedEndEpochNanos,
                 saturatedAdd(tt.latestEpochNanos(), config.leaseDurationNanos()));
-        check(skipLeaseWait || holder == grantedLeaseHolder || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos,
-                "granting " + holder + " while the lease of " + grantedLeaseHolder + " runs");
+        check(skipLeaseWait || holder == grantedLeaseHolder || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos
+                        || selfGrantReleasable(), "granting " + holder + " while the lease of " + grantedLeaseHolder + " runs");
+        if (holder != grantedLeaseHolder) {
+            selfGrantUnserved = holder == me && role != Role.LEADER;
+        }
         grantedLeaseEndEpochNanos = holder == grantedLeaseHolder ? Math.max(grantedLeaseEndEpochNanos, end) : end;
         grantedLeaseHolder = holder;
         return end;

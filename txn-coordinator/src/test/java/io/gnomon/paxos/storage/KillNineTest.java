@@ -3,11 +3,11 @@ package io.gnomon.paxos.storage;
 import io.gnomon.paxos.Ballot;
 import io.gnomon.paxos.storage.DurableLog.Entry;
 import io.gnomon.paxos.storage.DurableLog.Recovered;
+import io.gnomon.paxos.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -35,22 +35,6 @@ import static org.awaitility.Awaitility.await;
  * {@code mvn -B -o -q -pl txn-coordinator -am verify -Dtest=KillNineTest -Dsurefire.failIfNoSpecifiedTests=false -Dplog.kill.seed=N}.
  */
 class KillNineTest {
-
-    /** The Chronicle JVM flags (parent pom's chronicle.jvm.flags), passed explicitly to the child JVM. */
-    static final List<String> CHRONICLE_JVM_FLAGS = List.of(
-            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-            "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED",
-            "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-            "--add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-            "--add-opens=java.base/java.io=ALL-UNNAMED",
-            "--add-opens=java.base/java.util=ALL-UNNAMED",
-            "--add-opens=java.base/java.nio=ALL-UNNAMED",
-            "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
-            "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
-            "-Dchronicle.analytics.disable=true");
 
     static final int KILLS = 10;
 
@@ -155,17 +139,7 @@ class KillNineTest {
     }
 
     private static List<String> childCommand(Path dir, SyncPolicy policy, long seed) throws IOException {
-        Path module = Path.of(System.getProperty("basedir", System.getProperty("user.dir")));
-        Path target = module.resolve("target");
-        String deps = Files.readString(target.resolve("classpath.txt")).trim();
-        String classpath = target.resolve("test-classes") + File.pathSeparator + target.resolve("classes")
-                + File.pathSeparator + deps;
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(CHRONICLE_JVM_FLAGS);
-        cmd.add("-cp");
-        cmd.add(classpath);
-        cmd.add(KillChild.class.getName());
+        List<String> cmd = ChildJvm.command(KillChild.class);
         cmd.add(dir.toString());
         cmd.add(policy.name());
         cmd.add(Long.toString(seed));

@@ -1,0 +1,198 @@
+package io.gnomon.paxos.server;
+
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.storage.LogLimits;
+import io.gnomon.paxos.storage.SyncPolicy;
+import io.gnomon.truetime.TrueTime;
+import io.gnomon.truetime.shm.ShmTrueTime;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** {@code bin/replica}: one replica of a replicated log as a process (docs/paxos.md, "Replica processes"). */
+@Command(name = "replica", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs one replica of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a",
+                "Chronicle log, peers and clients over gRPC.", "",
+                "Example (3 replicas on one host):",
+                "  bin/replica --id 1 --member 1=127.0.0.1:7401 --member 2=127.0.0.1:7402 --member 3=127.0.0.1:7403 \\",
+                "      --data-dir /var/lib/gnomon/r1 --truetime shm:/dev/shm/gnomon-truetime"},
+        footer = {"", "Exit status: 0 after SIGTERM, 1 on a runtime failure (a failed durable write, a port in use),",
+                "2 on a usage or configuration error."})
+public final class ReplicaMain implements Callable<Integer> {
+    @Option(names = "--id", required = true, description = "This replica's id (>= 1), one of the --member ids.")
+    int id;
+
+    @Option(names = "--member", required = true, paramLabel = "ID=HOST:PORT",
+            description = "A member of the group and its address; give every member, this one included.")
+    List<String> memberSpecs;
+
+    @Option(names = "--data-dir", required = true, description = "Directory of this replica's durable log.")
+    Path dataDir;
+
+    @Option(names = "--sync", defaultValue = "each-batch", paramLabel = "each-batch|none",
+            description = "each-batch (default): msync each batch before replying, survives power loss; "
+                    + "none: survives kill -9 only (docs/paxos-log.md).")
+    String sync;
+
+    @Option(names = "--truetime", defaultValue = "shm:/dev/shm/gnomon-truetime", paramLabel = "SPEC",
+            description = "shm:PATH (clockd's segment, default ${DEFAULT-VALUE}), shm-unverified:PATH (also accept "
+                    + "clockd's embedded local default), or system:EPSILON such as system:1ms (this host's clock "
+                    + "± EPSILON; only when every replica shares the host).")
+    String trueTimeSpec;
+
+    @Option(names = "--lease-ms", defaultValue = "2000", description = "Leader lease length (default ${DEFAULT-VALUE}).")
+    long leaseMillis;
+
+    @Option(names = "--election-timeout-ms", defaultValue = "500",
+            description = "Follower's election timeout (randomized up to twice this; default ${DEFAULT-VALUE}).")
+    long electionTimeoutMillis;
+
+    @Option(names = "--heartbeat-ms", defaultValue = "100",
+            description = "Leader's heartbeat and lease renewal interval (default ${DEFAULT-VALUE}).")
+    long heartbeatMillis;
+
+    @Option(names = "--machine", defaultValue = "list-append", paramLabel = "list-append|counter",
+            description = "State machine: list-append (keys to lists; the harness's) or counter (counts entries).")
+    String machine;
+
+    @Option(names = "--compact-every", defaultValue = "100000",
+            description = "Snapshot and compact the log every this many applied entries (0: never).")
+    long compactEvery;
+
+    @Option(names = "--ready-file", description = "Written (atomically) with port=N once serving.")
+    Path readyFile;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new ReplicaMain()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ReplicaServer.Options options;
+        TrueTime trueTime;
+        Supplier<StateMachine> machineFactory;
+        try {
+            Map<Integer, InetSocketAddress> members = parseMembers(memberSpecs);
+            if (!members.containsKey(id)) {
+                throw new IllegalArgumentException("--id " + id + " is not among the --member ids " + members.keySet());
+            }
+            SyncPolicy policy = switch (sync) {
+                case "each-batch" -> SyncPolicy.SYNC_EACH_BATCH;
+                case "none" -> SyncPolicy.NONE;
+                default -> throw new IllegalArgumentException("--sync " + sync + ": use each-batch or none");
+            };
+            machineFactory = switch (machine) {
+                case "list-append" -> ListAppendMachine::new;
+                case "counter" -> CounterMachine::new;
+                default -> throw new IllegalArgumentException("--machine " + machine + ": use list-append or counter");
+            };
+            PaxosLimits limits = PaxosLimits.DEFAULTS;
+            PaxosConfig paxos = new PaxosConfig(id, List.copyOf(members.keySet()),
+                    TimeUnit.MILLISECONDS.toNanos(electionTimeoutMillis), TimeUnit.MILLISECONDS.toNanos(heartbeatMillis),
+                    TimeUnit.MILLISECONDS.toNanos(heartbeatMillis), TimeUnit.MILLISECONDS.toNanos(leaseMillis), limits,
+                    System.nanoTime() ^ id);
+            LogLimits logLimits = new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 64 << 20);
+            options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
+                    TimeUnit.MILLISECONDS.toNanos(5), false);
+            trueTime = trueTime(trueTimeSpec);
+        } catch (IllegalArgumentException e) {
+            System.err.println("replica: " + e.getMessage());
+            return 2;
+        }
+        ReplicaServer server = new ReplicaServer(options, trueTime, machineFactory);
+        CountDownLatch stopped = new CountDownLatch(1);
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            System.err.println("replica " + id + ": cannot start: " + e.getMessage());
+            server.close();
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "replica-shutdown"));
+        if (readyFile != null) {
+            Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
+            Files.writeString(tmp, "port=" + server.port() + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, readyFile, StandardCopyOption.ATOMIC_MOVE);
+        }
+        stopped.await();
+        return 0;
+    }
+
+    static Map<Integer, InetSocketAddress> parseMembers(List<String> specs) {
+        Map<Integer, InetSocketAddress> members = new TreeMap<>();
+        for (String s : specs) {
+            int eq = s.indexOf('=');
+            int colon = s.lastIndexOf(':');
+            if (eq < 1 || colon < eq + 2) {
+                throw new IllegalArgumentException("--member " + s + ": expected ID=HOST:PORT");
+            }
+            int memberId;
+            int port;
+            try {
+                memberId = Integer.parseInt(s.substring(0, eq));
+                port = Integer.parseInt(s.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--member " + s + ": id and port must be numbers");
+            }
+            if (memberId < 1 || port < 1 || port > 65535) {
+                throw new IllegalArgumentException("--member " + s + ": id must be >= 1 and port in 1..65535");
+            }
+            if (members.put(memberId, new InetSocketAddress(s.substring(eq + 1, colon), port)) != null) {
+                throw new IllegalArgumentException("--member: id " + memberId + " given twice");
+            }
+        }
+        return members;
+    }
+
+    static TrueTime trueTime(String spec) {
+        int colon = spec.indexOf(':');
+        String kind = colon < 0 ? spec : spec.substring(0, colon);
+        String arg = colon < 0 ? "" : spec.substring(colon + 1);
+        try {
+            return switch (kind) {
+                case "shm" -> ShmTrueTime.open(Path.of(arg));
+                case "shm-unverified" -> ShmTrueTime.openAcceptingUnverified(Path.of(arg));
+                case "system" -> new SystemClockTrueTime(parseNanos(arg));
+                default -> throw new IllegalArgumentException("--truetime " + spec
+                        + ": use shm:PATH, shm-unverified:PATH or system:EPSILON");
+            };
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--truetime " + spec + ": cannot open the segment: " + e.getMessage()
+                    + " (is clockd running?)");
+        }
+    }
+
+    /** "250us", "1ms", "2s", "500ns" to nanoseconds. */
+    static long parseNanos(String s) {
+        String[][] units = {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"}};
+        for (String[] u : units) {
+            if (s.endsWith(u[0]) && !(u[0].equals("s") && (s.endsWith("ns") || s.endsWith("us") || s.endsWith("ms")))) {
+                try {
+                    return Math.multiplyExact(Long.parseLong(s.substring(0, s.length() - u[0].length())),
+                            Long.parseLong(u[1]));
+                } catch (NumberFormatException | ArithmeticException e) {
+                    break;
+                }
+            }
+        }
+        throw new IllegalArgumentException("'" + s + "' is not a duration such as 500us, 1ms or 2s");
+    }
+}

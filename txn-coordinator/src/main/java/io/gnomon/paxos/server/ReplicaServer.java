@@ -1,0 +1,502 @@
+package io.gnomon.paxos.server;
+
+import com.google.protobuf.ByteString;
+import io.gnomon.paxos.Message;
+import io.gnomon.paxos.Output;
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.paxos.grpc.AppendReply;
+import io.gnomon.paxos.grpc.AppendRequest;
+import io.gnomon.paxos.grpc.Outcome;
+import io.gnomon.paxos.grpc.PeerFrame;
+import io.gnomon.paxos.grpc.PeerGrpc;
+import io.gnomon.paxos.grpc.PeerStreamEnd;
+import io.gnomon.paxos.grpc.ReadReply;
+import io.gnomon.paxos.grpc.ReadRequest;
+import io.gnomon.paxos.grpc.ReplicaGrpc;
+import io.gnomon.paxos.grpc.StatusReply;
+import io.gnomon.paxos.grpc.StatusRequest;
+import io.gnomon.paxos.runtime.DurableStateStore;
+import io.gnomon.paxos.runtime.MessageCodec;
+import io.gnomon.paxos.runtime.ReplicaDriver;
+import io.gnomon.paxos.storage.ChronicleDurableLog;
+import io.gnomon.paxos.storage.LogLimits;
+import io.gnomon.paxos.storage.SyncPolicy;
+import io.gnomon.truetime.ClockUnavailableException;
+import io.gnomon.truetime.TimeInterval;
+import io.gnomon.truetime.TrueTime;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One replica as a server process: the Paxos core behind a {@link ReplicaDriver} over a Chronicle log, peers
+ * reached through {@link GrpcTransport}, clients served through the {@code Replica} gRPC service, and one event
+ * loop thread that makes every call into the driver and the {@link StateMachine} (docs/paxos.md, "Replica
+ * processes").
+ *
+ * <p>Batching: client appends that arrive while the loop is busy (typically while it waits for the log's sync)
+ * are proposed together as one batch on the next turn, so one sync covers all of them.
+ *
+ * <p>Client outcomes: an append is acknowledged {@code APPLIED} only once its entry is decided and applied here;
+ * {@code NOT_APPENDED} means it was certainly not proposed; if leadership is lost after proposing, the outcome
+ * is {@code UNKNOWN} (the entry may still be decided by the next leader). Each proposal is tagged with this
+ * process's random incarnation and a sequence number, so a decided entry is matched to its waiting client and
+ * never to a client of an earlier incarnation.
+ *
+ * <p>Lease reads: answered from the state machine without a log round trip while this replica leads, its lease
+ * holds ({@code TrueTime.before(leaseEnd)}) and it has applied every entry of the log it took over when it
+ * became leader (the read fence): entries an earlier leader had acknowledged are then visible.
+ */
+public final class ReplicaServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
+    private static final int TAG_BYTES = 16;
+    private static final int MAX_INBOX = 200_000;
+    private static final int MAX_DRAIN = 4096;
+
+    /** How to run one replica. */
+    public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
+                          PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
+                          boolean faultAdmin) {
+    }
+
+    private final Options options;
+    private final TrueTime trueTime;
+    private final StateMachine machine;
+    private final MessageCodec codec;
+    private final LogLimiter limiter = new LogLimiter(LOG);
+    private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(MAX_INBOX);
+    private final long incarnation = new SecureRandom().nextLong();
+    private final Map<Long, StreamObserver<AppendReply>> waiting = new HashMap<>();
+    private final List<ClientAppend> batch = new ArrayList<>();
+
+    private GrpcTransport transport;
+    private ReplicaDriver driver;
+    private Server server;
+    private Thread loop;
+    private volatile boolean running;
+    private long nextSeq;
+    private long appliedIndex;
+    private long readFence = Long.MAX_VALUE;
+    private long snapshotIndex;
+
+    private record ClientAppend(byte[] command, StreamObserver<AppendReply> reply) {
+    }
+
+    private record ClientRead(byte[] query, StreamObserver<ReadReply> reply) {
+    }
+
+    private record StatusQuery(StreamObserver<StatusReply> reply) {
+    }
+
+    private record Task(Runnable run) {
+    }
+
+    public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
+        this.options = options;
+        this.trueTime = trueTime;
+        this.machine = machine.get();
+        this.codec = new MessageCodec(options.paxos().limits());
+    }
+
+    /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
+    public ReplicaServer start() throws IOException {
+        int me = options.id();
+        List<Integer> memberIds = List.copyOf(options.members().keySet());
+        ChronicleDurableLog log = ChronicleDurableLog.open(options.dataDir(), options.syncPolicy(), options.logLimits());
+        DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
+                memberIds, false);
+        Map<Integer, String> targets = new HashMap<>();
+        options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
+        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, 64L << 20);
+        driver = ReplicaDriver.start(options.paxos(), store, transport, trueTime, System::nanoTime,
+                this::apply, this::effect);
+        InetSocketAddress bind = options.members().get(me);
+        NettyServerBuilder b = NettyServerBuilder.forAddress(bind)
+                .maxInboundMessageSize(64 << 20)
+                .addService(new PeerService())
+                .addService(new ClientService());
+        server = b.build().start();
+        running = true;
+        loop = new Thread(this::runLoop, "replica-" + me + "-loop");
+        loop.start();
+        LOG.info("replica {} serving on {}:{} (members {}, sync {}, lease {} ms, data {}, incarnation {})", me,
+                bind.getHostString(), server.getPort(), options.members(), options.syncPolicy(),
+                TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir(),
+                Long.toHexString(incarnation));
+        return this;
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    /** The transport, for the fault harness's partitions. */
+    public GrpcTransport transport() {
+        return transport;
+    }
+
+    // ------------------------------------------------------------------ the event loop
+
+    private void runLoop() {
+        long nextTick = System.nanoTime();
+        List<Object> drained = new ArrayList<>(MAX_DRAIN);
+        try {
+            while (running) {
+                long wait = nextTick - System.nanoTime();
+                Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
+                if (first != null) {
+                    handle(first);
+                    inbox.drainTo(drained, MAX_DRAIN);
+                    for (Object o : drained) {
+                        handle(o);
+                    }
+                    drained.clear();
+                }
+                flushBatch();
+                if (System.nanoTime() - nextTick >= 0) {
+                    call(driver::onTick);
+                    nextTick = System.nanoTime() + options.tickNanos();
+                }
+                maybeCompact();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            // A failed durable write (the driver refuses further input) or a bug: this process must not go on
+            // answering as if its memory matched its disk. Restarting recovers from the log.
+            LOG.error("replica {}: event loop stopped; restart the process to recover from the log",
+                    options.id(), e);
+            running = false;
+            failAllWaiting("replica stopped: " + e);
+        }
+    }
+
+    private void handle(Object o) {
+        if (o instanceof Message m) {
+            call(() -> driver.onMessage(m));
+        } else if (o instanceof ClientAppend a) {
+            if (driver.replica().isLeader()) {
+                batch.add(a);
+            } else {
+                reply(a.reply(), notAppended("replica " + options.id() + " does not lead"));
+            }
+        } else if (o instanceof ClientRead r) {
+            serveRead(r);
+        } else if (o instanceof StatusQuery q) {
+            q.reply().onNext(status());
+            q.reply().onCompleted();
+        } else if (o instanceof Task t) {
+            t.run().run();
+        }
+    }
+
+    /** Calls the driver; a clock that cannot answer drops this input (the protocol treats it as lost). */
+    private Output call(Supplier<Output> input) {
+        try {
+            Output out = input.get();
+            for (Output.Diagnostic d : out.diagnostics()) {
+                if (d.code() != Output.Diagnostic.Code.LEASE_WAIT && d.code() != Output.Diagnostic.Code.STALE_BALLOT
+                        && d.code() != Output.Diagnostic.Code.DUPLICATE) {
+                    limiter.warn(d.code().name(), "replica " + options.id() + ": " + d.code() + ": " + d.detail());
+                }
+            }
+            return out;
+        } catch (ClockUnavailableException e) {
+            limiter.warn("clock", "replica " + options.id() + ": TrueTime unavailable, input dropped: "
+                    + e.getMessage());
+            return null;
+        }
+    }
+
+    private void flushBatch() {
+        if (batch.isEmpty()) {
+            return;
+        }
+        List<byte[]> values = new ArrayList<>(batch.size());
+        long firstSeq = nextSeq;
+        for (ClientAppend a : batch) {
+            values.add(ByteBuffer.allocate(TAG_BYTES + a.command().length).putLong(incarnation).putLong(nextSeq++)
+                    .put(a.command()).array());
+        }
+        List<ClientAppend> proposed = new ArrayList<>(batch);
+        batch.clear();
+        for (int i = 0; i < proposed.size(); i++) {
+            waiting.put(firstSeq + i, proposed.get(i).reply());
+        }
+        Output out = call(() -> driver.propose(values));
+        if (out == null || !out.diagnostics().isEmpty()) {
+            String why = out == null ? "TrueTime unavailable" : out.diagnostics().get(0).detail();
+            for (int i = 0; i < proposed.size(); i++) {
+                StreamObserver<AppendReply> r = waiting.remove(firstSeq + i);
+                if (r != null) {
+                    reply(r, notAppended(why));
+                }
+            }
+        }
+    }
+
+    private void apply(Output.Decided d) {
+        appliedIndex = d.slot() + 1;
+        if (d.entry().isConfig()) {
+            return;
+        }
+        byte[] v = d.entry().value();
+        if (v.length < TAG_BYTES) {
+            limiter.warn("untagged", "replica " + options.id() + ": slot " + d.slot() + " holds " + v.length
+                    + " bytes, not a tagged command; skipped on every replica alike");
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(v);
+        long inc = b.getLong();
+        long seq = b.getLong();
+        byte[] command = new byte[v.length - TAG_BYTES];
+        b.get(command);
+        byte[] result;
+        try {
+            result = machine.apply(d.slot(), command);
+        } catch (RuntimeException e) {
+            // validate() refused nothing that reaches here unless the proposer skipped it; every replica skips alike.
+            limiter.warn("apply", "replica " + options.id() + ": slot " + d.slot() + " not applicable: " + e.getMessage());
+            result = new byte[0];
+        }
+        if (inc == incarnation) {
+            StreamObserver<AppendReply> r = waiting.remove(seq);
+            if (r != null) {
+                reply(r, AppendReply.newBuilder().setOutcome(Outcome.APPLIED).setSlot(d.slot())
+                        .setResult(ByteString.copyFrom(result)).setLeaderHint(options.id()).build());
+            }
+        }
+    }
+
+    private void effect(Output.Effect e) {
+        if (e instanceof Output.Effect.BecameLeader b) {
+            readFence = driver == null ? Long.MAX_VALUE : driver.replica().logEnd();
+            LOG.info("replica {}: leader in ballot {} (configuration {}); lease reads after slot {} is applied",
+                    options.id(), b.ballot(), b.configId(), readFence);
+        } else if (e instanceof Output.Effect.SteppedDown s) {
+            readFence = Long.MAX_VALUE;
+            LOG.info("replica {}: stepped down from ballot {}: {}", options.id(), s.ballot(), s.reason());
+            failAllWaiting("leadership lost after proposing (" + s.reason() + ")");
+        } else if (e instanceof Output.Effect.InstallSnapshot s) {
+            machine.restore(s.snapshot().state());
+            appliedIndex = s.snapshot().endIndex();
+            snapshotIndex = appliedIndex;
+        } else if (e instanceof Output.Effect.ConfigChanged c) {
+            LOG.info("replica {}: configuration {} members {} from slot {}", options.id(), c.configId(), c.members(),
+                    c.configStartIndex());
+        }
+    }
+
+    private void failAllWaiting(String why) {
+        for (StreamObserver<AppendReply> r : waiting.values()) {
+            reply(r, AppendReply.newBuilder().setOutcome(Outcome.UNKNOWN).setDetail(why)
+                    .setLeaderHint(Math.max(0, driver.replica().leaderHint())).build());
+        }
+        waiting.clear();
+    }
+
+    private void serveRead(ClientRead r) {
+        PaxosReplica core = driver.replica();
+        String refused = null;
+        if (!core.isLeader()) {
+            refused = "replica " + options.id() + " does not lead";
+        } else {
+            TimeInterval now;
+            try {
+                now = trueTime.now();
+            } catch (ClockUnavailableException e) {
+                now = null;
+            }
+            if (now == null || !core.canServeLeaseRead(now)) {
+                refused = "replica " + options.id() + " leads without a valid lease";
+            } else if (appliedIndex < readFence) {
+                refused = "replica " + options.id() + " has not yet applied the log it took over (slot "
+                        + appliedIndex + " of " + readFence + ")";
+            }
+        }
+        ReadReply.Builder reply = ReadReply.newBuilder().setLeaderHint(Math.max(0, core.leaderHint()));
+        if (refused != null) {
+            reply.setServed(false).setDetail(refused);
+        } else {
+            try {
+                reply.setServed(true).setResult(ByteString.copyFrom(machine.query(r.query())))
+                        .setAppliedIndex(appliedIndex);
+            } catch (IllegalArgumentException e) {
+                r.reply().onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            }
+        }
+        r.reply().onNext(reply.build());
+        r.reply().onCompleted();
+    }
+
+    private void maybeCompact() {
+        long every = options.compactEveryEntries();
+        if (every <= 0 || appliedIndex - snapshotIndex < every || appliedIndex < 1) {
+            return;
+        }
+        long last = appliedIndex - 1;
+        byte[] state = machine.snapshot();
+        Output out = call(() -> driver.compact(last, state));
+        if (out != null && out.diagnostics().isEmpty()) {
+            snapshotIndex = appliedIndex;
+        }
+    }
+
+    private StatusReply status() {
+        PaxosReplica core = driver.replica();
+        boolean ready = false;
+        try {
+            ready = core.canServeLeaseRead(trueTime.now()) && appliedIndex >= readFence;
+        } catch (ClockUnavailableException ignored) {
+            // not ready
+        }
+        return StatusReply.newBuilder().setReplicaId(options.id()).setLeader(core.isLeader())
+                .setLeaderHint(Math.max(0, core.leaderHint())).setBallotRound(core.promised().round())
+                .setBallotReplica(core.promised().replicaId()).setConfigId(core.configId())
+                .addAllMembers(core.members()).setDecidedIndex(core.decidedIndex()).setLogEnd(core.logEnd())
+                .setAppliedIndex(appliedIndex).setLeaseReadReady(ready)
+                .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(incarnation).build();
+    }
+
+    private static AppendReply notAppended(String why) {
+        return AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED).setDetail(why).build();
+    }
+
+    private void reply(StreamObserver<AppendReply> r, AppendReply reply) {
+        try {
+            if (reply.getOutcome() == Outcome.NOT_APPENDED && reply.getLeaderHint() == 0 && driver != null) {
+                reply = reply.toBuilder().setLeaderHint(Math.max(0, driver.replica().leaderHint())).build();
+            }
+            r.onNext(reply);
+            r.onCompleted();
+        } catch (RuntimeException e) {
+            // the client went away (cancelled, deadline); nothing to do
+        }
+    }
+
+    // ------------------------------------------------------------------ inbound
+
+    private void offerPeerMessage(Message m) {
+        if (!inbox.offer(m)) {
+            limiter.warn("inbox", "replica " + options.id() + ": inbox full (" + MAX_INBOX + "); message dropped");
+        }
+    }
+
+    /** Runs {@code r} on the event loop (for the harness: partitions, diagnostics). */
+    public void runOnLoop(Runnable r) {
+        if (!inbox.offer(new Task(r))) {
+            throw new IllegalStateException("inbox full");
+        }
+    }
+
+    private final class PeerService extends PeerGrpc.PeerImplBase {
+        @Override
+        public StreamObserver<PeerFrame> stream(StreamObserver<PeerStreamEnd> end) {
+            return new StreamObserver<>() {
+                private int claimedFrom = -1;
+
+                @Override
+                public void onNext(PeerFrame frame) {
+                    Message m;
+                    try {
+                        m = codec.decode(frame.getPayload().toByteArray());
+                    } catch (MessageCodec.MalformedMessageException e) {
+                        limiter.warn("frame", "replica " + options.id() + ": dropped a malformed frame on the stream"
+                                + (claimedFrom < 0 ? "" : " from replica " + claimedFrom) + ": " + e.getMessage());
+                        return;
+                    }
+                    claimedFrom = m.from();
+                    if (!transport.isBlocked(m.from())) {
+                        offerPeerMessage(m);
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    end.onNext(PeerStreamEnd.getDefaultInstance());
+                    end.onCompleted();
+                }
+            };
+        }
+    }
+
+    private final class ClientService extends ReplicaGrpc.ReplicaImplBase {
+        @Override
+        public void append(AppendRequest request, StreamObserver<AppendReply> reply) {
+            byte[] command = request.getCommand().toByteArray();
+            String bad = command.length + TAG_BYTES > options.paxos().limits().maxValueBytes()
+                    ? "command of " + command.length + " bytes exceeds the limit of "
+                    + (options.paxos().limits().maxValueBytes() - TAG_BYTES)
+                    : machine.validate(command);
+            if (bad != null) {
+                reply.onError(Status.INVALID_ARGUMENT.withDescription(bad).asRuntimeException());
+                return;
+            }
+            if (!running || !inbox.offer(new ClientAppend(command, reply))) {
+                reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("replica " + options.id()
+                        + " is not accepting requests (stopped or inbox full)").asRuntimeException());
+            }
+        }
+
+        @Override
+        public void read(ReadRequest request, StreamObserver<ReadReply> reply) {
+            if (!running || !inbox.offer(new ClientRead(request.getQuery().toByteArray(), reply))) {
+                reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("replica " + options.id()
+                        + " is not accepting requests").asRuntimeException());
+            }
+        }
+
+        @Override
+        public void status(StatusRequest request, StreamObserver<StatusReply> reply) {
+            if (!running || !inbox.offer(new StatusQuery(reply))) {
+                reply.onError(Status.UNAVAILABLE.withDescription("replica " + options.id()
+                        + " is not running").asRuntimeException());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (server != null) {
+            server.shutdownNow();
+        }
+        if (loop != null) {
+            loop.interrupt();
+            try {
+                loop.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (transport != null) {
+            transport.close();
+        }
+        if (driver != null) {
+            driver.close();
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package io.gnomon.paxos.server;
+
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.storage.LogLimits;
+import io.gnomon.paxos.storage.SyncPolicy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/** N ReplicaServers in this JVM on loopback ports the test picks, each with its own data directory. */
+final class LocalCluster implements AutoCloseable {
+    static final long LEASE_MILLIS = 600;
+
+    final Map<Integer, InetSocketAddress> members = new TreeMap<>();
+    final Map<Integer, ReplicaServer> servers = new LinkedHashMap<>();
+    private final Path root;
+
+    LocalCluster(Path root, int n) {
+        this.root = root;
+        for (int id = 1; id <= n; id++) {
+            members.put(id, new InetSocketAddress("127.0.0.1", freePort()));
+        }
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    Map<Integer, String> targets() {
+        Map<Integer, String> t = new TreeMap<>();
+        members.forEach((id, a) -> t.put(id, a.getHostString() + ":" + a.getPort()));
+        return t;
+    }
+
+    ReplicaServer start(int id) throws IOException {
+        PaxosLimits limits = PaxosLimits.DEFAULTS;
+        PaxosConfig paxos = new PaxosConfig(id, List.copyOf(members.keySet()), TimeUnit.MILLISECONDS.toNanos(150),
+                TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.MILLISECONDS.toNanos(50),
+                TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS), limits, 7 + id);
+        ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
+                SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
+                50, TimeUnit.MILLISECONDS.toNanos(5), false);
+        ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
+                ListAppendMachine::new).start();
+        servers.put(id, s);
+        return s;
+    }
+
+    void startAll() throws IOException {
+        for (int id : members.keySet()) {
+            start(id);
+        }
+    }
+
+    void stop(int id) {
+        ReplicaServer s = servers.remove(id);
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (ReplicaServer s : servers.values()) {
+            s.close();
+        }
+        servers.clear();
+    }
+}
