@@ -6,9 +6,7 @@ import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,15 +25,7 @@ final class LocalCluster implements AutoCloseable {
     LocalCluster(Path root, int n) {
         this.root = root;
         for (int id = 1; id <= n; id++) {
-            members.put(id, new InetSocketAddress("127.0.0.1", freePort()));
-        }
-    }
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            members.put(id, new InetSocketAddress("127.0.0.1", ReplicaProcesses.freePort()));
         }
     }
 

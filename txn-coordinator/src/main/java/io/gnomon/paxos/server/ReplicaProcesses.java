@@ -1,0 +1,208 @@
+package io.gnomon.paxos.server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A group of replicas as separate JVM processes on loopback, for tests, the benchmark and the fault harness:
+ * start, SIGKILL, SIGSTOP/SIGCONT and restart each one. Ports are chosen once (free ephemeral ports on
+ * 127.0.0.1) and kept across restarts; each replica's data and its stdout/stderr log live in
+ * {@code root/r<ID>}. {@link #close} kills every process it started.
+ */
+public final class ReplicaProcesses implements AutoCloseable {
+    /** The flags Chronicle Queue needs on Java 17 (../shared/TOOLCHAIN.md), as bin/_java passes them. */
+    public static final List<String> CHRONICLE_JVM_FLAGS = List.of(
+            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+            "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+            "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED",
+            "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+            "--add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+            "--add-opens=java.base/java.io=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED",
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+            "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
+            "-Dchronicle.analytics.disable=true");
+
+    private final Path root;
+    private final String classpath;
+    private final List<String> replicaArgs;
+    private final Map<Integer, Integer> ports = new TreeMap<>();
+    private final Map<Integer, Process> running = new TreeMap<>();
+
+    /**
+     * @param root        directory for the replicas' data and logs
+     * @param n           replicas, ids 1..n
+     * @param classpath   the classpath with txn-coordinator's classes and dependencies
+     * @param replicaArgs extra {@code bin/replica} options for every replica (e.g. {@code --lease-ms 2000})
+     */
+    public ReplicaProcesses(Path root, int n, String classpath, List<String> replicaArgs) {
+        this.root = root;
+        this.classpath = classpath;
+        this.replicaArgs = List.copyOf(replicaArgs);
+        for (int id = 1; id <= n; id++) {
+            ports.put(id, freePort());
+        }
+    }
+
+    /** A group using this JVM's own classpath. */
+    public static ReplicaProcesses ofThisClasspath(Path root, int n, List<String> replicaArgs) {
+        return new ReplicaProcesses(root, n, System.getProperty("java.class.path"), replicaArgs);
+    }
+
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Map<Integer, String> targets() {
+        Map<Integer, String> t = new TreeMap<>();
+        ports.forEach((id, port) -> t.put(id, "127.0.0.1:" + port));
+        return t;
+    }
+
+    public List<Integer> ids() {
+        return List.copyOf(ports.keySet());
+    }
+
+    public Path dir(int id) {
+        return root.resolve("r" + id);
+    }
+
+    /** Starts every replica and waits until each serves. */
+    public void startAll(Duration timeout) throws IOException {
+        for (int id : ports.keySet()) {
+            start(id);
+        }
+        for (int id : ports.keySet()) {
+            awaitReady(id, timeout);
+        }
+    }
+
+    /** Starts replica {@code id} (its data directory is kept from any earlier run). */
+    public void start(int id) throws IOException {
+        if (running.containsKey(id) && running.get(id).isAlive()) {
+            throw new IllegalStateException("replica " + id + " is already running");
+        }
+        Files.createDirectories(dir(id));
+        Files.deleteIfExists(readyFile(id));
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(CHRONICLE_JVM_FLAGS);
+        cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, ReplicaMain.class.getName(),
+                "--id", String.valueOf(id), "--data-dir", dir(id).resolve("log").toString(),
+                "--ready-file", readyFile(id).toString()));
+        ports.forEach((m, port) -> cmd.addAll(List.of("--member", m + "=127.0.0.1:" + port)));
+        cmd.addAll(replicaArgs);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir(id).resolve("replica.log").toFile())).start();
+        running.put(id, p);
+    }
+
+    /** Waits until replica {@code id} has written its ready file; fails with its log if it exits first. */
+    public void awaitReady(int id, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!Files.exists(readyFile(id))) {
+            Process p = running.get(id);
+            if (p == null || !p.isAlive()) {
+                throw new IllegalStateException("replica " + id + " exited before serving; its log:\n" + log(id));
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("replica " + id + " not serving within " + timeout + "; its log:\n"
+                        + log(id));
+            }
+            try {
+                Thread.sleep(10); // polling a file another process writes; bounded by the deadline
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+    }
+
+    public String log(int id) {
+        try {
+            return Files.readString(dir(id).resolve("replica.log"));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    public boolean isRunning(int id) {
+        Process p = running.get(id);
+        return p != null && p.isAlive();
+    }
+
+    public long pid(int id) {
+        return running.get(id).pid();
+    }
+
+    /** SIGKILL, then waits for the process to be gone. */
+    public void kill9(int id) {
+        Process p = running.remove(id);
+        if (p == null) {
+            return;
+        }
+        p.destroyForcibly(); // SIGKILL on Linux
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("replica " + id + " (pid " + p.pid() + ") survived SIGKILL for 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** SIGSTOP: the process stays, its threads stop (a long GC pause, a stalled VM). */
+    public void pause(int id) {
+        signal(id, "STOP");
+    }
+
+    /** SIGCONT after {@link #pause}. */
+    public void resume(int id) {
+        signal(id, "CONT");
+    }
+
+    private void signal(int id, String signal) {
+        Process p = running.get(id);
+        if (p == null) {
+            throw new IllegalStateException("replica " + id + " is not running");
+        }
+        try {
+            Process k = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
+            if (k.waitFor() != 0) {
+                throw new IllegalStateException("kill -" + signal + " " + p.pid() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Path readyFile(int id) {
+        return dir(id).resolve("ready");
+    }
+
+    @Override
+    public void close() {
+        for (int id : List.copyOf(running.keySet())) {
+            kill9(id); // SIGKILL also ends a process stopped by pause()
+        }
+    }
+}
