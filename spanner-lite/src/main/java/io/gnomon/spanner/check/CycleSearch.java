@@ -272,13 +272,12 @@ final class CycleSearch {
             if (order[root] >= 0) {
                 continue;
             }
-            int depth = 0;
             order[root] = low[root] = counter++;
             stack[sp++] = root;
             onStack[root] = true;
             callNode[0] = root;
             callPos[0] = g.firstOut(root);
-            depth = 1;
+            int depth = 1;
             while (depth > 0) {
                 int v = callNode[depth - 1];
                 if (callPos[depth - 1] < g.endOut(v)) {

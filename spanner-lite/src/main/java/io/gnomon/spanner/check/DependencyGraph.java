@@ -16,6 +16,9 @@ final class DependencyGraph {
     final boolean[] isNode;
     private final Growable.Ints from = new Growable.Ints();
     private final Growable.Ints to = new Growable.Ints();
+    // The facts behind ww, wr and rw edges. Real-time edges, the most numerous, are added last and carry none:
+    // edge ids from dataEdges on are real-time, so they cost 12 bytes each with the adjacency index.
+    private int dataEdges = -1;
     /** Edge type ordinal, plus {@link #HAS_PREV}. */
     private final Growable.Ints flags = new Growable.Ints();
     private final Growable.Ints key = new Growable.Ints();
@@ -125,6 +128,7 @@ final class DependencyGraph {
      * never-completed transactions get no outgoing edges: their completion time is unknown.
      */
     private void addRealtimeEdges() {
+        dataEdges = from.size();
         Growable.Ints frontier = new Growable.Ints();
         for (int e = 0; e < history.events.size(); e++) {
             int event = history.events.get(e);
@@ -135,7 +139,7 @@ final class DependencyGraph {
                     for (int i = 0; i < frontier.size(); i++) {
                         int f = frontier.get(i);
                         if (history.completeTimeNanos.get(f) < invokedNanos) {
-                            add(f, t, EdgeType.REALTIME, -1, 0, false, 0);
+                            add(f, t, EdgeType.REALTIME, -1, 0, false, 0); // carries no facts
                         }
                     }
                 }
@@ -151,12 +155,15 @@ final class DependencyGraph {
     }
 
     private void add(int a, int b, EdgeType type, int keyId, long v, boolean hasPrev, long prev) {
+        assert (type == EdgeType.REALTIME) == (dataEdges >= 0) : "real-time edges come after all data edges";
         from.add(a);
         to.add(b);
-        flags.add(type.ordinal() | (hasPrev ? HAS_PREV : 0));
-        key.add(keyId);
-        value.add(v);
-        prevValue.add(prev);
+        if (type != EdgeType.REALTIME) {
+            flags.add(type.ordinal() | (hasPrev ? HAS_PREV : 0));
+            key.add(keyId);
+            value.add(v);
+            prevValue.add(prev);
+        }
         edgesByType[type.ordinal()]++;
     }
 
@@ -205,18 +212,19 @@ final class DependencyGraph {
     }
 
     EdgeType type(int edge) {
-        return TYPES[flags.get(edge) & 7];
+        return edge >= dataEdges ? EdgeType.REALTIME : TYPES[flags.get(edge) & 7];
     }
 
     int typeBit(int edge) {
-        return 1 << (flags.get(edge) & 7);
+        return edge >= dataEdges ? EdgeType.REALTIME.bit() : 1 << (flags.get(edge) & 7);
     }
 
     Dependency dependency(int edge) {
-        int k = key.get(edge);
-        EdgeType type = type(edge);
+        if (edge >= dataEdges) {
+            return new Dependency(from(edge), to(edge), EdgeType.REALTIME, null, null, null);
+        }
         boolean hasPrev = (flags.get(edge) & HAS_PREV) != 0;
-        return new Dependency(from(edge), to(edge), type, k < 0 ? null : history.keys.get(k).name,
-                type == EdgeType.REALTIME ? null : value.get(edge), hasPrev ? prevValue.get(edge) : null);
+        return new Dependency(from(edge), to(edge), type(edge), history.keys.get(key.get(edge)).name,
+                value.get(edge), hasPrev ? prevValue.get(edge) : null);
     }
 }
