@@ -35,8 +35,10 @@ public final class Report {
             out.append("valid: no anomalies found\n");
         } else {
             int total = r.counts().values().stream().mapToInt(Integer::intValue).sum();
-            out.append("INVALID (").append(verdict(r)).append("): ").append(total).append(" anomalies in ")
-                    .append(r.counts().size()).append(" classes\n");
+            int classes = r.counts().size();
+            out.append("INVALID (").append(verdict(r)).append("): ").append(total)
+                    .append(total == 1 ? " anomaly in " : " anomalies in ").append(classes)
+                    .append(classes == 1 ? " class\n" : " classes\n");
             r.counts().forEach((type, count) -> {
                 List<Anomaly> shown = r.examples().getOrDefault(type, List.of());
                 out.append('\n').append(type.label()).append(": ").append(count).append(" found — ")
