@@ -1,0 +1,80 @@
+package io.gnomon.spanner.tools;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code spanner-lite gen-history}: a history of a simulated strictly serializable store, for benchmarks and demos. */
+@Command(name = "gen-history", mixinStandardHelpOptions = true,
+        description = {"Record the history of a simulated strictly serializable list-append store (seeded).",
+                "--fault makes the store misbehave once, producing that anomaly class."})
+final class GenHistoryCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--txns", description = "transactions (default ${DEFAULT-VALUE})")
+    int txns = 10_000;
+
+    @Option(names = "--processes", description = "concurrent clients (default ${DEFAULT-VALUE})")
+    int processes = 10;
+
+    @Option(names = "--keys", description = "keys in use at a time (default ${DEFAULT-VALUE})")
+    int keys = 10;
+
+    @Option(names = "--max-appends-per-key", description = "appends before a key is retired (default ${DEFAULT-VALUE})")
+    int maxAppendsPerKey = 64;
+
+    @Option(names = "--max-micro-ops", description = "micro-ops per transaction, at most (default ${DEFAULT-VALUE})")
+    int maxMicroOps = 4;
+
+    @Option(names = "--fail-percent", description = "transactions that fail (default ${DEFAULT-VALUE})")
+    int failPercent = 5;
+
+    @Option(names = "--info-percent", description = "transactions that end info (default ${DEFAULT-VALUE})")
+    int infoPercent = 5;
+
+    @Option(names = "--seed", description = "the seed (default ${DEFAULT-VALUE})")
+    long seed = 1;
+
+    @Option(names = "--fault", description = "one of ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
+    SerialStoreSimulation.Fault fault = SerialStoreSimulation.Fault.NONE;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "where to write (default: standard output)")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException {
+        SerialStoreSimulation.Config config;
+        try {
+            config = new SerialStoreSimulation.Config(seed, txns, processes, keys, maxAppendsPerKey, maxMicroOps,
+                    failPercent, infoPercent, fault);
+        } catch (IllegalArgumentException e) {
+            spec.commandLine().getErr().println("spanner-lite gen-history: " + e.getMessage());
+            return 2;
+        }
+        if (output != null) {
+            try (Writer out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
+                SerialStoreSimulation.run(config, out);
+            }
+        } else {
+            Writer out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
+            SerialStoreSimulation.run(config, new java.io.FilterWriter(out) {
+                @Override
+                public void close() throws IOException {
+                    flush(); // leave standard output open
+                }
+            });
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,97 @@
+package io.gnomon.spanner.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The command line in-process: exit codes, the text and JSON reports. */
+class SpannerLiteMainTest {
+    record Run(int exitCode, String stdout, String stderr) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = SpannerLiteMain.run(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static Path generate(Path dir, String name, String... extra) {
+        Path file = dir.resolve(name);
+        String[] args = new String[4 + extra.length];
+        args[0] = "gen-history";
+        args[1] = "--txns=500";
+        args[2] = "-o";
+        args[3] = file.toString();
+        System.arraycopy(extra, 0, args, 4, extra.length);
+        assertThat(run(args).exitCode()).isZero();
+        return file;
+    }
+
+    @Test
+    void validHistoryExitsZero(@TempDir Path dir) {
+        Run r = run("check", generate(dir, "h.jsonl").toString());
+        assertThat(r.exitCode()).as(r.stderr()).isZero();
+        assertThat(r.stdout()).startsWith("valid: no anomalies found\n").contains("1000 ops, 500 transactions");
+    }
+
+    @Test
+    void anomaliesExitOneAndNameTheClassTransactionsAndEdges(@TempDir Path dir) {
+        Run r = run("check", generate(dir, "h.jsonl", "--fault=G_SINGLE").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.stdout()).startsWith("INVALID (not-serializable)").contains("\nG-single: 1 found")
+                .containsPattern("T\\d+ -rw-> T\\d+: T\\d+ read \\d+ empty, and T\\d+ appended the next element")
+                .containsPattern("T\\d+ -ww-> T\\d+");
+    }
+
+    @Test
+    void jsonReportIsMachineReadable(@TempDir Path dir) throws Exception {
+        Run r = run("check", "--json", generate(dir, "h.jsonl", "--fault=STALE_READ").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        JsonNode report = new ObjectMapper().readTree(r.stdout());
+        assertThat(report.get("valid").asBoolean()).isFalse();
+        assertThat(report.get("verdict").asText()).isEqualTo("not-strictly-serializable");
+        assertThat(report.get("counts").get("G-single-realtime").asInt()).isEqualTo(1);
+        JsonNode anomaly = report.get("anomalies").get(0);
+        assertThat(anomaly.get("type").asText()).isEqualTo("G-single-realtime");
+        assertThat(anomaly.get("cycle")).hasSize(2);
+        for (JsonNode txn : anomaly.get("txns")) {
+            assertThat(report.get("txns").has(txn.asText())).isTrue();
+        }
+        assertThat(report.get("stats").get("txns").asInt()).isEqualTo(503);
+        assertThat(report.get("stats").get("edges").get("realtime").asLong()).isPositive();
+    }
+
+    @Test
+    void unreadableInputExitsTwoWithTheLine(@TempDir Path dir) throws Exception {
+        Path file = generate(dir, "h.jsonl");
+        java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(file));
+        lines.set(4, lines.get(4).replace("\"type\":", "\"type\":1,\"x\":"));
+        Files.write(file, lines);
+        Run r = run("check", file.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.stderr().strip()).isEqualTo("spanner-lite check: " + file + ":5: field 'type' must be a string, found 1");
+        Run json = run("check", "--json", file.toString());
+        assertThat(json.exitCode()).isEqualTo(2);
+        JsonNode report = new ObjectMapper().readTree(json.stdout());
+        assertThat(report.get("verdict").asText()).isEqualTo("unreadable");
+        assertThat(report.get("error").get("line").asInt()).isEqualTo(5);
+        assertThat(run("check", dir.resolve("missing").toString()).exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void helpListsTheSubcommands() {
+        Run r = run("--help");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stdout()).startsWith("Usage: spanner-lite").contains("check").contains("gen-history");
+        assertThat(run().exitCode()).isEqualTo(2);
+    }
+}
