@@ -14,12 +14,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -436,6 +440,46 @@ public final class EtcdCluster implements AutoCloseable {
     public synchronized void resume(int member) throws IOException {
         signal(member, "CONT");
     }
+
+    /**
+     * The member the running members name as raft leader, asked through etcd's JSON gateway
+     * ({@code POST /v3/maintenance/status}); empty if none of them answers with a leader that is one of ours.
+     * A snapshot: leadership can move right after.
+     */
+    public OptionalInt leader() {
+        Map<String, Integer> indexByMemberId = new HashMap<>();
+        String leaderId = null;
+        for (Member m : members) {
+            Process p = m.process;
+            if (p == null || !p.isAlive()) {
+                continue;
+            }
+            HttpRequest request = HttpRequest.newBuilder(m.clientUri().resolve("/v3/maintenance/status"))
+                    .timeout(HEALTH_REQUEST_TIMEOUT).POST(HttpRequest.BodyPublishers.ofString("{}")).build();
+            try {
+                String body = http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+                Matcher id = MEMBER_ID.matcher(body);
+                Matcher leader = LEADER_ID.matcher(body);
+                if (id.find()) {
+                    indexByMemberId.put(id.group(1), m.index);
+                }
+                if (leader.find() && !leader.group(1).equals("0")) {
+                    leaderId = leader.group(1);
+                }
+            } catch (IOException e) {
+                // A member that does not answer (paused, starting) says nothing about the leader.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return OptionalInt.empty();
+            }
+        }
+        Integer index = leaderId == null ? null : indexByMemberId.get(leaderId);
+        return index == null ? OptionalInt.empty() : OptionalInt.of(index);
+    }
+
+    // The gateway prints uint64 ids as JSON strings.
+    private static final Pattern MEMBER_ID = Pattern.compile("\"member_id\"\\s*:\\s*\"(\\d+)\"");
+    private static final Pattern LEADER_ID = Pattern.compile("\"leader\"\\s*:\\s*\"(\\d+)\"");
 
     /** Waits until the member answers /health with true, up to the start timeout. */
     public void awaitHealthy(int member) throws IOException {
