@@ -148,11 +148,28 @@ public final class EtcdCluster implements AutoCloseable {
             if (!Files.isDirectory(base)) {
                 throw new IllegalArgumentException("dir must be an existing directory; got " + base);
             }
+            try {
+                return startIn(base, ownsDir);
+            } catch (IOException | RuntimeException e) {
+                if (ownsDir) {
+                    deleteRecursively(base);
+                }
+                throw e;
+            }
+        }
+
+        private EtcdCluster startIn(Path base, boolean ownsDir) throws IOException {
             IOException lastFailure = null;
             for (int attempt = 1; attempt <= START_ATTEMPTS_MAX; attempt++) {
                 Path clusterDir = Files.createTempDirectory(base, "cluster-");
-                EtcdCluster cluster = new EtcdCluster(this, clusterDir, ownsDir ? base : clusterDir,
-                        freeMembers(clusterDir, members));
+                List<Member> chosen;
+                try {
+                    chosen = freeMembers(clusterDir, members);
+                } catch (IOException e) {
+                    deleteRecursively(clusterDir);
+                    throw e;
+                }
+                EtcdCluster cluster = new EtcdCluster(this, clusterDir, ownsDir ? base : clusterDir, chosen);
                 try {
                     cluster.launchAll();
                     return cluster;
@@ -160,12 +177,9 @@ public final class EtcdCluster implements AutoCloseable {
                     lastFailure = e;
                     cluster.discard();
                 } catch (IOException | RuntimeException e) {
-                    cluster.close();
+                    cluster.discard();
                     throw e;
                 }
-            }
-            if (ownsDir) {
-                deleteRecursively(base);
             }
             throw new IOException("etcd cluster did not start in " + START_ATTEMPTS_MAX
                     + " attempts: a chosen port was taken each time", lastFailure);
@@ -394,7 +408,7 @@ public final class EtcdCluster implements AutoCloseable {
         return m.process.pid();
     }
 
-    /** The pids of the members' processes as last started (including ones since killed), in member order. */
+    /** The pids of the members' current processes in member order; -1 for a member that is stopped. */
     public synchronized List<Long> pids() {
         return members.stream().map(m -> m.process == null ? -1L : m.process.pid()).toList();
     }

@@ -5,7 +5,9 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.kv.GetResponse;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +18,7 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** A real 3-member etcd cluster on loopback: writes survive the leader's SIGKILL, the member rejoins. */
@@ -91,6 +94,29 @@ class EtcdClusterTest {
             etcd.restart(follower);
             assertThat(etcd.isRunning(follower)).isTrue();
         }
+    }
+
+    @Test
+    void aMissingBinaryIsNamedWithThePackageToInstall(@TempDir Path dir) {
+        assertThatThrownBy(() -> EtcdCluster.builder().binary(dir.resolve("no-etcd").toString()).dir(dir).start())
+                .isInstanceOf(IOException.class).hasMessageContaining("apt-get install -y etcd-server");
+        assertThat(dir).isEmptyDirectory();
+    }
+
+    @Test
+    void aMemberThatExitsAtStartupFailsTheStartWithItsLogTail(@TempDir Path dir) {
+        assertThatThrownBy(() -> EtcdCluster.builder().extraArg("--no-such-flag").dir(dir).start())
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("exited").hasMessageContaining("no-such-flag");
+        assertThat(dir).isEmptyDirectory();
+    }
+
+    @Test
+    void etcdUnsupportedArchUsesGoArchitectureNames() {
+        assertThat(EtcdCluster.goArch("amd64")).isEqualTo("amd64");
+        assertThat(EtcdCluster.goArch("x86_64")).isEqualTo("amd64");
+        assertThat(EtcdCluster.goArch("aarch64")).isEqualTo("arm64");
+        assertThat(EtcdCluster.goArch("ppc64le")).isEqualTo("ppc64le");
     }
 
     private static void putWithin(KV kv, String key, String value, long timeoutSeconds) throws Exception {
