@@ -1,0 +1,44 @@
+package io.gnomon.paxos.bench;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A replicated log (or a store standing in for one) that {@link ClosedLoopLoad} drives: one call appends one
+ * entry and its future completes when the entry is committed, i.e. when the backend would tell a client
+ * "done". Each backend documents what "committed" guarantees (replicas that hold it, fsync or not), so two
+ * backends measured side by side are compared at the same durability.
+ *
+ * <p>Adding a backend to {@link LogLoadMain}: implement this, then add a case to {@code LogLoadMain.openBackend}
+ * and its name to {@code LogLoadMain.BACKENDS}.
+ *
+ * <pre>{@code
+ * final class InMemoryBackend implements AppendBackend {
+ *     public String name() { return "memory"; }
+ *     public CompletableFuture<?> append(int client, long seq, byte[] value) {
+ *         return CompletableFuture.completedFuture(null);
+ *     }
+ *     public void close() { }
+ * }
+ * }</pre>
+ */
+public interface AppendBackend extends AutoCloseable {
+
+    /** Short name for the result row, e.g. {@code etcd} or {@code gnomon}. */
+    String name();
+
+    /** One line for the report: what is being driven and what a completed append guarantees. */
+    default String description() {
+        return name();
+    }
+
+    /**
+     * Appends {@code value} as one entry. Called by one client at a time per {@code client} (closed loop: the
+     * next call for a client comes after this future completes), concurrently across clients. {@code seq}
+     * counts that client's appends from 0. The same {@code value} array is passed to every call: do not
+     * modify it. Failures complete the future exceptionally (a thrown exception counts the same).
+     */
+    CompletableFuture<?> append(int client, long seq, byte[] value);
+
+    @Override
+    void close() throws Exception;
+}

@@ -1,0 +1,235 @@
+package io.gnomon.paxos.bench;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Closed-loop append load on replicated logs, one result row per backend (issue 4: 64 clients, 100-byte
+ * entries, throughput and p50/p99 commit latency, Gnomon against a 3-member etcd in the same run).
+ *
+ * <pre>
+ *   bin/bench-log --backend etcd --clients 64 --value-bytes 100 --ops 50000 --warmup 5000 --markdown --markdown-header
+ *   | backend | clients | value bytes | ops | seconds | ops/s | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |
+ * </pre>
+ *
+ * Backends run one after another, each against processes it starts (unless given endpoints) and stops.
+ * A new backend is a case in {@link #openBackend} plus its name in {@link #BACKENDS}.
+ */
+@Command(name = "bench-log", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Closed-loop append throughput and commit latency of replicated logs (one row per backend).")
+public final class LogLoadMain implements Callable<Integer> {
+
+    /** Every name {@code --backend} accepts, in the order rows are usually printed. */
+    static final List<String> BACKENDS = List.of("etcd");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--backend", split = ",", defaultValue = "etcd",
+            description = "backends to run, comma-separated, in order (known: etcd; default ${DEFAULT-VALUE})")
+    List<String> backends;
+
+    @Option(names = "--clients", defaultValue = "64", description = "concurrent closed-loop clients (default ${DEFAULT-VALUE})")
+    int clients;
+
+    @Option(names = "--value-bytes", defaultValue = "100", description = "bytes per entry (default ${DEFAULT-VALUE})")
+    int valueBytes;
+
+    @Option(names = "--ops", description = "measured appends (default 50000 unless --duration is given)")
+    Long measuredOps;
+
+    @Option(names = "--duration", description = "measure for this long instead of --ops, e.g. 30s, 500ms, PT1M")
+    String measuredDuration;
+
+    @Option(names = "--warmup", defaultValue = "5000",
+            description = "unmeasured appends first: a count (5000) or a duration (10s) (default ${DEFAULT-VALUE})")
+    String warmup;
+
+    @Option(names = "--op-timeout", defaultValue = "10s",
+            description = "an append not committed after this counts as an error (default ${DEFAULT-VALUE})")
+    String opTimeout;
+
+    @Option(names = "--etcd-endpoints", split = ",",
+            description = "client URLs of a running etcd cluster; default: start a cluster of --etcd-members on loopback")
+    List<URI> etcdEndpoints;
+
+    @Option(names = "--etcd-members", defaultValue = "3", description = "members of the etcd cluster started (default ${DEFAULT-VALUE})")
+    int etcdMembers;
+
+    @Option(names = "--etcd-dir", description = "directory for the started members' data (its disk sets the fsync cost); default: a temporary directory")
+    Path etcdDir;
+
+    @Option(names = "--etcd-leader-only",
+            description = "send every put to the leader of the started cluster (default: round robin over all members, followers forward)")
+    boolean etcdLeaderOnly;
+
+    @Option(names = "--markdown", description = "print a markdown table row per backend instead of a summary line")
+    boolean markdown;
+
+    @Option(names = "--markdown-header", description = "with --markdown, print the table header first")
+    boolean markdownHeader;
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new LogLoadMain());
+        // bin/bench-log --quick puts its defaults first; options the user gives after them win.
+        cli.setOverwrittenOptionsAllowed(true);
+        System.exit(cli.execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ClosedLoopLoad.Settings settings = settings();
+        for (String b : backends) {
+            if (!BACKENDS.contains(b)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "unknown --backend '" + b + "'; known backends: " + String.join(", ", BACKENDS));
+            }
+        }
+        System.err.printf(Locale.ROOT, "bench-log: %d cores, %s; %d clients, %d-byte values, %s%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"),
+                settings.clients(), settings.valueBytes(),
+                settings.measuredOps() > 0 ? settings.measuredOps() + " measured appends"
+                        : Duration.ofNanos(settings.measuredNanos()) + " measured");
+        if (markdown && markdownHeader) {
+            System.out.println(LoadResult.markdownHeader());
+        }
+        long errors = 0;
+        for (String b : backends) {
+            Deque<AutoCloseable> resources = new ArrayDeque<>();
+            try {
+                AppendBackend backend = openBackend(b, resources);
+                System.err.println("bench-log: " + backend.description());
+                LoadResult r = ClosedLoopLoad.run(backend, settings);
+                System.out.println(markdown ? r.markdownRow() : r.summary());
+                errors += r.errors();
+            } finally {
+                closeAll(resources);
+            }
+        }
+        if (errors > 0) {
+            System.err.println("bench-log: " + errors + " appends failed; the figures above are not comparable");
+            return 2;
+        }
+        return 0;
+    }
+
+    /**
+     * Opens the named backend; everything it starts (clusters, clients) goes on {@code resources}, closed in
+     * reverse order after the run. The backend itself must be pushed last so it closes first.
+     */
+    private AppendBackend openBackend(String name, Deque<AutoCloseable> resources) throws Exception {
+        return switch (name) {
+            case "etcd" -> openEtcd(resources);
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "unknown --backend '" + name + "'; known backends: " + String.join(", ", BACKENDS));
+        };
+    }
+
+    private AppendBackend openEtcd(Deque<AutoCloseable> resources) throws IOException {
+        List<URI> endpoints;
+        if (etcdEndpoints != null && !etcdEndpoints.isEmpty()) {
+            if (etcdLeaderOnly) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--etcd-leader-only needs a cluster this run starts; with --etcd-endpoints list only the leader");
+            }
+            endpoints = etcdEndpoints;
+        } else {
+            EtcdCluster.Builder builder = EtcdCluster.builder().members(etcdMembers);
+            if (etcdDir != null) {
+                builder.dir(etcdDir);
+            }
+            EtcdCluster cluster = builder.start();
+            resources.push(cluster);
+            System.err.println("bench-log: started " + cluster.size() + " etcd members in " + cluster.dir()
+                    + " (" + Files.getFileStore(cluster.dir()).type() + "), pids " + cluster.pids());
+            endpoints = cluster.clientEndpoints();
+            if (etcdLeaderOnly) {
+                OptionalInt leader = cluster.leader();
+                if (leader.isEmpty()) {
+                    throw new IOException("--etcd-leader-only: no member of the started cluster reports a leader");
+                }
+                endpoints = List.of(cluster.clientEndpoint(leader.getAsInt()));
+            }
+        }
+        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints);
+        resources.push(backend);
+        return backend;
+    }
+
+    private static void closeAll(Deque<AutoCloseable> resources) throws Exception {
+        Exception first = null;
+        while (!resources.isEmpty()) {
+            try {
+                resources.pop().close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private ClosedLoopLoad.Settings settings() {
+        if (measuredOps != null && measuredDuration != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "give --ops or --duration, not both");
+        }
+        long ops = measuredDuration == null ? (measuredOps == null ? 50_000 : measuredOps) : 0;
+        long durationNanos = measuredDuration == null ? 0 : duration("--duration", measuredDuration).toNanos();
+        long warmupOps = 0;
+        long warmupNanos = 0;
+        if (warmup.matches("\\d+")) {
+            warmupOps = Long.parseLong(warmup);
+        } else {
+            warmupNanos = duration("--warmup", warmup).toNanos();
+        }
+        try {
+            return new ClosedLoopLoad.Settings(clients, valueBytes, warmupOps, warmupNanos, ops, durationNanos,
+                    duration("--op-timeout", opTimeout).toNanos());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+
+    /** {@code 500ms}, {@code 30s}, {@code 2m}, or ISO-8601 ({@code PT30S}). */
+    private Duration duration(String option, String text) {
+        Matcher m = DURATION.matcher(text.trim());
+        try {
+            if (m.matches()) {
+                long n = Long.parseLong(m.group(1));
+                return switch (m.group(2)) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "s" -> Duration.ofSeconds(n);
+                    default -> Duration.ofMinutes(n);
+                };
+            }
+            return Duration.parse(text.trim());
+        } catch (RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    option + " must be a duration like 500ms, 30s, 2m or PT30S; got '" + text + "'");
+        }
+    }
+}
