@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * What one call into {@link PaxosReplica} asks the runtime to do, in this order: make {@link #toPersist()}
  * durable; then send {@link #messages()} (a message to the replica itself is a loopback and must also wait
- * for the writes); apply {@link #decided()} in slot order and act on {@link #effects()}. Outputs are handled in
+ * for the writes); install an {@link Effect.InstallSnapshot} first, then apply {@link #decided()} above it in slot order, then act on the other {@link #effects()}. Outputs are handled in
  * the order they were returned. {@link #diagnostics()} explain rejected input; they need no action.
  */
 public record Output(List<PersistWrite> toPersist, List<Message> messages, List<Decided> decided,

@@ -37,13 +37,13 @@ import java.util.regex.Pattern;
 public final class LogLoadMain implements Callable<Integer> {
 
     /** Every name {@code --backend} accepts, in the order rows are usually printed. */
-    static final List<String> BACKENDS = List.of("etcd");
+    static final List<String> BACKENDS = List.of("gnomon", "etcd");
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--backend", split = ",", defaultValue = "etcd",
-            description = "backends to run, comma-separated, in order (known: etcd; default ${DEFAULT-VALUE})")
+    @Option(names = "--backend", split = ",", defaultValue = "gnomon,etcd",
+            description = "backends to run, comma-separated, in order (known: gnomon, etcd; default ${DEFAULT-VALUE})")
     List<String> backends;
 
     @Option(names = "--clients", defaultValue = "64", description = "concurrent closed-loop clients (default ${DEFAULT-VALUE})")
@@ -79,6 +79,16 @@ public final class LogLoadMain implements Callable<Integer> {
     @Option(names = "--etcd-leader-only",
             description = "send every put to the leader of the started cluster (default: round robin over all members, followers forward)")
     boolean etcdLeaderOnly;
+
+    @Option(names = "--gnomon-replicas", defaultValue = "3", description = "replica processes of the Gnomon group (default ${DEFAULT-VALUE})")
+    int gnomonReplicas;
+
+    @Option(names = "--gnomon-sync", defaultValue = "each-batch",
+            description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
+    String gnomonSync;
+
+    @Option(names = "--gnomon-dir", description = "directory for the replicas' logs (its disk sets the sync cost); default: a temporary directory")
+    Path gnomonDir;
 
     @Option(names = "--markdown", description = "print a markdown table row per backend instead of a summary line")
     boolean markdown;
@@ -137,9 +147,31 @@ public final class LogLoadMain implements Callable<Integer> {
     private AppendBackend openBackend(String name, Deque<AutoCloseable> resources) throws Exception {
         return switch (name) {
             case "etcd" -> openEtcd(resources);
+            case "gnomon" -> openGnomon(resources);
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "unknown --backend '" + name + "'; known backends: " + String.join(", ", BACKENDS));
         };
+    }
+
+    private AppendBackend openGnomon(Deque<AutoCloseable> resources) throws IOException {
+        Path dir = gnomonDir != null ? gnomonDir : Files.createTempDirectory("gnomon-bench-");
+        if (gnomonDir == null) {
+            resources.push(() -> deleteTree(dir));
+        }
+        GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync,
+                duration("--op-timeout", opTimeout));
+        System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
+                + Files.getFileStore(dir).type() + ")");
+        resources.push(backend);
+        return backend;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private AppendBackend openEtcd(Deque<AutoCloseable> resources) throws IOException {

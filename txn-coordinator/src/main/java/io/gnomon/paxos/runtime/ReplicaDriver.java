@@ -17,8 +17,8 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>make {@code toPersist} durable: {@link DurableStateStore#persist} (all writes, then one sync);</li>
  *   <li>then send {@code messages} through the {@link Transport} (loopbacks too);</li>
- *   <li>then hand {@code decided} entries, in slot order, to the apply callback, and effects to the effect
- *   callback.</li>
+ *   <li>then hand an {@code InstallSnapshot} effect to the effect callback, then {@code decided} entries above
+ *   it, in slot order, to the apply callback, then the other effects.</li>
  * </ol>
  * This is the one place that enforces persist-before-send. If persisting throws, nothing of that output is
  * sent or applied and the driver refuses every later input ({@link IllegalStateException}): the core's memory
@@ -109,11 +109,25 @@ public final class ReplicaDriver implements AutoCloseable {
         for (Message m : out.messages()) {
             transport.send(m.to(), m);
         }
+        // A snapshot replaces the application state through its last slot, so it goes first: decided entries
+        // after it build on it, and any at or below it are already in it (applying them after the restore would
+        // be wiped; applying them again would be a double apply).
+        long floor = Long.MIN_VALUE;
+        for (Output.Effect e : out.effects()) {
+            if (e instanceof Output.Effect.InstallSnapshot s) {
+                effects.accept(e);
+                floor = Math.max(floor, s.snapshot().endIndex());
+            }
+        }
         for (Output.Decided d : out.decided()) {
-            apply.accept(d);
+            if (d.slot() >= floor) {
+                apply.accept(d);
+            }
         }
         for (Output.Effect e : out.effects()) {
-            effects.accept(e);
+            if (!(e instanceof Output.Effect.InstallSnapshot)) {
+                effects.accept(e);
+            }
         }
         return out;
     }

@@ -74,6 +74,15 @@ public final class ReplicaMain implements Callable<Integer> {
             description = "Snapshot and compact the log every this many applied entries (0: never).")
     long compactEvery;
 
+    @Option(names = "--fault-admin", description = "Serve the FaultAdmin service (partitions, clock faults) for "
+            + "the verification harness. Never on a production replica.")
+    boolean faultAdmin;
+
+    @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads", hidden = true,
+            description = "A deliberate lease bug for the harness's negative control; refused unless the test-only "
+                    + "class is on the classpath.")
+    String negativeControl;
+
     @Option(names = "--ready-file", description = "Written (atomically) with port=N once serving.")
     Path readyFile;
 
@@ -107,8 +116,15 @@ public final class ReplicaMain implements Callable<Integer> {
                     TimeUnit.MILLISECONDS.toNanos(heartbeatMillis), TimeUnit.MILLISECONDS.toNanos(leaseMillis), limits,
                     System.nanoTime() ^ id);
             LogLimits logLimits = new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 64 << 20);
+            ReplicaServer.NegativeControl control = negativeControl == null ? ReplicaServer.NegativeControl.NONE
+                    : switch (negativeControl) {
+                        case "skip-lease-wait" -> ReplicaServer.NegativeControl.SKIP_LEASE_WAIT;
+                        case "stale-lease-reads" -> ReplicaServer.NegativeControl.STALE_LEASE_READS;
+                        default -> throw new IllegalArgumentException("--negative-control " + negativeControl
+                                + ": use skip-lease-wait or stale-lease-reads");
+                    };
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
-                    TimeUnit.MILLISECONDS.toNanos(5), false);
+                    TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, control);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());

@@ -7,6 +7,10 @@ import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.AppendRequest;
+import io.gnomon.paxos.grpc.ClockFaultRequest;
+import io.gnomon.paxos.grpc.FaultAdminGrpc;
+import io.gnomon.paxos.grpc.FaultReply;
+import io.gnomon.paxos.grpc.PartitionRequest;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.PeerFrame;
 import io.gnomon.paxos.grpc.PeerGrpc;
@@ -71,11 +75,32 @@ public final class ReplicaServer implements AutoCloseable {
     private static final int MAX_INBOX = 200_000;
     private static final int MAX_DRAIN = 4096;
 
-    /** How to run one replica. */
+    /**
+     * How to run one replica.
+     *
+     * @param faultAdmin      serve the {@code FaultAdmin} service (partitions, clock faults) for the harness
+     * @param negativeControl {@link NegativeControl#NONE} except in the harness's negative control, which only
+     *                        a test classpath can switch on
+     */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
-                          boolean faultAdmin) {
+                          boolean faultAdmin, NegativeControl negativeControl) {
     }
+
+    /**
+     * Deliberate lease bugs that prove the verification harness can see one. Switching either on requires the
+     * class {@value #NEGATIVE_CONTROL_CLASS}, which exists only in txn-coordinator's test classes: a replica
+     * started from the product's classpath refuses to start with it.
+     */
+    public enum NegativeControl {
+        NONE,
+        /** A new leader does not wait out the previous leader's lease (the core's test-only hook). */
+        SKIP_LEASE_WAIT,
+        /** A leader answers lease reads without checking that its lease still holds. */
+        STALE_LEASE_READS
+    }
+
+    static final String NEGATIVE_CONTROL_CLASS = "io.gnomon.paxos.TestOnlyNegativeControl";
 
     private final Options options;
     private final TrueTime trueTime;
@@ -111,7 +136,7 @@ public final class ReplicaServer implements AutoCloseable {
 
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
         this.options = options;
-        this.trueTime = trueTime;
+        this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
         this.machine = machine.get();
         this.codec = new MessageCodec(options.paxos().limits());
     }
@@ -128,11 +153,17 @@ public final class ReplicaServer implements AutoCloseable {
         transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, 64L << 20);
         driver = ReplicaDriver.start(options.paxos(), store, transport, trueTime, System::nanoTime,
                 this::apply, this::effect);
+        if (options.negativeControl() != NegativeControl.NONE) {
+            switchOnNegativeControl(driver.replica());
+        }
         InetSocketAddress bind = options.members().get(me);
         NettyServerBuilder b = NettyServerBuilder.forAddress(bind)
                 .maxInboundMessageSize(64 << 20)
                 .addService(new PeerService())
                 .addService(new ClientService());
+        if (options.faultAdmin()) {
+            b.addService(new FaultAdminService());
+        }
         server = b.build().start();
         running = true;
         loop = new Thread(this::runLoop, "replica-" + me + "-loop");
@@ -142,6 +173,23 @@ public final class ReplicaServer implements AutoCloseable {
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir(),
                 Long.toHexString(incarnation));
         return this;
+    }
+
+    @SuppressWarnings("unchecked")
+    private void switchOnNegativeControl(PaxosReplica core) {
+        java.util.function.Consumer<PaxosReplica> enabler;
+        try {
+            enabler = (java.util.function.Consumer<PaxosReplica>) Class.forName(NEGATIVE_CONTROL_CLASS)
+                    .getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalStateException("negative control " + options.negativeControl() + " is test-only: "
+                    + NEGATIVE_CONTROL_CLASS + " is not on this classpath (it lives in txn-coordinator's test classes)");
+        }
+        if (options.negativeControl() == NegativeControl.SKIP_LEASE_WAIT) {
+            enabler.accept(core);
+        }
+        LOG.warn("replica {}: NEGATIVE CONTROL {} is on: this replica is deliberately unsafe", options.id(),
+                options.negativeControl());
     }
 
     public int port() {
@@ -325,7 +373,8 @@ public final class ReplicaServer implements AutoCloseable {
             } catch (ClockUnavailableException e) {
                 now = null;
             }
-            if (now == null || !core.canServeLeaseRead(now)) {
+            boolean staleReadsOn = options.negativeControl() == NegativeControl.STALE_LEASE_READS;
+            if (now == null || (!core.canServeLeaseRead(now) && !staleReadsOn)) {
                 refused = "replica " + options.id() + " leads without a valid lease";
             } else if (appliedIndex < readFence) {
                 refused = "replica " + options.id() + " has not yet applied the log it took over (slot "
@@ -440,6 +489,25 @@ public final class ReplicaServer implements AutoCloseable {
                     end.onCompleted();
                 }
             };
+        }
+    }
+
+    private final class FaultAdminService extends FaultAdminGrpc.FaultAdminImplBase {
+        @Override
+        public void setPartition(PartitionRequest request, StreamObserver<FaultReply> reply) {
+            transport.setBlocked(java.util.Set.copyOf(request.getBlockedList()));
+            LOG.info("replica {}: partitioned from {}", options.id(), request.getBlockedList());
+            reply.onNext(FaultReply.newBuilder().setDetail("blocked " + request.getBlockedList()).build());
+            reply.onCompleted();
+        }
+
+        @Override
+        public void setClockFault(ClockFaultRequest request, StreamObserver<FaultReply> reply) {
+            String d = ((FaultableTrueTime) trueTime).inject(request.getStepNanos(), request.getDriftPpm(),
+                    request.getUnavailableMillis(), request.getClear());
+            LOG.info("replica {}: clock fault: {}", options.id(), d);
+            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
+            reply.onCompleted();
         }
     }
 

@@ -39,6 +39,8 @@ final class InMemoryCluster implements AutoCloseable {
     final Map<Integer, ReplicaDriver> drivers = new LinkedHashMap<>();
     /** Per replica: slot to applied value, as the apply callback saw it. */
     final Map<Integer, TreeMap<Long, String>> applied = new LinkedHashMap<>();
+    /** Per replica, in the order the driver handed them over: "apply SLOT" and "snapshot END_INDEX". */
+    final Map<Integer, List<String>> events = new LinkedHashMap<>();
     private final UnaryOperator<DurableLog> wrapLog;
     private final Transport outerTransport;
 
@@ -65,11 +67,14 @@ final class InMemoryCluster implements AutoCloseable {
             DurableStateStore store = new DurableStateStore(log, LOG_LIMITS, PAXOS_LIMITS, members, false);
             TreeMap<Long, String> mine = new TreeMap<>();
             applied.put(id, mine);
+            List<String> order = new java.util.ArrayList<>();
+            events.put(id, order);
             PaxosConfig config = new PaxosConfig(id, members, Duration.ofMillis(500).toNanos(),
                     Duration.ofMillis(100).toNanos(), Duration.ofMillis(100).toNanos(),
                     PaxosConfig.DEFAULT_LEASE_DURATION_NANOS, PAXOS_LIMITS, 42 + id);
             drivers.put(id, ReplicaDriver.start(config, store, outerTransport, trueTime, () -> monotonicNanos,
                     d -> {
+                        order.add("apply " + d.slot());
                         if (!d.entry().isConfig()) {
                             String v = new String(d.entry().value(), java.nio.charset.StandardCharsets.UTF_8);
                             String old = mine.put(d.slot(), v);
@@ -77,7 +82,11 @@ final class InMemoryCluster implements AutoCloseable {
                                 throw new AssertionError("replica " + id + " slot " + d.slot() + " applied " + old + " then " + v);
                             }
                         }
-                    }, e -> { }));
+                    }, e -> {
+                        if (e instanceof Output.Effect.InstallSnapshot s) {
+                            order.add("snapshot " + s.snapshot().endIndex());
+                        }
+                    }));
         }
     }
 

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -55,6 +56,17 @@ class ReplicaProcessTest {
 
     private static int total(Map<Integer, List<Long>> acked) {
         return acked.values().stream().mapToInt(List::size).sum();
+    }
+
+    @Test
+    void aNegativeControlIsRefusedOnTheProductClasspath() throws Exception {
+        String productClasspath = java.nio.file.Path.of("target", "classes").toAbsolutePath() + java.io.File.pathSeparator
+                + java.nio.file.Files.readString(java.nio.file.Path.of("target", "classpath.txt")).trim();
+        group = new ReplicaProcesses(tmp, 1, productClasspath,
+                List.of("--truetime", "system:1ms", "--negative-control", "skip-lease-wait"));
+        group.start(1);
+        assertThatThrownBy(() -> group.awaitReady(1, T)).hasMessageContaining("exited before serving")
+                .hasMessageContaining("is test-only");
     }
 
     @Test
