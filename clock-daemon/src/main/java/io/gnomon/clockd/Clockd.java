@@ -2,6 +2,7 @@ package io.gnomon.clockd;
 
 import io.gnomon.clockd.config.Settings;
 import io.gnomon.clockd.journal.Journal;
+import io.gnomon.clockd.publish.ClockBoundSink;
 import io.gnomon.clockd.publish.ClockMetrics;
 import io.gnomon.clockd.publish.GrpcEndpoint;
 import io.gnomon.clockd.publish.HttpEndpoint;
@@ -14,6 +15,7 @@ import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
+import io.gnomon.truetime.clockbound.ClockBoundWriter;
 import io.gnomon.truetime.shm.SegmentWriter;
 
 import java.io.IOException;
@@ -63,6 +65,16 @@ public final class Clockd implements AutoCloseable {
             SegmentSink segment = new SegmentSink(writer);
             started.add(segment);
             daemon.addSink(segment);
+            if (s.clockBoundPath() != null) {
+                ClockBoundSink clockBound;
+                try {
+                    clockBound = ClockBoundSink.open(ClockBoundWriter.open(s.clockBoundPath()), clocks);
+                } catch (IOException e) {
+                    throw new IOException("cannot open ClockBound segment " + s.clockBoundPath() + ": " + e.getMessage(), e);
+                }
+                started.add(clockBound);
+                daemon.addSink(clockBound);
+            }
 
             ClockMetrics metrics = new ClockMetrics();
             TrueTimeService service = new TrueTimeService(clocks);

@@ -48,6 +48,11 @@ public final class ClockdMain implements Callable<Integer> {
     @Option(names = "--segment", paramLabel = "PATH", description = "shared-memory segment path (default /dev/shm/gnomon-truetime)")
     String segment;
 
+    @Option(names = "--clockbound-segment", paramLabel = "PATH",
+            description = "also publish a ClockBound v2 segment here, for ClockBound's clients "
+                    + "(conventionally /var/run/clockbound/shm0; off by default)")
+    String clockBoundSegment;
+
     @Option(names = "--grpc-port", paramLabel = "PORT", description = "gRPC port (default 7360, 0 = any free)")
     Integer grpcPort;
 
@@ -98,6 +103,10 @@ public final class ClockdMain implements Callable<Integer> {
         if (segment != null) {
             c.publish.segmentPath = segment;
         }
+        if (clockBoundSegment != null) {
+            c.publish.clockbound.enabled = true;
+            c.publish.clockbound.path = clockBoundSegment;
+        }
         if (grpcPort != null) {
             c.grpc.port = grpcPort;
         }
@@ -123,7 +132,8 @@ public final class ClockdMain implements Callable<Integer> {
             clockd.close();
             stopped.countDown();
         }, "clockd-shutdown"));
-        System.err.println("clockd: publishing to " + s.segmentPath() + ", gRPC " + s.grpcAddress().getAddress()
+        System.err.println("clockd: publishing to " + s.segmentPath() + (s.clockBoundPath() == null ? ""
+                : " and (ClockBound v2) " + s.clockBoundPath()) + ", gRPC " + s.grpcAddress().getAddress()
                 .getHostAddress() + ":" + clockd.grpcPort() + ", metrics http://" + s.metricsAddress().getAddress()
                 .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.sourceNames().isEmpty()
                 ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.sourceNames()));
