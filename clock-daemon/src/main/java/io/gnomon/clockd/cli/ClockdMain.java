@@ -7,9 +7,11 @@ import io.gnomon.clockd.config.ConfigException;
 import io.gnomon.clockd.config.ConfigLoader;
 import io.gnomon.clockd.config.DaemonConfig;
 import io.gnomon.clockd.config.Settings;
+import io.gnomon.clockd.publish.FaultingSink;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.shm.ShmTrueTime;
+import io.gnomon.truetime.testing.FaultScript;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,6 +66,11 @@ public final class ClockdMain implements Callable<Integer> {
 
     @Option(names = "--journal-dir", paramLabel = "DIR", description = "journal directory ('' disables)")
     String journalDir;
+
+    @Option(names = "--fault-script", paramLabel = "FILE",
+            description = "TESTING ONLY: inject the faults of this script into what clockd publishes "
+                    + "(docs/testing-with-faults.md)")
+    Path faultScript;
 
     @Option(names = "--print", description = "print the live interval, read back through the segment, every second")
     boolean print;
@@ -126,8 +133,20 @@ public final class ClockdMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Settings s = settings();
+        FaultingSink.Injection faults = null;
+        if (faultScript != null) {
+            FaultScript script;
+            try {
+                script = FaultScript.read(faultScript);
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new ConfigException("--fault-script: " + e.getMessage());
+            }
+            faults = FaultingSink.Injection.startingNow(script, SystemClocks.SYSTEM);
+            System.err.println("clockd: FAULT INJECTION from " + faultScript + " (" + script.faults().size()
+                    + " faults; realtime steps are not applied by clockd)");
+        }
         CountDownLatch stopped = new CountDownLatch(1);
-        Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM);
+        Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM, faults);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             clockd.close();
             stopped.countDown();

@@ -6,6 +6,7 @@ import io.gnomon.clockd.select.Estimate;
 import io.gnomon.truetime.clockbound.ClockBoundWriter;
 
 import java.io.IOException;
+import java.nio.file.Files;
 
 /**
  * Writes every estimate as a ClockBound v2 segment as well (off by default), so that ClockBound's C and Rust
@@ -14,11 +15,11 @@ import java.io.IOException;
  * compare markers would fail where the device is missing. clockd's own disruption detection reaches these
  * clients as status 3 (disrupted).
  */
-public final class ClockBoundSink implements ClockDaemon.Sink, AutoCloseable {
+public final class ClockBoundSink implements ClockDaemon.Sink, SegmentFile, AutoCloseable {
     /** The least lag of CLOCK_MONOTONIC_COARSE behind CLOCK_MONOTONIC assumed, whatever its resolution. */
     static final long MIN_COARSE_LAG_NANOS = 20_000_000L;
 
-    private final ClockBoundWriter writer;
+    private volatile ClockBoundWriter writer;
     private final SystemClocks clocks;
     private final long coarseLagNanos;
 
@@ -53,6 +54,17 @@ public final class ClockBoundSink implements ClockDaemon.Sink, AutoCloseable {
 
     public long coarseLagNanos() {
         return coarseLagNanos;
+    }
+
+    @Override
+    public void remove() throws IOException {
+        writer.close();
+        Files.deleteIfExists(writer.path());
+    }
+
+    @Override
+    public void recreate() throws IOException {
+        writer = ClockBoundWriter.open(writer.path());
     }
 
     @Override
