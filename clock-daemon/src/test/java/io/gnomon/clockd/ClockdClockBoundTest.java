@@ -26,19 +26,25 @@ import static org.awaitility.Awaitility.await;
 class ClockdClockBoundTest {
     @TempDir Path dir;
 
+    /** One test NTP server (serving the system clock) polled every 200 ms, ephemeral ports, both segments. */
+    static DaemonConfig withClockBound(FakeNtpServer ntp, Path segment, Path clockBound) {
+        DaemonConfig c = new DaemonConfig();
+        c.servers = List.of("127.0.0.1:" + ntp.port());
+        c.pollIntervalMillis = 200;
+        c.grpc.port = 0;
+        c.metrics.port = 0;
+        c.journal.dir = "";
+        c.publish.segmentPath = segment.toString();
+        c.publish.clockbound.enabled = true;
+        c.publish.clockbound.path = clockBound.toString();
+        return c;
+    }
+
     @Test
     void aReaderWrittenFromTheProtocolAgreesWithTheJavaApiOnClockdsSegment() throws Exception {
         CProgram reader = CProgram.compile(Path.of("../truetime-api/src/test/c/clockbound_read.c"), dir);
         try (FakeNtpServer ntp = FakeNtpServer.start()) {
-            DaemonConfig c = new DaemonConfig();
-            c.servers = List.of("127.0.0.1:" + ntp.port());
-            c.pollIntervalMillis = 200;
-            c.grpc.port = 0;
-            c.metrics.port = 0;
-            c.journal.dir = "";
-            c.publish.segmentPath = dir.resolve("gnomon").toString();
-            c.publish.clockbound.enabled = true;
-            c.publish.clockbound.path = dir.resolve("clockbound/shm0").toString();
+            DaemonConfig c = withClockBound(ntp, dir.resolve("gnomon"), dir.resolve("clockbound/shm0"));
             try (Clockd clockd = Clockd.start(ConfigLoader.validate(c), SystemClocks.SYSTEM)) {
                 ClockBoundTrueTime cb = ClockBoundTrueTime.open(dir.resolve("clockbound/shm0"));
                 ShmTrueTime gnomon = ShmTrueTime.open(dir.resolve("gnomon"));

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,18 +33,10 @@ class ClockdFaultScriptTest {
                 """);
         AtomicLong scriptNanos = new AtomicLong();
         try (FakeNtpServer ntp = FakeNtpServer.start()) {
-            DaemonConfig c = new DaemonConfig();
-            c.servers = List.of("127.0.0.1:" + ntp.port());
-            c.pollIntervalMillis = 200;
-            c.publish.intervalMillis = 100;
-            c.grpc.port = 0;
-            c.metrics.port = 0;
-            c.journal.dir = "";
             Path segment = dir.resolve("gnomon");
             Path clockBound = dir.resolve("cb");
-            c.publish.segmentPath = segment.toString();
-            c.publish.clockbound.enabled = true;
-            c.publish.clockbound.path = clockBound.toString();
+            DaemonConfig c = ClockdClockBoundTest.withClockBound(ntp, segment, clockBound);
+            c.publish.intervalMillis = 100;
             try (Clockd clockd = Clockd.start(ConfigLoader.validate(c), SystemClocks.SYSTEM,
                     FaultingSink.Injection.startingNow(script, scriptNanos::get))) {
                 ShmTrueTime shm = ShmTrueTime.open(segment);

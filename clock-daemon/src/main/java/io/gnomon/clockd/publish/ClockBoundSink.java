@@ -6,7 +6,6 @@ import io.gnomon.clockd.select.Estimate;
 import io.gnomon.truetime.clockbound.ClockBoundWriter;
 
 import java.io.IOException;
-import java.nio.file.Files;
 
 /**
  * Writes every estimate as a ClockBound v2 segment as well (off by default), so that ClockBound's C and Rust
@@ -15,16 +14,16 @@ import java.nio.file.Files;
  * compare markers would fail where the device is missing. clockd's own disruption detection reaches these
  * clients as status 3 (disrupted).
  */
-public final class ClockBoundSink implements ClockDaemon.Sink, SegmentFile, AutoCloseable {
+public final class ClockBoundSink implements ClockDaemon.Sink, SegmentFile.Owner, AutoCloseable {
     /** The least lag of CLOCK_MONOTONIC_COARSE behind CLOCK_MONOTONIC assumed, whatever its resolution. */
     static final long MIN_COARSE_LAG_NANOS = 20_000_000L;
 
-    private volatile ClockBoundWriter writer;
+    private final SegmentFile<ClockBoundWriter> file;
     private final SystemClocks clocks;
     private final long coarseLagNanos;
 
     private ClockBoundSink(ClockBoundWriter writer, SystemClocks clocks, long coarseLagNanos) {
-        this.writer = writer;
+        this.file = new SegmentFile<>(writer.path(), writer, ClockBoundWriter::open, ClockBoundWriter::close);
         this.clocks = clocks;
         this.coarseLagNanos = coarseLagNanos;
     }
@@ -49,7 +48,7 @@ public final class ClockBoundSink implements ClockDaemon.Sink, SegmentFile, Auto
     public void onEstimate(Estimate estimate, SystemClocks.Pair ignored) {
         long coarse = clocks.monotonicCoarseNanos();     // first: never after the pair's monotonic readings
         SystemClocks.Pair pair = clocks.readPair();
-        writer.publish(ClockBoundConversion.convert(estimate.snapshot(), coarse, pair, coarseLagNanos));
+        file.writer().publish(ClockBoundConversion.convert(estimate.snapshot(), coarse, pair, coarseLagNanos));
     }
 
     public long coarseLagNanos() {
@@ -57,18 +56,12 @@ public final class ClockBoundSink implements ClockDaemon.Sink, SegmentFile, Auto
     }
 
     @Override
-    public void remove() throws IOException {
-        writer.close();
-        Files.deleteIfExists(writer.path());
-    }
-
-    @Override
-    public void recreate() throws IOException {
-        writer = ClockBoundWriter.open(writer.path());
+    public SegmentFile<?> segmentFile() {
+        return file;
     }
 
     @Override
     public void close() {
-        writer.close();
+        file.close();
     }
 }

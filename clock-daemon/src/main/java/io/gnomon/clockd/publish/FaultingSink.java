@@ -50,7 +50,8 @@ public final class FaultingSink implements ClockDaemon.Sink {
     @Override
     public void onEstimate(Estimate e, SystemClocks.Pair clocks) {
         FaultScript.Active a = injection.active();
-        if (inner instanceof SegmentFile file && a.segmentGone() != removed) {
+        if (inner instanceof SegmentFile.Owner owner && a.segmentGone() != removed) {
+            SegmentFile<?> file = owner.segmentFile();
             try {
                 if (a.segmentGone()) {
                     file.remove();

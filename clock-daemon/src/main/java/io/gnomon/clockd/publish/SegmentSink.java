@@ -5,35 +5,26 @@ import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.truetime.shm.SegmentWriter;
 
-import java.io.IOException;
-import java.nio.file.Files;
-
 /** Writes every estimate's snapshot to the shared-memory segment that ShmTrueTime readers map. */
-public final class SegmentSink implements ClockDaemon.Sink, SegmentFile, AutoCloseable {
-    private volatile SegmentWriter writer;
+public final class SegmentSink implements ClockDaemon.Sink, SegmentFile.Owner, AutoCloseable {
+    private final SegmentFile<SegmentWriter> file;
 
     public SegmentSink(SegmentWriter writer) {
-        this.writer = writer;
+        this.file = new SegmentFile<>(writer.path(), writer, SegmentWriter::open, SegmentWriter::close);
     }
 
     @Override
     public void onEstimate(Estimate estimate, SystemClocks.Pair clocks) {
-        writer.publish(estimate.snapshot());
+        file.writer().publish(estimate.snapshot());
     }
 
     @Override
-    public void remove() throws IOException {
-        writer.close();
-        Files.deleteIfExists(writer.path());
-    }
-
-    @Override
-    public void recreate() throws IOException {
-        writer = SegmentWriter.open(writer.path());
+    public SegmentFile<?> segmentFile() {
+        return file;
     }
 
     @Override
     public void close() {
-        writer.close();
+        file.close();
     }
 }

@@ -7,6 +7,7 @@ import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.RealtimeClock;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
+import io.gnomon.truetime.shm.SegmentFiles;
 import io.gnomon.truetime.shm.SeqlockRetry;
 
 import java.io.IOException;
@@ -14,10 +15,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * TrueTime read from an AWS ClockBound shared-memory segment (protocol version 2), written by ClockBound's
@@ -75,18 +73,8 @@ public final class ClockBoundTrueTime implements TrueTime {
 
     /** Maps the segment with injected clocks (tests and simulators). */
     public static ClockBoundTrueTime open(Path path, MonotonicClock monotonic, RealtimeClock realtime) throws IOException {
-        ByteBuffer buffer;
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < ClockBoundLayout.SEGMENT_SIZE) {
-                throw new IOException(path + ": segment is " + size + " bytes, expected at least "
-                        + ClockBoundLayout.SEGMENT_SIZE + " (not a ClockBound v2 segment, or not yet initialised)");
-            }
-            buffer = channel.map(FileChannel.MapMode.READ_ONLY, 0, ClockBoundLayout.SEGMENT_SIZE).order(NATIVE);
-        } catch (NoSuchFileException e) {
-            throw new IOException(path + ": no ClockBound segment (is clockbound, or clockd with its ClockBound "
-                    + "segment enabled, running?)", e);
-        }
+        ByteBuffer buffer = SegmentFiles.mapReadOnly(path, ClockBoundLayout.SEGMENT_SIZE, "ClockBound",
+                "clockbound, or clockd with its ClockBound segment enabled,").order(NATIVE);
         checkHeader(path, buffer);
         return new ClockBoundTrueTime(path, buffer, monotonic, realtime);
     }

@@ -1,17 +1,15 @@
 package io.gnomon.truetime.clockbound;
 
+import io.gnomon.truetime.shm.SegmentFiles;
+
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * The single writer of a ClockBound v2 segment (clockd, when configured to publish one). Publishes with
@@ -45,41 +43,23 @@ public final class ClockBoundWriter implements AutoCloseable {
 
     /** Opens (or creates) the segment at {@code path} for writing; creates the parent directory if needed. */
     public static ClockBoundWriter open(Path path) throws IOException {
-        Path parent = path.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
         if (!isValidSegment(path)) {
-            Path aside = path.resolveSibling(path.getFileName() + ".init-" + ProcessHandle.current().pid());
             ByteBuffer header = ByteBuffer.allocate(ClockBoundLayout.SEGMENT_SIZE).order(NATIVE);
             header.putInt(ClockBoundLayout.OFF_MAGIC_0, ClockBoundLayout.MAGIC_WORD_0);
             header.putInt(ClockBoundLayout.OFF_MAGIC_1, ClockBoundLayout.MAGIC_WORD_1);
             header.putInt(ClockBoundLayout.OFF_SEGMENT_SIZE, ClockBoundLayout.SEGMENT_SIZE);
             header.putShort(ClockBoundLayout.OFF_VERSION, ClockBoundLayout.VERSION);
             header.putShort(ClockBoundLayout.OFF_GENERATION, (short) 0);
-            try (FileChannel ch = FileChannel.open(aside, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(header, 0);
-            }
-            try {
-                Files.move(aside, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(aside, path, StandardCopyOption.REPLACE_EXISTING);
-            }
+            SegmentFiles.createAtomically(path, header);
         }
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            return new ClockBoundWriter(path, ch.map(FileChannel.MapMode.READ_WRITE, 0, ClockBoundLayout.SEGMENT_SIZE));
-        }
+        return new ClockBoundWriter(path, SegmentFiles.mapReadWrite(path, ClockBoundLayout.SEGMENT_SIZE));
     }
 
     private static boolean isValidSegment(Path path) throws IOException {
         if (!Files.isRegularFile(path) || Files.size(path) != ClockBoundLayout.SEGMENT_SIZE) {
             return false;
         }
-        ByteBuffer header = ByteBuffer.allocate(16).order(NATIVE);
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            ch.read(header, 0);
-        }
+        ByteBuffer header = SegmentFiles.readHeader(path, 16).order(NATIVE);
         return header.getInt(ClockBoundLayout.OFF_MAGIC_0) == ClockBoundLayout.MAGIC_WORD_0
                 && header.getInt(ClockBoundLayout.OFF_MAGIC_1) == ClockBoundLayout.MAGIC_WORD_1
                 && header.getInt(ClockBoundLayout.OFF_SEGMENT_SIZE) == ClockBoundLayout.SEGMENT_SIZE

@@ -12,10 +12,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * TrueTime read from the clock daemon's shared-memory segment: one {@link System#nanoTime()} and one
@@ -73,17 +70,7 @@ public final class ShmTrueTime implements TrueTime {
 
     /** Maps the segment with an injected monotonic clock (tests and simulators). */
     public static ShmTrueTime open(Path path, MonotonicClock clock, boolean acceptUnverified) throws IOException {
-        ByteBuffer buffer;
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < SegmentLayout.SEGMENT_SIZE) {
-                throw new IOException(path + ": segment is " + size + " bytes, expected at least "
-                        + SegmentLayout.SEGMENT_SIZE + " (not a Gnomon TrueTime segment, or not yet initialised)");
-            }
-            buffer = channel.map(FileChannel.MapMode.READ_ONLY, 0, SegmentLayout.SEGMENT_SIZE);
-        } catch (NoSuchFileException e) {
-            throw new IOException(path + ": no TrueTime segment (is clockd running, and is this its segment path?)", e);
-        }
+        ByteBuffer buffer = SegmentFiles.mapReadOnly(path, SegmentLayout.SEGMENT_SIZE, "TrueTime", "clockd");
         checkHeader(path, buffer);
         return new ShmTrueTime(path, buffer, clock, acceptUnverified);
     }
