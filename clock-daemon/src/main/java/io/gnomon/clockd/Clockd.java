@@ -2,7 +2,9 @@ package io.gnomon.clockd;
 
 import io.gnomon.clockd.config.Settings;
 import io.gnomon.clockd.journal.Journal;
+import io.gnomon.clockd.publish.ClockBoundSink;
 import io.gnomon.clockd.publish.ClockMetrics;
+import io.gnomon.clockd.publish.FaultingSink;
 import io.gnomon.clockd.publish.GrpcEndpoint;
 import io.gnomon.clockd.publish.HttpEndpoint;
 import io.gnomon.clockd.publish.SegmentSink;
@@ -14,6 +16,7 @@ import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
+import io.gnomon.truetime.clockbound.ClockBoundWriter;
 import io.gnomon.truetime.shm.SegmentWriter;
 
 import java.io.IOException;
@@ -51,6 +54,14 @@ public final class Clockd implements AutoCloseable {
      * could not start (a port in use, an unwritable segment or journal).
      */
     public static Clockd start(Settings s, SystemClocks clocks) throws IOException {
+        return start(s, clocks, null);
+    }
+
+    /**
+     * Like {@link #start(Settings, SystemClocks)}, with every publisher receiving the estimates as
+     * {@code faults} makes them (null: none). For testing applications against a daemon that misbehaves.
+     */
+    public static Clockd start(Settings s, SystemClocks clocks, FaultingSink.Injection faults) throws IOException {
         List<AutoCloseable> started = new ArrayList<>();
         try {
             ClockDaemon daemon = new ClockDaemon(s, clocks);
@@ -62,7 +73,17 @@ public final class Clockd implements AutoCloseable {
             }
             SegmentSink segment = new SegmentSink(writer);
             started.add(segment);
-            daemon.addSink(segment);
+            daemon.addSink(faults == null ? segment : new FaultingSink(segment, faults));
+            if (s.clockBoundPath() != null) {
+                ClockBoundSink clockBound;
+                try {
+                    clockBound = ClockBoundSink.open(ClockBoundWriter.open(s.clockBoundPath()), clocks);
+                } catch (IOException e) {
+                    throw new IOException("cannot open ClockBound segment " + s.clockBoundPath() + ": " + e.getMessage(), e);
+                }
+                started.add(clockBound);
+                daemon.addSink(faults == null ? clockBound : new FaultingSink(clockBound, faults));
+            }
 
             ClockMetrics metrics = new ClockMetrics();
             TrueTimeService service = new TrueTimeService(clocks);
@@ -75,7 +96,8 @@ public final class Clockd implements AutoCloseable {
                 }
                 started.add(0, journal);
             }
-            daemon.addSink(new PublishSink(metrics, service, journal));
+            PublishSink publish = new PublishSink(metrics, service, journal);
+            daemon.addSink(faults == null ? publish : new FaultingSink(publish, faults));
 
             GrpcEndpoint grpc = GrpcEndpoint.start(s.grpcAddress(), service);
             started.add(0, grpc);

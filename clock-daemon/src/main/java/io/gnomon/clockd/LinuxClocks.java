@@ -35,6 +35,8 @@ final class LinuxClocks {
     /** struct timespec on 64-bit Linux is two longs: seconds, nanoseconds. */
     private static native int clock_gettime(int clockId, long[] timespec);
 
+    private static native int clock_getres(int clockId, long[] timespec);
+
     /** Whether clock_gettime could be bound (64-bit Linux with JNA's native library). */
     static boolean available() {
         return AVAILABLE;
@@ -48,6 +50,18 @@ final class LinuxClocks {
         long[] ts = new long[2];
         if (clock_gettime(clockId, ts) != 0) {
             throw new IllegalStateException("clock_gettime(" + clockId + ") failed, errno " + Native.getLastError());
+        }
+        return ts[0] * 1_000_000_000L + ts[1];
+    }
+
+    /** The clock's resolution in nanoseconds ({@code clock_getres(2)}): a coarse clock's tick. */
+    static long resolutionNanos(int clockId) {
+        if (!AVAILABLE) {
+            throw new IllegalStateException("clock_getres is not available on this platform");
+        }
+        long[] ts = new long[2];
+        if (clock_getres(clockId, ts) != 0) {
+            throw new IllegalStateException("clock_getres(" + clockId + ") failed, errno " + Native.getLastError());
         }
         return ts[0] * 1_000_000_000L + ts[1];
     }

@@ -33,6 +33,19 @@ public interface SystemClocks extends MonotonicClock {
         return Long.MIN_VALUE;
     }
 
+    /**
+     * CLOCK_MONOTONIC_COARSE in nanoseconds (the clock ClockBound's segment is stamped with: CLOCK_MONOTONIC as
+     * of the last timer tick, never ahead of it), or {@link Long#MIN_VALUE} where the platform cannot read it.
+     */
+    default long monotonicCoarseNanos() {
+        return Long.MIN_VALUE;
+    }
+
+    /** CLOCK_MONOTONIC_COARSE's resolution (one tick, e.g. 4 ms at HZ=250), or -1 where it cannot be read. */
+    default long monotonicCoarseResolutionNanos() {
+        return -1;
+    }
+
     SystemClocks SYSTEM = new SystemClocks() {
         @Override
         public long nanoTime() {
@@ -50,6 +63,16 @@ public interface SystemClocks extends MonotonicClock {
         @Override
         public long boottimeNanos() {
             return LinuxClocks.available() ? LinuxClocks.nanos(LinuxClocks.CLOCK_BOOTTIME) : Long.MIN_VALUE;
+        }
+
+        @Override
+        public long monotonicCoarseNanos() {
+            return LinuxClocks.available() ? LinuxClocks.nanos(LinuxClocks.CLOCK_MONOTONIC_COARSE) : Long.MIN_VALUE;
+        }
+
+        @Override
+        public long monotonicCoarseResolutionNanos() {
+            return LinuxClocks.available() ? LinuxClocks.resolutionNanos(LinuxClocks.CLOCK_MONOTONIC_COARSE) : -1;
         }
     };
 }

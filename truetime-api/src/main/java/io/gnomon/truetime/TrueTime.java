@@ -1,5 +1,6 @@
 package io.gnomon.truetime;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -64,6 +65,40 @@ public interface TrueTime {
                 throw new InterruptedException("interrupted in waitUntilAfter(" + epochNanos + ")");
             }
         }
+    }
+
+    /**
+     * Blocks until the clock is usable ({@link #now()} returns an interval), whatever its ε. For startup
+     * gating: a server that hands out timestamps calls it before serving.
+     *
+     * <pre>{@code
+     * TimeInterval first = trueTime.awaitSynchronized(Duration.ofSeconds(30));
+     * }</pre>
+     *
+     * @return the first usable interval
+     * @throws ClockSyncTimeoutException if the clock is still unusable after {@code timeout}; its message names
+     *                                   the last status and ε
+     * @throws InterruptedException      if the thread is interrupted while waiting
+     */
+    default TimeInterval awaitSynchronized(Duration timeout) throws InterruptedException, ClockSyncTimeoutException {
+        return awaitSynchronized(timeout, Duration.ofNanos(Long.MAX_VALUE));
+    }
+
+    /**
+     * Blocks until the clock is usable and ε (half the interval's width) is at most {@code maxEpsilon}: a
+     * server whose commit-wait must stay short waits for a tight clock, not only a usable one. Polls every
+     * 10 ms.
+     *
+     * <pre>{@code
+     * trueTime.awaitSynchronized(Duration.ofSeconds(30), Duration.ofMillis(1));
+     * }</pre>
+     *
+     * @throws ClockSyncTimeoutException if no such interval came within {@code timeout}
+     * @throws InterruptedException      if the thread is interrupted while waiting
+     */
+    default TimeInterval awaitSynchronized(Duration timeout, Duration maxEpsilon)
+            throws InterruptedException, ClockSyncTimeoutException {
+        return SyncWait.await(this, timeout, maxEpsilon, MonotonicClock.SYSTEM);
     }
 
     /** Below this remaining wait, {@link #waitUntilAfter(long)} spins instead of parking. */

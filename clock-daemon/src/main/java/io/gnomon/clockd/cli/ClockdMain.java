@@ -7,9 +7,11 @@ import io.gnomon.clockd.config.ConfigException;
 import io.gnomon.clockd.config.ConfigLoader;
 import io.gnomon.clockd.config.DaemonConfig;
 import io.gnomon.clockd.config.Settings;
+import io.gnomon.clockd.publish.FaultingSink;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.shm.ShmTrueTime;
+import io.gnomon.truetime.testing.FaultScript;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,6 +50,11 @@ public final class ClockdMain implements Callable<Integer> {
     @Option(names = "--segment", paramLabel = "PATH", description = "shared-memory segment path (default /dev/shm/gnomon-truetime)")
     String segment;
 
+    @Option(names = "--clockbound-segment", paramLabel = "PATH",
+            description = "also publish a ClockBound v2 segment here, for ClockBound's clients "
+                    + "(conventionally /var/run/clockbound/shm0; off by default)")
+    String clockBoundSegment;
+
     @Option(names = "--grpc-port", paramLabel = "PORT", description = "gRPC port (default 7360, 0 = any free)")
     Integer grpcPort;
 
@@ -59,6 +66,11 @@ public final class ClockdMain implements Callable<Integer> {
 
     @Option(names = "--journal-dir", paramLabel = "DIR", description = "journal directory ('' disables)")
     String journalDir;
+
+    @Option(names = "--fault-script", paramLabel = "FILE",
+            description = "TESTING ONLY: inject the faults of this script into what clockd publishes "
+                    + "(docs/testing-with-faults.md)")
+    Path faultScript;
 
     @Option(names = "--print", description = "print the live interval, read back through the segment, every second")
     boolean print;
@@ -98,6 +110,10 @@ public final class ClockdMain implements Callable<Integer> {
         if (segment != null) {
             c.publish.segmentPath = segment;
         }
+        if (clockBoundSegment != null) {
+            c.publish.clockbound.enabled = true;
+            c.publish.clockbound.path = clockBoundSegment;
+        }
         if (grpcPort != null) {
             c.grpc.port = grpcPort;
         }
@@ -117,13 +133,26 @@ public final class ClockdMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Settings s = settings();
+        FaultingSink.Injection faults = null;
+        if (faultScript != null) {
+            FaultScript script;
+            try {
+                script = FaultScript.read(faultScript);
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new ConfigException("--fault-script: " + e.getMessage());
+            }
+            faults = FaultingSink.Injection.startingNow(script, SystemClocks.SYSTEM);
+            System.err.println("clockd: FAULT INJECTION from " + faultScript + " (" + script.faults().size()
+                    + " faults; realtime steps are not applied by clockd)");
+        }
         CountDownLatch stopped = new CountDownLatch(1);
-        Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM);
+        Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM, faults);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             clockd.close();
             stopped.countDown();
         }, "clockd-shutdown"));
-        System.err.println("clockd: publishing to " + s.segmentPath() + ", gRPC " + s.grpcAddress().getAddress()
+        System.err.println("clockd: publishing to " + s.segmentPath() + (s.clockBoundPath() == null ? ""
+                : " and (ClockBound v2) " + s.clockBoundPath()) + ", gRPC " + s.grpcAddress().getAddress()
                 .getHostAddress() + ":" + clockd.grpcPort() + ", metrics http://" + s.metricsAddress().getAddress()
                 .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.sourceNames().isEmpty()
                 ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.sourceNames()));

@@ -1,10 +1,12 @@
 package io.gnomon.clockd.cli;
 
 import io.gnomon.truetime.ClockSnapshot;
+import io.gnomon.truetime.ClockSyncTimeoutException;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.ClockUnavailableException;
+import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
-import io.gnomon.truetime.grpc.GrpcTrueTime;
+import io.gnomon.truetime.TrueTimes;
 import io.gnomon.truetime.grpc.v1.SourceStatus;
 import io.gnomon.truetime.grpc.v1.StatusRequest;
 import io.gnomon.truetime.grpc.v1.StatusResponse;
@@ -32,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "truetime", mixinStandardHelpOptions = true,
         description = "Read Gnomon TrueTime: from the local shared-memory segment or a daemon's gRPC service.",
-        subcommands = {TrueTimeCli.Now.class, TrueTimeCli.StatusCmd.class, TrueTimeCli.Watch.class},
+        subcommands = {TrueTimeCli.Now.class, TrueTimeCli.StatusCmd.class, TrueTimeCli.Watch.class, TrueTimeCli.Wait.class},
         footer = {"", "Exit codes: 0 usable, 1 daemon unreachable, 2 bad arguments, 3 clock not usable."})
 public final class TrueTimeCli implements Runnable {
     static final int UNREACHABLE = 1;
@@ -67,6 +69,29 @@ public final class TrueTimeCli implements Runnable {
 
         @Option(names = "--grpc", paramLabel = "HOST:PORT", description = "ask a daemon over gRPC instead of the segment")
         String grpc;
+
+        @Option(names = "--source", paramLabel = "SPEC", description = "gnomon:PATH, clockbound:PATH (an AWS ClockBound "
+                + "v2 segment) or grpc:HOST:PORT; replaces --segment and --grpc")
+        String spec;
+
+        /** The source these options name, as a TrueTimes spec. */
+        String spec() {
+            return spec != null ? spec : grpc != null ? TrueTimes.GRPC + grpc : TrueTimes.GNOMON + segment;
+        }
+
+        TrueTime open(boolean acceptUnverified) throws java.io.IOException {
+            try {
+                return TrueTimes.open(spec(), acceptUnverified);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+            }
+        }
+    }
+
+    static void close(TrueTime tt) throws Exception {
+        if (tt instanceof AutoCloseable c) {
+            c.close();
+        }
     }
 
     @Command(name = "now", mixinStandardHelpOptions = true, description = "Print the current interval and its status.")
@@ -79,19 +104,17 @@ public final class TrueTimeCli implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (source.grpc != null) {
-                try (GrpcTrueTime tt = GrpcTrueTime.connect(source.grpc)) {
-                    return print(tt);
-                }
-            }
-            ShmTrueTime tt;
+            TrueTime tt;
             try {
-                tt = acceptUnverified ? ShmTrueTime.openAcceptingUnverified(source.segment)
-                        : ShmTrueTime.open(source.segment);
+                tt = source.open(acceptUnverified);
             } catch (java.io.IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
-            return print(tt);
+            try {
+                return print(tt);
+            } finally {
+                close(tt);
+            }
         }
 
         private int print(TrueTime tt) {
@@ -110,6 +133,17 @@ public final class TrueTimeCli implements Runnable {
         @Override
         public Integer call() throws Exception {
             var out = spec.commandLine().getOut();
+            if (source.spec != null) {
+                TrueTime tt = source.open(false);
+                try {
+                    ClockStatus st = tt.status();
+                    out.println("status: " + st + (st.isUsable() ? "" : "  (not usable)"));
+                    out.println("why:    " + plainWords(st, null));
+                    return st.isUsable() ? 0 : NOT_USABLE;
+                } finally {
+                    close(tt);
+                }
+            }
             if (source.grpc == null) {
                 ShmTrueTime tt = ShmTrueTime.open(source.segment);
                 ClockSnapshot s = tt.snapshotOrNull();
@@ -162,6 +196,65 @@ public final class TrueTimeCli implements Runnable {
                 throw new IllegalStateException("watch of clockd at " + grpc + " ended: " + e.getStatus());
             } finally {
                 ch.shutdownNow();
+            }
+        }
+    }
+
+    @Command(name = "wait", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Block until the clock is usable (and, with --max-epsilon, tight enough), then print the "
+                    + "interval: startup gating for scripts and services.",
+                    "A source that cannot be opened yet (clockd still starting) is retried until the timeout."},
+            footer = {"", "Exit codes: 0 usable within the timeout, 1 source unavailable for the whole timeout "
+                    + "(no segment, daemon unreachable), 2 bad arguments, 3 timed out: reached, but not usable or "
+                    + "ε too large (the message names the last status and ε)."})
+    static final class Wait implements Callable<Integer> {
+        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
+                description = "how long to wait, e.g. 30s, 500ms (default ${DEFAULT-VALUE})")
+        java.time.Duration timeout;
+
+        @Option(names = "--max-epsilon", paramLabel = "DURATION", converter = DurationConverter.class,
+                description = "also wait until ε (half the interval's width) is at most this, e.g. 1ms")
+        java.time.Duration maxEpsilon;
+
+        @Option(names = "--accept-unverified", description = "count an UNVERIFIED interval (local default) as usable")
+        boolean acceptUnverified;
+
+        @CommandLine.Mixin Source source;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        /** How often a source that cannot be opened is tried again. */
+        static final long REOPEN_INTERVAL_NANOS = 100_000_000L;
+
+        @Override
+        public Integer call() throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            TrueTime tt = null;
+            String unavailable = null;
+            while (tt == null) {
+                try {
+                    tt = source.open(acceptUnverified);
+                } catch (java.io.IOException e) {
+                    unavailable = e.getMessage();
+                    long remaining = deadline - System.nanoTime();
+                    if (remaining <= 0) {
+                        spec.commandLine().getErr().println("truetime: source unavailable for " + Format.nanos(
+                                timeout.toNanos()) + ": " + unavailable);
+                        return UNREACHABLE;
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(Math.min(REOPEN_INTERVAL_NANOS, remaining));
+                }
+            }
+            try {
+                java.time.Duration left = java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+                TimeInterval iv = maxEpsilon == null ? tt.awaitSynchronized(left) : tt.awaitSynchronized(left, maxEpsilon);
+                spec.commandLine().getOut().println(Format.interval(iv) + "  " + tt.status());
+                return 0;
+            } catch (ClockSyncTimeoutException e) {
+                spec.commandLine().getErr().println("truetime: " + e.getMessage());
+                boolean unreachable = e.getCause() instanceof ClockUnavailableException cue && cue.getCause() != null;
+                return unreachable ? UNREACHABLE : NOT_USABLE;
+            } finally {
+                close(tt);
             }
         }
     }

@@ -78,6 +78,14 @@ public final class ConfigLoader {
             throw new ConfigException("publish.segmentPath: must not be empty");
         }
         positive("journal.retentionHours", c.journal.retentionHours);
+        if (c.publish.clockbound.enabled && (c.publish.clockbound.path == null || c.publish.clockbound.path.isBlank())) {
+            throw new ConfigException("publish.clockbound.path: must not be empty when publish.clockbound.enabled is true");
+        }
+        if (c.publish.clockbound.enabled && Path.of(c.publish.clockbound.path).toAbsolutePath().normalize()
+                .equals(Path.of(c.publish.segmentPath).toAbsolutePath().normalize())) {
+            throw new ConfigException("publish.clockbound.path: '" + c.publish.clockbound.path
+                    + "' is publish.segmentPath too; the two segments need two files");
+        }
 
         List<InetSocketAddress> servers = new ArrayList<>();
         List<String> names = new ArrayList<>();
@@ -121,7 +129,8 @@ public final class ConfigLoader {
                 c.publish.intervalMillis * ms, c.publish.voidAfterMillis * ms,
                 endpoint("grpc", c.grpc), endpoint("metrics", c.metrics),
                 c.journal.dir == null || c.journal.dir.isBlank() ? null : Path.of(c.journal.dir),
-                c.journal.retentionHours * 3_600_000_000_000L, chrony, ptp, trusted(c.trust, names, chrony, ptp));
+                c.journal.retentionHours * 3_600_000_000_000L, chrony, ptp, trusted(c.trust, names, chrony, ptp),
+                c.publish.clockbound.enabled ? Path.of(c.publish.clockbound.path) : null);
     }
 
     private static java.util.Set<String> trusted(List<String> trust, List<String> ntpNames,

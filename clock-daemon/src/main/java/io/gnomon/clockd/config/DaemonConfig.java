@@ -62,6 +62,14 @@ public final class DaemonConfig {
         @JsonProperty public long intervalMillis = 1000;
         /** Readers treat a snapshot older than this as void (the daemon died or hung). */
         @JsonProperty public long voidAfterMillis = 10_000;
+        /** A ClockBound v2 segment written beside Gnomon's own, for ClockBound's clients (off by default). */
+        @JsonProperty public ClockBound clockbound = new ClockBound();
+    }
+
+    public static final class ClockBound {
+        @JsonProperty public boolean enabled = false;
+        /** ClockBound's conventional path; its directory is created if missing. */
+        @JsonProperty public String path = "/var/run/clockbound/shm0";
     }
 
     public static final class Endpoint {

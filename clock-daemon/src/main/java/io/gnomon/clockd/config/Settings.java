@@ -12,6 +12,7 @@ import java.util.List;
  * @param maxDriftPpb             the configured maximum drift, as the per-local-nanosecond growth of the bound
  *                                (d / (1 - d), rounded up: docs/clock-accuracy.md)
  * @param journalDir              null when the journal is disabled
+ * @param clockBoundPath          where to write a ClockBound v2 segment too; null when disabled
  */
 public record Settings(List<InetSocketAddress> servers, List<String> serverNames, long maxDriftPpb,
                        long pollIntervalNanos, long replyTimeoutNanos, long maxRootDistanceNanos,
@@ -19,7 +20,8 @@ public record Settings(List<InetSocketAddress> servers, List<String> serverNames
                        long voidAfterNanos, InetSocketAddress grpcAddress, InetSocketAddress metricsAddress,
                        Path journalDir, long journalRetentionNanos,
                        List<io.gnomon.clockd.source.chrony.ChronySource.Config> chronySources,
-                       List<io.gnomon.clockd.source.ptp.PtpSource.Config> ptpSources, java.util.Set<String> trusted) {
+                       List<io.gnomon.clockd.source.ptp.PtpSource.Config> ptpSources, java.util.Set<String> trusted,
+                       Path clockBoundPath) {
     public Settings {
         servers = List.copyOf(servers);
         serverNames = List.copyOf(serverNames);

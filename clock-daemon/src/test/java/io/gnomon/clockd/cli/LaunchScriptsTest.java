@@ -60,10 +60,16 @@ class LaunchScriptsTest {
     @Test
     void theMainJobPublishesTheEmbeddedDefaultAndTruetimeReadsIt(@TempDir Path dir) throws Exception {
         Path segment = dir.resolve("segment");
+        Path clockBound = dir.resolve("clockbound/shm0");
         Path ready = dir.resolve("ready");
         Path log = dir.resolve("clockd.log");
+        // wait, started before clockd: it retries a source that does not exist yet
+        Process waiting = new ProcessBuilder(BIN.resolve("truetime").toString(), "wait", "--timeout", "60s",
+                "--accept-unverified", "--segment", segment.toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("wait.log").toFile()).start();
         Process clockd = new ProcessBuilder(BIN.resolve("clockd").toString(), "--print", "--grpc-port", "0",
                 "--metrics-port", "0", "--segment", segment.toString(), "--journal-dir", dir.resolve("journal").toString(),
+                "--clockbound-segment", clockBound.toString(),
                 "--ready-file", ready.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(ready) || !clockd.isAlive());
@@ -83,13 +89,47 @@ class LaunchScriptsTest {
             Run status = run(dir, "truetime", "status", "--grpc", "127.0.0.1:" + grpcPort);
             assertThat(status.exitCode()).isEqualTo(3);
             assertThat(status.stdout()).contains("status: UNVERIFIED  (not usable)").contains("why:    no time source configured");
+
+            // The ClockBound segment says "unknown" (0) for an assumption, and the reader refuses it.
+            Run clockBoundNow = run(dir, "truetime", "now", "--source", "clockbound:" + clockBound);
+            assertThat(clockBoundNow.exitCode()).as(clockBoundNow.stderr()).isEqualTo(3);
+            assertThat(clockBoundNow.stderr()).contains("ClockBound status 0");
+
+            // wait: usable (accepting the local default) within its timeout, exit 0
+            assertThat(waiting.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(waiting.exitValue()).as(() -> read(dir.resolve("wait.log"))).isZero();
+            assertThat(read(dir.resolve("wait.log"))).contains(" ± 1000.").contains("UNVERIFIED");
+            // not usable, or not tight enough, within the timeout: exit 3, naming the last status and ε
+            Run unverified = run(dir, "truetime", "wait", "--timeout", "300ms", "--segment", segment.toString());
+            assertThat(unverified.exitCode()).isEqualTo(3);
+            assertThat(unverified.stderr()).contains("last status UNVERIFIED, ε none");
+            Run wide = run(dir, "truetime", "wait", "--timeout", "300ms", "--max-epsilon", "1ms", "--accept-unverified",
+                    "--source", "gnomon:" + segment);
+            assertThat(wide.exitCode()).isEqualTo(3);
+            assertThat(wide.stderr()).contains("last status UNVERIFIED, ε 1.0 s (ε 1.0 s above the maximum 1.0 ms)");
         } finally {
+            waiting.destroyForcibly();
             clockd.destroy();
             assertThat(clockd.waitFor(15, TimeUnit.SECONDS)).isTrue();
         }
         Run journal = run(dir, "clockd-journal", dir.resolve("journal").toString());
         assertThat(journal.exitCode()).isZero();
         assertThat(journal.stdout()).contains("snapshot").contains("status=UNVERIFIED");
+    }
+
+    @Test
+    void waitSaysWhenTheSourceNeverAppearsAndRejectsBadArguments(@TempDir Path dir) throws Exception {
+        Run missing = run(dir, "truetime", "wait", "--timeout", "200ms", "--source", "clockbound:" + dir.resolve("none"));
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.stderr()).startsWith("truetime: source unavailable for 200.000 ms: ").contains("no ClockBound segment");
+        Run unreachable = run(dir, "truetime", "wait", "--timeout", "300ms", "--source", "grpc:127.0.0.1:1");
+        assertThat(unreachable.exitCode()).isEqualTo(1);
+        assertThat(unreachable.stderr()).contains("cannot reach clockd");
+        Run bad = run(dir, "truetime", "wait", "--timeout", "5 parsecs");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("'5 parsecs' is not a duration");
+        Run help = run(dir, "truetime", "wait", "--help");
+        assertThat(help.stdout()).contains("Exit codes: 0 usable within the timeout, 1 source unavailable");
     }
 
     @Test

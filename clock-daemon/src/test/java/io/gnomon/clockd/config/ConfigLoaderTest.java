@@ -30,6 +30,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theClockBoundSegmentIsOffByDefaultAndNeedsItsOwnFile() throws Exception {
+        assertThat(load("").clockBoundPath()).isNull();
+        assertThat(load("publish:\n  clockbound: {enabled: true}\n").clockBoundPath())
+                .isEqualTo(Path.of("/var/run/clockbound/shm0"));
+        assertThatThrownBy(() -> load("publish:\n  segmentPath: /tmp/x\n  clockbound: {enabled: true, path: /tmp/x}\n"))
+                .hasMessage("publish.clockbound.path: '/tmp/x' is publish.segmentPath too; the two segments need two files");
+    }
+
+    @Test
     void serversAreResolvedAndNamed() throws Exception {
         Settings s = load("servers: [127.0.0.1:12123, 127.0.0.2, '[::1]:1234']\n");
         assertThat(s.serverNames()).containsExactly("ntp:127.0.0.1:12123", "ntp:127.0.0.2:123", "ntp:0:0:0:0:0:0:0:1:1234");

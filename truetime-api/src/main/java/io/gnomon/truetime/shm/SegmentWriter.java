@@ -8,12 +8,8 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * The single writer of a Gnomon TrueTime segment (the clock daemon). Publishes snapshots with a seqlock:
@@ -44,39 +40,21 @@ public final class SegmentWriter implements AutoCloseable {
 
     /** Opens (or creates) the segment at {@code path} for writing. */
     public static SegmentWriter open(Path path) throws IOException {
-        Path parent = path.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
         if (!isValidSegment(path)) {
-            Path aside = path.resolveSibling(path.getFileName() + ".init-" + ProcessHandle.current().pid());
             ByteBuffer header = ByteBuffer.allocate(SegmentLayout.SEGMENT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
             header.putInt(SegmentLayout.OFF_MAGIC, SegmentLayout.MAGIC);
             header.putShort(SegmentLayout.OFF_VERSION, SegmentLayout.VERSION);
             header.putShort(SegmentLayout.OFF_SIZE, (short) SegmentLayout.SEGMENT_SIZE);
-            try (FileChannel ch = FileChannel.open(aside, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(header, 0);
-            }
-            try {
-                Files.move(aside, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(aside, path, StandardCopyOption.REPLACE_EXISTING);
-            }
+            SegmentFiles.createAtomically(path, header);
         }
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            return new SegmentWriter(path, ch.map(FileChannel.MapMode.READ_WRITE, 0, SegmentLayout.SEGMENT_SIZE));
-        }
+        return new SegmentWriter(path, SegmentFiles.mapReadWrite(path, SegmentLayout.SEGMENT_SIZE));
     }
 
     private static boolean isValidSegment(Path path) throws IOException {
         if (!Files.isRegularFile(path) || Files.size(path) != SegmentLayout.SEGMENT_SIZE) {
             return false;
         }
-        ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            ch.read(header, 0);
-        }
+        ByteBuffer header = SegmentFiles.readHeader(path, 8).order(ByteOrder.LITTLE_ENDIAN);
         return header.getInt(SegmentLayout.OFF_MAGIC) == SegmentLayout.MAGIC
                 && header.getShort(SegmentLayout.OFF_VERSION) == SegmentLayout.VERSION;
     }

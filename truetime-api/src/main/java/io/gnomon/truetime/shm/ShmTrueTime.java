@@ -12,11 +12,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * TrueTime read from the clock daemon's shared-memory segment: one {@link System#nanoTime()} and one
@@ -37,19 +33,8 @@ public final class ShmTrueTime implements TrueTime {
     private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
-    /**
-     * Reads that overlapped a write, retried at once before backing off. A write takes nanoseconds, so
-     * this rides out a writer running on another core.
-     */
-    static final int SPIN_ATTEMPTS = 1_000;
-    /** Pause between later attempts: a writer preempted mid-write resumes after a scheduling quantum. */
-    static final long BACKOFF_PARK_NANOS = 50_000L;
-    /**
-     * Attempts before a read gives up (a writer that died mid-write): the spins, then enough parks to span
-     * about 20 ms. Spinning alone (about 0.3 ms for 10 000 spins) mistook a live writer that the scheduler
-     * had preempted between its two sequence stores for a dead one, and refused the clock.
-     */
-    static final int MAX_READ_ATTEMPTS = SPIN_ATTEMPTS + 400;
+    /** Attempts before a read gives up (a writer that died mid-write): see {@link SeqlockRetry}. */
+    static final int MAX_READ_ATTEMPTS = SeqlockRetry.MAX_READ_ATTEMPTS;
 
     private final ByteBuffer buffer;
     private final MonotonicClock clock;
@@ -85,17 +70,7 @@ public final class ShmTrueTime implements TrueTime {
 
     /** Maps the segment with an injected monotonic clock (tests and simulators). */
     public static ShmTrueTime open(Path path, MonotonicClock clock, boolean acceptUnverified) throws IOException {
-        ByteBuffer buffer;
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < SegmentLayout.SEGMENT_SIZE) {
-                throw new IOException(path + ": segment is " + size + " bytes, expected at least "
-                        + SegmentLayout.SEGMENT_SIZE + " (not a Gnomon TrueTime segment, or not yet initialised)");
-            }
-            buffer = channel.map(FileChannel.MapMode.READ_ONLY, 0, SegmentLayout.SEGMENT_SIZE);
-        } catch (NoSuchFileException e) {
-            throw new IOException(path + ": no TrueTime segment (is clockd running, and is this its segment path?)", e);
-        }
+        ByteBuffer buffer = SegmentFiles.mapReadOnly(path, SegmentLayout.SEGMENT_SIZE, "TrueTime", "clockd");
         checkHeader(path, buffer);
         return new ShmTrueTime(path, buffer, clock, acceptUnverified);
     }
@@ -186,7 +161,7 @@ public final class ShmTrueTime implements TrueTime {
                 lastRead = s;
                 return s;
             }
-            backOff(attempt);
+            SeqlockRetry.backOff(attempt);
         }
         throw new ClockUnavailableException(ClockStatus.UNKNOWN, tornReason());
     }
@@ -251,7 +226,7 @@ public final class ShmTrueTime implements TrueTime {
                 }
                 return new ClockSnapshot(asOf, offset, bound, driftPpb, voidAfter, ClockStatus.fromCode(status));
             }
-            backOff(attempt);
+            SeqlockRetry.backOff(attempt);
         }
         return null;
     }
@@ -268,14 +243,6 @@ public final class ShmTrueTime implements TrueTime {
 
     public Path path() {
         return path;
-    }
-
-    private static void backOff(int attempt) {
-        if (attempt < SPIN_ATTEMPTS) {
-            Thread.onSpinWait();
-        } else {
-            LockSupport.parkNanos(BACKOFF_PARK_NANOS);
-        }
     }
 
     private String tornReason() {

@@ -3,6 +3,10 @@ package io.gnomon.truetime.bench;
 import io.gnomon.truetime.ClockSnapshot;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.TimeInterval;
+import io.gnomon.truetime.clockbound.ClockBoundLayout;
+import io.gnomon.truetime.clockbound.ClockBoundSnapshot;
+import io.gnomon.truetime.clockbound.ClockBoundTrueTime;
+import io.gnomon.truetime.clockbound.ClockBoundWriter;
 import io.gnomon.truetime.shm.SegmentWriter;
 import io.gnomon.truetime.shm.ShmTrueTime;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -83,6 +87,31 @@ public class TrueTimeReadBenchmark {
         }
     }
 
+    /** A ClockBound v2 segment published once: synchronized, void-after a day away, a 50 µs bound. */
+    @State(Scope.Benchmark)
+    public static class ClockBoundSegment {
+        Path dir;
+        ClockBoundWriter writer;
+        ClockBoundTrueTime tt;
+
+        @Setup(Level.Trial)
+        public void setUp() throws IOException {
+            dir = Files.createTempDirectory("gnomon-bench");
+            writer = ClockBoundWriter.open(dir.resolve("shm0"));
+            long asOf = System.nanoTime();
+            writer.publish(new ClockBoundSnapshot(asOf, asOf + TimeUnit.DAYS.toNanos(1), 50_000L, 0, 200_000L,
+                    ClockBoundLayout.STATUS_SYNCHRONIZED, false));
+            tt = ClockBoundTrueTime.open(writer.path());
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws IOException {
+            writer.close();
+            Files.deleteIfExists(writer.path());
+            Files.deleteIfExists(dir);
+        }
+    }
+
     static ClockSnapshot snapshotNow() {
         long monotonicNanos = System.nanoTime();
         Instant wall = Instant.now();
@@ -113,6 +142,14 @@ public class TrueTimeReadBenchmark {
     @Benchmark
     public boolean shmAfter(Segment s) {
         return s.tt.after(s.anHourAgoEpochNanos);
+    }
+
+    /** TrueTime.now() through a ClockBound segment: one realtime and one monotonic read per call. */
+    @Benchmark
+    public void clockBoundNow(ClockBoundSegment s, Blackhole bh) {
+        TimeInterval now = s.tt.now();
+        bh.consume(now.earliestEpochNanos());
+        bh.consume(now.latestEpochNanos());
     }
 
     @Benchmark

@@ -1,0 +1,62 @@
+package io.gnomon.truetime;
+
+import io.gnomon.truetime.clockbound.ClockBoundTrueTime;
+import io.gnomon.truetime.grpc.GrpcTrueTime;
+import io.gnomon.truetime.shm.ShmTrueTime;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Opens a {@link TrueTime} chosen by configuration, so that a program is pointed at Gnomon's segment,
+ * ClockBound's segment or a daemon's gRPC service without code changes:
+ * <pre>{@code
+ * TrueTime tt = TrueTimes.open("gnomon:/dev/shm/gnomon-truetime");        // Gnomon's segment (also a bare path)
+ * TrueTime tt = TrueTimes.open("clockbound:/var/run/clockbound/shm0");    // AWS ClockBound's v2 segment
+ * TrueTime tt = TrueTimes.open("grpc:127.0.0.1:7360");                    // a clockd over gRPC
+ * }</pre>
+ * A gRPC source holds a channel: close it when done ({@link GrpcTrueTime} is {@link AutoCloseable}).
+ */
+public final class TrueTimes {
+    private TrueTimes() {
+    }
+
+    public static final String GNOMON = "gnomon:";
+    public static final String CLOCKBOUND = "clockbound:";
+    public static final String GRPC = "grpc:";
+
+    /** {@link #open(String, boolean)} refusing UNVERIFIED intervals. */
+    public static TrueTime open(String spec) throws IOException {
+        return open(spec, false);
+    }
+
+    /**
+     * @param spec             {@code gnomon:PATH}, {@code clockbound:PATH}, {@code grpc:HOST:PORT}, or a bare path
+     *                         (a Gnomon segment)
+     * @param acceptUnverified for Gnomon's segment: return UNVERIFIED intervals (clockd's local default) too
+     * @throws IOException              if a segment cannot be opened (missing, not that kind of segment)
+     * @throws IllegalArgumentException if the spec names no source
+     */
+    public static TrueTime open(String spec, boolean acceptUnverified) throws IOException {
+        if (spec == null || spec.isBlank()) {
+            throw new IllegalArgumentException("empty TrueTime source; expected gnomon:PATH, clockbound:PATH or grpc:HOST:PORT");
+        }
+        if (spec.startsWith(CLOCKBOUND)) {
+            return ClockBoundTrueTime.open(Path.of(rest(spec, CLOCKBOUND)));
+        }
+        if (spec.startsWith(GRPC)) {
+            return GrpcTrueTime.connect(rest(spec, GRPC));
+        }
+        Path path = Path.of(spec.startsWith(GNOMON) ? rest(spec, GNOMON) : spec);
+        return acceptUnverified ? ShmTrueTime.openAcceptingUnverified(path) : ShmTrueTime.open(path);
+    }
+
+    private static String rest(String spec, String prefix) {
+        String rest = spec.substring(prefix.length());
+        if (rest.isBlank()) {
+            throw new IllegalArgumentException("TrueTime source '" + spec + "' names no " + (prefix.equals(GRPC)
+                    ? "HOST:PORT" : "path"));
+        }
+        return rest;
+    }
+}
