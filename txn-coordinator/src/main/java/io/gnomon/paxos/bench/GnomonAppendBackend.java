@@ -28,6 +28,14 @@ public final class GnomonAppendBackend implements AppendBackend {
     private final Duration timeout;
     private final String description;
 
+    /** Drives replicas that are already running (id to host:port); nothing is started or stopped. */
+    public GnomonAppendBackend(java.util.Map<Integer, String> targets, Duration opTimeout) {
+        this.group = null;
+        this.client = new ReplicaClient(targets);
+        this.timeout = opTimeout;
+        this.description = "gnomon: running replicas " + targets;
+    }
+
     public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, Duration opTimeout) throws IOException {
         this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, List.of("--machine", "counter",
                 "--sync", syncPolicy, "--truetime", "system:1ms", "--compact-every", "0"));
@@ -81,6 +89,8 @@ public final class GnomonAppendBackend implements AppendBackend {
     @Override
     public void close() {
         client.close();
-        group.close();
+        if (group != null) {
+            group.close();
+        }
     }
 }

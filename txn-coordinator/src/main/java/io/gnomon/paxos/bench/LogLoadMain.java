@@ -87,6 +87,10 @@ public final class LogLoadMain implements Callable<Integer> {
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
     String gnomonSync;
 
+    @Option(names = "--gnomon-targets", split = ",", paramLabel = "ID=HOST:PORT",
+            description = "drive running replicas instead of starting --gnomon-replicas")
+    java.util.Map<Integer, String> gnomonTargets;
+
     @Option(names = "--gnomon-dir", description = "directory for the replicas' logs (its disk sets the sync cost); default: a temporary directory")
     Path gnomonDir;
 
@@ -154,6 +158,11 @@ public final class LogLoadMain implements Callable<Integer> {
     }
 
     private AppendBackend openGnomon(Deque<AutoCloseable> resources) throws IOException {
+        if (gnomonTargets != null && !gnomonTargets.isEmpty()) {
+            GnomonAppendBackend backend = new GnomonAppendBackend(gnomonTargets, duration("--op-timeout", opTimeout));
+            resources.push(backend);
+            return backend;
+        }
         Path dir = gnomonDir != null ? gnomonDir : Files.createTempDirectory("gnomon-bench-");
         if (gnomonDir == null) {
             resources.push(() -> deleteTree(dir));

@@ -144,9 +144,19 @@ public final class DurableStateStore implements AutoCloseable {
         if (writes.isEmpty()) {
             return;
         }
+        write(writes);
+        log.sync();
+    }
+
+    /** Applies {@code writes} in order without syncing; a later {@link #sync()} makes them durable. */
+    public void write(List<PersistWrite> writes) {
         for (PersistWrite w : writes) {
             apply(w);
         }
+    }
+
+    /** Makes every write so far durable (as the log's sync policy defines). */
+    public void sync() {
         log.sync();
     }
 

@@ -114,7 +114,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
         PeerSender(int id, String target) {
             this.id = id;
             this.target = target;
-            this.channel = NettyChannelBuilder.forTarget(target).usePlaintext()
+            this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().directExecutor()
                     .maxInboundMessageSize(64 << 20).build();
         }
 

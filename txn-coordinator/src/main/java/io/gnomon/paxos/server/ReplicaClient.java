@@ -40,7 +40,7 @@ public final class ReplicaClient implements AutoCloseable {
 
     /** @param targets replica id to "host:port" */
     public ReplicaClient(Map<Integer, String> targets) {
-        targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().build()));
+        targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().directExecutor().build()));
         this.ids = List.copyOf(channels.keySet());
         this.leaderGuess = ids.get(0);
     }

@@ -30,6 +30,48 @@ class PersistBeforeSendTest {
     private final Map<Integer, List<String>> events = new LinkedHashMap<>();
 
     @Test
+    void aBatchWritesUnsyncedThenSyncsOnceBeforeAnyOfItsMessagesLeave() {
+        Map<Integer, Path> dirs = new LinkedHashMap<>();
+        dirs.put(1, d1);
+        dirs.put(2, d2);
+        dirs.put(3, d3);
+        for (int id : dirs.keySet()) {
+            events.put(id, new ArrayList<>());
+        }
+        int[] opening = {0};
+        Integer[] openingIds = dirs.keySet().toArray(new Integer[0]);
+        try (InMemoryCluster c = new InMemoryCluster(dirs,
+                log -> new RecordingLog(log, events.get(openingIds[opening[0]++ % openingIds.length])),
+                inner -> (to, m) -> {
+                    events.get(m.from()).add("send:" + m.getClass().getSimpleName() + "->" + to);
+                    inner.send(to, m);
+                })) {
+            c.start();
+            ReplicaDriver leader = c.electLeader();
+            c.drain();
+            List<String> ev = events.get(leader.replica().replicaId());
+            ev.clear();
+            leader.beginBatch();
+            leader.propose(List.of("a".getBytes()));
+            leader.propose(List.of("b".getBytes()));
+            assertThat(ev).contains("persistAccepted").doesNotContain("sync")
+                    .noneMatch(e -> e.startsWith("send:"));
+            leader.endBatch();
+            int lastPersist = ev.lastIndexOf("persistAccepted");
+            int sync = ev.indexOf("sync");
+            int firstSend = 0;
+            while (!ev.get(firstSend).startsWith("send:")) {
+                firstSend++;
+            }
+            assertThat(ev.stream().filter("sync"::equals).count()).as(ev.toString()).isEqualTo(1);
+            assertThat(sync).as(ev.toString()).isGreaterThan(lastPersist);
+            assertThat(firstSend).as(ev.toString()).isGreaterThan(sync);
+            c.runUntil(() -> c.applied.values().stream().allMatch(a -> a.containsValue("a") && a.containsValue("b")),
+                    20_000, "a and b applied everywhere");
+        }
+    }
+
+    @Test
     void noMessageLeavesBeforeTheWritesOfItsOutputAreSynced() {
         Map<Integer, Path> dirs = new LinkedHashMap<>();
         dirs.put(1, d1);
