@@ -29,6 +29,29 @@ public record LoadResult(String backend, int clients, int valueBytes, long ops, 
         return measuredNanos == 0 ? 0 : ops / seconds();
     }
 
+    /**
+     * The median of several runs of one backend, field by field (throughput as measured nanos for the median
+     * ops/s; each percentile its own median), named "BACKEND median of N". Errors are summed.
+     */
+    public static LoadResult median(java.util.List<LoadResult> runs) {
+        if (runs.isEmpty()) {
+            throw new IllegalArgumentException("no runs");
+        }
+        LoadResult first = runs.get(0);
+        java.util.List<LoadResult> byRate = new java.util.ArrayList<>(runs);
+        byRate.sort(java.util.Comparator.comparingDouble(LoadResult::opsPerSecond));
+        LoadResult mid = byRate.get(byRate.size() / 2);
+        return new LoadResult(first.backend() + " median of " + runs.size(), first.clients(), first.valueBytes(),
+                mid.ops(), runs.stream().mapToLong(LoadResult::errors).sum(), mid.measuredNanos(),
+                medianOf(runs, LoadResult::p50Nanos), medianOf(runs, LoadResult::p99Nanos),
+                medianOf(runs, LoadResult::p999Nanos), medianOf(runs, LoadResult::maxNanos));
+    }
+
+    private static long medianOf(java.util.List<LoadResult> runs, java.util.function.ToLongFunction<LoadResult> f) {
+        long[] v = runs.stream().mapToLong(f).sorted().toArray();
+        return v[v.length / 2];
+    }
+
     public static String markdownHeader() {
         return "| backend | clients | value bytes | ops | seconds | ops/s | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |\n"
                 + "|---|---|---|---|---|---|---|---|---|---|---|";

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
@@ -94,6 +95,11 @@ public final class LogLoadMain implements Callable<Integer> {
     @Option(names = "--gnomon-dir", description = "directory for the replicas' logs (its disk sets the sync cost); default: a temporary directory")
     Path gnomonDir;
 
+    @Option(names = "--rounds", defaultValue = "1",
+            description = "run the backends this many times, alternating, and print each backend's median row "
+                    + "(medians of throughput and percentiles across rounds) after the rounds (default ${DEFAULT-VALUE})")
+    int rounds;
+
     @Option(names = "--markdown", description = "print a markdown table row per backend instead of a summary line")
     boolean markdown;
 
@@ -125,16 +131,26 @@ public final class LogLoadMain implements Callable<Integer> {
             System.out.println(LoadResult.markdownHeader());
         }
         long errors = 0;
-        for (String b : backends) {
-            Deque<AutoCloseable> resources = new ArrayDeque<>();
-            try {
-                AppendBackend backend = openBackend(b, resources);
-                System.err.println("bench-log: " + backend.description());
-                LoadResult r = ClosedLoopLoad.run(backend, settings);
-                System.out.println(markdown ? r.markdownRow() : r.summary());
-                errors += r.errors();
-            } finally {
-                closeAll(resources);
+        java.util.Map<String, List<LoadResult>> results = new java.util.LinkedHashMap<>();
+        for (int round = 1; round <= rounds; round++) {
+            for (String b : backends) {
+                Deque<AutoCloseable> resources = new ArrayDeque<>();
+                try {
+                    AppendBackend backend = openBackend(b, resources);
+                    System.err.println("bench-log: " + (rounds > 1 ? "round " + round + ": " : "") + backend.description());
+                    LoadResult r = ClosedLoopLoad.run(backend, settings);
+                    System.out.println(markdown ? r.markdownRow() : r.summary());
+                    results.computeIfAbsent(b, k -> new ArrayList<>()).add(r);
+                    errors += r.errors();
+                } finally {
+                    closeAll(resources);
+                }
+            }
+        }
+        if (rounds > 1) {
+            for (List<LoadResult> rs : results.values()) {
+                LoadResult m = LoadResult.median(rs);
+                System.out.println(markdown ? m.markdownRow() : m.summary());
             }
         }
         if (errors > 0) {
