@@ -29,8 +29,8 @@ class PersistBeforeSendTest {
     /** Events of one replica: "persist:...", "sync", "send:...", and "call" markers. */
     private final Map<Integer, List<String>> events = new LinkedHashMap<>();
 
-    @Test
-    void aBatchWritesUnsyncedThenSyncsOnceBeforeAnyOfItsMessagesLeave() {
+    /** Three drivers whose logs and sends record into {@link #events}. */
+    private InMemoryCluster recordingCluster() {
         Map<Integer, Path> dirs = new LinkedHashMap<>();
         dirs.put(1, d1);
         dirs.put(2, d2);
@@ -40,12 +40,17 @@ class PersistBeforeSendTest {
         }
         int[] opening = {0};
         Integer[] openingIds = dirs.keySet().toArray(new Integer[0]);
-        try (InMemoryCluster c = new InMemoryCluster(dirs,
+        return new InMemoryCluster(dirs,
                 log -> new RecordingLog(log, events.get(openingIds[opening[0]++ % openingIds.length])),
                 inner -> (to, m) -> {
                     events.get(m.from()).add("send:" + m.getClass().getSimpleName() + "->" + to);
                     inner.send(to, m);
-                })) {
+                });
+    }
+
+    @Test
+    void aBatchWritesUnsyncedThenSyncsOnceBeforeAnyOfItsMessagesLeave() {
+        try (InMemoryCluster c = recordingCluster()) {
             c.start();
             ReplicaDriver leader = c.electLeader();
             c.drain();
@@ -73,21 +78,7 @@ class PersistBeforeSendTest {
 
     @Test
     void noMessageLeavesBeforeTheWritesOfItsOutputAreSynced() {
-        Map<Integer, Path> dirs = new LinkedHashMap<>();
-        dirs.put(1, d1);
-        dirs.put(2, d2);
-        dirs.put(3, d3);
-        for (int id : dirs.keySet()) {
-            events.put(id, new ArrayList<>());
-        }
-        int[] opening = {0};
-        Integer[] openingIds = dirs.keySet().toArray(new Integer[0]);
-        try (InMemoryCluster c = new InMemoryCluster(dirs,
-                log -> new RecordingLog(log, events.get(openingIds[opening[0]++ % openingIds.length])),
-                inner -> (to, m) -> {
-                    events.get(m.from()).add("send:" + m.getClass().getSimpleName() + "->" + to);
-                    inner.send(to, m);
-                })) {
+        try (InMemoryCluster c = recordingCluster()) {
             c.start();
             // mark each driver call: wrap the drivers' inputs by marking before ticks and deliveries
             MarkingCluster mc = new MarkingCluster(c);
