@@ -124,7 +124,7 @@ final class TortureRun {
             }
             workload.stop();
         }
-        long lost = lostAcknowledged(cluster, workload);
+        long lost = lostAcknowledged(cluster, workload, log);
         CheckResult check;
         try {
             check = new Checker(Checker.Limits.DEFAULT, System::nanoTime).check(HistorySource.of(history));
@@ -136,15 +136,18 @@ final class TortureRun {
     }
 
     /** Acknowledged appends missing from a final linearizable read of their key; -1 if a key cannot be read. */
-    private static long lostAcknowledged(Cluster cluster, Workload workload) throws InterruptedException {
+    private static long lostAcknowledged(Cluster cluster, Workload workload, Consumer<String> log)
+            throws InterruptedException {
         Optional<Duration> ready = cluster.awaitRecovery(RECOVERY_TIMEOUT);
         if (ready.isEmpty()) {
+            log.accept("final reads: the cluster did not serve within " + RECOVERY_TIMEOUT);
             return -1;
         }
         long lost = 0;
         for (Map.Entry<String, Set<Long>> e : workload.acknowledged().entrySet()) {
             Optional<List<Long>> list = cluster.finalRead(e.getKey(), Duration.ofSeconds(10));
             if (list.isEmpty()) {
+                log.accept("final reads: key " + e.getKey() + " not read within 10 s");
                 return -1;
             }
             Set<Long> present = Set.copyOf(list.get());

@@ -40,6 +40,16 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         }
     }
 
+    /**
+     * The negative control (docs/reliability.md): stale lease reads on, the leader isolated. The election timeout
+     * is 2 s so that the isolated leader, which steps down after hearing no majority for twice that, keeps
+     * answering for a while after the others have elected a leader (after 2 to 4 s) and committed new appends.
+     */
+    static TortureSetup negativeControl(int clients, Duration duration, long seed, String replicaClasspath) {
+        return new TortureSetup("processes", 3, clients, FaultKind.ISOLATE_LEADER, duration, Duration.ofMillis(1500),
+                Duration.ofMillis(4500), 1000, 2000, seed, "stale-lease-reads", replicaClasspath);
+    }
+
     /** Starts the cluster in {@code dir}, runs, closes it; the history stays in {@code history}. */
     TortureRun.Summary run(Path dir, Path history, Consumer<String> log) throws IOException, InterruptedException {
         Workload.Config workload = Workload.Config.defaults(clients, seed);
