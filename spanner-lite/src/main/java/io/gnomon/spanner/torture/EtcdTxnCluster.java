@@ -39,6 +39,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class EtcdTxnCluster implements Cluster {
     private static final String PREFIX = "torture/";
+    private static final Duration LEADER_TIMEOUT = Duration.ofSeconds(10);
 
     private final EtcdCluster etcd;
     private final Client client;
@@ -138,15 +139,10 @@ final class EtcdTxnCluster implements Cluster {
     }
 
     private int leader() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() - deadline < 0) {
+        return Polling.require(() -> {
             var l = etcd.leader();
-            if (l.isPresent()) {
-                return l.getAsInt();
-            }
-            Thread.sleep(50); // an election is running; bounded by the deadline
-        }
-        throw new IllegalStateException("no etcd leader within 10 s");
+            return l.isPresent() ? Optional.of(l.getAsInt()) : Optional.empty();
+        }, LEADER_TIMEOUT, "etcd leader");
     }
 
     @Override
@@ -173,18 +169,12 @@ final class EtcdTxnCluster implements Cluster {
     @Override
     public Optional<Duration> awaitRecovery(Duration timeout) throws InterruptedException {
         long start = System.nanoTime();
-        long deadline = start + timeout.toNanos();
         ByteSequence probe = key("probe");
-        while (System.nanoTime() - deadline < 0) {
-            try {
-                kv.get(probe).get(1, TimeUnit.SECONDS);
-                kv.put(probe, ByteSequence.from("x", StandardCharsets.UTF_8)).get(1, TimeUnit.SECONDS);
-                return Optional.of(Duration.ofNanos(System.nanoTime() - start));
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                Thread.sleep(20); // the cluster is electing; bounded by the deadline
-            }
-        }
-        return Optional.empty();
+        return Polling.await(() -> {
+            kv.get(probe).get(1, TimeUnit.SECONDS);
+            kv.put(probe, ByteSequence.from("x", StandardCharsets.UTF_8)).get(1, TimeUnit.SECONDS);
+            return Optional.of(Duration.ofNanos(System.nanoTime() - start));
+        }, timeout, 20);
     }
 
     @Override

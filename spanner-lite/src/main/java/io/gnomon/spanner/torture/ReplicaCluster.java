@@ -18,7 +18,6 @@ import io.gnomon.paxos.server.ReplicaClient;
 import io.gnomon.paxos.server.ReplicaProcesses;
 import io.gnomon.spanner.history.MicroOp;
 import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
 import java.io.IOException;
@@ -54,6 +53,7 @@ final class ReplicaCluster implements Cluster {
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
     private static final int START_ATTEMPTS = 2;
+    private static final Duration LEADER_TIMEOUT = Duration.ofSeconds(10);
     private static final String PROBE_KEY = "torture-probe";
 
     private final ReplicaProcesses processes;
@@ -189,20 +189,14 @@ final class ReplicaCluster implements Cluster {
 
     /** The replica that leads (preferring one that can serve lease reads), waiting up to 10 s for one. */
     int leader() throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() - deadline < 0) {
+        return Polling.require(() -> {
             Optional<Integer> holder = client.leaseHolder(Duration.ofMillis(300));
             if (holder.isPresent()) {
-                return holder.get();
+                return holder;
             }
-            for (StatusReply s : client.statuses(Duration.ofMillis(300))) {
-                if (s.getLeader()) {
-                    return s.getReplicaId();
-                }
-            }
-            Thread.sleep(50); // an election is running; bounded by the deadline
-        }
-        throw new IllegalStateException("no leader within 10 s");
+            return client.statuses(Duration.ofMillis(300)).stream().filter(StatusReply::getLeader)
+                    .map(StatusReply::getReplicaId).findFirst();
+        }, LEADER_TIMEOUT, "leader");
     }
 
     @Override
@@ -318,27 +312,15 @@ final class ReplicaCluster implements Cluster {
     @Override
     public Optional<Duration> awaitRecovery(Duration timeout) throws InterruptedException {
         long start = System.nanoTime();
-        long deadline = start + timeout.toNanos();
         byte[] query = PROBE_KEY.getBytes(StandardCharsets.UTF_8);
-        while (System.nanoTime() - deadline < 0) {
-            try {
-                if (client.read(query, Duration.ofMillis(500)).isPresent()) {
-                    byte[] probe = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, probeValue.getAndIncrement())));
-                    if (client.append(probe, Duration.ofSeconds(1)).getOutcome() == Outcome.APPLIED) {
-                        return Optional.of(Duration.ofNanos(System.nanoTime() - start));
-                    }
-                }
-            } catch (StatusRuntimeException e) {
-                // a replica restarting; try again until the deadline
+        return Polling.await(() -> {
+            if (client.read(query, Duration.ofMillis(500)).isEmpty()) {
+                return Optional.empty();
             }
-            Thread.sleep(20); // between probes; bounded by the deadline
-        }
-        return Optional.empty();
-    }
-
-    /** Whether replica {@code id}'s process is alive (for tests). */
-    boolean isRunning(int id) {
-        return processes.isRunning(id);
+            byte[] probe = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, probeValue.getAndIncrement())));
+            return client.append(probe, Duration.ofSeconds(1)).getOutcome() == Outcome.APPLIED
+                    ? Optional.of(Duration.ofNanos(System.nanoTime() - start)) : Optional.empty();
+        }, timeout, 20);
     }
 
     @Override

@@ -1,11 +1,10 @@
 package io.gnomon.spanner.torture;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.File;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -35,9 +34,6 @@ public final class TortureCommand implements Callable<Integer> {
     @Option(names = "--replicas", defaultValue = "3", description = "3 or 5 replicas (processes backend).")
     int replicas;
 
-    @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
-    int clients;
-
     @Option(names = "--duration", defaultValue = "30s", description = "Workload time, faults included (e.g. 30s, 2m).")
     String duration;
 
@@ -66,17 +62,13 @@ public final class TortureCommand implements Callable<Integer> {
     @Option(names = "--history", description = "Where to keep the history (default: in the work directory).")
     Path history;
 
-    @Option(names = "--work-dir", description = "Replica data and logs (default: a new temporary directory).")
-    Path workDir;
-
     @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads",
             description = "Start replicas with a deliberate lease bug; needs --replica-classpath-extra with "
                     + "txn-coordinator's test classes. The run passes only if the checker catches it.")
     String negativeControl;
 
-    @Option(names = "--replica-classpath-extra", paramLabel = "PATH",
-            description = "Added to the replicas' classpath (e.g. txn-coordinator/target/test-classes).")
-    String classpathExtra;
+    @Mixin
+    SharedOptions shared;
 
     @Override
     public Integer call() throws Exception {
@@ -84,25 +76,19 @@ public final class TortureCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         TortureSetup setup;
         try {
-            setup = new TortureSetup(backend, replicas, clients, FaultKind.parse(fault), Durations.parse("--duration", duration),
+            setup = new TortureSetup(backend, replicas, shared.clients, FaultKind.parse(fault), Durations.parse("--duration", duration),
                     Durations.parse("--quiet", quiet), Durations.parse("--hold", hold), leaseMillis, electionMillis, seed,
-                    negativeControl, replicaClasspath(classpathExtra));
+                    negativeControl, shared.replicaClasspath());
         } catch (IllegalArgumentException e) {
             err.println("torture: " + e.getMessage());
             return 2;
         }
-        Path dir = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("torture");
+        Path dir = shared.workDir("torture");
         Path file = history != null ? history : dir.resolve("history.jsonl");
         TortureRun.Summary s = setup.run(dir, file, line -> err.println("torture: " + line));
         out.println(s.line());
         out.flush();
         return setup.passed(s) ? 0 : 1;
-    }
-
-    /** This JVM's classpath (bin/_java: spanner-lite's classes and txn-coordinator's) plus {@code extra}. */
-    static String replicaClasspath(String extra) {
-        String cp = System.getProperty("java.class.path");
-        return extra == null || extra.isBlank() ? cp : cp + File.pathSeparator + extra;
     }
 
     /** Durations on the command line: {@code 500ms}, {@code 20s}, {@code 2m}. */

@@ -1,6 +1,7 @@
 package io.gnomon.spanner.torture;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -42,9 +43,6 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--duration", defaultValue = "20s", description = "Each run's workload time (default ${DEFAULT-VALUE}).")
     String duration;
 
-    @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
-    int clients;
-
     @Option(names = "--faults", split = ",", description = "Fault kinds (default: all).")
     List<String> faults;
 
@@ -57,15 +55,14 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--doc", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
     Path doc;
 
-    @Option(names = "--work-dir", description = "Where the runs' data and histories go (default: a temporary directory).")
-    Path workDir;
-
-    @Option(names = "--replica-classpath-extra", paramLabel = "PATH",
-            description = "Added to the replicas' classpath; txn-coordinator's test classes for the negative control.")
-    String classpathExtra;
+    @Mixin
+    SharedOptions shared;
 
     /** One table row: the runs of one backend and fault kind. */
-    private record Row(String backend, String fault, List<TortureRun.Summary> runs, boolean negativeControl) {
+    private record Row(String backend, String fault, List<TortureRun.Summary> runs, String control) {
+        boolean negativeControl() {
+            return control != null;
+        }
     }
 
     @Override
@@ -77,8 +74,8 @@ public final class TortureReportCommand implements Callable<Integer> {
         for (String f : faults == null ? FaultKind.names() : faults) {
             kinds.add(FaultKind.parse(f));
         }
-        String cp = TortureCommand.replicaClasspath(classpathExtra);
-        Path dir = workDir != null ? Files.createDirectories(workDir) : Files.createTempDirectory("torture-report");
+        String cp = shared.replicaClasspath();
+        Path dir = shared.workDir("torture-report");
         Map<String, Row> rows = new LinkedHashMap<>();
         List<TortureSetup> plan = new ArrayList<>();
         for (FaultKind k : kinds) {
@@ -87,8 +84,10 @@ public final class TortureReportCommand implements Callable<Integer> {
             }
         }
         if (!noNegativeControl) {
-            for (int seed = 1; seed <= runs; seed++) {
-                plan.add(TortureSetup.negativeControl(clients, d, seed, cp));
+            for (String control : List.of("stale-lease-reads", "skip-lease-wait")) {
+                for (int seed = 1; seed <= runs; seed++) {
+                    plan.add(TortureSetup.negativeControl(control, shared.clients, d, seed, cp));
+                }
             }
         }
         if (!noEtcd) {
@@ -114,7 +113,7 @@ public final class TortureReportCommand implements Callable<Integer> {
             }
             String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
             rows.computeIfAbsent(key, x -> new Row(s.backend(), s.fault().cli(), new ArrayList<>(),
-                    s.negativeControl() != null)).runs().add(summary);
+                    s.negativeControl())).runs().add(summary);
         }
         String table = table(rows.values(), d);
         out.print(table);
@@ -126,7 +125,7 @@ public final class TortureReportCommand implements Callable<Integer> {
     }
 
     private TortureSetup setup(String backend, FaultKind k, Duration d, int seed, String control, String cp) {
-        return new TortureSetup(backend, 3, clients, k, d, Duration.ofSeconds(2), Duration.ofMillis(2500), 1000, 300,
+        return new TortureSetup(backend, 3, shared.clients, k, d, Duration.ofSeconds(2), Duration.ofMillis(2500), 1000, 300,
                 seed, control, cp);
     }
 
@@ -134,15 +133,16 @@ public final class TortureReportCommand implements Callable<Integer> {
         StringBuilder b = new StringBuilder();
         b.append("Measured ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
                 .append(" with `bin/torture-report --runs ").append(runs).append(" --duration ").append(duration)
-                .append(" --clients ").append(clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
+                .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
                 .append("` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ")
                 .append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.version"))
                 .append(", Java ").append(System.getProperty("java.version"))
                 .append("; 3 replicas (lease 1000 ms, election timeout 300 ms, TrueTime system:1ms), ")
                 .append(d.toSeconds()).append(" s per run.\n\n");
         b.append("| backend | fault | runs | faults injected | operations | ok / fail / info | anomalies | "
-                + "acknowledged writes lost | recovery after heal, median / max | verdict |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+                + "acknowledged writes lost | serving again during the fault: windows, median / max | "
+                + "recovery after heal, median / max | verdict |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
             long ops = 0;
             long ok = 0;
@@ -155,6 +155,7 @@ public final class TortureReportCommand implements Callable<Integer> {
             int caught = 0;
             int unrecovered = 0;
             List<Duration> recoveries = new ArrayList<>();
+            List<Duration> failovers = new ArrayList<>();
             for (TortureRun.Summary s : r.runs()) {
                 ops += s.check().stats().txns();
                 ok += s.check().stats().ok();
@@ -165,22 +166,27 @@ public final class TortureReportCommand implements Callable<Integer> {
                 lost += Math.max(0, s.lostAcknowledged());
                 faultsInjected += s.faultsInjected();
                 recoveries.addAll(s.recoveries());
+                failovers.addAll(s.failovers());
                 unrecovered += s.unrecovered();
                 caught += s.realtimeAnomalies() ? 1 : 0;
             }
             String verdict = r.negativeControl()
-                    ? "negative control (stale-lease-reads): caught in " + caught + " of " + r.runs().size() + " runs"
+                    ? "negative control (" + r.control() + "): caught in " + caught + " of " + r.runs().size() + " runs"
                     : anomalies == 0 && lost == 0 && !lostUnknown && unrecovered == 0 ? "clean" : "NOT CLEAN";
             b.append("| ").append(r.backend()).append(" | ").append(r.fault()).append(" | ").append(r.runs().size())
                     .append(" | ").append(faultsInjected).append(" | ").append(ops).append(" | ").append(ok)
                     .append(" / ").append(fail).append(" / ").append(info).append(" | ").append(anomalies)
                     .append(" | ").append(lost).append(lostUnknown ? " (some keys unreadable)" : "").append(" | ")
-                    .append(TortureRun.median(recoveries)).append(" / ")
-                    .append(recoveries.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-"))
+                    .append(failovers.size()).append(" of ").append(faultsInjected).append(", ")
+                    .append(medianAndMax(failovers)).append(" | ").append(medianAndMax(recoveries))
                     .append(unrecovered > 0 ? " (" + unrecovered + " not recovered)" : "").append(" | ")
                     .append(verdict).append(" |\n");
         }
         return b.toString();
+    }
+
+    private static String medianAndMax(List<Duration> ds) {
+        return TortureRun.median(ds) + " / " + ds.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-");
     }
 
     static void rewrite(Path doc, String table) throws IOException {

@@ -40,12 +40,14 @@ final class TortureRun {
      * What one run measured; {@link #line()} is the summary line.
      *
      * @param lostAcknowledged acknowledged appends missing from the final reads; -1 if a key could not be read
+     * @param failovers        for each fault window in which the cluster served again before the heal (a new
+     *                         leader elected, say), the time from the injection until it did
      * @param recoveries       time from each heal until the cluster served again
      * @param unrecovered      heals after which it did not serve within {@link #RECOVERY_TIMEOUT}
      */
     record Summary(String backend, int replicas, int clients, FaultKind fault, String negativeControl, long seed,
-                   int faultsInjected, CheckResult check, long lostAcknowledged, List<Duration> recoveries,
-                   int unrecovered, Path history) {
+                   int faultsInjected, CheckResult check, long lostAcknowledged, List<Duration> failovers,
+                   List<Duration> recoveries, int unrecovered, Path history) {
 
         int anomalies() {
             return check.counts().values().stream().mapToInt(Integer::intValue).sum();
@@ -64,14 +66,15 @@ final class TortureRun {
             check.counts().forEach((t, n) -> classes.put(t.label(), n));
             return String.format("torture backend=%s replicas=%d clients=%d fault=%s%s seed=%d: faults=%d ops=%d "
                             + "ok=%d fail=%d info=%d anomalies=%d%s verdict=%s lost-acknowledged=%s recovery-max=%s "
-                            + "recovery-median=%s%s history=%s",
+                            + "recovery-median=%s%s serving-during-fault=%d/%d failover-max=%s history=%s",
                     backend, replicas, clients, fault.cli(),
                     negativeControl == null ? "" : " negative-control=" + negativeControl, seed, faultsInjected,
                     check.stats().txns(), check.stats().ok(), check.stats().fail(), check.stats().info(), anomalies(),
                     classes.isEmpty() ? "" : " " + classes, Report.verdict(check),
                     lostAcknowledged < 0 ? "unknown" : Long.toString(lostAcknowledged),
                     maxRecovery().map(TortureRun::seconds).orElse("-"), median(recoveries),
-                    unrecovered > 0 ? " UNRECOVERED=" + unrecovered : "", history);
+                    unrecovered > 0 ? " UNRECOVERED=" + unrecovered : "", failovers.size(), faultsInjected,
+                    failovers.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-"), history);
         }
     }
 
@@ -87,6 +90,7 @@ final class TortureRun {
                     + cluster.name() + "; it supports " + cluster.supportedFaults());
         }
         SplittableRandom random = new SplittableRandom(workloadConfig.seed());
+        List<Duration> failovers = new ArrayList<>();
         List<Duration> recoveries = new ArrayList<>();
         int injected = 0;
         int unrecovered = 0;
@@ -102,8 +106,17 @@ final class TortureRun {
                     Thread.sleep(schedule.quiet().toMillis());
                     Cluster.Injected fault = cluster.inject(schedule.fault(), random);
                     injected++;
+                    long injectedAt = System.nanoTime();
                     log.accept("fault " + injected + ": " + fault.description());
-                    Thread.sleep(schedule.hold().toMillis());
+                    // Probing during the fault measures failover: how soon the group serves without the victim.
+                    Optional<Duration> failover = cluster.awaitRecovery(schedule.hold());
+                    failover.ifPresent(failovers::add);
+                    log.accept(failover.map(f -> "serving again during the fault after " + seconds(f))
+                            .orElse("not serving during the fault"));
+                    long leftMillis = schedule.hold().toMillis() - (System.nanoTime() - injectedAt) / 1_000_000;
+                    if (leftMillis > 0) {
+                        Thread.sleep(leftMillis);
+                    }
                     fault.heal().heal();
                     Optional<Duration> recovery = cluster.awaitRecovery(RECOVERY_TIMEOUT);
                     if (recovery.isPresent()) {
@@ -132,7 +145,7 @@ final class TortureRun {
             throw new IllegalStateException("the harness wrote an unreadable history " + history + ": " + e.getMessage(), e);
         }
         return new Summary(cluster.name(), replicas, workloadConfig.clients(), schedule.fault(), negativeControl,
-                workloadConfig.seed(), injected, check, lost, recoveries, unrecovered, history);
+                workloadConfig.seed(), injected, check, lost, failovers, recoveries, unrecovered, history);
     }
 
     /** Acknowledged appends missing from a final linearizable read of their key; -1 if a key cannot be read. */

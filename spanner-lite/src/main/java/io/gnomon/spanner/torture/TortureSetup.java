@@ -41,13 +41,17 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
     }
 
     /**
-     * The negative control (docs/reliability.md): stale lease reads on, the leader isolated. The election timeout
-     * is 2 s so that the isolated leader, which steps down after hearing no majority for twice that, keeps
-     * answering for a while after the others have elected a leader (after 2 to 4 s) and committed new appends.
+     * A negative control (docs/reliability.md): a deliberate lease bug, the leader isolated. The isolated leader
+     * steps down after hearing no majority for twice the election timeout, so the timeouts are chosen to leave it
+     * a window in which it still answers reads after the others have elected a leader and committed appends.
+     * {@code stale-lease-reads}: election timeout 2 s (a new leader after 2 to 4 s; the old one answers until
+     * 4 s, its lease ignored). {@code skip-lease-wait}: lease 4 s, election timeout 1.5 s (a new leader after 1.5
+     * to 3 s, not waiting out the old lease; the old one answers under its lease until it steps down at 3 s).
      */
-    static TortureSetup negativeControl(int clients, Duration duration, long seed, String replicaClasspath) {
+    static TortureSetup negativeControl(String kind, int clients, Duration duration, long seed, String replicaClasspath) {
+        boolean stale = kind.equals("stale-lease-reads");
         return new TortureSetup("processes", 3, clients, FaultKind.ISOLATE_LEADER, duration, Duration.ofMillis(1500),
-                Duration.ofMillis(4500), 1000, 2000, seed, "stale-lease-reads", replicaClasspath);
+                Duration.ofMillis(4500), stale ? 1000 : 4000, stale ? 2000 : 1500, seed, kind, replicaClasspath);
     }
 
     /** Starts the cluster in {@code dir}, runs, closes it; the history stays in {@code history}. */
@@ -55,9 +59,20 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         Workload.Config workload = Workload.Config.defaults(clients, seed);
         TortureRun.Schedule schedule = new TortureRun.Schedule(fault, duration, quiet, hold);
         try (Cluster cluster = open(dir, workload.opTimeout())) {
-            log.accept("cluster up: " + cluster.name() + ", " + replicas + " members; running " + duration.toSeconds()
-                    + " s with fault " + fault.cli());
-            return TortureRun.run(cluster, replicas, workload, schedule, negativeControl, history, log);
+            // Ctrl-C or SIGTERM must not leave replica or etcd processes behind.
+            Thread cleanup = new Thread(cluster::close, "torture-cleanup");
+            Runtime.getRuntime().addShutdownHook(cleanup);
+            try {
+                log.accept("cluster up: " + cluster.name() + ", " + replicas + " members; running "
+                        + duration.toSeconds() + " s with fault " + fault.cli());
+                return TortureRun.run(cluster, replicas, workload, schedule, negativeControl, history, log);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanup);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is closing the cluster already
+                }
+            }
         }
     }
 

@@ -79,7 +79,8 @@ class TortureHarnessTest {
      */
     @Test
     void negativeControlStaleLeaseReadsIsCaught() throws Exception {
-        TortureSetup setup = TortureSetup.negativeControl(8, Duration.ofSeconds(20), 1, replicaClasspath());
+        TortureSetup setup = TortureSetup.negativeControl("stale-lease-reads", 8, Duration.ofSeconds(20), 1,
+                replicaClasspath());
         TortureRun.Summary s = run(setup);
 
         assertThat(s.faultsInjected()).as(s.line()).isGreaterThanOrEqualTo(1);
