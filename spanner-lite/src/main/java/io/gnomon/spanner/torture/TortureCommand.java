@@ -2,27 +2,28 @@ package io.gnomon.spanner.torture;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
-
 /**
  * {@code bin/spanner-lite torture}: one run of the list-append workload against a cluster under one fault kind,
  * then the checker; prints one summary line (docs/reliability.md).
  */
 @Command(name = "torture", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the list-append workload against a cluster on loopback while injecting a fault on a",
-                "schedule (quiet, fault, heal, wait for recovery, repeat), checks the history for strict",
-                "serializability and counts acknowledged writes lost. Prints one summary line.", "",
-                "Example: bin/spanner-lite torture --backend processes --replicas 3 --fault kill-leader --duration 30s"},
-        footer = {"", "Exit status: 0 when the run is clean (no anomaly, nothing lost, every heal recovered; with",
-                "--negative-control: when the checker caught the bug), 1 otherwise, 2 on bad arguments."})
+        description = {"Runs the list-append workload against a cluster on loopback while injecting",
+                "a fault on a schedule (quiet, fault, heal, wait for recovery, repeat), checks",
+                "the history for strict serializability and counts acknowledged writes lost.",
+                "Prints one summary line (docs/reliability.md).", "",
+                "Example: bin/spanner-lite torture --fault kill-leader --duration 30s"},
+        footer = {"", "Exit status: 0 when the run is clean (no anomaly, nothing lost, every heal",
+                "recovered; with --negative-control: when the checker caught the bug), 1",
+                "otherwise, 2 on bad arguments."})
 public final class TortureCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -27,9 +27,9 @@ import java.util.concurrent.Callable;
  * docs/reliability.md between its markers.
  */
 @Command(name = "torture-report", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the torture harness for every fault kind (--runs times each, seeds 1..runs), the",
-                "negative control and the etcd reference, prints each run's summary line, and rewrites the table",
-                "between the markers in --doc."})
+        description = {"Runs the torture harness for every fault kind (--runs times each, seeds",
+                "1..runs), both negative controls and the etcd reference; prints each run's",
+                "summary line and rewrites the table between the markers in --doc."})
 public final class TortureReportCommand implements Callable<Integer> {
     static final String BEGIN = "<!-- torture-figures:begin -->";
     static final String END = "<!-- torture-figures:end -->";
