@@ -69,14 +69,50 @@ public final class TortureReportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Duration d = TortureCommand.Durations.parse("--duration", duration);
+        Duration d;
+        List<TortureSetup> plan;
+        try {
+            d = TortureCommand.Durations.parse("--duration", duration);
+            plan = plan(d, shared.replicaClasspath());
+        } catch (IllegalArgumentException e) {
+            err.println("torture-report: " + e.getMessage());
+            return 2;
+        }
+        Path dir = shared.workDir("torture-report");
+        Map<String, Row> rows = new LinkedHashMap<>();
+        int failed = 0;
+        for (int i = 0; i < plan.size(); i++) {
+            TortureSetup s = plan.get(i);
+            Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
+                    + (s.negativeControl() == null ? "" : "-control") + "-" + s.seed()));
+            TortureRun.Summary summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
+            out.println(summary.line());
+            out.flush();
+            if (!s.passed(summary)) {
+                failed++;
+            }
+            String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
+            rows.computeIfAbsent(key, x -> new Row(s.backend(), s.fault().cli(), new ArrayList<>(),
+                    s.negativeControl())).runs().add(summary);
+        }
+        String table = table(rows.values(), d);
+        out.print(table);
+        if (doc != null) {
+            rewrite(doc, table);
+            err.println("torture-report: rewrote the figures in " + doc);
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    /** Every run, checked before any starts. */
+    private List<TortureSetup> plan(Duration d, String cp) {
+        if (runs < 1 || runs > 100) {
+            throw new IllegalArgumentException("--runs " + runs + ": 1 to 100");
+        }
         List<FaultKind> kinds = new ArrayList<>();
         for (String f : faults == null ? FaultKind.names() : faults) {
             kinds.add(FaultKind.parse(f));
         }
-        String cp = shared.replicaClasspath();
-        Path dir = shared.workDir("torture-report");
-        Map<String, Row> rows = new LinkedHashMap<>();
         List<TortureSetup> plan = new ArrayList<>();
         for (FaultKind k : kinds) {
             for (int seed = 1; seed <= runs; seed++) {
@@ -100,28 +136,7 @@ public final class TortureReportCommand implements Callable<Integer> {
                 }
             }
         }
-        int failed = 0;
-        for (int i = 0; i < plan.size(); i++) {
-            TortureSetup s = plan.get(i);
-            Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
-                    + (s.negativeControl() == null ? "" : "-control") + "-" + s.seed()));
-            TortureRun.Summary summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
-            out.println(summary.line());
-            out.flush();
-            if (!s.passed(summary)) {
-                failed++;
-            }
-            String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
-            rows.computeIfAbsent(key, x -> new Row(s.backend(), s.fault().cli(), new ArrayList<>(),
-                    s.negativeControl())).runs().add(summary);
-        }
-        String table = table(rows.values(), d);
-        out.print(table);
-        if (doc != null) {
-            rewrite(doc, table);
-            err.println("torture-report: rewrote the figures in " + doc);
-        }
-        return failed == 0 ? 0 : 1;
+        return plan;
     }
 
     private TortureSetup setup(String backend, FaultKind k, Duration d, int seed, String control, String cp) {

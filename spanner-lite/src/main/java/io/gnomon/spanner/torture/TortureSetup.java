@@ -36,7 +36,11 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
             throw new IllegalArgumentException("--election-timeout-ms " + electionMillis + ": 50 to 60000");
         }
         if (duration.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("--duration " + duration + ": at least 1s");
+            throw new IllegalArgumentException("--duration " + duration.toMillis() + "ms: at least 1s");
+        }
+        if (fault != FaultKind.NONE && duration.compareTo(quiet.plus(hold)) <= 0) {
+            throw new IllegalArgumentException("--duration " + duration.toMillis() + "ms: fault " + fault.cli()
+                    + " needs more than quiet + hold (" + quiet.plus(hold).toMillis() + " ms) to inject it once");
         }
     }
 
