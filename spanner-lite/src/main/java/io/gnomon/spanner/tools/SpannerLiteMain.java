@@ -1,5 +1,7 @@
 package io.gnomon.spanner.tools;
 
+import io.gnomon.spanner.torture.TortureCommand;
+import io.gnomon.spanner.torture.TortureReportCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -13,8 +15,8 @@ import java.io.PrintWriter;
  * {@code subcommands} below.
  */
 @Command(name = "spanner-lite", mixinStandardHelpOptions = true,
-        description = "spanner-lite tools: check a list-append history for strict serializability, generate one.",
-        subcommands = {CheckCommand.class, GenHistoryCommand.class, CommandLine.HelpCommand.class})
+        description = "spanner-lite tools: check a list-append history for strict serializability, generate one, torture a cluster.",
+        subcommands = {CheckCommand.class, GenHistoryCommand.class, TortureCommand.class, TortureReportCommand.class, CommandLine.HelpCommand.class})
 public final class SpannerLiteMain implements Runnable {
     @Spec
     CommandSpec spec;

@@ -51,5 +51,9 @@ class LaunchScriptTest {
         assertThat(help.exitCode()).isZero();
         assertThat(help.stdout()).startsWith("Usage: spanner-lite check");
         assertThat(run(dir, "--help").stdout()).startsWith("Usage: spanner-lite");
+
+        Run torture = run(dir, "torture", "--replicas", "4");
+        assertThat(torture.exitCode()).isEqualTo(2);
+        assertThat(torture.stderr()).isEqualTo("torture: --replicas 4: use 3 or 5\n");
     }
 }

@@ -1,0 +1,65 @@
+package io.gnomon.spanner.torture;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** The faults the harness injects (docs/reliability.md, "Fault kinds"); the name is the command-line spelling. */
+enum FaultKind {
+    /** No fault: the workload alone, as a baseline. */
+    NONE("none"),
+    /** SIGKILL of a follower, restarted at heal. */
+    KILL_FOLLOWER("kill-follower"),
+    /** SIGKILL of the leader, restarted at heal. */
+    KILL_LEADER("kill-leader"),
+    /** SIGSTOP of the leader for longer than its lease, SIGCONT at heal. */
+    PAUSE_LEADER("pause-leader"),
+    /** The leader and fewer than half of the others cut off from the majority. */
+    PARTITION_MAJORITY("partition-majority"),
+    /** Two sides that cannot hear each other, and one replica in the middle that hears both. */
+    PARTITION_BRIDGE("partition-bridge"),
+    /** The leader cut off from every other replica; clients still reach it. */
+    ISOLATE_LEADER("isolate-leader"),
+    /** Every replica's TrueTime drifts at 200 ppm (Spanner's assumed worst case), the leader one way, the rest the other. */
+    CLOCK_DRIFT("clock-drift"),
+    /** The leader's TrueTime steps 200 ms forward and a follower's 200 ms back. */
+    CLOCK_STEP("clock-step"),
+    /** The leader's TrueTime is unavailable for the whole fault window, as while its clock daemon restarts. */
+    CLOCK_RESTART("clock-restart"),
+    /** clock-drift on every replica plus one process or network fault at random, each window. */
+    MIXED("mixed");
+
+    private final String cli;
+
+    FaultKind(String cli) {
+        this.cli = cli;
+    }
+
+    String cli() {
+        return cli;
+    }
+
+    static FaultKind parse(String s) {
+        for (FaultKind k : values()) {
+            if (k.cli.equals(s)) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("fault " + s + ": use one of " + names());
+    }
+
+    static List<String> names() {
+        List<String> out = new ArrayList<>();
+        for (FaultKind k : values()) {
+            out.add(k.cli);
+        }
+        return out;
+    }
+
+    boolean isClock() {
+        return this == CLOCK_DRIFT || this == CLOCK_STEP || this == CLOCK_RESTART;
+    }
+
+    boolean isPartition() {
+        return this == PARTITION_MAJORITY || this == PARTITION_BRIDGE || this == ISOLATE_LEADER;
+    }
+}

@@ -1,0 +1,332 @@
+package io.gnomon.spanner.torture;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.MoreExecutors;
+import com.google.protobuf.ByteString;
+import io.gnomon.paxos.grpc.AppendReply;
+import io.gnomon.paxos.grpc.ClockFaultRequest;
+import io.gnomon.paxos.grpc.FaultAdminGrpc;
+import io.gnomon.paxos.grpc.Outcome;
+import io.gnomon.paxos.grpc.PartitionRequest;
+import io.gnomon.paxos.grpc.ReadReply;
+import io.gnomon.paxos.grpc.ReadRequest;
+import io.gnomon.paxos.grpc.ReplicaGrpc;
+import io.gnomon.paxos.grpc.StatusReply;
+import io.gnomon.paxos.server.ListAppend;
+import io.gnomon.paxos.server.ReplicaClient;
+import io.gnomon.paxos.server.ReplicaProcesses;
+import io.gnomon.spanner.history.MicroOp;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Gnomon's replicated log as separate replica JVMs on loopback ({@link ReplicaProcesses}, {@code bin/replica
+ * --fault-admin}), running the list-append machine. Read-write transactions are one log entry each
+ * ({@link ReplicaClient#appendAsync}); a single-key read is a lease read sent to a replica chosen at random (then
+ * to the one it names as leader), so a replica that wrongly believes it still holds a lease gets asked too.
+ * Faults: SIGKILL and SIGSTOP through {@link ReplicaProcesses}, partitions and clock faults through each
+ * replica's {@code FaultAdmin} service.
+ */
+final class ReplicaCluster implements Cluster {
+    /** Spanner's assumed worst-case clock drift (OSDI 2012, section 3: 200 µs/s). */
+    static final double MAX_DRIFT_PPM = 200;
+    static final long CLOCK_STEP_NANOS = 200_000_000L;
+    private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final int START_ATTEMPTS = 2;
+    private static final Duration LEADER_TIMEOUT = Duration.ofSeconds(10);
+    private static final String PROBE_KEY = "torture-probe";
+
+    private final ReplicaProcesses processes;
+    private final ReplicaClient client;
+    private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
+    private final Duration opTimeout;
+    private final long faultHoldMillis;
+    private final AtomicLong probeValue = new AtomicLong(1);
+
+    /**
+     * Starts {@code replicas} replica processes and waits until each serves.
+     *
+     * @param classpath       the replicas' classpath (txn-coordinator and its dependencies; add its test classes
+     *                        for a negative control)
+     * @param leaseMillis     the leader lease
+     * @param electionMillis  followers' election timeout; a leader that hears no majority for twice this steps down
+     * @param negativeControl {@code skip-lease-wait}, {@code stale-lease-reads}, or null
+     * @param faultHoldMillis how long faults stay before healing (a clock outage lasts this long)
+     */
+    ReplicaCluster(Path root, int replicas, String classpath, long leaseMillis, long electionMillis, String negativeControl,
+                   Duration opTimeout, long faultHoldMillis) throws IOException {
+        List<String> args = new ArrayList<>(List.of("--fault-admin", "--truetime", "system:1ms",
+                "--lease-ms", Long.toString(leaseMillis), "--election-timeout-ms", Long.toString(electionMillis), "--heartbeat-ms", "100"));
+        if (negativeControl != null) {
+            args.addAll(List.of("--negative-control", negativeControl));
+        }
+        this.processes = startGroup(root, replicas, classpath, args);
+        this.opTimeout = opTimeout;
+        this.faultHoldMillis = faultHoldMillis;
+        this.client = new ReplicaClient(processes.targets());
+        processes.targets().forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().build()));
+    }
+
+    /**
+     * Starts the group, once more on fresh ports and directories if a replica dies before serving: on a loaded
+     * shared machine a replica occasionally exits at startup with an empty log (cause not found; a port taken
+     * between choosing and binding it is one candidate), which says nothing about the protocol.
+     */
+    private static ReplicaProcesses startGroup(Path root, int replicas, String classpath, List<String> args)
+            throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            ReplicaProcesses group = new ReplicaProcesses(root.resolve("start-" + attempt), replicas, classpath, args);
+            try {
+                group.startAll(START_TIMEOUT);
+                return group;
+            } catch (IllegalStateException e) {
+                group.close();
+                if (attempt >= START_ATTEMPTS) {
+                    throw e;
+                }
+                System.err.println("torture: starting the replicas failed, starting afresh: " + e.getMessage());
+            } catch (RuntimeException | IOException e) {
+                group.close();
+                throw e;
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return "processes";
+    }
+
+    @Override
+    public CompletableFuture<TxnOutcome> execute(List<MicroOp> txn) {
+        if (txn.size() == 1 && txn.get(0) instanceof MicroOp.Read r) {
+            List<Integer> ids = processes.ids();
+            CompletableFuture<TxnOutcome> result = new CompletableFuture<>();
+            leaseRead(ids.get(ThreadLocalRandom.current().nextInt(ids.size())), r, true, result);
+            return result;
+        }
+        List<ListAppend.Op> ops = new ArrayList<>(txn.size());
+        for (MicroOp op : txn) {
+            ops.add(op instanceof MicroOp.Append a ? ListAppend.Op.append(a.key(), a.value())
+                    : ListAppend.Op.read(op.key()));
+        }
+        return client.appendAsync(ListAppend.encodeTxn(ops), opTimeout).thenApply(reply -> outcome(txn, reply));
+    }
+
+    private static TxnOutcome outcome(List<MicroOp> txn, AppendReply reply) {
+        if (reply.getOutcome() == Outcome.APPLIED) {
+            List<List<Long>> lists = ListAppend.decodeResult(reply.getResult().toByteArray());
+            List<MicroOp> done = new ArrayList<>(txn.size());
+            for (int i = 0; i < txn.size(); i++) {
+                MicroOp op = txn.get(i);
+                done.add(op instanceof MicroOp.Read r ? new MicroOp.Read(r.key(), lists.get(i)) : op);
+            }
+            return TxnOutcome.ok(done);
+        }
+        if (reply.getOutcome() == Outcome.NOT_APPENDED) {
+            return TxnOutcome.fail(txn, reply.getDetail());
+        }
+        return TxnOutcome.info(txn, reply.getDetail());
+    }
+
+    /** A read has no effect, so any read not served is {@code fail}. */
+    private void leaseRead(int target, MicroOp.Read read, boolean followHint, CompletableFuture<TxnOutcome> result) {
+        List<MicroOp> txn = List.of(read);
+        ReadRequest request = ReadRequest.newBuilder()
+                .setQuery(ByteString.copyFrom(read.key().getBytes(StandardCharsets.UTF_8))).build();
+        var stub = ReplicaGrpc.newFutureStub(channels.get(target))
+                .withDeadlineAfter(opTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        Futures.addCallback(stub.read(request), new FutureCallback<>() {
+            @Override
+            public void onSuccess(ReadReply reply) {
+                if (reply.getServed()) {
+                    List<Long> list = ListAppend.decodeList(reply.getResult().toByteArray());
+                    result.complete(TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), list))));
+                } else if (followHint && channels.containsKey(reply.getLeaderHint()) && reply.getLeaderHint() != target) {
+                    leaseRead(reply.getLeaderHint(), read, false, result);
+                } else {
+                    result.complete(TxnOutcome.fail(txn, reply.getDetail()));
+                }
+            }
+
+            @Override
+            public void onFailure(Throwable t) {
+                result.complete(TxnOutcome.fail(txn, "replica " + target + ": " + t));
+            }
+        }, MoreExecutors.directExecutor());
+    }
+
+    @Override
+    public Optional<List<Long>> finalRead(String key, Duration timeout) {
+        return client.read(key.getBytes(StandardCharsets.UTF_8), timeout)
+                .map(r -> ListAppend.decodeList(r.getResult().toByteArray()));
+    }
+
+    @Override
+    public Set<FaultKind> supportedFaults() {
+        return EnumSet.allOf(FaultKind.class);
+    }
+
+    /** The replica that leads (preferring one that can serve lease reads), waiting up to 10 s for one. */
+    int leader() throws InterruptedException {
+        return Polling.require(() -> {
+            Optional<Integer> holder = client.leaseHolder(Duration.ofMillis(300));
+            if (holder.isPresent()) {
+                return holder;
+            }
+            return client.statuses(Duration.ofMillis(300)).stream().filter(StatusReply::getLeader)
+                    .map(StatusReply::getReplicaId).findFirst();
+        }, LEADER_TIMEOUT, "leader");
+    }
+
+    @Override
+    public Injected inject(FaultKind kind, SplittableRandom random) throws Exception {
+        int leader = leader();
+        List<Integer> others = new ArrayList<>(processes.ids());
+        others.remove(Integer.valueOf(leader));
+        Collections.shuffle(others, new java.util.Random(random.nextLong()));
+        switch (kind) {
+            case NONE:
+                return new Injected("none", () -> { });
+            case KILL_FOLLOWER:
+                return kill(others.get(0), "follower");
+            case KILL_LEADER:
+                return kill(leader, "leader");
+            case PAUSE_LEADER:
+                processes.pause(leader);
+                return new Injected("SIGSTOP leader " + leader, () -> processes.resume(leader));
+            case PARTITION_MAJORITY: {
+                List<Integer> minority = new ArrayList<>(List.of(leader));
+                minority.addAll(others.subList(0, processes.ids().size() / 2 - 1));
+                List<Integer> majority = new ArrayList<>(others.subList(processes.ids().size() / 2 - 1, others.size()));
+                return partition(List.of(minority, majority), List.of(), "minority " + minority + " with the leader | majority " + majority);
+            }
+            case PARTITION_BRIDGE: {
+                int side = (processes.ids().size() - 1) / 2;
+                List<Integer> a = new ArrayList<>(List.of(leader));
+                a.addAll(others.subList(0, side - 1));
+                int bridge = others.get(side - 1);
+                List<Integer> b = new ArrayList<>(others.subList(side, others.size()));
+                return partition(List.of(a, b), List.of(bridge), a + " | bridge " + bridge + " | " + b);
+            }
+            case ISOLATE_LEADER:
+                return partition(List.of(List.of(leader), others), List.of(), "leader " + leader + " isolated");
+            case CLOCK_DRIFT: {
+                for (int id : processes.ids()) {
+                    clockFault(id, 0, id == leader ? MAX_DRIFT_PPM : -MAX_DRIFT_PPM, 0);
+                }
+                return new Injected("drift +" + MAX_DRIFT_PPM + " ppm on leader " + leader + ", -" + MAX_DRIFT_PPM
+                        + " ppm on the others", this::clearClocks);
+            }
+            case CLOCK_STEP: {
+                clockFault(leader, CLOCK_STEP_NANOS, 0, 0);
+                clockFault(others.get(0), -CLOCK_STEP_NANOS, 0, 0);
+                return new Injected("step +200 ms on leader " + leader + ", -200 ms on " + others.get(0), this::clearClocks);
+            }
+            case CLOCK_RESTART: {
+                clockFault(leader, 0, 0, faultHoldMillis);
+                return new Injected("TrueTime unavailable " + faultHoldMillis + " ms on leader " + leader, this::clearClocks);
+            }
+            case MIXED: {
+                FaultKind[] pick = {FaultKind.KILL_FOLLOWER, FaultKind.KILL_LEADER, FaultKind.PAUSE_LEADER,
+                        FaultKind.PARTITION_MAJORITY, FaultKind.PARTITION_BRIDGE, FaultKind.ISOLATE_LEADER,
+                        FaultKind.CLOCK_STEP};
+                Injected drift = inject(FaultKind.CLOCK_DRIFT, random);
+                Injected other = inject(pick[random.nextInt(pick.length)], random);
+                return new Injected(drift.description() + " + " + other.description(), () -> {
+                    other.heal().heal();
+                    drift.heal().heal();
+                });
+            }
+            default:
+                throw new IllegalArgumentException("fault " + kind);
+        }
+    }
+
+    private Injected kill(int id, String role) {
+        processes.kill9(id);
+        return new Injected("SIGKILL " + role + " " + id, () -> {
+            processes.start(id);
+            processes.awaitReady(id, START_TIMEOUT);
+            channels.get(id).resetConnectBackoff(); // reach it now, not after gRPC's reconnect backoff
+        });
+    }
+
+    /** Each group blocks every replica outside it and outside {@code bridges}; bridges block nobody. */
+    private Injected partition(List<List<Integer>> groups, List<Integer> bridges, String description) {
+        for (List<Integer> g : groups) {
+            List<Integer> blocked = new ArrayList<>(processes.ids());
+            blocked.removeAll(g);
+            blocked.removeAll(bridges);
+            for (int id : g) {
+                setPartition(id, blocked);
+            }
+        }
+        return new Injected("partition " + description, () -> {
+            for (int id : processes.ids()) {
+                setPartition(id, List.of());
+            }
+        });
+    }
+
+    private void setPartition(int id, List<Integer> blocked) {
+        admin(id).setPartition(PartitionRequest.newBuilder().addAllBlocked(blocked).build());
+    }
+
+    private void clockFault(int id, long stepNanos, double driftPpm, long unavailableMillis) {
+        admin(id).setClockFault(ClockFaultRequest.newBuilder().setStepNanos(stepNanos).setDriftPpm(driftPpm)
+                .setUnavailableMillis(unavailableMillis).build());
+    }
+
+    private void clearClocks() {
+        for (int id : processes.ids()) {
+            admin(id).setClockFault(ClockFaultRequest.newBuilder().setClear(true).build());
+        }
+    }
+
+    private FaultAdminGrpc.FaultAdminBlockingStub admin(int id) {
+        return FaultAdminGrpc.newBlockingStub(channels.get(id)).withWaitForReady()
+                .withDeadlineAfter(ADMIN_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public Optional<Duration> awaitRecovery(Duration timeout) throws InterruptedException {
+        long start = System.nanoTime();
+        byte[] query = PROBE_KEY.getBytes(StandardCharsets.UTF_8);
+        return Polling.await(() -> {
+            if (client.read(query, Duration.ofMillis(500)).isEmpty()) {
+                return Optional.empty();
+            }
+            byte[] probe = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, probeValue.getAndIncrement())));
+            return client.append(probe, Duration.ofSeconds(1)).getOutcome() == Outcome.APPLIED
+                    ? Optional.of(Duration.ofNanos(System.nanoTime() - start)) : Optional.empty();
+        }, timeout, 20);
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        channels.values().forEach(ManagedChannel::shutdownNow);
+        processes.close();
+    }
+}

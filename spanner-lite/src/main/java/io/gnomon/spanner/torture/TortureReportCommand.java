@@ -1,0 +1,217 @@
+package io.gnomon.spanner.torture;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bin/spanner-lite torture-report} ({@code bin/torture-report}): every fault kind a few times against
+ * replica processes, the negative control, and etcd as the reference; regenerates the figures in
+ * docs/reliability.md between its markers.
+ */
+@Command(name = "torture-report", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs the torture harness for every fault kind (--runs times each, seeds",
+                "1..runs), both negative controls and the etcd reference; prints each run's",
+                "summary line and rewrites the table between the markers in --doc."})
+public final class TortureReportCommand implements Callable<Integer> {
+    static final String BEGIN = "<!-- torture-figures:begin -->";
+    static final String END = "<!-- torture-figures:end -->";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--runs", defaultValue = "2", description = "Runs per fault kind (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--duration", defaultValue = "20s", description = "Each run's workload time (default ${DEFAULT-VALUE}).")
+    String duration;
+
+    @Option(names = "--faults", split = ",", description = "Fault kinds (default: all).")
+    List<String> faults;
+
+    @Option(names = "--no-etcd", description = "Leave out the etcd reference runs.")
+    boolean noEtcd;
+
+    @Option(names = "--no-negative-control", description = "Leave out the negative control.")
+    boolean noNegativeControl;
+
+    @Option(names = "--doc", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
+    Path doc;
+
+    @Mixin
+    SharedOptions shared;
+
+    /** One table row: the runs of one backend and fault kind. */
+    private record Row(String backend, String fault, List<TortureRun.Summary> runs, String control) {
+        boolean negativeControl() {
+            return control != null;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Duration d;
+        List<TortureSetup> plan;
+        try {
+            d = TortureCommand.Durations.parse("--duration", duration);
+            plan = plan(d, shared.replicaClasspath());
+        } catch (IllegalArgumentException e) {
+            err.println("torture-report: " + e.getMessage());
+            return 2;
+        }
+        Path dir = shared.workDir("torture-report");
+        Map<String, Row> rows = new LinkedHashMap<>();
+        int failed = 0;
+        for (int i = 0; i < plan.size(); i++) {
+            TortureSetup s = plan.get(i);
+            Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
+                    + (s.negativeControl() == null ? "" : "-control") + "-" + s.seed()));
+            TortureRun.Summary summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
+            out.println(summary.line());
+            out.flush();
+            if (!s.passed(summary)) {
+                failed++;
+            }
+            String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
+            rows.computeIfAbsent(key, x -> new Row(s.backend(), s.fault().cli(), new ArrayList<>(),
+                    s.negativeControl())).runs().add(summary);
+        }
+        String table = table(rows.values(), d);
+        out.print(table);
+        if (doc != null) {
+            rewrite(doc, table);
+            err.println("torture-report: rewrote the figures in " + doc);
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    /** Every run, checked before any starts. */
+    private List<TortureSetup> plan(Duration d, String cp) {
+        if (runs < 1 || runs > 100) {
+            throw new IllegalArgumentException("--runs " + runs + ": 1 to 100");
+        }
+        List<FaultKind> kinds = new ArrayList<>();
+        for (String f : faults == null ? FaultKind.names() : faults) {
+            kinds.add(FaultKind.parse(f));
+        }
+        List<TortureSetup> plan = new ArrayList<>();
+        for (FaultKind k : kinds) {
+            for (int seed = 1; seed <= runs; seed++) {
+                plan.add(setup("processes", k, d, seed, null, cp));
+            }
+        }
+        if (!noNegativeControl) {
+            for (String control : List.of("stale-lease-reads", "skip-lease-wait")) {
+                for (int seed = 1; seed <= runs; seed++) {
+                    plan.add(TortureSetup.negativeControl(control, shared.clients, d, seed, cp));
+                }
+            }
+        }
+        if (!noEtcd) {
+            for (FaultKind k : kinds) {
+                if (k == FaultKind.NONE || k == FaultKind.KILL_FOLLOWER || k == FaultKind.KILL_LEADER
+                        || k == FaultKind.PAUSE_LEADER) {
+                    for (int seed = 1; seed <= runs; seed++) {
+                        plan.add(setup("etcd", k, d, seed, null, cp));
+                    }
+                }
+            }
+        }
+        return plan;
+    }
+
+    private TortureSetup setup(String backend, FaultKind k, Duration d, int seed, String control, String cp) {
+        return new TortureSetup(backend, 3, shared.clients, k, d, Duration.ofSeconds(2), Duration.ofMillis(2500), 1000, 300,
+                seed, control, cp);
+    }
+
+    private String table(Iterable<Row> rows, Duration d) {
+        StringBuilder b = new StringBuilder();
+        b.append("Measured ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
+                .append(" with `bin/torture-report --runs ").append(runs).append(" --duration ").append(duration)
+                .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
+                .append("` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ")
+                .append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.version"))
+                .append(", Java ").append(System.getProperty("java.version"))
+                .append("; 3 replicas (lease 1000 ms, election timeout 300 ms, TrueTime system:1ms), ")
+                .append(d.toSeconds()).append(" s per run.\n\n");
+        b.append("| backend | fault | runs | faults injected | operations | ok / fail / info | anomalies | "
+                + "acknowledged writes lost | serving again during the fault: windows, median / max | "
+                + "recovery after heal, median / max | verdict |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            long ops = 0;
+            long ok = 0;
+            long fail = 0;
+            long info = 0;
+            long anomalies = 0;
+            long lost = 0;
+            boolean lostUnknown = false;
+            int faultsInjected = 0;
+            int caught = 0;
+            int unrecovered = 0;
+            List<Duration> recoveries = new ArrayList<>();
+            List<Duration> failovers = new ArrayList<>();
+            for (TortureRun.Summary s : r.runs()) {
+                ops += s.check().stats().txns();
+                ok += s.check().stats().ok();
+                fail += s.check().stats().fail();
+                info += s.check().stats().info();
+                anomalies += s.anomalies();
+                lostUnknown |= s.lostAcknowledged() < 0;
+                lost += Math.max(0, s.lostAcknowledged());
+                faultsInjected += s.faultsInjected();
+                recoveries.addAll(s.recoveries());
+                failovers.addAll(s.failovers());
+                unrecovered += s.unrecovered();
+                caught += s.realtimeAnomalies() ? 1 : 0;
+            }
+            String verdict = r.negativeControl()
+                    ? "negative control (" + r.control() + "): caught in " + caught + " of " + r.runs().size() + " runs"
+                    : anomalies == 0 && lost == 0 && !lostUnknown && unrecovered == 0 ? "clean" : "NOT CLEAN";
+            b.append("| ").append(r.backend()).append(" | ").append(r.fault()).append(" | ").append(r.runs().size())
+                    .append(" | ").append(faultsInjected).append(" | ").append(ops).append(" | ").append(ok)
+                    .append(" / ").append(fail).append(" / ").append(info).append(" | ").append(anomalies)
+                    .append(" | ").append(lost).append(lostUnknown ? " (some keys unreadable)" : "").append(" | ")
+                    .append(failovers.size()).append(" of ").append(faultsInjected).append(", ")
+                    .append(medianAndMax(failovers)).append(" | ").append(medianAndMax(recoveries))
+                    .append(unrecovered > 0 ? " (" + unrecovered + " not recovered)" : "").append(" | ")
+                    .append(verdict).append(" |\n");
+        }
+        return b.toString();
+    }
+
+    private static String medianAndMax(List<Duration> ds) {
+        return TortureRun.median(ds) + " / " + ds.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-");
+    }
+
+    static void rewrite(Path doc, String table) throws IOException {
+        String text = Files.readString(doc, StandardCharsets.UTF_8);
+        int begin = text.indexOf(BEGIN);
+        int end = text.indexOf(END);
+        if (begin < 0 || end < begin) {
+            throw new IllegalArgumentException(doc + " has no " + BEGIN + " ... " + END + " markers");
+        }
+        Files.writeString(doc, text.substring(0, begin + BEGIN.length()) + "\n" + table + text.substring(end),
+                StandardCharsets.UTF_8);
+    }
+}

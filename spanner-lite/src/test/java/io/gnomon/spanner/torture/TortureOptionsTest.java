@@ -1,0 +1,63 @@
+package io.gnomon.spanner.torture;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The harness's arguments and the report's rewrite of docs/reliability.md, without starting any cluster. */
+class TortureOptionsTest {
+    @Test
+    void faultKindsParseByTheirCommandLineNames() {
+        for (FaultKind k : FaultKind.values()) {
+            assertThat(FaultKind.parse(k.cli())).isEqualTo(k);
+        }
+        assertThatThrownBy(() -> FaultKind.parse("kill-everyone"))
+                .hasMessageContaining("fault kill-everyone: use one of [none, kill-follower");
+    }
+
+    @Test
+    void durationsTakeMillisecondsSecondsAndMinutes() {
+        assertThat(TortureCommand.Durations.parse("--hold", "2500ms")).isEqualTo(Duration.ofMillis(2500));
+        assertThat(TortureCommand.Durations.parse("--duration", "1.5s")).isEqualTo(Duration.ofMillis(1500));
+        assertThat(TortureCommand.Durations.parse("--duration", "2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThatThrownBy(() -> TortureCommand.Durations.parse("--duration", "ten"))
+                .hasMessage("--duration ten: use a number with ms, s or m, e.g. 30s");
+    }
+
+    @Test
+    void setupRefusesWhatTheBackendsCannotDo() {
+        assertThatThrownBy(() -> setup("processes", 4, null)).hasMessage("--replicas 4: use 3 or 5");
+        assertThatThrownBy(() -> setup("etcd", 3, "stale-lease-reads"))
+                .hasMessage("--backend etcd runs 3 members and has no negative control");
+        assertThatThrownBy(() -> setup("processes", 3, "no-leases"))
+                .hasMessageContaining("--negative-control no-leases");
+        assertThatThrownBy(() -> setup("zookeeper", 3, null)).hasMessageContaining("--backend zookeeper");
+        assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.KILL_LEADER, Duration.ofSeconds(3),
+                Duration.ofSeconds(1), Duration.ofSeconds(2), 1000, 300, 1, null, ""))
+                .hasMessage("--duration 3000ms: fault kill-leader needs more than quiet + hold (3000 ms) to inject it once");
+    }
+
+    private static TortureSetup setup(String backend, int replicas, String control) {
+        return new TortureSetup(backend, replicas, 4, FaultKind.NONE, Duration.ofSeconds(5), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), 1000, 300, 1, control, "");
+    }
+
+    @Test
+    void reportRewritesOnlyBetweenItsMarkers(@TempDir Path dir) throws Exception {
+        Path doc = dir.resolve("reliability.md");
+        Files.writeString(doc, "# Title\n" + TortureReportCommand.BEGIN + "\nold table\n" + TortureReportCommand.END
+                + "\n## After\n");
+        TortureReportCommand.rewrite(doc, "| new | table |\n");
+        assertThat(Files.readString(doc)).isEqualTo("# Title\n" + TortureReportCommand.BEGIN + "\n| new | table |\n"
+                + TortureReportCommand.END + "\n## After\n");
+
+        Files.writeString(doc, "no markers\n");
+        assertThatThrownBy(() -> TortureReportCommand.rewrite(doc, "x")).hasMessageContaining("markers");
+    }
+}
