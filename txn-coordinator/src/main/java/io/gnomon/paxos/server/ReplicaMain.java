@@ -83,6 +83,11 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "class is on the classpath.")
     String negativeControl;
 
+    @Option(names = "--await-clock-ms", defaultValue = "30000",
+            description = "At startup, wait this long for TrueTime to be usable before serving (default "
+                    + "${DEFAULT-VALUE}); exit 1 naming the last status if it is not.")
+    long awaitClockMillis;
+
     @Option(names = "--ready-file", description = "Written (atomically) with port=N once serving.")
     Path readyFile;
 
@@ -129,6 +134,13 @@ public final class ReplicaMain implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());
             return 2;
+        }
+        try {
+            // A replica must not campaign or grant leases on a clock that cannot bound true time.
+            trueTime.awaitSynchronized(java.time.Duration.ofMillis(awaitClockMillis));
+        } catch (io.gnomon.truetime.ClockSyncTimeoutException e) {
+            System.err.println("replica " + id + ": " + e.getMessage());
+            return 1;
         }
         ReplicaServer server = new ReplicaServer(options, trueTime, machineFactory);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -191,8 +203,7 @@ public final class ReplicaMain implements Callable<Integer> {
                         + ": use shm:PATH, shm-unverified:PATH or system:EPSILON");
             };
         } catch (IOException e) {
-            throw new IllegalArgumentException("--truetime " + spec + ": cannot open the segment: " + e.getMessage()
-                    + " (is clockd running?)");
+            throw new IllegalArgumentException("--truetime " + spec + ": cannot open the segment: " + e.getMessage());
         }
     }
 
