@@ -50,7 +50,11 @@ public final class ReplicaClient implements AutoCloseable {
         return appendAsync(command, timeout).join();
     }
 
-    /** Like {@link #append}, without blocking; the future never completes exceptionally. */
+    /**
+     * Like {@link #append}, without blocking; the future never completes exceptionally. It completes on a gRPC
+     * transport thread (the channels run callbacks there, without an executor hop): stages that depend on it
+     * must not block, or they stall every call on that channel.
+     */
     public CompletableFuture<AppendReply> appendAsync(byte[] command, Duration timeout) {
         CompletableFuture<AppendReply> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + timeout.toNanos();
