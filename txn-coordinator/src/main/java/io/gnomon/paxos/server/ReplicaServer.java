@@ -268,7 +268,6 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
-    /** Calls the driver; a clock that cannot answer drops this input (the protocol treats it as lost). */
     // Loop statistics, logged at DEBUG every 5 s (io.gnomon.paxos.server.ReplicaServer): how big batches are
     // and what a core call costs, the first things to look at when throughput disappoints.
     private long statCalls;
@@ -278,6 +277,7 @@ public final class ReplicaServer implements AutoCloseable {
     private long statMessagesOut;
     private long statLastPrint = System.nanoTime();
 
+    /** Calls the driver; a clock that cannot answer drops this input (the protocol treats it as lost). */
     private Output call(Supplier<Output> input) {
         try {
             long t0 = System.nanoTime();
