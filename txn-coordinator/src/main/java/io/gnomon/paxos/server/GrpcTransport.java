@@ -19,15 +19,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * Sends Paxos messages to peer replicas over one long-lived gRPC client stream per peer. Fire and forget: a
  * message that cannot be sent now (no stream, the peer's queue over its byte budget, the peer partitioned off
- * by {@link #setBlocked}) is dropped and counted, and the protocol's retransmission covers it. Sending never
- * blocks the caller (the replica's event loop): frames wait in a bounded per-peer queue drained whenever gRPC
- * says the stream is ready. A broken stream is reopened on the next send after a short backoff.
+ * by {@link #setBlocked}) is dropped (a full queue with a rate-limited warning), and the protocol's
+ * retransmission covers it. Sending never blocks the caller (the replica's event loop): frames wait in a
+ * bounded per-peer queue drained whenever gRPC says the stream is ready. A broken stream is reopened on the next send after a short backoff.
  */
 public final class GrpcTransport implements Transport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GrpcTransport.class);
@@ -39,7 +38,6 @@ public final class GrpcTransport implements Transport, AutoCloseable {
     private final long maxQueuedBytesPerPeer;
     private final Map<Integer, PeerSender> peers = new TreeMap<>();
     private final LogLimiter limiter = new LogLimiter(LOG);
-    private final AtomicLong dropped = new AtomicLong();
     private volatile Set<Integer> blocked = Set.of();
 
     /**
@@ -69,11 +67,9 @@ public final class GrpcTransport implements Transport, AutoCloseable {
         if (p == null) {
             limiter.warn("unknown-" + to, "replica " + me + ": no address for replica " + to + "; "
                     + message.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
-            dropped.incrementAndGet();
             return;
         }
         if (blocked.contains(to)) {
-            dropped.incrementAndGet();
             return;
         }
         p.send(codec.encode(message));
@@ -89,10 +85,6 @@ public final class GrpcTransport implements Transport, AutoCloseable {
 
     public boolean isBlocked(int from) {
         return blocked.contains(from);
-    }
-
-    public long dropped() {
-        return dropped.get();
     }
 
     @Override
@@ -121,13 +113,11 @@ public final class GrpcTransport implements Transport, AutoCloseable {
         synchronized void send(byte[] frame) {
             if (stream == null) {
                 if (System.nanoTime() - retryAfterNanos < 0) {
-                    dropped.incrementAndGet();
                     return;
                 }
                 open();
             }
             if (queuedBytes + frame.length > maxQueuedBytesPerPeer && !queue.isEmpty()) {
-                dropped.incrementAndGet();
                 limiter.warn("full-" + id, "replica " + me + ": send queue to replica " + id + " over "
                         + maxQueuedBytesPerPeer + " bytes; dropping messages until it drains");
                 return;

@@ -5,6 +5,7 @@ import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.truetime.TrueTime;
+import io.gnomon.truetime.testing.FaultScript;
 import io.gnomon.truetime.shm.ShmTrueTime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -198,28 +199,12 @@ public final class ReplicaMain implements Callable<Integer> {
             return switch (kind) {
                 case "shm" -> ShmTrueTime.open(Path.of(arg));
                 case "shm-unverified" -> ShmTrueTime.openAcceptingUnverified(Path.of(arg));
-                case "system" -> new SystemClockTrueTime(parseNanos(arg));
+                case "system" -> new SystemClockTrueTime(FaultScript.parseNanos(arg));
                 default -> throw new IllegalArgumentException("--truetime " + spec
                         + ": use shm:PATH, shm-unverified:PATH or system:EPSILON");
             };
         } catch (IOException e) {
             throw new IllegalArgumentException("--truetime " + spec + ": cannot open the segment: " + e.getMessage());
         }
-    }
-
-    /** "250us", "1ms", "2s", "500ns" to nanoseconds. */
-    static long parseNanos(String s) {
-        String[][] units = {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"}};
-        for (String[] u : units) {
-            if (s.endsWith(u[0]) && !(u[0].equals("s") && (s.endsWith("ns") || s.endsWith("us") || s.endsWith("ms")))) {
-                try {
-                    return Math.multiplyExact(Long.parseLong(s.substring(0, s.length() - u[0].length())),
-                            Long.parseLong(u[1]));
-                } catch (NumberFormatException | ArithmeticException e) {
-                    break;
-                }
-            }
-        }
-        throw new IllegalArgumentException("'" + s + "' is not a duration such as 500us, 1ms or 2s");
     }
 }

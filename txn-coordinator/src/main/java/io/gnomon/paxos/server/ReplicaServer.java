@@ -134,9 +134,6 @@ public final class ReplicaServer implements AutoCloseable {
     private record StatusQuery(StreamObserver<StatusReply> reply) {
     }
 
-    private record Task(Runnable run) {
-    }
-
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
         this.options = options;
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
@@ -201,11 +198,6 @@ public final class ReplicaServer implements AutoCloseable {
         return server.getPort();
     }
 
-    /** The transport, for the fault harness's partitions. */
-    public GrpcTransport transport() {
-        return transport;
-    }
-
     // ------------------------------------------------------------------ the event loop
 
     private void runLoop() {
@@ -263,8 +255,6 @@ public final class ReplicaServer implements AutoCloseable {
         } else if (o instanceof StatusQuery q) {
             q.reply().onNext(status());
             q.reply().onCompleted();
-        } else if (o instanceof Task t) {
-            t.run().run();
         }
     }
 
@@ -382,7 +372,7 @@ public final class ReplicaServer implements AutoCloseable {
 
     private void effect(Output.Effect e) {
         if (e instanceof Output.Effect.BecameLeader b) {
-            readFence = driver == null ? Long.MAX_VALUE : driver.replica().logEnd();
+            readFence = driver.replica().logEnd();
             LOG.info("replica {}: leader in ballot {} (configuration {}); lease reads after slot {} is applied",
                     options.id(), b.ballot(), b.configId(), readFence);
         } else if (e instanceof Output.Effect.SteppedDown s) {
@@ -493,13 +483,6 @@ public final class ReplicaServer implements AutoCloseable {
     private void offerPeerMessage(Message m) {
         if (!inbox.offer(m)) {
             limiter.warn("inbox", "replica " + options.id() + ": inbox full (" + MAX_INBOX + "); message dropped");
-        }
-    }
-
-    /** Runs {@code r} on the event loop (for the harness: partitions, diagnostics). */
-    public void runOnLoop(Runnable r) {
-        if (!inbox.offer(new Task(r))) {
-            throw new IllegalStateException("inbox full");
         }
     }
 
