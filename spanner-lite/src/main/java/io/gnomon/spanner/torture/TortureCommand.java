@@ -28,11 +28,11 @@ public final class TortureCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--backend", defaultValue = "processes", paramLabel = "processes|etcd",
-            description = "processes: Gnomon replica JVMs; etcd: a 3-member etcd cluster (default ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "processes", paramLabel = "processes|etcd|sim",
+            description = "processes: Gnomon replica JVMs; etcd: a 3-member etcd cluster; sim: the replicas in deterministic simulation (default ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--replicas", defaultValue = "3", description = "3 or 5 replicas (processes backend).")
+    @Option(names = "--replicas", defaultValue = "3", description = "3 or 5 replicas (processes and sim backends).")
     int replicas;
 
     @Option(names = "--duration", defaultValue = "30s", description = "Workload time, faults included (e.g. 30s, 2m).")

@@ -138,14 +138,17 @@ final class TortureRun {
             workload.stop();
         }
         long lost = lostAcknowledged(cluster, workload, log);
-        CheckResult check;
+        return new Summary(cluster.name(), replicas, workloadConfig.clients(), schedule.fault(), negativeControl,
+                workloadConfig.seed(), injected, check(history), lost, failovers, recoveries, unrecovered, history);
+    }
+
+    /** The checker on a history the harness wrote. */
+    static CheckResult check(Path history) throws IOException {
         try {
-            check = new Checker(Checker.Limits.DEFAULT, System::nanoTime).check(HistorySource.of(history));
+            return new Checker(Checker.Limits.DEFAULT, System::nanoTime).check(HistorySource.of(history));
         } catch (HistoryFormatException e) {
             throw new IllegalStateException("the harness wrote an unreadable history " + history + ": " + e.getMessage(), e);
         }
-        return new Summary(cluster.name(), replicas, workloadConfig.clients(), schedule.fault(), negativeControl,
-                workloadConfig.seed(), injected, check, lost, failovers, recoveries, unrecovered, history);
     }
 
     /** Acknowledged appends missing from a final linearizable read of their key; -1 if a key cannot be read. */

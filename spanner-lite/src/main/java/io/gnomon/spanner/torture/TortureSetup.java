@@ -1,5 +1,7 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.paxos.sim.ReplicaFactory;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,8 +17,8 @@ import java.util.function.Consumer;
 record TortureSetup(String backend, int replicas, int clients, FaultKind fault, Duration duration, Duration quiet,
                     Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl, String replicaClasspath) {
     TortureSetup {
-        if (!backend.equals("processes") && !backend.equals("etcd")) {
-            throw new IllegalArgumentException("--backend " + backend + ": use processes or etcd");
+        if (!backend.equals("processes") && !backend.equals("etcd") && !backend.equals("sim")) {
+            throw new IllegalArgumentException("--backend " + backend + ": use processes, etcd or sim");
         }
         if (replicas != 3 && replicas != 5) {
             throw new IllegalArgumentException("--replicas " + replicas + ": use 3 or 5");
@@ -52,9 +54,10 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
      * 4 s, its lease ignored). {@code skip-lease-wait}: lease 4 s, election timeout 1.5 s (a new leader after 1.5
      * to 3 s, not waiting out the old lease; the old one answers under its lease until it steps down at 3 s).
      */
-    static TortureSetup negativeControl(String kind, int clients, Duration duration, long seed, String replicaClasspath) {
+    static TortureSetup negativeControl(String backend, String kind, int clients, Duration duration, long seed,
+                                        String replicaClasspath) {
         boolean stale = kind.equals("stale-lease-reads");
-        return new TortureSetup("processes", 3, clients, FaultKind.ISOLATE_LEADER, duration, Duration.ofMillis(1500),
+        return new TortureSetup(backend, 3, clients, FaultKind.ISOLATE_LEADER, duration, Duration.ofMillis(1500),
                 Duration.ofMillis(4500), stale ? 1000 : 4000, stale ? 2000 : 1500, seed, kind, replicaClasspath);
     }
 
@@ -62,6 +65,9 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
     TortureRun.Summary run(Path dir, Path history, Consumer<String> log) throws IOException, InterruptedException {
         Workload.Config workload = Workload.Config.defaults(clients, seed);
         TortureRun.Schedule schedule = new TortureRun.Schedule(fault, duration, quiet, hold);
+        if (backend.equals("sim")) {
+            return runSimulated(workload, schedule, history, log);
+        }
         try (Cluster cluster = open(dir, workload.opTimeout())) {
             // Ctrl-C or SIGTERM must not leave replica or etcd processes behind.
             Thread cleanup = new Thread(cluster::close, "torture-cleanup");
@@ -78,6 +84,22 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
                 }
             }
         }
+    }
+
+    /** The same workload, schedule and checker in deterministic simulation (docs/reliability.md, "Simulation"). */
+    private TortureRun.Summary runSimulated(Workload.Config workload, TortureRun.Schedule schedule, Path history,
+                                            Consumer<String> log) throws IOException {
+        long wallStart = System.nanoTime();
+        SimulatedRun.Outcome o = SimulatedRun.run(replicas, workload, schedule,
+                "skip-lease-wait".equals(negativeControl) ? SimulatedRun.skipLeaseWait() : ReplicaFactory.REAL,
+                "stale-lease-reads".equals(negativeControl), leaseMillis * 1_000_000L, electionMillis * 1_000_000L,
+                history, log);
+        log.accept(String.format("simulated %.1f s in %.1f s: %d events, %d slots decided, %d leaderships, %d crashes,"
+                        + " trace hash %016x", o.simulation().simulatedNanos() / 1e9, (System.nanoTime() - wallStart) / 1e9,
+                o.simulation().steps(), o.simulation().decidedSlots(), o.simulation().leaderships(),
+                o.simulation().crashes(), o.simulation().traceHash()));
+        return new TortureRun.Summary("sim", replicas, clients, fault, negativeControl, seed, o.faultsInjected(),
+                TortureRun.check(history), o.lostAcknowledged(), o.failovers(), o.recoveries(), o.unrecovered(), history);
     }
 
     private Cluster open(Path dir, Duration opTimeout) throws IOException {

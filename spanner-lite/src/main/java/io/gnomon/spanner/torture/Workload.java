@@ -16,11 +16,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The list-append workload (Elle's, docs/history-format.md): {@code clients} threads, each a logical process
- * that runs one transaction at a time against a {@link TxnBackend} and records it in the history. A transaction
- * is a single-key read (the backend's lease-read path) or 1 to {@code maxOpsPerTxn} appends and reads over
- * {@code keys} keys; appended values are unique and increasing per key. A transaction that ends {@code info}
- * leaves its process possibly still in flight, so the thread continues as a fresh process id, as Jepsen does.
+ * The list-append workload (Elle's, docs/history-format.md) against a real cluster: {@code clients} threads, each
+ * a logical process that runs one transaction at a time against a {@link TxnBackend} and records it in the
+ * history. What the transactions are and how outcomes are recorded is {@link TxnGenerator}'s, shared with the
+ * simulated clients of {@link SimulatedRun}.
  */
 final class Workload {
     /**
@@ -54,8 +53,7 @@ final class Workload {
     private final Config config;
     private final TxnBackend backend;
     private final HistoryWriter history;
-    private final AtomicLong[] nextValue;
-    private final Map<String, Set<Long>> acknowledged = new ConcurrentHashMap<>();
+    private final TxnGenerator generator;
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean stopping;
 
@@ -63,22 +61,7 @@ final class Workload {
         this.config = config;
         this.backend = backend;
         this.history = history;
-        this.nextValue = new AtomicLong[config.keys()];
-        for (int k = 0; k < config.keys(); k++) {
-            nextValue[k] = new AtomicLong(1);
-        }
-    }
-
-    static String key(int k) {
-        return "k" + k;
-    }
-
-    List<String> keys() {
-        List<String> out = new ArrayList<>();
-        for (int k = 0; k < config.keys(); k++) {
-            out.add(key(k));
-        }
-        return out;
+        this.generator = new TxnGenerator(config);
     }
 
     void start() {
@@ -105,14 +88,14 @@ final class Workload {
 
     /** Values each key got from appends whose transaction completed {@code ok}. */
     Map<String, Set<Long>> acknowledged() {
-        return acknowledged;
+        return generator.acknowledged();
     }
 
     private void runClient(int client) {
         SplittableRandom random = new SplittableRandom(config.seed() * 1_000_003L + client);
         int process = client;
         while (!stopping) {
-            List<MicroOp> txn = nextTxn(random);
+            List<MicroOp> txn = generator.next(random);
             history.invoke(process, txn);
             TxnOutcome outcome;
             try {
@@ -126,25 +109,9 @@ final class Workload {
                 history.info(process);
                 return;
             }
-            switch (outcome.type()) {
-                case OK -> {
-                    history.ok(process, outcome.completed());
-                    for (MicroOp op : txn) {
-                        if (op instanceof MicroOp.Append a) {
-                            acknowledged.computeIfAbsent(a.key(), k -> ConcurrentHashMap.newKeySet()).add(a.value());
-                        }
-                    }
-                }
-                case FAIL -> {
-                    history.fail(process);
-                    backOff();
-                }
-                case INFO -> {
-                    history.info(process);
-                    process += config.clients(); // the old process may still be in flight
-                    backOff();
-                }
-                default -> throw new IllegalStateException("outcome " + outcome.type());
+            process = generator.record(history, process, txn, outcome);
+            if (outcome.type() != TxnOutcome.Type.OK) {
+                backOff();
             }
         }
     }
@@ -156,22 +123,5 @@ final class Workload {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private List<MicroOp> nextTxn(SplittableRandom random) {
-        if (random.nextDouble() < config.readOnlyFraction()) {
-            return List.of(new MicroOp.Read(key(random.nextInt(config.keys())), null));
-        }
-        int n = 1 + random.nextInt(config.maxOpsPerTxn());
-        List<MicroOp> txn = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            int k = random.nextInt(config.keys());
-            if (random.nextBoolean()) {
-                txn.add(new MicroOp.Append(key(k), nextValue[k].getAndIncrement()));
-            } else {
-                txn.add(new MicroOp.Read(key(k), null));
-            }
-        }
-        return txn;
     }
 }

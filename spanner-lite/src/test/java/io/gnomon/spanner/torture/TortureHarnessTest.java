@@ -79,7 +79,7 @@ class TortureHarnessTest {
      */
     @Test
     void negativeControlStaleLeaseReadsIsCaught() throws Exception {
-        TortureSetup setup = TortureSetup.negativeControl("stale-lease-reads", 8, Duration.ofSeconds(20), 1,
+        TortureSetup setup = TortureSetup.negativeControl("processes", "stale-lease-reads", 8, Duration.ofSeconds(20), 1,
                 replicaClasspath());
         TortureRun.Summary s = run(setup);
 

@@ -38,6 +38,7 @@ class TortureOptionsTest {
         assertThatThrownBy(() -> setup("processes", 3, "no-leases"))
                 .hasMessageContaining("--negative-control no-leases");
         assertThatThrownBy(() -> setup("zookeeper", 3, null)).hasMessageContaining("--backend zookeeper");
+        assertThat(setup("sim", 5, "skip-lease-wait").backend()).isEqualTo("sim");
         assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.KILL_LEADER, Duration.ofSeconds(3),
                 Duration.ofSeconds(1), Duration.ofSeconds(2), 1000, 300, 1, null, ""))
                 .hasMessage("--duration 3000ms: fault kill-leader needs more than quiet + hold (3000 ms) to inject it once");

@@ -33,6 +33,10 @@ import java.util.concurrent.TimeUnit;
  * (a decided value was proposed), slot order of application, snapshots equal to the decided prefix, TrueTime
  * soundness, and leases: the true-time intervals in which different leaders (or incarnations) could serve lease
  * reads never overlap, and a served lease read happened inside its leader's lease.
+ *
+ * <p>With a {@link SimWorkload} (see {@link #withWorkload}) the simulator's own random client, faults, membership
+ * changes and lease reads are replaced by the workload's, which acts through a {@link SimWorld}: the
+ * verification harness runs its list-append workload and history checker this way.
  */
 public final class Simulator {
     static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -45,11 +49,29 @@ public final class Simulator {
                          int leaderships, int leaseReads, int crashes, int configChanges, long traceHash) {
     }
 
+    /**
+     * A workload run's timing and sizes.
+     *
+     * @param electionTimeoutNanos a follower that hears no leader for this long campaigns
+     * @param heartbeatNanos       how often a leader sends heartbeats (and renews its lease)
+     * @param leaseNanos           the lease a majority grants a leader
+     * @param maxValueBytes        the largest command a replica accepts
+     * @param checkLeases          whether the simulator itself fails the run on overlapping leases or a lease read
+     *                             outside its lease (off for a negative control, which the history checker must
+     *                             catch on its own)
+     * @param maxSteps             a guard: the run stops after this many events even if the workload has not finished
+     */
+    public record Options(long electionTimeoutNanos, long heartbeatNanos, long leaseNanos, int maxValueBytes,
+                          boolean checkLeases, int maxSteps) {
+    }
+
     private final long seed;
     private final int n;
     private final int steps;
     private final ReplicaFactory factory;
     private final SplittableRandom rng;
+    private final SimWorkload workload; // null: the simulator's own random client and faults
+    private final Options options;
 
     private long trueNanos = START_EPOCH_NANOS;
     private long seq;
@@ -72,6 +94,21 @@ public final class Simulator {
     private int configChanges;
 
     public Simulator(long seed, int replicas, int steps, ReplicaFactory factory) {
+        this(seed, replicas, steps, factory, null,
+                new Options(150 * MS, 40 * MS, 400 * MS, MAX_VALUE_BYTES, true, steps));
+    }
+
+    /**
+     * A simulated group of {@code replicas} running {@code workload} (see {@link SimWorkload}); {@link #run} stops
+     * when the workload has finished.
+     */
+    public static Simulator withWorkload(long seed, int replicas, ReplicaFactory factory, SimWorkload workload,
+                                         Options options) {
+        return new Simulator(seed, replicas, options.maxSteps(), factory, workload, options);
+    }
+
+    private Simulator(long seed, int replicas, int steps, ReplicaFactory factory, SimWorkload workload,
+                      Options options) {
         if (replicas != 3 && replicas != 5) {
             throw new IllegalArgumentException("replicas must be 3 or 5, was " + replicas);
         }
@@ -79,6 +116,8 @@ public final class Simulator {
         this.n = replicas;
         this.steps = steps;
         this.factory = factory;
+        this.workload = workload;
+        this.options = options;
         this.rng = new SplittableRandom(seed);
         this.nodes = new Node[n + 2]; // ids 1..n, plus n+1: a spare that membership changes add and remove
         this.connected = new boolean[n + 2][n + 2];
@@ -96,9 +135,11 @@ public final class Simulator {
                     : factory.joining(node.config, node.monotonicNanos(), node.trueTime());
             schedule(rng.nextLong(10 * MS), Kind.TICK, id, null);
         }
-        schedule(50 * MS, Kind.CLIENT, 0, null);
-        schedule(300 * MS, Kind.FAULT, 0, null);
-        schedule(20 * MS, Kind.LEASE_READ, 0, null);
+        if (workload == null) {
+            schedule(50 * MS, Kind.CLIENT, 0, null);
+            schedule(300 * MS, Kind.FAULT, 0, null);
+            schedule(20 * MS, Kind.LEASE_READ, 0, null);
+        }
     }
 
     /** The command that replays a seed. */
@@ -109,7 +150,10 @@ public final class Simulator {
     public Result run() {
         int step = 0;
         try {
-            for (; step < steps && !events.isEmpty(); step++) {
+            if (workload != null) {
+                workload.start(new World());
+            }
+            for (; step < steps && !events.isEmpty() && (workload == null || !workload.finished()); step++) {
                 Event e = events.poll();
                 trueNanos = e.atTrueNanos;
                 mix(e.kind.ordinal());
@@ -124,15 +168,16 @@ public final class Simulator {
             throw failure("step " + step + ": " + t, t);
         }
         long decided = prefixHash.size() - 1;
-        return new Result(seed, n, steps, trueNanos - START_EPOCH_NANOS, decided, leaderships, leaseReads,
+        return new Result(seed, n, step, trueNanos - START_EPOCH_NANOS, decided, leaderships, leaseReads,
                 crashes, configChanges, traceHash);
     }
 
     // ------------------------------------------------------------------ events
 
-    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART }
+    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL }
 
-    private record Event(long atTrueNanos, long seq, Kind kind, int node, Message message)
+    /** {@code action}: a workload's {@link Runnable} (CALL) or {@link SimWorld.ReplicaAction} (REPLICA_CALL). */
+    private record Event(long atTrueNanos, long seq, Kind kind, int node, Message message, Object action)
             implements Comparable<Event> {
         @Override
         public int compareTo(Event o) {
@@ -142,10 +187,18 @@ public final class Simulator {
     }
 
     private void schedule(long delayNanos, Kind kind, int node, Message m) {
-        events.add(new Event(trueNanos + delayNanos, seq++, kind, node, m));
+        schedule(delayNanos, kind, node, m, null);
+    }
+
+    private void schedule(long delayNanos, Kind kind, int node, Message m, Object action) {
+        events.add(new Event(trueNanos + delayNanos, seq++, kind, node, m, action));
     }
 
     private void handle(Event e) {
+        if (e.node >= 1 && e.node < nodes.length && nodes[e.node].paused && e.kind != Kind.RESTART) {
+            nodes[e.node].deferred.add(e); // a stopped process handles nothing until it continues
+            return;
+        }
         switch (e.kind) {
             case DELIVER -> {
                 Node node = nodes[e.node];
@@ -156,13 +209,16 @@ public final class Simulator {
                 if (m.from() != m.to() && m.from() >= 1 && m.from() < nodes.length && !connected[m.from()][m.to()]) {
                     return; // a partition cut the link while the message was in flight
                 }
+                if (node.clockOut) {
+                    return; // as a replica process does: no TrueTime, the input is dropped
+                }
                 mix(m.getClass().getSimpleName().hashCode());
                 mix(m.from());
                 apply(node, node.replica.step(m, node.monotonicNanos(), node.trueTime()));
             }
             case TICK -> {
                 Node node = nodes[e.node];
-                if (node.replica != null) {
+                if (node.replica != null && !node.clockOut) {
                     apply(node, node.replica.tick(node.monotonicNanos(), node.trueTime()));
                     node.maybeResync();
                 }
@@ -182,6 +238,8 @@ public final class Simulator {
                 schedule(rng.nextLong(30 * MS) + 1, Kind.LEASE_READ, 0, null);
             }
             case RESTART -> restart(nodes[e.node]);
+            case CALL -> ((Runnable) e.action).run();
+            case REPLICA_CALL -> ((SimWorld.ReplicaAction) e.action).run(nodes[e.node].replica != null);
         }
     }
 
@@ -282,7 +340,7 @@ public final class Simulator {
             }
         } else {
             Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
-            node.driftPpb = rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1); // a new drift within the bound
+            node.setDrift(rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1)); // a new drift within the bound
             node.resync();
         }
     }
@@ -333,6 +391,9 @@ public final class Simulator {
             }
         }
         node.crash(rng);
+        if (workload != null) {
+            workload.crashed(node.id);
+        }
     }
 
     private void restart(Node node) {
@@ -354,19 +415,27 @@ public final class Simulator {
         }
         TimeInterval tt = node.trueTime();
         if (node.replica.canServeLeaseRead(tt)) {
-            leaseReads++;
-            long[] lease = leases.get(node.leaseKey());
-            if (lease == null || trueNanos < lease[0] || trueNanos > lease[1]
-                    || trueNanos >= node.replica.leaseEndEpochNanos()) {
-                throw failure("replica " + node.id + " served a lease read at true time " + trueNanos
-                        + " outside its lease " + (lease == null ? "none" : Arrays.toString(lease)), null);
-            }
-            for (var e : leases.entrySet()) {
-                if (!e.getKey().equals(node.leaseKey()) && !sameProcess(e.getKey(), node.leaseKey())
-                        && e.getValue()[0] <= trueNanos && trueNanos <= e.getValue()[1]) {
-                    throw failure("lease read by " + node.leaseKey() + " at " + trueNanos + " inside the lease of "
-                            + e.getKey() + " " + Arrays.toString(e.getValue()), null);
-                }
+            checkLeaseRead(node);
+        }
+    }
+
+    /** A lease read {@code node} serves now must lie inside its own lease and no other leader's, in true time. */
+    private void checkLeaseRead(Node node) {
+        leaseReads++;
+        if (!options.checkLeases()) {
+            return;
+        }
+        long[] lease = leases.get(node.leaseKey());
+        if (lease == null || trueNanos < lease[0] || trueNanos > lease[1]
+                || trueNanos >= node.replica.leaseEndEpochNanos()) {
+            throw failure("replica " + node.id + " served a lease read at true time " + trueNanos
+                    + " outside its lease " + (lease == null ? "none" : Arrays.toString(lease)), null);
+        }
+        for (var e : leases.entrySet()) {
+            if (!e.getKey().equals(node.leaseKey()) && !sameProcess(e.getKey(), node.leaseKey())
+                    && e.getValue()[0] <= trueNanos && trueNanos <= e.getValue()[1]) {
+                throw failure("lease read by " + node.leaseKey() + " at " + trueNanos + " inside the lease of "
+                        + e.getKey() + " " + Arrays.toString(e.getValue()), null);
             }
         }
     }
@@ -423,17 +492,27 @@ public final class Simulator {
         if (d.entry().isConfig() && prior == null) {
             configChanges++; // once per decided change, not once per replica that applies it
         }
+        if (workload != null && !d.entry().isConfig()) {
+            workload.applied(node.id, d.slot(), d.entry().value());
+        }
     }
 
+    /** A snapshot's state: the hash of the decided prefix it covers, then the workload's state (if any). */
     void installed(Node node, io.gnomon.paxos.Snapshot s) {
         long end = s.endIndex();
-        long hash = ByteBuffer.wrap(s.state()).getLong();
+        ByteBuffer state = ByteBuffer.wrap(s.state());
+        long hash = state.getLong();
         if (end >= prefixHash.size() || prefixHash.get((int) end) != hash) {
             throw failure("replica " + node.id + " installed a snapshot through slot " + s.lastIncludedSlot()
                     + " that is not the decided prefix", null);
         }
         node.appliedIndex = end;
         node.appliedHash = hash;
+        if (workload != null) {
+            byte[] rest = new byte[state.remaining()];
+            state.get(rest);
+            workload.restored(node.id, end, rest);
+        }
     }
 
     void becameLeader() {
@@ -442,6 +521,9 @@ public final class Simulator {
 
     /** Every step: record each lease a replica believes it holds, in true time, and check they are disjoint. */
     private void checkLeases() {
+        if (!options.checkLeases()) {
+            return;
+        }
         for (int id = 1; id < nodes.length; id++) {
             Node node = nodes[id];
             if (node.replica == null) {
@@ -481,8 +563,12 @@ public final class Simulator {
         return a.substring(0, a.lastIndexOf('/')).equals(b.substring(0, b.lastIndexOf('/')));
     }
 
-    static String key(Entry e) {
-        return e.isConfig() ? "config" + e.nextConfigId() + e.nextMembers()
+    /** A value's identity for the checks: the text of the simulator's own (zero-padded) values, a workload's bytes. */
+    String key(Entry e) {
+        if (e.isConfig()) {
+            return "config" + e.nextConfigId() + e.nextMembers();
+        }
+        return workload != null ? new String(e.value(), StandardCharsets.ISO_8859_1)
                 : new String(e.value(), StandardCharsets.UTF_8).replace("\0", "");
     }
 
@@ -507,6 +593,204 @@ public final class Simulator {
         schedule(20_000 + rng.nextLong(2 * MS), Kind.SYNC, node, null);
     }
 
+
+    // ------------------------------------------------------------------ what a workload sees
+
+    /** The workload's handle on this simulation (replicas 1..n; the spare is never a member in workload runs). */
+    private final class World implements SimWorld {
+        @Override
+        public long trueNanos() {
+            return trueNanos;
+        }
+
+        @Override
+        public SplittableRandom random() {
+            return rng;
+        }
+
+        @Override
+        public int replicas() {
+            return n;
+        }
+
+        @Override
+        public void after(long delayNanos, Runnable action) {
+            schedule(delayNanos, Kind.CALL, 0, null, action);
+        }
+
+        @Override
+        public void atReplica(int node, long delayNanos, ReplicaAction action) {
+            schedule(delayNanos, Kind.REPLICA_CALL, member(node).id, null, action);
+        }
+
+        @Override
+        public long networkDelayNanos() {
+            return delay();
+        }
+
+        @Override
+        public boolean up(int node) {
+            return member(node).replica != null;
+        }
+
+        @Override
+        public boolean isLeader(int node) {
+            Node x = member(node);
+            return x.replica != null && x.replica.isLeader();
+        }
+
+        @Override
+        public int leaderHint(int node) {
+            Node x = member(node);
+            return x.replica == null ? -1 : x.replica.leaderHint();
+        }
+
+        @Override
+        public long logEnd(int node) {
+            Node x = member(node);
+            return x.replica == null ? 0 : x.replica.logEnd();
+        }
+
+        @Override
+        public boolean canServeLeaseRead(int node) {
+            Node x = member(node);
+            return x.replica != null && !x.paused && !x.clockOut && x.replica.canServeLeaseRead(x.trueTime());
+        }
+
+        @Override
+        public void servedLeaseRead(int node) {
+            checkLeaseRead(member(node));
+        }
+
+        @Override
+        public boolean propose(int node, List<byte[]> values) {
+            Node x = member(node);
+            if (x.replica == null || x.paused || x.clockOut) {
+                return false;
+            }
+            for (byte[] v : values) {
+                proposed.add(key(Entry.value(v)));
+            }
+            Output out = x.replica.propose(values, x.monotonicNanos(), x.trueTime());
+            apply(x, out);
+            return out.diagnostics().isEmpty();
+        }
+
+        @Override
+        public void compact(int node) {
+            Node x = member(node);
+            if (x.replica == null || x.paused || x.clockOut || x.appliedIndex - x.replica.compactedIndex() < 2) {
+                return;
+            }
+            byte[] app = workload.state(node);
+            byte[] state = ByteBuffer.allocate(8 + app.length).putLong(prefixHash.get((int) x.appliedIndex)).put(app)
+                    .array();
+            apply(x, x.replica.compact(x.appliedIndex - 1, state, x.monotonicNanos(), x.trueTime()));
+        }
+
+        @Override
+        public int leader() {
+            int believer = -1;
+            for (int id = 1; id <= n; id++) {
+                if (canServeLeaseRead(id)) {
+                    return id;
+                }
+                if (believer < 0 && isLeader(id)) {
+                    believer = id;
+                }
+            }
+            return believer;
+        }
+
+        @Override
+        public void crash(int node) {
+            Node x = member(node);
+            if (x.replica != null) {
+                Simulator.this.crash(x);
+            }
+        }
+
+        @Override
+        public void restart(int node) {
+            Simulator.this.restart(member(node));
+        }
+
+        @Override
+        public void pause(int node) {
+            Node x = member(node);
+            if (x.replica != null) {
+                x.paused = true;
+            }
+        }
+
+        @Override
+        public void resume(int node) {
+            member(node).continueEvents();
+        }
+
+        @Override
+        public void partition(List<List<Integer>> groups) {
+            int[] group = new int[nodes.length];
+            for (int g = 0; g < groups.size(); g++) {
+                for (int id : groups.get(g)) {
+                    group[member(id).id] = g + 1;
+                }
+            }
+            for (int a = 1; a < nodes.length; a++) {
+                for (int b = 1; b < nodes.length; b++) {
+                    connected[a][b] = group[a] == 0 || group[b] == 0 || group[a] == group[b];
+                }
+            }
+        }
+
+        @Override
+        public void healPartitions() {
+            for (boolean[] row : connected) {
+                Arrays.fill(row, true);
+            }
+        }
+
+        @Override
+        public void drift(int node, long ppb) {
+            if (Math.abs(ppb) > MAX_DRIFT_PPB) {
+                throw new IllegalArgumentException("drift " + ppb + " ppb is beyond the " + MAX_DRIFT_PPB
+                        + " ppb every TrueTime interval allows for");
+            }
+            Node x = member(node);
+            x.setDrift(ppb);
+            x.resync();
+            x.clockFaultHeld = true;
+        }
+
+        @Override
+        public void stepClock(int node, long nanos) {
+            Node x = member(node);
+            x.syncErrorNanos += nanos;
+            x.syncEpsilonNanos += Math.abs(nanos);
+            x.clockFaultHeld = true;
+        }
+
+        @Override
+        public void clockUnavailable(int node) {
+            member(node).clockOut = true;
+        }
+
+        @Override
+        public void healClock(int node) {
+            Node x = member(node);
+            x.clockOut = false;
+            x.clockFaultHeld = false;
+            x.resync();
+        }
+
+        private Node member(int node) {
+            if (node < 1 || node > n) {
+                throw new IllegalArgumentException("replica " + node + ": replicas are 1 to " + n);
+            }
+            return nodes[node];
+        }
+    }
+
     // ------------------------------------------------------------------ one simulated process
 
     final class Node {
@@ -523,8 +807,15 @@ public final class Simulator {
         long appliedIndex;
         long appliedHash;
         // Clocks: monotonic runs at (1 + drift) of true time; TrueTime is re-synchronized now and then.
-        final long monotonicOffsetNanos;
+        long monotonicBaseNanos;
+        long trueBaseNanos;
         long driftPpb;
+        // Faults a workload injects: a stopped process (its events wait in deferred), TrueTime unavailable, a
+        // clock fault the periodic resynchronization must not clear before the workload heals it.
+        boolean paused;
+        final ArrayList<Event> deferred = new ArrayList<>();
+        boolean clockOut;
+        boolean clockFaultHeld;
         long syncTrueNanos;
         long syncErrorNanos;
         long syncEpsilonNanos;
@@ -534,19 +825,28 @@ public final class Simulator {
             this.initialMembers = members;
             this.config = configFor(rng.nextLong());
             this.disk = id <= n ? new DurableState(members) : DurableState.joining();
-            this.monotonicOffsetNanos = rng.nextLong(1L << 40);
+            this.monotonicBaseNanos = rng.nextLong(1L << 40);
+            this.trueBaseNanos = trueNanos;
             this.driftPpb = rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1);
             resync();
         }
 
         PaxosConfig configFor(long randomSeed) {
-            return new PaxosConfig(id, initialMembers, 150 * MS, 40 * MS, 40 * MS, 400 * MS,
-                    new PaxosLimits(MAX_VALUE_BYTES, 8, 1024, 64, 256, 4096), randomSeed);
+            return new PaxosConfig(id, initialMembers, options.electionTimeoutNanos(), options.heartbeatNanos(), 40 * MS,
+                    options.leaseNanos(), new PaxosLimits(options.maxValueBytes(), 8, Math.max(1024, 8 * options.maxValueBytes()),
+                    64, 256, 4096), randomSeed);
         }
 
         long monotonicNanos() {
-            long elapsed = trueNanos - START_EPOCH_NANOS;
-            return monotonicOffsetNanos + elapsed + elapsed / 1_000_000_000L * driftPpb;
+            long since = trueNanos - trueBaseNanos;
+            return monotonicBaseNanos + since + since / 1_000 * driftPpb / 1_000_000;
+        }
+
+        /** A new drift rate from now on; the monotonic clock continues from where it is (it never jumps). */
+        void setDrift(long ppb) {
+            monotonicBaseNanos = monotonicNanos();
+            trueBaseNanos = trueNanos;
+            driftPpb = ppb;
         }
 
         /** Sound by construction: |error| <= epsilon at the sync, and both grow by at most the drift bound. */
@@ -564,7 +864,7 @@ public final class Simulator {
         }
 
         void maybeResync() {
-            if (trueNanos - syncTrueNanos > 1_000 * MS && rng.nextInt(20) == 0) {
+            if (!clockFaultHeld && trueNanos - syncTrueNanos > 1_000 * MS && rng.nextInt(20) == 0) {
                 resync();
             }
         }
@@ -583,6 +883,11 @@ public final class Simulator {
                     sim.installed(this, s.snapshot());
                 } else if (e instanceof Output.Effect.BecameLeader) {
                     sim.becameLeader();
+                    if (workload != null) {
+                        workload.leadership(id, true);
+                    }
+                } else if (e instanceof Output.Effect.SteppedDown && workload != null) {
+                    workload.leadership(id, false);
                 }
             }
             for (Output.Decided d : out.decided()) {
@@ -630,6 +935,16 @@ public final class Simulator {
             held.clear();
             writesIssued = writesSynced = 0;
             replica = null;
+            continueEvents(); // a killed process is no longer stopped; what it held is dropped as it arrives
+        }
+
+        /** Hands the events a stopped process held back to the queue, in their order. */
+        void continueEvents() {
+            paused = false;
+            for (Event e : deferred) {
+                schedule(0, e.kind(), e.node(), e.message(), e.action());
+            }
+            deferred.clear();
         }
 
         void nextMembershipChange(Simulator sim) {

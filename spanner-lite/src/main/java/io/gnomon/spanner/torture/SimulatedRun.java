@@ -1,0 +1,681 @@
+package io.gnomon.spanner.torture;
+
+import io.gnomon.paxos.server.ListAppend;
+import io.gnomon.paxos.server.ListAppendMachine;
+import io.gnomon.paxos.sim.ReplicaFactory;
+import io.gnomon.paxos.sim.SimWorkload;
+import io.gnomon.paxos.sim.SimWorld;
+import io.gnomon.paxos.sim.Simulator;
+import io.gnomon.spanner.history.HistoryWriter;
+import io.gnomon.spanner.history.MicroOp;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * The torture run in deterministic simulation: the same {@link TxnGenerator} workload, fault schedule and checker
+ * as against replica processes, but the replicas are {@link Simulator}'s (real Paxos cores, a simulated network,
+ * disks that lose unsynced writes, drifting clocks) and the clients, faults and probes are simulated processes on
+ * its one thread. Each replica applies decided entries to its own {@link ListAppendMachine} and answers as a
+ * replica process does ({@code ReplicaServer}): single-key reads from its lease behind the read fence, appends
+ * once applied, {@code info} for appends whose leader stepped down or died, {@code fail} for refusals. The
+ * history's {@code time} is simulated true time, so one seed gives the same history, byte for byte.
+ */
+final class SimulatedRun implements SimWorkload {
+    static final long MS = 1_000_000L;
+    /** A replica snapshots its state and compacts its log every this many applied entries. */
+    static final long COMPACT_EVERY = 200;
+    /** A recovery probe looks again this often. */
+    static final long PROBE_INTERVAL = 20 * MS;
+    /** A probe append not applied within this long is abandoned and tried again. */
+    static final long PROBE_ATTEMPT = 1_000 * MS;
+    /** How long the fault schedule waits for a leader to choose victims by, as the process harness does. */
+    static final long LEADER_WAIT = 10_000 * MS;
+    static final String PROBE_KEY = "probe";
+    /** How often an append is redirected to another replica before it fails (ReplicaClient's). */
+    static final int MAX_REDIRECTS = 8;
+
+    /** What the run measured besides the history; the summary line is built from it. */
+    record Outcome(int faultsInjected, List<Duration> failovers, List<Duration> recoveries, int unrecovered,
+                   long lostAcknowledged, Simulator.Result simulation) {
+    }
+
+    private final int replicas;
+    private final Workload.Config config;
+    private final TortureRun.Schedule schedule;
+    private final boolean staleLeaseReads;
+    private final TxnGenerator generator;
+    private final Consumer<String> log;
+    private final SplittableRandom faultRandom;
+    private SimWorld world;
+    private HistoryWriter history; // its clock is simulated true time
+
+    // The replicas as a replica process sees itself (index = replica id).
+    private final ListAppendMachine[] machines;
+    private final long[] appliedThrough; // next slot to apply
+    private final long[] readFence;
+    private final long[] compactedAt;
+    private final List<Map<Long, Waiter>> waiting = new ArrayList<>();
+    private long nextRequest = 1;
+
+    // Clients. Appends share one guess of the leader, as the process harness's clients share one ReplicaClient.
+    private final List<Client> clients = new ArrayList<>();
+    private int leaderGuess = 1;
+    private int clientsRunning;
+    private boolean stopping;
+
+    // The fault schedule.
+    private long endNanos;
+    private boolean endReached;
+    private boolean faultLoopDone;
+    private int injected;
+    private int unrecovered;
+    private final List<Duration> failovers = new ArrayList<>();
+    private final List<Duration> recoveries = new ArrayList<>();
+    private long lost = -1;
+    private boolean finished;
+
+    private SimulatedRun(int replicas, Workload.Config config, TortureRun.Schedule schedule, boolean staleLeaseReads,
+                         Consumer<String> log) {
+        this.replicas = replicas;
+        this.config = config;
+        this.schedule = schedule;
+        this.staleLeaseReads = staleLeaseReads;
+        this.generator = new TxnGenerator(config);
+        this.log = log;
+        this.faultRandom = new SplittableRandom(config.seed());
+        this.machines = new ListAppendMachine[replicas + 1];
+        this.appliedThrough = new long[replicas + 1];
+        this.readFence = new long[replicas + 1];
+        this.compactedAt = new long[replicas + 1];
+        for (int id = 0; id <= replicas; id++) {
+            machines[id] = new ListAppendMachine();
+            readFence[id] = Long.MAX_VALUE;
+            waiting.add(new HashMap<>());
+        }
+    }
+
+    /**
+     * Runs the workload and schedule in simulation, recording to {@code history}; returns what it measured.
+     *
+     * @param factory     the Paxos cores ({@link ReplicaFactory#REAL}, or a negative control's)
+     * @param staleReads  the stale-lease-reads negative control: leaders answer reads without a valid lease
+     * @param leaseNanos  replicas' lease; {@code electionNanos} their election timeout
+     */
+    static Outcome run(int replicas, Workload.Config config, TortureRun.Schedule schedule, ReplicaFactory factory,
+                       boolean staleReads, long leaseNanos, long electionNanos, Path history,
+                       Consumer<String> log) throws IOException {
+        SimulatedRun run = new SimulatedRun(replicas, config, schedule, staleReads, log);
+        Simulator.Result result;
+        try (HistoryWriter writer = HistoryWriter.open(history, () -> run.world.trueNanos())) {
+            run.history = writer;
+            boolean control = staleReads || factory != ReplicaFactory.REAL;
+            result = Simulator.withWorkload(config.seed(), replicas, factory, run,
+                    new Simulator.Options(electionNanos, 100 * MS, leaseNanos, 4096, !control, 200_000_000)).run();
+        }
+        if (!run.finished) {
+            throw new IllegalStateException("the simulation stopped after " + result.steps()
+                    + " events without finishing its run (" + Simulator.replayCommand(config.seed(), replicas,
+                    result.steps()) + " replays only the core)");
+        }
+        return new Outcome(run.injected, run.failovers, run.recoveries, run.unrecovered, run.lost, result);
+    }
+
+    // ------------------------------------------------------------------ SimWorkload
+
+    @Override
+    public void start(SimWorld w) {
+        this.world = w;
+        endNanos = w.trueNanos() + schedule.duration().toNanos();
+        for (int c = 0; c < config.clients(); c++) {
+            Client client = new Client(c);
+            clients.add(client);
+            clientsRunning++;
+            w.after(w.random().nextLong(10 * MS), () -> nextTxn(client));
+        }
+        w.after(schedule.duration().toNanos(), () -> {
+            endReached = true;
+            maybeStop();
+        });
+        faultLoopDone = schedule.fault() == FaultKind.NONE;
+        if (!faultLoopDone) {
+            nextFault();
+        }
+    }
+
+    @Override
+    public boolean finished() {
+        return finished;
+    }
+
+    @Override
+    public void applied(int node, long slot, byte[] value) {
+        appliedThrough[node] = slot + 1;
+        ByteBuffer b = ByteBuffer.wrap(value);
+        long request = b.getLong();
+        byte[] command = new byte[b.remaining()];
+        b.get(command);
+        byte[] result = machines[node].apply(slot, command);
+        Waiter w = waiting.get(node).remove(request);
+        if (w != null) {
+            w.applied(result);
+        }
+        if (appliedThrough[node] - compactedAt[node] >= COMPACT_EVERY) {
+            compactedAt[node] = appliedThrough[node];
+            world.after(0, () -> world.compact(node));
+        }
+    }
+
+    @Override
+    public void restored(int node, long nextSlot, byte[] state) {
+        machines[node].restore(state);
+        appliedThrough[node] = nextSlot;
+        compactedAt[node] = nextSlot;
+    }
+
+    @Override
+    public byte[] state(int node) {
+        return machines[node].snapshot();
+    }
+
+    @Override
+    public void leadership(int node, boolean leader) {
+        readFence[node] = leader ? world.logEnd(node) : Long.MAX_VALUE;
+        if (!leader) {
+            List<Waiter> lost = new ArrayList<>(waiting.get(node).values());
+            waiting.get(node).clear();
+            for (Waiter w : lost) {
+                w.lost("leadership lost after proposing");
+            }
+        }
+    }
+
+    @Override
+    public void crashed(int node) {
+        machines[node] = new ListAppendMachine();
+        appliedThrough[node] = 0;
+        compactedAt[node] = 0;
+        readFence[node] = Long.MAX_VALUE;
+        waiting.get(node).clear(); // what it owed is never answered: its clients time out
+    }
+
+    // ------------------------------------------------------------------ a replica process's answers
+
+    /** Why {@code node} would refuse a lease read now, or null if it serves it (ReplicaServer.serveRead). */
+    private String readRefusal(int node) {
+        if (!world.isLeader(node)) {
+            return "replica " + node + " does not lead";
+        }
+        if (!staleLeaseReads && !world.canServeLeaseRead(node)) {
+            return "replica " + node + " leads without a valid lease";
+        }
+        if (appliedThrough[node] < readFence[node]) {
+            return "replica " + node + " has not yet applied the log it took over";
+        }
+        return null;
+    }
+
+    private List<Long> query(int node, String key) {
+        return ListAppend.decodeList(machines[node].query(key.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Proposes {@code command} at {@code node} tagged with a new request id; the waiter hears when it is applied. */
+    private boolean propose(int node, byte[] command, Waiter waiter) {
+        long request = nextRequest++;
+        byte[] value = ByteBuffer.allocate(8 + command.length).putLong(request).put(command).array();
+        if (!world.propose(node, List.of(value))) {
+            return false;
+        }
+        waiting.get(node).put(request, waiter);
+        return true;
+    }
+
+    /** Hears what became of a proposal at one replica. */
+    private interface Waiter {
+        void applied(byte[] result);
+
+        void lost(String why);
+    }
+
+    // ------------------------------------------------------------------ clients
+
+    /** One logical client: one transaction at a time; its process id changes after an {@code info}. */
+    private final class Client {
+        final SplittableRandom random;
+        int process;
+        long current; // the in-flight attempt, 0 when idle
+        long attempts;
+        int lastTarget;
+        List<MicroOp> txn;
+
+        Client(int index) {
+            this.random = new SplittableRandom(config.seed() * 1_000_003L + index);
+            this.process = index;
+        }
+    }
+
+    private void nextTxn(Client c) {
+        if (stopping) {
+            clientsRunning--;
+            maybeFinish();
+            return;
+        }
+        c.txn = generator.next(c.random);
+        history.invoke(c.process, c.txn);
+        long attempt = ++c.attempts;
+        c.current = attempt;
+        boolean read = c.txn.size() == 1 && c.txn.get(0) instanceof MicroOp.Read;
+        world.after(config.opTimeout().toNanos(), () -> {
+            if (c.current == attempt && !read) {
+                redirect(c.lastTarget, -1); // as ReplicaClient does when a call fails: try the next replica
+            }
+            complete(c, attempt, read ? TxnOutcome.fail(c.txn, "no answer within " + config.opTimeout())
+                    : TxnOutcome.info(c.txn, "no answer within " + config.opTimeout()));
+        });
+        if (read) {
+            sendRead(c, attempt, (MicroOp.Read) c.txn.get(0), 1 + c.random.nextInt(replicas), true);
+        } else {
+            sendWrite(c, attempt, c.txn, 0);
+        }
+    }
+
+    /** ReplicaClient's rule: follow a hint to another replica, else move on from a replica that failed. */
+    private void redirect(int from, int hint) {
+        if (hint >= 1 && hint <= replicas && hint != from) {
+            leaderGuess = hint;
+        } else if (leaderGuess == from) {
+            leaderGuess = from % replicas + 1;
+        }
+    }
+
+    /** A single-key read goes to a random replica; one that does not serve it may point to the leader once. */
+    private void sendRead(Client c, long attempt, MicroOp.Read read, int target, boolean followHint) {
+        List<MicroOp> txn = List.of(read);
+        world.atReplica(target, world.networkDelayNanos(), up -> {
+            if (!up) {
+                reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " is down"));
+                return;
+            }
+            String refused = readRefusal(target);
+            if (refused == null) {
+                world.servedLeaseRead(target);
+                reply(c, attempt, TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), query(target, read.key())))));
+                return;
+            }
+            int hint = world.leaderHint(target);
+            if (followHint && hint >= 1 && hint <= replicas && hint != target) {
+                world.after(world.networkDelayNanos(), () -> sendRead(c, attempt, read, hint, false));
+            } else {
+                reply(c, attempt, TxnOutcome.fail(txn, refused));
+            }
+        });
+    }
+
+    /**
+     * An append goes to the replica the clients believe leads; a replica that does not lead redirects it (its
+     * hint, or the next replica), up to {@link #MAX_REDIRECTS} times and only until the client's timeout, as
+     * ReplicaClient does.
+     */
+    private void sendWrite(Client c, long attempt, List<MicroOp> txn, int redirects) {
+        if (c.current != attempt) {
+            return; // the client gave up on this transaction: never send it again
+        }
+        int target = leaderGuess;
+        c.lastTarget = target;
+        world.atReplica(target, world.networkDelayNanos(), up -> {
+            if (!up) {
+                world.after(world.networkDelayNanos(), () -> redirect(target, -1));
+                reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " is down"));
+                return;
+            }
+            if (!world.isLeader(target)) {
+                int hint = world.leaderHint(target);
+                world.after(world.networkDelayNanos(), () -> {
+                    redirect(target, hint);
+                    if (redirects < MAX_REDIRECTS) {
+                        sendWrite(c, attempt, txn, redirects + 1);
+                    } else {
+                        complete(c, attempt, TxnOutcome.fail(txn, "replica " + target + " does not lead"));
+                    }
+                });
+                return;
+            }
+            boolean taken = propose(target, ListAppend.encodeTxn(toOps(txn)), new Waiter() {
+                @Override
+                public void applied(byte[] result) {
+                    List<List<Long>> lists = ListAppend.decodeResult(result);
+                    List<MicroOp> done = new ArrayList<>(txn.size());
+                    for (int i = 0; i < txn.size(); i++) {
+                        MicroOp op = txn.get(i);
+                        done.add(op instanceof MicroOp.Read r ? new MicroOp.Read(r.key(), lists.get(i)) : op);
+                    }
+                    reply(c, attempt, TxnOutcome.ok(done));
+                }
+
+                @Override
+                public void lost(String why) {
+                    reply(c, attempt, TxnOutcome.info(txn, why));
+                }
+            });
+            if (!taken) {
+                reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " refused the proposal"));
+            }
+        });
+    }
+
+    private static List<ListAppend.Op> toOps(List<MicroOp> txn) {
+        List<ListAppend.Op> ops = new ArrayList<>(txn.size());
+        for (MicroOp op : txn) {
+            ops.add(op instanceof MicroOp.Append a ? ListAppend.Op.append(a.key(), a.value())
+                    : ListAppend.Op.read(op.key()));
+        }
+        return ops;
+    }
+
+    /** The answer travels back over the network; the client takes the first of answer and timeout. */
+    private void reply(Client c, long attempt, TxnOutcome outcome) {
+        world.after(world.networkDelayNanos(), () -> complete(c, attempt, outcome));
+    }
+
+    private void complete(Client c, long attempt, TxnOutcome outcome) {
+        if (c.current != attempt) {
+            return; // already answered, or timed out
+        }
+        c.current = 0;
+        c.process = generator.record(history, c.process, c.txn, outcome);
+        long pause = outcome.type() == TxnOutcome.Type.OK ? world.random().nextLong(MS)
+                : Workload.FAILURE_BACKOFF_MILLIS * MS;
+        world.after(pause, () -> nextTxn(c));
+    }
+
+    // ------------------------------------------------------------------ the fault schedule (as TortureRun's)
+
+    /** Quiet, then a fault, if a whole window still fits before the end; otherwise the schedule is done. */
+    private void nextFault() {
+        if (unrecovered > 0 || world.trueNanos() + schedule.quiet().plus(schedule.hold()).toNanos() >= endNanos) {
+            faultLoopDone = true;
+            maybeStop();
+            return;
+        }
+        world.after(schedule.quiet().toNanos(), () -> awaitLeaderThen(world.trueNanos() + LEADER_WAIT, this::inject));
+    }
+
+    private void awaitLeaderThen(long deadline, java.util.function.IntConsumer then) {
+        int leader = world.leader();
+        if (leader > 0) {
+            then.accept(leader);
+        } else if (world.trueNanos() >= deadline) {
+            log.accept("no leader within " + LEADER_WAIT / MS + " ms to choose victims by; the schedule stops");
+            unrecovered++;
+            faultLoopDone = true;
+            maybeStop();
+        } else {
+            world.after(PROBE_INTERVAL, () -> awaitLeaderThen(deadline, then));
+        }
+    }
+
+    private void inject(int leader) {
+        List<Integer> others = new ArrayList<>();
+        for (int id = 1; id <= replicas; id++) {
+            if (id != leader) {
+                others.add(id);
+            }
+        }
+        Collections.shuffle(others, new Random(faultRandom.nextLong()));
+        Injected fault = inject(schedule.fault(), leader, others);
+        injected++;
+        long injectedAt = world.trueNanos();
+        log.accept("fault " + injected + ": " + fault.description);
+        long hold = schedule.hold().toNanos();
+        Probe failover = new Probe(injectedAt, injectedAt + hold, (node, served) -> {
+            failovers.add(served);
+            log.accept("serving again during the fault after " + TortureRun.seconds(served));
+        });
+        world.after(hold, () -> {
+            failover.cancel();
+            fault.heal.run();
+            long healedAt = world.trueNanos();
+            new Probe(healedAt, healedAt + TortureRun.RECOVERY_TIMEOUT.toNanos(), (node, served) -> {
+                recoveries.add(served);
+                log.accept("healed; serving again after " + TortureRun.seconds(served));
+                nextFault();
+            }, () -> {
+                unrecovered++;
+                log.accept("healed; NOT serving within " + TortureRun.RECOVERY_TIMEOUT);
+                nextFault();
+            }).start();
+        });
+        failover.start();
+    }
+
+    private record Injected(String description, Runnable heal) {
+    }
+
+    /**
+     * The skip-lease-wait negative control's cores: real ones with the lease wait switched off through
+     * {@code io.gnomon.paxos.TestOnlyNegativeControl}, which exists only in txn-coordinator's test classes.
+     */
+    @SuppressWarnings("unchecked")
+    static ReplicaFactory skipLeaseWait() {
+        java.util.function.Consumer<io.gnomon.paxos.PaxosReplica> hook;
+        try {
+            hook = (java.util.function.Consumer<io.gnomon.paxos.PaxosReplica>)
+                    Class.forName("io.gnomon.paxos.TestOnlyNegativeControl").getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalArgumentException("negative control skip-lease-wait is test-only: "
+                    + "io.gnomon.paxos.TestOnlyNegativeControl is not on this classpath; it lives in txn-coordinator's test "
+                    + "classes: GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes bin/spanner-lite torture ... "
+                    + "(bin/torture-report adds them)");
+        }
+        return new ReplicaFactory() {
+            @Override
+            public io.gnomon.paxos.PaxosReplica create(io.gnomon.paxos.PaxosConfig c, long now,
+                                                       io.gnomon.truetime.TimeInterval tt) {
+                return switchedOn(REAL.create(c, now, tt));
+            }
+
+            @Override
+            public io.gnomon.paxos.PaxosReplica recover(io.gnomon.paxos.PaxosConfig c,
+                                                        io.gnomon.paxos.DurableState.Recovered r, long now,
+                                                        io.gnomon.truetime.TimeInterval tt) {
+                return switchedOn(REAL.recover(c, r, now, tt));
+            }
+
+            @Override
+            public io.gnomon.paxos.PaxosReplica joining(io.gnomon.paxos.PaxosConfig c, long now,
+                                                        io.gnomon.truetime.TimeInterval tt) {
+                return switchedOn(REAL.joining(c, now, tt));
+            }
+
+            private io.gnomon.paxos.PaxosReplica switchedOn(io.gnomon.paxos.PaxosReplica r) {
+                hook.accept(r);
+                return r;
+            }
+        };
+    }
+
+    /** The same victims and faults as {@code ReplicaCluster.inject}, through the simulated world. */
+    private Injected inject(FaultKind kind, int leader, List<Integer> others) {
+        switch (kind) {
+            case KILL_FOLLOWER:
+                return kill(others.get(0), "follower");
+            case KILL_LEADER:
+                return kill(leader, "leader");
+            case PAUSE_LEADER:
+                world.pause(leader);
+                return new Injected("SIGSTOP leader " + leader, () -> world.resume(leader));
+            case PARTITION_MAJORITY: {
+                List<Integer> minority = new ArrayList<>(List.of(leader));
+                minority.addAll(others.subList(0, replicas / 2 - 1));
+                List<Integer> majority = new ArrayList<>(others.subList(replicas / 2 - 1, others.size()));
+                world.partition(List.of(minority, majority));
+                return new Injected("partition minority " + minority + " with the leader | majority " + majority,
+                        world::healPartitions);
+            }
+            case PARTITION_BRIDGE: {
+                int side = (replicas - 1) / 2;
+                List<Integer> a = new ArrayList<>(List.of(leader));
+                a.addAll(others.subList(0, side - 1));
+                int bridge = others.get(side - 1);
+                List<Integer> b = new ArrayList<>(others.subList(side, others.size()));
+                world.partition(List.of(a, b));
+                return new Injected("partition " + a + " | bridge " + bridge + " | " + b, world::healPartitions);
+            }
+            case ISOLATE_LEADER:
+                world.partition(List.of(List.of(leader), others));
+                return new Injected("partition leader " + leader + " isolated", world::healPartitions);
+            case CLOCK_DRIFT:
+                for (int id = 1; id <= replicas; id++) {
+                    world.drift(id, id == leader ? 200_000 : -200_000);
+                }
+                return new Injected("drift +200 ppm on leader " + leader + ", -200 ppm on the others", this::healClocks);
+            case CLOCK_STEP:
+                world.stepClock(leader, 200 * MS);
+                world.stepClock(others.get(0), -200 * MS);
+                return new Injected("step +200 ms on leader " + leader + ", -200 ms on " + others.get(0), this::healClocks);
+            case CLOCK_RESTART:
+                world.clockUnavailable(leader);
+                return new Injected("TrueTime unavailable on leader " + leader, this::healClocks);
+            case MIXED: {
+                FaultKind[] pick = {FaultKind.KILL_FOLLOWER, FaultKind.KILL_LEADER, FaultKind.PAUSE_LEADER,
+                        FaultKind.PARTITION_MAJORITY, FaultKind.PARTITION_BRIDGE, FaultKind.ISOLATE_LEADER,
+                        FaultKind.CLOCK_STEP};
+                Injected drift = inject(FaultKind.CLOCK_DRIFT, leader, others);
+                Injected other = inject(pick[faultRandom.nextInt(pick.length)], leader, others);
+                return new Injected(drift.description + " + " + other.description, () -> {
+                    other.heal.run();
+                    drift.heal.run();
+                });
+            }
+            default:
+                throw new IllegalArgumentException("fault " + kind.cli());
+        }
+    }
+
+    private Injected kill(int id, String role) {
+        world.crash(id);
+        return new Injected("SIGKILL " + role + " " + id, () -> world.restart(id));
+    }
+
+    private void healClocks() {
+        for (int id = 1; id <= replicas; id++) {
+            world.healClock(id);
+        }
+    }
+
+    /**
+     * Whether the group serves, as the process harness probes it: some replica answers a lease read (leads, has a
+     * valid lease, has applied its read fence) and a probe append proposed there is applied. Looks every
+     * {@link #PROBE_INTERVAL} until {@code deadline}; reports the time from {@code since}.
+     */
+    private final class Probe {
+        private final long since;
+        private final long deadline;
+        private final Served onServed;
+        private final Runnable onDeadline;
+        private boolean done;
+        private long attemptUntil = Long.MIN_VALUE;
+        private long probeValue;
+
+        Probe(long since, long deadline, Served onServed) {
+            this(since, deadline, onServed, () -> { });
+        }
+
+        Probe(long since, long deadline, Served onServed, Runnable onDeadline) {
+            this.since = since;
+            this.deadline = deadline;
+            this.onServed = onServed;
+            this.onDeadline = onDeadline;
+        }
+
+        void start() {
+            look();
+        }
+
+        void cancel() {
+            done = true;
+        }
+
+        private void look() {
+            if (done) {
+                return;
+            }
+            long now = world.trueNanos();
+            if (now >= deadline) {
+                done = true;
+                onDeadline.run();
+                return;
+            }
+            if (now >= attemptUntil) {
+                int leader = world.leader();
+                if (leader > 0 && readRefusal(leader) == null) {
+                    byte[] append = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, ++probeValue)));
+                    if (propose(leader, append, new Waiter() {
+                        @Override
+                        public void applied(byte[] result) {
+                            if (!done && world.trueNanos() < deadline) {
+                                done = true;
+                                onServed.served(leader, Duration.ofNanos(world.trueNanos() - since));
+                            }
+                        }
+
+                        @Override
+                        public void lost(String why) {
+                            attemptUntil = Long.MIN_VALUE;
+                        }
+                    })) {
+                        attemptUntil = now + PROBE_ATTEMPT;
+                    }
+                }
+            }
+            world.after(PROBE_INTERVAL, this::look);
+        }
+    }
+
+    /** A probe's success: the replica that served, and how long after the probe's start. */
+    private interface Served {
+        void served(int node, Duration after);
+    }
+
+    // ------------------------------------------------------------------ the end
+
+    /** Clients stop once the run's time is up and the fault schedule has healed its last fault. */
+    private void maybeStop() {
+        if (endReached && faultLoopDone && !stopping) {
+            stopping = true;
+            maybeFinish();
+        }
+    }
+
+    /** Once every client has stopped: wait until the group serves, then read every key at the leader. */
+    private void maybeFinish() {
+        if (!stopping || clientsRunning > 0) {
+            return;
+        }
+        long now = world.trueNanos();
+        new Probe(now, now + TortureRun.RECOVERY_TIMEOUT.toNanos(), (leader, served) -> {
+            lost = 0;
+            for (Map.Entry<String, Set<Long>> e : new TreeMap<>(generator.acknowledged()).entrySet()) {
+                Set<Long> present = Set.copyOf(query(leader, e.getKey()));
+                lost += e.getValue().stream().filter(v -> !present.contains(v)).count();
+            }
+            finished = true;
+        }, () -> {
+            log.accept("final reads: the group did not serve within " + TortureRun.RECOVERY_TIMEOUT);
+            finished = true;
+        }).start();
+    }
+}

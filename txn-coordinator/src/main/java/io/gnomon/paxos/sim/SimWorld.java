@@ -1,0 +1,108 @@
+package io.gnomon.paxos.sim;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * What a {@link SimWorkload} can see and do in a simulated group: schedule its own events in simulated time,
+ * talk to replicas (proposals, lease-read checks, compaction), and inject the harness's faults. Replicas are
+ * numbered 1 to {@link #replicas()}. Every method runs on the simulator's thread and draws randomness only from
+ * {@link #random()}, so a seed replays exactly.
+ */
+public interface SimWorld {
+    /** Simulated true time, nanoseconds since the epoch: the harness's one clock for its history. */
+    long trueNanos();
+
+    /** The simulation's one random source. */
+    SplittableRandom random();
+
+    /** Number of replicas, 3 or 5. */
+    int replicas();
+
+    /** Runs {@code action} after {@code delayNanos} of simulated time. */
+    void after(long delayNanos, Runnable action);
+
+    /**
+     * Runs {@code action} at replica {@code node} after {@code delayNanos}, as a request arriving at its process:
+     * held while the process is paused, run with {@code up == false} if it is down.
+     */
+    void atReplica(int node, long delayNanos, ReplicaAction action);
+
+    /** One network delay between a client and a replica, drawn like the replicas' own message delays. */
+    long networkDelayNanos();
+
+    /** What a request does when it reaches its replica. */
+    interface ReplicaAction {
+        void run(boolean up);
+    }
+
+    // ------------------------------------------------------------------ replicas
+
+    /** Whether {@code node}'s process is up (not crashed; it may be paused). */
+    boolean up(int node);
+
+    /** Whether {@code node} believes it leads. */
+    boolean isLeader(int node);
+
+    /** The replica {@code node} believes leads, or -1. */
+    int leaderHint(int node);
+
+    /** The end of {@code node}'s log: a new leader's read fence. */
+    long logEnd(int node);
+
+    /**
+     * Whether {@code node} may answer a read from its lease now: it leads, its TrueTime is available and
+     * {@code TT.now().latest} is before its lease end.
+     */
+    boolean canServeLeaseRead(int node);
+
+    /**
+     * Records that {@code node} answered a lease read now; with lease checks on, the simulator fails the run if
+     * that was outside the node's lease in true time or inside another leader's.
+     */
+    void servedLeaseRead(int node);
+
+    /**
+     * Proposes {@code values} at {@code node}; true if the core took them (it leads, its clock is available, its
+     * pipeline has room), false if it refused them and they will never be decided.
+     */
+    boolean propose(int node, List<byte[]> values);
+
+    /** Snapshots {@code node}'s state through its last applied slot and compacts its log (no-op if down). */
+    void compact(int node);
+
+    // ------------------------------------------------------------------ faults
+
+    /** The replica that leads with a lease, else one that believes it leads, else -1. */
+    int leader();
+
+    /** Kills {@code node}'s process: unsynced writes are partly lost, its memory entirely. */
+    void crash(int node);
+
+    /** Starts a crashed {@code node} again from what its disk holds. */
+    void restart(int node);
+
+    /** Stops {@code node}'s process (SIGSTOP): it handles nothing until {@link #resume}, its clocks run on. */
+    void pause(int node);
+
+    /** Continues a paused process (SIGCONT): it handles what arrived meanwhile. */
+    void resume(int node);
+
+    /** Cuts every link between replicas in different groups; a replica in no group keeps every link (a bridge). */
+    void partition(List<List<Integer>> groups);
+
+    /** Restores every link between replicas. */
+    void healPartitions();
+
+    /** Sets {@code node}'s clock drift (parts per billion, within the ±200 ppm bound) from now. */
+    void drift(int node, long ppb);
+
+    /** Steps {@code node}'s TrueTime midpoint by {@code nanos}, widening its interval by as much (truthful). */
+    void stepClock(int node, long nanos);
+
+    /** Makes {@code node}'s TrueTime unavailable (clock daemon restarting) until {@link #healClock}. */
+    void clockUnavailable(int node);
+
+    /** Ends every clock fault on {@code node}: available again, freshly synchronized (its drift rate stays). */
+    void healClock(int node);
+}
