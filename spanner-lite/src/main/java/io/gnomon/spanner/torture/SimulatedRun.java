@@ -45,6 +45,9 @@ final class SimulatedRun implements SimWorkload {
     /** How long the fault schedule waits for a leader to choose victims by, as the process harness does. */
     static final long LEADER_WAIT = 10_000 * MS;
     static final String PROBE_KEY = "probe";
+    /** Between replicas, throughout: lost messages and duplicates, besides the simulator's delays and reordering. */
+    static final double LOSS_RATE = 0.02;
+    static final double DUPLICATE_RATE = 0.01;
     /** How often an append is redirected to another replica before it fails (ReplicaClient's). */
     static final int MAX_REDIRECTS = 8;
 
@@ -114,9 +117,10 @@ final class SimulatedRun implements SimWorkload {
      * @param factory     the Paxos cores ({@link ReplicaFactory#REAL}, or a negative control's)
      * @param staleReads  the stale-lease-reads negative control: leaders answer reads without a valid lease
      * @param leaseNanos  replicas' lease; {@code electionNanos} their election timeout
+     * @param replay      the command that replays this run, for failure messages
      */
     static Outcome run(int replicas, Workload.Config config, TortureRun.Schedule schedule, ReplicaFactory factory,
-                       boolean staleReads, long leaseNanos, long electionNanos, Path history,
+                       boolean staleReads, long leaseNanos, long electionNanos, String replay, Path history,
                        Consumer<String> log) throws IOException {
         SimulatedRun run = new SimulatedRun(replicas, config, schedule, staleReads, log);
         Simulator.Result result;
@@ -124,12 +128,11 @@ final class SimulatedRun implements SimWorkload {
             run.history = writer;
             boolean control = staleReads || factory != ReplicaFactory.REAL;
             result = Simulator.withWorkload(config.seed(), replicas, factory, run,
-                    new Simulator.Options(electionNanos, 100 * MS, leaseNanos, 4096, !control, 200_000_000)).run();
+                    new Simulator.Options(electionNanos, 100 * MS, leaseNanos, 4096, !control, 200_000_000, replay)).run();
         }
         if (!run.finished) {
             throw new IllegalStateException("the simulation stopped after " + result.steps()
-                    + " events without finishing its run (" + Simulator.replayCommand(config.seed(), replicas,
-                    result.steps()) + " replays only the core)");
+                    + " events without finishing its run; replay: " + replay);
         }
         return new Outcome(run.injected, run.failovers, run.recoveries, run.unrecovered, run.lost, result);
     }
@@ -139,6 +142,7 @@ final class SimulatedRun implements SimWorkload {
     @Override
     public void start(SimWorld w) {
         this.world = w;
+        w.networkFaults(LOSS_RATE, DUPLICATE_RATE);
         endNanos = w.trueNanos() + schedule.duration().toNanos();
         for (int c = 0; c < config.clients(); c++) {
             Client client = new Client(c);

@@ -93,13 +93,21 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         SimulatedRun.Outcome o = SimulatedRun.run(replicas, workload, schedule,
                 "skip-lease-wait".equals(negativeControl) ? SimulatedRun.skipLeaseWait() : ReplicaFactory.REAL,
                 "stale-lease-reads".equals(negativeControl), leaseMillis * 1_000_000L, electionMillis * 1_000_000L,
-                history, log);
+                replayCommand(), history, log);
         log.accept(String.format("simulated %.1f s in %.1f s: %d events, %d slots decided, %d leaderships, %d crashes,"
                         + " trace hash %016x", o.simulation().simulatedNanos() / 1e9, (System.nanoTime() - wallStart) / 1e9,
                 o.simulation().steps(), o.simulation().decidedSlots(), o.simulation().leaderships(),
                 o.simulation().crashes(), o.simulation().traceHash()));
         return new TortureRun.Summary("sim", replicas, clients, fault, negativeControl, seed, o.faultsInjected(),
                 TortureRun.check(history), o.lostAcknowledged(), o.failovers(), o.recoveries(), o.unrecovered(), history);
+    }
+
+    /** The command line that runs this setup again (for the simulation: exactly again). */
+    String replayCommand() {
+        return "bin/spanner-lite torture --backend " + backend + " --replicas " + replicas + " --clients " + clients
+                + " --fault " + fault.cli() + " --duration " + duration.toMillis() + "ms --quiet " + quiet.toMillis()
+                + "ms --hold " + hold.toMillis() + "ms --lease-ms " + leaseMillis + " --election-timeout-ms "
+                + electionMillis + " --seed " + seed + (negativeControl == null ? "" : " --negative-control " + negativeControl);
     }
 
     private Cluster open(Path dir, Duration opTimeout) throws IOException {

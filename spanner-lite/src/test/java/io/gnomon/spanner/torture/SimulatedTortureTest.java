@@ -1,14 +1,19 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.spanner.tools.SpannerLiteMain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,6 +47,22 @@ class SimulatedTortureTest {
         assertThat(Files.readAllBytes(b.history())).isEqualTo(Files.readAllBytes(a.history()));
         assertThat(b.line().replace("b.jsonl", "a.jsonl")).isEqualTo(a.line());
         assertThat(Files.readAllBytes(c.history())).isNotEqualTo(Files.readAllBytes(a.history()));
+    }
+
+    /** The replay command a failing simulated run prints gives the same history again, from the command line. */
+    @Test
+    void theReplayCommandReproducesTheRun() throws Exception {
+        TortureSetup setup = sim(5, FaultKind.PAUSE_LEADER, 3);
+        TortureRun.Summary s = run(setup, "setup.jsonl");
+        Path again = dir.resolve("again.jsonl");
+        List<String> args = new ArrayList<>(List.of(setup.replayCommand().split(" ")));
+        assertThat(args.remove(0)).isEqualTo("bin/spanner-lite");
+        args.addAll(List.of("--history", again.toString(), "--work-dir", dir.resolve("cli").toString()));
+        StringWriter out = new StringWriter();
+        int code = SpannerLiteMain.run(new PrintWriter(out), new PrintWriter(new StringWriter()), args.toArray(String[]::new));
+
+        assertThat(code).as(out.toString()).isZero();
+        assertThat(Files.readAllBytes(again)).isEqualTo(Files.readAllBytes(s.history()));
     }
 
     @ParameterizedTest

@@ -94,6 +94,12 @@ public interface SimWorld {
     /** Restores every link between replicas. */
     void healPartitions();
 
+    /**
+     * Messages between replicas are lost with probability {@code lossRate} and delivered twice with probability
+     * {@code duplicateRate} from now on (on top of the delays and reordering the network always has).
+     */
+    void networkFaults(double lossRate, double duplicateRate);
+
     /** Sets {@code node}'s clock drift (parts per billion, within the ±200 ppm bound) from now. */
     void drift(int node, long ppb);
 

@@ -60,9 +60,10 @@ public final class Simulator {
      *                             outside its lease (off for a negative control, which the history checker must
      *                             catch on its own)
      * @param maxSteps             a guard: the run stops after this many events even if the workload has not finished
+     * @param replay               the command that replays this run, for failure messages
      */
     public record Options(long electionTimeoutNanos, long heartbeatNanos, long leaseNanos, int maxValueBytes,
-                          boolean checkLeases, int maxSteps) {
+                          boolean checkLeases, int maxSteps, String replay) {
     }
 
     private final long seed;
@@ -95,7 +96,8 @@ public final class Simulator {
 
     public Simulator(long seed, int replicas, int steps, ReplicaFactory factory) {
         this(seed, replicas, steps, factory, null,
-                new Options(150 * MS, 40 * MS, 400 * MS, MAX_VALUE_BYTES, true, steps));
+                new Options(150 * MS, 40 * MS, 400 * MS, MAX_VALUE_BYTES, true, steps,
+                        replayCommand(seed, replicas, steps)));
     }
 
     /**
@@ -574,7 +576,7 @@ public final class Simulator {
 
     SimulationFailure failure(String what, Throwable cause) {
         return new SimulationFailure(seed, "seed " + seed + " (" + n + " replicas): " + what
-                + "\n  replay: " + replayCommand(seed, n, steps), cause);
+                + "\n  replay: " + options.replay(), cause);
     }
 
     void mix(long v) {
@@ -748,6 +750,16 @@ public final class Simulator {
             for (boolean[] row : connected) {
                 Arrays.fill(row, true);
             }
+        }
+
+        @Override
+        public void networkFaults(double loss, double duplicate) {
+            if (loss < 0 || loss >= 1 || duplicate < 0 || duplicate > 1) {
+                throw new IllegalArgumentException("loss rate " + loss + " and duplicate rate " + duplicate
+                        + ": loss in [0, 1), duplication in [0, 1]");
+            }
+            lossRate = loss;
+            duplicateRate = duplicate;
         }
 
         @Override
