@@ -125,23 +125,12 @@ final class ReplicaCluster implements Cluster {
             leaseRead(ids.get(ThreadLocalRandom.current().nextInt(ids.size())), r, true, result);
             return result;
         }
-        List<ListAppend.Op> ops = new ArrayList<>(txn.size());
-        for (MicroOp op : txn) {
-            ops.add(op instanceof MicroOp.Append a ? ListAppend.Op.append(a.key(), a.value())
-                    : ListAppend.Op.read(op.key()));
-        }
-        return client.appendAsync(ListAppend.encodeTxn(ops), opTimeout).thenApply(reply -> outcome(txn, reply));
+        return client.appendAsync(ListAppendTxns.command(txn), opTimeout).thenApply(reply -> outcome(txn, reply));
     }
 
     private static TxnOutcome outcome(List<MicroOp> txn, AppendReply reply) {
         if (reply.getOutcome() == Outcome.APPLIED) {
-            List<List<Long>> lists = ListAppend.decodeResult(reply.getResult().toByteArray());
-            List<MicroOp> done = new ArrayList<>(txn.size());
-            for (int i = 0; i < txn.size(); i++) {
-                MicroOp op = txn.get(i);
-                done.add(op instanceof MicroOp.Read r ? new MicroOp.Read(r.key(), lists.get(i)) : op);
-            }
-            return TxnOutcome.ok(done);
+            return TxnOutcome.ok(ListAppendTxns.completed(txn, reply.getResult().toByteArray()));
         }
         if (reply.getOutcome() == Outcome.NOT_APPENDED) {
             return TxnOutcome.fail(txn, reply.getDetail());

@@ -1,13 +1,18 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.paxos.DurableState;
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.server.ListAppend;
 import io.gnomon.paxos.server.ListAppendMachine;
+import io.gnomon.paxos.server.ReplicaServer;
 import io.gnomon.paxos.sim.ReplicaFactory;
 import io.gnomon.paxos.sim.SimWorkload;
 import io.gnomon.paxos.sim.SimWorld;
 import io.gnomon.paxos.sim.Simulator;
 import io.gnomon.spanner.history.HistoryWriter;
 import io.gnomon.spanner.history.MicroOp;
+import io.gnomon.truetime.TimeInterval;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,6 +29,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * The torture run in deterministic simulation: the same {@link TxnGenerator} workload, fault schedule and checker
@@ -71,6 +77,7 @@ final class SimulatedRun implements SimWorkload {
     private final long[] appliedThrough; // next slot to apply
     private final long[] readFence;
     private final long[] compactedAt;
+    private final boolean[] compactionDue;
     private final List<Map<Long, Waiter>> waiting = new ArrayList<>();
     private long nextRequest = 1;
 
@@ -99,11 +106,12 @@ final class SimulatedRun implements SimWorkload {
         this.staleLeaseReads = staleLeaseReads;
         this.generator = new TxnGenerator(config);
         this.log = log;
-        this.faultRandom = new SplittableRandom(config.seed());
+        this.faultRandom = new SplittableRandom(config.seed() ^ 0x6a09e667f3bcc908L); // not the simulator's stream
         this.machines = new ListAppendMachine[replicas + 1];
         this.appliedThrough = new long[replicas + 1];
         this.readFence = new long[replicas + 1];
         this.compactedAt = new long[replicas + 1];
+        this.compactionDue = new boolean[replicas + 1];
         for (int id = 0; id <= replicas; id++) {
             machines[id] = new ListAppendMachine();
             readFence[id] = Long.MAX_VALUE;
@@ -177,9 +185,14 @@ final class SimulatedRun implements SimWorkload {
         if (w != null) {
             w.applied(result);
         }
-        if (appliedThrough[node] - compactedAt[node] >= COMPACT_EVERY) {
-            compactedAt[node] = appliedThrough[node];
-            world.after(0, () -> world.compact(node));
+        if (appliedThrough[node] - compactedAt[node] >= COMPACT_EVERY && !compactionDue[node]) {
+            compactionDue[node] = true; // after this event: the core is in the middle of handing out its output
+            world.after(0, () -> {
+                compactionDue[node] = false;
+                if (world.compact(node)) {
+                    compactedAt[node] = appliedThrough[node];
+                }
+            });
         }
     }
 
@@ -223,7 +236,7 @@ final class SimulatedRun implements SimWorkload {
         if (!world.isLeader(node)) {
             return "replica " + node + " does not lead";
         }
-        if (!staleLeaseReads && !world.canServeLeaseRead(node)) {
+        if (!world.clockAvailable(node) || (!staleLeaseReads && !world.canServeLeaseRead(node))) {
             return "replica " + node + " leads without a valid lease";
         }
         if (appliedThrough[node] < readFence[node]) {
@@ -240,10 +253,11 @@ final class SimulatedRun implements SimWorkload {
     private boolean propose(int node, byte[] command, Waiter waiter) {
         long request = nextRequest++;
         byte[] value = ByteBuffer.allocate(8 + command.length).putLong(request).put(command).array();
+        waiting.get(node).put(request, waiter); // before proposing, as ReplicaServer does
         if (!world.propose(node, List.of(value))) {
+            waiting.get(node).remove(request);
             return false;
         }
-        waiting.get(node).put(request, waiter);
         return true;
     }
 
@@ -290,7 +304,8 @@ final class SimulatedRun implements SimWorkload {
                     : TxnOutcome.info(c.txn, "no answer within " + config.opTimeout()));
         });
         if (read) {
-            sendRead(c, attempt, (MicroOp.Read) c.txn.get(0), 1 + c.random.nextInt(replicas), true);
+            // The target from the simulation's stream, so a client's transactions are those of the same seed elsewhere.
+            sendRead(c, attempt, (MicroOp.Read) c.txn.get(0), 1 + world.random().nextInt(replicas), true);
         } else {
             sendWrite(c, attempt, c.txn, 0);
         }
@@ -357,16 +372,10 @@ final class SimulatedRun implements SimWorkload {
                 });
                 return;
             }
-            boolean taken = propose(target, ListAppend.encodeTxn(toOps(txn)), new Waiter() {
+            boolean taken = propose(target, ListAppendTxns.command(txn), new Waiter() {
                 @Override
                 public void applied(byte[] result) {
-                    List<List<Long>> lists = ListAppend.decodeResult(result);
-                    List<MicroOp> done = new ArrayList<>(txn.size());
-                    for (int i = 0; i < txn.size(); i++) {
-                        MicroOp op = txn.get(i);
-                        done.add(op instanceof MicroOp.Read r ? new MicroOp.Read(r.key(), lists.get(i)) : op);
-                    }
-                    reply(c, attempt, TxnOutcome.ok(done));
+                    reply(c, attempt, TxnOutcome.ok(ListAppendTxns.completed(txn, result)));
                 }
 
                 @Override
@@ -378,15 +387,6 @@ final class SimulatedRun implements SimWorkload {
                 reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " refused the proposal"));
             }
         });
-    }
-
-    private static List<ListAppend.Op> toOps(List<MicroOp> txn) {
-        List<ListAppend.Op> ops = new ArrayList<>(txn.size());
-        for (MicroOp op : txn) {
-            ops.add(op instanceof MicroOp.Append a ? ListAppend.Op.append(a.key(), a.value())
-                    : ListAppend.Op.read(op.key()));
-        }
-        return ops;
     }
 
     /** The answer travels back over the network; the client takes the first of answer and timeout. */
@@ -417,12 +417,13 @@ final class SimulatedRun implements SimWorkload {
         world.after(schedule.quiet().toNanos(), () -> awaitLeaderThen(world.trueNanos() + LEADER_WAIT, this::inject));
     }
 
-    private void awaitLeaderThen(long deadline, java.util.function.IntConsumer then) {
+    private void awaitLeaderThen(long deadline, IntConsumer then) {
         int leader = world.leader();
         if (leader > 0) {
             then.accept(leader);
         } else if (world.trueNanos() >= deadline) {
-            log.accept("no leader within " + LEADER_WAIT / MS + " ms to choose victims by; the schedule stops");
+            log.accept("no leader within " + LEADER_WAIT / MS + " ms to choose victims by (counted as not recovered);"
+                    + " the schedule stops");
             unrecovered++;
             faultLoopDone = true;
             maybeStop();
@@ -472,39 +473,31 @@ final class SimulatedRun implements SimWorkload {
      * The skip-lease-wait negative control's cores: real ones with the lease wait switched off through
      * {@code io.gnomon.paxos.TestOnlyNegativeControl}, which exists only in txn-coordinator's test classes.
      */
-    @SuppressWarnings("unchecked")
     static ReplicaFactory skipLeaseWait() {
-        java.util.function.Consumer<io.gnomon.paxos.PaxosReplica> hook;
+        Consumer<PaxosReplica> hook;
         try {
-            hook = (java.util.function.Consumer<io.gnomon.paxos.PaxosReplica>)
-                    Class.forName("io.gnomon.paxos.TestOnlyNegativeControl").getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            throw new IllegalArgumentException("negative control skip-lease-wait is test-only: "
-                    + "io.gnomon.paxos.TestOnlyNegativeControl is not on this classpath; it lives in txn-coordinator's test "
-                    + "classes: GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes bin/spanner-lite torture ... "
-                    + "(bin/torture-report adds them)");
+            hook = ReplicaServer.testOnlyLeaseSwitch("skip-lease-wait");
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(e.getMessage() + "; run with GNOMON_EXTRA_CLASSPATH="
+                    + "txn-coordinator/target/test-classes (bin/torture-report sets it)");
         }
         return new ReplicaFactory() {
             @Override
-            public io.gnomon.paxos.PaxosReplica create(io.gnomon.paxos.PaxosConfig c, long now,
-                                                       io.gnomon.truetime.TimeInterval tt) {
+            public PaxosReplica create(PaxosConfig c, long now, TimeInterval tt) {
                 return switchedOn(REAL.create(c, now, tt));
             }
 
             @Override
-            public io.gnomon.paxos.PaxosReplica recover(io.gnomon.paxos.PaxosConfig c,
-                                                        io.gnomon.paxos.DurableState.Recovered r, long now,
-                                                        io.gnomon.truetime.TimeInterval tt) {
+            public PaxosReplica recover(PaxosConfig c, DurableState.Recovered r, long now, TimeInterval tt) {
                 return switchedOn(REAL.recover(c, r, now, tt));
             }
 
             @Override
-            public io.gnomon.paxos.PaxosReplica joining(io.gnomon.paxos.PaxosConfig c, long now,
-                                                        io.gnomon.truetime.TimeInterval tt) {
+            public PaxosReplica joining(PaxosConfig c, long now, TimeInterval tt) {
                 return switchedOn(REAL.joining(c, now, tt));
             }
 
-            private io.gnomon.paxos.PaxosReplica switchedOn(io.gnomon.paxos.PaxosReplica r) {
+            private PaxosReplica switchedOn(PaxosReplica r) {
                 hook.accept(r);
                 return r;
             }

@@ -1,5 +1,6 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.paxos.sim.SimulationFailure;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,8 +65,9 @@ public final class TortureCommand implements Callable<Integer> {
     Path history;
 
     @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads",
-            description = "Start replicas with a deliberate lease bug; needs --replica-classpath-extra with "
-                    + "txn-coordinator's test classes. The run passes only if the checker catches it.")
+            description = "Start replicas with a deliberate lease bug. skip-lease-wait needs txn-coordinator's test "
+                    + "classes: --replica-classpath-extra for processes, GNOMON_EXTRA_CLASSPATH for sim. The run passes "
+                    + "only if the checker catches it.")
     String negativeControl;
 
     @Mixin
@@ -86,7 +88,13 @@ public final class TortureCommand implements Callable<Integer> {
         }
         Path dir = shared.workDir("torture");
         Path file = history != null ? history : dir.resolve("history.jsonl");
-        TortureRun.Summary s = setup.run(dir, file, line -> err.println("torture: " + line));
+        TortureRun.Summary s;
+        try {
+            s = setup.run(dir, file, line -> err.println("torture: " + line));
+        } catch (SimulationFailure f) {
+            err.println("torture: the simulator's own checks stopped the run: " + f.getMessage());
+            return 1;
+        }
         out.println(s.line());
         out.flush();
         return setup.passed(s) ? 0 : 1;

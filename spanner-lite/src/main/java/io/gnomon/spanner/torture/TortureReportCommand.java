@@ -1,5 +1,6 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.paxos.sim.SimulationFailure;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,6 +65,8 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Mixin
     SharedOptions shared;
 
+    private int simulationFailures;
+
     /** One table row: the runs of one backend and fault kind. */
     private record Row(String backend, String fault, List<TortureRun.Summary> runs, String control) {
         boolean negativeControl() {
@@ -87,11 +90,23 @@ public final class TortureReportCommand implements Callable<Integer> {
         Path dir = shared.workDir("torture-report");
         Map<String, Row> rows = new LinkedHashMap<>();
         int failed = 0;
+        simulationFailures = 0;
         for (int i = 0; i < plan.size(); i++) {
             TortureSetup s = plan.get(i);
             Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
                     + (s.negativeControl() == null ? "" : "-control") + "-" + s.seed()));
-            TortureRun.Summary summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
+            TortureRun.Summary summary;
+            try {
+                summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
+            } catch (SimulationFailure f) {
+                // The simulator's own checks stopped the run; the rest of the report still runs.
+                out.println("torture backend=sim fault=" + s.fault().cli() + " seed=" + s.seed() + ": SIMULATION FAILED: "
+                        + f.getMessage());
+                out.flush();
+                failed++;
+                simulationFailures++;
+                continue;
+            }
             out.println(summary.line());
             out.flush();
             if (!s.passed(summary)) {
@@ -164,6 +179,7 @@ public final class TortureReportCommand implements Callable<Integer> {
         b.append("Measured ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
                 .append(" with `bin/torture-report --runs ").append(runs).append(" --duration ").append(duration)
                 .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
+                .append(" --sim-runs ").append(simRuns)
                 .append("` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ")
                 .append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.version"))
                 .append(", Java ").append(System.getProperty("java.version"))
@@ -171,7 +187,12 @@ public final class TortureReportCommand implements Callable<Integer> {
                 .append(d.toSeconds()).append(" s per run. `processes`: replica JVMs on loopback, TrueTime system:1ms, ")
                 .append("times are wall-clock. `sim`: the same workload, schedule and checker with the replicas in ")
                 .append("deterministic simulation (simulated network, disks and clocks), times are simulated; ")
-                .append("each seed replays exactly (`bin/spanner-lite torture --backend sim --fault KIND --seed N`).\n\n");
+                .append("each seed replays exactly (`bin/spanner-lite torture --backend sim --duration ").append(duration)
+                .append(" --clients ").append(shared.clients).append(" --fault KIND --seed N`; a negative-control row ")
+                .append("with the timeouts under \"The negative control\").")
+                .append(simulationFailures == 0 ? "" : " " + simulationFailures
+                        + " simulated runs were stopped by the simulator's own checks and are not in the table.")
+                .append("\n\n");
         b.append("| backend | fault | runs | faults injected | operations | ok / fail / info | anomalies | "
                 + "acknowledged writes lost | serving again during the fault: windows, median / max | "
                 + "recovery after heal, median / max | verdict |\n");

@@ -104,7 +104,8 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
 
     /** The command line that runs this setup again (for the simulation: exactly again). */
     String replayCommand() {
-        return "bin/spanner-lite torture --backend " + backend + " --replicas " + replicas + " --clients " + clients
+        boolean testClasses = backend.equals("sim") && "skip-lease-wait".equals(negativeControl);
+        return (testClasses ? "GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes " : "") + "bin/spanner-lite torture --backend " + backend + " --replicas " + replicas + " --clients " + clients
                 + " --fault " + fault.cli() + " --duration " + duration.toMillis() + "ms --quiet " + quiet.toMillis()
                 + "ms --hold " + hold.toMillis() + "ms --lease-ms " + leaseMillis + " --election-timeout-ms "
                 + electionMillis + " --seed " + seed + (negativeControl == null ? "" : " --negative-control " + negativeControl);

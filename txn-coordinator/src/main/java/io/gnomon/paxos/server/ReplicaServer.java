@@ -177,16 +177,25 @@ public final class ReplicaServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The test-only switch that makes a core skip waiting out the previous leader's lease: {@value
+     * #NEGATIVE_CONTROL_CLASS}, loaded by name because it exists only in txn-coordinator's test classes (and the
+     * simulated harness's negative control uses it too). Throws IllegalStateException, naming {@code control},
+     * when it is not on this classpath.
+     */
     @SuppressWarnings("unchecked")
-    private void switchOnNegativeControl(PaxosReplica core) {
-        java.util.function.Consumer<PaxosReplica> enabler;
+    public static java.util.function.Consumer<PaxosReplica> testOnlyLeaseSwitch(String control) {
         try {
-            enabler = (java.util.function.Consumer<PaxosReplica>) Class.forName(NEGATIVE_CONTROL_CLASS)
+            return (java.util.function.Consumer<PaxosReplica>) Class.forName(NEGATIVE_CONTROL_CLASS)
                     .getDeclaredConstructor().newInstance();
         } catch (ReflectiveOperationException | LinkageError e) {
-            throw new IllegalStateException("negative control " + options.negativeControl() + " is test-only: "
+            throw new IllegalStateException("negative control " + control + " is test-only: "
                     + NEGATIVE_CONTROL_CLASS + " is not on this classpath (it lives in txn-coordinator's test classes)");
         }
+    }
+
+    private void switchOnNegativeControl(PaxosReplica core) {
+        java.util.function.Consumer<PaxosReplica> enabler = testOnlyLeaseSwitch(options.negativeControl().toString());
         if (options.negativeControl() == NegativeControl.SKIP_LEASE_WAIT) {
             enabler.accept(core);
         }

@@ -25,7 +25,10 @@ public interface SimWorkload {
     /** Replica {@code node}'s application state, for a snapshot through its last applied slot. */
     byte[] state(int node);
 
-    /** Replica {@code node} became leader ({@code true}; its log end is the read fence) or stepped down. */
+    /**
+     * Replica {@code node} became leader ({@code true}; its log end is the read fence) or stepped down from
+     * leading or from a candidacy that never led ({@code false}): what it was asked to append may never be applied.
+     */
     void leadership(int node, boolean leader);
 
     /** Replica {@code node}'s process died: its memory is gone, replies it owed are never sent. */

@@ -51,10 +51,13 @@ public interface SimWorld {
     long logEnd(int node);
 
     /**
-     * Whether {@code node} may answer a read from its lease now: it leads, its TrueTime is available and
-     * {@code TT.now().latest} is before its lease end.
+     * Whether {@code node} may answer a read from its lease now: it is up and not paused, it leads, its TrueTime
+     * is available and {@code TT.now().latest} is before its lease end.
      */
     boolean canServeLeaseRead(int node);
+
+    /** Whether {@code node}'s TrueTime is available (no {@link #clockUnavailable} fault held). */
+    boolean clockAvailable(int node);
 
     /**
      * Records that {@code node} answered a lease read now; with lease checks on, the simulator fails the run if
@@ -63,13 +66,17 @@ public interface SimWorld {
     void servedLeaseRead(int node);
 
     /**
-     * Proposes {@code values} at {@code node}; true if the core took them (it leads, its clock is available, its
-     * pipeline has room), false if it refused them and they will never be decided.
+     * Proposes {@code values} at {@code node}; true if the core took every one (it leads or campaigns, its clock
+     * is available, it has room), false if it refused at least one (the others may still be decided). The
+     * harness proposes one value at a time, so false means that value will never be decided.
      */
     boolean propose(int node, List<byte[]> values);
 
-    /** Snapshots {@code node}'s state through its last applied slot and compacts its log (no-op if down). */
-    void compact(int node);
+    /**
+     * Snapshots {@code node}'s state through its last applied slot and compacts its log; false if it did not
+     * (down, paused, TrueTime unavailable, fewer than 2 entries applied since the last snapshot, or refused).
+     */
+    boolean compact(int node);
 
     // ------------------------------------------------------------------ faults
 
@@ -109,6 +116,9 @@ public interface SimWorld {
     /** Makes {@code node}'s TrueTime unavailable (clock daemon restarting) until {@link #healClock}. */
     void clockUnavailable(int node);
 
-    /** Ends every clock fault on {@code node}: available again, freshly synchronized (its drift rate stays). */
+    /**
+     * Ends every clock fault on {@code node}: available again, its drift rate as before the faults, freshly
+     * synchronized. A crash ends them too (a restarted process has a fresh TrueTime source).
+     */
     void healClock(int node);
 }

@@ -197,7 +197,7 @@ public final class Simulator {
     }
 
     private void handle(Event e) {
-        if (e.node >= 1 && e.node < nodes.length && nodes[e.node].paused && e.kind != Kind.RESTART) {
+        if (e.node >= 1 && e.node < nodes.length && nodes[e.node].paused) {
             nodes[e.node].deferred.add(e); // a stopped process handles nothing until it continues
             return;
         }
@@ -521,11 +521,11 @@ public final class Simulator {
         leaderships++;
     }
 
-    /** Every step: record each lease a replica believes it holds, in true time, and check they are disjoint. */
+    /**
+     * Every step: TrueTime soundness on every live replica; then (unless a negative control switched lease checks
+     * off) record each lease a replica believes it holds, in true time, and check they are disjoint.
+     */
     private void checkLeases() {
-        if (!options.checkLeases()) {
-            return;
-        }
         for (int id = 1; id < nodes.length; id++) {
             Node node = nodes[id];
             if (node.replica == null) {
@@ -535,7 +535,7 @@ public final class Simulator {
             if (!tt.contains(trueNanos)) {
                 throw failure("TrueTime of replica " + id + " " + tt + " does not contain true time " + trueNanos, null);
             }
-            if (!node.replica.canServeLeaseRead(tt)) {
+            if (!options.checkLeases() || !node.replica.canServeLeaseRead(tt)) {
                 continue;
             }
             long end = node.replica.leaseEndEpochNanos();
@@ -594,7 +594,6 @@ public final class Simulator {
     void scheduleSync(int node) {
         schedule(20_000 + rng.nextLong(2 * MS), Kind.SYNC, node, null);
     }
-
 
     // ------------------------------------------------------------------ what a workload sees
 
@@ -660,6 +659,11 @@ public final class Simulator {
         }
 
         @Override
+        public boolean clockAvailable(int node) {
+            return !member(node).clockOut;
+        }
+
+        @Override
         public void servedLeaseRead(int node) {
             checkLeaseRead(member(node));
         }
@@ -679,15 +683,17 @@ public final class Simulator {
         }
 
         @Override
-        public void compact(int node) {
+        public boolean compact(int node) {
             Node x = member(node);
             if (x.replica == null || x.paused || x.clockOut || x.appliedIndex - x.replica.compactedIndex() < 2) {
-                return;
+                return false;
             }
             byte[] app = workload.state(node);
             byte[] state = ByteBuffer.allocate(8 + app.length).putLong(prefixHash.get((int) x.appliedIndex)).put(app)
                     .array();
-            apply(x, x.replica.compact(x.appliedIndex - 1, state, x.monotonicNanos(), x.trueTime()));
+            Output out = x.replica.compact(x.appliedIndex - 1, state, x.monotonicNanos(), x.trueTime());
+            apply(x, out);
+            return out.diagnostics().isEmpty();
         }
 
         @Override
@@ -769,6 +775,9 @@ public final class Simulator {
                         + " ppb every TrueTime interval allows for");
             }
             Node x = member(node);
+            if (x.driftBeforeFault == null) {
+                x.driftBeforeFault = x.driftPpb;
+            }
             x.setDrift(ppb);
             x.resync();
             x.clockFaultHeld = true;
@@ -789,10 +798,7 @@ public final class Simulator {
 
         @Override
         public void healClock(int node) {
-            Node x = member(node);
-            x.clockOut = false;
-            x.clockFaultHeld = false;
-            x.resync();
+            member(node).clearClockFaults();
         }
 
         private Node member(int node) {
@@ -828,6 +834,7 @@ public final class Simulator {
         final ArrayList<Event> deferred = new ArrayList<>();
         boolean clockOut;
         boolean clockFaultHeld;
+        Long driftBeforeFault; // the rate to return to when a drift fault heals; null when none is held
         long syncTrueNanos;
         long syncErrorNanos;
         long syncEpsilonNanos;
@@ -889,11 +896,18 @@ public final class Simulator {
             return "replica" + id + "/inc" + incarnation + "/";
         }
 
+        /** In ReplicaDriver's order: a snapshot to install, then the decided entries, then the other effects. */
         void apply(Simulator sim, Output out) {
             for (Output.Effect e : out.effects()) {
                 if (e instanceof Output.Effect.InstallSnapshot s) {
                     sim.installed(this, s.snapshot());
-                } else if (e instanceof Output.Effect.BecameLeader) {
+                }
+            }
+            for (Output.Decided d : out.decided()) {
+                sim.decided(this, d);
+            }
+            for (Output.Effect e : out.effects()) {
+                if (e instanceof Output.Effect.BecameLeader) {
                     sim.becameLeader();
                     if (workload != null) {
                         workload.leadership(id, true);
@@ -902,11 +916,6 @@ public final class Simulator {
                     workload.leadership(id, false);
                 }
             }
-            for (Output.Decided d : out.decided()) {
-                sim.decided(this, d);
-            }
-            // Effects are reported before decided entries; an InstallSnapshot that follows decided entries in
-            // the same output would be applied out of order, so the core never emits that combination.
             unsynced.addAll(out.toPersist());
             writesIssued += out.toPersist().size();
             for (Message m : out.messages()) {
@@ -948,6 +957,20 @@ public final class Simulator {
             writesIssued = writesSynced = 0;
             replica = null;
             continueEvents(); // a killed process is no longer stopped; what it held is dropped as it arrives
+            if (clockOut || clockFaultHeld) {
+                clearClockFaults(); // a restarted process starts with a fresh TrueTime source
+            }
+        }
+
+        /** Ends a workload's clock faults: TrueTime available, its rate as before, freshly synchronized. */
+        void clearClockFaults() {
+            clockOut = false;
+            clockFaultHeld = false;
+            if (driftBeforeFault != null) {
+                setDrift(driftBeforeFault);
+                driftBeforeFault = null;
+            }
+            resync();
         }
 
         /** Hands the events a stopped process held back to the queue, in their order. */
