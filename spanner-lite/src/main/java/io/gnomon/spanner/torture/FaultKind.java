@@ -25,8 +25,22 @@ enum FaultKind {
     CLOCK_STEP("clock-step"),
     /** The leader's TrueTime is unavailable for the whole fault window, as while its clock daemon restarts. */
     CLOCK_RESTART("clock-restart"),
+    /**
+     * Every link between replicas loses {@link #LOSSY_LOSS_RATE} of its messages, duplicates
+     * {@link #LOSSY_DUPLICATE_RATE} of the rest and delays each copy by up to {@link #LOSSY_MAX_DELAY_MILLIS}
+     * (so messages reorder); clients still reach every replica.
+     */
+    LOSSY_NETWORK("lossy-network"),
     /** clock-drift on every replica plus one process or network fault at random, each window. */
     MIXED("mixed");
+
+    static final double LOSSY_LOSS_RATE = 0.2;
+    static final double LOSSY_DUPLICATE_RATE = 0.1;
+    static final long LOSSY_MAX_DELAY_MILLIS = 50;
+
+    /** What {@code mixed} adds to clock-drift, one chosen by the seed each window (the same on every backend). */
+    static final List<FaultKind> MIXED_WITH = List.of(KILL_FOLLOWER, KILL_LEADER, PAUSE_LEADER, PARTITION_MAJORITY,
+            PARTITION_BRIDGE, ISOLATE_LEADER, CLOCK_STEP, LOSSY_NETWORK);
 
     private final String cli;
 

@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.ClockFaultRequest;
 import io.gnomon.paxos.grpc.FaultAdminGrpc;
+import io.gnomon.paxos.grpc.NetworkFaultRequest;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.PartitionRequest;
 import io.gnomon.paxos.grpc.ReadReply;
@@ -236,12 +237,22 @@ final class ReplicaCluster implements Cluster {
                 clockFault(leader, 0, 0, faultHoldMillis);
                 return new Injected("TrueTime unavailable " + faultHoldMillis + " ms on leader " + leader, this::clearClocks);
             }
+            case LOSSY_NETWORK: {
+                for (int id : processes.ids()) {
+                    networkFault(id, FaultKind.LOSSY_LOSS_RATE, FaultKind.LOSSY_DUPLICATE_RATE,
+                            FaultKind.LOSSY_MAX_DELAY_MILLIS, random.nextLong());
+                }
+                return new Injected("lossy network: " + (int) (FaultKind.LOSSY_LOSS_RATE * 100) + "% lost, "
+                        + (int) (FaultKind.LOSSY_DUPLICATE_RATE * 100) + "% duplicated, delays up to "
+                        + FaultKind.LOSSY_MAX_DELAY_MILLIS + " ms between replicas", () -> {
+                    for (int id : processes.ids()) {
+                        networkFault(id, 0, 0, 0, 0);
+                    }
+                });
+            }
             case MIXED: {
-                FaultKind[] pick = {FaultKind.KILL_FOLLOWER, FaultKind.KILL_LEADER, FaultKind.PAUSE_LEADER,
-                        FaultKind.PARTITION_MAJORITY, FaultKind.PARTITION_BRIDGE, FaultKind.ISOLATE_LEADER,
-                        FaultKind.CLOCK_STEP};
                 Injected drift = inject(FaultKind.CLOCK_DRIFT, random);
-                Injected other = inject(pick[random.nextInt(pick.length)], random);
+                Injected other = inject(FaultKind.MIXED_WITH.get(random.nextInt(FaultKind.MIXED_WITH.size())), random);
                 return new Injected(drift.description() + " + " + other.description(), () -> {
                     other.heal().heal();
                     drift.heal().heal();
@@ -280,6 +291,11 @@ final class ReplicaCluster implements Cluster {
 
     private void setPartition(int id, List<Integer> blocked) {
         admin(id).setPartition(PartitionRequest.newBuilder().addAllBlocked(blocked).build());
+    }
+
+    private void networkFault(int id, double lossRate, double duplicateRate, long maxDelayMillis, long seed) {
+        admin(id).setNetworkFault(NetworkFaultRequest.newBuilder().setLossRate(lossRate).setDuplicateRate(duplicateRate)
+                .setMaxDelayMillis(maxDelayMillis).setSeed(seed).build());
     }
 
     private void clockFault(int id, long stepNanos, double driftPpm, long unavailableMillis) {

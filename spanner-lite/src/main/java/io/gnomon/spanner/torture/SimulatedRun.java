@@ -546,12 +546,16 @@ final class SimulatedRun implements SimWorkload {
             case CLOCK_RESTART:
                 world.clockUnavailable(leader);
                 return new Injected("TrueTime unavailable on leader " + leader, this::healClocks);
+            case LOSSY_NETWORK:
+                // The simulated network always delays and reorders (up to 300 ms); the fault raises loss and duplication.
+                world.networkFaults(FaultKind.LOSSY_LOSS_RATE, FaultKind.LOSSY_DUPLICATE_RATE);
+                return new Injected("lossy network: " + (int) (FaultKind.LOSSY_LOSS_RATE * 100) + "% lost, "
+                        + (int) (FaultKind.LOSSY_DUPLICATE_RATE * 100) + "% duplicated between replicas",
+                        () -> world.networkFaults(LOSS_RATE, DUPLICATE_RATE));
             case MIXED: {
-                FaultKind[] pick = {FaultKind.KILL_FOLLOWER, FaultKind.KILL_LEADER, FaultKind.PAUSE_LEADER,
-                        FaultKind.PARTITION_MAJORITY, FaultKind.PARTITION_BRIDGE, FaultKind.ISOLATE_LEADER,
-                        FaultKind.CLOCK_STEP};
                 Injected drift = inject(FaultKind.CLOCK_DRIFT, leader, others);
-                Injected other = inject(pick[faultRandom.nextInt(pick.length)], leader, others);
+                Injected other = inject(FaultKind.MIXED_WITH.get(faultRandom.nextInt(FaultKind.MIXED_WITH.size())),
+                        leader, others);
                 return new Injected(drift.description + " + " + other.description, () -> {
                     other.heal.run();
                     drift.heal.run();

@@ -10,6 +10,7 @@ import io.gnomon.paxos.grpc.AppendRequest;
 import io.gnomon.paxos.grpc.ClockFaultRequest;
 import io.gnomon.paxos.grpc.FaultAdminGrpc;
 import io.gnomon.paxos.grpc.FaultReply;
+import io.gnomon.paxos.grpc.NetworkFaultRequest;
 import io.gnomon.paxos.grpc.PartitionRequest;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.PeerFrame;
@@ -80,7 +81,7 @@ public final class ReplicaServer implements AutoCloseable {
     /**
      * How to run one replica.
      *
-     * @param faultAdmin      serve the {@code FaultAdmin} service (partitions, clock faults) for the harness
+     * @param faultAdmin      serve the {@code FaultAdmin} service (partitions, lossy links, clock faults) for the harness
      * @param negativeControl {@link NegativeControl#NONE} except in the harness's negative control, which only
      *                        a test classpath can switch on
      */
@@ -487,6 +488,11 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
+    /** The transport to peers (tests look at what the lossy network did). */
+    GrpcTransport transport() {
+        return transport;
+    }
+
     // ------------------------------------------------------------------ inbound
 
     private void offerPeerMessage(Message m) {
@@ -536,6 +542,24 @@ public final class ReplicaServer implements AutoCloseable {
             transport.setBlocked(java.util.Set.copyOf(request.getBlockedList()));
             LOG.info("replica {}: partitioned from {}", options.id(), request.getBlockedList());
             reply.onNext(FaultReply.newBuilder().setDetail("blocked " + request.getBlockedList()).build());
+            reply.onCompleted();
+        }
+
+        @Override
+        public void setNetworkFault(NetworkFaultRequest request, StreamObserver<FaultReply> reply) {
+            GrpcTransport.NetworkFault f;
+            try {
+                f = new GrpcTransport.NetworkFault(request.getLossRate(), request.getDuplicateRate(),
+                        TimeUnit.MILLISECONDS.toNanos(request.getMaxDelayMillis()), request.getSeed());
+            } catch (IllegalArgumentException e) {
+                reply.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+                return;
+            }
+            transport.setNetworkFault(f);
+            String d = f.none() ? "network healed" : "loss " + f.lossRate() + ", duplicates " + f.duplicateRate()
+                    + ", delay up to " + request.getMaxDelayMillis() + " ms";
+            LOG.info("replica {}: network fault: {}", options.id(), d);
+            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
             reply.onCompleted();
         }
 

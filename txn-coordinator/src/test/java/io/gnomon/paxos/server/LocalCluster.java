@@ -21,12 +21,19 @@ final class LocalCluster implements AutoCloseable {
     final Map<Integer, InetSocketAddress> members = new TreeMap<>();
     final Map<Integer, ReplicaServer> servers = new LinkedHashMap<>();
     private final Path root;
+    private boolean faultAdmin;
 
     LocalCluster(Path root, int n) {
         this.root = root;
         for (int id = 1; id <= n; id++) {
             members.put(id, new InetSocketAddress("127.0.0.1", ReplicaProcesses.freePort()));
         }
+    }
+
+    /** Replicas started from now on serve the {@code FaultAdmin} service. */
+    LocalCluster withFaultAdmin() {
+        faultAdmin = true;
+        return this;
     }
 
     Map<Integer, String> targets() {
@@ -42,7 +49,7 @@ final class LocalCluster implements AutoCloseable {
                 TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS), limits, 7 + id);
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
-                50, TimeUnit.MILLISECONDS.toNanos(5), false, ReplicaServer.NegativeControl.NONE);
+                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, ReplicaServer.NegativeControl.NONE);
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
                 ListAppendMachine::new).start();
         servers.put(id, s);
