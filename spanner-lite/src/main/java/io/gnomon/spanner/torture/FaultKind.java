@@ -19,6 +19,8 @@ enum FaultKind {
     PARTITION_BRIDGE("partition-bridge"),
     /** The leader cut off from every other replica; clients still reach it. */
     ISOLATE_LEADER("isolate-leader"),
+    /** Links cut in one direction only: a deaf leader, a mute leader or a deaf follower ({@link OneWayCut}). */
+    PARTITION_ONE_WAY("partition-one-way"),
     /** Every replica's TrueTime drifts at 200 ppm (Spanner's assumed worst case), the leader one way, the rest the other. */
     CLOCK_DRIFT("clock-drift"),
     /** The leader's TrueTime steps 200 ms forward and a follower's 200 ms back. */
@@ -40,7 +42,7 @@ enum FaultKind {
 
     /** What {@code mixed} adds to clock-drift, one chosen by the seed each window (the same on every backend). */
     static final List<FaultKind> MIXED_WITH = List.of(KILL_FOLLOWER, KILL_LEADER, PAUSE_LEADER, PARTITION_MAJORITY,
-            PARTITION_BRIDGE, ISOLATE_LEADER, CLOCK_STEP, LOSSY_NETWORK);
+            PARTITION_BRIDGE, ISOLATE_LEADER, PARTITION_ONE_WAY, CLOCK_STEP, LOSSY_NETWORK);
 
     private final String cli;
 
@@ -74,6 +76,7 @@ enum FaultKind {
     }
 
     boolean isPartition() {
-        return this == PARTITION_MAJORITY || this == PARTITION_BRIDGE || this == ISOLATE_LEADER;
+        return this == PARTITION_MAJORITY || this == PARTITION_BRIDGE || this == ISOLATE_LEADER
+                || this == PARTITION_ONE_WAY;
     }
 }

@@ -221,6 +221,16 @@ final class ReplicaCluster implements Cluster {
             }
             case ISOLATE_LEADER:
                 return partition(List.of(List.of(leader), others), List.of(), "leader " + leader + " isolated");
+            case PARTITION_ONE_WAY: {
+                OneWayCut cut = OneWayCut.choose(random, leader, others);
+                Map<Integer, List<Integer>> outbound = new TreeMap<>();
+                for (int[] link : cut.links()) {
+                    outbound.computeIfAbsent(link[0], x -> new ArrayList<>()).add(link[1]);
+                }
+                outbound.forEach((from, to) -> admin(from).setPartition(PartitionRequest.newBuilder()
+                        .addAllBlockedOutbound(to).build()));
+                return new Injected("partition " + cut.description(), this::healPartitions);
+            }
             case CLOCK_DRIFT: {
                 for (int id : processes.ids()) {
                     clockFault(id, 0, id == leader ? MAX_DRIFT_PPM : -MAX_DRIFT_PPM, 0);
@@ -282,11 +292,13 @@ final class ReplicaCluster implements Cluster {
                 setPartition(id, blocked);
             }
         }
-        return new Injected("partition " + description, () -> {
-            for (int id : processes.ids()) {
-                setPartition(id, List.of());
-            }
-        });
+        return new Injected("partition " + description, this::healPartitions);
+    }
+
+    private void healPartitions() {
+        for (int id : processes.ids()) {
+            setPartition(id, List.of());
+        }
     }
 
     private void setPartition(int id, List<Integer> blocked) {

@@ -534,6 +534,11 @@ final class SimulatedRun implements SimWorkload {
             case ISOLATE_LEADER:
                 world.partition(List.of(List.of(leader), others));
                 return new Injected("partition leader " + leader + " isolated", world::healPartitions);
+            case PARTITION_ONE_WAY: {
+                OneWayCut cut = OneWayCut.choose(faultRandom, leader, others);
+                cut.links().forEach(link -> world.cutOneWay(link[0], link[1]));
+                return new Injected("partition " + cut.description(), world::healPartitions);
+            }
             case CLOCK_DRIFT:
                 for (int id = 1; id <= replicas; id++) {
                     world.drift(id, id == leader ? 200_000 : -200_000);

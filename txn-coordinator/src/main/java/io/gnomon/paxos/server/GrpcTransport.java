@@ -46,6 +46,8 @@ public final class GrpcTransport implements Transport, AutoCloseable {
     private final Map<Integer, PeerSender> peers = new TreeMap<>();
     private final LogLimiter limiter = new LogLimiter(LOG);
     private volatile Set<Integer> blocked = Set.of();
+    /** {@link #blocked} and the one-way cuts: peers nothing is sent to. */
+    private volatile Set<Integer> blockedOutbound = Set.of();
     private volatile LinkFaults linkFaults;
     private ScheduledThreadPoolExecutor delayer;
     private final AtomicLong delayedBytes = new AtomicLong();
@@ -82,7 +84,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
                     + message.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
             return;
         }
-        if (blocked.contains(to)) {
+        if (blockedOutbound.contains(to)) {
             return;
         }
         byte[] frame = codec.encode(message);
@@ -190,7 +192,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
                 try {
                     delayer.schedule(() -> {
                         delayedBytes.addAndGet(-frame.length);
-                        if (!blocked.contains(to)) {
+                        if (!blockedOutbound.contains(to)) {
                             p.send(frame);
                         }
                     }, delayNanos, TimeUnit.NANOSECONDS);
@@ -206,9 +208,21 @@ public final class GrpcTransport implements Transport, AutoCloseable {
      * ({@link #isBlocked}) drops what they send. The fault harness's partitions; empty heals.
      */
     public void setBlocked(Set<Integer> peers) {
+        setBlocked(peers, Set.of());
+    }
+
+    /**
+     * As {@link #setBlocked(Set)}, and also cuts the links from this replica to {@code outboundOnly} one way:
+     * nothing is sent to them, but what they send still arrives. Empty sets heal.
+     */
+    public void setBlocked(Set<Integer> peers, Set<Integer> outboundOnly) {
+        Set<Integer> out = new java.util.HashSet<>(peers);
+        out.addAll(outboundOnly);
+        this.blockedOutbound = Set.copyOf(out);
         this.blocked = Set.copyOf(peers);
     }
 
+    /** Whether a message from {@code from} is to be dropped on arrival (a two-way partition). */
     public boolean isBlocked(int from) {
         return blocked.contains(from);
     }

@@ -539,9 +539,11 @@ public final class ReplicaServer implements AutoCloseable {
     private final class FaultAdminService extends FaultAdminGrpc.FaultAdminImplBase {
         @Override
         public void setPartition(PartitionRequest request, StreamObserver<FaultReply> reply) {
-            transport.setBlocked(java.util.Set.copyOf(request.getBlockedList()));
-            LOG.info("replica {}: partitioned from {}", options.id(), request.getBlockedList());
-            reply.onNext(FaultReply.newBuilder().setDetail("blocked " + request.getBlockedList()).build());
+            transport.setBlocked(java.util.Set.copyOf(request.getBlockedList()),
+                    java.util.Set.copyOf(request.getBlockedOutboundList()));
+            String d = "blocked " + request.getBlockedList() + ", sending to none of " + request.getBlockedOutboundList();
+            LOG.info("replica {}: partition: {}", options.id(), d);
+            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
             reply.onCompleted();
         }
 

@@ -98,6 +98,9 @@ public interface SimWorld {
     /** Cuts every link between replicas in different groups; a replica in no group keeps every link (a bridge). */
     void partition(List<List<Integer>> groups);
 
+    /** Cuts the link from {@code from} to {@code to} one way: what {@code from} sends is lost, the reverse still arrives. */
+    void cutOneWay(int from, int to);
+
     /** Restores every link between replicas. */
     void healPartitions();
 

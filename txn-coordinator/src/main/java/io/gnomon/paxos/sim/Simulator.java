@@ -752,6 +752,11 @@ public final class Simulator {
         }
 
         @Override
+        public void cutOneWay(int from, int to) {
+            connected[member(from).id][member(to).id] = false;
+        }
+
+        @Override
         public void healPartitions() {
             for (boolean[] row : connected) {
                 Arrays.fill(row, true);
