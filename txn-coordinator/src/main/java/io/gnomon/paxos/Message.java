@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * The messages of Sequence Paxos (lecture notes arXiv 2008.13456, section 5; names as in OmniPaxos), plus
- * InstallSnapshot for catch-up below the compacted prefix. Every message names its configuration; lease
+ * InstallSnapshot for catch-up below the compacted prefix and a pre-vote before an election (Ongaro's thesis,
+ * section 9.6, as etcd raft's PreVote). Every message names its configuration; lease
  * fields are TrueTime epoch nanoseconds ({@link Long#MIN_VALUE}: none).
  */
 public sealed interface Message {
@@ -13,6 +14,26 @@ public sealed interface Message {
     int to();
 
     long configId();
+
+    /**
+     * Would-be candidate to all, before it Prepares: would you promise {@code ballot} now? Changes nothing at the
+     * receiver (no promise, no lease grant), so a replica that cannot hear the answers cannot hold the group up.
+     * Names the configuration's members, as a Prepare does, so members that have not entered it can answer.
+     */
+    record PreVote(int from, int to, long configId, List<Integer> members, long configStartIndex, Ballot ballot)
+            implements Message {
+        public PreVote {
+            members = List.copyOf(members);
+        }
+    }
+
+    /**
+     * The answer to a {@link PreVote}: {@code granted} if the sender would promise {@code ballot} now and has
+     * not heard from a leader within its election timeout; {@code promised} is the sender's promised ballot.
+     */
+    record PreVoteReply(int from, int to, long configId, Ballot ballot, boolean granted, Ballot promised)
+            implements Message {
+    }
 
     /** Leader to all: promise me ballot {@code ballot}; my log is (acceptedRound, logEnd, decidedIndex). */
     record Prepare(int from, int to, long configId, List<Integer> members, long configStartIndex, Ballot ballot,

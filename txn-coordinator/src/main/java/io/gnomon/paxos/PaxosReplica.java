@@ -6,6 +6,8 @@ import io.gnomon.paxos.Message.Accepted;
 import io.gnomon.paxos.Message.Decide;
 import io.gnomon.paxos.Message.InstallSnapshot;
 import io.gnomon.paxos.Message.Nack;
+import io.gnomon.paxos.Message.PreVote;
+import io.gnomon.paxos.Message.PreVoteReply;
 import io.gnomon.paxos.Message.Prepare;
 import io.gnomon.paxos.Message.Promise;
 import io.gnomon.paxos.Output.Decided;
@@ -41,6 +43,12 @@ import java.util.TreeSet;
  * ballot until {@code TrueTime.after(grant end)}. The leader holds a lease until the end that a majority of the
  * current configuration granted, and may serve lease reads while {@code TrueTime.before(that end)}. Grants are
  * not persisted: a restarted replica assumes it granted up to {@code now.latest + leaseDuration}.
+ *
+ * <p>Pre-vote (Ongaro's thesis, section 9.6; etcd raft's PreVote): when its election timer fires, a replica first
+ * asks whether a majority would promise its next ballot, and Prepares only if they would. A replica refuses while
+ * it has heard from a leader within its election timeout (or leads). Pre-votes change nothing at the receiver,
+ * so a replica that cannot hear the answers (a deaf leader, a deaf follower) never Prepares, and so never collects
+ * lease grants that keep every other candidate waiting.
  *
  * <pre>{@code
  * PaxosReplica r = new PaxosReplica(PaxosConfig.defaults(1, List.of(1, 2, 3), seed), nowNanos, tt.now());
@@ -100,6 +108,13 @@ public final class PaxosReplica {
      * held as leader (or recovered after a crash) is never released early: it waits out its end.
      */
     private boolean selfGrantUnserved;
+    /** While gathering pre-votes (as a follower): the ballot asked about, and who would promise it. */
+    private Ballot preVoteBallot;
+    private final TreeSet<Integer> preVotes = new TreeSet<>();
+    private long lastPreVoteSentNanos;
+    /** When a leader, or a candidate this replica promised, last showed it is alive; false before the first. */
+    private boolean leaderContact;
+    private long leaderContactNanos;
 
     // Leader state, valid in CANDIDATE and LEADER.
     private Ballot prepareAcceptedRound = Ballot.ZERO;
@@ -204,7 +219,7 @@ public final class PaxosReplica {
             return finish();
         }
         if (in.configId() < configId) {
-            if (!(in instanceof Nack || in instanceof Accepted || in instanceof Promise)) {
+            if (!(in instanceof Nack || in instanceof Accepted || in instanceof Promise || in instanceof PreVoteReply)) {
                 send(new Nack(me, in.from(), configId, promised));
             }
             diag(Code.STALE_CONFIG, in.getClass().getSimpleName() + " from " + in.from() + " in configuration "
@@ -214,6 +229,11 @@ public final class PaxosReplica {
         if (in.configId() > configId) {
             if (in instanceof Prepare p && p.members().contains(me) && p.members().contains(p.from())) {
                 enterConfiguration(p.configId(), p.members(), p.configStartIndex());
+            } else if (in instanceof PreVote v && v.members().contains(me) && v.members().contains(v.from())) {
+                // Its Prepare would move us into that configuration with nothing promised in it, so we would
+                // promise; a joining member must answer, or a configuration whose majority is new could not elect.
+                send(new PreVoteReply(me, v.from(), v.configId(), v.ballot(), true, Ballot.ZERO));
+                return finish();
             } else {
                 knownNewerConfigId = Math.max(knownNewerConfigId, in.configId());
                 if (role != Role.FOLLOWER) {
@@ -252,6 +272,10 @@ public final class PaxosReplica {
             onNack(n);
         } else if (in instanceof InstallSnapshot s) {
             onInstallSnapshot(s);
+        } else if (in instanceof PreVote v) {
+            onPreVote(v);
+        } else if (in instanceof PreVoteReply v) {
+            onPreVoteReply(v);
         }
         return finish();
     }
@@ -265,7 +289,9 @@ public final class PaxosReplica {
         switch (role) {
             case FOLLOWER -> {
                 if (now - electionDeadlineNanos >= 0) {
-                    startElection();
+                    startPreVote();
+                } else if (preVoteBallot != null && now - lastPreVoteSentNanos >= config.retransmitIntervalNanos()) {
+                    sendPreVotes();
                 }
             }
             case CANDIDATE -> {
@@ -460,6 +486,7 @@ public final class PaxosReplica {
         followerPhase = FollowerPhase.PREPARED;
         leaderId = p.from();
         resetElectionTimer();
+        noteLeaderContact();
         send(promiseFor(p));
     }
 
@@ -488,6 +515,7 @@ public final class PaxosReplica {
             return;
         }
         if (followerPhase == FollowerPhase.ACCEPTING && leaderId == a.from()) {
+            noteLeaderContact();
             send(accepted(a.from(), a.leaseEndRequestedEpochNanos())); // a retransmission: say where we are
             return;
         }
@@ -517,6 +545,7 @@ public final class PaxosReplica {
         persist(new PersistAccepted(configId, acceptedRound, start, suffix));
         followerPhase = FollowerPhase.ACCEPTING;
         resetElectionTimer();
+        noteLeaderContact();
         advanceDecided(Math.min(a.decidedIndex(), logEnd()));
         send(accepted(a.from(), a.leaseEndRequestedEpochNanos()));
     }
@@ -528,11 +557,13 @@ public final class PaxosReplica {
         if (followerPhase != FollowerPhase.ACCEPTING || leaderId != a.from()) {
             if (leaderId == a.from()) {
                 resetElectionTimer();
+                noteLeaderContact();
             }
             diag(Code.BAD_MESSAGE, "Accept from " + a.from() + " before AcceptSync; waiting for it");
             return;
         }
         resetElectionTimer();
+        noteLeaderContact();
         if (a.firstSlot() <= logEnd()) {
             long skip = logEnd() - a.firstSlot();
             if (skip < a.entries().size()) {
@@ -552,6 +583,7 @@ public final class PaxosReplica {
         }
         if (leaderId == d.from()) {
             resetElectionTimer();
+            noteLeaderContact();
         }
         if (followerPhase != FollowerPhase.ACCEPTING || leaderId != d.from()) {
             return;
@@ -568,6 +600,7 @@ public final class PaxosReplica {
             return;
         }
         resetElectionTimer();
+        noteLeaderContact();
         if (s.snapshot().endIndex() > decidedIndex) {
             installSnapshot(s.snapshot());
         }
@@ -607,13 +640,82 @@ public final class PaxosReplica {
 
     // ------------------------------------------------------------------ leader side
 
-    private void startElection() {
+    /** Whether this replica may campaign now; if not, sets its election timer for the next try. */
+    private boolean mayCampaign() {
         if (knownNewerConfigId > configId || decidedIndex < configStartIndex || !members.contains(me)) {
             resetElectionTimer(); // lacks the configuration's starting prefix, or the configuration is over
-            return;
+            return false;
         }
         if (!canPromise(me)) {
             electionDeadlineNanos = now + config.retransmitIntervalNanos(); // our own grant has not run out yet
+            return false;
+        }
+        return true;
+    }
+
+    /** The election timer fired: ask before Preparing (see the class comment). */
+    private void startPreVote() {
+        preVoteBallot = null;
+        if (!mayCampaign()) {
+            return;
+        }
+        preVoteBallot = new Ballot(Math.max(maxRoundSeen, promised.round()) + 1, me);
+        preVotes.clear();
+        preVotes.add(me);
+        resetElectionTimer();
+        if (preVotes.size() >= majority()) {
+            startElection();
+            return;
+        }
+        sendPreVotes();
+    }
+
+    private void sendPreVotes() {
+        lastPreVoteSentNanos = now;
+        for (int m : members) {
+            if (!preVotes.contains(m)) {
+                send(new PreVote(me, m, configId, members, configStartIndex, preVoteBallot));
+            }
+        }
+    }
+
+    private void onPreVote(PreVote v) {
+        boolean leaderAlive = role == Role.LEADER
+                || (leaderContact && now - leaderContactNanos < config.electionTimeoutNanos());
+        boolean granted = v.ballot().isAbove(promised) && !leaderAlive;
+        if (!granted) {
+            diag(Code.PRE_VOTE_REFUSED, "PreVote " + v.ballot() + " from " + v.from() + " refused: "
+                    + (leaderAlive ? (role == Role.LEADER ? "leading" : "heard from leader " + leaderId
+                    + " " + (now - leaderContactNanos) + " ns ago") : "promised " + promised));
+        }
+        send(new PreVoteReply(me, v.from(), configId, v.ballot(), granted, promised));
+    }
+
+    private void onPreVoteReply(PreVoteReply r) {
+        maxRoundSeen = Math.max(maxRoundSeen, r.promised().round());
+        if (preVoteBallot == null || role != Role.FOLLOWER || !r.ballot().equals(preVoteBallot)) {
+            diag(Code.STALE_BALLOT, "PreVoteReply " + r.ballot() + " from " + r.from() + ", asking "
+                    + preVoteBallot + " as " + role);
+            return;
+        }
+        if (!r.granted() || !preVotes.add(r.from())) {
+            return;
+        }
+        if (preVotes.size() >= majority()) {
+            startElection();
+        }
+    }
+
+    /** A leader (or a candidate we promised) is alive: refuse pre-votes for an election timeout, stop our own. */
+    private void noteLeaderContact() {
+        leaderContact = true;
+        leaderContactNanos = now;
+        preVoteBallot = null;
+    }
+
+    private void startElection() {
+        preVoteBallot = null;
+        if (!mayCampaign()) {
             return;
         }
         if (role != Role.FOLLOWER) {
@@ -1105,6 +1207,10 @@ public final class PaxosReplica {
             ok = a.ballot() != null && a.logEnd() >= 0;
         } else if (m instanceof Nack n) {
             ok = n.promised() != null;
+        } else if (m instanceof PreVote v) {
+            ok = v.ballot() != null && !v.members().isEmpty() && v.ballot().round() < Long.MAX_VALUE / 2;
+        } else if (m instanceof PreVoteReply v) {
+            ok = v.ballot() != null && v.promised() != null;
         } else {
             InstallSnapshot s = (InstallSnapshot) m;
             ok = s.ballot() != null && s.snapshot() != null;

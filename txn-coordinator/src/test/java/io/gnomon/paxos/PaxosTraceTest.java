@@ -4,6 +4,8 @@ import io.gnomon.paxos.Message.Accept;
 import io.gnomon.paxos.Message.AcceptSync;
 import io.gnomon.paxos.Message.Accepted;
 import io.gnomon.paxos.Message.InstallSnapshot;
+import io.gnomon.paxos.Message.PreVote;
+import io.gnomon.paxos.Message.PreVoteReply;
 import io.gnomon.paxos.Message.Prepare;
 import io.gnomon.paxos.Message.Promise;
 import io.gnomon.paxos.Output.Diagnostic.Code;
@@ -86,6 +88,16 @@ class PaxosTraceTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** {@code id}'s election timer fires: it asks first, {@code voter} would promise, and then it Prepares. */
+    Output campaign(int id, int voter) {
+        Output asked = tick(id);
+        assertThat(only(asked.messages(), Prepare.class)).isEmpty();
+        assertThat(asked.toPersist()).isEmpty();
+        PreVoteReply yes = one(deliver(one(asked, PreVote.class, voter)), PreVoteReply.class, id);
+        assertThat(yes.granted()).isTrue();
+        return deliver(yes);
+    }
+
     void elect(int id) {
         now += 301 * MS;
         settle(tick(id));
@@ -96,7 +108,17 @@ class PaxosTraceTest {
     void leaderElectionWithThreeReplicasMessageByMessage() {
         start(1, 2, 3);
         now = 301 * MS; // past every randomized election timeout
-        Output t = tick(1);
+        Output asked = tick(1);                                 // first a pre-vote: would you promise (1, 1)?
+        PreVote pv2 = one(asked, PreVote.class, 2);
+        one(asked, PreVote.class, 3);
+        assertThat(pv2.ballot()).isEqualTo(new Ballot(1, 1));
+        assertThat(asked.toPersist()).isEmpty();                // asking moves no ballot
+        assertThat(only(asked.messages(), Prepare.class)).isEmpty();
+        PreVoteReply yes2 = one(deliver(pv2), PreVoteReply.class, 1);
+        assertThat(yes2.granted()).isTrue();
+        assertThat(r.get(2).promised()).isEqualTo(Ballot.ZERO); // answering promises nothing, grants no lease
+
+        Output t = deliver(yes2);                               // 2 of 3 would: now Prepare
         Prepare p2 = one(t, Prepare.class, 2);
         one(t, Prepare.class, 3);
         Promise self = one(t, Promise.class, 1);               // our own promise: a loopback after the write
@@ -146,7 +168,7 @@ class PaxosTraceTest {
         r.remove(1);
 
         now += 1_000 * MS; // past the lease replicas 2 and 3 granted to 1
-        Output t = tick(3);
+        Output t = campaign(3, 2);
         Prepare p = one(t, Prepare.class, 2);
         assertThat(p.logEnd()).isZero();
         deliver(one(t, Promise.class, 3));
@@ -177,7 +199,7 @@ class PaxosTraceTest {
 
         assertThat(tick(2).messages()).isEmpty();               // 2 granted 1 a lease: it may not even run
         now += 301 * MS;
-        Output t = tick(3);
+        Output t = campaign(3, 2);                              // 2 would promise, once it may
         Prepare p = one(t, Prepare.class, 2);
         deliver(one(t, Promise.class, 3));
         Output refused = deliver(p);
@@ -192,6 +214,66 @@ class PaxosTraceTest {
         settle(deliver(promise));
         assertThat(r.get(3).isLeader()).isTrue();
         assertThat(r.get(3).canServeLeaseRead(tt())).isTrue();
+    }
+
+    @Test
+    void aReplicaThatHearsNoOneAsksButNeverPrepares() {
+        start(1, 2, 3);
+        elect(1);
+        // From here 3 hears no one (a deaf follower); 1 and 2 hear each other and 3.
+        for (int i = 0; i < 15; i++) {                          // 600 ms of heartbeats, past the 400 ms lease 3 granted
+            now += 40 * MS;
+            Output hb = tick(1);
+            deliver(one(deliver(one(hb, Message.Decide.class, 2)), Accepted.class, 1));
+        }
+        Output asked = tick(3);
+        assertThat(asked.toPersist()).isEmpty();
+        assertThat(only(asked.messages(), Prepare.class)).isEmpty();
+        Output atLeader = deliver(one(asked, PreVote.class, 1));
+        assertThat(one(atLeader, PreVoteReply.class, 3).granted()).isFalse();
+        Output atTwo = deliver(one(asked, PreVote.class, 2));
+        assertThat(one(atTwo, PreVoteReply.class, 3).granted()).isFalse(); // it heard from leader 1 40 ms ago
+        assertThat(atTwo.diagnostics()).extracting(Output.Diagnostic::code).containsExactly(Code.PRE_VOTE_REFUSED);
+        // The answers never reach 3, so it asks again and again, and never Prepares: nobody's ballot moves,
+        // nobody grants it a lease, and the leader keeps serving.
+        Ballot leading = r.get(1).promised();
+        for (int i = 0; i < 20; i++) {
+            now += 40 * MS;
+            Output hb = tick(1);
+            deliver(one(deliver(one(hb, Message.Decide.class, 2)), Accepted.class, 1));
+            Output again = tick(3);
+            assertThat(only(again.messages(), Prepare.class)).isEmpty();
+            for (PreVote pv : only(again.messages(), PreVote.class)) {
+                assertThat(one(deliver(pv), PreVoteReply.class, 3).granted()).isFalse();
+            }
+        }
+        assertThat(r.get(1).promised()).isEqualTo(leading);
+        assertThat(r.get(2).promised()).isEqualTo(leading);
+        assertThat(r.get(1).canServeLeaseRead(tt())).isTrue();
+    }
+
+    @Test
+    void aFollowerThatLostItsLeaderGrantsAPreVoteAndAJoiningMemberAnswersOne() {
+        start(1, 2, 3);
+        elect(1);
+        r.remove(1);                                            // the leader is gone
+        now += 100 * MS;                                        // 2 heard from it 100 ms ago: too recent
+        PreVote early = new PreVote(3, 2, 1, List.of(1, 2, 3), 0, new Ballot(2, 3));
+        assertThat(one(deliver(early), PreVoteReply.class, 3).granted()).isFalse();
+        now += 60 * MS;                                         // 160 ms: past the 150 ms election timeout
+        PreVoteReply late = one(deliver(early), PreVoteReply.class, 3);
+        assertThat(late.granted()).isTrue();
+        assertThat(late.promised()).isEqualTo(new Ballot(1, 1));
+        PreVote low = new PreVote(3, 2, 1, List.of(1, 2, 3), 0, new Ballot(1, 1));
+        assertThat(one(deliver(low), PreVoteReply.class, 3).granted()).isFalse(); // not above what 2 promised
+
+        // A member of a configuration it has not entered yet would promise on that configuration's Prepare.
+        r.put(4, new PaxosReplica(config(4, List.of(1, 2, 3)), now, tt()));
+        PreVoteReply joining = one(deliver(new PreVote(2, 4, 2, List.of(2, 3, 4), 9, new Ballot(1, 2))),
+                PreVoteReply.class, 2);
+        assertThat(joining.granted()).isTrue();
+        assertThat(joining.configId()).isEqualTo(2);
+        assertThat(r.get(4).configId()).isEqualTo(1);           // answering did not move it into configuration 2
     }
 
     @Test

@@ -9,6 +9,8 @@ import io.gnomon.paxos.Message.Accepted;
 import io.gnomon.paxos.Message.Decide;
 import io.gnomon.paxos.Message.InstallSnapshot;
 import io.gnomon.paxos.Message.Nack;
+import io.gnomon.paxos.Message.PreVote;
+import io.gnomon.paxos.Message.PreVoteReply;
 import io.gnomon.paxos.Message.Prepare;
 import io.gnomon.paxos.Message.Promise;
 import io.gnomon.paxos.PaxosLimits;
@@ -44,6 +46,8 @@ public final class MessageCodec {
     private static final byte ACCEPTED = 6;
     private static final byte NACK = 7;
     private static final byte INSTALL_SNAPSHOT = 8;
+    private static final byte PRE_VOTE = 9;
+    private static final byte PRE_VOTE_REPLY = 10;
 
     private final PaxosLimits limits;
 
@@ -99,6 +103,14 @@ public final class MessageCodec {
             putBallot(b, s.ballot());
             putSnapshot(b, s.snapshot());
             b.putLong(s.decidedIndex()).putLong(s.leaseEndRequestedEpochNanos());
+        } else if (m instanceof PreVote v) {
+            putMembers(b, v.members());
+            b.putLong(v.configStartIndex());
+            putBallot(b, v.ballot());
+        } else if (m instanceof PreVoteReply v) {
+            putBallot(b, v.ballot());
+            b.put((byte) (v.granted() ? 1 : 0));
+            putBallot(b, v.promised());
         }
         if (b.hasRemaining()) {
             throw new IllegalStateException("encodedSize disagrees with encode for " + m.getClass().getSimpleName());
@@ -121,6 +133,10 @@ public final class MessageCodec {
             return ACCEPTED;
         } else if (m instanceof Nack) {
             return NACK;
+        } else if (m instanceof PreVote) {
+            return PRE_VOTE;
+        } else if (m instanceof PreVoteReply) {
+            return PRE_VOTE_REPLY;
         }
         return INSTALL_SNAPSHOT;
     }
@@ -142,6 +158,10 @@ public final class MessageCodec {
             body = BALLOT + 16;
         } else if (m instanceof Nack) {
             body = BALLOT;
+        } else if (m instanceof PreVote v) {
+            body = membersSize(v.members()) + 8 + BALLOT;
+        } else if (m instanceof PreVoteReply) {
+            body = BALLOT + 1 + BALLOT;
         } else {
             body = BALLOT + snapshotSize(((InstallSnapshot) m).snapshot()) + 16;
         }
@@ -227,6 +247,10 @@ public final class MessageCodec {
                 case NACK -> new Nack(from, to, configId, r.ballot("promised"));
                 case INSTALL_SNAPSHOT -> new InstallSnapshot(from, to, configId, r.ballot("ballot"), r.snapshotRequired(),
                         r.i64("decidedIndex"), r.i64("leaseEnd"));
+                case PRE_VOTE -> new PreVote(from, to, configId, r.members("members"), r.i64("configStartIndex"),
+                        r.ballot("ballot"));
+                case PRE_VOTE_REPLY -> new PreVoteReply(from, to, configId, r.ballot("ballot"), r.bool("granted"),
+                        r.ballot("promised"));
                 default -> throw new MalformedMessageException("unknown message type " + type);
             };
         } catch (IllegalArgumentException e) {
@@ -264,6 +288,14 @@ public final class MessageCodec {
         byte u8(String field) throws MalformedMessageException {
             need(1, field);
             return b.get();
+        }
+
+        boolean bool(String field) throws MalformedMessageException {
+            byte v = u8(field);
+            if (v != 0 && v != 1) {
+                throw new MalformedMessageException(field + " is " + v + ", not 0 or 1");
+            }
+            return v == 1;
         }
 
         int i32(String field) throws MalformedMessageException {

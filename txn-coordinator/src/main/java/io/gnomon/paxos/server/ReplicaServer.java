@@ -294,7 +294,7 @@ public final class ReplicaServer implements AutoCloseable {
             }
             for (Output.Diagnostic d : out.diagnostics()) {
                 if (d.code() != Output.Diagnostic.Code.LEASE_WAIT && d.code() != Output.Diagnostic.Code.STALE_BALLOT
-                        && d.code() != Output.Diagnostic.Code.DUPLICATE) {
+                        && d.code() != Output.Diagnostic.Code.DUPLICATE && d.code() != Output.Diagnostic.Code.PRE_VOTE_REFUSED) {
                     limiter.warn(d.code().name(), "replica " + options.id() + ": " + d.code() + ": " + d.detail());
                 }
             }

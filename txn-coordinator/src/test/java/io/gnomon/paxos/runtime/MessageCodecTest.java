@@ -37,7 +37,10 @@ class MessageCodecTest {
                 new Message.Decide(2, 1, 1, b, 15, 99),
                 new Message.Accepted(1, 2, 1, b, 15, -3),
                 new Message.Nack(3, 2, 4, b),
-                new Message.InstallSnapshot(2, 3, 1, b, snap, 10, 1));
+                new Message.InstallSnapshot(2, 3, 1, b, snap, 10, 1),
+                new Message.PreVote(3, 1, 2, List.of(1, 2, 3, 4), 40, b),
+                new Message.PreVoteReply(1, 3, 2, b, true, a),
+                new Message.PreVoteReply(1, 3, 2, b, false, Ballot.ZERO));
     }
 
     @Test
@@ -76,6 +79,9 @@ class MessageCodecTest {
         byte[] t = ok.clone();
         t[1] = 42;
         assertThatThrownBy(() -> CODEC.decode(t)).hasMessageContaining("unknown message type 42");
+        byte[] reply = CODEC.encode(samples().get(11));         // a PreVoteReply: header, ballot, then granted
+        reply[18 + 12] = 2;
+        assertThatThrownBy(() -> CODEC.decode(reply)).hasMessageContaining("granted is 2, not 0 or 1");
     }
 
     @Test
@@ -94,7 +100,7 @@ class MessageCodecTest {
 
     /** Random damage to a valid frame decodes to some message or is rejected; it never throws anything else. */
     @Property(tries = 300)
-    void damagedFramesNeverEscapeAsOtherExceptions(@ForAll @IntRange(min = 0, max = 9) int which,
+    void damagedFramesNeverEscapeAsOtherExceptions(@ForAll @IntRange(min = 0, max = 12) int which,
                                                    @ForAll long seed) {
         byte[] f = CODEC.encode(samples().get(which));
         SplittableRandom rng = new SplittableRandom(seed);
