@@ -82,7 +82,10 @@ public sealed interface Message {
             implements Message {
     }
 
-    /** Anyone to a sender with a stale ballot or configuration: I promised {@code promised} in {@code configId}. */
+    /**
+     * Anyone to a sender with a stale ballot or configuration: I promised {@code promised} in {@code configId}.
+     * With the leader's own ballot, from a follower that restarted and lost its place in it: Prepare me again.
+     */
     record Nack(int from, int to, long configId, Ballot promised) implements Message {
     }
 

@@ -464,6 +464,19 @@ public final class PaxosReplica {
         if (c == 0) {
             if (followerPhase == FollowerPhase.PREPARED && leaderId == p.from()) {
                 send(promiseFor(p)); // our Promise was lost or is slow: the same promise again
+            } else if (lostPlaceIn(p)) {
+                // We promised this ballot, then restarted and lost our place in it: promise it again (the
+                // promise is durable already), once every grant we may have made before the crash is over.
+                if (!canPromise(p.from())) {
+                    diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " (re-promise after a "
+                            + "restart) deferred until TrueTime is after " + grantedLeaseEndEpochNanos);
+                    return;
+                }
+                followerPhase = FollowerPhase.PREPARED;
+                leaderId = p.from();
+                resetElectionTimer();
+                noteLeaderContact();
+                send(promiseFor(p));
             } else {
                 diag(Code.DUPLICATE, "Prepare " + p.ballot() + " already handled");
             }
@@ -488,6 +501,31 @@ public final class PaxosReplica {
         resetElectionTimer();
         noteLeaderContact();
         send(promiseFor(p));
+    }
+
+    /**
+     * Whether {@code m}, in the ballot we promised, comes from that ballot's own replica while we have no place in
+     * it (no Promise or AcceptSync since we restarted): we know the ballot, not where our log stands in it.
+     */
+    private boolean lostPlaceIn(Message m) {
+        return role == Role.FOLLOWER && followerPhase == FollowerPhase.NONE && m.from() != me
+                && promised.replicaId() == m.from();
+    }
+
+    /**
+     * The leader of our promised ballot sent us what only a synchronized follower can take, but we lost our place
+     * in it (we restarted): ask it to Prepare us again with a {@code Nack} carrying that same ballot (OmniPaxos'
+     * PrepareReq). Before pre-vote a restarted follower rejoined by campaigning; now it would stay out.
+     */
+    private void askToBePrepared(Message m) {
+        if (!lostPlaceIn(m)) {
+            return;
+        }
+        resetElectionTimer();
+        noteLeaderContact();
+        send(new Nack(me, m.from(), configId, promised));
+        diag(Code.REJOINING, m.getClass().getSimpleName() + " from " + m.from() + " in our promised ballot "
+                + promised + ", but we lost our place in it (restarted): asking to be Prepared again");
     }
 
     private Promise promiseFor(Prepare p) {
@@ -520,6 +558,10 @@ public final class PaxosReplica {
             return;
         }
         if (followerPhase != FollowerPhase.PREPARED || leaderId != a.from()) {
+            if (lostPlaceIn(a)) {
+                askToBePrepared(a);
+                return;
+            }
             diag(Code.BAD_MESSAGE, "AcceptSync from " + a.from() + " without a Promise to it");
             return;
         }
@@ -555,6 +597,10 @@ public final class PaxosReplica {
             return;
         }
         if (followerPhase != FollowerPhase.ACCEPTING || leaderId != a.from()) {
+            if (lostPlaceIn(a)) {
+                askToBePrepared(a);
+                return;
+            }
             if (leaderId == a.from()) {
                 resetElectionTimer();
                 noteLeaderContact();
@@ -586,6 +632,7 @@ public final class PaxosReplica {
             noteLeaderContact();
         }
         if (followerPhase != FollowerPhase.ACCEPTING || leaderId != d.from()) {
+            askToBePrepared(d);
             return;
         }
         advanceDecided(Math.min(d.decidedIndex(), logEnd()));
@@ -597,6 +644,7 @@ public final class PaxosReplica {
             return;
         }
         if (followerPhase != FollowerPhase.ACCEPTING || leaderId != s.from()) {
+            askToBePrepared(s);
             return;
         }
         resetElectionTimer();
@@ -755,12 +803,21 @@ public final class PaxosReplica {
                     + " as " + role);
             return;
         }
-        if (promises.containsKey(p.from())) {
-            diag(Code.DUPLICATE, "Promise from " + p.from() + " already counted");
-            return;
-        }
         if (p.suffix().size() > limits.maxEntriesPerMessage()) {
             diag(Code.MESSAGE_TOO_LARGE, "Promise from " + p.from() + " with " + p.suffix().size() + " entries");
+            return;
+        }
+        if (promises.containsKey(p.from())) {
+            if (role == Role.LEADER && p.from() != me) {
+                // Promised again (it restarted and we Prepared it again, or the network repeated its Promise):
+                // synchronize it from what it says now. A follower already in sync answers with where it is.
+                promises.put(p.from(), p);
+                recordGrant(p.from(), p.leaseEndGrantedEpochNanos());
+                progress.remove(p.from());
+                sendAcceptSync(p.from());
+                return;
+            }
+            diag(Code.DUPLICATE, "Promise from " + p.from() + " already counted");
             return;
         }
         promises.put(p.from(), p);
@@ -1015,6 +1072,13 @@ public final class PaxosReplica {
 
     private void onNack(Nack n) {
         maxRoundSeen = Math.max(maxRoundSeen, n.promised().round());
+        if (role == Role.LEADER && n.promised().equals(promised) && n.from() != me) {
+            // A follower promised our ballot but lost its place in it (it restarted): Prepare it again; its new
+            // Promise gets a fresh AcceptSync.
+            send(new Prepare(me, n.from(), configId, members, configStartIndex, promised, prepareAcceptedRound,
+                    prepareLogEnd, prepareDecidedIndex, leaseRequest()));
+            return;
+        }
         if (role != Role.FOLLOWER && n.promised().isAbove(promised)) {
             if (role == Role.LEADER && canServeLeaseRead(tt)) {
                 // A replica that lost touch bumped the ballot; we still hold the lease, so we take the ballot

@@ -400,6 +400,40 @@ class PaxosTraceTest {
                 .containsExactly(Code.LEASE_WAIT);                 // it may have granted a lease before the crash
     }
 
+    @Test
+    void aRestartedFollowerAsksItsLeaderToPrepareItAgainAndRejoins() {
+        start(1, 2, 3);
+        DurableState disk2 = new DurableState(List.of(1, 2, 3));
+        now += 301 * MS;
+        settleRecording(tick(1), disk2);
+        assertThat(r.get(1).isLeader()).isTrue();
+        settleRecording(r.get(1).propose(List.of(v("a")), now, tt()), disk2);
+        // 2 restarts: it knows it promised 1's ballot, not where its log stands in it.
+        PaxosReplica back = PaxosReplica.recover(config(2, List.of(1, 2, 3)), disk2.toRecovered(), now, tt());
+        back.tick(now, tt());
+        r.put(2, back);
+        r.remove(3);                                             // 3 is away: 1 needs 2 to decide anything
+
+        now += 40 * MS;
+        Output heartbeat = tick(1);
+        Output asked = deliver(one(heartbeat, Message.Decide.class, 2));
+        assertThat(asked.diagnostics()).extracting(Output.Diagnostic::code).containsExactly(Code.REJOINING);
+        Message.Nack nack = one(asked, Message.Nack.class, 1);
+        assertThat(nack.promised()).isEqualTo(r.get(1).promised()); // "I promised your ballot: Prepare me again"
+        Prepare again = one(deliver(nack), Prepare.class, 2);
+        assertThat(deliver(again).diagnostics()).extracting(Output.Diagnostic::code)
+                .containsExactly(Code.LEASE_WAIT);                 // it may have granted a lease before the crash
+
+        now += 500 * MS;                                         // past the 400 ms lease it assumes it granted
+        settle(deliver(again));
+        Output proposed = r.get(1).propose(List.of(v("b")), now, tt());
+        settle(proposed);
+        assertThat(r.get(1).decidedIndex()).isEqualTo(2);        // decided with 2's acceptance (3 is away)
+        assertThat(back.decidedIndex()).isEqualTo(2);
+        // Before pre-vote 2 rejoined by campaigning; now its campaign would be refused, so this is its only way.
+        assertThat(back.promised()).isEqualTo(r.get(1).promised());
+    }
+
     private void settleRecording(Output first, DurableState disk2) {
         List<Message> queue = new ArrayList<>(first.messages());
         while (!queue.isEmpty()) {
