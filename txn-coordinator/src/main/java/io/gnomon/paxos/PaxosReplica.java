@@ -517,15 +517,16 @@ public final class PaxosReplica {
      * in it (we restarted): ask it to Prepare us again with a {@code Nack} carrying that same ballot (OmniPaxos'
      * PrepareReq). Before pre-vote a restarted follower rejoined by campaigning; now it would stay out.
      */
-    private void askToBePrepared(Message m) {
+    private boolean askToBePrepared(Message m) {
         if (!lostPlaceIn(m)) {
-            return;
+            return false;
         }
         resetElectionTimer();
         noteLeaderContact();
         send(new Nack(me, m.from(), configId, promised));
         diag(Code.REJOINING, m.getClass().getSimpleName() + " from " + m.from() + " in our promised ballot "
                 + promised + ", but we lost our place in it (restarted): asking to be Prepared again");
+        return true;
     }
 
     private Promise promiseFor(Prepare p) {
@@ -558,8 +559,7 @@ public final class PaxosReplica {
             return;
         }
         if (followerPhase != FollowerPhase.PREPARED || leaderId != a.from()) {
-            if (lostPlaceIn(a)) {
-                askToBePrepared(a);
+            if (askToBePrepared(a)) {
                 return;
             }
             diag(Code.BAD_MESSAGE, "AcceptSync from " + a.from() + " without a Promise to it");
@@ -597,8 +597,7 @@ public final class PaxosReplica {
             return;
         }
         if (followerPhase != FollowerPhase.ACCEPTING || leaderId != a.from()) {
-            if (lostPlaceIn(a)) {
-                askToBePrepared(a);
+            if (askToBePrepared(a)) {
                 return;
             }
             if (leaderId == a.from()) {
@@ -791,10 +790,15 @@ public final class PaxosReplica {
             if (promises.containsKey(m) || (m == me && !includingSelf)) {
                 continue;
             }
-            Prepare p = new Prepare(me, m, configId, members, configStartIndex, promised, prepareAcceptedRound,
-                    prepareLogEnd, prepareDecidedIndex, request);
+            Prepare p = prepareFor(m, request);
             send(m == me ? promiseFor(p) : p); // our own promise is a loopback: it counts once persisted
         }
+    }
+
+    /** Our ballot's Prepare to {@code m}, with what we held when we started it. */
+    private Prepare prepareFor(int m, long leaseEndRequestedEpochNanos) {
+        return new Prepare(me, m, configId, members, configStartIndex, promised, prepareAcceptedRound, prepareLogEnd,
+                prepareDecidedIndex, leaseEndRequestedEpochNanos);
     }
 
     private void onPromise(Promise p) {
@@ -977,8 +981,7 @@ public final class PaxosReplica {
             }
             Progress p = progress.get(m);
             if (!promises.containsKey(m)) {
-                send(new Prepare(me, m, configId, members, configStartIndex, promised, prepareAcceptedRound,
-                        prepareLogEnd, prepareDecidedIndex, request));
+                send(prepareFor(m, request));
             } else if (p == null) {
                 sendAcceptSync(m);
             } else if (!p.ackedOnce) {
@@ -1075,8 +1078,7 @@ public final class PaxosReplica {
         if (role == Role.LEADER && n.promised().equals(promised) && n.from() != me) {
             // A follower promised our ballot but lost its place in it (it restarted): Prepare it again; its new
             // Promise gets a fresh AcceptSync.
-            send(new Prepare(me, n.from(), configId, members, configStartIndex, promised, prepareAcceptedRound,
-                    prepareLogEnd, prepareDecidedIndex, leaseRequest()));
+            send(prepareFor(n.from(), leaseRequest()));
             return;
         }
         if (role != Role.FOLLOWER && n.promised().isAbove(promised)) {

@@ -205,15 +205,8 @@ public final class GrpcTransport implements Transport, AutoCloseable {
 
     /**
      * Partitions this replica from {@code peers}: nothing is sent to them, and the inbound side
-     * ({@link #isBlocked}) drops what they send. The fault harness's partitions; empty heals.
-     */
-    public void setBlocked(Set<Integer> peers) {
-        setBlocked(peers, Set.of());
-    }
-
-    /**
-     * As {@link #setBlocked(Set)}, and also cuts the links from this replica to {@code outboundOnly} one way:
-     * nothing is sent to them, but what they send still arrives. Empty sets heal.
+     * ({@link #isBlocked}) drops what they send; and cuts the links to {@code outboundOnly} one way: nothing is
+     * sent to them, but what they send still arrives. The fault harness's partitions; empty sets heal.
      */
     public void setBlocked(Set<Integer> peers, Set<Integer> outboundOnly) {
         Set<Integer> out = new java.util.HashSet<>(peers);
