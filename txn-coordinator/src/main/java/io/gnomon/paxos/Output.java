@@ -43,8 +43,28 @@ public record Output(List<PersistWrite> toPersist, List<Message> messages, List<
         }
     }
 
-    /** Why an input was ignored or refused. */
-    public record Diagnostic(Code code, String detail) {
+    /**
+     * Why an input was ignored or refused.
+     *
+     * @param valueIndex which value of a proposed batch this refuses, alone: {@code propose} took every other value
+     *                   of the batch. {@link #WHOLE_INPUT} when it concerns the whole input: for {@code propose}, no
+     *                   value of the batch was taken. A runtime tells each client its own outcome from this.
+     */
+    public record Diagnostic(Code code, String detail, int valueIndex) {
+        /** The {@link #valueIndex} of a diagnostic about the whole input. */
+        public static final int WHOLE_INPUT = -1;
+
+        public Diagnostic {
+            if (valueIndex < WHOLE_INPUT) {
+                throw new IllegalArgumentException("valueIndex must be >= 0 or WHOLE_INPUT (-1), was " + valueIndex);
+            }
+        }
+
+        /** A diagnostic about the whole input. */
+        public Diagnostic(Code code, String detail) {
+            this(code, detail, WHOLE_INPUT);
+        }
+
         public enum Code {
             UNKNOWN_REPLICA, WRONG_DESTINATION, STALE_BALLOT, FUTURE_BALLOT, STALE_CONFIG, FUTURE_CONFIG,
             LEASE_WAIT, NOT_LEADER, VALUE_TOO_LARGE, BATCH_TOO_LARGE, BACKPRESSURE, RECONFIGURING,

@@ -305,8 +305,10 @@ public final class PaxosReplica {
     }
 
     /**
-     * Proposes values, appended in order as one batch. Refused (each with a diagnostic) when this replica does
-     * not lead, a value exceeds {@code maxValueBytes}, the queue is full or a reconfiguration is in progress.
+     * Proposes values, appended in order as one batch. The whole batch is refused, with one diagnostic about the
+     * whole input ({@link Diagnostic#WHOLE_INPUT}) and no value taken, when this replica does not lead, the queue
+     * is full or a reconfiguration is in progress. A value over {@code maxValueBytes} is refused alone, with a
+     * diagnostic naming its index; every other value of the batch is taken (and may be decided).
      */
     public Output propose(List<byte[]> values, long nowMonotonicNanos, TimeInterval trueTimeNow) {
         begin(nowMonotonicNanos, trueTimeNow);
@@ -321,7 +323,7 @@ public final class PaxosReplica {
         for (int i = 0; i < values.size(); i++) {
             byte[] v = values.get(i);
             if (v == null || v.length > limits.maxValueBytes()) {
-                diag(Code.VALUE_TOO_LARGE, "value " + i + " of " + (v == null ? "null" : v.length + " bytes")
+                diagValue(i, Code.VALUE_TOO_LARGE, "value " + i + " of " + (v == null ? "null" : v.length + " bytes")
                         + " refused: maxValueBytes " + limits.maxValueBytes());
                 continue;
             }
@@ -1353,6 +1355,11 @@ public final class PaxosReplica {
 
     private void diag(Code code, String detail) {
         out.diagnostics.add(new Diagnostic(code, "replica " + me + ": " + detail));
+    }
+
+    /** Refuses one value of a proposed batch, alone: the runtime answers its client, the others wait on. */
+    private void diagValue(int valueIndex, Code code, String detail) {
+        out.diagnostics.add(new Diagnostic(code, "replica " + me + ": " + detail, valueIndex));
     }
 
     private static long saturatedAdd(long a, long b) {

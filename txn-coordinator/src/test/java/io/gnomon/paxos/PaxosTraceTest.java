@@ -352,6 +352,24 @@ class PaxosTraceTest {
     }
 
     @Test
+    void aValueOverTheLimitIsRefusedAloneAndTheRestOfItsBatchIsDecided() {
+        start(1, 2, 3);
+        elect(1);
+        Output out = r.get(1).propose(List.of(v("a"), new byte[65], v("b")), now, tt()); // maxValueBytes 64
+        assertThat(out.diagnostics()).hasSize(1);
+        assertThat(out.diagnostics().get(0).code()).isEqualTo(Code.VALUE_TOO_LARGE);
+        assertThat(out.diagnostics().get(0).valueIndex()).as("the refused value, by its index in the batch").isEqualTo(1);
+        assertThat(r.get(1).logEnd()).isEqualTo(2);
+        assertThat(one(out, Accept.class, 2).entries()).extracting(e -> new String(e.value(), StandardCharsets.UTF_8))
+                .containsExactly("a", "b");
+        Output refusedWhole = r.get(2).propose(List.of(v("x"), v("y")), now, tt());
+        assertThat(refusedWhole.diagnostics()).extracting(Output.Diagnostic::valueIndex)
+                .containsExactly(Output.Diagnostic.WHOLE_INPUT);                  // a follower takes none of them
+        settle(out);
+        assertThat(r.get(1).decidedIndex()).isEqualTo(2);
+    }
+
+    @Test
     void pipelineAndBatchesStayWithinTheirLimitsAtTheLimitAndOnePast() {
         start(1, 2, 3);
         elect(1);

@@ -43,6 +43,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,9 +63,10 @@ import java.util.function.Supplier;
  *
  * <p>Client outcomes: an append is acknowledged {@code APPLIED} only once its entry is decided and applied here;
  * {@code NOT_APPENDED} means it was certainly not proposed; if leadership is lost after proposing, the outcome
- * is {@code UNKNOWN} (the entry may still be decided by the next leader). Each proposal is tagged with this
- * process's random incarnation and a sequence number, so a decided entry is matched to its waiting client and
- * never to a client of an earlier incarnation.
+ * is {@code UNKNOWN} (the entry may still be decided by the next leader). Outcomes are per append, also within
+ * a batch: a value the core refuses alone is {@code NOT_APPENDED} while the others of its batch go on. Each
+ * proposal is tagged with this process's random incarnation and a sequence number, so a decided entry is matched
+ * to its waiting client and never to a client of an earlier incarnation.
  *
  * <p>Lease reads: answered from the state machine without a log round trip while this replica leads, its lease
  * holds ({@code TrueTime.before(leaseEnd)}) and it has applied every entry of the log it took over when it
@@ -336,15 +338,41 @@ public final class ReplicaServer implements AutoCloseable {
         statProposals++;
         statProposed += values.size();
         Output out = call(() -> driver.propose(values));
-        if (out == null || !out.diagnostics().isEmpty()) {
-            String why = out == null ? "TrueTime unavailable" : out.diagnostics().get(0).detail();
-            for (int i = 0; i < proposed.size(); i++) {
+        String[] refused = refusedValues(out, values.size());
+        for (int i = 0; i < refused.length; i++) {
+            if (refused[i] != null) {
                 StreamObserver<AppendReply> r = waiting.remove(firstSeq + i);
                 if (r != null) {
-                    reply(r, notAppended(why));
+                    reply(r, notAppended(refused[i]));
                 }
             }
         }
+    }
+
+    /**
+     * The outcome {@code propose} settled for each of {@code values} proposed values: the reason it was certainly
+     * not appended, or null when the core took it, so that it may still be decided and its client must wait for
+     * {@code APPLIED} (or {@code UNKNOWN}). Per value: one value the core refuses (over its size limit) does not
+     * make the others of its batch "not appended", which a client would take as leave to send them again.
+     * {@code out} null means the input never reached the core (TrueTime unavailable).
+     */
+    static String[] refusedValues(Output out, int values) {
+        String[] refused = new String[values];
+        if (out == null) {
+            Arrays.fill(refused, "TrueTime unavailable");
+            return refused;
+        }
+        for (Output.Diagnostic d : out.diagnostics()) {
+            if (d.valueIndex() == Output.Diagnostic.WHOLE_INPUT) {
+                Arrays.fill(refused, d.detail()); // the core took none of the batch
+                return refused;
+            }
+            if (d.valueIndex() >= values) {
+                throw new IllegalStateException("propose refused value " + d.valueIndex() + " of a batch of " + values);
+            }
+            refused[d.valueIndex()] = d.detail();
+        }
+        return refused;
     }
 
     private void apply(Output.Decided d) {
