@@ -12,12 +12,15 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.chronicle.wire.Wires;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +54,8 @@ public final class ChronicleDurableLog implements DurableLog {
     static final RollCycle ROLL_CYCLE = LargeRollCycles.LARGE_DAILY;
     /** Suffix of cycle files moved aside after a corrupt record: Chronicle ignores them, a human can inspect them. */
     static final String CORRUPT_SUFFIX = ".corrupt";
+    /** Suffix of cycle files moved aside at open because their creation never finished (they hold no record). */
+    static final String UNFINISHED_SUFFIX = ".unfinished";
     private static final long MIN_BLOCK_BYTES = 64L << 20;
 
     private final Path dir;
@@ -95,6 +100,7 @@ public final class ChronicleDurableLog implements DurableLog {
             throw new IOException("paxos log directory " + dir + " is not a directory; point the log at a directory");
         }
         Files.createDirectories(dir);
+        moveUnfinishedCycleFilesAside(dir, policy);
         SetTimeProvider clock = new SetTimeProvider(0L);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
                 .rollCycle(ROLL_CYCLE)
@@ -115,6 +121,57 @@ public final class ChronicleDurableLog implements DurableLog {
             throw e;
         }
         return l;
+    }
+
+    /**
+     * Moves aside every cycle file whose first header (Chronicle's store header, written when the file is
+     * created, before any document) never became ready: a process killed between creating a cycle file and
+     * writing that header leaves it zero or marked incomplete. Such a file holds no record: a writer only appends
+     * after reading a ready first header. But Chronicle takes it for a file another process is still creating and,
+     * each time a tailer or the directory listing reaches it, waits {@code timeoutMS} (10 s) for the header and
+     * then skips it without repairing it, so every later open of the log stalled for tens of seconds (seen as a
+     * {@code KillNineTest} child that acknowledged too few writes in time; its thread dump was parked in
+     * {@code AbstractWire.readFirstHeader} under {@code replay}). The log has one writing process, this one,
+     * so at open nobody else can be creating a file.
+     */
+    private static void moveUnfinishedCycleFilesAside(Path dir, SyncPolicy policy) throws IOException {
+        List<Path> moved = new ArrayList<>();
+        try (var s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (!p.getFileName().toString().endsWith(SingleChronicleQueue.SUFFIX) || firstHeaderReady(p)) {
+                    continue;
+                }
+                Path target = p.resolveSibling(p.getFileName() + UNFINISHED_SUFFIX);
+                for (int i = 1; Files.exists(target); i++) {
+                    target = p.resolveSibling(p.getFileName() + UNFINISHED_SUFFIX + "." + i);
+                }
+                Files.move(p, target);
+                moved.add(target.getFileName());
+            }
+        }
+        if (moved.isEmpty()) {
+            return;
+        }
+        if (policy == SyncPolicy.SYNC_EACH_BATCH) {
+            try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+        }
+        log.warn("paxos log {}: moved {} aside: cycle file(s) whose creation never finished (no store header, so no "
+                + "record; a process died while creating them)", dir, moved);
+    }
+
+    /** Whether the file's first 4-byte header (Chronicle's native-order int) is complete and non-zero. */
+    static boolean firstHeaderReady(Path cycleFile) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder());
+        try (FileChannel ch = FileChannel.open(cycleFile, StandardOpenOption.READ)) {
+            while (header.hasRemaining()) {
+                if (ch.read(header, header.position()) < 0) {
+                    return false;
+                }
+            }
+        }
+        return Wires.isReady(header.getInt(0));
     }
 
     /** Four times the largest record, at least 64 MiB: Chronicle wants a document well inside one block. */

@@ -291,4 +291,45 @@ class CorruptTailTest {
             return found;
         }
     }
+
+    /**
+     * A process killed between creating a cycle file and writing its store header leaves a file that starts with
+     * zeros. Chronicle takes it for a file being created by another process: every tailer that reached it waited
+     * 10 s for the header, and a reopen took tens of seconds (KillNineTest children stalled there). The log moves
+     * it aside at open, since it holds no record, and recovers what came before.
+     */
+    @Test
+    void aCycleFileWhoseCreationNeverFinishedIsMovedAsideAtOpen() throws IOException {
+        Recovered before;
+        try (ChronicleDurableLog log = open()) {
+            writeGoodPrefix(log);
+            before = log.recover();
+        }
+        Path unfinished = dir.resolve(cycleFileName(5));
+        try (RandomAccessFile f = new RandomAccessFile(unfinished.toFile(), "rw")) {
+            f.setLength(1 << 20); // sparse zeros: no header was ever written
+        }
+        assertThat(ChronicleDurableLog.firstHeaderReady(unfinished)).isFalse();
+
+        try (ChronicleDurableLog log = open()) {
+            assertThat(unfinished).as("moved aside at open").doesNotExist();
+            assertThat(dir.resolve(unfinished.getFileName() + ChronicleDurableLog.UNFINISHED_SUFFIX)).exists();
+            assertThat(warnings()).anySatisfy(w -> assertThat(w).contains(unfinished.getFileName().toString())
+                    .contains("creation never finished"));
+            assertThat(log.recover()).isEqualTo(before);
+            log.persistAccepted(List.of(e(10, 2, "after".getBytes())));
+            log.sync();
+        }
+        try (ChronicleDurableLog log = open()) {
+            assertThat(log.recover().entriesAboveSnapshot()).containsKey(10L);
+        }
+    }
+
+    /** The name Chronicle gives cycle {@code cycle}'s file under the log's roll cycle. */
+    private static String cycleFileName(int cycle) {
+        return java.time.format.DateTimeFormatter.ofPattern(ChronicleDurableLog.ROLL_CYCLE.format())
+                .withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.ofEpochMilli(cycle * (long) ChronicleDurableLog.ROLL_CYCLE.lengthInMillis()))
+                + ".cq4";
+    }
 }

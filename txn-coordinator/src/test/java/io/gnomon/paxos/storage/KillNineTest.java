@@ -19,7 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -37,6 +40,10 @@ import static org.awaitility.Awaitility.await;
 class KillNineTest {
 
     static final int KILLS = 10;
+    /** A child that acknowledges nothing for this long while it lives has stalled: fail with its thread dump. */
+    static final Duration STALL = Duration.ofSeconds(60);
+    /** However slowly a child makes progress, it must reach its target within this (a loaded machine included). */
+    static final Duration CHILD_LIMIT = Duration.ofMinutes(10);
 
     @TempDir
     Path tmp;
@@ -49,8 +56,22 @@ class KillNineTest {
         long decided = -1;
         long snapshot = -1;
         final AtomicLong lines = new AtomicLong();
+        /** When the last acknowledgement (or START) was read, System.nanoTime(). */
+        final AtomicLong lastLineNanos = new AtomicLong(System.nanoTime());
+        volatile boolean started;
+        /** Lines that claimed to be acknowledgements but did not parse: a bug in the child or a garbled pipe. */
+        final List<String> malformed = java.util.Collections.synchronizedList(new ArrayList<>());
 
         synchronized void take(String line) {
+            try {
+                parse(line);
+            } catch (RuntimeException e) {
+                malformed.add(line + " (" + e + ")");
+            }
+        }
+
+        private void parse(String line) {
+            lastLineNanos.set(System.nanoTime());
             String[] f = line.split(" ");
             switch (f[0]) {
                 case "A" -> {
@@ -64,8 +85,12 @@ class KillNineTest {
                 }
                 case "D" -> decided = Long.parseLong(f[1]);
                 case "S" -> snapshot = Long.parseLong(f[1]);
+                case "START" -> {
+                    started = true;
+                    return;
+                }
                 default -> {
-                    return; // START and anything else is not an acknowledgement
+                    return; // anything else is not an acknowledgement
                 }
             }
             lines.incrementAndGet();
@@ -85,8 +110,12 @@ class KillNineTest {
             long ackLinesBefore = acked.lines.get();
             long target = ackLinesBefore + 1 + rng.nextInt(2_000);
             Path stderr = tmp.resolve("child-" + kill + ".err");
-            Process child = new ProcessBuilder(childCommand(dir, policy, rng.nextLong()))
+            long childSeed = rng.nextLong();
+            Process child = new ProcessBuilder(childCommand(dir, policy, childSeed))
                     .redirectError(stderr.toFile()).start();
+            acked.started = false;
+            acked.lastLineNanos.set(System.nanoTime());
+            AtomicReference<Throwable> readerDied = new AtomicReference<>();
             Thread reader = new Thread(() -> {
                 try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.US_ASCII))) {
                     for (String line; (line = in.readLine()) != null; ) {
@@ -94,14 +123,31 @@ class KillNineTest {
                     }
                 } catch (IOException e) {
                     // the pipe breaks when the child dies: everything read before it counts
+                } catch (Throwable t) {
+                    readerDied.set(t); // nobody drains the pipe now: the child would block on its next line
                 }
             }, "kill-child-stdout");
             reader.start();
+            String what = "child " + kill + " (" + policy + ", child seed " + childSeed + ", pid " + child.pid()
+                    + ") acknowledges " + (target - ackLinesBefore) + " writes";
             try {
-                await("child " + kill + " acknowledges " + (target - ackLinesBefore) + " writes (stderr in " + stderr + ")")
-                        .atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(1))
-                        .until(() -> acked.lines.get() >= target || !child.isAlive());
+                try {
+                    // Waits on progress, not on a total: a loaded machine may start the JVM slowly, but a child
+                    // that acknowledges nothing for STALL has stalled, and then its threads say where.
+                    await(what).atMost(CHILD_LIMIT).pollInterval(Duration.ofMillis(1))
+                            .until(() -> acked.lines.get() >= target || !child.isAlive() || readerDied.get() != null
+                                    || System.nanoTime() - acked.lastLineNanos.get() > STALL.toNanos());
+                } catch (org.awaitility.core.ConditionTimeoutException e) {
+                    throw new AssertionError(stallReport(what + ": not within " + CHILD_LIMIT, child, acked,
+                            ackLinesBefore, readerDied.get(), stderr, dir, seed), e);
+                }
                 assertThat(child.isAlive()).as("child %d died by itself: %s", kill, Files.readString(stderr)).isTrue();
+                if (acked.lines.get() < target) {
+                    throw new AssertionError(stallReport(what + ": " + (readerDied.get() != null
+                                    ? "the thread reading its stdout died" : "no acknowledgement for " + STALL),
+                            child, acked, ackLinesBefore, readerDied.get(), stderr, dir, seed));
+                }
+                assertThat(acked.malformed).as("malformed acknowledgement lines from child %d", kill).isEmpty();
             } finally {
                 child.destroyForcibly(); // SIGKILL
                 child.waitFor();
@@ -112,6 +158,70 @@ class KillNineTest {
             try (ChronicleDurableLog log = ChronicleDurableLog.open(dir, policy, LogLimits.DEFAULTS)) {
                 assertAllAcknowledgedPresent(acked, log.recover(), "seed " + seed + ", kill " + kill);
             }
+        }
+    }
+
+    /**
+     * Everything that says why a child stopped acknowledging: its thread dump ({@code jcmd <pid> Thread.print}),
+     * whether it got past recovery (START), whether our reader still drains its stdout, its stderr, and the log
+     * directory with each cycle file's first header (Chronicle waits on a file whose header is not ready).
+     */
+    private static String stallReport(String what, Process child, Acked acked, long ackLinesBefore, Throwable readerDied,
+                                      Path stderr, Path dir, long seed) {
+        StringBuilder b = new StringBuilder(what).append(" (seed ").append(seed).append(")\n");
+        b.append("acknowledged ").append(acked.lines.get() - ackLinesBefore).append(", the last line read ")
+                .append(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acked.lastLineNanos.get()))
+                .append(" ms ago; printed START (recovery done): ").append(acked.started)
+                .append("; child alive: ").append(child.isAlive())
+                .append("; stdout reader: ").append(readerDied == null ? "alive, draining" : "died: " + readerDied)
+                .append("; malformed lines: ").append(acked.malformed).append('\n');
+        b.append("--- log directory ").append(dir).append('\n');
+        try (var files = Files.list(dir)) {
+            for (Path f : files.sorted().toList()) {
+                b.append(f.getFileName()).append(' ').append(Files.size(f)).append(" bytes");
+                if (f.getFileName().toString().endsWith(".cq4")) {
+                    b.append(", first header ready: ").append(ChronicleDurableLog.firstHeaderReady(f));
+                }
+                b.append('\n');
+            }
+        } catch (IOException e) {
+            b.append("(cannot list: ").append(e).append(")\n");
+        }
+        b.append("--- child stderr\n");
+        try {
+            String err = Files.readString(stderr);
+            b.append(err.length() > 8000 ? "..." + err.substring(err.length() - 8000) : err);
+        } catch (IOException e) {
+            b.append("(cannot read: ").append(e).append(")\n");
+        }
+        b.append("--- child threads (jcmd ").append(child.pid()).append(" Thread.print)\n").append(threadDump(child));
+        return b.toString();
+    }
+
+    /** The child's thread dump by jcmd (the JDK's attach tool; a SIGQUIT dump would land in the stdout we parse). */
+    static String threadDump(Process child) {
+        if (!child.isAlive()) {
+            return "(child already dead)\n";
+        }
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        try {
+            Process p = new ProcessBuilder(jcmd.toString(), Long.toString(child.pid()), "Thread.print")
+                    .redirectErrorStream(true).start();
+            CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    return ("(reading jcmd output failed: " + e + ")").getBytes(StandardCharsets.UTF_8);
+                }
+            });
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "(jcmd did not answer within 60 s)\n";
+            }
+            return new String(out.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+        } catch (IOException | InterruptedException | java.util.concurrent.ExecutionException
+                 | java.util.concurrent.TimeoutException e) {
+            return "(no thread dump: " + e + ")\n";
         }
     }
 
