@@ -33,10 +33,10 @@ import java.util.concurrent.TimeUnit;
  *   | replicas | lease (ms) | election timeout (ms) | runs | median (ms) | max (ms) | min (ms) |
  * </pre>
  *
- * What bounds it: the survivors notice the leader is gone after an election timeout without heartbeats, one wins
- * pre-vote and Prepare, and then (the Spanner lease rule) waits out the lease the dead leader may still hold
- * before it serves a lease read: so failover is about one lease length plus an election, and it grows with
- * {@code --lease-ms}. The clock runs from the moment the kill returned (the process is gone) to the first lease
+ * What bounds it: the survivors start an election after an election timeout without heartbeats, and none can
+ * promise a new leader before the lease it granted the dead one has run out (the Spanner lease rule); that lease
+ * was last renewed just before the kill, so failover is about one lease length (the election overlaps it) plus a
+ * round trip, and it grows with {@code --lease-ms}. The clock runs from the moment the kill returned (the process is gone) to the first lease
  * read a different replica served; the poll adds up to {@value #POLL_MILLIS} ms.
  */
 @Command(name = "bench-failover", mixinStandardHelpOptions = true, sortOptions = false,
