@@ -54,12 +54,32 @@ public final class GnomonAppendBackend implements AppendBackend {
         this.mode = mode;
         this.readKeysPerClient = checkReadKeys(readKeysPerClient);
         this.name = name;
-        this.description = name + ": running replicas " + targets + " (--machine " + machine + " assumed)";
+        try {
+            int leader = awaitLeader(client).orElseThrow(() -> new IllegalStateException(
+                    "no replica of " + targets + " holds a lease within 60 s"));
+            this.description = name + ": running replicas " + targets + " (--machine " + machine + " assumed), leader " + leader;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a leader", e);
+        }
+    }
+
+    /** The replica that holds a lease, asked until one does or 60 s pass. */
+    private static Optional<Integer> awaitLeader(ReplicaClient client) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        Optional<Integer> leader = Optional.empty();
+        while (leader.isEmpty() && System.nanoTime() - deadline < 0) {
+            leader = client.leaseHolder(Duration.ofSeconds(1));
+            if (leader.isEmpty()) {
+                Thread.sleep(20); // an election in progress; bounded by the deadline
+            }
+        }
+        return leader;
     }
 
     public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, String machine, Mode mode,
                                int readKeysPerClient, String name, List<String> extraReplicaArgs,
-                               Duration opTimeout) throws IOException {
+                               List<String> replicaJvmArgs, Duration opTimeout) throws IOException {
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
         this.readKeysPerClient = checkReadKeys(readKeysPerClient);
@@ -67,19 +87,12 @@ public final class GnomonAppendBackend implements AppendBackend {
         List<String> args = new java.util.ArrayList<>(List.of("--machine", machine,
                 "--sync", syncPolicy, "--truetime", "system:1ms", "--compact-every", "0"));
         args.addAll(extraReplicaArgs);
-        this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, args);
+        this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, args, replicaJvmArgs);
         this.timeout = opTimeout;
         try {
             group.startAll(Duration.ofSeconds(60));
             this.client = new ReplicaClient(group.targets());
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            Optional<Integer> leader = Optional.empty();
-            while (leader.isEmpty() && System.nanoTime() - deadline < 0) {
-                leader = client.leaseHolder(Duration.ofSeconds(1));
-                if (leader.isEmpty()) {
-                    Thread.sleep(20); // an election in progress; bounded by the deadline
-                }
-            }
+            Optional<Integer> leader = awaitLeader(client);
             if (leader.isEmpty()) {
                 throw new IOException("no Gnomon leader within 60 s; replica 1's log:\n" + group.log(1));
             }

@@ -107,6 +107,11 @@ public final class LogLoadMain implements Callable<Integer> {
             description = "one more argument for every started replica (repeat the option for several), e.g. a lever under test")
     List<String> gnomonReplicaArgs;
 
+    @Option(names = "--gnomon-jvm-arg", paramLabel = "ARG",
+            description = "one more JVM option for every started replica (repeat for several); {id} becomes the "
+                    + "replica's id, e.g. -XX:StartFlightRecording=filename=/tmp/r{id}.jfr,settings=profile")
+    List<String> gnomonJvmArgs;
+
     @Option(names = "--gnomon-sync", defaultValue = "each-batch",
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
     String gnomonSync;
@@ -171,17 +176,48 @@ public final class LogLoadMain implements Callable<Integer> {
                 }
             }
         }
+        java.util.Map<String, LoadResult> medians = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, List<LoadResult>> e : results.entrySet()) {
+            medians.put(e.getKey(), rounds > 1 ? LoadResult.median(e.getValue()) : e.getValue().get(0));
+        }
         if (rounds > 1) {
-            for (List<LoadResult> rs : results.values()) {
-                LoadResult m = LoadResult.median(rs);
+            for (LoadResult m : medians.values()) {
                 System.out.println(markdown ? m.markdownRow() : m.summary());
             }
         }
+        printRatios(medians);
         if (errors > 0) {
             System.err.println("bench-log: " + errors + " appends failed; the figures above are not comparable");
             return 2;
         }
         return 0;
+    }
+
+    /** Gnomon's row against etcd's, for each like-for-like pair this run measured. */
+    static final List<List<String>> PAIRS = List.of(List.of("gnomon", "etcd"), List.of("gnomon", "etcd-round-robin"),
+            List.of("gnomon-lease-read", "etcd-read"), List.of("gnomon-lease-read", "etcd-serializable-read"));
+
+    private void printRatios(java.util.Map<String, LoadResult> medians) {
+        List<String> lines = new ArrayList<>();
+        for (List<String> pair : PAIRS) {
+            LoadResult g = medians.get(pair.get(0));
+            LoadResult e = medians.get(pair.get(1));
+            if (g == null || e == null || e.opsPerSecond() == 0 || e.p50Nanos() == 0) {
+                continue;
+            }
+            lines.add(String.format(Locale.ROOT, markdown ? "| %s / %s | %.2f | %.2f | %.2f |" : "%s / %s: ops/s %.2fx, p50 %.2fx, p99 %.2fx",
+                    pair.get(0), pair.get(1), g.opsPerSecond() / e.opsPerSecond(),
+                    (double) g.p50Nanos() / e.p50Nanos(), (double) g.p99Nanos() / e.p99Nanos()));
+        }
+        if (lines.isEmpty()) {
+            return;
+        }
+        if (markdown) {
+            System.out.println();
+            System.out.println("| ratio" + (rounds > 1 ? " of medians" : "") + " | ops/s | p50 | p99 |");
+            System.out.println("|---|---|---|---|");
+        }
+        lines.forEach(System.out::println);
     }
 
     /**
@@ -215,6 +251,7 @@ public final class LogLoadMain implements Callable<Integer> {
         }
         GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync, gnomonMachine, mode,
                 readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
+                gnomonJvmArgs == null ? List.of() : gnomonJvmArgs,
                 duration("--op-timeout", opTimeout));
         System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
                 + Files.getFileStore(dir).type() + ")");
