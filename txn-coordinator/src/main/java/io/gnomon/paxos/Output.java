@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * What one call into {@link PaxosReplica} asks the runtime to do, in this order: make {@link #toPersist()}
  * durable; then send {@link #messages()} (a message to the replica itself is a loopback and must also wait
- * for the writes); install an {@link Effect.InstallSnapshot} first, then apply {@link #decided()} above it in slot order, then act on the other {@link #effects()}. Outputs are handled in
+ * for the writes; only a leader's Accept to another replica may leave before, see {@link #sendsBeforeSync}); install an {@link Effect.InstallSnapshot} first, then apply {@link #decided()} above it in slot order, then act on the other {@link #effects()}. Outputs are handled in
  * the order they were returned. {@link #diagnostics()} explain rejected input; they need no action.
  */
 public record Output(List<PersistWrite> toPersist, List<Message> messages, List<Decided> decided,
@@ -18,6 +18,19 @@ public record Output(List<PersistWrite> toPersist, List<Message> messages, List<
         decided = List.copyOf(decided);
         effects = List.copyOf(effects);
         diagnostics = List.copyOf(diagnostics);
+    }
+
+    /**
+     * Whether {@code m} may be sent once its output's writes are written but before they are synced: a leader's
+     * {@code Accept} to another replica, so the followers sync while the leader does. It is the proposer's
+     * message, not an acceptor's vote: the leader's own vote (its loopback {@code Accepted}) still waits for the
+     * sync, the ballot was promised durably before any {@code Prepare} of it left, and a replica that loses the
+     * write in a crash restarts as a follower and leads again only in a higher ballot, so it never proposes a
+     * second value in that ballot. Everything else ({@code Accepted}, {@code Promise}, {@code Decide},
+     * loopbacks, ...) waits for the sync.
+     */
+    public static boolean sendsBeforeSync(Message m) {
+        return m instanceof Message.Accept && m.to() != m.from();
     }
 
     /** A decided entry, to apply in slot order. */

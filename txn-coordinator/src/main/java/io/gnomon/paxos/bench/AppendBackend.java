@@ -39,6 +39,32 @@ public interface AppendBackend extends AutoCloseable {
      */
     CompletableFuture<?> append(int client, long seq, byte[] value);
 
+    /**
+     * Called once before the load, with the run's client count and value: a read backend writes the keys its
+     * reads will find here (not measured). Nothing by default.
+     */
+    default void prepare(int clients, byte[] value) throws Exception {
+    }
+
+    /**
+     * Runs {@code op} for keys 0..keysPerClient-1 of every client, 64 at a time, and waits for all: the untimed
+     * writes that a read load reads back.
+     */
+    static void populate(int clients, int keysPerClient, java.util.function.BiFunction<Integer, Integer, CompletableFuture<?>> op)
+            throws Exception {
+        java.util.List<CompletableFuture<?>> wave = new java.util.ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            for (int n = 0; n < keysPerClient; n++) {
+                wave.add(op.apply(c, n));
+                if (wave.size() == 64) {
+                    CompletableFuture.allOf(wave.toArray(CompletableFuture[]::new)).get(60, java.util.concurrent.TimeUnit.SECONDS);
+                    wave.clear();
+                }
+            }
+        }
+        CompletableFuture.allOf(wave.toArray(CompletableFuture[]::new)).get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     @Override
     void close() throws Exception;
 }

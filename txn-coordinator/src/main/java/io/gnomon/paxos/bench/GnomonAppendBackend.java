@@ -1,6 +1,7 @@
 package io.gnomon.paxos.bench;
 
 import io.gnomon.paxos.grpc.Outcome;
+import io.gnomon.paxos.server.KeyValueMachine;
 import io.gnomon.paxos.server.ReplicaClient;
 import io.gnomon.paxos.server.ReplicaProcesses;
 
@@ -13,49 +14,93 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
- * A Gnomon replica group as the log: N replica processes ({@code bin/replica}) on loopback with the counter state
- * machine, each append one command of the given bytes through {@link ReplicaClient} to the leader.
+ * A Gnomon replica group as the log: N replica processes ({@code bin/replica}) on loopback, each append one command
+ * through {@link ReplicaClient} to the leader. With the {@code kv} state machine (the default) a command is a put
+ * of the value under its own key ({@link BenchKeys}, the same key and value bytes the etcd backend puts), which the
+ * machine stores, as etcd's store does; with {@code counter} the machine only counts the bytes (the log alone).
+ * In lease-read mode each operation is one lease read at the leader of a key written before the run.
  *
  * <p>What a completed append guarantees, like for like with {@link EtcdAppendBackend}: the leader replies
  * {@code APPLIED} once the entry is decided, i.e. a majority has accepted it, and every replica makes an accept
- * durable before it answers ({@code --sync each-batch}: {@code msync} of the batch's log pages, the equivalent of
- * etcd's WAL fsync), and once the leader has applied it. Appends that arrive while the leader waits for its
- * sync are proposed together (group commit), as raft batches entries into one Ready.
+ * durable before it answers ({@code --sync each-batch}: {@code msync} of the batch's log pages, the counterpart
+ * of etcd's WAL fsync; docs/benchmarks.md says how the two differ), and once the leader has applied it. Appends
+ * that arrive while the leader waits for its sync are proposed together (group commit), as raft batches entries
+ * into one Ready. A lease read is answered by the leader from its state machine while its TrueTime lease holds
+ * and it has applied the log it took over (the read fence): linearizable without a round to the followers.
  */
 public final class GnomonAppendBackend implements AppendBackend {
+
+    /** What one operation is. */
+    public enum Mode { APPEND, LEASE_READ }
+
     private final ReplicaProcesses group;
     private final ReplicaClient client;
     private final Duration timeout;
     private final String description;
+    private final BenchKeys keys = new BenchKeys();
+    private final boolean keyValue;
+    private final Mode mode;
+    private final int readKeysPerClient;
+    private final String name;
+    private int valueBytes = -1;
 
     /** Drives replicas that are already running (id to host:port); nothing is started or stopped. */
-    public GnomonAppendBackend(java.util.Map<Integer, String> targets, Duration opTimeout) {
+    public GnomonAppendBackend(java.util.Map<Integer, String> targets, String machine, Mode mode,
+                               int readKeysPerClient, String name, Duration opTimeout) {
         this.group = null;
         this.client = new ReplicaClient(targets);
         this.timeout = opTimeout;
-        this.description = "gnomon: running replicas " + targets;
+        this.keyValue = checkMachine(machine, mode);
+        this.mode = mode;
+        this.readKeysPerClient = checkReadKeys(readKeysPerClient);
+        this.name = name;
+        try {
+            int leader = awaitLeader(client).orElseThrow(() -> new IllegalStateException(
+                    "no replica of " + targets + " holds a lease within 60 s"));
+            this.description = name + ": running replicas " + targets + " (--machine " + machine + " assumed), leader " + leader;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a leader", e);
+        }
     }
 
-    public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, Duration opTimeout) throws IOException {
-        this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, List.of("--machine", "counter",
+    /** The replica that holds a lease, asked until one does or 60 s pass. */
+    private static Optional<Integer> awaitLeader(ReplicaClient client) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        Optional<Integer> leader = Optional.empty();
+        while (leader.isEmpty() && System.nanoTime() - deadline < 0) {
+            leader = client.leaseHolder(Duration.ofSeconds(1));
+            if (leader.isEmpty()) {
+                Thread.sleep(20); // an election in progress; bounded by the deadline
+            }
+        }
+        return leader;
+    }
+
+    public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, String machine, Mode mode,
+                               int readKeysPerClient, String name, List<String> extraReplicaArgs,
+                               List<String> replicaJvmArgs, Duration opTimeout) throws IOException {
+        this.keyValue = checkMachine(machine, mode);
+        this.mode = mode;
+        this.readKeysPerClient = checkReadKeys(readKeysPerClient);
+        this.name = name;
+        List<String> args = new java.util.ArrayList<>(List.of("--machine", machine,
                 "--sync", syncPolicy, "--truetime", "system:1ms", "--compact-every", "0"));
+        args.addAll(extraReplicaArgs);
+        this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, args, replicaJvmArgs);
         this.timeout = opTimeout;
         try {
             group.startAll(Duration.ofSeconds(60));
             this.client = new ReplicaClient(group.targets());
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            Optional<Integer> leader = Optional.empty();
-            while (leader.isEmpty() && System.nanoTime() - deadline < 0) {
-                leader = client.leaseHolder(Duration.ofSeconds(1));
-                if (leader.isEmpty()) {
-                    Thread.sleep(20); // an election in progress; bounded by the deadline
-                }
-            }
+            Optional<Integer> leader = awaitLeader(client);
             if (leader.isEmpty()) {
                 throw new IOException("no Gnomon leader within 60 s; replica 1's log:\n" + group.log(1));
             }
-            this.description = "gnomon: " + replicas + " replica processes in " + dir + ", --sync " + syncPolicy
-                    + ", leader " + leader.get() + "; acknowledged when decided (majority durable) and applied";
+            this.description = name + ": " + replicas + " replica processes in " + dir + ", --machine " + machine
+                    + ", --sync " + syncPolicy + (extraReplicaArgs.isEmpty() ? "" : " " + String.join(" ", extraReplicaArgs))
+                    + ", leader " + leader.get() + "; " + (mode == Mode.APPEND
+                    ? "each append to the leader, acknowledged when decided (majority durable) and applied"
+                    : "each read a lease read at the leader, " + readKeysPerClient + " keys per client written first");
         } catch (IOException | RuntimeException e) {
             group.close();
             throw e;
@@ -66,9 +111,26 @@ public final class GnomonAppendBackend implements AppendBackend {
         }
     }
 
+    private static boolean checkMachine(String machine, Mode mode) {
+        if (!machine.equals("kv") && !machine.equals("counter")) {
+            throw new IllegalArgumentException("Gnomon bench machine must be kv or counter; got " + machine);
+        }
+        if (mode == Mode.LEASE_READ && !machine.equals("kv")) {
+            throw new IllegalArgumentException("lease reads need the kv machine; got " + machine);
+        }
+        return machine.equals("kv");
+    }
+
+    private static int checkReadKeys(int readKeysPerClient) {
+        if (readKeysPerClient < 1) {
+            throw new IllegalArgumentException("readKeysPerClient must be >= 1; got " + readKeysPerClient);
+        }
+        return readKeysPerClient;
+    }
+
     @Override
     public String name() {
-        return "gnomon";
+        return name;
     }
 
     @Override
@@ -77,8 +139,31 @@ public final class GnomonAppendBackend implements AppendBackend {
     }
 
     @Override
+    public void prepare(int clients, byte[] value) throws Exception {
+        valueBytes = value.length;
+        if (mode == Mode.LEASE_READ) {
+            AppendBackend.populate(clients, readKeysPerClient, (c, n) -> put(keys.key(c, n), value));
+        }
+    }
+
+    @Override
     public CompletableFuture<?> append(int client, long seq, byte[] value) {
-        return this.client.appendAsync(value, timeout).thenApply(r -> {
+        if (mode == Mode.APPEND) {
+            return put(keys.key(client, seq), value);
+        }
+        long n = seq % readKeysPerClient;
+        return this.client.readAsync(keys.key(client, n), timeout).thenApply(r -> {
+            if (!r.getServed() || r.getResult().size() != 1 + valueBytes || r.getResult().byteAt(0) != 1) {
+                throw new CompletionException(new IOException("lease read of client " + client + "'s key " + n
+                        + ": served=" + r.getServed() + ", " + r.getResult().size() + " bytes, " + r.getDetail()));
+            }
+            return r;
+        });
+    }
+
+    private CompletableFuture<?> put(byte[] key, byte[] value) {
+        byte[] command = keyValue ? KeyValueMachine.put(key, value) : value;
+        return this.client.appendAsync(command, timeout).thenApply(r -> {
             if (r.getOutcome() != Outcome.APPLIED) {
                 throw new CompletionException(new IOException(r.getOutcome() + ": " + r.getDetail()));
             }

@@ -22,8 +22,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Closed-loop append load on replicated logs, one result row per backend (issue 4: 64 clients, 100-byte
- * entries, throughput and p50/p99 commit latency, Gnomon against a 3-member etcd in the same run).
+ * Closed-loop load on replicated logs, one result row per backend (issue 4: 64 clients, 100-byte
+ * entries, throughput and p50/p99 commit latency, Gnomon against a 3-member etcd in the same run; issue 16: like
+ * for like, i.e. both clients to the leader, the same key and value bytes stored in a key-value state machine on
+ * both sides, and reads beside the writes).
+ *
+ * <p>Backends ({@link #BACKENDS}): {@code gnomon} (puts through the leader into the {@code kv} machine),
+ * {@code etcd} (puts to the leader of the started cluster), {@code etcd-round-robin} (puts round robin over all
+ * members, as jetcd does by default: two of three take a forwarding hop), {@code gnomon-lease-read} (lease reads
+ * at the leader), {@code etcd-read} (linearizable gets at the leader), {@code etcd-serializable-read}
+ * (serializable gets at the leader). Read backends first write {@code --read-keys-per-client} keys per client.
  *
  * <pre>
  *   bin/bench-log --backend etcd --clients 64 --value-bytes 100 --ops 50000 --warmup 5000 --markdown --markdown-header
@@ -38,13 +46,15 @@ import java.util.regex.Pattern;
 public final class LogLoadMain implements Callable<Integer> {
 
     /** Every name {@code --backend} accepts, in the order rows are usually printed. */
-    static final List<String> BACKENDS = List.of("gnomon", "etcd");
+    static final List<String> BACKENDS = List.of("gnomon", "etcd", "etcd-round-robin", "gnomon-lease-read", "etcd-read",
+            "etcd-serializable-read");
 
     @Spec
     CommandSpec spec;
 
     @Option(names = "--backend", split = ",", defaultValue = "gnomon,etcd",
-            description = "backends to run, comma-separated, in order (known: gnomon, etcd; default ${DEFAULT-VALUE})")
+            description = "backends to run, comma-separated, in order (known: gnomon, etcd, etcd-round-robin, "
+                    + "gnomon-lease-read, etcd-read, etcd-serializable-read; default ${DEFAULT-VALUE})")
     List<String> backends;
 
     @Option(names = "--clients", defaultValue = "64", description = "concurrent closed-loop clients (default ${DEFAULT-VALUE})")
@@ -77,12 +87,30 @@ public final class LogLoadMain implements Callable<Integer> {
     @Option(names = "--etcd-dir", description = "directory for the started members' data (its disk sets the fsync cost); default: a temporary directory")
     Path etcdDir;
 
-    @Option(names = "--etcd-leader-only",
-            description = "send every put to the leader of the started cluster (default: round robin over all members, followers forward)")
+    @Option(names = "--etcd-leader-only", hidden = true,
+            description = "accepted for older command lines: backend etcd now sends to the leader; etcd-round-robin does not")
     boolean etcdLeaderOnly;
+
+    @Option(names = "--read-keys-per-client", defaultValue = "16",
+            description = "read backends: keys each client writes before the run and then reads in turn (default ${DEFAULT-VALUE})")
+    int readKeysPerClient;
 
     @Option(names = "--gnomon-replicas", defaultValue = "3", description = "replica processes of the Gnomon group (default ${DEFAULT-VALUE})")
     int gnomonReplicas;
+
+    @Option(names = "--gnomon-machine", defaultValue = "kv",
+            description = "the replicas' state machine: kv (stores each key and value, as etcd does) or counter "
+                    + "(counts the bytes: the log alone) (default ${DEFAULT-VALUE})")
+    String gnomonMachine;
+
+    @Option(names = "--gnomon-replica-arg", paramLabel = "ARG",
+            description = "one more argument for every started replica (repeat the option for several), e.g. a lever under test")
+    List<String> gnomonReplicaArgs;
+
+    @Option(names = "--gnomon-jvm-arg", paramLabel = "ARG",
+            description = "one more JVM option for every started replica (repeat for several); {id} becomes the "
+                    + "replica's id, e.g. -XX:StartFlightRecording=filename=/tmp/r{id}.jfr,settings=profile")
+    List<String> gnomonJvmArgs;
 
     @Option(names = "--gnomon-sync", defaultValue = "each-batch",
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
@@ -138,6 +166,7 @@ public final class LogLoadMain implements Callable<Integer> {
                 try {
                     AppendBackend backend = openBackend(b, resources);
                     System.err.println("bench-log: " + (rounds > 1 ? "round " + round + ": " : "") + backend.description());
+                    backend.prepare(settings.clients(), ClosedLoopLoad.value(settings.valueBytes()));
                     LoadResult r = ClosedLoopLoad.run(backend, settings);
                     System.out.println(markdown ? r.markdownRow() : r.summary());
                     results.computeIfAbsent(b, k -> new ArrayList<>()).add(r);
@@ -147,17 +176,48 @@ public final class LogLoadMain implements Callable<Integer> {
                 }
             }
         }
+        java.util.Map<String, LoadResult> medians = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, List<LoadResult>> e : results.entrySet()) {
+            medians.put(e.getKey(), rounds > 1 ? LoadResult.median(e.getValue()) : e.getValue().get(0));
+        }
         if (rounds > 1) {
-            for (List<LoadResult> rs : results.values()) {
-                LoadResult m = LoadResult.median(rs);
+            for (LoadResult m : medians.values()) {
                 System.out.println(markdown ? m.markdownRow() : m.summary());
             }
         }
+        printRatios(medians);
         if (errors > 0) {
             System.err.println("bench-log: " + errors + " appends failed; the figures above are not comparable");
             return 2;
         }
         return 0;
+    }
+
+    /** Gnomon's row against etcd's, for each like-for-like pair this run measured. */
+    static final List<List<String>> PAIRS = List.of(List.of("gnomon", "etcd"), List.of("gnomon", "etcd-round-robin"),
+            List.of("gnomon-lease-read", "etcd-read"), List.of("gnomon-lease-read", "etcd-serializable-read"));
+
+    private void printRatios(java.util.Map<String, LoadResult> medians) {
+        List<String> lines = new ArrayList<>();
+        for (List<String> pair : PAIRS) {
+            LoadResult g = medians.get(pair.get(0));
+            LoadResult e = medians.get(pair.get(1));
+            if (g == null || e == null || e.opsPerSecond() == 0 || e.p50Nanos() == 0) {
+                continue;
+            }
+            lines.add(String.format(Locale.ROOT, markdown ? "| %s / %s | %.2f | %.2f | %.2f |" : "%s / %s: ops/s %.2fx, p50 %.2fx, p99 %.2fx",
+                    pair.get(0), pair.get(1), g.opsPerSecond() / e.opsPerSecond(),
+                    (double) g.p50Nanos() / e.p50Nanos(), (double) g.p99Nanos() / e.p99Nanos()));
+        }
+        if (lines.isEmpty()) {
+            return;
+        }
+        if (markdown) {
+            System.out.println();
+            System.out.println("| ratio" + (rounds > 1 ? " of medians" : "") + " | ops/s | p50 | p99 |");
+            System.out.println("|---|---|---|---|");
+        }
+        lines.forEach(System.out::println);
     }
 
     /**
@@ -166,16 +226,22 @@ public final class LogLoadMain implements Callable<Integer> {
      */
     private AppendBackend openBackend(String name, Deque<AutoCloseable> resources) throws Exception {
         return switch (name) {
-            case "etcd" -> openEtcd(resources);
-            case "gnomon" -> openGnomon(resources);
+            case "etcd" -> openEtcd(resources, name, EtcdAppendBackend.Mode.PUT, true);
+            case "etcd-round-robin" -> openEtcd(resources, name, EtcdAppendBackend.Mode.PUT, false);
+            case "etcd-read" -> openEtcd(resources, name, EtcdAppendBackend.Mode.LINEARIZABLE_GET, true);
+            case "etcd-serializable-read" -> openEtcd(resources, name, EtcdAppendBackend.Mode.SERIALIZABLE_GET, true);
+            case "gnomon" -> openGnomon(resources, name, GnomonAppendBackend.Mode.APPEND);
+            case "gnomon-lease-read" -> openGnomon(resources, name, GnomonAppendBackend.Mode.LEASE_READ);
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "unknown --backend '" + name + "'; known backends: " + String.join(", ", BACKENDS));
         };
     }
 
-    private AppendBackend openGnomon(Deque<AutoCloseable> resources) throws IOException {
+    private AppendBackend openGnomon(Deque<AutoCloseable> resources, String name, GnomonAppendBackend.Mode mode)
+            throws IOException {
         if (gnomonTargets != null && !gnomonTargets.isEmpty()) {
-            GnomonAppendBackend backend = new GnomonAppendBackend(gnomonTargets, duration("--op-timeout", opTimeout));
+            GnomonAppendBackend backend = new GnomonAppendBackend(gnomonTargets, gnomonMachine, mode,
+                    readKeysPerClient, name, duration("--op-timeout", opTimeout));
             resources.push(backend);
             return backend;
         }
@@ -183,7 +249,9 @@ public final class LogLoadMain implements Callable<Integer> {
         if (gnomonDir == null) {
             resources.push(() -> deleteTree(dir));
         }
-        GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync,
+        GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync, gnomonMachine, mode,
+                readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
+                gnomonJvmArgs == null ? List.of() : gnomonJvmArgs,
                 duration("--op-timeout", opTimeout));
         System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
                 + Files.getFileStore(dir).type() + ")");
@@ -199,14 +267,13 @@ public final class LogLoadMain implements Callable<Integer> {
         }
     }
 
-    private AppendBackend openEtcd(Deque<AutoCloseable> resources) throws IOException {
+    private AppendBackend openEtcd(Deque<AutoCloseable> resources, String name, EtcdAppendBackend.Mode mode,
+                                   boolean leaderOnly) throws IOException {
         List<URI> endpoints;
+        String routing;
         if (etcdEndpoints != null && !etcdEndpoints.isEmpty()) {
-            if (etcdLeaderOnly) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "--etcd-leader-only needs a cluster this run starts; with --etcd-endpoints list only the leader");
-            }
             endpoints = etcdEndpoints;
+            routing = " (as given)";
         } else {
             EtcdCluster.Builder builder = EtcdCluster.builder().members(etcdMembers);
             if (etcdDir != null) {
@@ -217,15 +284,17 @@ public final class LogLoadMain implements Callable<Integer> {
             System.err.println("bench-log: started " + cluster.size() + " etcd members in " + cluster.dir()
                     + " (" + Files.getFileStore(cluster.dir()).type() + "), pids " + cluster.pids());
             endpoints = cluster.clientEndpoints();
-            if (etcdLeaderOnly) {
+            routing = " (round robin over all members; followers forward to the leader)";
+            if (leaderOnly) {
                 OptionalInt leader = cluster.leader();
                 if (leader.isEmpty()) {
-                    throw new IOException("--etcd-leader-only: no member of the started cluster reports a leader");
+                    throw new IOException(name + ": no member of the started cluster reports a leader");
                 }
                 endpoints = List.of(cluster.clientEndpoint(leader.getAsInt()));
+                routing = " (the leader, member " + leader.getAsInt() + ")";
             }
         }
-        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints);
+        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing);
         resources.push(backend);
         return backend;
     }

@@ -16,14 +16,26 @@ import java.util.function.Consumer;
  * The thin runtime around one {@link PaxosReplica}: feeds it messages, ticks and proposals with the monotonic
  * clock and a TrueTime reading, and performs each {@link Output} strictly in this order:
  * <ol>
- *   <li>make {@code toPersist} durable: {@link DurableStateStore#persist} (all writes, then one sync);</li>
- *   <li>then send {@code messages} through the {@link Transport} (loopbacks too);</li>
+ *   <li>write {@code toPersist} to the log; then send the leader's {@code Accept}s to its peers (see below);</li>
+ *   <li>then make the writes durable (one sync);</li>
+ *   <li>then send the other {@code messages} through the {@link Transport} (loopbacks too);</li>
  *   <li>then hand an {@code InstallSnapshot} effect to the effect callback, then {@code decided} entries above
  *   it, in slot order, to the apply callback, then the other effects.</li>
  * </ol>
- * This is the one place that enforces persist-before-send. If persisting throws, nothing of that output is
- * sent or applied and the driver refuses every later input ({@link IllegalStateException}): the core's memory
- * is then ahead of its disk, and the process must restart and recover.
+ * This is the one place that enforces persist-before-send. If persisting throws, nothing of that output but its
+ * early Accepts is sent or applied and the driver refuses every later input ({@link IllegalStateException}): the
+ * core's memory is then ahead of its disk, and the process must restart and recover.
+ *
+ * <p>The one exception, {@link Output#sendsBeforeSync}: a leader's {@code Accept} to another replica leaves as soon as
+ * its entries are written, before the sync, so the followers receive and sync while the leader syncs (etcd's
+ * raft does the same: the leader appends to its own log in parallel with replication). Safe because an
+ * {@code Accept} is the proposer's message, not an acceptor's vote: the leader's own vote is its loopback
+ * {@code Accepted}, which still waits for the sync, so no entry is counted decided on an unsynced copy; the
+ * ballot it carries was promised durably before any {@code Prepare} of it left; and a replica that crashes
+ * before its sync restarts as a follower and leads again only in a higher ballot, so it never proposes a second
+ * value in the ballot of the lost write (for the followers that accepted it, it is as if a leader had crashed
+ * after sending). docs/paxos.md, "Group commit", has the argument; the simulator sends Accepts the same way and
+ * loses unsynced writes on a crash.
  *
  * <p>Single-threaded: {@link #onMessage}, {@link #onTick} and {@link #propose} must be called from one thread.
  * A recovered replica's first output re-delivers its snapshot and decided entries (see
@@ -135,12 +147,19 @@ public final class ReplicaDriver implements AutoCloseable {
 
     private Output perform(Output out) {
         try {
+            store.write(out.toPersist());
+            for (Message m : out.messages()) {
+                if (Output.sendsBeforeSync(m)) {
+                    transport.send(m.to(), m);
+                }
+            }
             if (batching) {
-                store.write(out.toPersist());
                 deferred.add(out);
                 return out;
             }
-            store.persist(out.toPersist());
+            if (!out.toPersist().isEmpty()) {
+                store.sync();
+            }
         } catch (RuntimeException e) {
             failed = true;
             deferred.clear();
@@ -152,7 +171,9 @@ public final class ReplicaDriver implements AutoCloseable {
 
     private void deliver(Output out) {
         for (Message m : out.messages()) {
-            transport.send(m.to(), m);
+            if (!Output.sendsBeforeSync(m)) {
+                transport.send(m.to(), m);
+            }
         }
         // A snapshot replaces the application state through its last slot, so it goes first: decided entries
         // after it build on it, and any at or below it are already in it (applying them after the restore would

@@ -124,6 +124,48 @@ public final class ReplicaClient implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Like {@link #read}, without blocking: follows leader hints at once (no pause between redirects, so it is for
+     * a group with a leader, like a benchmark's). The future never completes exceptionally; it holds the last
+     * reply, {@code served} false if no replica served the read within the redirects and the timeout. It completes
+     * on a gRPC transport thread: stages that depend on it must not block.
+     */
+    public CompletableFuture<ReadReply> readAsync(byte[] query, Duration timeout) {
+        CompletableFuture<ReadReply> result = new CompletableFuture<>();
+        readAttempt(ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).build(),
+                System.nanoTime() + timeout.toNanos(), 0, result);
+        return result;
+    }
+
+    private void readAttempt(ReadRequest request, long deadlineNanos, int redirects, CompletableFuture<ReadReply> result) {
+        int target = leaderGuess;
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+            result.complete(ReadReply.newBuilder().setServed(false).setDetail("deadline passed before a leader served the read").build());
+            return;
+        }
+        var stub = ReplicaGrpc.newFutureStub(channels.get(target)).withDeadlineAfter(left, TimeUnit.NANOSECONDS);
+        Futures.addCallback(stub.read(request), new FutureCallback<>() {
+            @Override
+            public void onSuccess(ReadReply reply) {
+                if (!reply.getServed() && redirects < MAX_REDIRECTS) {
+                    redirect(target, reply.getLeaderHint());
+                    readAttempt(request, deadlineNanos, redirects + 1, result);
+                } else {
+                    result.complete(reply);
+                }
+            }
+
+            @Override
+            public void onFailure(Throwable t) {
+                redirect(target, 0);
+                io.grpc.Status s = io.grpc.Status.fromThrowable(t);
+                result.complete(ReadReply.newBuilder().setServed(false)
+                        .setDetail("replica " + target + ": " + s.getCode() + " " + s.getDescription()).build());
+            }
+        }, MoreExecutors.directExecutor());
+    }
+
     /** One replica's status, or empty if it does not answer within the timeout. */
     public Optional<StatusReply> status(int id, Duration timeout) {
         try {

@@ -67,8 +67,9 @@ public final class ReplicaMain implements Callable<Integer> {
             description = "Leader's heartbeat and lease renewal interval (default ${DEFAULT-VALUE}).")
     long heartbeatMillis;
 
-    @Option(names = "--machine", defaultValue = "list-append", paramLabel = "list-append|counter",
-            description = "State machine: list-append (keys to lists; the harness's) or counter (counts entries).")
+    @Option(names = "--machine", defaultValue = "list-append", paramLabel = "list-append|counter|kv",
+            description = "State machine: list-append (keys to lists; the harness's), counter (counts entries) or kv "
+                    + "(keys to values; the etcd comparison's).")
     String machine;
 
     @Option(names = "--compact-every", defaultValue = "100000",
@@ -114,7 +115,8 @@ public final class ReplicaMain implements Callable<Integer> {
             machineFactory = switch (machine) {
                 case "list-append" -> ListAppendMachine::new;
                 case "counter" -> CounterMachine::new;
-                default -> throw new IllegalArgumentException("--machine " + machine + ": use list-append or counter");
+                case "kv" -> KeyValueMachine::new;
+                default -> throw new IllegalArgumentException("--machine " + machine + ": use list-append, counter or kv");
             };
             PaxosLimits limits = PaxosLimits.DEFAULTS;
             PaxosConfig paxos = new PaxosConfig(id, List.copyOf(members.keySet()),

@@ -39,6 +39,7 @@ public final class ReplicaProcesses implements AutoCloseable {
     private final Path root;
     private final String classpath;
     private final List<String> replicaArgs;
+    private final List<String> jvmArgs;
     private final Map<Integer, Integer> ports = new TreeMap<>();
     private final Map<Integer, Process> running = new TreeMap<>();
 
@@ -49,9 +50,18 @@ public final class ReplicaProcesses implements AutoCloseable {
      * @param replicaArgs extra {@code bin/replica} options for every replica (e.g. {@code --lease-ms 2000})
      */
     public ReplicaProcesses(Path root, int n, String classpath, List<String> replicaArgs) {
+        this(root, n, classpath, replicaArgs, List.of());
+    }
+
+    /**
+     * @param jvmArgs extra JVM options for every replica, {@code {id}} replaced by its id (e.g. a JFR recording
+     *                per replica, for profiling)
+     */
+    public ReplicaProcesses(Path root, int n, String classpath, List<String> replicaArgs, List<String> jvmArgs) {
         this.root = root;
         this.classpath = classpath;
         this.replicaArgs = List.copyOf(replicaArgs);
+        this.jvmArgs = List.copyOf(jvmArgs);
         for (int id = 1; id <= n; id++) {
             ports.put(id, freePort());
         }
@@ -60,6 +70,11 @@ public final class ReplicaProcesses implements AutoCloseable {
     /** A group using this JVM's own classpath. */
     public static ReplicaProcesses ofThisClasspath(Path root, int n, List<String> replicaArgs) {
         return new ReplicaProcesses(root, n, System.getProperty("java.class.path"), replicaArgs);
+    }
+
+    /** A group using this JVM's own classpath, each replica with extra JVM options ({@code {id}}: its id). */
+    public static ReplicaProcesses ofThisClasspath(Path root, int n, List<String> replicaArgs, List<String> jvmArgs) {
+        return new ReplicaProcesses(root, n, System.getProperty("java.class.path"), replicaArgs, jvmArgs);
     }
 
     public static int freePort() {
@@ -104,6 +119,9 @@ public final class ReplicaProcesses implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(CHRONICLE_JVM_FLAGS);
+        for (String a : jvmArgs) {
+            cmd.add(a.replace("{id}", String.valueOf(id)));
+        }
         cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, ReplicaMain.class.getName(),
                 "--id", String.valueOf(id), "--data-dir", dir(id).resolve("log").toString(),
                 "--ready-file", readyFile(id).toString()));

@@ -924,7 +924,8 @@ public final class Simulator {
             unsynced.addAll(out.toPersist());
             writesIssued += out.toPersist().size();
             for (Message m : out.messages()) {
-                if (writesSynced >= writesIssued) {
+                // The runtime's rule: a leader's Accept to a peer leaves before the sync, everything else after.
+                if (writesSynced >= writesIssued || Output.sendsBeforeSync(m)) {
                     sim.send(m);
                 } else {
                     held.add(new Object[] {m, writesIssued});
