@@ -128,6 +128,12 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     @Override
     public void onMeasurement(String sourceName, Measurement measurement) {
         submit(() -> {
+            if (measurement.readsRealtime() && !realtimeCheckedSince(measurement)) {
+                reject(sourceName, RejectReason.CLOCK_STEPPED, "could not rule out a realtime step since this "
+                        + "measurement's reading: " + CONCLUSIVE_CHECK_TRIES + " clock readings too noisy",
+                        clocks.readPair());
+                return;
+            }
             SystemClocks.Pair pair = clocks.readPair();
             ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceName, measurement);
             switch (outcome) {
@@ -167,6 +173,25 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         for (Sink s : sinks) {
             s.onRejected(sourceName, reason, detail, pair);
         }
+    }
+
+    /** Readings tried for a conclusive step check before a realtime-based measurement is used. */
+    static final int CONCLUSIVE_CHECK_TRIES = 4;
+
+    /**
+     * Checks for a realtime step right now, before a measurement read against realtime is used: a step between
+     * its reading and now is then reported (and the estimator refuses the measurement), instead of being found
+     * by the next periodic check while the measurement is already in a published estimate. False if no reading
+     * was conclusive.
+     */
+    private boolean realtimeCheckedSince(Measurement measurement) {
+        for (int i = 0; i < CONCLUSIVE_CHECK_TRIES; i++) {
+            checkDisruption();
+            if (disruptions.lastReadingConclusive()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Compares the host clocks; on a disruption tells the estimator and publishes at once. */

@@ -80,6 +80,7 @@ public final class DisruptionDetector {
     /** Start of the last conclusive reading's realtime bracket: a step seen next happened after it. */
     private long lastConclusiveMonotonicNanos = Long.MIN_VALUE;
     private long realtimeWatchedFromMonotonicNanos = Long.MAX_VALUE;
+    private boolean lastConclusive;
 
     /** @param toleranceNanos changes up to this much (plus the reading's bracket) are reading noise, both clocks */
     public DisruptionDetector(long toleranceNanos) {
@@ -108,6 +109,14 @@ public final class DisruptionDetector {
      */
     public long realtimeWatchedFromMonotonicNanos() {
         return realtimeWatchedFromMonotonicNanos;
+    }
+
+    /**
+     * Whether the last reading was conclusive for the step test: it either reported a step or proved that
+     * realtime minus monotonic is within {@code H} of the baseline at that reading.
+     */
+    public boolean lastReadingConclusive() {
+        return lastConclusive;
     }
 
     /** {@code H}: the largest change of realtime minus monotonic that can go unreported. */
@@ -179,6 +188,7 @@ public final class DisruptionDetector {
         if (conclusive) {
             lastConclusiveMonotonicNanos = realtimeBracketBeforeNanos;
         }
+        lastConclusive = conclusive;
         return d;
     }
 }

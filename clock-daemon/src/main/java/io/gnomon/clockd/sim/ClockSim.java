@@ -608,6 +608,18 @@ public final class ClockSim {
             m = new Measurement(m.atMonotonicNanos(), m.epochOffsetNanos(),
                     (long) (m.boundNanos() * sc.measurementBoundScale), m.delayNanos());
         }
+        if (m.readsRealtime()) {
+            // ClockDaemon.onMeasurement: a conclusive step check right now, before the measurement is used
+            boolean conclusive = false;
+            for (int i = 0; i < 4 && !conclusive; i++) {
+                disruptionCheck(t);
+                conclusive = detector.lastReadingConclusive();
+            }
+            if (!conclusive) {
+                result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
+                return;
+            }
+        }
         ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceNames[source], m);
         if (outcome == ClockEstimator.Outcome.REALTIME_STEPPED) {
             result.realtimeStepVoided++;

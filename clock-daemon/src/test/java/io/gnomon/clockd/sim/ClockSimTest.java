@@ -114,6 +114,17 @@ class ClockSimTest {
         }
     }
 
+    /**
+     * Found by the full run: a PTP reading taken just after a step, used before the daemon's next 10 ms check
+     * reported the step, put a wrong interval in the published estimate until that check. ClockDaemon now checks
+     * for a step before it uses a realtime-based measurement; these seeds failed without that check.
+     */
+    @Test
+    void aReadingTakenJustAfterAStepIsCheckedBeforeItIsUsed() throws Exception {
+        assertThat(new ClockSim(Scenario.named("ptp-step"), 30, 1500, 8).run().violations()).isZero();
+        assertThat(new ClockSim(Scenario.named("ptp-step-trusted"), 7, 60, 8).run().violations()).isZero();
+    }
+
     @Test
     void aFasterPollStaysSoundAndItsReplayCommandSaysSo() throws Exception {
         Scenario fast = Scenario.named("temperature").withDaemonConfig(250L, null);
