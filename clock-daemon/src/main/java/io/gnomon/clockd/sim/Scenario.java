@@ -351,8 +351,9 @@ public final class Scenario {
     }
 
     static Scenario ptpStepTrusted() {
-        return builder("ptp-step-trusted").description("as ptp-step, with the PTP source in the estimator's trust "
-                        + "set: a reading that straddles a step must not narrow the interval off true time")
+        return builder("ptp-step-trusted").description("as ptp-step, but with 2 LAN NTP servers and the PTP source "
+                        + "in the estimator's trust set: a reading that straddles a step must not narrow the interval off "
+                        + "true time")
                 .ntpServers(2).ptpSources(1).ptpViaRealtime().trustPtp().realtimeSteps(60, 1 * US, 500 * MS).build();
     }
 
