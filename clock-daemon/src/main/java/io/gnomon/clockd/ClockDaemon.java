@@ -45,6 +45,11 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     static final long DISRUPTION_CHECK_INTERVAL_NANOS = 10_000_000L;
     /** Clock-pair changes below this (plus the reading's bracket) are noise, not a disruption. */
     static final long DISRUPTION_TOLERANCE_NANOS = 500_000L;
+    /**
+     * Realtime-minus-monotonic changes above this are always reported as steps, and an unreported change is at
+     * most this ({@link DisruptionDetector}: slewing never moves it, so only the readings' brackets are noise).
+     */
+    static final long STEP_TOLERANCE_NANOS = DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS;
 
     private final Settings settings;
     private final SystemClocks clocks;
@@ -52,7 +57,7 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     private final LocalAssumption local;
     private final List<Sink> sinks = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService core;
-    private final DisruptionDetector disruptions = new DisruptionDetector(DISRUPTION_TOLERANCE_NANOS);
+    private final DisruptionDetector disruptions = new DisruptionDetector(DISRUPTION_TOLERANCE_NANOS, STEP_TOLERANCE_NANOS);
     private volatile Estimate latest;
     private ClockStatus lastStatus;
 
@@ -77,7 +82,10 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
             long reachable = 3 * slowestPollNanos + slowestReplyNanos;
             this.estimator = new ClockEstimator(settings.sourceNames(), settings.trusted(), new ClockEstimator.Limits(
                     settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
-                    settings.voidAfterNanos()));
+                    settings.voidAfterNanos(), 2 * STEP_TOLERANCE_NANOS));
+            // Until the step detector's first conclusive reading, a step would go unseen: evidence read against
+            // realtime before then is refused (moved forward to that reading by checkDisruption).
+            this.estimator.realtimeWatchedFrom(clocks.nanoTime());
             this.local = null;
         }
         this.core = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -120,11 +128,22 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     @Override
     public void onMeasurement(String sourceName, Measurement measurement) {
         submit(() -> {
+            if (measurement.readsRealtime() && !realtimeCheckedSince(measurement)) {
+                reject(sourceName, RejectReason.CLOCK_STEPPED, "could not rule out a realtime step since this "
+                        + "measurement's reading: " + CONCLUSIVE_CHECK_TRIES + " clock readings too noisy",
+                        clocks.readPair());
+                return;
+            }
             SystemClocks.Pair pair = clocks.readPair();
             ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceName, measurement);
             switch (outcome) {
                 case QUARANTINED -> {
                     reject(sourceName, RejectReason.QUARANTINED, "exchange may span the host's suspend", pair);
+                    return;
+                }
+                case REALTIME_STEPPED -> {
+                    reject(sourceName, RejectReason.CLOCK_STEPPED, "the realtime clock stepped while this "
+                            + "measurement's evidence was read against it", pair);
                     return;
                 }
                 case SOURCE_STEPPED -> {
@@ -156,6 +175,25 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         }
     }
 
+    /** Readings tried for a conclusive step check before a realtime-based measurement is used. */
+    static final int CONCLUSIVE_CHECK_TRIES = 4;
+
+    /**
+     * Checks for a realtime step right now, before a measurement read against realtime is used: a step between
+     * its reading and now is then reported (and the estimator refuses the measurement), instead of being found
+     * by the next periodic check while the measurement is already in a published estimate. False if no reading
+     * was conclusive.
+     */
+    private boolean realtimeCheckedSince(Measurement measurement) {
+        for (int i = 0; i < CONCLUSIVE_CHECK_TRIES; i++) {
+            checkDisruption();
+            if (disruptions.lastReadingConclusive()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Compares the host clocks; on a disruption tells the estimator and publishes at once. */
     private void checkDisruption() {
         try {
@@ -163,13 +201,19 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
             long boottime = clocks.boottimeNanos();
             SystemClocks.Pair pair = clocks.readPair();
             long after = clocks.nanoTime();
-            DisruptionDetector.Disruption d = disruptions.observe(before, boottime, pair.realtimeEpochNanos(), after);
+            DisruptionDetector.Disruption d = disruptions.observe(before, boottime, after, pair.realtimeEpochNanos(),
+                    pair.monotonicBeforeNanos(), pair.monotonicAfterNanos());
+            if (estimator != null && disruptions.realtimeWatchedFromMonotonicNanos() != Long.MAX_VALUE) {
+                estimator.realtimeWatchedFrom(disruptions.realtimeWatchedFromMonotonicNanos());
+            }
             if (d == null) {
                 return;
             }
-            log.warn("clock disruption: {}", d.describe());
             if (estimator != null) {
-                estimator.onDisruption(d, settings.replyTimeoutNanos());
+                int dropped = estimator.onDisruption(d, settings.replyTimeoutNanos());
+                log.warn("clock disruption: {}; {} measurements it may have spoiled dropped", d.describe(), dropped);
+            } else {
+                log.warn("clock disruption: {}", d.describe());
             }
             for (Sink s : sinks) {
                 s.onDisruption(d, pair);

@@ -36,10 +36,24 @@ public final class ClockEstimator {
      *                            disruption
      * @param reachableNanos      a source is reachable if it delivered a measurement this recently
      * @param voidAfterNanos      a published snapshot is void this long after its as-of
+     * @param undetectedRealtimeStepNanos how far the realtime clock may have moved against the monotonic clock
+     *                            without a step being reported: added to the bound of every measurement read against
+     *                            realtime ({@link Measurement#readsRealtime()}). With a {@link DisruptionDetector} of
+     *                            step tolerance {@code H} it is {@code 2H}: realtime minus monotonic at the evidence's
+     *                            instant and at the reading are each within {@code H} of the detector's baseline.
      */
     public record Limits(long maxDriftPpb, int samplesPerSource, long maxSampleAgeNanos, long reachableNanos,
-                         long voidAfterNanos) {
+                         long voidAfterNanos, long undetectedRealtimeStepNanos) {
+        /** Limits with the undetected step of the daemon's default detector, {@code 2H}. */
+        public Limits(long maxDriftPpb, int samplesPerSource, long maxSampleAgeNanos, long reachableNanos,
+                      long voidAfterNanos) {
+            this(maxDriftPpb, samplesPerSource, maxSampleAgeNanos, reachableNanos, voidAfterNanos,
+                    2 * DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
+        }
+
         public Limits {
+            require(undetectedRealtimeStepNanos >= 0 && undetectedRealtimeStepNanos <= ClockSnapshot.SATURATED_BOUND,
+                    "undetectedRealtimeStepNanos", undetectedRealtimeStepNanos);
             require(maxDriftPpb >= 0 && maxDriftPpb <= ClockSnapshot.MAX_DRIFT_PPB_LIMIT, "maxDriftPpb", maxDriftPpb);
             require(samplesPerSource >= 1 && samplesPerSource <= 64, "samplesPerSource", samplesPerSource);
             require(maxSampleAgeNanos > 0, "maxSampleAgeNanos", maxSampleAgeNanos);
@@ -74,6 +88,24 @@ public final class ClockEstimator {
             java.util.Arrays.fill(ring, null);
             next = 0;
             size = 0;
+        }
+
+        /** Drops the measurements {@code spoiled} says are spoiled; returns how many. */
+        int removeIf(java.util.function.Predicate<Measurement> spoiled) {
+            Measurement[] kept = new Measurement[ring.length];
+            int k = 0;
+            for (int i = 0; i < size; i++) {
+                if (!spoiled.test(ring[i])) {
+                    kept[k++] = ring[i];
+                }
+            }
+            int removed = size - k;
+            if (removed > 0) {
+                System.arraycopy(kept, 0, ring, 0, ring.length);
+                size = k;
+                next = k % ring.length;
+            }
+            return removed;
         }
 
         void add(Measurement m) {
@@ -112,6 +144,21 @@ public final class ClockEstimator {
     /** Measurements that arrive before this monotonic instant may have begun before the disruption. */
     private long quarantineUntilMonotonicNanos = Long.MIN_VALUE;
     private boolean quarantined;
+
+    /**
+     * A step of the realtime clock (or a resume, which moves it too): it happened after {@code since} and
+     * before {@code at}, both monotonic ({@code since} may be {@link Long#MIN_VALUE}: unknown).
+     */
+    private record RealtimeStep(long sinceMonotonicNanos, long atMonotonicNanos) {
+    }
+
+    /** Realtime steps remembered to void evidence that spans them; older ones are summarised below. */
+    static final int MAX_REALTIME_STEPS_KEPT = 64;
+    private final java.util.ArrayDeque<RealtimeStep> realtimeSteps = new java.util.ArrayDeque<>();
+    /** Evidence read against realtime that depends on the realtime clock before this instant is refused. */
+    private long realtimeUnknownBeforeMonotonicNanos = Long.MIN_VALUE;
+    /** Sum of the sizes of every step seen (saturating): how far a realtime-based instant may be misplaced. */
+    private long realtimeStepsTotalNanos;
 
     private final java.util.Set<String> trusted;
     /** A leap second a majority announced (a UTC midnight, epoch seconds), 0 for none; see onLeapAnnounced. */
@@ -234,7 +281,9 @@ public final class ClockEstimator {
         /** Kept, but the source's earlier measurements were dropped: they contradict it (the source stepped). */
         SOURCE_STEPPED,
         /** Dropped: its exchange may have begun before a disruption of the host clock. */
-        QUARANTINED
+        QUARANTINED,
+        /** Dropped: it was read against the realtime clock, and a realtime step may lie inside its evidence. */
+        REALTIME_STEPPED
     }
 
     /**
@@ -250,6 +299,12 @@ public final class ClockEstimator {
         }
         if (quarantined && m.atMonotonicNanos() - quarantineUntilMonotonicNanos < 0) {
             return Outcome.QUARANTINED;
+        }
+        if (m.readsRealtime()) {
+            if (spansRealtimeStep(m)) {
+                return Outcome.REALTIME_STEPPED;
+            }
+            m = m.widenedBy(limits.undetectedRealtimeStepNanos());
         }
         Outcome outcome = Outcome.ACCEPTED;
         long drift = limits.maxDriftPpb();
@@ -267,23 +322,94 @@ public final class ClockEstimator {
     }
 
     /**
-     * The host clock was disrupted. A suspend voids every offset measured against the monotonic clock, and
-     * the last synchronized estimate with them: all are dropped, and measurements arriving within
-     * {@code quarantineNanos} (the longest an exchange may take) are refused, since they may have begun
-     * before it. Until a majority agrees again the status is DISRUPTED. A realtime step changes nothing
-     * here: every measurement is an offset against the monotonic clock.
+     * The host clock was disrupted; returns how many measurements were dropped.
+     *
+     * <p>A <b>suspend</b> voids every offset measured against the monotonic clock, and the last synchronized
+     * estimate with them: all are dropped, and measurements arriving within {@code quarantineNanos} (the longest
+     * an exchange may take) are refused, since they may have begun before it. Until a majority agrees again the
+     * status is DISRUPTED.
+     *
+     * <p>A <b>realtime step</b> (and a resume, which moves realtime too) cannot touch an offset measured against
+     * the monotonic clock alone (NTP). It spoils evidence read against realtime whose realtime-dependent span
+     * ({@link Measurement#realtimeSinceMonotonicNanos()} to the reading) contains the step: chronyd's correction
+     * computed before the step and read after it, ptp4l's offset of a Sync received before it and read after it.
+     * Such measurements are dropped now, and refused when they arrive later ({@link Outcome#REALTIME_STEPPED}); the
+     * last synchronized estimate goes too if any was dropped (it may have been narrowed by one, e.g. a trusted PTP
+     * source). The status does not change: the other evidence still stands.
      */
-    public void onDisruption(DisruptionDetector.Disruption d, long quarantineNanos) {
+    public int onDisruption(DisruptionDetector.Disruption d, long quarantineNanos) {
+        rememberRealtimeStep(d);
         if (d.kind() != DisruptionDetector.Kind.SUSPEND) {
-            return;
+            int dropped = 0;
+            for (Source s : sources.values()) {
+                dropped += s.removeIf(this::spansRealtimeStep);
+            }
+            if (dropped > 0) {
+                lastSynchronized = null;
+            }
+            return dropped;
         }
+        int dropped = 0;
         for (Source s : sources.values()) {
+            dropped += s.size;
             s.clear();
         }
         lastSynchronized = null;
         disruption = d.describe();
         quarantined = true;
         quarantineUntilMonotonicNanos = d.atMonotonicNanos() + Math.max(0, quarantineNanos);
+        return dropped;
+    }
+
+    /**
+     * The realtime clock is watched for steps from {@code monotonicNanos} on (the disruption detector's first
+     * conclusive reading): evidence read against realtime that depends on it before then is refused, since a step
+     * before then would have gone unseen.
+     */
+    public void realtimeWatchedFrom(long monotonicNanos) {
+        realtimeUnknownBeforeMonotonicNanos = Math.max(realtimeUnknownBeforeMonotonicNanos, monotonicNanos);
+    }
+
+    private void rememberRealtimeStep(DisruptionDetector.Disruption d) {
+        realtimeSteps.addLast(new RealtimeStep(d.sinceMonotonicNanos(), d.atMonotonicNanos()));
+        if (realtimeSteps.size() > MAX_REALTIME_STEPS_KEPT) {
+            realtimeWatchedFrom(realtimeSteps.removeFirst().atMonotonicNanos());
+        }
+        // The reported amount is the change of two readings, each off by less than the undetected step.
+        long size = d.amountNanos() == Long.MIN_VALUE ? ClockSnapshot.SATURATED_BOUND : Math.abs(d.amountNanos());
+        realtimeStepsTotalNanos = saturatedAdd(realtimeStepsTotalNanos,
+                saturatedAdd(size, limits.undetectedRealtimeStepNanos()));
+    }
+
+    /**
+     * Whether a remembered realtime step may lie inside {@code m}'s realtime-dependent span. The span's start was
+     * converted from realtime to monotonic with the realtime clock as it was at the reading, so a step in between
+     * misplaces it by up to its size: the start is moved earlier by every step's size plus the undetected step.
+     * The end is the reading, which lies within {@code m}'s bound of its instant (the bound counts the bracket).
+     */
+    private boolean spansRealtimeStep(Measurement m) {
+        if (!m.readsRealtime()) {
+            return false;
+        }
+        long slack = saturatedAdd(realtimeStepsTotalNanos, limits.undetectedRealtimeStepNanos());
+        long from = m.realtimeSinceMonotonicNanos() < Long.MIN_VALUE + slack
+                ? Long.MIN_VALUE : m.realtimeSinceMonotonicNanos() - slack;
+        long to = m.atMonotonicNanos() > Long.MAX_VALUE - m.boundNanos()
+                ? Long.MAX_VALUE : m.atMonotonicNanos() + m.boundNanos();
+        if (from <= realtimeUnknownBeforeMonotonicNanos) {
+            return true;
+        }
+        for (RealtimeStep step : realtimeSteps) {
+            if (from <= step.atMonotonicNanos() && to >= step.sinceMonotonicNanos()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        return sum < 0 || sum > ClockSnapshot.SATURATED_BOUND ? ClockSnapshot.SATURATED_BOUND : sum;
     }
 
     /**

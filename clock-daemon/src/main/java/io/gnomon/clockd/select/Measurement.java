@@ -9,9 +9,28 @@ package io.gnomon.clockd.select;
  * @param epochOffsetNanos midpoint of the offset interval: true epoch time minus monotonic time
  * @param boundNanos       half-width of the offset interval, at {@code atMonotonicNanos}
  * @param delayNanos       the round trip it came from (0 for a non-network source); lower is better
+ * @param realtimeSinceMonotonicNanos for evidence read against the host's realtime clock (chronyd's correction,
+ *                         ptp4l's offset): the earliest monotonic instant whose realtime scale it depends on (chronyd's
+ *                         last update, ptp4l's Sync ingress), converted early rather than late. The evidence holds only
+ *                         if the realtime clock was not stepped between then and {@code atMonotonicNanos}: a step in
+ *                         between voids it ({@link ClockEstimator#onDisruption}). {@link #NOT_REALTIME} for evidence
+ *                         measured against CLOCK_MONOTONIC alone (an NTP exchange), which no realtime step touches.
  */
-public record Measurement(long atMonotonicNanos, long epochOffsetNanos, long boundNanos, long delayNanos) {
+public record Measurement(long atMonotonicNanos, long epochOffsetNanos, long boundNanos, long delayNanos,
+                          long realtimeSinceMonotonicNanos) {
+    /** {@link #realtimeSinceMonotonicNanos()} of evidence that never read the realtime clock. */
+    public static final long NOT_REALTIME = Long.MAX_VALUE;
+
+    /** Evidence measured against CLOCK_MONOTONIC alone (an NTP exchange): no realtime step can spoil it. */
+    public Measurement(long atMonotonicNanos, long epochOffsetNanos, long boundNanos, long delayNanos) {
+        this(atMonotonicNanos, epochOffsetNanos, boundNanos, delayNanos, NOT_REALTIME);
+    }
+
     public Measurement {
+        if (realtimeSinceMonotonicNanos != NOT_REALTIME && realtimeSinceMonotonicNanos - atMonotonicNanos > 0) {
+            throw new IllegalArgumentException("realtimeSinceMonotonicNanos " + realtimeSinceMonotonicNanos
+                    + " is after atMonotonicNanos " + atMonotonicNanos);
+        }
         if (boundNanos < 0) {
             throw new IllegalArgumentException("boundNanos must be >= 0, was " + boundNanos);
         }
@@ -33,5 +52,22 @@ public record Measurement(long atMonotonicNanos, long epochOffsetNanos, long bou
     /** The bound aged to {@code monotonicNanos}: it grows by the maximum drift in either direction of time. */
     public long boundAt(long monotonicNanos, long driftPpb) {
         return io.gnomon.truetime.ClockSnapshot.boundAt(boundNanos, driftPpb, monotonicNanos - atMonotonicNanos);
+    }
+
+    /** Whether this evidence was read against the realtime clock, so that a realtime step can spoil it. */
+    public boolean readsRealtime() {
+        return realtimeSinceMonotonicNanos != NOT_REALTIME;
+    }
+
+    /** The same evidence with {@code extraNanos} more half-width (saturating). */
+    public Measurement widenedBy(long extraNanos) {
+        if (extraNanos < 0) {
+            throw new IllegalArgumentException("extraNanos must be >= 0, was " + extraNanos);
+        }
+        long b = boundNanos + extraNanos;
+        return new Measurement(atMonotonicNanos, epochOffsetNanos,
+                b < 0 || b > io.gnomon.truetime.ClockSnapshot.SATURATED_BOUND
+                        ? io.gnomon.truetime.ClockSnapshot.SATURATED_BOUND : b,
+                delayNanos, realtimeSinceMonotonicNanos);
     }
 }

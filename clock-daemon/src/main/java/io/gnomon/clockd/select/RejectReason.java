@@ -67,9 +67,10 @@ public enum RejectReason {
     /** chronyd's reference time (its last clock update) is 0, out of range, or later than the clock it corrects. */
     BAD_REFERENCE_TIME,
     /**
-     * The system's realtime clock moved against CLOCK_MONOTONIC by more than the maximum drift allows between two
-     * readings: it was stepped, so a bound derived from realtime and a correction computed before the step is void
-     * until chronyd reports a new update.
+     * The system's realtime clock was stepped inside the span a realtime-based measurement depends on (chronyd's
+     * last update or ptp4l's Sync, to our reading), or no conclusive step check could rule that out: the measurement
+     * is void. From the chrony source itself: its own readings moved by more than its tolerance, and reports are
+     * refused until chronyd updates again.
      */
     CLOCK_STEPPED
 }

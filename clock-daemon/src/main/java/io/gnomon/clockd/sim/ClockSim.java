@@ -1,9 +1,15 @@
 package io.gnomon.clockd.sim;
 
+import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.ClockEstimator;
+import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.source.NtpWire;
+import io.gnomon.clockd.source.chrony.ChronyBound;
+import io.gnomon.clockd.source.chrony.ChronyCmdmon;
+import io.gnomon.clockd.source.ptp.PtpBound;
+import io.gnomon.clockd.source.ptp.PtpManagement;
 import io.gnomon.truetime.ClockSnapshot;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.TimeInterval;
@@ -29,6 +35,13 @@ import java.util.SplittableRandom;
  * with an honest bound) and the daemon's loop as {@code ClockDaemon} runs it (poll every server each poll
  * interval, estimate and publish after every measurement and at the publish interval).
  *
+ * <p>Where a scenario has realtime-based sources or realtime steps, the host also has a realtime clock
+ * (monotonic plus an offset that only steps move), and more real code runs: {@code DisruptionDetector} every
+ * 10 ms as {@code ClockDaemon.checkDisruption} runs it, feeding {@link ClockEstimator#onDisruption};
+ * {@code PtpBound.measure} on ptp4l-like state (Sync ingress stamped on realtime); and
+ * {@code ChronyBound.measure} on chronyd-like tracking reports (a correction relative to the realtime clock at
+ * chronyd's last update, which does not see later steps).
+ *
  * <p>The check: every published snapshot is read at {@code samplesPerPublish} instants between its publish
  * and the next one (the last exactly at the next publish, where it is most aged); whenever its status is
  * usable, {@code intervalAt(monotonic reading)} must contain true time at that instant.
@@ -47,6 +60,14 @@ public final class ClockSim {
     private static final int PUBLISH_TICK = 5;
     private static final int PTP_SAMPLE = 6;
     private static final int SERVER_STEP = 7;
+    private static final int REALTIME_STEP = 8;
+    private static final int DISRUPTION_CHECK = 9;
+    private static final int PTP_POLL = 10;
+    private static final int CHRONY_UPDATE = 11;
+    private static final int CHRONY_POLL = 12;
+    /** A PTP grandmaster within 100 ns (IEEE 1588 clockAccuracy 0x21). */
+    private static final int PTP_ACCURACY_CODE = 0x21;
+    private static final PtpManagement.ClockIdentity SIM_GM = new PtpManagement.ClockIdentity(0x0011_22ff_fe33_4455L);
 
     private static final class Exchange {
         final long nonce;
@@ -71,7 +92,21 @@ public final class ClockSim {
     private final long startTrueNanos;
     private final long endTrueNanos;
     private final long driftPpb;
-    private final long realtimeMinusMonotonicNanos;
+    /** The host's CLOCK_REALTIME minus CLOCK_MONOTONIC: moved only by realtime steps. */
+    private long realtimeMinusMonotonicNanos;
+    private final SplittableRandom realtimeRandom;
+    private final DisruptionDetector detector;
+    // ptp4l-like sources read through PtpBound (scenario.ptpViaRealtime): the last Sync ptp4l saw, and its path
+    private final long[] ptpPathDelayNanos;
+    private final PtpBound.Config[] ptpConfig;
+    private final long[] ptpIngressEpochNanos;
+    private final long[] ptpMasterOffsetNanos;
+    // chronyd-like sources: chronyd's root delay and dispersion, and its correction and reference time as of its
+    // last update (relative to the realtime clock as it was then)
+    private final long[] chronyRootDelayNanos;
+    private final long[] chronyRootDispersionNanos;
+    private final long[] chronyCorrectionNanos;
+    private final long[] chronyReferenceEpochNanos;
 
     private final SplittableRandom world;
     private final SplittableRandom oscRandom;
@@ -124,6 +159,7 @@ public final class ClockSim {
         this.oscRandom = root.split();
         this.nonceRandom = root.split();
         this.readerRandom = root.split();
+        this.realtimeRandom = root.split(); // split last: the scenarios without it keep their worlds
 
         this.startTrueNanos = START_EPOCH_NANOS + world.nextLong(Scenario.S);
         this.endTrueNanos = startTrueNanos + durationNanos;
@@ -169,11 +205,39 @@ public final class ClockSim {
             sourceNames[scenario.ntpServers + p] = "ptp:sim-" + p;
             honest[scenario.ntpServers + p] = true;
         }
+        this.ptpPathDelayNanos = new long[scenario.ptpSources];
+        this.ptpConfig = new PtpBound.Config[scenario.ptpSources];
+        this.ptpIngressEpochNanos = new long[scenario.ptpSources];
+        this.ptpMasterOffsetNanos = new long[scenario.ptpSources];
+        if (scenario.ptpViaRealtime) {
+            for (int p = 0; p < scenario.ptpSources; p++) {
+                // ptp4l's mean path delay plus the timestamping allowance make up the source's drawn bound
+                long bound = ptpBoundNanos[p];
+                ptpPathDelayNanos[p] = Math.max(1, bound / 2);
+                ptpConfig[p] = new PtpBound.Config(driftPpb, bound - ptpPathDelayNanos[p],
+                        PtpBound.Config.REJECT_UNKNOWN_ACCURACY, PtpBound.Config.DEFAULT_MAX_INGRESS_AGE_NANOS);
+            }
+        }
+        int firstChrony = scenario.ntpServers + scenario.ptpSources;
+        this.chronyRootDelayNanos = new long[scenario.chronySources];
+        this.chronyRootDispersionNanos = new long[scenario.chronySources];
+        this.chronyCorrectionNanos = new long[scenario.chronySources];
+        this.chronyReferenceEpochNanos = new long[scenario.chronySources];
+        for (int c = 0; c < scenario.chronySources; c++) {
+            long distance = SimNtpServer.uniform(realtimeRandom, scenario.chronyRootDistanceMinNanos,
+                    scenario.chronyRootDistanceMaxNanos);
+            chronyRootDelayNanos[c] = distance; // root delay / 2 is half of the distance
+            chronyRootDispersionNanos[c] = distance - distance / 2;
+            sourceNames[firstChrony + c] = "chrony:sim-" + c;
+            honest[firstChrony + c] = true;
+        }
+        this.detector = new DisruptionDetector(500_000, DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
         this.latestFloorNanos = new long[n];
         java.util.Arrays.fill(latestFloorNanos, -1);
 
         // Limits exactly as ClockDaemon builds them from Settings.
-        long reachable = 3 * scenario.pollIntervalNanos + scenario.replyTimeoutNanos;
+        long reachable = 3 * Math.max(scenario.pollIntervalNanos, scenario.chronySources > 0
+                ? scenario.chronyPollIntervalNanos : 0) + scenario.replyTimeoutNanos;
         java.util.Set<String> trusted = new java.util.HashSet<>();
         if (scenario.trustPtp) {
             for (int p = 0; p < scenario.ptpSources; p++) {
@@ -181,7 +245,11 @@ public final class ClockSim {
             }
         }
         this.estimator = new ClockEstimator(List.of(sourceNames), trusted, new ClockEstimator.Limits(driftPpb, 8,
-                64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos));
+                64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos,
+                2 * detector.stepToleranceNanos()));
+        if (scenario.readsRealtime()) {
+            estimator.realtimeWatchedFrom(startMonotonic); // as ClockDaemon: nothing from before it started
+        }
         this.result = new RunResult(scenario, seed, durationSeconds, samplesPerPublish);
     }
 
@@ -239,8 +307,22 @@ public final class ClockSim {
                 schedule(startTrueNanos + exponentialNanos(world, sc.serverStepsPerHour), SERVER_STEP, i, null);
             }
         }
+        if (sc.readsRealtime()) {
+            schedule(startTrueNanos, DISRUPTION_CHECK, -1, null);
+        }
         for (int p = 0; p < sc.ptpSources; p++) {
             schedule(startTrueNanos + world.nextLong(sc.ptpIntervalNanos), PTP_SAMPLE, sc.ntpServers + p, null);
+            if (sc.ptpViaRealtime) {
+                schedule(startTrueNanos + realtimeRandom.nextLong(sc.ptpIntervalNanos), PTP_POLL, sc.ntpServers + p, null);
+            }
+        }
+        for (int c = 0; c < sc.chronySources; c++) {
+            int source = sc.ntpServers + sc.ptpSources + c;
+            schedule(startTrueNanos + realtimeRandom.nextLong(sc.chronyUpdateIntervalNanos), CHRONY_UPDATE, source, null);
+            schedule(startTrueNanos + realtimeRandom.nextLong(sc.chronyPollIntervalNanos), CHRONY_POLL, source, null);
+        }
+        if (sc.realtimeStepsPerHour > 0) {
+            schedule(startTrueNanos + exponentialNanos(realtimeRandom, sc.realtimeStepsPerHour), REALTIME_STEP, -1, null);
         }
         publish(startTrueNanos); // as ClockDaemon.start: a first estimate before anything else
         schedule(startTrueNanos + sc.publishIntervalNanos, PUBLISH_TICK, -1, null);
@@ -277,6 +359,26 @@ public final class ClockSim {
                     servers[e.source].step();
                     result.serverSteps++;
                     schedule(t + exponentialNanos(world, sc.serverStepsPerHour), SERVER_STEP, e.source, null);
+                }
+                case REALTIME_STEP -> {
+                    realtimeStep();
+                    schedule(t + exponentialNanos(realtimeRandom, sc.realtimeStepsPerHour), REALTIME_STEP, -1, null);
+                }
+                case DISRUPTION_CHECK -> {
+                    disruptionCheck(t);
+                    schedule(t + sc.disruptionCheckIntervalNanos, DISRUPTION_CHECK, -1, null);
+                }
+                case PTP_POLL -> {
+                    ptpPoll(t, e.source);
+                    schedule(t + sc.ptpIntervalNanos, PTP_POLL, e.source, null);
+                }
+                case CHRONY_UPDATE -> {
+                    chronyUpdate(t, e.source);
+                    schedule(t + sc.chronyUpdateIntervalNanos, CHRONY_UPDATE, e.source, null);
+                }
+                case CHRONY_POLL -> {
+                    chronyPoll(t, e.source);
+                    schedule(t + sc.chronyPollIntervalNanos, CHRONY_POLL, e.source, null);
                 }
                 default -> throw new IllegalStateException("unknown event type " + e.type);
             }
@@ -359,6 +461,10 @@ public final class ClockSim {
         if (world.nextDouble() < 0.01) {
             return; // a lost Sync
         }
+        if (sc.ptpViaRealtime) {
+            ptpSync(t, source);
+            return;
+        }
         long bound = ptpBoundNanos[source - sc.ntpServers];
         long m = osc.monotonicAt(t);
         // Error within the bound less 2 ns: a whole-nanosecond monotonic reading may age one ns faster than
@@ -370,6 +476,120 @@ public final class ClockSim {
         result.exchangeFloor.recordValue(bound);
         setFloor(source, bound);
         feed(t, source, measurement);
+    }
+
+    /** The host's realtime clock is set: realtime minus monotonic moves; true time and the monotonic clock do not. */
+    private void realtimeStep() {
+        double logMin = Math.log(sc.realtimeStepMinNanos);
+        double logMax = Math.log(sc.realtimeStepMaxNanos);
+        long size = Math.max(1, Math.round(Math.exp(logMin + realtimeRandom.nextDouble() * (logMax - logMin))));
+        realtimeMinusMonotonicNanos += realtimeRandom.nextBoolean() ? size : -size;
+        result.realtimeSteps++;
+    }
+
+    /** A realtime reading between two monotonic ones, as SystemClocks.readPair takes it. */
+    private SystemClocks.Pair readPair(long t) {
+        long before = osc.monotonicAt(t);
+        // tens to hundreds of ns, now and then a thread descheduled between the reads
+        long bracket = realtimeRandom.nextDouble() < 0.001 ? 20_000 + realtimeRandom.nextLong(200_000)
+                : 30 + realtimeRandom.nextLong(300);
+        long readAt = before + realtimeRandom.nextLong(bracket + 1);
+        return new SystemClocks.Pair(readAt + realtimeMinusMonotonicNanos, before, before + bracket);
+    }
+
+    /** ClockDaemon.checkDisruption: the real detector, its verdict to the estimator, a publish on a disruption. */
+    private void disruptionCheck(long t) {
+        SystemClocks.Pair p = readPair(t);
+        DisruptionDetector.Disruption d = detector.observe(p.monotonicBeforeNanos(), Long.MIN_VALUE,
+                p.monotonicAfterNanos(), p.realtimeEpochNanos(), p.monotonicBeforeNanos(), p.monotonicAfterNanos());
+        if (detector.realtimeWatchedFromMonotonicNanos() != Long.MAX_VALUE) {
+            estimator.realtimeWatchedFrom(detector.realtimeWatchedFromMonotonicNanos());
+        }
+        if (d != null) {
+            result.realtimeStepsReported++;
+            result.realtimeStepVoided += estimator.onDisruption(d, sc.replyTimeoutNanos);
+            publish(t);
+        }
+    }
+
+    /**
+     * ptp4l receives a Sync: it stamps the ingress on the host's realtime clock and computes its master_offset
+     * (slave minus master), off by at most the path asymmetry and timestamping error, which the source's
+     * mean path delay and allowance cover (less 2 ns, as for the direct PTP-like sources).
+     */
+    private void ptpSync(long t, int source) {
+        int p = source - sc.ntpServers;
+        long ingress = osc.monotonicAt(t) + realtimeMinusMonotonicNanos;
+        long limit = ptpBoundNanos[p] - 2;
+        long err = Math.max(-limit, Math.min(limit, Math.round(world.nextGaussian() * ptpBoundNanos[p] / 4.0)));
+        ptpIngressEpochNanos[p] = ingress;
+        ptpMasterOffsetNanos[p] = ingress - t + err;
+    }
+
+    /** PtpSource's poll: the three data sets and a realtime reading, through the real PtpBound. */
+    private void ptpPoll(long t, int source) {
+        int p = source - sc.ntpServers;
+        if (ptpIngressEpochNanos[p] == 0) {
+            return;
+        }
+        PtpManagement.TimeStatus ts = new PtpManagement.TimeStatus(ptpMasterOffsetNanos[p], ptpIngressEpochNanos[p],
+                0, 0, 0, new PtpManagement.ScaledNs(0, 0, 0), true, SIM_GM);
+        PtpManagement.ParentDataSet parent = new PtpManagement.ParentDataSet(SIM_GM, 1, false, 0xFFFF, 0x7FFFFFFF,
+                128, new PtpManagement.ClockQuality(6, PTP_ACCURACY_CODE, 0x4E5D), 128, SIM_GM);
+        PtpManagement.CurrentDataSet current = new PtpManagement.CurrentDataSet(1, 0, ptpPathDelayNanos[p] << 16);
+        PtpBound.Result r = PtpBound.measure(ts, parent, current, readPair(t), ptpConfig[p]);
+        if (r instanceof PtpManagement.Rejected rejected) {
+            result.rejected.merge(rejected.reason().name(), 1L, Long::sum);
+            return;
+        }
+        Measurement m = ((PtpBound.Accepted) r).measurement();
+        result.measurements++;
+        long floor = ptpBoundNanos[p] + PtpBound.clockAccuracyNanos(PTP_ACCURACY_CODE);
+        result.exchangeFloor.recordValue(floor);
+        setFloor(source, floor);
+        feed(t, source, m);
+    }
+
+    /**
+     * chronyd updates its clock estimate: its correction is true time minus the realtime clock as it is now, off by
+     * less than the root distance it reports. It does not notice later steps of the realtime clock (chronyd only
+     * notices jumps of about a second or more), so its correction stays relative to this clock until the next update.
+     */
+    private void chronyUpdate(long t, int source) {
+        int c = source - sc.ntpServers - sc.ptpSources;
+        long distance = (chronyRootDelayNanos[c] + 1) / 2 + chronyRootDispersionNanos[c];
+        long limit = distance - 2;
+        long err = limit <= 0 ? 0 : realtimeRandom.nextLong(-limit, limit + 1);
+        long realtime = osc.monotonicAt(t) + realtimeMinusMonotonicNanos;
+        if (Math.abs(t + err - realtime) > sc.chronyMakestepNanos) {
+            realtimeMinusMonotonicNanos += t + err - realtime; // chronyd steps the clock onto its estimate
+            realtime = t + err;
+            result.realtimeSteps++;
+        }
+        chronyCorrectionNanos[c] = t - realtime + err;
+        chronyReferenceEpochNanos[c] = realtime + chronyCorrectionNanos[c];
+    }
+
+    /** ChronySource's poll: chronyd's tracking report and a realtime reading, through the real ChronyBound. */
+    private void chronyPoll(long t, int source) {
+        int c = source - sc.ntpServers - sc.ptpSources;
+        if (chronyReferenceEpochNanos[c] == 0) {
+            return;
+        }
+        ChronyCmdmon.TrackingReport report = new ChronyCmdmon.TrackingReport(0x7F000001, "127.0.0.1", 2, 0,
+                chronyReferenceEpochNanos[c], chronyCorrectionNanos[c], 0, 0, 0, 0, 0, chronyRootDelayNanos[c],
+                chronyRootDispersionNanos[c], sc.chronyUpdateIntervalNanos / 1e9);
+        ChronyBound.Result r = ChronyBound.measure(report, readPair(t), driftPpb, sc.maxRootDistanceNanos);
+        if (r instanceof ChronyBound.Rejected rejected) {
+            result.rejected.merge(rejected.reason().name(), 1L, Long::sum);
+            return;
+        }
+        Measurement m = ((ChronyBound.Accepted) r).measurement();
+        result.measurements++;
+        long floor = (chronyRootDelayNanos[c] + 1) / 2 + chronyRootDispersionNanos[c];
+        result.exchangeFloor.recordValue(floor);
+        setFloor(source, floor);
+        feed(t, source, m);
     }
 
     private void setFloor(int source, long floorNanos) {
@@ -388,7 +608,27 @@ public final class ClockSim {
             m = new Measurement(m.atMonotonicNanos(), m.epochOffsetNanos(),
                     (long) (m.boundNanos() * sc.measurementBoundScale), m.delayNanos());
         }
-        estimator.onMeasurement(sourceNames[source], m);
+        if (m.readsRealtime()) {
+            // ClockDaemon.onMeasurement: a conclusive step check right now, before the measurement is used
+            boolean conclusive = false;
+            for (int i = 0; i < 4 && !conclusive; i++) {
+                disruptionCheck(t);
+                conclusive = detector.lastReadingConclusive();
+            }
+            if (!conclusive) {
+                result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
+                return;
+            }
+        }
+        ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceNames[source], m);
+        if (outcome == ClockEstimator.Outcome.REALTIME_STEPPED) {
+            result.realtimeStepVoided++;
+            result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
+            return; // ClockDaemon rejects it without publishing
+        }
+        if (outcome == ClockEstimator.Outcome.QUARANTINED) {
+            return;
+        }
         publish(t); // ClockDaemon publishes after every measurement
     }
 
@@ -465,7 +705,12 @@ public final class ClockSim {
                     + "ns fwd=" + s.forwardBaseNanos + "ns back=" + s.backwardBaseNanos + "ns");
         }
         for (int p = 0; p < ptpBoundNanos.length; p++) {
-            out.add(sourceNames[sc.ntpServers + p] + " PTP bound=" + ptpBoundNanos[p] + "ns");
+            out.add(sourceNames[sc.ntpServers + p] + " PTP bound=" + ptpBoundNanos[p] + "ns"
+                    + (sc.ptpViaRealtime ? " via realtime" : ""));
+        }
+        for (int c = 0; c < chronyRootDelayNanos.length; c++) {
+            out.add(sourceNames[sc.ntpServers + sc.ptpSources + c] + " chronyd rootDelay=" + chronyRootDelayNanos[c]
+                    + "ns rootDispersion=" + chronyRootDispersionNanos[c] + "ns");
         }
         return out;
     }

@@ -28,8 +28,8 @@ import java.util.concurrent.Future;
                 + "(ClockEstimator) and reader extrapolation (ClockSnapshot) in simulated time, and checks that every "
                 + "usable interval contains true time.",
                 "Each run is single-threaded and determined by its seed and scenario; --threads only runs seeds side by side."},
-        footer = {"", "Scenarios: lan, wan, liar, stepping-server, temperature, outage, ptp, and the control "
-                + "drift-violated (expected to fail; reported separately).",
+        footer = {"", "Scenarios: lan, wan, liar, stepping-server, temperature, outage, ptp, ptp-trusted, chrony-step, "
+                + "ptp-step, ptp-step-trusted, and the control drift-violated (expected to fail; reported separately).",
                 "Exit codes: 0 sound, 1 a violation (or a control that did not fail), 2 bad arguments."})
 public final class ClockSimMain implements Callable<Integer> {
 

@@ -58,6 +58,11 @@ public final class RunResult {
     long measurements;
     long frequencySteps;
     long serverSteps;
+    /** Steps of the host's realtime clock, and how many of them the daemon's detector reported. */
+    long realtimeSteps;
+    long realtimeStepsReported;
+    /** Measurements of realtime-based sources the estimator dropped or refused because a step spanned them. */
+    long realtimeStepVoided;
     final Map<String, Long> rejected = new TreeMap<>();
     final Histogram epsilonSynchronized = histogram();
     final Histogram errorSynchronized = histogram();
@@ -124,6 +129,9 @@ public final class RunResult {
         measurements += other.measurements;
         frequencySteps += other.frequencySteps;
         serverSteps += other.serverSteps;
+        realtimeSteps += other.realtimeSteps;
+        realtimeStepsReported += other.realtimeStepsReported;
+        realtimeStepVoided += other.realtimeStepVoided;
         other.rejected.forEach((k, v) -> rejected.merge(k, v, Long::sum));
         epsilonSynchronized.add(other.epsilonSynchronized);
         errorSynchronized.add(other.errorSynchronized);

@@ -84,6 +84,38 @@ public final class Scenario {
     final long ptpBoundMinNanos;
     final long ptpBoundMaxNanos;
 
+    /**
+     * Whether the PTP-like sources are modelled as ptp4l is read (Sync ingress stamped on the host's realtime
+     * clock, offset realtime minus master, read through {@code PtpBound.measure} with a realtime reading), so
+     * that realtime steps reach them. Otherwise they are direct monotonic Measurements.
+     */
+    final boolean ptpViaRealtime;
+
+    // --- chronyd-like sources (read through ChronyBound.measure, as ChronySource reads chronyd) ---
+    final int chronySources;
+    /** How often our source reads chronyd's tracking report. */
+    final long chronyPollIntervalNanos;
+    /** How often chronyd updates its correction (measures its own servers). */
+    final long chronyUpdateIntervalNanos;
+    /** chronyd's root distance (root delay / 2 + root dispersion), drawn per source in this range. */
+    final long chronyRootDistanceMinNanos;
+    final long chronyRootDistanceMaxNanos;
+    /**
+     * chronyd disciplines the host clock: at an update that finds it off by more than this, it steps the realtime
+     * clock onto its estimate (chrony's {@code makestep}), itself a realtime step; below it, the error stays in its
+     * correction. {@link Long#MAX_VALUE}: it never steps (as {@code chronyd -x}).
+     */
+    final long chronyMakestepNanos;
+
+    // --- the host's realtime clock (CLOCK_REALTIME minus CLOCK_MONOTONIC) ---
+    /** Steps of the host's realtime clock (an operator, another daemon): how often, on average. */
+    final double realtimeStepsPerHour;
+    /** Step sizes are log-uniform in this range, either sign. */
+    final long realtimeStepMinNanos;
+    final long realtimeStepMaxNanos;
+    /** The daemon's disruption check (ClockDaemon.DISRUPTION_CHECK_INTERVAL_NANOS). */
+    final long disruptionCheckIntervalNanos;
+
     // --- test knob: a deliberately broken bound ---
     /** Every measurement's bound is multiplied by this before the estimator sees it (1 = untouched). */
     final double measurementBoundScale;
@@ -129,6 +161,17 @@ public final class Scenario {
         this.ptpBoundMinNanos = b.ptpBoundMinNanos;
         this.ptpBoundMaxNanos = b.ptpBoundMaxNanos;
         this.measurementBoundScale = b.measurementBoundScale;
+        this.ptpViaRealtime = b.ptpViaRealtime;
+        this.chronySources = b.chronySources;
+        this.chronyPollIntervalNanos = b.chronyPollIntervalNanos;
+        this.chronyUpdateIntervalNanos = b.chronyUpdateIntervalNanos;
+        this.chronyRootDistanceMinNanos = b.chronyRootDistanceMinNanos;
+        this.chronyRootDistanceMaxNanos = b.chronyRootDistanceMaxNanos;
+        this.chronyMakestepNanos = b.chronyMakestepNanos;
+        this.realtimeStepsPerHour = b.realtimeStepsPerHour;
+        this.realtimeStepMinNanos = b.realtimeStepMinNanos;
+        this.realtimeStepMaxNanos = b.realtimeStepMaxNanos;
+        this.disruptionCheckIntervalNanos = b.disruptionCheckIntervalNanos;
 
         require(ntpServers + ptpSources >= 1, "at least one source");
         require(liars >= 0 && liars <= ntpServers, "liars within the NTP servers");
@@ -143,6 +186,10 @@ public final class Scenario {
         require(rootDelayMaxNanos >= rootDelayMinNanos && rootDispersionMaxNanos >= rootDispersionMinNanos,
                 "root delay and dispersion ranges");
         require(ptpBoundMinNanos > 2 && ptpBoundMaxNanos >= ptpBoundMinNanos, "PTP bound range above 2 ns");
+        require(chronySources >= 0 && chronyRootDistanceMinNanos > 2
+                && chronyRootDistanceMaxNanos >= chronyRootDistanceMinNanos, "chrony sources and root distance range");
+        require(realtimeStepsPerHour >= 0 && realtimeStepMinNanos > 0 && realtimeStepMaxNanos >= realtimeStepMinNanos,
+                "realtime step rate and size range");
     }
 
     private void require(boolean ok, String rule) {
@@ -165,7 +212,12 @@ public final class Scenario {
 
     /** Total configured sources: every one is a vote in the estimator's majority. */
     int sourceCount() {
-        return ntpServers + ptpSources;
+        return ntpServers + ptpSources + chronySources;
+    }
+
+    /** Whether any source reads the host's realtime clock (then the daemon's step detector runs in the sim). */
+    boolean readsRealtime() {
+        return chronySources > 0 || (ptpSources > 0 && ptpViaRealtime) || realtimeStepsPerHour > 0;
     }
 
     /** The per-local-nanosecond growth the daemon publishes, as ConfigLoader computes it: ceil(d / (1 - d)). */
@@ -215,7 +267,7 @@ public final class Scenario {
     /** The named scenarios, sound ones first, then the controls. */
     public static List<Scenario> all() {
         return List.of(lan(), wan(), liar(), steppingServer(), temperature(), outage(), ptp(), ptpTrusted(),
-                driftViolated());
+                chronyStep(), ptpStep(), ptpStepTrusted(), driftViolated());
     }
 
     /** The scenario called {@code name}, or an exception listing the names. */
@@ -279,6 +331,32 @@ public final class Scenario {
                 .ntpServers(2).ptpSources(1).trustPtp().build();
     }
 
+    static Scenario chronyStep() {
+        return builder("chrony-step").description("1 chronyd-like source (read every 1 s; chronyd updates every 2 s, "
+                        + "root distance 5-50 us, and steps the clock back onto its estimate when it is off by more than "
+                        + "100 us; the clock it disciplines drifts within 5 ppm) plus 1 LAN NTP server, both needed for a majority; the host's realtime clock steps "
+                        + "about once a minute by 1 us to 0.5 s either way, which chronyd's correction does not see "
+                        + "until its next update")
+                .ntpServers(1).chronySources(1).chronyUpdateInterval(2 * S).chronyMakestep(100 * US)
+                .oscillatorMaxDriftPpm(5)
+                .realtimeSteps(60, 1 * US, 500 * MS).build();
+    }
+
+    static Scenario ptpStep() {
+        return builder("ptp-step").description("1 ptp4l-like source (Sync ingress stamped on the host's realtime "
+                        + "clock, read every 1 s through PtpBound) plus 1 LAN NTP server, both needed for a majority; the "
+                        + "realtime clock steps about once a minute by 1 us to 0.5 s either way, often between a Sync "
+                        + "and its reading")
+                .ntpServers(1).ptpSources(1).ptpViaRealtime().realtimeSteps(60, 1 * US, 500 * MS).build();
+    }
+
+    static Scenario ptpStepTrusted() {
+        return builder("ptp-step-trusted").description("as ptp-step, but with 2 LAN NTP servers and the PTP source "
+                        + "in the estimator's trust set: a reading that straddles a step must not narrow the interval off "
+                        + "true time")
+                .ntpServers(2).ptpSources(1).ptpViaRealtime().trustPtp().realtimeSteps(60, 1 * US, 500 * MS).build();
+    }
+
     static Scenario driftViolated() {
         return builder("drift-violated").description("CONTROL: the oscillator drifts up to 500 ppm while the "
                         + "daemon assumes 200 ppm; network cuts make it free-run on that assumption")
@@ -331,6 +409,17 @@ public final class Scenario {
         b.ptpBoundMinNanos = ptpBoundMinNanos;
         b.ptpBoundMaxNanos = ptpBoundMaxNanos;
         b.measurementBoundScale = measurementBoundScale;
+        b.ptpViaRealtime = ptpViaRealtime;
+        b.chronySources = chronySources;
+        b.chronyPollIntervalNanos = chronyPollIntervalNanos;
+        b.chronyUpdateIntervalNanos = chronyUpdateIntervalNanos;
+        b.chronyRootDistanceMinNanos = chronyRootDistanceMinNanos;
+        b.chronyRootDistanceMaxNanos = chronyRootDistanceMaxNanos;
+        b.chronyMakestepNanos = chronyMakestepNanos;
+        b.realtimeStepsPerHour = realtimeStepsPerHour;
+        b.realtimeStepMinNanos = realtimeStepMinNanos;
+        b.realtimeStepMaxNanos = realtimeStepMaxNanos;
+        b.disruptionCheckIntervalNanos = disruptionCheckIntervalNanos;
         return b;
     }
 
@@ -376,6 +465,17 @@ public final class Scenario {
         private long ptpBoundMinNanos = 1 * US;
         private long ptpBoundMaxNanos = 5 * US;
         private double measurementBoundScale = 1;
+        private boolean ptpViaRealtime;
+        private int chronySources;
+        private long chronyPollIntervalNanos = 1 * S;
+        private long chronyUpdateIntervalNanos = 16 * S;
+        private long chronyRootDistanceMinNanos = 5 * US;
+        private long chronyRootDistanceMaxNanos = 50 * US;
+        private long chronyMakestepNanos = Long.MAX_VALUE;
+        private double realtimeStepsPerHour;
+        private long realtimeStepMinNanos = 1 * US;
+        private long realtimeStepMaxNanos = 500 * MS;
+        private long disruptionCheckIntervalNanos = 10 * MS;
 
         private Builder(String name) {
             this.name = name;
@@ -402,6 +502,11 @@ public final class Scenario {
         Builder ptpSources(int n) { ptpSources = n; return this; }
 
         Builder trustPtp() { trustPtp = true; return this; }
+        Builder ptpViaRealtime() { ptpViaRealtime = true; return this; }
+        Builder chronySources(int n) { chronySources = n; return this; }
+        Builder chronyUpdateInterval(long nanos) { chronyUpdateIntervalNanos = nanos; return this; }
+        Builder chronyMakestep(long nanos) { chronyMakestepNanos = nanos; return this; }
+        Builder realtimeSteps(double perHour, long minNanos, long maxNanos) { realtimeStepsPerHour = perHour; realtimeStepMinNanos = minNanos; realtimeStepMaxNanos = maxNanos; return this; }
         Builder measurementBoundScale(double scale) { measurementBoundScale = scale; return this; }
 
         Scenario build() {

@@ -95,16 +95,16 @@ final class SimReport {
         }
 
         md.append("\n## Exchanges\n\n");
-        md.append("| scenario | NTP exchanges | lost | timed out | rejected | measurements (NTP + PTP) | honest delay p50 | p99 | single-exchange floor p50 | oscillator steps | server steps |\n");
-        md.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| scenario | NTP exchanges | lost | timed out | rejected | measurements (NTP + PTP + chrony) | honest delay p50 | p99 | single-exchange floor p50 | oscillator steps | server steps | realtime steps (reported) | realtime-based measurements voided |\n");
+        md.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (RunResult r : results) {
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %,d | %,d | %s | %,d | %s | %s | %s | %,d | %,d |\n",
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %,d | %,d | %s | %,d | %s | %s | %s | %,d | %,d | %,d (%,d) | %,d |\n",
                     r.scenario.name(), r.exchanges, r.exchangesLost, r.exchangesTimedOut,
                     r.rejected.isEmpty() ? "0" : r.rejected.toString(), r.measurements,
                     r.delay.getTotalCount() == 0 ? "-" : ns(r.delay.getValueAtPercentile(50)),
                     r.delay.getTotalCount() == 0 ? "-" : ns(r.delay.getValueAtPercentile(99)),
                     r.exchangeFloor.getTotalCount() == 0 ? "-" : ns(r.exchangeFloor.getValueAtPercentile(50)),
-                    r.frequencySteps, r.serverSteps));
+                    r.frequencySteps, r.serverSteps, r.realtimeSteps, r.realtimeStepsReported, r.realtimeStepVoided));
         }
 
         md.append("\n## Violations\n\n");

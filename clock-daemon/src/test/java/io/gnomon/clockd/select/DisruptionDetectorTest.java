@@ -56,4 +56,50 @@ class DisruptionDetectorTest {
         assertThat(d.observe(2 * S, Long.MIN_VALUE, EPOCH + 5 * S, 2 * S + 10).kind())
                 .isEqualTo(DisruptionDetector.Kind.REALTIME_STEP);
     }
+
+    /** The daemon's configuration: suspends at 500 us, steps at H = 10 us. */
+    final DisruptionDetector fine = new DisruptionDetector(500_000, DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
+
+    @Test
+    void aStepOfTensOfMicrosecondsIsSeenWithTheWindowItHappenedIn() {
+        assertThat(fine.observe(0, 0, EPOCH, 40)).isNull();
+        assertThat(fine.realtimeWatchedFromMonotonicNanos()).isZero();
+        assertThat(fine.observe(10_000_000, 10_000_000, EPOCH + 10_000_000, 10_000_040)).isNull();
+        DisruptionDetector.Disruption x = fine.observe(20_000_000, 20_000_000, EPOCH + 20_000_000 + 15_000, 20_000_040);
+        assertThat(x.kind()).isEqualTo(DisruptionDetector.Kind.REALTIME_STEP);
+        assertThat(x.amountNanos()).isEqualTo(15_000);
+        // it happened after the previous conclusive reading began, and before this one ended
+        assertThat(x.sinceMonotonicNanos()).isEqualTo(10_000_000);
+        assertThat(x.atMonotonicNanos()).isEqualTo(20_000_040);
+        // the stepped clock is the new baseline
+        assertThat(fine.observe(30_000_000, 30_000_000, EPOCH + 30_000_000 + 15_000, 30_000_040)).isNull();
+    }
+
+    @Test
+    void smallStepsAddUpAgainstTheBaselineInsteadOfSlippingThroughOneByOne() {
+        fine.observe(0, 0, EPOCH, 40);
+        assertThat(fine.observe(S, S, EPOCH + S + 4_000, S + 40)).isNull();
+        assertThat(fine.observe(2 * S, 2 * S, EPOCH + 2 * S + 8_000, 2 * S + 40)).isNull();
+        assertThat(fine.observe(3 * S, 3 * S, EPOCH + 3 * S + 12_000, 3 * S + 40).amountNanos()).isEqualTo(12_000);
+    }
+
+    @Test
+    void aNoisyReadingGivesNoVerdictAndTheNextConclusiveOneDecides() {
+        fine.observe(0, 0, EPOCH, 40);
+        // 20 us bracket: the realtime read could be anywhere in it, so it proves nothing either way
+        assertThat(fine.observe(S, S, EPOCH + S + 30_000, S + 20_000)).isNull();
+        DisruptionDetector.Disruption x = fine.observe(2 * S, 2 * S, EPOCH + 2 * S + 30_000, 2 * S + 40);
+        assertThat(x.amountNanos()).isEqualTo(30_000);
+        assertThat(x.sinceMonotonicNanos()).as("the noisy reading does not narrow the window").isZero();
+    }
+
+    @Test
+    void withoutAStepTheSameReadingsAreQuietHoweverTheRealtimeReadFallsInItsBracket() {
+        fine.observe(0, 0, EPOCH + 20, 40);
+        for (long m = 10_000_000; m < S; m += 10_000_000) {
+            // realtime read at the very start, then the very end, of a 4 us bracket
+            assertThat(fine.observe(m, m, EPOCH + m, m + 4_000)).isNull();
+            assertThat(fine.observe(m + 1, m + 1, EPOCH + m + 1 + 4_000, m + 1 + 4_000)).isNull();
+        }
+    }
 }

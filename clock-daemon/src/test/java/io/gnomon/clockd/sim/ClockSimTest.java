@@ -98,6 +98,33 @@ class ClockSimTest {
         }
     }
 
+    /**
+     * The realtime-step scenarios are not vacuous: the realtime clock steps, the daemon's detector reports steps,
+     * and realtime-based measurements spanning them are voided (without that voiding, bin/clock-sim finds
+     * violations in chrony-step, ptp-step and ptp-step-trusted: docs/clock-accuracy-sim.md).
+     */
+    @Test
+    void stepScenariosStepTheRealtimeClockAndVoidWhatTheStepsSpoil() throws Exception {
+        for (String name : List.of("chrony-step", "ptp-step", "ptp-step-trusted")) {
+            RunResult r = ClockSimMain.runSeeds(Scenario.named(name), 1, 1, DURATION_SECONDS, SAMPLES_PER_PUBLISH, 1);
+            assertThat(r.realtimeSteps).as(name).isPositive();
+            assertThat(r.realtimeStepsReported).as(name).isPositive().isLessThanOrEqualTo(r.realtimeSteps);
+            assertThat(r.realtimeStepVoided).as(name).isPositive();
+            assertThat(r.violations()).as(name).isZero();
+        }
+    }
+
+    /**
+     * Found by the full run: a PTP reading taken just after a step, used before the daemon's next 10 ms check
+     * reported the step, put a wrong interval in the published estimate until that check. ClockDaemon now checks
+     * for a step before it uses a realtime-based measurement; these seeds failed without that check.
+     */
+    @Test
+    void aReadingTakenJustAfterAStepIsCheckedBeforeItIsUsed() throws Exception {
+        assertThat(new ClockSim(Scenario.named("ptp-step"), 30, 1500, 8).run().violations()).isZero();
+        assertThat(new ClockSim(Scenario.named("ptp-step-trusted"), 7, 60, 8).run().violations()).isZero();
+    }
+
     @Test
     void aFasterPollStaysSoundAndItsReplayCommandSaysSo() throws Exception {
         Scenario fast = Scenario.named("temperature").withDaemonConfig(250L, null);
@@ -127,7 +154,7 @@ class ClockSimTest {
             assertThat(Scenario.named(sc.name())).isNotNull();
         }
         assertThat(Scenario.all()).extracting(Scenario::name).contains("lan", "wan", "liar", "stepping-server",
-                "temperature", "outage", "ptp", "drift-violated");
+                "temperature", "outage", "ptp", "chrony-step", "ptp-step", "ptp-step-trusted", "drift-violated");
     }
 
     private static String[] concat(String[] a, String... b) {

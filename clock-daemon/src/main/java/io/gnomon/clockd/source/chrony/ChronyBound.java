@@ -51,10 +51,12 @@ import io.gnomon.truetime.ClockSnapshot;
  *
  * <p><b>Assumed, and checked where it can be:</b> the realtime clock was not stepped between chronyd's update and
  * our reading. A step (by an operator or another daemon) moves {@code R} without moving the truth, so
- * {@code R(tr) + c} is wrong by the step. {@link ClockStepDetector} rejects a sample whose readings show
- * {@code R - M} change by more than drift allows, and keeps rejecting until chronyd reports a new update. A step
- * of less than the detector's tolerance (1 ms plus drift) between two of our readings is not detected: it widens
- * the error by at most that tolerance, which this bound does not include.
+ * {@code R(tr) + c} is wrong by the step. The measurement names chronyd's update (its reference time, placed early)
+ * as its {@link Measurement#realtimeSinceMonotonicNanos()}: the estimator voids it when the daemon's step detector
+ * reports a step between that update and our reading, and widens it by the largest step that detector can miss
+ * ({@code ClockEstimator.Limits.undetectedRealtimeStepNanos}, 20 us by default). {@link ClockStepDetector} also
+ * rejects, at the source, samples whose own readings show a step of more than its tolerance (1 ms plus drift)
+ * until chronyd reports a new update.
  *
  * <p>Checks: root distance {@code D} above {@code maxRootDistanceNanos} is {@link RejectReason#ABSURD_ROOT_DISTANCE};
  * a reference time later than the corrected clock (plus {@link #REFERENCE_TIME_SLACK_NANOS}) is
@@ -152,7 +154,13 @@ public final class ChronyBound {
                 + (pair.monotonicAfterNanos() - pair.monotonicBeforeNanos()) / 2;
         assert boundNanos >= Math.min(halfWidthNanos, ClockSnapshot.SATURATED_BOUND) : "drift only widens";
         assert boundNanos >= correctionMagnitudeNanos + rootDistanceNanos : "chrony's own distance is inside";
-        return new Accepted(new Measurement(atMonotonicNanos, epochOffsetNanos, boundNanos, 0));
+        // chrony's correction is relative to the realtime clock as it was at its last update: a step since then
+        // spoils it. The update's instant on the raw clock, converted to monotonic with the realtime clock as it is
+        // now, is placed early by the same terms as the elapsed time above.
+        long referenceMonotonicNanos = report.referenceTimeEpochNanos() - pair.realtimeMinusMonotonicNanos()
+                - (correctionMagnitudeNanos + rootDistanceNanos + uncertaintyNanos + REFERENCE_TIME_SLACK_NANOS);
+        return new Accepted(new Measurement(atMonotonicNanos, epochOffsetNanos, boundNanos, 0,
+                Math.min(referenceMonotonicNanos, atMonotonicNanos)));
     }
 
     private static long ceilHalf(long nonNegative) {

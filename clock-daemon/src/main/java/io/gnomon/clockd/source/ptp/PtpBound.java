@@ -64,9 +64,14 @@ import java.time.Duration;
  * so realtime elapsed time measures the age. Applied last, by {@link ClockSnapshot#boundAt}, to the sum of the
  * others.</li>
  * </ol>
- * Assumed and not checked here: the realtime clock was not stepped between the Sync and R (a step backwards shows
- * as a negative age and is rejected; a step forwards within {@code maxIngressAgeNanos} is not detected), and
- * stepsRemoved boundary clocks in between are honest (their residence-time errors are within the allowance).
+ * <b>Realtime steps.</b> The offset holds only if the realtime clock was not stepped between the Sync's ingress
+ * and R: a step in between moves R without moving the master's time, so the midpoint is wrong by the step. This
+ * class cannot see steps (a backwards one larger than the age shows as a negative age and is rejected); it states
+ * the Sync's ingress as the measurement's {@link Measurement#realtimeSinceMonotonicNanos()}, and the estimator
+ * voids the measurement if the daemon's step detector reports a step inside [ingress, R], and widens it by the
+ * largest step that detector can miss ({@code ClockEstimator.Limits.undetectedRealtimeStepNanos}).
+ * Assumed and not checked here: stepsRemoved boundary clocks in between are honest (their residence-time errors
+ * are within the allowance).
  * {@code delayNanos} of the measurement is {@code 2 * meanPathDelay}, the round trip it reflects.
  */
 public final class PtpBound {
@@ -247,7 +252,12 @@ public final class PtpBound {
         assert boundNanos >= Math.min(pathDelayNanos + config.timestampErrorNanos(), ClockSnapshot.SATURATED_BOUND)
                 : "bound covers the path delay and the allowance";
         assert boundNanos >= halfWidthNanos : "aging only widens";
-        return new Accepted(new Measurement(atMonotonicNanos, epochOffsetNanos, boundNanos, delayNanos));
+        // The offset is as good as the realtime clock's scale from the Sync's ingress to R: the Sync's instant,
+        // converted with the realtime clock as it is now (early by the bracket), is where a step would spoil it.
+        long ingressMonotonicNanos = timeStatus.ingressTimeNanos() - pair.realtimeMinusMonotonicNanos()
+                - pair.uncertaintyNanos();
+        return new Accepted(new Measurement(atMonotonicNanos, epochOffsetNanos, boundNanos, delayNanos,
+                ingressMonotonicNanos));
     }
 
     /** master_offset is whole nanoseconds, truncated by ptp4l. */

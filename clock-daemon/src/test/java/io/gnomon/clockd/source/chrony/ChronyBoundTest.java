@@ -31,6 +31,8 @@ class ChronyBoundTest {
      *   half-width      = 1 500 + 7 001 + 52 + 2 (rounding)     = 8 555
      *   bound           = 8 555 + 400 202                       = 408 757
      *   offset          = R + c - m                             = R - 998 550
+     *   realtime since  = (R - 2e9) - (R - m) - (|c| + D + 52 + 1 000 000 slack)
+     *                   = 1 000 050 - 2e9 - 1 008 553           = -2 000 008 503 (chrony's update, placed early)
      * </pre>
      */
     @Test
@@ -40,7 +42,7 @@ class ChronyBoundTest {
                 MAX_DRIFT_PPB, MAX_ROOT_DISTANCE_NANOS);
 
         assertThat(result).isEqualTo(new ChronyBound.Accepted(
-                new Measurement(1_000_050, R - 998_550, 408_757, 0)));
+                new Measurement(1_000_050, R - 998_550, 408_757, 0, -2_000_008_503L)));
     }
 
     @Test

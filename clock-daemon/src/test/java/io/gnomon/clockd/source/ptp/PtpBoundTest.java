@@ -51,8 +51,10 @@ class PtpBoundTest {
         // half-width = path delay ceil(2789.5) 2790 + allowance 100_000 + accuracy 250
         //            + bracket (1000 + 1) / 2 + 1 = 501 + rounding 1                    = 103_542
         // drift over the 250 ms since the Sync at 200_041 ppb: ceil(50_010.25)          =  50_011
+        // realtime since (the Sync on the monotonic clock, early by the bracket):
+        //   INGRESS - (R - M) - 501 = 5_000_000_500 - 250_000_000 - 501                 = 4_749_999_999
         assertThat(r).isEqualTo(new PtpBound.Accepted(new Measurement(5_000_000_500L, 995_249_999_536L,
-                153_553, 5_580)));
+                153_553, 5_580, 4_749_999_999L)));
     }
 
     @Test
