@@ -40,7 +40,7 @@ import static org.awaitility.Awaitility.await;
  * once: two replicas served lease reads at the same time and the old one answered reads that missed writes the new
  * one had acknowledged. Now it waits out the grant it persisted, so neither happens.
  *
- * <p>Setup: replicas 1 and 2 run with {@code --lease-ms 20000}; the one that leads is L, the other A. Replica 3 (B,
+ * <p>Setup: replicas 1 and 2 run with {@code --lease-ms 30000}; the one that leads is L, the other A. Replica 3 (B,
  * {@code --lease-ms 300}) starts only once L leads, with L sending it nothing: B never grants L anything, so L's
  * lease rests on A's grant. Then L is cut from A, A is killed and restarted with {@code --lease-ms 300}, and B and
  * A form a majority. L still takes what B sends (B's pre-votes and Prepares, which it defers while its own lease
@@ -50,7 +50,7 @@ import static org.awaitility.Awaitility.await;
  * serve lease reads, until when) and lease reads at every replica while a writer appends through the others.
  */
 class ShorterLeaseRestartProcessTest {
-    private static final long LEASE_MILLIS = 20_000;
+    private static final long LEASE_MILLIS = 30_000;
     private static final long SHORT_LEASE_MILLIS = 300;
     private static final Duration T = Duration.ofSeconds(120);
 
