@@ -17,6 +17,8 @@ public final class DurableState {
     private long firstSlot;
     private final ArrayList<Entry> entries = new ArrayList<>();
     private long decidedIndex;
+    /** The largest {@link PersistWrite.PersistLeaseGrant} end written; 0 if none (a grant never shrinks). */
+    private long grantedLeaseEndEpochNanos;
 
     /** The state of a replica that has written nothing: configuration 1 with {@code initialMembers}. */
     public DurableState(List<Integer> initialMembers) {
@@ -34,6 +36,8 @@ public final class DurableState {
     public void apply(PersistWrite w) {
         if (w instanceof PersistWrite.PersistPromise p) {
             promised = p.promised();
+        } else if (w instanceof PersistWrite.PersistLeaseGrant g) {
+            grantedLeaseEndEpochNanos = Math.max(grantedLeaseEndEpochNanos, g.grantedLeaseEndEpochNanos());
         } else if (w instanceof PersistWrite.PersistAccepted a) {
             acceptedRound = a.acceptedRound();
             truncate(a.fromSlot());
@@ -61,7 +65,7 @@ public final class DurableState {
             configId = c.configId();
             members = c.members();
             configStartIndex = c.configStartIndex();
-            promised = Ballot.ZERO;
+            promised = Ballot.ZERO; // grants made in the old configuration still run: grantedLeaseEnd stays
             acceptedRound = Ballot.ZERO;
             truncate(c.truncateLogAt());
         }
@@ -79,17 +83,20 @@ public final class DurableState {
 
     public Recovered toRecovered() {
         return new Recovered(configId, members, configStartIndex, promised, acceptedRound, snapshot, firstSlot,
-                List.copyOf(entries), decidedIndex);
+                List.copyOf(entries), decidedIndex, grantedLeaseEndEpochNanos);
     }
 
     /**
      * What a replica read back from its durable log after a restart.
      *
-     * @param firstSlot the slot of {@code entries.get(0)} (the snapshot's end, or 0)
+     * @param firstSlot                 the slot of {@code entries.get(0)} (the snapshot's end, or 0)
+     * @param grantedLeaseEndEpochNanos every lease granted before the restart ends at or before this (TrueTime
+     *                                  epoch nanoseconds); 0 if none was written (also a log written before grants
+     *                                  were persisted)
      */
     public record Recovered(long configId, List<Integer> members, long configStartIndex, Ballot promised,
                             Ballot acceptedRound, Snapshot snapshot, long firstSlot, List<Entry> entries,
-                            long decidedIndex) {
+                            long decidedIndex, long grantedLeaseEndEpochNanos) {
         public Recovered {
             members = List.copyOf(members);
             entries = List.copyOf(entries);

@@ -17,6 +17,7 @@ import io.gnomon.paxos.Output.Effect;
 import io.gnomon.paxos.PersistWrite.PersistAccepted;
 import io.gnomon.paxos.PersistWrite.PersistConfig;
 import io.gnomon.paxos.PersistWrite.PersistDecided;
+import io.gnomon.paxos.PersistWrite.PersistLeaseGrant;
 import io.gnomon.paxos.PersistWrite.PersistPromise;
 import io.gnomon.paxos.PersistWrite.PersistSnapshot;
 import io.gnomon.truetime.TimeInterval;
@@ -42,7 +43,9 @@ import java.util.TreeSet;
  * <p>Lease rule: a grant (in a Promise or Accepted) promises the grantor will not promise any other replica's
  * ballot until {@code TrueTime.after(grant end)}. The leader holds a lease until the end that a majority of the
  * current configuration granted, and may serve lease reads while {@code TrueTime.before(that end)}. Grants are
- * not persisted: a restarted replica assumes it granted up to {@code now.latest + leaseDuration}.
+ * persisted before they are sent ({@link PersistLeaseGrant}, written ahead of the grant so renewals rarely need a
+ * write): a restarted replica promises no other ballot until TrueTime is after the persisted end, and after
+ * {@code now.latest + leaseDuration} (for logs written before grants were persisted).
  *
  * <p>Pre-vote (Ongaro's thesis, section 9.6; etcd raft's PreVote): when its election timer fires, a replica first
  * asks whether a majority would promise its next ballot, and Prepares only if they would. A replica refuses while
@@ -103,6 +106,12 @@ public final class PaxosReplica {
     private long grantedLeaseEndEpochNanos = Long.MIN_VALUE;
     private int grantedLeaseHolder = -1;
     /**
+     * The largest grant end this replica has asked to persist (or recovered): a grant ending at or before it is
+     * covered on a restart; one beyond it is persisted first ({@link #grant}). Durable state in that sense, though
+     * it only grows and says nothing about the holder.
+     */
+    private long durableGrantEndEpochNanos;
+    /**
      * The running grant is to this replica itself, made as a candidate, and it has not led since: no lease read
      * or timestamp ever relied on it, so promising a higher ballot may release it at once. A grant this replica
      * held as leader (or recovered after a crash) is never released early: it waits out its end.
@@ -144,9 +153,11 @@ public final class PaxosReplica {
     }
 
     /**
-     * A replica restarted from its durable state. It will not promise any ballot until TrueTime is after
-     * {@code trueTimeNow.latest + leaseDuration}, covering every grant it may have made before the crash; its
-     * first output re-delivers the snapshot and decided entries for the application to rebuild from.
+     * A replica restarted from its durable state. It will not promise any ballot until TrueTime is after both
+     * the persisted grant end ({@code recovered.grantedLeaseEndEpochNanos()}: every grant it made before the crash,
+     * whatever lease duration it ran with then) and {@code trueTimeNow.latest + leaseDuration} (the rule from before
+     * grants were persisted, kept for logs written then, which hold no grant end); its first output re-delivers the
+     * snapshot and decided entries for the application to rebuild from.
      */
     public static PaxosReplica recover(PaxosConfig config, DurableState.Recovered recovered, long nowMonotonicNanos,
                                        TimeInterval trueTimeNow) {
@@ -178,8 +189,12 @@ public final class PaxosReplica {
         }
         configHistory.add(new ConfigRecord(configId, members, configStartIndex));
         this.maxRoundSeen = promised.round();
+        this.durableGrantEndEpochNanos = r.grantedLeaseEndEpochNanos();
         if (restarted) {
-            grantedLeaseEndEpochNanos = saturatedAdd(trueTimeNow.latestEpochNanos(), config.leaseDurationNanos());
+            // Either bound alone can fall short: the persisted end when the log predates persisted grants (0), the
+            // old rule when this incarnation runs with a shorter lease than the one that granted (issue 16).
+            grantedLeaseEndEpochNanos = Math.max(r.grantedLeaseEndEpochNanos(),
+                    saturatedAdd(trueTimeNow.latestEpochNanos(), config.leaseDurationNanos()));
         }
         this.now = nowMonotonicNanos;
         resetElectionTimer();
@@ -202,6 +217,15 @@ public final class PaxosReplica {
      */
     void skipLeaseWaitForNegativeControl() {
         this.skipLeaseWait = true;
+    }
+
+    /**
+     * Negative control for tests (issue 16): forget the recovered grant end and wait only {@code trueTimeNow.latest
+     * + leaseDuration}, the restart rule from before grants were persisted, which a shorter lease after the restart
+     * defeats. Call right after {@link #recover}. Package-private like {@link #skipLeaseWaitForNegativeControl()}.
+     */
+    void forgetPersistedGrantForNegativeControl(TimeInterval trueTimeNow) {
+        this.grantedLeaseEndEpochNanos = saturatedAdd(trueTimeNow.latestEpochNanos(), config.leaseDurationNanos());
     }
 
     // ------------------------------------------------------------------ inputs
@@ -1203,6 +1227,13 @@ public final class PaxosReplica {
         }
         grantedLeaseEndEpochNanos = holder == grantedLeaseHolder ? Math.max(grantedLeaseEndEpochNanos, end) : end;
         grantedLeaseHolder = holder;
+        if (end > durableGrantEndEpochNanos) {
+            // Persisted before the grant leaves (the runtime syncs an output's writes before its messages), and a
+            // little ahead of it so the next renewals are covered without a write (PaxosConfig.grantPersistAheadNanos).
+            durableGrantEndEpochNanos = saturatedAdd(end, config.grantPersistAheadNanos());
+            persist(new PersistLeaseGrant(durableGrantEndEpochNanos));
+        }
+        check(end <= durableGrantEndEpochNanos, "grant until " + end + " beyond the persisted " + durableGrantEndEpochNanos);
         return end;
     }
 

@@ -13,6 +13,22 @@ public sealed interface PersistWrite {
     }
 
     /**
+     * Every lease this replica granted, or grants in the messages of the same output, ends at or before
+     * {@code grantedLeaseEndEpochNanos} (TrueTime epoch nanoseconds). A restarted replica promises no other ballot
+     * until TrueTime is after it, whatever lease duration it restarts with. The core writes an end ahead of the
+     * grant it makes ({@link PaxosConfig#grantPersistAheadNanos()}), so renewals inside it need no write; only the
+     * largest value ever written matters (a later, smaller one changes nothing).
+     */
+    record PersistLeaseGrant(long grantedLeaseEndEpochNanos) implements PersistWrite {
+        public PersistLeaseGrant {
+            if (grantedLeaseEndEpochNanos <= 0) {
+                throw new IllegalArgumentException("grantedLeaseEndEpochNanos must be > 0 (TrueTime epoch nanos), was "
+                        + grantedLeaseEndEpochNanos);
+            }
+        }
+    }
+
+    /**
      * Truncate the log at {@code fromSlot}, append {@code entries} (accepted in {@code acceptedRound}) from
      * there, and record {@code acceptedRound}.
      */

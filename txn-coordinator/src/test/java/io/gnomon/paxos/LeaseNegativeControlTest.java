@@ -38,6 +38,63 @@ class LeaseNegativeControlTest {
         }
     };
 
+    /** The restart rule before issue 16: wait only now.latest + this incarnation's lease, ignore the persisted grant. */
+    static final ReplicaFactory FORGET_PERSISTED_GRANT = new ReplicaFactory() {
+        @Override
+        public PaxosReplica create(PaxosConfig c, long now, TimeInterval tt) {
+            return new PaxosReplica(c, now, tt);
+        }
+
+        @Override
+        public PaxosReplica recover(PaxosConfig c, DurableState.Recovered rec, long now, TimeInterval tt) {
+            PaxosReplica r = PaxosReplica.recover(c, rec, now, tt);
+            r.forgetPersistedGrantForNegativeControl(tt);
+            return r;
+        }
+
+        @Override
+        public PaxosReplica joining(PaxosConfig c, long now, TimeInterval tt) {
+            return PaxosReplica.joining(c, now, tt);
+        }
+    };
+
+    /**
+     * Issue 16: in the scenario where a grantor of the leader's lease restarts with a shorter lease as the leader is
+     * cut off, the restart rule from before grants were persisted lets the others elect while the old leader still
+     * serves; the simulator must catch it. With persisted grants the same seeds pass (SimulatorTest runs more).
+     */
+    @Test
+    void withTheOldRestartRuleTheShorterLeaseRestartScenarioFindsOverlappingLeases() {
+        for (int replicas : new int[] {3, 5}) {
+            int caught = 0;
+            String first = null;
+            for (long seed = 1; seed <= 20; seed++) {
+                try {
+                    new Simulator(seed, replicas, 20_000, FORGET_PERSISTED_GRANT,
+                            Simulator.Scenario.SHORTER_LEASE_RESTART).run();
+                } catch (SimulationFailure f) {
+                    if (f.getMessage().contains("leases overlap") || f.getMessage().contains("lease read")) {
+                        caught++;
+                        first = first == null ? f.getMessage() : first;
+                    }
+                }
+            }
+            System.out.println("forgotten grants, " + replicas + " replicas: " + caught + " of 20 seeds caught; first: "
+                    + first);
+            assertThat(caught).as("seeds whose overlapping leases were caught, %d replicas", replicas).isGreaterThan(5);
+            assertThat(first).contains("--scenario shorter-lease-restart");
+        }
+    }
+
+    @Test
+    void withPersistedGrantsTheSameSeedsPass() {
+        for (int replicas : new int[] {3, 5}) {
+            for (long seed = 1; seed <= 20; seed++) {
+                new Simulator(seed, replicas, 20_000, ReplicaFactory.REAL, Simulator.Scenario.SHORTER_LEASE_RESTART).run();
+            }
+        }
+    }
+
     @Test
     void withoutTheLeaseWaitTheSimulatorFindsOverlappingLeases() {
         int caught = 0;

@@ -122,7 +122,8 @@ class PaxosTraceTest {
         Prepare p2 = one(t, Prepare.class, 2);
         one(t, Prepare.class, 3);
         Promise self = one(t, Promise.class, 1);               // our own promise: a loopback after the write
-        assertThat(t.toPersist()).containsExactly(new PersistWrite.PersistPromise(1, new Ballot(1, 1)));
+        assertThat(t.toPersist()).containsExactly(new PersistWrite.PersistPromise(1, new Ballot(1, 1)),
+                new PersistWrite.PersistLeaseGrant(EPOCH + now - MS + 400 * MS + 100 * MS)); // its self-grant, ahead
         assertThat(p2.ballot()).isEqualTo(new Ballot(1, 1));
         assertThat(p2.leaseEndRequestedEpochNanos()).isEqualTo(EPOCH + now - MS + 400 * MS); // earliest + lease
 
@@ -416,6 +417,79 @@ class PaxosTraceTest {
                 Long.MIN_VALUE);
         assertThat(back.step(fromThree, now, tt()).diagnostics()).extracting(Output.Diagnostic::code)
                 .containsExactly(Code.LEASE_WAIT);                 // it may have granted a lease before the crash
+    }
+
+    /**
+     * Issue 16: a grant is persisted in the output that sends it, a quarter lease ahead of its end, so of the
+     * renewals that follow (one per heartbeat, each moving the end by a heartbeat) only every third needs a write.
+     */
+    @Test
+    void aGrantIsPersistedAheadOfItsEndWithTheMessageThatCarriesItAndRenewalsInsideItWriteNothing() {
+        start(1, 2, 3);
+        now = 301 * MS;
+        Output prepared = campaign(1, 2);
+        Prepare p2 = one(prepared, Prepare.class, 2);
+        Output fromTwo = deliver(p2);
+        Promise promise2 = one(fromTwo, Promise.class, 1);
+        assertThat(promise2.leaseEndGrantedEpochNanos()).isEqualTo(EPOCH + now - MS + 400 * MS);
+        assertThat(fromTwo.toPersist()).containsExactly(new PersistWrite.PersistPromise(1, new Ballot(1, 1)),
+                new PersistWrite.PersistLeaseGrant(promise2.leaseEndGrantedEpochNanos() + 100 * MS));
+        List<Message> rest = new ArrayList<>(prepared.messages());
+        rest.remove(p2);
+        rest.addAll(fromTwo.messages());
+        settle(new Output(List.of(), rest, List.of(), List.of(), List.of()));
+        assertThat(r.get(1).isLeader()).isTrue();
+
+        long persisted = promise2.leaseEndGrantedEpochNanos() + 100 * MS;
+        List<Integer> renewalsThatWrote = new ArrayList<>();
+        for (int k = 1; k <= 9; k++) {
+            now += 40 * MS;                                      // a heartbeat: Decide with a lease request
+            Output renewed = deliver(one(tick(1), Message.Decide.class, 2));
+            Accepted grant = one(renewed, Accepted.class, 1);
+            for (PersistWrite w : renewed.toPersist()) {
+                assertThat(w).isInstanceOf(PersistWrite.PersistLeaseGrant.class);
+                persisted = Math.max(persisted, ((PersistWrite.PersistLeaseGrant) w).grantedLeaseEndEpochNanos());
+                renewalsThatWrote.add(k);
+            }
+            assertThat(grant.leaseEndGrantedEpochNanos()).isEqualTo(EPOCH + now - MS + 400 * MS)
+                    .isLessThanOrEqualTo(persisted);             // never sent beyond what its own output persists
+        }
+        assertThat(renewalsThatWrote).containsExactly(3, 6, 9);  // 120 ms of renewals exceed the 100 ms ahead
+    }
+
+    /**
+     * Issue 16: 2 granted 1 a 400 ms lease and restarts at once with a 50 ms lease. Waiting "now.latest + its own
+     * lease" (the rule before grants were persisted) would let it promise 3 after 50 ms while 1 still serves lease
+     * reads; it waits out the grant it persisted instead.
+     */
+    @Test
+    void aReplicaRestartedWithAShorterLeaseWaitsOutTheGrantItPersisted() {
+        start(1, 2, 3);
+        DurableState disk2 = new DurableState(List.of(1, 2, 3));
+        now += 301 * MS;
+        settleRecording(tick(1), disk2);
+        assertThat(r.get(1).isLeader()).isTrue();
+        PaxosConfig shorterLease = new PaxosConfig(2, List.of(1, 2, 3), 150 * MS, 40 * MS, 40 * MS, 50 * MS, LIMITS, 2);
+        DurableState.Recovered recovered = disk2.toRecovered();
+        assertThat(recovered.grantedLeaseEndEpochNanos()).isEqualTo(EPOCH + now - MS + 400 * MS + 100 * MS);
+        PaxosReplica back = PaxosReplica.recover(shorterLease, recovered, now, tt());
+        back.tick(now, tt());
+
+        now += 100 * MS;                                         // past now.latest + 50 ms
+        assertThat(r.get(1).canServeLeaseRead(tt())).isTrue();   // 1 still serves on 2's grant
+        Prepare fromThree = new Prepare(3, 2, 1, List.of(1, 2, 3), 0, new Ballot(9, 3), Ballot.ZERO, 0, 0,
+                EPOCH + now + 50 * MS);
+        assertThat(back.step(fromThree, now, tt()).diagnostics()).extracting(Output.Diagnostic::code)
+                .containsExactly(Code.LEASE_WAIT);
+        assertThat(back.promised()).isEqualTo(new Ballot(1, 1));
+
+        now = recovered.grantedLeaseEndEpochNanos() - EPOCH;     // TrueTime earliest is 1 ms short of it
+        assertThat(back.step(fromThree, now, tt()).diagnostics()).extracting(Output.Diagnostic::code)
+                .containsExactly(Code.LEASE_WAIT);
+        assertThat(r.get(1).canServeLeaseRead(tt())).isFalse();  // 1's lease is over well before
+        now += 2 * MS;                                           // TrueTime.after(persisted end)
+        Output promised = back.step(fromThree, now, tt());
+        assertThat(one(promised, Promise.class, 3).ballot()).isEqualTo(new Ballot(9, 3));
     }
 
     @Test

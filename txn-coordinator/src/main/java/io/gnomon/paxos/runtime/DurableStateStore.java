@@ -39,9 +39,15 @@ import java.util.NavigableMap;
  *   ballot {@code qualify(configId, acceptedRound)}. That ballot never decreases (the accepted round only grows
  *   within a configuration, the configuration id only grows), and the log lets an equal ballot replace the
  *   stored entry, so the newest metadata always wins on replay.</li>
- *   <li>{@code PersistPromise(configId, b)} → {@code persistPromise(qualify(configId, b), 0)}. Lease grants are
- *   <b>not</b> persisted (lease end 0): the core does not emit them, and a recovered core assumes it granted until
- *   {@code now.latest + leaseDuration} (docs/paxos.md). The log's {@code grantedLeaseEndEpochNanos} is ignored.</li>
+ *   <li>{@code PersistPromise(configId, b)} → {@code persistPromise(qualify(configId, b), 0)} (lease end 0: the
+ *   log keeps the largest lease end ever written, so 0 leaves it as it is).</li>
+ *   <li>{@code PersistLeaseGrant(end)} → {@code persistPromise(stored promise, end)}: a renewal of the log's
+ *   stored (config-qualified) promise carrying the grant's end, one PROMISE record. The log's recovered
+ *   {@code grantedLeaseEndEpochNanos} (the largest ever written, 0 if none) is the core's
+ *   {@code grantedLeaseEndEpochNanos}. Re-stating the stored promise is right even when the core's promise was
+ *   reset by a new configuration: the log refuses only a lower promise, and recovery reads a promise of an older
+ *   configuration as {@code ZERO}. Logs written before grants were persisted recover 0; the core's restart rule
+ *   ({@code now.latest + leaseDuration}) still covers them if the lease was not shortened across that restart.</li>
  *   <li>{@code PersistAccepted(configId, round, fromSlot, entries)} → one {@code persistAccepted} of the entries at
  *   slots {@code fromSlot..} with ballot {@code qualify(configId, round)}, plus the metadata (log end =
  *   {@code fromSlot + entries.size()}, accepted round) <i>in the same call</i>, so the truncation, the append
@@ -69,7 +75,6 @@ import java.util.NavigableMap;
  *
  * <h2>What the log cannot represent, and limits</h2>
  * <ul>
- *   <li>Granted lease ends (see above; the core's restart rule covers them).</li>
  *   <li>Atomicity of a very large {@code PersistAccepted}: when its entries exceed the log's
  *   {@code maxBatchEntries}/{@code maxBatchValueBytes} they are split into several {@code persistAccepted} calls,
  *   the metadata going with the last one. A crash between those calls (before the output's sync, so before
@@ -107,6 +112,8 @@ public final class DurableStateStore implements AutoCloseable {
     private long firstSlot;
     private long logEnd;
     private long decidedUpTo;
+    /** The log's promise as stored (config-qualified): a grant renews it. */
+    private Ballot logPromised;
 
     /**
      * Recovers from {@code log}. {@code initialMembers} is configuration 1 for a replica that has written nothing;
@@ -131,7 +138,9 @@ public final class DurableStateStore implements AutoCloseable {
         this.acceptedRound = recovered.acceptedRound();
         this.firstSlot = recovered.firstSlot();
         this.logEnd = recovered.firstSlot() + recovered.entries().size();
-        this.decidedUpTo = log.recover().decidedUpTo();
+        DurableLog.Recovered fromLog = log.recover();
+        this.decidedUpTo = fromLog.decidedUpTo();
+        this.logPromised = fromLog.promised();
     }
 
     /** The state recovered when this store was opened, for {@code PaxosReplica.recover}. */
@@ -162,7 +171,11 @@ public final class DurableStateStore implements AutoCloseable {
 
     private void apply(PersistWrite w) {
         if (w instanceof PersistWrite.PersistPromise p) {
-            log.persistPromise(qualify(p.configId(), p.promised()), 0);
+            Ballot b = qualify(p.configId(), p.promised());
+            log.persistPromise(b, 0);
+            logPromised = b;
+        } else if (w instanceof PersistWrite.PersistLeaseGrant g) {
+            log.persistPromise(logPromised, g.grantedLeaseEndEpochNanos());
         } else if (w instanceof PersistWrite.PersistAccepted a) {
             if (a.configId() != configId) {
                 throw new IllegalStateException("accepted in configuration " + a.configId() + " while in " + configId);
@@ -277,7 +290,7 @@ public final class DurableStateStore implements AutoCloseable {
         }
         long decided = r.decidedUpTo() + 1;
         return new DurableState.Recovered(configId, members, configStart, promised, accepted, snapshot, firstSlot,
-                entries, decided);
+                entries, decided, r.grantedLeaseEndEpochNanos());
     }
 
     // ------------------------------------------------------------------ encodings

@@ -111,6 +111,14 @@ public final class ReplicaProcesses implements AutoCloseable {
 
     /** Starts replica {@code id} (its data directory is kept from any earlier run). */
     public void start(int id) throws IOException {
+        start(id, replicaArgs);
+    }
+
+    /**
+     * Starts replica {@code id} with {@code replicaArgsThisStart} in place of the group's extra options (a restart
+     * with another {@code --lease-ms}, say); later {@link #start(int)} calls use the group's again.
+     */
+    public void start(int id, List<String> replicaArgsThisStart) throws IOException {
         if (running.containsKey(id) && running.get(id).isAlive()) {
             throw new IllegalStateException("replica " + id + " is already running");
         }
@@ -126,7 +134,7 @@ public final class ReplicaProcesses implements AutoCloseable {
                 "--id", String.valueOf(id), "--data-dir", dir(id).resolve("log").toString(),
                 "--ready-file", readyFile(id).toString()));
         ports.forEach((m, port) -> cmd.addAll(List.of("--member", m + "=127.0.0.1:" + port)));
-        cmd.addAll(replicaArgs);
+        cmd.addAll(replicaArgsThisStart);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir(id).resolve("replica.log").toFile())).start();
         running.put(id, p);

@@ -7,6 +7,7 @@ import io.gnomon.paxos.PersistWrite;
 import io.gnomon.paxos.PersistWrite.PersistAccepted;
 import io.gnomon.paxos.PersistWrite.PersistConfig;
 import io.gnomon.paxos.PersistWrite.PersistDecided;
+import io.gnomon.paxos.PersistWrite.PersistLeaseGrant;
 import io.gnomon.paxos.PersistWrite.PersistPromise;
 import io.gnomon.paxos.PersistWrite.PersistSnapshot;
 import io.gnomon.paxos.Snapshot;
@@ -139,6 +140,32 @@ class DurableStateStoreTest {
                 new PersistConfig(2, List.of(1, 2), 1, 1)));
     }
 
+    /**
+     * Issue 16: a grant's end survives a restart (it was written with value 0 before), never shrinks, outlives a
+     * configuration change and a compaction, and a grant written before any promise is kept too.
+     */
+    @Test
+    void grantedLeaseEndsRecoverAsTheLargestWritten() throws IOException {
+        long t = 1_767_225_600_000_000_000L;
+        Ballot b = new Ballot(4, 2);
+        check(List.of(
+                new PersistLeaseGrant(t + 100),                  // a self-grant before any promise is stored
+                new PersistPromise(1, b),
+                new PersistLeaseGrant(t + 500),
+                new PersistAccepted(1, b, 0, List.of(Entry.config(2, List.of(1, 2)))),
+                new PersistLeaseGrant(t + 300),                  // smaller: changes nothing
+                new PersistDecided(1),
+                new PersistConfig(2, List.of(1, 2), 1, 1),       // promise reset to ZERO, the grant still runs
+                new PersistLeaseGrant(t + 900),
+                new PersistPromise(2, new Ballot(1, 1)),
+                new PersistAccepted(2, new Ballot(1, 1), 1, values("a", 3)),
+                new PersistDecided(3),
+                new PersistSnapshot(new Snapshot(1, "s".getBytes(StandardCharsets.UTF_8), 2, List.of(1, 2), 1))));
+        try (DurableStateStore store = open(dir)) {
+            assertThat(store.recovered().grantedLeaseEndEpochNanos()).isEqualTo(t + 900);
+        }
+    }
+
     @Test
     void snapshotsCompactAndCarryTheirConfiguration() throws IOException {
         Ballot b = new Ballot(1, 1);
@@ -180,6 +207,7 @@ class DurableStateStoreTest {
                 : Arrays.toString(e.value())).collect(Collectors.joining(","));
         return "config=" + r.configId() + " members=" + r.members() + " start=" + r.configStartIndex()
                 + " promised=" + r.promised() + " accepted=" + r.acceptedRound() + " snapshot=" + snap
-                + " firstSlot=" + r.firstSlot() + " decided=" + r.decidedIndex() + " entries=[" + entries + "]";
+                + " firstSlot=" + r.firstSlot() + " decided=" + r.decidedIndex() + " grantedLeaseEnd="
+                + r.grantedLeaseEndEpochNanos() + " entries=[" + entries + "]";
     }
 }

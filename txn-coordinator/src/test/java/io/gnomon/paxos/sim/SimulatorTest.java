@@ -33,6 +33,21 @@ class SimulatorTest {
         assertThat(decided).isGreaterThan(100 * 100);
     }
 
+    /** Issue 16: grantors of the leader's lease restart with shorter leases; no overlapping lease, no stale read. */
+    @Test
+    void shorterLeaseRestartScenarioThreeAndFiveReplicas() {
+        long decided = 0;
+        int leaderships = 0;
+        for (long seed = 1; seed <= 60; seed++) {
+            Simulator.Result r = new Simulator(seed, seed % 3 == 0 ? 5 : 3, STEPS, ReplicaFactory.REAL,
+                    Simulator.Scenario.SHORTER_LEASE_RESTART).run();
+            decided += r.decidedSlots();
+            leaderships += r.leaderships();
+        }
+        assertThat(decided).isGreaterThan(60 * 100);
+        assertThat(leaderships).as("the cycle moves leadership").isGreaterThan(60 * 2);
+    }
+
     @Test
     void aSeedReplaysByteForByte() {
         for (long seed : new long[] {7, 42, 1_000_003}) {
@@ -49,5 +64,7 @@ class SimulatorTest {
     void aFailureNamesItsSeedAndTheReplayCommand() {
         assertThat(Simulator.replayCommand(123, 5, 20_000))
                 .isEqualTo("bin/paxos-sim --replay 123 --replicas 5 --steps 20000");
+        assertThat(Simulator.replayCommand(123, 3, 20_000, Simulator.Scenario.SHORTER_LEASE_RESTART))
+                .isEqualTo("bin/paxos-sim --replay 123 --replicas 3 --steps 20000 --scenario shorter-lease-restart");
     }
 }
