@@ -12,12 +12,16 @@ import java.util.StringJoiner;
  * 100,000-node component does not overflow the stack), then, inside each component of the subgraph a class
  * allows, a shortest cycle of that class through a candidate edge, by breadth-first search over (transaction,
  * path state) where the state counts rw edges (0, 1, 2+) and notes whether a wr and a real-time edge were used.
- * Effort is bounded: a few candidate edges per component and a total number of steps; every component of the
- * whole graph still gets at least one classified cycle.
+ * Effort is bounded: a few candidate edges per component and a total number of steps. Within the steps every
+ * component of the whole graph gets at least one classified cycle; a component left unclassified when the steps
+ * run out is still reported, as {@link AnomalyType#UNCLASSIFIED_CYCLE}: a cycle exists, so the history is never
+ * valid.
  */
 final class CycleSearch {
     /** Candidate edges tried per component and class before giving up on that class there. */
     static final int ATTEMPTS_PER_COMPONENT = 8;
+    /** Transactions named in an unclassified component's report; its size is always given in full. */
+    static final int UNCLASSIFIED_TXNS_SHOWN = 20;
 
     private static final int WW = EdgeType.WW.bit();
     private static final int WR = EdgeType.WR.bit();
@@ -121,6 +125,39 @@ final class CycleSearch {
                 }
             }
         }
+        assert truncated || allCovered(covered, sizes) : "a search within budget classifies every cyclic component";
+        reportUnclassified(whole, sizes, covered);
+    }
+
+    private static boolean allCovered(boolean[] covered, int[] sizes) {
+        for (int c = 0; c < sizes.length; c++) {
+            if (sizes[c] > 1 && !covered[c]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The components the step budget left without a classified cycle: each is a cycle of unknown class, with its
+     * size and its first transactions by id, so that a cut-short search never reads as a valid history.
+     */
+    private void reportUnclassified(int[] whole, int[] sizes, boolean[] covered) {
+        Map<Integer, List<Integer>> shown = new java.util.TreeMap<>();
+        for (int t = 0; t < whole.length; t++) {
+            int c = whole[t];
+            if (sizes[c] > 1 && !covered[c]) {
+                List<Integer> txns = shown.computeIfAbsent(c, x -> new ArrayList<>());
+                if (txns.size() < UNCLASSIFIED_TXNS_SHOWN) {
+                    txns.add(t);
+                }
+            }
+        }
+        shown.forEach((c, txns) -> findings.add(AnomalyType.UNCLASSIFIED_CYCLE, () -> new Anomaly(
+                AnomalyType.UNCLASSIFIED_CYCLE, txns, List.of(), null, "cyclic component of " + sizes[c]
+                + " transactions" + (sizes[c] > txns.size() ? " (the first " + txns.size() + " by invocation listed)" : "")
+                + " left unclassified: the cycle search stopped at its budget of " + stepBudget
+                + " steps; rerun with a larger --max-search-steps to classify it")));
     }
 
     private void report(AnomalyType type, List<Integer> cycleEdges) {

@@ -19,12 +19,19 @@ public final class Report {
     private Report() {
     }
 
-    /** One word for the result: {@code valid}, {@code not-serializable} or {@code not-strictly-serializable}. */
+    /**
+     * One word for the result: {@code valid}, {@code not-serializable}, {@code not-strictly-serializable}, or
+     * {@code unclassified-cycle} when, short of a class that rules out serializability, the cycle search ran out
+     * of steps on a cyclic component (not strictly serializable; whether serializable is unknown).
+     */
     public static String verdict(CheckResult r) {
         if (r.valid()) {
             return "valid";
         }
-        return r.serializabilityViolated() ? "not-serializable" : "not-strictly-serializable";
+        if (r.serializabilityViolated()) {
+            return "not-serializable";
+        }
+        return r.counts().containsKey(AnomalyType.UNCLASSIFIED_CYCLE) ? "unclassified-cycle" : "not-strictly-serializable";
     }
 
     /** A readable report showing at most {@code maxPerClass} anomalies of each class. */
