@@ -88,6 +88,14 @@ public final class Report {
     private static String why(CheckResult r, Dependency d) {
         String a = name(r, d.from());
         String b = name(r, d.to());
+        if (d.unread()) {
+            String after = " appended " + d.value() + " to " + d.key() + ", which no read returned: lists only grow, so "
+                    + b + " came after";
+            return d.type() == EdgeType.WW
+                    ? a + " appended " + d.prevValue() + ", the last element any read of " + d.key() + " returned, and " + b + after
+                    : a + " read " + d.key() + (d.prevValue() == null ? " empty" : " ending at " + d.prevValue()) + ", and "
+                    + b + after;
+        }
         return switch (d.type()) {
             case WW -> a + " appended " + d.prevValue() + " to " + d.key() + ", and " + b + " appended " + d.value()
                     + " right after it";
@@ -161,6 +169,9 @@ public final class Report {
                 }
                 if (d.prevValue() != null) {
                     e.put("prevValue", d.prevValue());
+                }
+                if (d.unread()) {
+                    e.put("unread", true);
                 }
             }
             o.put("explanation", a.explanation());
