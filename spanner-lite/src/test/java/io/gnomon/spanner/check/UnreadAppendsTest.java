@@ -65,6 +65,22 @@ class UnreadAppendsTest {
     }
 
     @Test
+    void aReadOfAnOlderVersionFollowsUnreadAppendsThroughTheVersionOrder() {
+        CheckResult r = new Histories()
+                .invoke(1, append("x", 1)).invoke(2, append("x", 2), append("y", 2))
+                .invoke(3, read("x"), read("y")).invoke(4, read("x"))
+                .ok(1, append("x", 1)).ok(2, append("x", 2), append("y", 2))
+                .ok(3, read("x"), read("y", 2L))     // x = [], a strict prefix of x's order, but y = [T1's]
+                .ok(4, read("x", 1L))                // x's order is [1]: T1's 2 is never read
+                .check();
+        // G-single: T2 -rw-> T0 -ww-> T1 (unread 2 after the last element read) -wr-> T2. (G2 goes through T3.)
+        assertOnly(r, AnomalyType.G_SINGLE, AnomalyType.G2);
+        assertThat(cycle(r, AnomalyType.G_SINGLE)).extracting(Dependency::type)
+                .containsExactly(EdgeType.RW, EdgeType.WW, EdgeType.WR);
+        assertThat(cycle(r, AnomalyType.G_SINGLE)).extracting(Dependency::unread).containsExactly(false, true, false);
+    }
+
+    @Test
     void withRealTimeOrderAStaleReadOfAnAppendNeverReadBackIsCaught() {
         CheckResult r = new Histories()
                 .txn(1, append("x", 1))
