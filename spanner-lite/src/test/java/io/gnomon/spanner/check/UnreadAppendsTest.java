@@ -159,6 +159,19 @@ class UnreadAppendsTest {
     }
 
     @Test
+    void aCutShortSearchCountsTransactionsNotHubs() throws Exception {
+        String lostUpdate = new Histories()
+                .invoke(1, read("x"), append("x", 1)).invoke(2, read("x"), append("x", 2))
+                .ok(1, read("x"), append("x", 1)).ok(2, read("x"), append("x", 2))
+                .text();
+        CheckResult r = new Checker(new Checker.Limits(10, 0), System::nanoTime).check(HistorySource.ofString(lostUpdate));
+        assertOnly(r, AnomalyType.UNCLASSIFIED_CYCLE);
+        Anomaly a = r.examples().get(AnomalyType.UNCLASSIFIED_CYCLE).get(0);
+        assertThat(a.txns()).containsExactly(0, 1);
+        assertThat(a.explanation()).startsWith("cyclic component of 2 transactions left unclassified");
+    }
+
+    @Test
     void anUnreadAppendComesAfterTheLastElementReadAsAWriteDependency() {
         CheckResult r = new Histories()
                 .invoke(1, append("x", 1), append("y", 2)).invoke(2, append("x", 2), append("y", 1))
