@@ -19,7 +19,13 @@ public enum AnomalyType {
     INCOMPATIBLE_ORDER("incompatible-order", true, "two reads of a key are not prefixes of one another"),
     INTERNAL("internal", true, "a read disagrees with the transaction's own earlier appends or reads of the key"),
     DUPLICATE_ELEMENTS("duplicate-elements", true, "a read returned the same element twice"),
-    GARBAGE("garbage", true, "a read returned an element that no transaction appended");
+    GARBAGE("garbage", true, "a read returned an element that no transaction appended"),
+    /**
+     * A strongly connected component the cycle search ran out of steps to classify: it holds a cycle, so the
+     * history is not strictly serializable, but whether a serializability class is among its cycles is unknown.
+     */
+    UNCLASSIFIED_CYCLE("unclassified-cycle", false, "a cyclic component whose cycles the search ran out of steps to"
+            + " classify (so not strictly serializable; whether serializable is unknown): rerun with a larger --max-search-steps");
 
     private final String label;
     private final boolean breaksSerializability;
@@ -37,11 +43,19 @@ public enum AnomalyType {
     }
 
     /**
-     * Whether the anomaly rules out serializability; the others (real-time cycles) rule out only strict
-     * serializability.
+     * Whether the anomaly rules out serializability; the others rule out strict serializability, and except for
+     * {@link #UNCLASSIFIED_CYCLE} (which may or may not rule out serializability too) only that.
      */
     public boolean breaksSerializability() {
         return breaksSerializability;
+    }
+
+    /**
+     * Whether the anomaly is known to rule out strict serializability only: a real-time cycle class. False for
+     * {@link #UNCLASSIFIED_CYCLE}, whose class is unknown.
+     */
+    public boolean realtimeOnly() {
+        return !breaksSerializability && this != UNCLASSIFIED_CYCLE;
     }
 
     /** A one-line definition, as in docs/history-format.md. */

@@ -12,17 +12,23 @@ import java.util.StringJoiner;
  * 100,000-node component does not overflow the stack), then, inside each component of the subgraph a class
  * allows, a shortest cycle of that class through a candidate edge, by breadth-first search over (transaction,
  * path state) where the state counts rw edges (0, 1, 2+) and notes whether a wr and a real-time edge were used.
- * Effort is bounded: a few candidate edges per component and a total number of steps; every component of the
- * whole graph still gets at least one classified cycle.
+ * Effort is bounded: a few candidate edges per component and a total number of steps. Within the steps every
+ * component of the whole graph gets at least one classified cycle; a component left unclassified when the steps
+ * run out is still reported, as {@link AnomalyType#UNCLASSIFIED_CYCLE}: a cycle exists, so the history is never
+ * valid.
  */
 final class CycleSearch {
     /** Candidate edges tried per component and class before giving up on that class there. */
     static final int ATTEMPTS_PER_COMPONENT = 8;
+    /** Transactions named in an unclassified component's report; its size is always given in full. */
+    static final int UNCLASSIFIED_TXNS_SHOWN = 20;
 
     private static final int WW = EdgeType.WW.bit();
     private static final int WR = EdgeType.WR.bit();
     private static final int RW = EdgeType.RW.bit();
     private static final int RT = EdgeType.REALTIME.bit();
+    /** Edges out of hubs: allowed in every class, they only continue the rw or ww edge that entered the hub. */
+    private static final int HUB = DependencyGraph.HUB_BIT;
     private static final int STATES = 12; // rw count 0..2 (2 = two or more) x wr seen x realtime seen
 
     /** What a cycle of one class may use and must contain. */
@@ -30,15 +36,16 @@ final class CycleSearch {
     }
 
     private static final List<Spec> SPECS = List.of(
-            new Spec(AnomalyType.G0, WW, EdgeType.WW, 0, 0, false, false),
-            new Spec(AnomalyType.G1C, WW | WR, EdgeType.WR, 0, 0, true, false),
-            new Spec(AnomalyType.G_SINGLE, WW | WR | RW, EdgeType.RW, 1, 1, false, false),
-            new Spec(AnomalyType.G2, WW | WR | RW, EdgeType.RW, 2, 2, false, false),
-            new Spec(AnomalyType.G0_REALTIME, WW | RT, EdgeType.REALTIME, 0, 0, false, true),
-            new Spec(AnomalyType.G1C_REALTIME, WW | WR | RT, EdgeType.REALTIME, 0, 0, true, true),
-            new Spec(AnomalyType.G_SINGLE_REALTIME, WW | WR | RW | RT, EdgeType.RW, 1, 1, false, true),
-            new Spec(AnomalyType.G2_REALTIME, WW | WR | RW | RT, EdgeType.RW, 2, 2, false, true));
-    private static final Spec ANY = new Spec(null, WW | WR | RW | RT, null, 0, 2, false, false);
+            new Spec(AnomalyType.G0, WW | HUB, EdgeType.WW, 0, 0, false, false),
+            new Spec(AnomalyType.G1C, WW | WR | HUB, EdgeType.WR, 0, 0, true, false),
+            new Spec(AnomalyType.G_SINGLE, WW | WR | RW | HUB, EdgeType.RW, 1, 1, false, false),
+            new Spec(AnomalyType.G2, WW | WR | RW | HUB, EdgeType.RW, 2, 2, false, false),
+            new Spec(AnomalyType.G0_REALTIME, WW | RT | HUB, EdgeType.REALTIME, 0, 0, false, true),
+            new Spec(AnomalyType.G1C_REALTIME, WW | WR | RT | HUB, EdgeType.REALTIME, 0, 0, true, true),
+            new Spec(AnomalyType.G_SINGLE_REALTIME, WW | WR | RW | RT | HUB, EdgeType.RW, 1, 1, false, true),
+            new Spec(AnomalyType.G2_REALTIME, WW | WR | RW | RT | HUB, EdgeType.RW, 2, 2, false, true));
+    private static final int ALL = WW | WR | RW | RT | HUB;
+    private static final Spec ANY = new Spec(null, ALL, null, 0, 2, false, false);
 
     private final DependencyGraph g;
     private final Findings findings;
@@ -72,8 +79,7 @@ final class CycleSearch {
     }
 
     void run() {
-        int all = WW | WR | RW | RT;
-        int[] whole = components(all);
+        int[] whole = components(ALL);
         int[] sizes = sizes(whole);
         for (int size : sizes) {
             if (size > 1) {
@@ -97,7 +103,7 @@ final class CycleSearch {
             for (int e = 0; e < g.edgeCount() && !truncated; e++) {
                 int a = g.from(e);
                 int c = comp[a];
-                if (g.type(e) != spec.candidate() || c != comp[g.to(e)] || compSizes[c] < 2 || done[c]
+                if (g.typeBit(e) != spec.candidate().bit() || c != comp[g.to(e)] || compSizes[c] < 2 || done[c]
                         || attempts[c] >= ATTEMPTS_PER_COMPONENT) {
                     continue;
                 }
@@ -110,10 +116,11 @@ final class CycleSearch {
                 }
             }
         }
-        // A component where the bounded searches found nothing still holds a cycle: report one, classified.
+        // A component where the bounded searches found nothing still holds a cycle: report one, classified. A
+        // cycle is reported from a transaction, so the search starts on an edge that leaves one.
         for (int e = 0; e < g.edgeCount() && !truncated; e++) {
             int c = whole[g.from(e)];
-            if (!covered[c] && c == whole[g.to(e)] && sizes[c] > 1) {
+            if (!covered[c] && c == whole[g.to(e)] && sizes[c] > 1 && !g.isHub(g.from(e))) {
                 List<Integer> cycle = search(e, ANY, whole, c);
                 if (cycle != null) {
                     covered[c] = true;
@@ -121,16 +128,49 @@ final class CycleSearch {
                 }
             }
         }
+        assert truncated || allCovered(covered, sizes) : "a search within budget classifies every cyclic component";
+        reportUnclassified(whole, sizes, covered);
+    }
+
+    private static boolean allCovered(boolean[] covered, int[] sizes) {
+        for (int c = 0; c < sizes.length; c++) {
+            if (sizes[c] > 1 && !covered[c]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The components the step budget left without a classified cycle: each is a cycle of unknown class, with its
+     * size and its first transactions by id, so that a cut-short search never reads as a valid history.
+     */
+    private void reportUnclassified(int[] whole, int[] sizes, boolean[] covered) {
+        Map<Integer, List<Integer>> shown = new java.util.TreeMap<>();
+        int[] txnCounts = new int[sizes.length]; // hubs are not transactions
+        for (int t = 0; t < g.txnCount(); t++) {
+            int c = whole[t];
+            if (sizes[c] > 1 && !covered[c]) {
+                txnCounts[c]++;
+                List<Integer> txns = shown.computeIfAbsent(c, x -> new ArrayList<>());
+                if (txns.size() < UNCLASSIFIED_TXNS_SHOWN) {
+                    txns.add(t);
+                }
+            }
+        }
+        shown.forEach((c, txns) -> findings.add(AnomalyType.UNCLASSIFIED_CYCLE, () -> new Anomaly(
+                AnomalyType.UNCLASSIFIED_CYCLE, txns, List.of(), null, "cyclic component of " + txnCounts[c]
+                + " transactions" + (txnCounts[c] > txns.size() ? " (the first " + txns.size() + " by invocation listed)" : "")
+                + " left unclassified: the cycle search stopped at its budget of " + stepBudget
+                + " steps; rerun with a larger --max-search-steps to classify it")));
     }
 
     private void report(AnomalyType type, List<Integer> cycleEdges) {
         findings.add(type, () -> {
-            List<Dependency> deps = new ArrayList<>();
+            List<Dependency> deps = g.dependencies(cycleEdges);
             List<Integer> txns = new ArrayList<>();
             StringJoiner kinds = new StringJoiner(", ");
-            for (int e : cycleEdges) {
-                Dependency d = g.dependency(e);
-                deps.add(d);
+            for (Dependency d : deps) {
                 txns.add(d.from());
                 kinds.add(d.type().label());
             }
@@ -143,10 +183,10 @@ final class CycleSearch {
         boolean wr = false;
         boolean rt = false;
         for (int e : cycleEdges) {
-            EdgeType t = g.type(e);
-            rw += t == EdgeType.RW ? 1 : 0;
-            wr |= t == EdgeType.WR;
-            rt |= t == EdgeType.REALTIME;
+            int bit = g.typeBit(e);
+            rw += bit == RW ? 1 : 0;
+            wr |= bit == WR;
+            rt |= bit == RT;
         }
         if (rw >= 2) {
             return rt ? AnomalyType.G2_REALTIME : AnomalyType.G2;

@@ -19,12 +19,19 @@ public final class Report {
     private Report() {
     }
 
-    /** One word for the result: {@code valid}, {@code not-serializable} or {@code not-strictly-serializable}. */
+    /**
+     * One word for the result: {@code valid}, {@code not-serializable}, {@code not-strictly-serializable}, or
+     * {@code unclassified-cycle} when, short of a class that rules out serializability, the cycle search ran out
+     * of steps on a cyclic component (not strictly serializable; whether serializable is unknown).
+     */
     public static String verdict(CheckResult r) {
         if (r.valid()) {
             return "valid";
         }
-        return r.serializabilityViolated() ? "not-serializable" : "not-strictly-serializable";
+        if (r.serializabilityViolated()) {
+            return "not-serializable";
+        }
+        return r.counts().containsKey(AnomalyType.UNCLASSIFIED_CYCLE) ? "unclassified-cycle" : "not-strictly-serializable";
     }
 
     /** A readable report showing at most {@code maxPerClass} anomalies of each class. */
@@ -81,6 +88,14 @@ public final class Report {
     private static String why(CheckResult r, Dependency d) {
         String a = name(r, d.from());
         String b = name(r, d.to());
+        if (d.unread()) {
+            String after = " appended " + d.value() + " to " + d.key() + ", which no read returned: lists only grow, so "
+                    + b + " came after";
+            return d.type() == EdgeType.WW
+                    ? a + " appended " + d.prevValue() + ", the last element any read of " + d.key() + " returned, and " + b + after
+                    : a + " read " + d.key() + (d.prevValue() == null ? " empty" : " ending at " + d.prevValue()) + ", and "
+                    + b + after;
+        }
         return switch (d.type()) {
             case WW -> a + " appended " + d.prevValue() + " to " + d.key() + ", and " + b + " appended " + d.value()
                     + " right after it";
@@ -154,6 +169,9 @@ public final class Report {
                 }
                 if (d.prevValue() != null) {
                     e.put("prevValue", d.prevValue());
+                }
+                if (d.unread()) {
+                    e.put("unread", true);
                 }
             }
             o.put("explanation", a.explanation());

@@ -3,6 +3,7 @@ package io.gnomon.spanner.check;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static io.gnomon.spanner.check.Histories.append;
@@ -210,6 +211,53 @@ class HandMadeHistoriesTest {
                 .txn(3, read("x", 2L))
                 .check();
         assertThat(r.valid()).isTrue();
+    }
+
+    @Test
+    void aCycleSearchCutShortReportsTheComponentAndIsNeverValid() throws Exception {
+        String writeSkew = new Histories()
+                .invoke(1, read("x"), append("y", 1)).invoke(2, read("y"), append("x", 1))
+                .ok(1, read("x"), append("y", 1)).ok(2, read("y"), append("x", 1))
+                .txn(3, read("x", 1L), read("y", 1L))
+                .text();
+        CheckResult r = new Checker(new Checker.Limits(10, 1), System::nanoTime).check(HistorySource.ofString(writeSkew));
+
+        assertOnly(r, AnomalyType.UNCLASSIFIED_CYCLE);
+        assertThat(r.stats().searchTruncated()).isTrue();
+        assertThat(Report.verdict(r)).isEqualTo("unclassified-cycle");
+        Anomaly a = r.examples().get(AnomalyType.UNCLASSIFIED_CYCLE).get(0);
+        assertThat(a.txns()).extracting(t -> r.txn(t).invokeIndex()).containsExactly(0L, 1L);
+        assertThat(a.explanation()).startsWith("cyclic component of 2 transactions left unclassified")
+                .contains("budget of 1 steps");
+        assertThat(Report.text(r, 5)).startsWith("INVALID (unclassified-cycle): 1 anomaly in 1 class")
+                .contains("T0 = process 1, ok at index 2").contains("T1 = process 2, ok at index 3");
+    }
+
+    @Test
+    void noStepBudgetMakesACyclicHistoryValid() throws Exception {
+        // Two separate write skews: two cyclic components.
+        String two = new Histories()
+                .invoke(1, read("x"), append("y", 1)).invoke(2, read("y"), append("x", 1))
+                .ok(1, read("x"), append("y", 1)).ok(2, read("y"), append("x", 1))
+                .txn(3, read("x", 1L), read("y", 1L))
+                .invoke(1, read("u"), append("v", 1)).invoke(2, read("v"), append("u", 1))
+                .ok(1, read("u"), append("v", 1)).ok(2, read("v"), append("u", 1))
+                .txn(3, read("u", 1L), read("v", 1L))
+                .text();
+        assertThat(checkWithSteps(two, Checker.Limits.DEFAULT.cycleSearchSteps()).counts())
+                .isEqualTo(Map.of(AnomalyType.G2, 2));
+        assertThat(checkWithSteps(two, 0).counts()).isEqualTo(Map.of(AnomalyType.UNCLASSIFIED_CYCLE, 2));
+        for (long steps = 0; steps <= 300; steps++) {
+            CheckResult r = checkWithSteps(two, steps);
+            long budget = steps;
+            assertThat(r.valid()).as(() -> budget + " steps: " + Report.text(r, 5)).isFalse();
+            assertThat(Report.verdict(r)).isEqualTo(r.counts().containsKey(AnomalyType.G2) ? "not-serializable"
+                    : "unclassified-cycle");
+        }
+    }
+
+    private static CheckResult checkWithSteps(String history, long steps) throws Exception {
+        return new Checker(new Checker.Limits(10, steps), System::nanoTime).check(HistorySource.ofString(history));
     }
 
     @Test

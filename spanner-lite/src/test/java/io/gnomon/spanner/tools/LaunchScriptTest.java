@@ -42,6 +42,11 @@ class LaunchScriptTest {
         Run bad = run(dir, "check", broken.toString(), "--json");
         assertThat(bad.exitCode()).isEqualTo(1);
         assertThat(bad.stdout()).startsWith("{\"valid\":false,\"verdict\":\"not-serializable\",\"counts\":{\"G1a\":1}");
+        Path writeSkew = dir.resolve("g2.jsonl");
+        Files.writeString(writeSkew, SpannerLiteMainTest.WRITE_SKEW);
+        Run cut = run(dir, "check", writeSkew.toString(), "--max-search-steps", "1");
+        assertThat(cut.exitCode()).as(cut.stdout()).isEqualTo(3);
+        assertThat(cut.stdout()).startsWith("INVALID (unclassified-cycle)");
         Files.writeString(dir.resolve("junk.jsonl"), "{}\nnot json\n");
         Run junk = run(dir, "check", dir.resolve("junk.jsonl").toString());
         assertThat(junk.exitCode()).isEqualTo(2);

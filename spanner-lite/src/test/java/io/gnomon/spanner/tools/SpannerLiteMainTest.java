@@ -70,6 +70,42 @@ class SpannerLiteMainTest {
         assertThat(report.get("stats").get("edges").get("realtime").asLong()).isPositive();
     }
 
+    /** Write skew (G2): T0 and T1 each read what the other appends to, T4 reads both appends. */
+    static final String WRITE_SKEW = """
+            {"index":0,"process":1,"type":"invoke","f":"txn","value":[["r","x",null],["append","y",1]],"time":10}
+            {"index":1,"process":2,"type":"invoke","f":"txn","value":[["r","y",null],["append","x",1]],"time":20}
+            {"index":2,"process":1,"type":"ok","f":"txn","value":[["r","x",[]],["append","y",1]],"time":30}
+            {"index":3,"process":2,"type":"ok","f":"txn","value":[["r","y",[]],["append","x",1]],"time":40}
+            {"index":4,"process":3,"type":"invoke","f":"txn","value":[["r","x",null],["r","y",null]],"time":50}
+            {"index":5,"process":3,"type":"ok","f":"txn","value":[["r","x",[1]],["r","y",[1]]],"time":60}
+            """;
+
+    @Test
+    void aCycleSearchCutShortExitsThreeNamingTheComponent(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("g2.jsonl");
+        Files.writeString(file, WRITE_SKEW);
+        assertThat(run("check", file.toString()).exitCode()).isEqualTo(1);
+
+        Run cut = run("check", "--max-search-steps", "1", file.toString());
+        assertThat(cut.exitCode()).as(cut.stdout()).isEqualTo(3);
+        assertThat(cut.stdout()).startsWith("INVALID (unclassified-cycle): 1 anomaly in 1 class")
+                .contains("\nunclassified-cycle: 1 found")
+                .contains("cyclic component of 2 transactions left unclassified")
+                .contains("T0 = process 1, ok at index 2").contains("T1 = process 2, ok at index 3")
+                .contains("cycle search truncated");
+        Run json = run("check", "--json", "--max-search-steps=0", file.toString());
+        assertThat(json.exitCode()).isEqualTo(3);
+        JsonNode report = new ObjectMapper().readTree(json.stdout());
+        assertThat(report.get("valid").asBoolean()).isFalse();
+        assertThat(report.get("verdict").asText()).isEqualTo("unclassified-cycle");
+        assertThat(report.get("anomalies").get(0).get("txns").toString()).isEqualTo("[0,1]");
+        assertThat(report.get("stats").get("searchTruncated").asBoolean()).isTrue();
+
+        Run bad = run("check", "--max-search-steps", "-1", file.toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.stderr().strip()).isEqualTo("spanner-lite check: --max-search-steps must be >= 0, was -1");
+    }
+
     @Test
     void unreadableInputExitsTwoWithTheLine(@TempDir Path dir) throws Exception {
         Path file = generate(dir, "h.jsonl");
