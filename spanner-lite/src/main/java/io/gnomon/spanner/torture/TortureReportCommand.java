@@ -73,6 +73,7 @@ public final class TortureReportCommand implements Callable<Integer> {
     SharedOptions shared;
 
     private int simulationFailures;
+    private int runsFailed;
     private final List<NotRun> notRun = new ArrayList<>();
 
     /** One table row: the runs of one backend and fault kind (and negative control, or null). */
@@ -108,6 +109,7 @@ public final class TortureReportCommand implements Callable<Integer> {
         Map<String, Row> controlRows = new LinkedHashMap<>();
         int failed = 0;
         simulationFailures = 0;
+        runsFailed = 0;
         for (int i = 0; i < plan.size(); i++) {
             TortureSetup s = plan.get(i);
             Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
@@ -122,6 +124,16 @@ public final class TortureReportCommand implements Callable<Integer> {
                 out.flush();
                 failed++;
                 simulationFailures++;
+                continue;
+            } catch (IOException e) {
+                // One run that cannot go on (a group that elects no leader on a loaded machine, say) must not end
+                // the report: the others' figures are still worth having. It counts as a failure.
+                out.println("torture backend=" + s.backend() + " fault=" + s.fault().cli()
+                        + (s.negativeControl() == null ? "" : " negative-control=" + s.negativeControl()) + " seed="
+                        + s.seed() + ": RUN FAILED: " + e.getMessage() + " (" + runDir + ")");
+                out.flush();
+                failed++;
+                runsFailed++;
                 continue;
             }
             out.println(summary.line()
@@ -322,7 +334,10 @@ public final class TortureReportCommand implements Callable<Integer> {
                 .append(" s per run. A simulated run replays with `bin/spanner-lite torture --backend sim --duration ")
                 .append(duration).append(" --clients ").append(shared.clients).append(" --op-timeout ")
                 .append(TortureSetup.CONTROL_OP_TIMEOUT.toMillis()).append("ms --fault KIND --seed N --negative-control CONTROL`")
-                .append(" (skip-lease-wait with `GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes`).\n\n");
+                .append(" (skip-lease-wait with `GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes`).")
+                .append(runsFailed == 0 ? "" : " " + runsFailed + " runs failed before their end (the report's output "
+                        + "says why) and are not in the tables.")
+                .append("\n\n");
         b.append("| control | fault | backend | runs | faults injected | runs with a stale read in the history | "
                 + "anomalies | caught | missed (stale read, no anomaly) | did not show | why it cannot show |\n");
         b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
