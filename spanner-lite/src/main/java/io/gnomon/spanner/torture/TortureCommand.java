@@ -58,6 +58,11 @@ public final class TortureCommand implements Callable<Integer> {
     @Option(names = "--hold", defaultValue = "2500ms", description = "How long each fault stays (longer than the lease).")
     String hold;
 
+    @Option(names = "--op-timeout", defaultValue = "2s",
+            description = "How long a client waits for an answer before it moves on to another replica (default ${DEFAULT-VALUE}; "
+                    + "a negative control in torture-report uses 500ms).")
+    String opTimeout;
+
     @Option(names = "--seed", defaultValue = "1", description = "Seeds the workload and the choice of victims.")
     long seed;
 
@@ -81,7 +86,7 @@ public final class TortureCommand implements Callable<Integer> {
         try {
             setup = new TortureSetup(backend, replicas, shared.clients, FaultKind.parse(fault), Durations.parse("--duration", duration),
                     Durations.parse("--quiet", quiet), Durations.parse("--hold", hold), leaseMillis, electionMillis, seed,
-                    negativeControl, shared.replicaClasspath());
+                    negativeControl, shared.replicaClasspath(), Durations.parse("--op-timeout", opTimeout));
         } catch (IllegalArgumentException e) {
             err.println("torture: " + e.getMessage());
             return 2;

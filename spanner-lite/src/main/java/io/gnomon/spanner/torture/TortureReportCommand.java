@@ -36,6 +36,8 @@ import java.util.concurrent.Callable;
 public final class TortureReportCommand implements Callable<Integer> {
     static final String BEGIN = "<!-- torture-figures:begin -->";
     static final String END = "<!-- torture-figures:end -->";
+    static final String CONTROLS_BEGIN = "<!-- torture-controls:begin -->";
+    static final String CONTROLS_END = "<!-- torture-controls:end -->";
 
     @Spec
     CommandSpec spec;
@@ -56,8 +58,13 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--no-etcd", description = "Leave out the etcd reference runs.")
     boolean noEtcd;
 
-    @Option(names = "--no-negative-control", description = "Leave out the negative control.")
+    @Option(names = "--no-negative-control", description = "Leave out the negative controls.")
     boolean noNegativeControl;
+
+    @Option(names = "--controls-only", description = {"Only the negative controls: each control against each fault kind",
+            "at the default timeouts, in simulation (every kind) and on processes (the kinds",
+            "where it can show); rewrites only their table in --doc."})
+    boolean controlsOnly;
 
     @Option(names = "--doc", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
     Path doc;
@@ -66,12 +73,18 @@ public final class TortureReportCommand implements Callable<Integer> {
     SharedOptions shared;
 
     private int simulationFailures;
+    private int runsFailed;
+    private final List<NotRun> notRun = new ArrayList<>();
 
-    /** One table row: the runs of one backend and fault kind. */
+    /** One table row: the runs of one backend and fault kind (and negative control, or null). */
     private record Row(String backend, String fault, List<TortureRun.Summary> runs, String control) {
         boolean negativeControl() {
             return control != null;
         }
+    }
+
+    /** A negative control and fault kind not run on a backend, and why. */
+    private record NotRun(String backend, String control, String fault, String why) {
     }
 
     @Override
@@ -87,14 +100,20 @@ public final class TortureReportCommand implements Callable<Integer> {
             err.println("torture-report: " + e.getMessage());
             return 2;
         }
+        if (controlsOnly && noNegativeControl) {
+            err.println("torture-report: --controls-only and --no-negative-control leave nothing to run");
+            return 2;
+        }
         Path dir = shared.workDir("torture-report");
         Map<String, Row> rows = new LinkedHashMap<>();
+        Map<String, Row> controlRows = new LinkedHashMap<>();
         int failed = 0;
         simulationFailures = 0;
+        runsFailed = 0;
         for (int i = 0; i < plan.size(); i++) {
             TortureSetup s = plan.get(i);
             Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
-                    + (s.negativeControl() == null ? "" : "-control") + "-" + s.seed()));
+                    + (s.negativeControl() == null ? "" : "-" + s.negativeControl()) + "-" + s.seed()));
             TortureRun.Summary summary;
             try {
                 summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
@@ -106,24 +125,59 @@ public final class TortureReportCommand implements Callable<Integer> {
                 failed++;
                 simulationFailures++;
                 continue;
+            } catch (IOException e) {
+                // One run that cannot go on (a group that elects no leader on a loaded machine, say) must not end
+                // the report: the others' figures are still worth having. It counts as a failure.
+                out.println("torture backend=" + s.backend() + " fault=" + s.fault().cli()
+                        + (s.negativeControl() == null ? "" : " negative-control=" + s.negativeControl()) + " seed="
+                        + s.seed() + ": RUN FAILED: " + e.getMessage() + " (" + runDir + ")");
+                out.flush();
+                failed++;
+                runsFailed++;
+                continue;
             }
-            out.println(summary.line());
+            out.println(summary.line()
+                    + (s.negativeControl() == null ? "" : " control-outcome=" + summary.controlOutcome()));
             out.flush();
-            if (!s.passed(summary)) {
+            // A control run fails the report only if the checker missed a stale read in its history; a run in
+            // which the bug did not show is counted in the table, not as a failure (see controlsTable).
+            if (s.negativeControl() == null ? !s.passed(summary)
+                    : summary.controlOutcome() == TortureRun.Summary.ControlOutcome.MISSED) {
                 failed++;
             }
             String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
-            rows.computeIfAbsent(key, x -> new Row(s.backend(), s.fault().cli(), new ArrayList<>(),
-                    s.negativeControl())).runs().add(summary);
+            (s.negativeControl() == null ? rows : controlRows).computeIfAbsent(key, x -> new Row(s.backend(),
+                    s.fault().cli(), new ArrayList<>(), s.negativeControl())).runs().add(summary);
             // Kept as it goes: a long report cut short still leaves its figures so far.
             Files.writeString(dir.resolve("table.md"), "After " + (i + 1) + " of " + plan.size() + " runs.\n\n"
-                    + table(rows.values(), d), StandardCharsets.UTF_8);
+                    + (rows.isEmpty() ? "" : table(rows.values(), d) + "\n")
+                    + (controlRows.isEmpty() ? "" : controlsTable(controlRows, d)), StandardCharsets.UTF_8);
         }
-        String table = table(rows.values(), d);
+        for (String control : noNegativeControl ? List.<String>of() : NegativeControls.ALL) {
+            // A control that no kind run here could show (a --faults selection without one) proves nothing either way.
+            boolean couldShow = (faults == null ? FaultKind.names() : faults).stream()
+                    .anyMatch(f -> NegativeControls.whyCannotShow(control, FaultKind.parse(f)) == null);
+            boolean caughtSomewhere = controlRows.values().stream().filter(r -> r.control().equals(control))
+                    .flatMap(r -> r.runs().stream())
+                    .anyMatch(r -> r.controlOutcome() == TortureRun.Summary.ControlOutcome.CAUGHT);
+            if (couldShow && !caughtSomewhere) {
+                err.println("torture-report: negative control " + control + " was caught in no run of any fault kind");
+                failed++;
+            }
+        }
+        String table = controlsOnly ? "" : table(rows.values(), d);
+        String controls = noNegativeControl ? "" : controlsTable(controlRows, d);
         out.print(table);
+        out.print(controls);
         if (doc != null) {
-            rewrite(doc, table);
-            err.println("torture-report: rewrote the figures in " + doc);
+            if (!controlsOnly) {
+                rewrite(doc, BEGIN, END, table);
+            }
+            if (!noNegativeControl) {
+                rewrite(doc, CONTROLS_BEGIN, CONTROLS_END, controls);
+            }
+            err.println("torture-report: rewrote the " + (controlsOnly ? "negative controls' table"
+                    : noNegativeControl ? "figures" : "figures and the negative controls' table") + " in " + doc);
         }
         return failed == 0 ? 0 : 1;
     }
@@ -141,22 +195,34 @@ public final class TortureReportCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--sim-runs " + simRuns + ": 0 to 1000");
         }
         List<TortureSetup> plan = new ArrayList<>();
+        notRun.clear();
         for (String backend : List.of("sim", "processes")) {
             int n = backend.equals("sim") ? simRuns : runs;
-            for (FaultKind k : kinds) {
-                for (int seed = 1; seed <= n; seed++) {
-                    plan.add(setup(backend, k, d, seed, null, cp));
+            if (!controlsOnly) {
+                for (FaultKind k : kinds) {
+                    for (int seed = 1; seed <= n; seed++) {
+                        plan.add(setup(backend, k, d, seed, null, cp));
+                    }
                 }
             }
             if (!noNegativeControl) {
-                for (String control : List.of("stale-lease-reads", "skip-lease-wait")) {
-                    for (int seed = 1; seed <= n; seed++) {
-                        plan.add(TortureSetup.negativeControl(backend, control, shared.clients, d, seed, cp));
+                // Every kind in simulation, where runs are cheap, so that "cannot show" is also tried there; on
+                // processes only the kinds where the control can show.
+                for (String control : NegativeControls.ALL) {
+                    for (FaultKind k : kinds) {
+                        String why = NegativeControls.whyCannotShow(control, k);
+                        if (backend.equals("processes") && why != null) {
+                            notRun.add(new NotRun(backend, control, k.cli(), why));
+                            continue;
+                        }
+                        for (int seed = 1; seed <= n; seed++) {
+                            plan.add(TortureSetup.negativeControl(backend, control, k, shared.clients, d, seed, cp));
+                        }
                     }
                 }
             }
         }
-        if (!noEtcd) {
+        if (!noEtcd && !controlsOnly) {
             for (FaultKind k : kinds) {
                 if (k == FaultKind.NONE || k == FaultKind.KILL_FOLLOWER || k == FaultKind.KILL_LEADER
                         || k == FaultKind.PAUSE_LEADER) {
@@ -188,8 +254,7 @@ public final class TortureReportCommand implements Callable<Integer> {
                 .append("times are wall-clock. `sim`: the same workload, schedule and checker with the replicas in ")
                 .append("deterministic simulation (simulated network, disks and clocks), times are simulated; ")
                 .append("each seed replays exactly (`bin/spanner-lite torture --backend sim --duration ").append(duration)
-                .append(" --clients ").append(shared.clients).append(" --fault KIND --seed N`; a negative-control row ")
-                .append("with the timeouts under \"The negative control\").")
+                .append(" --clients ").append(shared.clients).append(" --fault KIND --seed N`).")
                 .append(simulationFailures == 0 ? "" : " " + simulationFailures
                         + " simulated runs were stopped by the simulator's own checks and are not in the table.")
                 .append("\n\n");
@@ -206,7 +271,6 @@ public final class TortureReportCommand implements Callable<Integer> {
             long lost = 0;
             boolean lostUnknown = false;
             int faultsInjected = 0;
-            int caught = 0;
             int unrecovered = 0;
             List<Duration> recoveries = new ArrayList<>();
             List<Duration> failovers = new ArrayList<>();
@@ -222,11 +286,8 @@ public final class TortureReportCommand implements Callable<Integer> {
                 recoveries.addAll(s.recoveries());
                 failovers.addAll(s.failovers());
                 unrecovered += s.unrecovered();
-                caught += s.realtimeAnomalies() ? 1 : 0;
             }
-            String verdict = r.negativeControl()
-                    ? "negative control (" + r.control() + "): caught in " + caught + " of " + r.runs().size() + " runs"
-                    : anomalies == 0 && lost == 0 && !lostUnknown && unrecovered == 0 ? "clean" : "NOT CLEAN";
+            String verdict = anomalies == 0 && lost == 0 && !lostUnknown && unrecovered == 0 ? "clean" : "NOT CLEAN";
             b.append("| ").append(r.backend()).append(" | ").append(r.fault()).append(" | ").append(r.runs().size())
                     .append(" | ").append(faultsInjected).append(" | ").append(ops).append(" | ").append(ok)
                     .append(" / ").append(fail).append(" / ").append(info).append(" | ").append(anomalies)
@@ -244,13 +305,80 @@ public final class TortureReportCommand implements Callable<Integer> {
     }
 
     static void rewrite(Path doc, String table) throws IOException {
+        rewrite(doc, BEGIN, END, table);
+    }
+
+    static void rewrite(Path doc, String beginMarker, String endMarker, String table) throws IOException {
         String text = Files.readString(doc, StandardCharsets.UTF_8);
-        int begin = text.indexOf(BEGIN);
-        int end = text.indexOf(END);
+        int begin = text.indexOf(beginMarker);
+        int end = text.indexOf(endMarker);
         if (begin < 0 || end < begin) {
-            throw new IllegalArgumentException(doc + " has no " + BEGIN + " ... " + END + " markers");
+            throw new IllegalArgumentException(doc + " has no " + beginMarker + " ... " + endMarker + " markers");
         }
-        Files.writeString(doc, text.substring(0, begin + BEGIN.length()) + "\n" + table + text.substring(end),
+        Files.writeString(doc, text.substring(0, begin + beginMarker.length()) + "\n" + table + text.substring(end),
                 StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The negative controls' table: per control, fault kind and backend, in how many runs the checker caught the
+     * bug, in how many a stale read was in the history but the checker reported nothing (a miss), and in how many
+     * the bug did not show (no stale read in the history); or why the kind was not run on that backend.
+     */
+    private String controlsTable(Map<String, Row> controlRows, Duration d) {
+        StringBuilder b = new StringBuilder();
+        b.append("Measured ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
+                .append(" with `bin/torture-report").append(controlsOnly ? " --controls-only" : "")
+                .append(" --runs ").append(runs).append(" --sim-runs ").append(simRuns).append(" --duration ").append(duration)
+                .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
+                .append("` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
+                .append(System.getProperty("java.version")).append("; 3 replicas at the default lease (1000 ms) and ")
+                .append("election timeout (300 ms), the default schedule (quiet 2 s, hold 2.5 s), clients' timeout ")
+                .append(TortureSetup.CONTROL_OP_TIMEOUT.toMillis()).append(" ms, ").append(d.toSeconds())
+                .append(" s per run. A simulated run replays with `bin/spanner-lite torture --backend sim --duration ")
+                .append(duration).append(" --clients ").append(shared.clients).append(" --op-timeout ")
+                .append(TortureSetup.CONTROL_OP_TIMEOUT.toMillis()).append("ms --fault KIND --seed N --negative-control CONTROL`")
+                .append(" (skip-lease-wait with `GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes`).")
+                .append(runsFailed == 0 ? "" : " " + runsFailed + " runs failed before their end (the report's output "
+                        + "says why) and are not in the tables.")
+                .append("\n\n");
+        b.append("| control | fault | backend | runs | faults injected | runs with a stale read in the history | "
+                + "anomalies | caught | missed (stale read, no anomaly) | did not show | why it cannot show |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (String control : NegativeControls.ALL) {
+            for (String fault : faults == null ? FaultKind.names() : faults) {
+                String why = NegativeControls.whyCannotShow(control, FaultKind.parse(fault));
+                for (String backend : List.of("sim", "processes")) {
+                    Row r = controlRows.get(backend + "/" + fault + "/" + control);
+                    boolean skipped = notRun.stream().anyMatch(n -> n.backend().equals(backend)
+                            && n.control().equals(control) && n.fault().equals(fault));
+                    if (r == null && !skipped) {
+                        continue;
+                    }
+                    b.append("| ").append(control).append(" | ").append(fault).append(" | ").append(backend).append(" | ");
+                    if (r == null) {
+                        b.append("not run | | | | | | | ").append(why).append(" |\n");
+                        continue;
+                    }
+                    int injected = 0;
+                    int withStale = 0;
+                    long anomalies = 0;
+                    int[] outcomes = new int[TortureRun.Summary.ControlOutcome.values().length];
+                    for (TortureRun.Summary s : r.runs()) {
+                        injected += s.faultsInjected();
+                        withStale += s.staleReads() > 0 ? 1 : 0;
+                        anomalies += s.anomalies();
+                        outcomes[s.controlOutcome().ordinal()]++;
+                    }
+                    int n = r.runs().size();
+                    b.append(n).append(" | ").append(injected).append(" | ").append(withStale).append(" | ")
+                            .append(anomalies).append(" | ")
+                            .append(outcomes[TortureRun.Summary.ControlOutcome.CAUGHT.ordinal()]).append(" of ").append(n)
+                            .append(" | ").append(outcomes[TortureRun.Summary.ControlOutcome.MISSED.ordinal()])
+                            .append(" | ").append(outcomes[TortureRun.Summary.ControlOutcome.NOT_SHOWN.ordinal()])
+                            .append(" | ").append(why == null ? "" : why).append(" |\n");
+                }
+            }
+        }
+        return b.toString();
     }
 }

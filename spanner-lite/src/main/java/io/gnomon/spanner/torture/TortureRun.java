@@ -45,10 +45,27 @@ final class TortureRun {
      *                         leader elected, say), the time from the injection until it did
      * @param recoveries       time from each heal until the cluster served again
      * @param unrecovered      heals after which it did not serve within {@link #RECOVERY_TIMEOUT}
+     * @param staleReads       {@code ok} transactions that missed a value known committed before they began
+     *                         ({@link StaleReads}): the harness's own witness that a lease bug showed
      */
     record Summary(String backend, int replicas, int clients, FaultKind fault, String negativeControl, long seed,
                    int faultsInjected, CheckResult check, long lostAcknowledged, List<Duration> failovers,
-                   List<Duration> recoveries, int unrecovered, Path history) {
+                   List<Duration> recoveries, int unrecovered, Path history, long staleReads) {
+
+        /** What a negative control's run came to (docs/reliability.md, "The negative controls"). */
+        enum ControlOutcome {
+            /** The checker reported a real-time anomaly: the harness saw the bug. */
+            CAUGHT,
+            /** A stale read is in the history, but the checker reported no real-time anomaly: a miss. */
+            MISSED,
+            /** No stale read in the history and nothing reported: the bug did not show in this run. */
+            NOT_SHOWN
+        }
+
+        ControlOutcome controlOutcome() {
+            return realtimeAnomalies() ? ControlOutcome.CAUGHT
+                    : staleReads > 0 ? ControlOutcome.MISSED : ControlOutcome.NOT_SHOWN;
+        }
 
         int anomalies() {
             return check.counts().values().stream().mapToInt(Integer::intValue).sum();
@@ -68,7 +85,7 @@ final class TortureRun {
             check.counts().forEach((t, n) -> classes.put(t.label(), n));
             return String.format("torture backend=%s replicas=%d clients=%d fault=%s%s seed=%d: faults=%d ops=%d "
                             + "ok=%d fail=%d info=%d anomalies=%d%s verdict=%s lost-acknowledged=%s recovery-max=%s "
-                            + "recovery-median=%s%s serving-during-fault=%d/%d failover-max=%s history=%s",
+                            + "recovery-median=%s%s serving-during-fault=%d/%d failover-max=%s stale-reads=%d history=%s",
                     backend, replicas, clients, fault.cli(),
                     negativeControl == null ? "" : " negative-control=" + negativeControl, seed, faultsInjected,
                     check.stats().txns(), check.stats().ok(), check.stats().fail(), check.stats().info(), anomalies(),
@@ -76,7 +93,7 @@ final class TortureRun {
                     lostAcknowledged < 0 ? "unknown" : Long.toString(lostAcknowledged),
                     maxRecovery().map(TortureRun::seconds).orElse("-"), median(recoveries),
                     unrecovered > 0 ? " UNRECOVERED=" + unrecovered : "", failovers.size(), faultsInjected,
-                    failovers.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-"), history);
+                    failovers.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-"), staleReads, history);
         }
     }
 
@@ -141,7 +158,8 @@ final class TortureRun {
         }
         long lost = lostAcknowledged(cluster, workload, log);
         return new Summary(cluster.name(), replicas, workloadConfig.clients(), schedule.fault(), negativeControl,
-                workloadConfig.seed(), injected, check(history), lost, failovers, recoveries, unrecovered, history);
+                workloadConfig.seed(), injected, check(history), lost, failovers, recoveries, unrecovered, history,
+                StaleReads.count(history));
     }
 
     /** The checker on a history the harness wrote. */

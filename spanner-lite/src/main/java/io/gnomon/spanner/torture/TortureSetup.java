@@ -13,9 +13,32 @@ import java.util.function.Consumer;
  *
  * @param replicaClasspath the replicas' classpath (processes backend)
  * @param negativeControl  {@code skip-lease-wait}, {@code stale-lease-reads}, or null
+ * @param opTimeout        how long a client waits for an answer before it records {@code info} (or {@code fail}
+ *                         for a read) and moves on to another replica
  */
 record TortureSetup(String backend, int replicas, int clients, FaultKind fault, Duration duration, Duration quiet,
-                    Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl, String replicaClasspath) {
+                    Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl, String replicaClasspath,
+                    Duration opTimeout) {
+    /** The clients' default timeout ({@code --op-timeout}). */
+    static final Duration DEFAULT_OP_TIMEOUT = Duration.ofSeconds(2);
+
+    /**
+     * The clients' timeout in a negative control. At the replicas' defaults an isolated leader holds every client's
+     * append until it steps down (about 0.9 s after the cut), and only then stops answering lease reads; with the
+     * default 2 s timeout no client can commit anything elsewhere while the buggy old leader still answers, so
+     * nothing it answers can be stale. A client that gives up on a silent replica after 500 ms and tries the next
+     * one (as real clients do) is what lets a write commit at a new leader inside that window. It changes no
+     * replica setting.
+     */
+    static final Duration CONTROL_OP_TIMEOUT = Duration.ofMillis(500);
+
+    TortureSetup(String backend, int replicas, int clients, FaultKind fault, Duration duration, Duration quiet,
+                 Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl,
+                 String replicaClasspath) {
+        this(backend, replicas, clients, fault, duration, quiet, hold, leaseMillis, electionMillis, seed, negativeControl,
+                replicaClasspath, DEFAULT_OP_TIMEOUT);
+    }
+
     TortureSetup {
         if (!backend.equals("processes") && !backend.equals("etcd") && !backend.equals("sim")) {
             throw new IllegalArgumentException("--backend " + backend + ": use processes, etcd or sim");
@@ -37,6 +60,9 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         if (electionMillis < 50 || electionMillis > 60_000) {
             throw new IllegalArgumentException("--election-timeout-ms " + electionMillis + ": 50 to 60000");
         }
+        if (opTimeout.compareTo(Duration.ofMillis(100)) < 0 || opTimeout.compareTo(Duration.ofSeconds(60)) > 0) {
+            throw new IllegalArgumentException("--op-timeout " + opTimeout.toMillis() + "ms: 100ms to 60s");
+        }
         if (duration.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("--duration " + duration.toMillis() + "ms: at least 1s");
         }
@@ -47,23 +73,19 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
     }
 
     /**
-     * A negative control (docs/reliability.md): a deliberate lease bug, the leader isolated. The isolated leader
-     * steps down after hearing no majority for twice the election timeout, so the timeouts are chosen to leave it
-     * a window in which it still answers reads after the others have elected a leader and committed appends.
-     * {@code stale-lease-reads}: election timeout 2 s (a new leader after 2 to 4 s; the old one answers until
-     * 4 s, its lease ignored). {@code skip-lease-wait}: lease 4 s, election timeout 1.5 s (a new leader after 1.5
-     * to 3 s, not waiting out the old lease; the old one answers under its lease until it steps down at 3 s).
+     * A negative control (docs/reliability.md, "The negative controls"): a deliberate lease bug under one fault
+     * kind, at the replicas' default lease (1 s) and election timeout (300 ms) and the default schedule (quiet 2 s,
+     * hold 2.5 s), the clients' timeout {@link #CONTROL_OP_TIMEOUT}.
      */
-    static TortureSetup negativeControl(String backend, String kind, int clients, Duration duration, long seed,
-                                        String replicaClasspath) {
-        boolean stale = kind.equals("stale-lease-reads");
-        return new TortureSetup(backend, 3, clients, FaultKind.ISOLATE_LEADER, duration, Duration.ofMillis(1500),
-                Duration.ofMillis(4500), stale ? 1000 : 4000, stale ? 2000 : 1500, seed, kind, replicaClasspath);
+    static TortureSetup negativeControl(String backend, String kind, FaultKind fault, int clients, Duration duration,
+                                        long seed, String replicaClasspath) {
+        return new TortureSetup(backend, 3, clients, fault, duration, Duration.ofSeconds(2), Duration.ofMillis(2500),
+                1000, 300, seed, kind, replicaClasspath, CONTROL_OP_TIMEOUT);
     }
 
     /** Starts the cluster in {@code dir}, runs, closes it; the history stays in {@code history}. */
     TortureRun.Summary run(Path dir, Path history, Consumer<String> log) throws IOException, InterruptedException {
-        Workload.Config workload = Workload.Config.defaults(clients, seed);
+        Workload.Config workload = Workload.Config.defaults(clients, seed, opTimeout);
         TortureRun.Schedule schedule = new TortureRun.Schedule(fault, duration, quiet, hold);
         if (backend.equals("sim")) {
             return runSimulated(workload, schedule, history, log);
@@ -99,7 +121,8 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
                 o.simulation().steps(), o.simulation().decidedSlots(), o.simulation().leaderships(),
                 o.simulation().crashes(), o.simulation().traceHash()));
         return new TortureRun.Summary("sim", replicas, clients, fault, negativeControl, seed, o.faultsInjected(),
-                TortureRun.check(history), o.lostAcknowledged(), o.failovers(), o.recoveries(), o.unrecovered(), history);
+                TortureRun.check(history), o.lostAcknowledged(), o.failovers(), o.recoveries(), o.unrecovered(), history,
+                StaleReads.count(history));
     }
 
     /** The command line that runs this setup again (for the simulation: exactly again). */
@@ -108,7 +131,8 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         return (testClasses ? "GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes " : "") + "bin/spanner-lite torture --backend " + backend + " --replicas " + replicas + " --clients " + clients
                 + " --fault " + fault.cli() + " --duration " + duration.toMillis() + "ms --quiet " + quiet.toMillis()
                 + "ms --hold " + hold.toMillis() + "ms --lease-ms " + leaseMillis + " --election-timeout-ms "
-                + electionMillis + " --seed " + seed + (negativeControl == null ? "" : " --negative-control " + negativeControl);
+                + electionMillis + (opTimeout.equals(DEFAULT_OP_TIMEOUT) ? "" : " --op-timeout " + opTimeout.toMillis() + "ms")
+                + " --seed " + seed + (negativeControl == null ? "" : " --negative-control " + negativeControl);
     }
 
     private Cluster open(Path dir, Duration opTimeout) throws IOException {

@@ -41,8 +41,8 @@ final class Workload {
             }
         }
 
-        static Config defaults(int clients, long seed) {
-            return new Config(clients, 8, 4, 0.3, Duration.ofSeconds(2), seed);
+        static Config defaults(int clients, long seed, Duration opTimeout) {
+            return new Config(clients, 8, 4, 0.3, opTimeout, seed);
         }
     }
 

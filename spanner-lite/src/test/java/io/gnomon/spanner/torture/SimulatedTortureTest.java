@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -88,17 +88,23 @@ class SimulatedTortureTest {
     }
 
     /**
-     * The deliberate lease bugs, the leader isolated: the history checker must report real-time anomalies in every
-     * seed tried. This is the simulated twin of TortureHarnessTest's negative control.
+     * The deliberate lease bugs at the default lease and election timeout, each under the fault that shows it
+     * (docs/reliability.md, "The negative controls"): stale-lease-reads with the leader paused past its lease,
+     * skip-lease-wait with the leader isolated. The history checker must report real-time anomalies in every seed
+     * tried, and the harness's own witness must have seen a stale read. This is the simulated twin of
+     * TortureHarnessTest's negative control.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"stale-lease-reads", "skip-lease-wait"})
-    void bothNegativeControlsAreCaughtByTheChecker(String control) throws Exception {
+    @CsvSource({"stale-lease-reads, pause-leader", "skip-lease-wait, isolate-leader"})
+    void bothNegativeControlsAreCaughtByTheChecker(String control, String fault) throws Exception {
         for (long seed = 1; seed <= 3; seed++) {
-            TortureSetup setup = TortureSetup.negativeControl("sim", control, 8, Duration.ofSeconds(30), seed, "");
+            TortureSetup setup = TortureSetup.negativeControl("sim", control, FaultKind.parse(fault), 8,
+                    Duration.ofSeconds(30), seed, "");
             TortureRun.Summary s = run(setup, control + "-" + seed + ".jsonl");
 
             assertThat(s.realtimeAnomalies()).as(s.line()).isTrue();
+            assertThat(s.staleReads()).as(s.line()).isPositive();
+            assertThat(s.controlOutcome()).isEqualTo(TortureRun.Summary.ControlOutcome.CAUGHT);
             assertThat(setup.passed(s)).as(s.line()).isTrue();
         }
     }

@@ -73,19 +73,21 @@ class TortureHarnessTest {
     }
 
     /**
-     * Stale lease reads on, and the leader cut off from its peers: it keeps answering reads until it notices it
-     * has no majority (twice the election timeout, 2 s here), while the others elect a leader and commit new appends. The
-     * checker must see real-time anomalies, or the harness is not measuring anything.
+     * Stale lease reads on, at the default lease and election timeout, and the leader paused (SIGSTOP) for longer
+     * than its lease: the others elect a leader and commit new appends, and when it resumes it still believes it
+     * leads and answers reads before it notices. The checker must see real-time anomalies, or the harness is not
+     * measuring anything.
      */
     @Test
     void negativeControlStaleLeaseReadsIsCaught() throws Exception {
-        TortureSetup setup = TortureSetup.negativeControl("processes", "stale-lease-reads", 8, Duration.ofSeconds(20), 1,
-                replicaClasspath());
+        TortureSetup setup = TortureSetup.negativeControl("processes", "stale-lease-reads", FaultKind.PAUSE_LEADER, 8,
+                Duration.ofSeconds(20), 1, replicaClasspath());
         TortureRun.Summary s = run(setup);
 
         assertThat(s.faultsInjected()).as(s.line()).isGreaterThanOrEqualTo(1);
         assertThat(s.check().valid()).as(s.line()).isFalse();
         assertThat(s.realtimeAnomalies()).as(s.line()).isTrue();
+        assertThat(s.staleReads()).as(s.line()).isPositive();
         assertThat(setup.passed(s)).isTrue();
     }
 }

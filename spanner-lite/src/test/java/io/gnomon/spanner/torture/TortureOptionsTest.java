@@ -61,4 +61,30 @@ class TortureOptionsTest {
         Files.writeString(doc, "no markers\n");
         assertThatThrownBy(() -> TortureReportCommand.rewrite(doc, "x")).hasMessageContaining("markers");
     }
+
+    @Test
+    void theControlsTableIsRewrittenWithoutTouchingTheFigures(@TempDir Path dir) throws Exception {
+        Path doc = dir.resolve("reliability.md");
+        String figures = TortureReportCommand.BEGIN + "\nfigures\n" + TortureReportCommand.END + "\n";
+        Files.writeString(doc, figures + TortureReportCommand.CONTROLS_BEGIN + "\nold\n" + TortureReportCommand.CONTROLS_END);
+        TortureReportCommand.rewrite(doc, TortureReportCommand.CONTROLS_BEGIN, TortureReportCommand.CONTROLS_END, "new\n");
+        assertThat(Files.readString(doc)).isEqualTo(figures + TortureReportCommand.CONTROLS_BEGIN + "\nnew\n"
+                + TortureReportCommand.CONTROLS_END);
+    }
+
+    @Test
+    void aNegativeControlRunsAtTheDefaultTimeoutsAndEachCanShowSomewhere() {
+        for (String control : NegativeControls.ALL) {
+            TortureSetup s = TortureSetup.negativeControl("sim", control, FaultKind.MIXED, 8, Duration.ofSeconds(20), 1, "");
+            assertThat(s.leaseMillis()).isEqualTo(1000);
+            assertThat(s.electionMillis()).isEqualTo(300);
+            assertThat(s.hold()).isEqualTo(Duration.ofMillis(2500));
+            assertThat(s.opTimeout()).isEqualTo(TortureSetup.CONTROL_OP_TIMEOUT);
+            assertThat(s.replayCommand()).contains("--op-timeout 500ms");
+            assertThat(FaultKind.values()).anyMatch(k -> NegativeControls.whyCannotShow(control, k) == null);
+            assertThat(NegativeControls.whyCannotShow(control, FaultKind.NONE)).isNotNull();
+        }
+        assertThat(NegativeControls.whyCannotShow(NegativeControls.STALE_LEASE_READS, FaultKind.PAUSE_LEADER)).isNull();
+        assertThat(NegativeControls.whyCannotShow(NegativeControls.SKIP_LEASE_WAIT, FaultKind.ISOLATE_LEADER)).isNull();
+    }
 }
