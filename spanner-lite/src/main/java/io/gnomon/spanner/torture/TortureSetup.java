@@ -144,13 +144,15 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
     }
 
     /**
-     * A clean run: valid, nothing lost, every heal recovered. With a negative control the run passes when the
-     * checker reports a real-time anomaly: the harness saw the bug.
+     * A clean run: valid, nothing lost, every heal recovered, and no stale read by the harness's own witness
+     * ({@link StaleReads}: a read that missed an append acknowledged before it began is a real-time violation the
+     * checker must also have reported, so a valid verdict beside it is a checker miss, never a pass). With a
+     * negative control the run passes when the checker reports a real-time anomaly: the harness saw the bug.
      */
     boolean passed(TortureRun.Summary s) {
         if (negativeControl != null) {
             return s.realtimeAnomalies();
         }
-        return s.check().valid() && s.lostAcknowledged() == 0 && s.unrecovered() == 0;
+        return s.check().valid() && s.lostAcknowledged() == 0 && s.unrecovered() == 0 && s.staleReads() == 0;
     }
 }
