@@ -90,22 +90,30 @@ class SimulatedTortureTest {
     /**
      * The deliberate lease bugs at the default lease and election timeout, each under the fault that shows it
      * (docs/reliability.md, "The negative controls"): stale-lease-reads with the leader paused past its lease,
-     * skip-lease-wait with the leader isolated. The history checker must report real-time anomalies in every seed
-     * tried, and the harness's own witness must have seen a stale read. This is the simulated twin of
-     * TortureHarnessTest's negative control.
+     * skip-lease-wait with the leader isolated. Whether the bug shows in a run depends on the schedule (a seed in
+     * which no read reaches the resumed leader inside its stale window shows nothing; seed 2 of stale-lease-reads
+     * is such a run since issue 16's lease and Accept changes): so no run may be a miss (a stale read the harness
+     * saw and the checker did not report), every run with a stale read must be caught, and most seeds must show
+     * it. This is the simulated twin of TortureHarnessTest's negative control.
      */
     @ParameterizedTest
     @CsvSource({"stale-lease-reads, pause-leader", "skip-lease-wait, isolate-leader"})
     void bothNegativeControlsAreCaughtByTheChecker(String control, String fault) throws Exception {
-        for (long seed = 1; seed <= 3; seed++) {
+        int seeds = 4;
+        List<String> caught = new ArrayList<>();
+        for (long seed = 1; seed <= seeds; seed++) {
             TortureSetup setup = TortureSetup.negativeControl("sim", control, FaultKind.parse(fault), 8,
                     Duration.ofSeconds(30), seed, "");
             TortureRun.Summary s = run(setup, control + "-" + seed + ".jsonl");
 
-            assertThat(s.realtimeAnomalies()).as(s.line()).isTrue();
-            assertThat(s.staleReads()).as(s.line()).isPositive();
-            assertThat(s.controlOutcome()).isEqualTo(TortureRun.Summary.ControlOutcome.CAUGHT);
-            assertThat(setup.passed(s)).as(s.line()).isTrue();
+            assertThat(s.controlOutcome()).as(s.line()).isNotEqualTo(TortureRun.Summary.ControlOutcome.MISSED);
+            assertThat(setup.passed(s)).as(s.line()).isEqualTo(s.realtimeAnomalies());
+            if (s.controlOutcome() == TortureRun.Summary.ControlOutcome.CAUGHT) {
+                assertThat(s.staleReads()).as(s.line()).isPositive();
+                caught.add(s.line());
+            }
         }
+        assertThat(caught).as(control + " under " + fault + ": caught in most of " + seeds + " seeds")
+                .hasSizeGreaterThan(seeds / 2);
     }
 }
