@@ -3,6 +3,7 @@ package io.gnomon.clockd.sim;
 import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.ClockEstimator;
 import io.gnomon.clockd.select.DisruptionDetector;
+import io.gnomon.clockd.select.DisruptionMonitor;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.source.NtpWire;
@@ -95,7 +96,7 @@ public final class ClockSim {
     /** The host's CLOCK_REALTIME minus CLOCK_MONOTONIC: moved only by realtime steps. */
     private long realtimeMinusMonotonicNanos;
     private final SplittableRandom realtimeRandom;
-    private final DisruptionDetector detector;
+    private final DisruptionMonitor disruptions;
     // ptp4l-like sources read through PtpBound (scenario.ptpViaRealtime): the last Sync ptp4l saw, and its path
     private final long[] ptpPathDelayNanos;
     private final PtpBound.Config[] ptpConfig;
@@ -231,7 +232,7 @@ public final class ClockSim {
             sourceNames[firstChrony + c] = "chrony:sim-" + c;
             honest[firstChrony + c] = true;
         }
-        this.detector = new DisruptionDetector(500_000, DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
+        DisruptionDetector detector = new DisruptionDetector(500_000, DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
         this.latestFloorNanos = new long[n];
         java.util.Arrays.fill(latestFloorNanos, -1);
 
@@ -250,6 +251,7 @@ public final class ClockSim {
         if (scenario.readsRealtime()) {
             estimator.realtimeWatchedFrom(startMonotonic); // as ClockDaemon: nothing from before it started
         }
+        this.disruptions = new DisruptionMonitor(detector, estimator, scenario.replyTimeoutNanos);
         this.result = new RunResult(scenario, seed, durationSeconds, samplesPerPublish);
     }
 
@@ -497,17 +499,23 @@ public final class ClockSim {
         return new SystemClocks.Pair(readAt + realtimeMinusMonotonicNanos, before, before + bracket);
     }
 
-    /** ClockDaemon.checkDisruption: the real detector, its verdict to the estimator, a publish on a disruption. */
-    private void disruptionCheck(long t) {
+    /** A reading for the disruption check, as ClockDaemon takes it (no CLOCK_BOOTTIME: no suspends here). */
+    private DisruptionMonitor.Reading readClocks(long t) {
         SystemClocks.Pair p = readPair(t);
-        DisruptionDetector.Disruption d = detector.observe(p.monotonicBeforeNanos(), Long.MIN_VALUE,
-                p.monotonicAfterNanos(), p.realtimeEpochNanos(), p.monotonicBeforeNanos(), p.monotonicAfterNanos());
-        if (detector.realtimeWatchedFromMonotonicNanos() != Long.MAX_VALUE) {
-            estimator.realtimeWatchedFrom(detector.realtimeWatchedFromMonotonicNanos());
-        }
-        if (d != null) {
+        return new DisruptionMonitor.Reading(p.monotonicBeforeNanos(), Long.MIN_VALUE, p.monotonicAfterNanos(),
+                p.realtimeEpochNanos(), p.monotonicBeforeNanos(), p.monotonicAfterNanos());
+    }
+
+    /** ClockDaemon.checkDisruption: the daemon's DisruptionMonitor on a reading, a publish on a disruption. */
+    private void disruptionCheck(long t) {
+        reportDisruption(t, disruptions.check(readClocks(t)));
+    }
+
+    /** ClockDaemon.reportDisruption: counted, and published at once. */
+    private void reportDisruption(long t, DisruptionMonitor.Check c) {
+        if (c.disruption() != null) {
             result.realtimeStepsReported++;
-            result.realtimeStepVoided += estimator.onDisruption(d, sc.replyTimeoutNanos);
+            result.realtimeStepVoided += c.dropped();
             publish(t);
         }
     }
@@ -608,19 +616,16 @@ public final class ClockSim {
             m = new Measurement(m.atMonotonicNanos(), m.epochOffsetNanos(),
                     (long) (m.boundNanos() * sc.measurementBoundScale), m.delayNanos());
         }
-        if (m.readsRealtime()) {
-            // ClockDaemon.onMeasurement: a conclusive step check right now, before the measurement is used
-            boolean conclusive = false;
-            for (int i = 0; i < 4 && !conclusive; i++) {
-                disruptionCheck(t);
-                conclusive = detector.lastReadingConclusive();
-            }
-            if (!conclusive) {
-                result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
-                return;
-            }
+        // ClockDaemon.onMeasurement: the daemon's DisruptionMonitor checks for a realtime step first
+        DisruptionMonitor.Admission admission = disruptions.admit(sourceNames[source], m, () -> readClocks(t));
+        for (DisruptionMonitor.Check c : admission.disruptions()) {
+            reportDisruption(t, c);
         }
-        ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceNames[source], m);
+        if (admission.inconclusive()) {
+            result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
+            return;
+        }
+        ClockEstimator.Outcome outcome = admission.outcome();
         if (outcome == ClockEstimator.Outcome.REALTIME_STEPPED) {
             result.realtimeStepVoided++;
             result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
