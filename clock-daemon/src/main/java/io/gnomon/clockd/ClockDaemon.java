@@ -84,7 +84,8 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
             long reachable = 3 * slowestPollNanos + slowestReplyNanos;
             this.estimator = new ClockEstimator(settings.sourceNames(), settings.trusted(), new ClockEstimator.Limits(
                     settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
-                    settings.voidAfterNanos(), 2 * STEP_TOLERANCE_NANOS));
+                    settings.voidAfterNanos(), 2 * STEP_TOLERANCE_NANOS, ClockEstimator.chronyRegressionHorizonNanos(
+                            ClockEstimator.CHRONY_MAX_SAMPLES, ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)));
             // Until the step detector's first conclusive reading, a step would go unseen: evidence read against
             // realtime before then is refused (moved forward to that reading by checkDisruption).
             this.estimator.realtimeWatchedFrom(clocks.nanoTime());

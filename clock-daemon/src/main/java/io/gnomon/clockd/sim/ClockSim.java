@@ -38,10 +38,11 @@ import java.util.SplittableRandom;
  *
  * <p>Where a scenario has realtime-based sources or realtime steps, the host also has a realtime clock
  * (monotonic plus an offset that only steps move), and more real code runs: {@code DisruptionDetector} every
- * 10 ms as {@code ClockDaemon.checkDisruption} runs it, feeding {@link ClockEstimator#onDisruption};
+ * 10 ms and before each realtime-based measurement is used, through the daemon's own {@code DisruptionMonitor};
  * {@code PtpBound.measure} on ptp4l-like state (Sync ingress stamped on realtime); and
  * {@code ChronyBound.measure} on chronyd-like tracking reports (a correction relative to the realtime clock at
- * chronyd's last update, which does not see later steps).
+ * chronyd's last update, which does not see later steps, and fitted over chronyd's last updates, so that samples
+ * from before a step it did not make keep pulling it for as long as they stay in its window).
  *
  * <p>The check: every published snapshot is read at {@code samplesPerPublish} instants between its publish
  * and the next one (the last exactly at the next publish, where it is most aged); whenever its status is
@@ -108,6 +109,11 @@ public final class ClockSim {
     private final long[] chronyRootDispersionNanos;
     private final long[] chronyCorrectionNanos;
     private final long[] chronyReferenceEpochNanos;
+    // chronyd's regression window per source: when each sample was taken (true time) and the realtime clock's offset
+    // from monotonic it was measured against, as chronyd sees it (its own steps applied, other steps not)
+    private final long[][] chronySampleTrueNanos;
+    private final long[][] chronySampleRealtimeMinusMonotonicNanos;
+    private final int[] chronySampleCount;
 
     private final SplittableRandom world;
     private final SplittableRandom oscRandom;
@@ -224,6 +230,9 @@ public final class ClockSim {
         this.chronyRootDispersionNanos = new long[scenario.chronySources];
         this.chronyCorrectionNanos = new long[scenario.chronySources];
         this.chronyReferenceEpochNanos = new long[scenario.chronySources];
+        this.chronySampleTrueNanos = new long[scenario.chronySources][scenario.chronyMaxSamples];
+        this.chronySampleRealtimeMinusMonotonicNanos = new long[scenario.chronySources][scenario.chronyMaxSamples];
+        this.chronySampleCount = new int[scenario.chronySources];
         for (int c = 0; c < scenario.chronySources; c++) {
             long distance = SimNtpServer.uniform(realtimeRandom, scenario.chronyRootDistanceMinNanos,
                     scenario.chronyRootDistanceMaxNanos);
@@ -247,7 +256,12 @@ public final class ClockSim {
         }
         this.estimator = new ClockEstimator(List.of(sourceNames), trusted, new ClockEstimator.Limits(driftPpb, 8,
                 64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos,
-                2 * detector.stepToleranceNanos()));
+                2 * detector.stepToleranceNanos(), scenario.chronySources == 0
+                        ? ClockEstimator.chronyRegressionHorizonNanos(ClockEstimator.CHRONY_MAX_SAMPLES,
+                                ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)
+                        // chronyd's window here: its samples, one per update
+                        : ClockEstimator.chronyRegressionHorizonNanos(scenario.chronyMaxSamples,
+                                scenario.chronyUpdateIntervalNanos)));
         if (scenario.readsRealtime()) {
             estimator.realtimeWatchedFrom(startMonotonic); // as ClockDaemon: nothing from before it started
         }
@@ -570,12 +584,60 @@ public final class ClockSim {
         long err = limit <= 0 ? 0 : realtimeRandom.nextLong(-limit, limit + 1);
         long realtime = osc.monotonicAt(t) + realtimeMinusMonotonicNanos;
         if (Math.abs(t + err - realtime) > sc.chronyMakestepNanos) {
-            realtimeMinusMonotonicNanos += t + err - realtime; // chronyd steps the clock onto its estimate
+            long stepNanos = t + err - realtime;
+            realtimeMinusMonotonicNanos += stepNanos; // chronyd steps the clock onto its estimate
             realtime = t + err;
             result.realtimeSteps++;
+            // chronyd corrects its stored samples for a step it made itself (SST_SlewSamples)
+            for (int i = 0; i < chronySampleCount[c]; i++) {
+                chronySampleRealtimeMinusMonotonicNanos[c][i] += stepNanos;
+            }
         }
-        chronyCorrectionNanos[c] = t - realtime + err;
+        chronyCorrectionNanos[c] = t - realtime + err + chronyRegressionErrorNanos(c, t);
         chronyReferenceEpochNanos[c] = realtime + chronyCorrectionNanos[c];
+    }
+
+    /**
+     * Takes chronyd's sample at this update into its window and returns how far its regression's estimate at the
+     * newest sample is pulled by samples measured against the realtime clock before a step chronyd did not make: a
+     * sample taken when realtime minus monotonic was {@code K_i} reads {@code K_now - K_i} more than one taken now,
+     * and the least-squares line through those excesses (equal weights), at the newest sample, is the error. It
+     * is 0 once every sample in the window is from after the step; the fit's other error is the honest part within
+     * chronyd's root distance.
+     */
+    private long chronyRegressionErrorNanos(int c, long t) {
+        long[] times = chronySampleTrueNanos[c];
+        long[] ks = chronySampleRealtimeMinusMonotonicNanos[c];
+        int n = chronySampleCount[c];
+        if (n == times.length) {
+            System.arraycopy(times, 1, times, 0, n - 1);
+            System.arraycopy(ks, 1, ks, 0, n - 1);
+            n--;
+        }
+        times[n] = t;
+        ks[n] = realtimeMinusMonotonicNanos;
+        n++;
+        chronySampleCount[c] = n;
+        if (n < 3) {
+            return 0; // chronyd uses its newest sample alone until it has 3: measured against the clock as it is
+        }
+        double meanX = 0;
+        double meanY = 0;
+        for (int i = 0; i < n; i++) {
+            meanX += (times[i] - t) / 1e9;
+            meanY += realtimeMinusMonotonicNanos - ks[i];
+        }
+        meanX /= n;
+        meanY /= n;
+        double sxy = 0;
+        double sxx = 0;
+        for (int i = 0; i < n; i++) {
+            double dx = (times[i] - t) / 1e9 - meanX;
+            sxy += dx * (realtimeMinusMonotonicNanos - ks[i] - meanY);
+            sxx += dx * dx;
+        }
+        double slope = sxx == 0 ? 0 : sxy / sxx;
+        return Math.round(meanY - slope * meanX); // the line at the newest sample (x = 0)
     }
 
     /** ChronySource's poll: chronyd's tracking report and a realtime reading, through the real ChronyBound. */
