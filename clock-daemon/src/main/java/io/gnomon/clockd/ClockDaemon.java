@@ -150,8 +150,9 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
                     return;
                 }
                 case REALTIME_STEPPED -> {
-                    reject(sourceName, RejectReason.CLOCK_STEPPED, "the realtime clock stepped while this "
-                            + "measurement's evidence was read against it", pair);
+                    reject(sourceName, RejectReason.CLOCK_STEPPED, "a realtime step may have spoiled this "
+                            + "measurement's evidence (read against realtime across the step, or chronyd's "
+                            + "regression still weighing samples from before it)", pair);
                     return;
                 }
                 case SOURCE_STEPPED -> {

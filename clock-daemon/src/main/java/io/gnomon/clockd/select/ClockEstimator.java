@@ -388,9 +388,11 @@ public final class ClockEstimator {
      * distance, unbounded in ratio) over unevenly spaced samples, evaluated at the newest one: the weight the fit
      * gives to the pre-step samples can be any number, so no multiple of the step bounds the error (with equal
      * weights and spacing it lies between -1/3 and 1 times the step; a newest sample with a long delay after two
-     * close low-delay ones makes the fit an extrapolation, and the error many times the step). So reports of {@code chrony:} sources read from the step's window until
-     * {@link Limits#chronyRegressionHorizonNanos} after it are refused ({@link Outcome#REALTIME_STEPPED}) rather than
-     * widened; reports read before the step are unaffected.
+     * close low-delay ones makes the fit an extrapolation, and the error many times the step). So reports of
+     * {@code chrony:} sources read from the step's window until {@link Limits#chronyRegressionHorizonNanos} after it
+     * are refused ({@link Outcome#REALTIME_STEPPED}) rather than widened; reports read before the step are kept.
+     * Not covered: a step before the detector's first reading (before the daemon started) that chronyd's window may
+     * still hold; docs/clock-accuracy.md states it.
      */
     public int onDisruption(DisruptionDetector.Disruption d, long quarantineNanos) {
         rememberRealtimeStep(d);
