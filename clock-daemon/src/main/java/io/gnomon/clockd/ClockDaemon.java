@@ -3,6 +3,7 @@ package io.gnomon.clockd;
 import io.gnomon.clockd.config.Settings;
 import io.gnomon.clockd.select.ClockEstimator;
 import io.gnomon.clockd.select.DisruptionDetector;
+import io.gnomon.clockd.select.DisruptionMonitor;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.LocalAssumption;
 import io.gnomon.clockd.select.Measurement;
@@ -57,7 +58,8 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     private final LocalAssumption local;
     private final List<Sink> sinks = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService core;
-    private final DisruptionDetector disruptions = new DisruptionDetector(DISRUPTION_TOLERANCE_NANOS, STEP_TOLERANCE_NANOS);
+    /** The detector and its verdicts to the estimator: the same sequence the clock simulator drives. */
+    private final DisruptionMonitor disruptions;
     private volatile Estimate latest;
     private ClockStatus lastStatus;
 
@@ -82,12 +84,15 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
             long reachable = 3 * slowestPollNanos + slowestReplyNanos;
             this.estimator = new ClockEstimator(settings.sourceNames(), settings.trusted(), new ClockEstimator.Limits(
                     settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
-                    settings.voidAfterNanos(), 2 * STEP_TOLERANCE_NANOS));
+                    settings.voidAfterNanos(), 2 * STEP_TOLERANCE_NANOS, ClockEstimator.chronyRegressionHorizonNanos(
+                            ClockEstimator.CHRONY_MAX_SAMPLES, ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)));
             // Until the step detector's first conclusive reading, a step would go unseen: evidence read against
             // realtime before then is refused (moved forward to that reading by checkDisruption).
             this.estimator.realtimeWatchedFrom(clocks.nanoTime());
             this.local = null;
         }
+        this.disruptions = new DisruptionMonitor(new DisruptionDetector(DISRUPTION_TOLERANCE_NANOS,
+                STEP_TOLERANCE_NANOS), estimator, settings.replyTimeoutNanos());
         this.core = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "clockd-core");
             t.setDaemon(true);
@@ -128,22 +133,26 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     @Override
     public void onMeasurement(String sourceName, Measurement measurement) {
         submit(() -> {
-            if (measurement.readsRealtime() && !realtimeCheckedSince(measurement)) {
+            DisruptionMonitor.Admission admission = disruptions.admit(sourceName, measurement, this::readClocks);
+            for (DisruptionMonitor.Check c : admission.disruptions()) {
+                reportDisruption(c);
+            }
+            if (admission.inconclusive()) {
                 reject(sourceName, RejectReason.CLOCK_STEPPED, "could not rule out a realtime step since this "
-                        + "measurement's reading: " + CONCLUSIVE_CHECK_TRIES + " clock readings too noisy",
-                        clocks.readPair());
+                        + "measurement's reading: " + DisruptionMonitor.CONCLUSIVE_CHECK_TRIES
+                        + " clock readings too noisy", clocks.readPair());
                 return;
             }
             SystemClocks.Pair pair = clocks.readPair();
-            ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceName, measurement);
-            switch (outcome) {
+            switch (admission.outcome()) {
                 case QUARANTINED -> {
                     reject(sourceName, RejectReason.QUARANTINED, "exchange may span the host's suspend", pair);
                     return;
                 }
                 case REALTIME_STEPPED -> {
-                    reject(sourceName, RejectReason.CLOCK_STEPPED, "the realtime clock stepped while this "
-                            + "measurement's evidence was read against it", pair);
+                    reject(sourceName, RejectReason.CLOCK_STEPPED, "a realtime step may have spoiled this "
+                            + "measurement's evidence (read against realtime across the step, or chronyd's "
+                            + "regression still weighing samples from before it)", pair);
                     return;
                 }
                 case SOURCE_STEPPED -> {
@@ -175,53 +184,41 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         }
     }
 
-    /** Readings tried for a conclusive step check before a realtime-based measurement is used. */
-    static final int CONCLUSIVE_CHECK_TRIES = 4;
-
-    /**
-     * Checks for a realtime step right now, before a measurement read against realtime is used: a step between
-     * its reading and now is then reported (and the estimator refuses the measurement), instead of being found
-     * by the next periodic check while the measurement is already in a published estimate. False if no reading
-     * was conclusive.
-     */
-    private boolean realtimeCheckedSince(Measurement measurement) {
-        for (int i = 0; i < CONCLUSIVE_CHECK_TRIES; i++) {
-            checkDisruption();
-            if (disruptions.lastReadingConclusive()) {
-                return true;
-            }
-        }
-        return false;
+    /** One reading of the host clocks for the disruption check. */
+    private DisruptionMonitor.Reading readClocks() {
+        long before = clocks.nanoTime();
+        long boottime = clocks.boottimeNanos();
+        SystemClocks.Pair pair = clocks.readPair();
+        long after = clocks.nanoTime();
+        return new DisruptionMonitor.Reading(before, boottime, after, pair.realtimeEpochNanos(),
+                pair.monotonicBeforeNanos(), pair.monotonicAfterNanos());
     }
 
     /** Compares the host clocks; on a disruption tells the estimator and publishes at once. */
     private void checkDisruption() {
         try {
-            long before = clocks.nanoTime();
-            long boottime = clocks.boottimeNanos();
-            SystemClocks.Pair pair = clocks.readPair();
-            long after = clocks.nanoTime();
-            DisruptionDetector.Disruption d = disruptions.observe(before, boottime, after, pair.realtimeEpochNanos(),
-                    pair.monotonicBeforeNanos(), pair.monotonicAfterNanos());
-            if (estimator != null && disruptions.realtimeWatchedFromMonotonicNanos() != Long.MAX_VALUE) {
-                estimator.realtimeWatchedFrom(disruptions.realtimeWatchedFromMonotonicNanos());
-            }
-            if (d == null) {
-                return;
-            }
-            if (estimator != null) {
-                int dropped = estimator.onDisruption(d, settings.replyTimeoutNanos());
-                log.warn("clock disruption: {}; {} measurements it may have spoiled dropped", d.describe(), dropped);
-            } else {
-                log.warn("clock disruption: {}", d.describe());
-            }
-            for (Sink s : sinks) {
-                s.onDisruption(d, pair);
-            }
-            publish(pair);
+            reportDisruption(disruptions.check(readClocks()));
         } catch (RuntimeException e) {
             log.error("clock disruption check failed; continuing", e);
         }
+    }
+
+    /** Logs a disruption the monitor found (already fed to the estimator), tells the sinks and publishes. */
+    private void reportDisruption(DisruptionMonitor.Check c) {
+        DisruptionDetector.Disruption d = c.disruption();
+        if (d == null) {
+            return;
+        }
+        if (estimator != null) {
+            log.warn("clock disruption: {}; {} measurements it may have spoiled dropped", d.describe(), c.dropped());
+        } else {
+            log.warn("clock disruption: {}", d.describe());
+        }
+        SystemClocks.Pair pair = clocks.readPair();
+        for (Sink s : sinks) {
+            s.onDisruption(d, pair);
+        }
+        publish(pair);
     }
 
     @Override

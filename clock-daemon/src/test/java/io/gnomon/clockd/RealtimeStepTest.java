@@ -109,11 +109,59 @@ class RealtimeStepTest {
                 .isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
         assertSound(e, 540 * MS);
 
-        // chronyd's next update measures the stepped clock: used again
+        // chronyd's next update measures the stepped clock, but its regression may still weigh samples from before
+        // the step (afterAStepChronysRegressionIsNotUsedUntilItsPreStepSamplesAreGone): still refused
         ChronyCmdmon.TrackingReport fresh = chronyReport(1500 * MS, 10 * US, 15 * US);
-        assertThat(e.onMeasurement("chrony:a", chrony(fresh, 1510 * MS))).isEqualTo(ClockEstimator.Outcome.ACCEPTED);
-        assertThat(e.estimate(1510 * MS, K).snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        assertThat(e.onMeasurement("chrony:a", chrony(fresh, 1510 * MS)))
+                .isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
         assertSound(e, 1510 * MS);
+    }
+
+    /**
+     * chronyd's update after a step it did not notice is against the stepped clock, but its regression still weighs
+     * the samples from before the step, which pull its estimate back towards the unstepped clock (here all the way:
+     * its correction ignores the step). The report's reference time is after the step, so the span check passes it;
+     * the daemon refuses chrony reports from the step until chronyd's window can hold no pre-step sample.
+     */
+    @Test
+    void afterAStepChronysRegressionIsNotUsedUntilItsPreStepSamplesAreGone() {
+        long horizon = ClockEstimator.chronyRegressionHorizonNanos(8, 2 * S); // 8 samples, polled every 2 s
+        assertThat(horizon).isEqualTo(18 * S);
+        ClockEstimator e = new ClockEstimator(List.of("chrony:a"), Set.of(), new ClockEstimator.Limits(DRIFT_PPB, 8,
+                900 * S, 10 * S, 10 * S, 2 * ClockDaemon.STEP_TOLERANCE_NANOS, horizon));
+        e.realtimeWatchedFrom(0);
+        k = THETA;
+        assertThat(check(e, 0)).isNull();
+        assertThat(e.onMeasurement("chrony:a", chrony(chronyReport(500 * MS, 10 * US, 15 * US), 510 * MS)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
+        assertThat(check(e, 520 * MS)).isNull();
+
+        long kBefore = k;
+        k += 300 * US;
+        DisruptionDetector.Disruption d = check(e, 530 * MS);
+        assertThat(d).isNotNull();
+        // chronyd's next update, at 2 s: its correction still says the clock is right, as before the step
+        long correction = THETA - kBefore;
+        ChronyCmdmon.TrackingReport spoiled = new ChronyCmdmon.TrackingReport(0x7F000001, "127.0.0.1", 2, 0,
+                2_000 * MS + k + correction, correction, 0, 0, 0, 0, 0, 10 * US, 15 * US, 2);
+        Measurement m = chrony(spoiled, 2_010 * MS);
+        assertThat(m.realtimeSinceMonotonicNanos()).as("chronyd updated after the step").isGreaterThan(530 * MS);
+        assertThat(m.widenedBy(2 * ClockDaemon.STEP_TOLERANCE_NANOS).lowAt(2_010 * MS, DRIFT_PPB))
+                .as("accepting it would put true time outside").isGreaterThan(THETA);
+        assertThat(e.onMeasurement("chrony:a", m)).isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+        // still refused near the horizon's end; from then on chronyd's window is all post-step samples
+        assertThat(e.onMeasurement("chrony:a", chrony(chronyReport(18_400 * MS, 10 * US, 15 * US), 18_410 * MS)))
+                .isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+        assertThat(e.onMeasurement("chrony:a", chrony(chronyReport(18_600 * MS, 10 * US, 15 * US), 18_610 * MS)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
+        assertSound(e, 18_610 * MS);
+        // an NTP-like or PTP source is not chronyd: its readings after the step are not held back by this
+        ClockEstimator other = new ClockEstimator(List.of("ptp:x"), Set.of(), new ClockEstimator.Limits(DRIFT_PPB, 8,
+                900 * S, 10 * S, 10 * S, 2 * ClockDaemon.STEP_TOLERANCE_NANOS, horizon));
+        other.realtimeWatchedFrom(0);
+        other.onDisruption(d, S);
+        assertThat(other.onMeasurement("ptp:x", ptp(1_900 * MS, k, 1_950 * MS)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
     }
 
     /**

@@ -41,9 +41,15 @@ public final class ClockEstimator {
      *                            realtime ({@link Measurement#readsRealtime()}). With a {@link DisruptionDetector} of
      *                            step tolerance {@code H} it is {@code 2H}: realtime minus monotonic at the evidence's
      *                            instant and at the reading are each within {@code H} of the detector's baseline.
+     * @param chronyRegressionHorizonNanos how long after a reported realtime step chronyd's regression may still
+     *                            hold samples from before it: measurements of {@code chrony:} sources read from the
+     *                            step's window until this long after it is reported are refused (see
+     *                            {@link #onDisruption}). chronyd keeps at most {@link #CHRONY_MAX_SAMPLES} samples per
+     *                            source and takes one per poll, so it is {@code (CHRONY_MAX_SAMPLES + 1)} times the
+     *                            longest poll interval of chronyd's sources ({@link #chronyRegressionHorizonNanos}).
      */
     public record Limits(long maxDriftPpb, int samplesPerSource, long maxSampleAgeNanos, long reachableNanos,
-                         long voidAfterNanos, long undetectedRealtimeStepNanos) {
+                         long voidAfterNanos, long undetectedRealtimeStepNanos, long chronyRegressionHorizonNanos) {
         /** Limits with the undetected step of the daemon's default detector, {@code 2H}. */
         public Limits(long maxDriftPpb, int samplesPerSource, long maxSampleAgeNanos, long reachableNanos,
                       long voidAfterNanos) {
@@ -51,7 +57,16 @@ public final class ClockEstimator {
                     2 * DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
         }
 
+        /** Limits with chronyd's default regression horizon (its default maxpoll, 1024 s). */
+        public Limits(long maxDriftPpb, int samplesPerSource, long maxSampleAgeNanos, long reachableNanos,
+                      long voidAfterNanos, long undetectedRealtimeStepNanos) {
+            this(maxDriftPpb, samplesPerSource, maxSampleAgeNanos, reachableNanos, voidAfterNanos,
+                    undetectedRealtimeStepNanos, ClockEstimator.chronyRegressionHorizonNanos(CHRONY_MAX_SAMPLES,
+                            CHRONY_DEFAULT_MAX_POLL_NANOS));
+        }
+
         public Limits {
+            require(chronyRegressionHorizonNanos >= 0, "chronyRegressionHorizonNanos", chronyRegressionHorizonNanos);
             require(undetectedRealtimeStepNanos >= 0 && undetectedRealtimeStepNanos <= ClockSnapshot.SATURATED_BOUND,
                     "undetectedRealtimeStepNanos", undetectedRealtimeStepNanos);
             require(maxDriftPpb >= 0 && maxDriftPpb <= ClockSnapshot.MAX_DRIFT_PPB_LIMIT, "maxDriftPpb", maxDriftPpb);
@@ -66,6 +81,30 @@ public final class ClockEstimator {
                 throw new IllegalArgumentException(name + " out of range: " + value);
             }
         }
+    }
+
+    /**
+     * chronyd's regression keeps at most this many samples per source ({@code MAX_SAMPLES} in chrony's
+     * sourcestats.c; its {@code maxsamples} directive can only lower it): a sample leaves the window when this many
+     * newer ones have arrived, or earlier when chrony's runs test drops it.
+     */
+    public static final int CHRONY_MAX_SAMPLES = 64;
+    /** chronyd's default {@code maxpoll}, 2^10 s: its sources poll at least this often unless configured otherwise. */
+    public static final long CHRONY_DEFAULT_MAX_POLL_NANOS = 1024 * 1_000_000_000L;
+
+    /**
+     * How long after a realtime step chronyd's regression may still weigh a sample from before it, for sources
+     * that poll at least every {@code maxPollNanos} and keep {@code maxSamples}: the last pre-step sample is pushed out
+     * by the {@code maxSamples}-th sample after the step, at most {@code maxSamples} polls later; one poll more covers
+     * the rate difference between chronyd's clock and the monotonic clock and any jitter of chronyd's poll timer.
+     */
+    public static long chronyRegressionHorizonNanos(int maxSamples, long maxPollNanos) {
+        if (maxSamples < 1 || maxPollNanos <= 0) {
+            throw new IllegalArgumentException("maxSamples " + maxSamples + " and maxPollNanos " + maxPollNanos
+                    + " must be positive");
+        }
+        return maxPollNanos > ClockSnapshot.SATURATED_BOUND / (maxSamples + 1L) ? ClockSnapshot.SATURATED_BOUND
+                : (maxSamples + 1L) * maxPollNanos;
     }
 
     private static final class Source {
@@ -159,6 +198,12 @@ public final class ClockEstimator {
     private long realtimeUnknownBeforeMonotonicNanos = Long.MIN_VALUE;
     /** Sum of the sizes of every step seen (saturating): how far a realtime-based instant may be misplaced. */
     private long realtimeStepsTotalNanos;
+    /**
+     * chronyd's reports read in {@code [from, until]} (monotonic) may come from a regression that still weighs
+     * samples from before a realtime step: refused. Empty while {@code until < from}.
+     */
+    private long chronySpoiledFromMonotonicNanos = Long.MAX_VALUE;
+    private long chronySpoiledUntilMonotonicNanos = Long.MIN_VALUE;
 
     private final java.util.Set<String> trusted;
     /** A leap second a majority announced (a UTC midnight, epoch seconds), 0 for none; see onLeapAnnounced. */
@@ -301,7 +346,7 @@ public final class ClockEstimator {
             return Outcome.QUARANTINED;
         }
         if (m.readsRealtime()) {
-            if (spansRealtimeStep(m)) {
+            if (spansRealtimeStep(m) || (isChrony(sourceName) && readWhileChronyRegressionSpoiled(m))) {
                 return Outcome.REALTIME_STEPPED;
             }
             m = m.widenedBy(limits.undetectedRealtimeStepNanos());
@@ -336,6 +381,18 @@ public final class ClockEstimator {
      * Such measurements are dropped now, and refused when they arrive later ({@link Outcome#REALTIME_STEPPED}); the
      * last synchronized estimate goes too if any was dropped (it may have been narrowed by one, e.g. a trusted PTP
      * source). The status does not change: the other evidence still stands.
+     *
+     * <p>chronyd's own regression is spoiled longer. chronyd does not notice a step under about a second, and the
+     * offsets of the samples it took before the step are against the unstepped clock, so until they leave its
+     * window its estimate mixes both scales. Its regression is weighted least squares (weights from each sample's
+     * distance, unbounded in ratio) over unevenly spaced samples, evaluated at the newest one: the weight the fit
+     * gives to the pre-step samples can be any number, so no multiple of the step bounds the error (with equal
+     * weights and spacing it lies between -1/3 and 1 times the step; a newest sample with a long delay after two
+     * close low-delay ones makes the fit an extrapolation, and the error many times the step). So reports of
+     * {@code chrony:} sources read from the step's window until {@link Limits#chronyRegressionHorizonNanos} after it
+     * are refused ({@link Outcome#REALTIME_STEPPED}) rather than widened; reports read before the step are kept.
+     * Not covered: a step before the detector's first reading (before the daemon started) that chronyd's window may
+     * still hold; docs/clock-accuracy.md states it.
      */
     public int onDisruption(DisruptionDetector.Disruption d, long quarantineNanos) {
         rememberRealtimeStep(d);
@@ -371,6 +428,14 @@ public final class ClockEstimator {
     }
 
     private void rememberRealtimeStep(DisruptionDetector.Disruption d) {
+        // A resume moves realtime too, and chronyd may not see it as a step: its window is spoiled either way.
+        long until = d.atMonotonicNanos() > Long.MAX_VALUE - limits.chronyRegressionHorizonNanos()
+                ? Long.MAX_VALUE : d.atMonotonicNanos() + limits.chronyRegressionHorizonNanos();
+        if (chronySpoiledUntilMonotonicNanos < chronySpoiledFromMonotonicNanos
+                || d.sinceMonotonicNanos() > chronySpoiledUntilMonotonicNanos) {
+            chronySpoiledFromMonotonicNanos = d.sinceMonotonicNanos(); // the previous episode is over
+        }
+        chronySpoiledUntilMonotonicNanos = Math.max(chronySpoiledUntilMonotonicNanos, until);
         realtimeSteps.addLast(new RealtimeStep(d.sinceMonotonicNanos(), d.atMonotonicNanos()));
         if (realtimeSteps.size() > MAX_REALTIME_STEPS_KEPT) {
             realtimeWatchedFrom(realtimeSteps.removeFirst().atMonotonicNanos());
@@ -405,6 +470,26 @@ public final class ClockEstimator {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether {@code m} may have been read while chronyd's regression could still hold pre-step samples: its reading
+     * lies within {@code m}'s bound of its instant (the bound counts the bracket), and any overlap counts.
+     */
+    private boolean readWhileChronyRegressionSpoiled(Measurement m) {
+        if (chronySpoiledUntilMonotonicNanos < chronySpoiledFromMonotonicNanos) {
+            return false;
+        }
+        long earliest = m.atMonotonicNanos() < Long.MIN_VALUE + m.boundNanos()
+                ? Long.MIN_VALUE : m.atMonotonicNanos() - m.boundNanos();
+        long latest = m.atMonotonicNanos() > Long.MAX_VALUE - m.boundNanos()
+                ? Long.MAX_VALUE : m.atMonotonicNanos() + m.boundNanos();
+        return latest >= chronySpoiledFromMonotonicNanos && earliest <= chronySpoiledUntilMonotonicNanos;
+    }
+
+    /** Sources named {@code chrony:...} are chronyd's tracking reports (ChronySource names them so). */
+    static boolean isChrony(String sourceName) {
+        return "chrony".equals(kindOf(sourceName));
     }
 
     private static long saturatedAdd(long a, long b) {

@@ -69,7 +69,8 @@ public enum RejectReason {
     /**
      * The system's realtime clock was stepped inside the span a realtime-based measurement depends on (chronyd's
      * last update or ptp4l's Sync, to our reading), or no conclusive step check could rule that out: the measurement
-     * is void. From the chrony source itself: its own readings moved by more than its tolerance, and reports are
+     * is void. A chronyd report is also void for {@code ClockEstimator.Limits#chronyRegressionHorizonNanos} after a
+     * step (about 18.5 h): chronyd's regression may still weigh samples from before it. From the chrony source itself: its own readings moved by more than its tolerance, and reports are
      * refused until chronyd updates again.
      */
     CLOCK_STEPPED

@@ -3,6 +3,7 @@ package io.gnomon.clockd.sim;
 import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.ClockEstimator;
 import io.gnomon.clockd.select.DisruptionDetector;
+import io.gnomon.clockd.select.DisruptionMonitor;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.source.NtpWire;
@@ -37,10 +38,11 @@ import java.util.SplittableRandom;
  *
  * <p>Where a scenario has realtime-based sources or realtime steps, the host also has a realtime clock
  * (monotonic plus an offset that only steps move), and more real code runs: {@code DisruptionDetector} every
- * 10 ms as {@code ClockDaemon.checkDisruption} runs it, feeding {@link ClockEstimator#onDisruption};
+ * 10 ms and before each realtime-based measurement is used, through the daemon's own {@code DisruptionMonitor};
  * {@code PtpBound.measure} on ptp4l-like state (Sync ingress stamped on realtime); and
  * {@code ChronyBound.measure} on chronyd-like tracking reports (a correction relative to the realtime clock at
- * chronyd's last update, which does not see later steps).
+ * chronyd's last update, which does not see later steps, and fitted over chronyd's last updates, so that samples
+ * from before a step it did not make keep pulling it for as long as they stay in its window).
  *
  * <p>The check: every published snapshot is read at {@code samplesPerPublish} instants between its publish
  * and the next one (the last exactly at the next publish, where it is most aged); whenever its status is
@@ -95,7 +97,7 @@ public final class ClockSim {
     /** The host's CLOCK_REALTIME minus CLOCK_MONOTONIC: moved only by realtime steps. */
     private long realtimeMinusMonotonicNanos;
     private final SplittableRandom realtimeRandom;
-    private final DisruptionDetector detector;
+    private final DisruptionMonitor disruptions;
     // ptp4l-like sources read through PtpBound (scenario.ptpViaRealtime): the last Sync ptp4l saw, and its path
     private final long[] ptpPathDelayNanos;
     private final PtpBound.Config[] ptpConfig;
@@ -107,6 +109,11 @@ public final class ClockSim {
     private final long[] chronyRootDispersionNanos;
     private final long[] chronyCorrectionNanos;
     private final long[] chronyReferenceEpochNanos;
+    // chronyd's regression window per source: when each sample was taken (true time) and the realtime clock's offset
+    // from monotonic it was measured against, as chronyd sees it (its own steps applied, other steps not)
+    private final long[][] chronySampleTrueNanos;
+    private final long[][] chronySampleRealtimeMinusMonotonicNanos;
+    private final int[] chronySampleCount;
 
     private final SplittableRandom world;
     private final SplittableRandom oscRandom;
@@ -223,6 +230,9 @@ public final class ClockSim {
         this.chronyRootDispersionNanos = new long[scenario.chronySources];
         this.chronyCorrectionNanos = new long[scenario.chronySources];
         this.chronyReferenceEpochNanos = new long[scenario.chronySources];
+        this.chronySampleTrueNanos = new long[scenario.chronySources][scenario.chronyMaxSamples];
+        this.chronySampleRealtimeMinusMonotonicNanos = new long[scenario.chronySources][scenario.chronyMaxSamples];
+        this.chronySampleCount = new int[scenario.chronySources];
         for (int c = 0; c < scenario.chronySources; c++) {
             long distance = SimNtpServer.uniform(realtimeRandom, scenario.chronyRootDistanceMinNanos,
                     scenario.chronyRootDistanceMaxNanos);
@@ -231,7 +241,7 @@ public final class ClockSim {
             sourceNames[firstChrony + c] = "chrony:sim-" + c;
             honest[firstChrony + c] = true;
         }
-        this.detector = new DisruptionDetector(500_000, DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
+        DisruptionDetector detector = new DisruptionDetector(500_000, DisruptionDetector.DEFAULT_STEP_TOLERANCE_NANOS);
         this.latestFloorNanos = new long[n];
         java.util.Arrays.fill(latestFloorNanos, -1);
 
@@ -246,10 +256,16 @@ public final class ClockSim {
         }
         this.estimator = new ClockEstimator(List.of(sourceNames), trusted, new ClockEstimator.Limits(driftPpb, 8,
                 64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos,
-                2 * detector.stepToleranceNanos()));
+                2 * detector.stepToleranceNanos(), scenario.chronySources == 0
+                        ? ClockEstimator.chronyRegressionHorizonNanos(ClockEstimator.CHRONY_MAX_SAMPLES,
+                                ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)
+                        // chronyd's window here: its samples, one per update
+                        : ClockEstimator.chronyRegressionHorizonNanos(scenario.chronyMaxSamples,
+                                scenario.chronyUpdateIntervalNanos)));
         if (scenario.readsRealtime()) {
             estimator.realtimeWatchedFrom(startMonotonic); // as ClockDaemon: nothing from before it started
         }
+        this.disruptions = new DisruptionMonitor(detector, estimator, scenario.replyTimeoutNanos);
         this.result = new RunResult(scenario, seed, durationSeconds, samplesPerPublish);
     }
 
@@ -497,17 +513,23 @@ public final class ClockSim {
         return new SystemClocks.Pair(readAt + realtimeMinusMonotonicNanos, before, before + bracket);
     }
 
-    /** ClockDaemon.checkDisruption: the real detector, its verdict to the estimator, a publish on a disruption. */
-    private void disruptionCheck(long t) {
+    /** A reading for the disruption check, as ClockDaemon takes it (no CLOCK_BOOTTIME: no suspends here). */
+    private DisruptionMonitor.Reading readClocks(long t) {
         SystemClocks.Pair p = readPair(t);
-        DisruptionDetector.Disruption d = detector.observe(p.monotonicBeforeNanos(), Long.MIN_VALUE,
-                p.monotonicAfterNanos(), p.realtimeEpochNanos(), p.monotonicBeforeNanos(), p.monotonicAfterNanos());
-        if (detector.realtimeWatchedFromMonotonicNanos() != Long.MAX_VALUE) {
-            estimator.realtimeWatchedFrom(detector.realtimeWatchedFromMonotonicNanos());
-        }
-        if (d != null) {
+        return new DisruptionMonitor.Reading(p.monotonicBeforeNanos(), Long.MIN_VALUE, p.monotonicAfterNanos(),
+                p.realtimeEpochNanos(), p.monotonicBeforeNanos(), p.monotonicAfterNanos());
+    }
+
+    /** ClockDaemon.checkDisruption: the daemon's DisruptionMonitor on a reading, a publish on a disruption. */
+    private void disruptionCheck(long t) {
+        reportDisruption(t, disruptions.check(readClocks(t)));
+    }
+
+    /** ClockDaemon.reportDisruption: counted, and published at once. */
+    private void reportDisruption(long t, DisruptionMonitor.Check c) {
+        if (c.disruption() != null) {
             result.realtimeStepsReported++;
-            result.realtimeStepVoided += estimator.onDisruption(d, sc.replyTimeoutNanos);
+            result.realtimeStepVoided += c.dropped();
             publish(t);
         }
     }
@@ -562,12 +584,60 @@ public final class ClockSim {
         long err = limit <= 0 ? 0 : realtimeRandom.nextLong(-limit, limit + 1);
         long realtime = osc.monotonicAt(t) + realtimeMinusMonotonicNanos;
         if (Math.abs(t + err - realtime) > sc.chronyMakestepNanos) {
-            realtimeMinusMonotonicNanos += t + err - realtime; // chronyd steps the clock onto its estimate
+            long stepNanos = t + err - realtime;
+            realtimeMinusMonotonicNanos += stepNanos; // chronyd steps the clock onto its estimate
             realtime = t + err;
             result.realtimeSteps++;
+            // chronyd corrects its stored samples for a step it made itself (SST_SlewSamples)
+            for (int i = 0; i < chronySampleCount[c]; i++) {
+                chronySampleRealtimeMinusMonotonicNanos[c][i] += stepNanos;
+            }
         }
-        chronyCorrectionNanos[c] = t - realtime + err;
+        chronyCorrectionNanos[c] = t - realtime + err + chronyRegressionErrorNanos(c, t);
         chronyReferenceEpochNanos[c] = realtime + chronyCorrectionNanos[c];
+    }
+
+    /**
+     * Takes chronyd's sample at this update into its window and returns how far its regression's estimate at the
+     * newest sample is pulled by samples measured against the realtime clock before a step chronyd did not make: a
+     * sample taken when realtime minus monotonic was {@code K_i} reads {@code K_now - K_i} more than one taken now,
+     * and the least-squares line through those excesses (equal weights), at the newest sample, is the error. It
+     * is 0 once every sample in the window is from after the step; the fit's other error is the honest part within
+     * chronyd's root distance.
+     */
+    private long chronyRegressionErrorNanos(int c, long t) {
+        long[] times = chronySampleTrueNanos[c];
+        long[] ks = chronySampleRealtimeMinusMonotonicNanos[c];
+        int n = chronySampleCount[c];
+        if (n == times.length) {
+            System.arraycopy(times, 1, times, 0, n - 1);
+            System.arraycopy(ks, 1, ks, 0, n - 1);
+            n--;
+        }
+        times[n] = t;
+        ks[n] = realtimeMinusMonotonicNanos;
+        n++;
+        chronySampleCount[c] = n;
+        if (n < 3) {
+            return 0; // chronyd uses its newest sample alone until it has 3: measured against the clock as it is
+        }
+        double meanX = 0;
+        double meanY = 0;
+        for (int i = 0; i < n; i++) {
+            meanX += (times[i] - t) / 1e9;
+            meanY += realtimeMinusMonotonicNanos - ks[i];
+        }
+        meanX /= n;
+        meanY /= n;
+        double sxy = 0;
+        double sxx = 0;
+        for (int i = 0; i < n; i++) {
+            double dx = (times[i] - t) / 1e9 - meanX;
+            sxy += dx * (realtimeMinusMonotonicNanos - ks[i] - meanY);
+            sxx += dx * dx;
+        }
+        double slope = sxx == 0 ? 0 : sxy / sxx;
+        return Math.round(meanY - slope * meanX); // the line at the newest sample (x = 0)
     }
 
     /** ChronySource's poll: chronyd's tracking report and a realtime reading, through the real ChronyBound. */
@@ -608,19 +678,16 @@ public final class ClockSim {
             m = new Measurement(m.atMonotonicNanos(), m.epochOffsetNanos(),
                     (long) (m.boundNanos() * sc.measurementBoundScale), m.delayNanos());
         }
-        if (m.readsRealtime()) {
-            // ClockDaemon.onMeasurement: a conclusive step check right now, before the measurement is used
-            boolean conclusive = false;
-            for (int i = 0; i < 4 && !conclusive; i++) {
-                disruptionCheck(t);
-                conclusive = detector.lastReadingConclusive();
-            }
-            if (!conclusive) {
-                result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
-                return;
-            }
+        // ClockDaemon.onMeasurement: the daemon's DisruptionMonitor checks for a realtime step first
+        DisruptionMonitor.Admission admission = disruptions.admit(sourceNames[source], m, () -> readClocks(t));
+        for (DisruptionMonitor.Check c : admission.disruptions()) {
+            reportDisruption(t, c);
         }
-        ClockEstimator.Outcome outcome = estimator.onMeasurement(sourceNames[source], m);
+        if (admission.inconclusive()) {
+            result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);
+            return;
+        }
+        ClockEstimator.Outcome outcome = admission.outcome();
         if (outcome == ClockEstimator.Outcome.REALTIME_STEPPED) {
             result.realtimeStepVoided++;
             result.rejected.merge("CLOCK_STEPPED", 1L, Long::sum);

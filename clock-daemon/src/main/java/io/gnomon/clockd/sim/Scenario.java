@@ -106,6 +106,13 @@ public final class Scenario {
      * correction. {@link Long#MAX_VALUE}: it never steps (as {@code chronyd -x}).
      */
     final long chronyMakestepNanos;
+    /**
+     * chronyd's regression window: its correction at an update is a least-squares fit over the last this many
+     * samples, each taken at an update, evaluated at the newest. A sample taken before a realtime step that chronyd
+     * did not make itself is against the unstepped clock, and pulls the fit until it leaves the window (chrony's
+     * sourcestats.c); with the equal weights and spacing here, by between -1/3 and 1 times the step.
+     */
+    final int chronyMaxSamples;
 
     // --- the host's realtime clock (CLOCK_REALTIME minus CLOCK_MONOTONIC) ---
     /** Steps of the host's realtime clock (an operator, another daemon): how often, on average. */
@@ -168,6 +175,7 @@ public final class Scenario {
         this.chronyRootDistanceMinNanos = b.chronyRootDistanceMinNanos;
         this.chronyRootDistanceMaxNanos = b.chronyRootDistanceMaxNanos;
         this.chronyMakestepNanos = b.chronyMakestepNanos;
+        this.chronyMaxSamples = b.chronyMaxSamples;
         this.realtimeStepsPerHour = b.realtimeStepsPerHour;
         this.realtimeStepMinNanos = b.realtimeStepMinNanos;
         this.realtimeStepMaxNanos = b.realtimeStepMaxNanos;
@@ -186,6 +194,7 @@ public final class Scenario {
         require(rootDelayMaxNanos >= rootDelayMinNanos && rootDispersionMaxNanos >= rootDispersionMinNanos,
                 "root delay and dispersion ranges");
         require(ptpBoundMinNanos > 2 && ptpBoundMaxNanos >= ptpBoundMinNanos, "PTP bound range above 2 ns");
+        require(chronyMaxSamples >= 1 && chronyMaxSamples <= 64, "chronyMaxSamples in [1, 64] (chrony's MAX_SAMPLES)");
         require(chronySources >= 0 && chronyRootDistanceMinNanos > 2
                 && chronyRootDistanceMaxNanos >= chronyRootDistanceMinNanos, "chrony sources and root distance range");
         require(realtimeStepsPerHour >= 0 && realtimeStepMinNanos > 0 && realtimeStepMaxNanos >= realtimeStepMinNanos,
@@ -336,7 +345,8 @@ public final class Scenario {
                         + "root distance 5-50 us, and steps the clock back onto its estimate when it is off by more than "
                         + "100 us; the clock it disciplines drifts within 5 ppm) plus 1 LAN NTP server, both needed for a majority; the host's realtime clock steps "
                         + "about once a minute by 1 us to 0.5 s either way, which chronyd's correction does not see "
-                        + "until its next update")
+                        + "until its next update, and its regression over its last 8 updates keeps weighing for 8 "
+                        + "updates after")
                 .ntpServers(1).chronySources(1).chronyUpdateInterval(2 * S).chronyMakestep(100 * US)
                 .oscillatorMaxDriftPpm(5)
                 .realtimeSteps(60, 1 * US, 500 * MS).build();
@@ -416,6 +426,7 @@ public final class Scenario {
         b.chronyRootDistanceMinNanos = chronyRootDistanceMinNanos;
         b.chronyRootDistanceMaxNanos = chronyRootDistanceMaxNanos;
         b.chronyMakestepNanos = chronyMakestepNanos;
+        b.chronyMaxSamples = chronyMaxSamples;
         b.realtimeStepsPerHour = realtimeStepsPerHour;
         b.realtimeStepMinNanos = realtimeStepMinNanos;
         b.realtimeStepMaxNanos = realtimeStepMaxNanos;
@@ -472,6 +483,7 @@ public final class Scenario {
         private long chronyRootDistanceMinNanos = 5 * US;
         private long chronyRootDistanceMaxNanos = 50 * US;
         private long chronyMakestepNanos = Long.MAX_VALUE;
+        private int chronyMaxSamples = 8;
         private double realtimeStepsPerHour;
         private long realtimeStepMinNanos = 1 * US;
         private long realtimeStepMaxNanos = 500 * MS;
@@ -506,6 +518,8 @@ public final class Scenario {
         Builder chronySources(int n) { chronySources = n; return this; }
         Builder chronyUpdateInterval(long nanos) { chronyUpdateIntervalNanos = nanos; return this; }
         Builder chronyMakestep(long nanos) { chronyMakestepNanos = nanos; return this; }
+
+        Builder chronyMaxSamples(int samples) { chronyMaxSamples = samples; return this; }
         Builder realtimeSteps(double perHour, long minNanos, long maxNanos) { realtimeStepsPerHour = perHour; realtimeStepMinNanos = minNanos; realtimeStepMaxNanos = maxNanos; return this; }
         Builder measurementBoundScale(double scale) { measurementBoundScale = scale; return this; }
 
