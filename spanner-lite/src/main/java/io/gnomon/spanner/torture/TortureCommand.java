@@ -41,7 +41,8 @@ public final class TortureCommand implements Callable<Integer> {
 
     @Option(names = "--fault", defaultValue = "none", paramLabel = "KIND",
             description = "none, kill-follower, kill-leader, pause-leader, partition-majority, partition-bridge, "
-                    + "isolate-leader, clock-drift, clock-step, clock-restart, mixed (default ${DEFAULT-VALUE}).")
+                    + "isolate-leader, partition-one-way, clock-drift, clock-step, clock-restart, lossy-network, "
+                    + "mixed (default ${DEFAULT-VALUE}).")
     String fault;
 
     @Option(names = "--lease-ms", defaultValue = "1000", description = "Replicas' lease (default ${DEFAULT-VALUE}).")

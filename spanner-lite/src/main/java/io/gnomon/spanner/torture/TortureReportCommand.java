@@ -69,6 +69,10 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--doc", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
     Path doc;
 
+    @Option(names = "--commit", defaultValue = "",
+            description = "The commit measured, named beside the figures (bin/torture-report passes git's HEAD).")
+    String commit;
+
     @Mixin
     SharedOptions shared;
 
@@ -243,6 +247,7 @@ public final class TortureReportCommand implements Callable<Integer> {
     private String table(Iterable<Row> rows, Duration d) {
         StringBuilder b = new StringBuilder();
         b.append("Measured ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
+                .append(commit.isEmpty() ? "" : " at commit " + commit)
                 .append(" with `bin/torture-report --runs ").append(runs).append(" --duration ").append(duration)
                 .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
                 .append(" --sim-runs ").append(simRuns)
@@ -327,6 +332,7 @@ public final class TortureReportCommand implements Callable<Integer> {
     private String controlsTable(Map<String, Row> controlRows, Duration d) {
         StringBuilder b = new StringBuilder();
         b.append("Measured ").append(ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'")))
+                .append(commit.isEmpty() ? "" : " at commit " + commit)
                 .append(" with `bin/torture-report").append(controlsOnly ? " --controls-only" : "")
                 .append(" --runs ").append(runs).append(" --sim-runs ").append(simRuns).append(" --duration ").append(duration)
                 .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))

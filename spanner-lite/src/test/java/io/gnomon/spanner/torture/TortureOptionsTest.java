@@ -22,6 +22,16 @@ class TortureOptionsTest {
     }
 
     @Test
+    void theHelpTextListsEveryFaultKind() {
+        String help = new picocli.CommandLine(new TortureCommand()).getUsageMessage(picocli.CommandLine.Help.Ansi.OFF)
+                .replaceAll("\\s+", " ");
+        for (FaultKind k : FaultKind.values()) {
+            assertThat(help).as("torture --help names --fault " + k.cli())
+                    .containsPattern("[ ,]" + java.util.regex.Pattern.quote(k.cli()) + "[ ,]");
+        }
+    }
+
+    @Test
     void durationsTakeMillisecondsSecondsAndMinutes() {
         assertThat(TortureCommand.Durations.parse("--hold", "2500ms")).isEqualTo(Duration.ofMillis(2500));
         assertThat(TortureCommand.Durations.parse("--duration", "1.5s")).isEqualTo(Duration.ofMillis(1500));
