@@ -1,6 +1,7 @@
 package io.gnomon.paxos;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * What one call into {@link PaxosReplica} asks the runtime to do, in this order: make {@link #toPersist()}
@@ -31,6 +32,17 @@ public record Output(List<PersistWrite> toPersist, List<Message> messages, List<
      */
     public static boolean sendsBeforeSync(Message m) {
         return m instanceof Message.Accept && m.to() != m.from();
+    }
+
+    /**
+     * {@link #sendsBeforeSync(Message)}, and no message to the same peer is already held for a sync: the transport
+     * is FIFO per peer, and an {@code Accept} that overtook an {@code AcceptSync}, {@code InstallSnapshot} or
+     * {@code Prepare} held for that peer would be dropped there (the follower is not yet in the ballot, or sees a
+     * gap) and wait for a retransmission. Every host (the runtime's driver and the simulator) asks this, with the
+     * peers it holds messages for since its last sync.
+     */
+    public static boolean sendsBeforeSync(Message m, Set<Integer> peersWithHeldMessages) {
+        return sendsBeforeSync(m) && !peersWithHeldMessages.contains(m.to());
     }
 
     /** A decided entry, to apply in slot order. */

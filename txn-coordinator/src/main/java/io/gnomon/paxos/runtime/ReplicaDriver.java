@@ -8,8 +8,10 @@ import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.TrueTime;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -35,7 +37,8 @@ import java.util.function.Consumer;
  * before its sync restarts as a follower and leads again only in a higher ballot, so it never proposes a second
  * value in the ballot of the lost write (for the followers that accepted it, it is as if a leader had crashed
  * after sending). docs/paxos.md, "Group commit", has the argument; the simulator sends Accepts the same way and
- * loses unsynced writes on a crash.
+ * loses unsynced writes on a crash. An Accept to a peer for which a message is already held until the sync waits
+ * with it ({@link Output#sendsBeforeSync(Message, java.util.Set)}): the transport is FIFO per peer.
  *
  * <p>Single-threaded: {@link #onMessage}, {@link #onTick} and {@link #propose} must be called from one thread.
  * A recovered replica's first output re-delivers its snapshot and decided entries (see
@@ -55,7 +58,13 @@ public final class ReplicaDriver implements AutoCloseable {
     private final Consumer<Output.Effect> effects;
     private boolean failed;
     private boolean batching;
-    private final List<Output> deferred = new ArrayList<>();
+    private final List<Pending> deferred = new ArrayList<>();
+    /** Peers a message is held for until the next sync: an early Accept must not overtake it (FIFO per peer). */
+    private final Set<Integer> peersWithHeldMessages = new HashSet<>();
+
+    /** An output whose writes await the batch's sync, with the messages it holds until then. */
+    private record Pending(Output out, List<Message> held) {
+    }
 
     private ReplicaDriver(PaxosReplica replica, DurableStateStore store, Transport transport, TrueTime trueTime,
                           MonotonicClock clock, Consumer<Output.Decided> apply, Consumer<Output.Effect> effects) {
@@ -136,25 +145,31 @@ public final class ReplicaDriver implements AutoCloseable {
         } catch (RuntimeException e) {
             failed = true;
             deferred.clear();
+            peersWithHeldMessages.clear();
             throw e;
         }
-        List<Output> outs = new ArrayList<>(deferred);
+        List<Pending> outs = new ArrayList<>(deferred);
         deferred.clear();
-        for (Output out : outs) {
-            deliver(out);
+        peersWithHeldMessages.clear();
+        for (Pending p : outs) {
+            deliver(p.out(), p.held());
         }
     }
 
     private Output perform(Output out) {
+        List<Message> held = new ArrayList<>();
         try {
             store.write(out.toPersist());
             for (Message m : out.messages()) {
-                if (Output.sendsBeforeSync(m)) {
+                if (Output.sendsBeforeSync(m, peersWithHeldMessages)) {
                     transport.send(m.to(), m);
+                } else {
+                    held.add(m);
+                    peersWithHeldMessages.add(m.to());
                 }
             }
             if (batching) {
-                deferred.add(out);
+                deferred.add(new Pending(out, held));
                 return out;
             }
             if (!out.toPersist().isEmpty()) {
@@ -163,17 +178,17 @@ public final class ReplicaDriver implements AutoCloseable {
         } catch (RuntimeException e) {
             failed = true;
             deferred.clear();
+            peersWithHeldMessages.clear();
             throw e;
         }
-        deliver(out);
+        peersWithHeldMessages.clear();
+        deliver(out, held);
         return out;
     }
 
-    private void deliver(Output out) {
-        for (Message m : out.messages()) {
-            if (!Output.sendsBeforeSync(m)) {
-                transport.send(m.to(), m);
-            }
+    private void deliver(Output out, List<Message> held) {
+        for (Message m : held) {
+            transport.send(m.to(), m);
         }
         // A snapshot replaces the application state through its last slot, so it goes first: decided entries
         // after it build on it, and any at or below it are already in it (applying them after the restore would

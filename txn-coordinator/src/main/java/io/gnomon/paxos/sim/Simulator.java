@@ -942,6 +942,8 @@ public final class Simulator {
         final DurableState disk;
         final ArrayList<PersistWrite> unsynced = new ArrayList<>();
         final ArrayList<Object[]> held = new ArrayList<>(); // {Message, Long writesNeeded}
+        /** Peers a message in {@link #held} goes to: an early Accept must not overtake it (Output.sendsBeforeSync). */
+        final java.util.HashSet<Integer> peersWithHeldMessages = new java.util.HashSet<>();
         long writesIssued;
         long writesSynced;
         long appliedIndex;
@@ -1043,11 +1045,13 @@ public final class Simulator {
             unsynced.addAll(out.toPersist());
             writesIssued += out.toPersist().size();
             for (Message m : out.messages()) {
-                // The runtime's rule: a leader's Accept to a peer leaves before the sync, everything else after.
-                if (writesSynced >= writesIssued || Output.sendsBeforeSync(m)) {
+                // The runtime's rule: a leader's Accept to a peer leaves before the sync unless a message to that peer
+                // is already held (FIFO per peer); everything else after the sync.
+                if (writesSynced >= writesIssued || Output.sendsBeforeSync(m, peersWithHeldMessages)) {
                     sim.send(m);
                 } else {
                     held.add(new Object[] {m, writesIssued});
+                    peersWithHeldMessages.add(m.to());
                 }
             }
             if (!out.toPersist().isEmpty()) {
@@ -1066,6 +1070,7 @@ public final class Simulator {
             writesSynced = writesIssued;
             ArrayList<Object[]> ready = new ArrayList<>(held);
             held.clear();
+            peersWithHeldMessages.clear();
             for (Object[] h : ready) {
                 send((Message) h[0]);
             }
@@ -1079,6 +1084,7 @@ public final class Simulator {
             }
             unsynced.clear();
             held.clear();
+            peersWithHeldMessages.clear();
             writesIssued = writesSynced = 0;
             replica = null;
             continueEvents(); // a killed process is no longer stopped; what it held is dropped as it arrives

@@ -1,6 +1,7 @@
 package io.gnomon.paxos.runtime;
 
 import io.gnomon.paxos.Ballot;
+import io.gnomon.paxos.Message;
 import io.gnomon.paxos.storage.DurableLog;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +30,8 @@ class PersistBeforeSendTest {
 
     /** Events of one replica: "persist:...", "sync", "send:Type->to", and "call" markers. */
     private final Map<Integer, List<String>> events = new LinkedHashMap<>();
+    /** Every Promise any replica sent, to deliver one again. */
+    private final List<Message.Promise> promisesSent = new ArrayList<>();
 
     /** Three drivers whose logs and sends record into {@link #events}. */
     private InMemoryCluster recordingCluster() {
@@ -45,6 +48,9 @@ class PersistBeforeSendTest {
                 log -> new RecordingLog(log, events.get(openingIds[opening[0]++ % openingIds.length])),
                 inner -> (to, m) -> {
                     events.get(m.from()).add("send:" + m.getClass().getSimpleName() + "->" + to);
+                    if (m instanceof Message.Promise p) {
+                        promisesSent.add(p);
+                    }
                     inner.send(to, m);
                 });
     }
@@ -81,6 +87,40 @@ class PersistBeforeSendTest {
             assertThat(firstSend).as(ev.toString()).isGreaterThan(sync);
             c.runUntil(() -> c.applied.values().stream().allMatch(a -> a.containsValue("a") && a.containsValue("b")),
                     20_000, "a and b applied everywhere");
+        }
+    }
+
+    /**
+     * FIFO per peer: a follower's Promise delivered again makes the leader send it an AcceptSync (held for the
+     * sync); a propose in the same batch then makes an Accept to that follower, which must not overtake the
+     * AcceptSync (the follower would drop it and wait for a retransmission).
+     */
+    @Test
+    void anEarlyAcceptNeverOvertakesAMessageHeldForTheSameFollower() {
+        try (InMemoryCluster c = recordingCluster()) {
+            c.start();
+            ReplicaDriver leader = c.electLeader();
+            c.drain();
+            int me = leader.replica().replicaId();
+            Message.Promise again = promisesSent.stream()
+                    .filter(p -> p.to() == me && p.from() != me && p.ballot().equals(leader.replica().promised()))
+                    .findFirst().orElseThrow();
+            int f = again.from();
+            List<String> ev = events.get(me);
+            ev.clear();
+            leader.beginBatch();
+            leader.onMessage(again);
+            leader.propose(List.of("x".getBytes()));
+            leader.endBatch();
+            int sync = ev.indexOf("sync");
+            int acceptSync = ev.indexOf("send:AcceptSync->" + f);
+            int accept = ev.indexOf("send:Accept->" + f);
+            assertThat(acceptSync).as(ev.toString()).isGreaterThan(sync);
+            assertThat(accept).as(ev.toString()).isGreaterThan(acceptSync);
+            // the other follower's Accept, with nothing held for it, still leaves before the sync
+            int other = c.drivers.keySet().stream().filter(id -> id != me && id != f).findFirst().orElseThrow();
+            assertThat(ev.indexOf("send:Accept->" + other)).as(ev.toString()).isBetween(0, sync);
+            c.runUntil(() -> c.applied.values().stream().allMatch(a -> a.containsValue("x")), 20_000, "x applied everywhere");
         }
     }
 
