@@ -8,7 +8,13 @@ package io.gnomon.clockd.select;
  *   <li><b>Suspend</b> (or a VM pause the guest kernel accounts as suspend): CLOCK_BOOTTIME minus
  *       CLOCK_MONOTONIC changes only when the kernel injects sleep time, so any growth beyond the readings'
  *       own uncertainty means CLOCK_MONOTONIC stood still while true time went on. Every offset measured
- *       against CLOCK_MONOTONIC before it is void.</li>
+ *       against CLOCK_MONOTONIC before it is void. A reading places boottime minus monotonic to within half its
+ *       bracket (the boottime read may fall anywhere in it), so only readings whose bracket is at most half the
+ *       tolerance take part, as baseline or as judge: the noise of two such readings is at most half the
+ *       tolerance, so growth beyond the tolerance is a suspend and the amount reported is right to within half
+ *       the tolerance. A noisier reading (the thread descheduled between its clock reads) gives no verdict and
+ *       the next tight one decides; as the baseline it would have let a later, tight reading see up to half its
+ *       bracket of growth that never happened (a false suspend), or misstate a real one by as much.</li>
  *   <li><b>Realtime step</b>: CLOCK_REALTIME minus CLOCK_MONOTONIC changes only when the realtime clock is
  *       set (settimeofday, a stepping time daemon, the kernel inserting a leap second, a resume). Slewing never
  *       moves it: Linux keeps CLOCK_MONOTONIC as CLOCK_REALTIME plus {@code wall_to_monotonic}, an offset that
@@ -79,6 +85,8 @@ public final class DisruptionDetector {
     private long realMinusMonoUncertaintyNanos;
     /** Start of the last conclusive reading's realtime bracket: a step seen next happened after it. */
     private long lastConclusiveMonotonicNanos = Long.MIN_VALUE;
+    /** Start of the last reading the suspend test could judge: a suspend seen next happened after it. */
+    private long lastSuspendConclusiveMonotonicNanos = Long.MIN_VALUE;
     private long realtimeWatchedFromMonotonicNanos = Long.MAX_VALUE;
     private boolean lastConclusive;
 
@@ -153,11 +161,13 @@ public final class DisruptionDetector {
         long real = realtimeEpochNanos - (realtimeBracketBeforeNanos + realBracket / 2);
         long realUncertainty = (realBracket + 1) / 2 + 1;
         Disruption d = null;
-        if (primed) {
+        boolean suspendConclusive = bracket <= toleranceNanos / 2;
+        if (primed && suspendConclusive) {
             long slack = toleranceNanos + bracket;
             if (boot != Long.MIN_VALUE && bootMinusMono != Long.MIN_VALUE && boot - bootMinusMono > slack) {
+                // The resume moved realtime too: after the last reading that ruled out both.
                 d = new Disruption(Kind.SUSPEND, boot - bootMinusMono, monotonicAfterNanos,
-                        lastConclusiveMonotonicNanos);
+                        Math.min(lastConclusiveMonotonicNanos, lastSuspendConclusiveMonotonicNanos));
             }
         }
         boolean conclusive = realUncertainty <= stepToleranceNanos / 4
@@ -171,9 +181,12 @@ public final class DisruptionDetector {
         }
         // Keep the first view when nothing happened, so noise cannot accumulate into a false alarm, nor small
         // steps into an unseen large one.
-        if (!primed || d != null) {
+        if (suspendConclusive && (!primed || d != null)) {
             bootMinusMono = boot;
             primed = true;
+        }
+        if (suspendConclusive) {
+            lastSuspendConclusiveMonotonicNanos = monotonicBeforeNanos;
         }
         if (conclusive && (!stepPrimed || d != null)) {
             if (!stepPrimed && realtimeWatchedFromMonotonicNanos == Long.MAX_VALUE) {

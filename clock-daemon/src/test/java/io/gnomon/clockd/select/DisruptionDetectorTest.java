@@ -45,8 +45,36 @@ class DisruptionDetectorTest {
     void changesWithinToleranceAndBracketAreNoise() {
         d.observe(0, 0, EPOCH, 10);
         assertThat(d.observe(S, S + 400_000, EPOCH + S + 400_000, S + 10)).isNull();
-        // a wide bracket widens the slack: 1 ms of bracket allows up to 1.5 ms
+        // a bracket wider than half the tolerance places boottime too loosely to judge: no verdict
         assertThat(d.observe(2 * S, 2 * S + 1_400_000, EPOCH + 2 * S, 2 * S + 1_000_000)).isNull();
+    }
+
+    @Test
+    void aNoisyFirstReadingIsNoBaselineForTheSuspendTest() {
+        // Descheduled for 2 ms after reading boottime: boottime minus the bracket's midpoint is 1 ms low.
+        assertThat(d.observe(0, 0, EPOCH + 2_000_000, 2_000_000)).isNull();
+        // Tight readings after it: no suspend happened, so none is reported (the noisy baseline saw 1 ms of growth).
+        assertThat(d.observe(10_000_000, 10_000_005, EPOCH + 10_000_005, 10_000_010)).isNull();
+        assertThat(d.observe(20_000_000, 20_000_005, EPOCH + 20_000_005, 20_000_010)).isNull();
+        // A real suspend is measured against the tight baseline.
+        DisruptionDetector.Disruption x = d.observe(30_000_000, 30_000_005 + 42 * S, EPOCH + 30_000_005 + 42 * S,
+                30_000_010);
+        assertThat(x.kind()).isEqualTo(DisruptionDetector.Kind.SUSPEND);
+        assertThat(x.amountNanos()).isEqualTo(42 * S);
+        assertThat(x.sinceMonotonicNanos()).isEqualTo(20_000_000);
+    }
+
+    @Test
+    void aSuspendSeenByANoisyReadingWaitsForTheNextTightOne() {
+        d.observe(0, 5, EPOCH + 5, 10);
+        // 42 s of suspend, boottime read at the start of a 4 ms bracket (2 ms off its midpoint): no verdict
+        assertThat(d.observe(S, S + 42 * S, EPOCH + S + 42 * S, S + 4_000_000)).isNull();
+        DisruptionDetector.Disruption x = d.observe(S + 10_000_000, S + 10_000_005 + 42 * S,
+                EPOCH + S + 10_000_005 + 42 * S, S + 10_000_010);
+        assertThat(x.kind()).isEqualTo(DisruptionDetector.Kind.SUSPEND);
+        assertThat(x.amountNanos()).isEqualTo(42 * S);
+        assertThat(x.describe()).contains("suspended or paused for 42.000 s");
+        assertThat(x.sinceMonotonicNanos()).as("the noisy reading does not narrow the window").isZero();
     }
 
     @Test
