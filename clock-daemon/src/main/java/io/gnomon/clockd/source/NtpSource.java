@@ -431,6 +431,16 @@ public final class NtpSource implements AutoCloseable {
             reject(name, RejectReason.ORIGIN_MISMATCH, "no request outstanding: a late or duplicated reply");
             return;
         }
+        if (t4MonotonicNanos - state.pendingDeadlineMonotonicNanos >= 0) {
+            // Read after its deadline (the loop stalled, or the host was suspended, since the timeout sweep): an
+            // exchange longer than the reply timeout is not used, which the estimator's quarantine after a
+            // disruption relies on. This request is over; the next poll asks again.
+            state.clearPending();
+            reject(name, RejectReason.TIMEOUT, "reply read " + (t4MonotonicNanos - state.pendingT1MonotonicNanos)
+                    / 1_000_000 + " ms after its request, past the " + config.replyTimeoutNanos() / 1_000_000
+                    + " ms reply timeout");
+            return;
+        }
         NtpWire.Result result = NtpWire.parseReply(bytes, length, state.pendingNonce,
                 state.pendingT1MonotonicNanos, t4MonotonicNanos, config.maxDriftPpb(), config.maxRootDistanceNanos());
         if (result instanceof NtpWire.Accepted accepted) {

@@ -135,6 +135,33 @@ class NtpSourceTest {
         }
     }
 
+    /**
+     * A reply read after its request's deadline is never a measurement, even when it is read in the same loop pass
+     * before the timeout sweep (a thread stalled, or a suspend: the estimator's quarantine after a disruption assumes
+     * no accepted exchange took longer than the reply timeout). The source's monotonic clock jumps past the
+     * timeout each time the server handles a request, so every reply is read after its deadline.
+     */
+    @Test
+    void aReplyReadAfterItsDeadlineIsNeverAMeasurement() throws IOException {
+        java.util.concurrent.atomic.AtomicLong jumpNanos = new java.util.concurrent.atomic.AtomicLong();
+        FakeNtpServer server = FakeNtpServer.start(() -> {
+            jumpNanos.addAndGet(3 * REPLY_TIMEOUT_NANOS);
+            return FakeNtpServer.instantNowEpochNanos();
+        });
+        toClose.add(server);
+        NtpSource.Config config = new NtpSource.Config(List.of(new NtpSource.Server("late", server.address())),
+                POLL_INTERVAL_NANOS, REPLY_TIMEOUT_NANOS, MAX_DRIFT_PPB, MAX_ROOT_DISTANCE_NANOS, 4, POLL_INTERVAL_NANOS,
+                loopbackEphemeral());
+        NtpSource source = new NtpSource(config, listener, new SplittableRandom(9),
+                () -> System.nanoTime() + jumpNanos.get());
+        toClose.add(source);
+        source.start();
+
+        waitUp().until(() -> server.repliesSent() >= 8);
+        assertThat(listener.measurements("late")).isEmpty();
+        assertThat(listener.rejected("late", RejectReason.TIMEOUT)).isTrue();
+    }
+
     @Test
     void aBurstOfPollsAtStartThenThePollInterval() throws IOException {
         FakeNtpServer server = server();
