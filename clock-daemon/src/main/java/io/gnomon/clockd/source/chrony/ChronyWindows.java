@@ -24,7 +24,7 @@ import java.util.List;
  * holds for every update chronyd makes at or after {@code C}, and {@link #windowSince} answers for an update with the
  * latest round that began no later than it; for an update before every round kept, nothing is known.
  */
-final class ChronyWindows {
+public final class ChronyWindows {
 
     /** Rounds kept: each holds a larger window start than the one before; the oldest goes first. */
     static final int MAX_ROUNDS_KEPT = 256;
@@ -37,7 +37,7 @@ final class ChronyWindows {
     private final long maxDriftPpb;
     private final ArrayDeque<Round> rounds = new ArrayDeque<>();
 
-    ChronyWindows(long maxDriftPpb) {
+    public ChronyWindows(long maxDriftPpb) {
         if (maxDriftPpb < 0) {
             throw new IllegalArgumentException("maxDriftPpb must be >= 0, was " + maxDriftPpb);
         }
@@ -49,7 +49,7 @@ final class ChronyWindows {
      * {@code beganMonotonicNanos}; {@code data.get(i)} and {@code stats.get(i)} describe the same source (the caller
      * checks their addresses). {@link Measurement#WINDOW_UNKNOWN} if an age is too large to convert.
      */
-    static long oldestSampleMonotonicNanos(List<ChronyCmdmon.SourceData> data, List<ChronyCmdmon.Sourcestats> stats,
+    public static long oldestSampleMonotonicNanos(List<ChronyCmdmon.SourceData> data, List<ChronyCmdmon.Sourcestats> stats,
                                            long beganMonotonicNanos, long maxDriftPpb) {
         if (data.size() != stats.size()) {
             throw new IllegalArgumentException(data.size() + " SOURCE_DATA and " + stats.size() + " SOURCESTATS");
@@ -75,7 +75,7 @@ final class ChronyWindows {
     }
 
     /** Records a round's finding ({@link #oldestSampleMonotonicNanos}); unknown findings are not kept. */
-    void observed(long beganMonotonicNanos, long windowSinceMonotonicNanos) {
+    public void observed(long beganMonotonicNanos, long windowSinceMonotonicNanos) {
         if (windowSinceMonotonicNanos == Measurement.WINDOW_UNKNOWN) {
             return;
         }
@@ -96,7 +96,7 @@ final class ChronyWindows {
      * The start of chronyd's windows for an update made no earlier than {@code updateMonotonicNanos} (a report's
      * {@link Measurement#realtimeSinceMonotonicNanos()}, converted early), or {@link Measurement#WINDOW_UNKNOWN}.
      */
-    long windowSince(long updateMonotonicNanos) {
+    public long windowSince(long updateMonotonicNanos) {
         long since = Measurement.WINDOW_UNKNOWN;
         for (Round r : rounds) {
             if (r.beganMonotonicNanos() - updateMonotonicNanos > 0) {
