@@ -416,7 +416,14 @@ public final class ChronySource implements AutoCloseable {
         int sequence = sequenceRandom.nextInt();
         byte[] bytes = request.apply(sequence);
         long deadlineMonotonicNanos = clocks.nanoTime() + config.replyTimeoutNanos();
-        socket.send(new DatagramPacket(bytes, bytes.length, config.chronydAddress()));
+        try {
+            socket.send(new DatagramPacket(bytes, bytes.length, config.chronydAddress()));
+        } catch (SocketException e) {
+            if (closed) {
+                throw e;
+            }
+            return null; // e.g. unreachable: the round fails, and the tracking request reports the outage
+        }
         for (int skipped = 0; skipped < MAX_DATAGRAMS_REPORTED_PER_POLL; skipped++) {
             long remainingNanos = deadlineMonotonicNanos - clocks.nanoTime();
             if (remainingNanos <= 0) {
