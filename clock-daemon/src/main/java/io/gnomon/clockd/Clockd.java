@@ -120,6 +120,18 @@ public final class Clockd implements AutoCloseable {
             }
             for (ChronySource.Config c : s.chronySources()) {
                 ChronySource chrony = new ChronySource(c, daemon, new SecureRandom(), clocks);
+                // after a step, the source reads chronyd's windows so that the estimator can trust it again early
+                daemon.addSink(new ClockDaemon.Sink() {
+                    @Override
+                    public void onEstimate(io.gnomon.clockd.select.Estimate estimate, SystemClocks.Pair pair) {
+                    }
+
+                    @Override
+                    public void onDisruption(io.gnomon.clockd.select.DisruptionDetector.Disruption d,
+                                             SystemClocks.Pair pair) {
+                        chrony.realtimeStepped(d.atMonotonicNanos());
+                    }
+                });
                 chrony.start();
                 started.add(0, chrony);
             }

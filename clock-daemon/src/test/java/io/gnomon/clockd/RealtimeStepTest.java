@@ -165,6 +165,56 @@ class RealtimeStepTest {
     }
 
     /**
+     * chronyd's own word ends the refusal early: once its SOURCESTATS and SOURCE_DATA say that every sample any of
+     * its sources holds is newer than the step (the report's {@link Measurement#windowSinceMonotonicNanos()}), its
+     * regression weighs nothing from before the step, and its reports are used again, long before the fixed horizon
+     * of 65 x chrony's default maxpoll (18.5 h). Until then, and with nothing known of its windows, refused as before.
+     */
+    @Test
+    void afterAStepChronyIsUsedAgainAsSoonAsItsWindowsHoldNoPreStepSample() {
+        ClockEstimator e = estimator(List.of("chrony:a"), Set.of()); // chrony's default horizon, ~18.5 h
+        k = THETA;
+        assertThat(check(e, 0)).isNull();
+        assertThat(e.onMeasurement("chrony:a", chrony(chronyReport(500 * MS, 10 * US, 15 * US), 510 * MS)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
+        assertThat(check(e, 520 * MS)).isNull();
+        long kBefore = k;
+        k += 300 * US;
+        DisruptionDetector.Disruption d = check(e, 530 * MS);
+        assertThat(d).isNotNull();
+        // the slack the estimator allows for chronyd's ages read across the step: every step's size plus the
+        // undetected one (2H), and the undetected one again
+        long slack = Math.abs(d.amountNanos()) + 2 * 2 * ClockDaemon.STEP_TOLERANCE_NANOS;
+
+        // chronyd's update at 2 s, spoiled by pre-step samples (as in the test above): its oldest sample is from 0
+        long correction = THETA - kBefore;
+        ChronyCmdmon.TrackingReport spoiled = new ChronyCmdmon.TrackingReport(0x7F000001, "127.0.0.1", 2, 0,
+                2_000 * MS + k + correction, correction, 0, 0, 0, 0, 0, 10 * US, 15 * US, 2);
+        assertThat(e.onMeasurement("chrony:a", chrony(spoiled, 2_010 * MS).withWindowSince(0)))
+                .isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+        assertThat(e.onMeasurement("chrony:a", chrony(spoiled, 2_010 * MS)))
+                .as("nothing known of its windows").isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+        // its span has moved to just short of the step's window plus the slack: still refused
+        Measurement almost = chrony(chronyReport(20_000 * MS, 10 * US, 15 * US), 20_010 * MS);
+        assertThat(e.onMeasurement("chrony:a", almost.withWindowSince(d.atMonotonicNanos() + slack)))
+                .isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+        assertThat(e.onMeasurement("chrony:a", almost))
+                .as("the fixed horizon alone still refuses it").isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+        // one nanosecond later every window is newer than the step: accepted, 18.5 h early
+        assertThat(e.onMeasurement("chrony:a", almost.withWindowSince(d.atMonotonicNanos() + slack + 1)))
+                .isEqualTo(ClockEstimator.Outcome.ACCEPTED);
+        assertThat(e.estimate(20_010 * MS, K).snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        assertSound(e, 20_010 * MS);
+        // a second step spoils it again, whatever the windows said before it
+        k += 200 * US;
+        DisruptionDetector.Disruption d2 = check(e, 21_000 * MS);
+        assertThat(d2).isNotNull();
+        Measurement after = chrony(chronyReport(22_000 * MS, 10 * US, 15 * US), 22_010 * MS);
+        assertThat(e.onMeasurement("chrony:a", after.withWindowSince(d.atMonotonicNanos() + slack + 1)))
+                .isEqualTo(ClockEstimator.Outcome.REALTIME_STEPPED);
+    }
+
+    /**
      * A step smaller than the detector's tolerance goes unseen; the estimator adds the largest such step (2H) to
      * every realtime-based measurement, so a chrony report whose own bound is far tighter still covers it.
      */

@@ -204,6 +204,8 @@ public final class ClockEstimator {
      */
     private long chronySpoiledFromMonotonicNanos = Long.MAX_VALUE;
     private long chronySpoiledUntilMonotonicNanos = Long.MIN_VALUE;
+    /** The latest instant any reported step may have happened at (the end of its window), monotonic. */
+    private long chronyLastStepAtMonotonicNanos = Long.MIN_VALUE;
 
     private final java.util.Set<String> trusted;
     /** A leap second a majority announced (a UTC midnight, epoch seconds), 0 for none; see onLeapAnnounced. */
@@ -346,7 +348,8 @@ public final class ClockEstimator {
             return Outcome.QUARANTINED;
         }
         if (m.readsRealtime()) {
-            if (spansRealtimeStep(m) || (isChrony(sourceName) && readWhileChronyRegressionSpoiled(m))) {
+            if (spansRealtimeStep(m) || (isChrony(sourceName) && readWhileChronyRegressionSpoiled(m)
+                    && !chronyWindowAfterLastStep(m))) {
                 return Outcome.REALTIME_STEPPED;
             }
             m = m.widenedBy(limits.undetectedRealtimeStepNanos());
@@ -391,6 +394,9 @@ public final class ClockEstimator {
      * close low-delay ones makes the fit an extrapolation, and the error many times the step). So reports of
      * {@code chrony:} sources read from the step's window until {@link Limits#chronyRegressionHorizonNanos} after it
      * are refused ({@link Outcome#REALTIME_STEPPED}) rather than widened; reports read before the step are kept.
+     * chronyd's own word ends the refusal early: a report whose {@link Measurement#windowSinceMonotonicNanos()} (the
+     * oldest sample of every chronyd source with samples, from its SOURCESTATS span and SOURCE_DATA age) is after
+     * the end of the last step's window, less the slack of {@link #spansRealtimeStep}, is used at once.
      * Not covered: a step before the detector's first reading (before the daemon started) that chronyd's window may
      * still hold; docs/clock-accuracy.md states it.
      */
@@ -436,6 +442,7 @@ public final class ClockEstimator {
             chronySpoiledFromMonotonicNanos = d.sinceMonotonicNanos(); // the previous episode is over
         }
         chronySpoiledUntilMonotonicNanos = Math.max(chronySpoiledUntilMonotonicNanos, until);
+        chronyLastStepAtMonotonicNanos = Math.max(chronyLastStepAtMonotonicNanos, d.atMonotonicNanos());
         realtimeSteps.addLast(new RealtimeStep(d.sinceMonotonicNanos(), d.atMonotonicNanos()));
         if (realtimeSteps.size() > MAX_REALTIME_STEPS_KEPT) {
             realtimeWatchedFrom(realtimeSteps.removeFirst().atMonotonicNanos());
@@ -485,6 +492,24 @@ public final class ClockEstimator {
         long latest = m.atMonotonicNanos() > Long.MAX_VALUE - m.boundNanos()
                 ? Long.MAX_VALUE : m.atMonotonicNanos() + m.boundNanos();
         return latest >= chronySpoiledFromMonotonicNanos && earliest <= chronySpoiledUntilMonotonicNanos;
+    }
+
+    /**
+     * Whether chronyd itself says that every sample its regressions could have used for {@code m} was taken after the
+     * last reported step ({@link Measurement#windowSinceMonotonicNanos()}): then no pre-step sample pulls its
+     * estimate, and {@code m} is as good as any report from after the fixed horizon. The instant was converted from
+     * chronyd's realtime ages with the realtime clock as it was at the reading, so a step in between misplaces it by
+     * up to its size: it is moved earlier by every step's size plus the undetected step, as in
+     * {@link #spansRealtimeStep}, and must still be after the end of the last step's window.
+     */
+    private boolean chronyWindowAfterLastStep(Measurement m) {
+        if (m.windowSinceMonotonicNanos() == Measurement.WINDOW_UNKNOWN) {
+            return false;
+        }
+        long slack = saturatedAdd(realtimeStepsTotalNanos, limits.undetectedRealtimeStepNanos());
+        long since = m.windowSinceMonotonicNanos() < Long.MIN_VALUE + slack
+                ? Long.MIN_VALUE : m.windowSinceMonotonicNanos() - slack;
+        return since > chronyLastStepAtMonotonicNanos;
     }
 
     /** Sources named {@code chrony:...} are chronyd's tracking reports (ChronySource names them so). */

@@ -15,11 +15,24 @@ package io.gnomon.clockd.select;
  *                         if the realtime clock was not stepped between then and {@code atMonotonicNanos}: a step in
  *                         between voids it ({@link ClockEstimator#onDisruption}). {@link #NOT_REALTIME} for evidence
  *                         measured against CLOCK_MONOTONIC alone (an NTP exchange), which no realtime step touches.
+ * @param windowSinceMonotonicNanos for chronyd's reports: a monotonic instant no later than the oldest sample any
+ *                         of chronyd's sources held in its regression window when chronyd made the update reported,
+ *                         as chronyd's SOURCESTATS and SOURCE_DATA tell it (its span and the age of its last sample),
+ *                         converted early; {@link #WINDOW_UNKNOWN} when not known. {@link ClockEstimator} uses it to
+ *                         accept chronyd again after a realtime step as soon as its windows are all newer than the step.
  */
 public record Measurement(long atMonotonicNanos, long epochOffsetNanos, long boundNanos, long delayNanos,
-                          long realtimeSinceMonotonicNanos) {
+                          long realtimeSinceMonotonicNanos, long windowSinceMonotonicNanos) {
     /** {@link #realtimeSinceMonotonicNanos()} of evidence that never read the realtime clock. */
     public static final long NOT_REALTIME = Long.MAX_VALUE;
+    /** {@link #windowSinceMonotonicNanos()} when nothing is known of the samples behind the evidence. */
+    public static final long WINDOW_UNKNOWN = Long.MIN_VALUE;
+
+    /** Evidence with nothing known of the samples behind it ({@link #WINDOW_UNKNOWN}). */
+    public Measurement(long atMonotonicNanos, long epochOffsetNanos, long boundNanos, long delayNanos,
+                       long realtimeSinceMonotonicNanos) {
+        this(atMonotonicNanos, epochOffsetNanos, boundNanos, delayNanos, realtimeSinceMonotonicNanos, WINDOW_UNKNOWN);
+    }
 
     /** Evidence measured against CLOCK_MONOTONIC alone (an NTP exchange): no realtime step can spoil it. */
     public Measurement(long atMonotonicNanos, long epochOffsetNanos, long boundNanos, long delayNanos) {
@@ -29,6 +42,10 @@ public record Measurement(long atMonotonicNanos, long epochOffsetNanos, long bou
     public Measurement {
         if (realtimeSinceMonotonicNanos != NOT_REALTIME && realtimeSinceMonotonicNanos - atMonotonicNanos > 0) {
             throw new IllegalArgumentException("realtimeSinceMonotonicNanos " + realtimeSinceMonotonicNanos
+                    + " is after atMonotonicNanos " + atMonotonicNanos);
+        }
+        if (windowSinceMonotonicNanos != WINDOW_UNKNOWN && windowSinceMonotonicNanos - atMonotonicNanos > 0) {
+            throw new IllegalArgumentException("windowSinceMonotonicNanos " + windowSinceMonotonicNanos
                     + " is after atMonotonicNanos " + atMonotonicNanos);
         }
         if (boundNanos < 0) {
@@ -68,6 +85,12 @@ public record Measurement(long atMonotonicNanos, long epochOffsetNanos, long bou
         return new Measurement(atMonotonicNanos, epochOffsetNanos,
                 b < 0 || b > io.gnomon.truetime.ClockSnapshot.SATURATED_BOUND
                         ? io.gnomon.truetime.ClockSnapshot.SATURATED_BOUND : b,
-                delayNanos, realtimeSinceMonotonicNanos);
+                delayNanos, realtimeSinceMonotonicNanos, windowSinceMonotonicNanos);
+    }
+
+    /** The same evidence with {@link #windowSinceMonotonicNanos()} set. */
+    public Measurement withWindowSince(long windowSinceMonotonicNanos) {
+        return new Measurement(atMonotonicNanos, epochOffsetNanos, boundNanos, delayNanos,
+                realtimeSinceMonotonicNanos, windowSinceMonotonicNanos);
     }
 }

@@ -10,6 +10,7 @@ import io.gnomon.clockd.source.NtpWire;
 import io.gnomon.clockd.source.chrony.ChronyBound;
 import io.gnomon.clockd.source.chrony.ChronyCmdmon;
 import io.gnomon.clockd.source.ptp.PtpBound;
+import io.gnomon.clockd.source.chrony.ChronyWindows;
 import io.gnomon.clockd.source.ptp.PtpManagement;
 import io.gnomon.truetime.ClockSnapshot;
 import io.gnomon.truetime.ClockStatus;
@@ -42,7 +43,10 @@ import java.util.SplittableRandom;
  * {@code PtpBound.measure} on ptp4l-like state (Sync ingress stamped on realtime); and
  * {@code ChronyBound.measure} on chronyd-like tracking reports (a correction relative to the realtime clock at
  * chronyd's last update, which does not see later steps, and fitted over chronyd's last updates, so that samples
- * from before a step it did not make keep pulling it for as long as they stay in its window).
+ * from before a step it did not make keep pulling it for as long as they stay in its window); before each poll,
+ * what chronyd's SOURCE_DATA and SOURCESTATS would say of that window goes through the real {@code ChronyWindows},
+ * and the estimator has the daemon's own fixed horizon after a step (~18.5 h), so that only chronyd's word on its
+ * windows lets it be used again within a run.
  *
  * <p>The check: every published snapshot is read at {@code samplesPerPublish} instants between its publish
  * and the next one (the last exactly at the next publish, where it is most aged); whenever its status is
@@ -114,6 +118,8 @@ public final class ClockSim {
     private final long[][] chronySampleTrueNanos;
     private final long[][] chronySampleRealtimeMinusMonotonicNanos;
     private final int[] chronySampleCount;
+    // what ChronySource learns of each chronyd's windows from its SOURCE_DATA and SOURCESTATS, round by round
+    private final ChronyWindows[] chronyWindows;
 
     private final SplittableRandom world;
     private final SplittableRandom oscRandom;
@@ -233,6 +239,7 @@ public final class ClockSim {
         this.chronySampleTrueNanos = new long[scenario.chronySources][scenario.chronyMaxSamples];
         this.chronySampleRealtimeMinusMonotonicNanos = new long[scenario.chronySources][scenario.chronyMaxSamples];
         this.chronySampleCount = new int[scenario.chronySources];
+        this.chronyWindows = new ChronyWindows[scenario.chronySources];
         for (int c = 0; c < scenario.chronySources; c++) {
             long distance = SimNtpServer.uniform(realtimeRandom, scenario.chronyRootDistanceMinNanos,
                     scenario.chronyRootDistanceMaxNanos);
@@ -256,12 +263,10 @@ public final class ClockSim {
         }
         this.estimator = new ClockEstimator(List.of(sourceNames), trusted, new ClockEstimator.Limits(driftPpb, 8,
                 64 * scenario.pollIntervalNanos + 60 * Scenario.S, reachable, scenario.voidAfterNanos,
-                2 * detector.stepToleranceNanos(), scenario.chronySources == 0
-                        ? ClockEstimator.chronyRegressionHorizonNanos(ClockEstimator.CHRONY_MAX_SAMPLES,
-                                ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)
-                        // chronyd's window here: its samples, one per update
-                        : ClockEstimator.chronyRegressionHorizonNanos(scenario.chronyMaxSamples,
-                                scenario.chronyUpdateIntervalNanos)));
+                // the daemon's horizon (chronyd's default maxpoll, ~18.5 h), as ClockDaemon sets it: within a run, only
+                // chronyd's own word (its windows, read by the real ChronyWindows) lets it be used again after a step
+                2 * detector.stepToleranceNanos(), ClockEstimator.chronyRegressionHorizonNanos(
+                        ClockEstimator.CHRONY_MAX_SAMPLES, ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)));
         if (scenario.readsRealtime()) {
             estimator.realtimeWatchedFrom(startMonotonic); // as ClockDaemon: nothing from before it started
         }
@@ -640,6 +645,36 @@ public final class ClockSim {
         return Math.round(meanY - slope * meanX); // the line at the newest sample (x = 0)
     }
 
+    /**
+     * ChronySource's round of SOURCE_DATA and SOURCESTATS before its tracking request, through the real
+     * {@link ChronyWindows}: chronyd's answers are what it would say of its simulated window, in its own realtime
+     * (so a step it did not make skews the ages, as it would): since_sample from the last sample's time with its
+     * fraction cut, truncated; span_seconds from the first to the last sample, rounded. Returns the start of the
+     * windows behind an update at {@code updateMonotonicNanos}.
+     */
+    private long chronyWindowSince(int c, long t, long updateMonotonicNanos) {
+        if (chronyWindows[c] == null) {
+            chronyWindows[c] = new ChronyWindows(driftPpb);
+        }
+        int n = chronySampleCount[c];
+        long nowMonotonic = osc.monotonicAt(t);
+        if (n > 0) {
+            long nowRealtime = nowMonotonic + realtimeMinusMonotonicNanos;
+            long firstRealtime = osc.monotonicAt(chronySampleTrueNanos[c][0]) + chronySampleRealtimeMinusMonotonicNanos[c][0];
+            long lastRealtime = osc.monotonicAt(chronySampleTrueNanos[c][n - 1])
+                    + chronySampleRealtimeMinusMonotonicNanos[c][n - 1];
+            long since = Math.max(0, Math.floorDiv(nowRealtime - Math.floorDiv(lastRealtime, Scenario.S) * Scenario.S,
+                    Scenario.S));
+            long span = Math.max(0, Math.round((lastRealtime - firstRealtime) / 1e9));
+            long oldest = ChronyWindows.oldestSampleMonotonicNanos(
+                    List.of(new ChronyCmdmon.SourceData("127.0.0.1", 1, 1, 0, 0, 0, 255, since)),
+                    List.of(new ChronyCmdmon.Sourcestats(0x7F000001, "127.0.0.1", n, 1, span, 0, 0, 0, 0, 0)),
+                    nowMonotonic, driftPpb);
+            chronyWindows[c].observed(nowMonotonic, oldest);
+        }
+        return chronyWindows[c].windowSince(updateMonotonicNanos);
+    }
+
     /** ChronySource's poll: chronyd's tracking report and a realtime reading, through the real ChronyBound. */
     private void chronyPoll(long t, int source) {
         int c = source - sc.ntpServers - sc.ptpSources;
@@ -655,6 +690,10 @@ public final class ClockSim {
             return;
         }
         Measurement m = ((ChronyBound.Accepted) r).measurement();
+        long windowSince = chronyWindowSince(c, t, m.realtimeSinceMonotonicNanos());
+        if (windowSince != Measurement.WINDOW_UNKNOWN && windowSince - m.atMonotonicNanos() <= 0) {
+            m = m.withWindowSince(windowSince);
+        }
         result.measurements++;
         long floor = (chronyRootDelayNanos[c] + 1) / 2 + chronyRootDispersionNanos[c];
         result.exchangeFloor.recordValue(floor);

@@ -135,6 +135,22 @@ class ClockSimTest {
         assertThat(new ClockSim(Scenario.named("chrony-step"), 27, 300, 8).run().violations()).isZero();
     }
 
+    /**
+     * The simulator's daemon refuses chronyd for the daemon's own horizon after a step (65 x chrony's default
+     * maxpoll, ~18.5 h: longer than the run), so only chronyd's word on its windows (ChronyWindows, from what its
+     * SOURCE_DATA and SOURCESTATS would say) lets it be used again: the run must still be synchronized most of the
+     * time, and sound. Without that rule no publish of this scenario is SYNCHRONIZED (the NTP server alone is no
+     * majority).
+     */
+    @Test
+    void chronyIsUsedAgainAfterAStepOnceItsWindowsAreNewerThanIt() throws Exception {
+        RunResult r = new ClockSim(Scenario.named("chrony-step"), 27, 600, 8).run();
+        assertThat(r.violations()).isZero();
+        assertThat(r.realtimeSteps).as("the run has steps").isPositive();
+        assertThat(r.statusCounts[io.gnomon.truetime.ClockStatus.SYNCHRONIZED.ordinal()])
+                .as("SYNCHRONIZED publishes of %d", r.publishes).isGreaterThan(r.publishes / 3);
+    }
+
     @Test
     void aFasterPollStaysSoundAndItsReplayCommandSaysSo() throws Exception {
         Scenario fast = Scenario.named("temperature").withDaemonConfig(250L, null);

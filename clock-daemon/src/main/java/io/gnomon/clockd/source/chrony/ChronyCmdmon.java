@@ -67,7 +67,7 @@ public final class ChronyCmdmon {
     }
 
     /** What a reply turned into: a tracking report or a rejection. */
-    public sealed interface Result permits Tracking, Rejected {
+    public sealed interface Result permits Tracking, SourceCount, SourceData, Sourcestats, Rejected {
     }
 
     /** A valid tracking reply. */
@@ -265,6 +265,221 @@ public final class ChronyCmdmon {
                 decodeFloat(raw[3]), decodeFloat(raw[4]), decodeFloat(raw[5]),
                 floatToNanosAwayFromZero(raw[6]), floatToNanosAwayFromZero(raw[7]), decodeFloat(raw[8]));
         return new Tracking(report);
+    }
+
+    // --- the requests that find out how old chronyd's oldest sample is: N_SOURCES, SOURCE_DATA, SOURCESTATS
+
+    /** {@code REQ_N_SOURCES} in candm.h; its reply, {@code RPY_N_SOURCES}, holds one u32 count. */
+    public static final int REQ_N_SOURCES = 14;
+    public static final int RPY_N_SOURCES = 2;
+    /** {@code REQ_SOURCE_DATA}: one source by index; reply {@code RPY_SOURCE_DATA}. */
+    public static final int REQ_SOURCE_DATA = 15;
+    public static final int RPY_SOURCE_DATA = 3;
+    /** {@code REQ_SOURCESTATS}: one source's regression by the same index; reply {@code RPY_SOURCESTATS}. */
+    public static final int REQ_SOURCESTATS = 34;
+    public static final int RPY_SOURCESTATS = 6;
+    /** Reply header plus {@code RPY_N_Sources} (n_sources u32) up to its EOR. */
+    public static final int N_SOURCES_REPLY_LENGTH = REPLY_HEADER_LENGTH + 4;
+    /**
+     * Reply header plus {@code RPY_Source_Data} up to its EOR: IPAddr @28 (20), poll i16 @48, stratum @50,
+     * state @52, mode @54, flags @56, reachability @58, since_sample u32 @60, three Floats @64.
+     */
+    public static final int SOURCE_DATA_REPLY_LENGTH = REPLY_HEADER_LENGTH + 48;
+    /**
+     * Reply header plus {@code RPY_Sourcestats} up to its EOR: ref_id @28, IPAddr @32 (20), n_samples u32 @52,
+     * n_runs u32 @56, span_seconds u32 @60, Floats @64: sd, resid_freq_ppm, skew_ppm, est_offset, est_offset_err.
+     */
+    public static final int SOURCESTATS_REPLY_LENGTH = REPLY_HEADER_LENGTH + 56;
+    /** chronyd puts this in since_sample for a source with no sample ({@code (uint32_t)-1}). */
+    public static final long NO_SAMPLE = 0xFFFF_FFFFL;
+    /** candm.h's source states ({@code RPY_SD_ST_*}) as chrony 4 numbers them, for the log. */
+    static final String[] SOURCE_STATES = {"selected", "nonselectable", "falseticker", "jittery", "unselected",
+            "selectable"};
+    /** Most sources Gnomon enumerates in chronyd; a reply claiming more is refused (chronyd's table is small). */
+    public static final int MAX_SOURCES = 256;
+
+    /** {@code RPY_N_SOURCES}: how many sources chronyd has, indexed 0..count-1 by SOURCE_DATA and SOURCESTATS. */
+    public record SourceCount(int count) implements Result {
+        public SourceCount {
+            if (count < 0 || count > MAX_SOURCES) {
+                throw new IllegalArgumentException("count must be in [0, " + MAX_SOURCES + "], was " + count);
+            }
+        }
+    }
+
+    /**
+     * {@code RPY_Source_Data}, the fields Gnomon uses.
+     *
+     * @param ipAddress          the source's address as text ("ID#..." for a reference clock)
+     * @param pollLog2Seconds    its current polling interval, log2 seconds
+     * @param state              0 selected ... 5 selectable ({@link #SOURCE_STATES})
+     * @param reachability       the reachability register (8 bits)
+     * @param sinceSampleSeconds seconds from its last sample to chronyd's reply, {@link #NO_SAMPLE} if it has none;
+     *                           chrony 4 zeroes the sample time's fraction before subtracting and truncates the
+     *                           difference, so the true age is within 1 s of it
+     */
+    public record SourceData(String ipAddress, int pollLog2Seconds, int stratum, int state, int mode, int flags,
+                             int reachability, long sinceSampleSeconds) implements Result {
+        public SourceData {
+            if (ipAddress == null || sinceSampleSeconds < 0 || sinceSampleSeconds > NO_SAMPLE) {
+                throw new IllegalArgumentException("ipAddress must not be null and sinceSampleSeconds must be a u32, "
+                        + "was " + sinceSampleSeconds);
+            }
+        }
+
+        public boolean hasSample() {
+            return sinceSampleSeconds != NO_SAMPLE;
+        }
+
+        public String stateName() {
+            return state < SOURCE_STATES.length ? SOURCE_STATES[state] : "state " + state;
+        }
+    }
+
+    /**
+     * {@code RPY_Sourcestats}: one source's regression (sourcestats.c).
+     *
+     * @param samples     samples in its window ({@code n_samples})
+     * @param runs        runs of residual signs ({@code n_runs})
+     * @param spanSeconds time from its oldest kept sample (the runs-test samples included) to its newest, rounded
+     *                    to the nearest second: the true span is within 0.5 s of it
+     */
+    public record Sourcestats(int referenceId, String ipAddress, long samples, long runs, long spanSeconds,
+                              double sdSeconds, double residualFrequencyPpm, double skewPpm,
+                              double estimatedOffsetSeconds, double estimatedOffsetErrorSeconds) implements Result {
+        public Sourcestats {
+            if (ipAddress == null || samples < 0 || runs < 0 || spanSeconds < 0) {
+                throw new IllegalArgumentException("ipAddress must not be null and counts must be >= 0");
+            }
+        }
+    }
+
+    /** An N_SOURCES request: a header only, padded to the reply's length. */
+    public static byte[] nSourcesRequest(int sequence) {
+        return request(REQ_N_SOURCES, sequence, N_SOURCES_REPLY_LENGTH, -1);
+    }
+
+    /** A SOURCE_DATA request for source {@code index} (0-based), padded to the reply's length. */
+    public static byte[] sourceDataRequest(int sequence, int index) {
+        checkIndex(index);
+        return request(REQ_SOURCE_DATA, sequence, SOURCE_DATA_REPLY_LENGTH, index);
+    }
+
+    /** A SOURCESTATS request for source {@code index} (0-based, as in SOURCE_DATA), padded to the reply's length. */
+    public static byte[] sourcestatsRequest(int sequence, int index) {
+        checkIndex(index);
+        return request(REQ_SOURCESTATS, sequence, SOURCESTATS_REPLY_LENGTH, index);
+    }
+
+    private static void checkIndex(int index) {
+        if (index < 0 || index >= MAX_SOURCES) {
+            throw new IllegalArgumentException("index must be in [0, " + MAX_SOURCES + "), was " + index);
+        }
+    }
+
+    /** Header with {@code command} and {@code sequence}; the index, if any, is the i32 at 20 (the request data). */
+    private static byte[] request(int command, int sequence, int length, int index) {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        b.put(0, (byte) PROTOCOL_VERSION);
+        b.put(1, (byte) PKT_TYPE_REQUEST);
+        b.putShort(4, (short) command);
+        b.putInt(8, sequence);
+        if (index >= 0) {
+            b.putInt(REQUEST_HEADER_LENGTH, index);
+        }
+        return b.array();
+    }
+
+    /** Validates and decodes a reply to {@link #nSourcesRequest}; the contract of {@link #parseTrackingReply}. */
+    public static Result parseNSourcesReply(byte[] bytes, int length, int expectedSequence) {
+        Object checked = checkHeader(bytes, length, expectedSequence, REQ_N_SOURCES, RPY_N_SOURCES,
+                N_SOURCES_REPLY_LENGTH);
+        if (checked instanceof Rejected rejected) {
+            return rejected;
+        }
+        ByteBuffer b = (ByteBuffer) checked;
+        long count = u32(b, 28);
+        if (count > MAX_SOURCES) {
+            return answered(RejectReason.CMDMON_MALFORMED, "n_sources " + count + " > " + MAX_SOURCES);
+        }
+        return new SourceCount((int) count);
+    }
+
+    /** Validates and decodes a reply to {@link #sourceDataRequest}; the contract of {@link #parseTrackingReply}. */
+    public static Result parseSourceDataReply(byte[] bytes, int length, int expectedSequence) {
+        Object checked = checkHeader(bytes, length, expectedSequence, REQ_SOURCE_DATA, RPY_SOURCE_DATA,
+                SOURCE_DATA_REPLY_LENGTH);
+        if (checked instanceof Rejected rejected) {
+            return rejected;
+        }
+        ByteBuffer b = (ByteBuffer) checked;
+        String ip = ipAddress(b, 28);
+        if (ip == null) {
+            return answered(RejectReason.CMDMON_MALFORMED, "IP address family " + u16(b, 44) + " is not 0..3");
+        }
+        return new SourceData(ip, b.getShort(48), u16(b, 50), u16(b, 52), u16(b, 54), u16(b, 56), u16(b, 58),
+                u32(b, 60));
+    }
+
+    /** Validates and decodes a reply to {@link #sourcestatsRequest}; the contract of {@link #parseTrackingReply}. */
+    public static Result parseSourcestatsReply(byte[] bytes, int length, int expectedSequence) {
+        Object checked = checkHeader(bytes, length, expectedSequence, REQ_SOURCESTATS, RPY_SOURCESTATS,
+                SOURCESTATS_REPLY_LENGTH);
+        if (checked instanceof Rejected rejected) {
+            return rejected;
+        }
+        ByteBuffer b = (ByteBuffer) checked;
+        String ip = ipAddress(b, 32);
+        if (ip == null) {
+            return answered(RejectReason.CMDMON_MALFORMED, "IP address family " + u16(b, 48) + " is not 0..3");
+        }
+        return new Sourcestats(b.getInt(28), ip, u32(b, 52), u32(b, 56), u32(b, 60), decodeFloat(b.getInt(64)),
+                decodeFloat(b.getInt(68)), decodeFloat(b.getInt(72)), decodeFloat(b.getInt(76)),
+                decodeFloat(b.getInt(80)));
+    }
+
+    /**
+     * The checks every reply goes through, in {@link #parseTrackingReply}'s order: the buffer to read from, or the
+     * rejection. A status other than success ends the exchange (chronyd answered: e.g. INVALID for an index past
+     * its table, when a source went away between N_SOURCES and the request).
+     */
+    private static Object checkHeader(byte[] bytes, int length, int expectedSequence, int command, int replyCode,
+                                      int replyLength) {
+        if (bytes == null || length < 0 || length > bytes.length) {
+            throw new IllegalArgumentException("length must be in [0, bytes.length], was " + length);
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes, 0, length).slice();
+        if (length < REPLY_HEADER_LENGTH) {
+            return new Rejected(RejectReason.CMDMON_MALFORMED,
+                    "reply of " + length + " bytes is shorter than the header (" + REPLY_HEADER_LENGTH + ")", false);
+        }
+        if (u8(b, 0) != PROTOCOL_VERSION) {
+            return new Rejected(RejectReason.CMDMON_MALFORMED,
+                    "protocol version " + u8(b, 0) + " != " + PROTOCOL_VERSION, false);
+        }
+        if (u8(b, 1) != PKT_TYPE_REPLY) {
+            return new Rejected(RejectReason.CMDMON_MALFORMED,
+                    "packet type " + u8(b, 1) + " != " + PKT_TYPE_REPLY + " (reply)", false);
+        }
+        int sequence = b.getInt(16);
+        if (sequence != expectedSequence) {
+            return new Rejected(RejectReason.CMDMON_SEQUENCE_MISMATCH, "sequence " + Integer.toHexString(sequence)
+                    + " != request's " + Integer.toHexString(expectedSequence), false);
+        }
+        if (u16(b, 4) != command) {
+            return answered(RejectReason.CMDMON_MALFORMED, "command echo " + u16(b, 4) + " != " + command);
+        }
+        int status = u16(b, 8);
+        if (status != STT_SUCCESS) {
+            return answered(RejectReason.CMDMON_ERROR_STATUS, "status " + status + " (" + statusName(status) + ")");
+        }
+        if (u16(b, 6) != replyCode) {
+            return answered(RejectReason.CMDMON_MALFORMED, "reply code " + u16(b, 6) + " != " + replyCode);
+        }
+        if (length < replyLength) {
+            return answered(RejectReason.CMDMON_MALFORMED, "reply of " + length + " bytes < " + replyLength);
+        }
+        return b;
     }
 
     /**

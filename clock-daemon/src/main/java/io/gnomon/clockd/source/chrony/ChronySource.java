@@ -1,6 +1,8 @@
 package io.gnomon.clockd.source.chrony;
 
 import io.gnomon.clockd.SystemClocks;
+import io.gnomon.clockd.select.ClockEstimator;
+import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceListener;
 import io.gnomon.clockd.source.RateLimitedLog;
@@ -16,6 +18,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 import java.util.random.RandomGenerator;
 
@@ -41,6 +45,12 @@ import java.util.random.RandomGenerator;
  * seen between readings is {@link RejectReason#CLOCK_STEPPED} ({@link ClockStepDetector}). A datagram from any
  * other address or port is {@link RejectReason#UNEXPECTED_SOURCE} under {@link #UNKNOWN_SOURCE_NAME}; a reply that
  * is rejected before its sequence number matched leaves the request outstanding.
+ *
+ * <p>After a realtime step (seen by its own detector, or told by {@link #realtimeStepped}), and for as long as the
+ * estimator's fixed horizon after it may refuse chronyd's reports, each poll first reads N_SOURCES, then SOURCE_DATA
+ * and SOURCESTATS of every source ({@link ChronyWindows}), and marks each report with how old the samples behind it
+ * may be ({@link Measurement#windowSinceMonotonicNanos()}), so the estimator can use it again as soon as chronyd's
+ * windows are newer than the step. A failed round marks nothing: the fixed horizon applies.
  *
  * <p>The listener is called on this source's thread, one call at a time, and must return quickly. Nothing a
  * datagram contains can stop the thread: failures are reported or logged (rate-limited) until {@link #close()}.
@@ -134,6 +144,11 @@ public final class ChronySource implements AutoCloseable {
     private final SystemClocks clocks;
     private final ClockStepDetector stepDetector;
 
+    private final ChronyWindows windows;
+    /** Read SOURCE_DATA and SOURCESTATS before each tracking request until this monotonic instant. */
+    private volatile long windowRoundsUntilMonotonicNanos = Long.MIN_VALUE;
+    private volatile boolean windowRoundsActive;
+
     private DatagramSocket socket;
     private Thread thread;
     private volatile boolean closed;
@@ -155,6 +170,24 @@ public final class ChronySource implements AutoCloseable {
         this.clocks = clocks;
         this.rateLimited = new RateLimitedLog(log, clocks);
         this.stepDetector = new ClockStepDetector(config.maxDriftPpb());
+        this.windows = new ChronyWindows(config.maxDriftPpb());
+    }
+
+    /**
+     * Tells this source that the realtime clock stepped at or before {@code atMonotonicNanos} (the daemon's
+     * disruption monitor calls it): until the estimator's fixed horizon after it has passed, each poll reads
+     * chronyd's windows too. Safe from any thread.
+     */
+    public void realtimeStepped(long atMonotonicNanos) {
+        long horizon = ClockEstimator.chronyRegressionHorizonNanos(ClockEstimator.CHRONY_MAX_SAMPLES,
+                ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS);
+        synchronized (this) {
+            long until = atMonotonicNanos + horizon;
+            if (!windowRoundsActive || until - windowRoundsUntilMonotonicNanos > 0) {
+                windowRoundsUntilMonotonicNanos = until;
+            }
+            windowRoundsActive = true;
+        }
     }
 
     /**
@@ -249,6 +282,12 @@ public final class ChronySource implements AutoCloseable {
         // A step since the last poll: reported with this poll's reply (or, if none comes, with the next one,
         // which the detector holds back until chronyd updates).
         String stepBeforeSend = stepDetector.observe(beforeSend);
+        if (stepBeforeSend != null) {
+            realtimeStepped(beforeSend.monotonicAfterNanos());
+        }
+        if (windowRoundsActive && beforeSend.monotonicBeforeNanos() - windowRoundsUntilMonotonicNanos <= 0) {
+            readWindows(buffer, beforeSend.monotonicBeforeNanos());
+        }
         byte[] request = ChronyCmdmon.trackingRequest(sequence);
         long deadlineMonotonicNanos = beforeSend.monotonicAfterNanos() + config.replyTimeoutNanos();
         try {
@@ -316,17 +355,97 @@ public final class ChronySource implements AutoCloseable {
         ChronyBound.Result result = ChronyBound.measure(report, afterReceive, config.maxDriftPpb(),
                 config.maxRootDistanceNanos());
         if (result instanceof ChronyBound.Accepted accepted) {
+            Measurement m = accepted.measurement();
+            long windowSince = windows.windowSince(m.realtimeSinceMonotonicNanos());
+            if (windowSince != Measurement.WINDOW_UNKNOWN && windowSince - m.atMonotonicNanos() <= 0) {
+                m = m.withWindowSince(windowSince);
+            }
             if (log.isTraceEnabled()) {
-                log.trace("{}: {} from {}", name, accepted.measurement(), report);
+                log.trace("{}: {} from {}", name, m, report);
             }
             try {
-                listener.onMeasurement(name, accepted.measurement());
+                listener.onMeasurement(name, m);
             } catch (RuntimeException e) {
                 warnLimited("listener", "listener failed on a measurement from " + name, e);
             }
         } else if (result instanceof ChronyBound.Rejected rejected) {
             reject(name, rejected.reason(), rejected.detail());
         }
+    }
+
+    /**
+     * One round of N_SOURCES, then SOURCE_DATA and SOURCESTATS per source ({@link ChronyWindows}); any failure (a
+     * timeout, a rejection, sources that changed under us) ends it and forgets earlier rounds, since chronyd may have
+     * restarted with other samples.
+     */
+    private void readWindows(byte[] buffer, long beganMonotonicNanos) throws IOException {
+        ChronyCmdmon.Result count = exchange(buffer, s -> ChronyCmdmon.nSourcesRequest(s), ChronyCmdmon::parseNSourcesReply);
+        if (!(count instanceof ChronyCmdmon.SourceCount c)) {
+            windows.clear();
+            return;
+        }
+        List<ChronyCmdmon.SourceData> data = new ArrayList<>(c.count());
+        List<ChronyCmdmon.Sourcestats> stats = new ArrayList<>(c.count());
+        for (int i = 0; i < c.count(); i++) {
+            int index = i;
+            ChronyCmdmon.Result d = exchange(buffer, s -> ChronyCmdmon.sourceDataRequest(s, index),
+                    ChronyCmdmon::parseSourceDataReply);
+            ChronyCmdmon.Result st = d instanceof ChronyCmdmon.SourceData ? exchange(buffer,
+                    s -> ChronyCmdmon.sourcestatsRequest(s, index), ChronyCmdmon::parseSourcestatsReply) : null;
+            if (!(d instanceof ChronyCmdmon.SourceData sd) || !(st instanceof ChronyCmdmon.Sourcestats ss)
+                    || !sd.ipAddress().equals(ss.ipAddress())) {
+                warnLimited(config.name() + "/windows", config.name() + ": chronyd's windows not read (source "
+                        + i + ": " + d + ", " + st + "); the fixed horizon after a step applies", null);
+                windows.clear();
+                return;
+            }
+            data.add(sd);
+            stats.add(ss);
+        }
+        windows.observed(beganMonotonicNanos,
+                ChronyWindows.oldestSampleMonotonicNanos(data, stats, beganMonotonicNanos, config.maxDriftPpb()));
+    }
+
+    private interface Parser {
+        ChronyCmdmon.Result parse(byte[] bytes, int length, int sequence);
+    }
+
+    /** One request and its reply within the reply timeout; datagrams from elsewhere are skipped. Null on timeout. */
+    private ChronyCmdmon.Result exchange(byte[] buffer, java.util.function.IntFunction<byte[]> request, Parser parser)
+            throws IOException {
+        int sequence = sequenceRandom.nextInt();
+        byte[] bytes = request.apply(sequence);
+        long deadlineMonotonicNanos = clocks.nanoTime() + config.replyTimeoutNanos();
+        try {
+            socket.send(new DatagramPacket(bytes, bytes.length, config.chronydAddress()));
+        } catch (SocketException e) {
+            if (closed) {
+                throw e;
+            }
+            return null; // e.g. unreachable: the round fails, and the tracking request reports the outage
+        }
+        for (int skipped = 0; skipped < MAX_DATAGRAMS_REPORTED_PER_POLL; skipped++) {
+            long remainingNanos = deadlineMonotonicNanos - clocks.nanoTime();
+            if (remainingNanos <= 0) {
+                return null;
+            }
+            DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
+            socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (remainingNanos + 999_999) / 1_000_000)));
+            try {
+                socket.receive(packet);
+            } catch (SocketTimeoutException e) {
+                return null;
+            }
+            if (!config.chronydAddress().equals(packet.getSocketAddress())) {
+                continue;
+            }
+            ChronyCmdmon.Result r = parser.parse(buffer, packet.getLength(), sequence);
+            if (r instanceof ChronyCmdmon.Rejected rejected && !rejected.answered()) {
+                continue; // not the answer to this request (e.g. a late reply to an earlier one)
+            }
+            return r;
+        }
+        return null;
     }
 
     private void reject(String sourceName, RejectReason reason, String detail) {

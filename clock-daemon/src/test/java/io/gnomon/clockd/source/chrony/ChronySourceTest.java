@@ -39,6 +39,7 @@ class ChronySourceTest {
     static Path dir;
     private static final List<AutoCloseable> processes = new ArrayList<>();
     private static ChronyClient chronyd;
+    private static long chronydStartedMonotonicNanos;
 
     @BeforeAll
     static void startChrony() throws IOException {
@@ -48,6 +49,7 @@ class ChronySourceTest {
             processes.add(server);
             servers.add(server.address());
         }
+        chronydStartedMonotonicNanos = System.nanoTime();
         chronyd = ChronyClient.start(dir, servers);
         processes.add(chronyd);
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
@@ -59,6 +61,42 @@ class ChronySourceTest {
     static void stopChrony() throws Exception {
         for (int i = processes.size() - 1; i >= 0; i--) {
             processes.get(i).close();
+        }
+    }
+
+    /**
+     * After a step, the source reads chronyd's SOURCE_DATA and SOURCESTATS before each tracking request, and marks
+     * each report with the earliest instant a sample behind it may have been taken: no later than the report's
+     * update, and no earlier than chronyd's start less the 2 s rounding slack (chronyd has no older sample).
+     */
+    @Test
+    void afterAStepReportsCarryTheStartOfChronydsWindows() throws IOException {
+        RecordingListener listener = new RecordingListener();
+        ChronySource.Config defaults = ChronySource.Config.defaults(chronyd.cmdAddress());
+        try (ChronySource source = new ChronySource(new ChronySource.Config(defaults.name(), chronyd.cmdAddress(),
+                Duration.ofMillis(50).toNanos(), Duration.ofMillis(50).toNanos(), MAX_DRIFT_PPB,
+                MAX_ROOT_DISTANCE_NANOS, defaults.bindAddress()), listener, new SecureRandom(), SystemClocks.SYSTEM)) {
+            source.start();
+            String name = source.name();
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> listener.measurements(name).size() >= 3);
+            assertThat(listener.measurements(name)).as("no step: nothing read of chronyd's windows")
+                    .allMatch(m -> m.windowSinceMonotonicNanos() == Measurement.WINDOW_UNKNOWN);
+
+            long steppedMonotonic = System.nanoTime();
+            source.realtimeStepped(steppedMonotonic);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> listener.measurements(name).stream()
+                            .filter(m -> m.atMonotonicNanos() > steppedMonotonic
+                                    && m.windowSinceMonotonicNanos() != Measurement.WINDOW_UNKNOWN).count() >= 3);
+            assertThat(listener.events).allMatch(e -> e.measurement() != null, "no rejections");
+            for (Measurement m : listener.measurements(name)) {
+                if (m.windowSinceMonotonicNanos() == Measurement.WINDOW_UNKNOWN) {
+                    continue;
+                }
+                assertThat(m.windowSinceMonotonicNanos()).isLessThanOrEqualTo(m.realtimeSinceMonotonicNanos())
+                        .isGreaterThan(chronydStartedMonotonicNanos - 3_000_000_000L);
+            }
         }
     }
 
