@@ -35,6 +35,27 @@ public final class ChronyClient implements AutoCloseable {
         this.log = log;
     }
 
+    /**
+     * Starts three chronyd servers on 127.0.0.1, 127.0.0.2 and 127.0.0.3 and a chronyd client of them, adds each
+     * process to {@code toClose} as it starts (close them in reverse order), and waits until the client has
+     * synchronised (15 s at most; it fails at once if chronyd exits).
+     */
+    public static ChronyClient startSynchronisedOnThreeServers(Path dir, List<AutoCloseable> toClose) throws IOException {
+        List<InetSocketAddress> servers = new ArrayList<>();
+        for (String address : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3")) {
+            ChronyServer server = ChronyServer.start(dir, address);
+            toClose.add(server);
+            servers.add(server.address());
+        }
+        ChronyClient chronyd = start(dir, servers);
+        toClose.add(chronyd);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15))
+                .pollInterval(java.time.Duration.ofMillis(100))
+                .failFast("chronyd exited", () -> !chronyd.isAlive())
+                .until(chronyd::synchronised);
+        return chronyd;
+    }
+
     /** Starts chronyd polling {@code servers} every 1/16 to 1/4 s; returns at once (see {@link #synchronised()}). */
     public static ChronyClient start(Path dir, List<InetSocketAddress> servers) throws IOException {
         if (!ChronyServer.available()) {

@@ -3,7 +3,6 @@ package io.gnomon.clockd.source.chrony;
 import io.gnomon.clockd.SystemClocks;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.testing.ChronyClient;
-import io.gnomon.clockd.testing.ChronyServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,18 +42,9 @@ class ChronySourceTest {
 
     @BeforeAll
     static void startChrony() throws IOException {
-        List<InetSocketAddress> servers = new ArrayList<>();
-        for (String address : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3")) {
-            ChronyServer server = ChronyServer.start(dir, address);
-            processes.add(server);
-            servers.add(server.address());
-        }
+        // Before the servers start, so no earlier than chronyd's start: a lower bound of its oldest sample.
         chronydStartedMonotonicNanos = System.nanoTime();
-        chronyd = ChronyClient.start(dir, servers);
-        processes.add(chronyd);
-        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
-                .failFast("chronyd exited", () -> !chronyd.isAlive())
-                .until(chronyd::synchronised);
+        chronyd = ChronyClient.startSynchronisedOnThreeServers(dir, processes);
     }
 
     @AfterAll
