@@ -35,14 +35,25 @@ public record Output(List<PersistWrite> toPersist, List<Message> messages, List<
     }
 
     /**
-     * {@link #sendsBeforeSync(Message)}, and no message to the same peer is already held for a sync: the transport
-     * is FIFO per peer, and an {@code Accept} that overtook an {@code AcceptSync}, {@code InstallSnapshot} or
-     * {@code Prepare} held for that peer would be dropped there (the follower is not yet in the ballot, or sees a
-     * gap) and wait for a retransmission. Every host (the runtime's driver and the simulator) asks this, with the
-     * peers it holds messages for since its last sync.
+     * {@link #sendsBeforeSync(Message)}, and no message that places the same peer in the ballot or the log is held
+     * for a sync ({@link #holdsBackAccepts}): the transport is FIFO per peer, and an {@code Accept} that overtook an
+     * {@code AcceptSync}, {@code InstallSnapshot} or {@code Prepare} held for that peer would be dropped there (the
+     * follower is not yet in the ballot, or sees a gap) and wait for a retransmission. Every host (the runtime's
+     * driver and the simulator) asks this, with the peers of such held messages since its last sync.
      */
     public static boolean sendsBeforeSync(Message m, Set<Integer> peersWithHeldMessages) {
         return sendsBeforeSync(m) && !peersWithHeldMessages.contains(m.to());
+    }
+
+    /**
+     * Whether a message held for a sync must not be overtaken by an early {@code Accept} to its peer: one the peer
+     * needs before it can accept ({@code AcceptSync}, {@code InstallSnapshot}, {@code Prepare}). A held
+     * {@code Decide} may be overtaken: it only carries the decided index, which every {@code Accept} carries too,
+     * and a leader sends one to each follower in most turns, so holding Accepts behind it would cost every round
+     * the leader's sync again.
+     */
+    public static boolean holdsBackAccepts(Message m) {
+        return m instanceof Message.AcceptSync || m instanceof Message.InstallSnapshot || m instanceof Message.Prepare;
     }
 
     /** A decided entry, to apply in slot order. */

@@ -59,7 +59,7 @@ public final class ReplicaDriver implements AutoCloseable {
     private boolean failed;
     private boolean batching;
     private final List<Pending> deferred = new ArrayList<>();
-    /** Peers a message is held for until the next sync: an early Accept must not overtake it (FIFO per peer). */
+    /** Peers an AcceptSync, InstallSnapshot or Prepare is held for until the next sync: an early Accept waits too. */
     private final Set<Integer> peersWithHeldMessages = new HashSet<>();
 
     /** An output whose writes await the batch's sync, with the messages it holds until then. */
@@ -165,7 +165,9 @@ public final class ReplicaDriver implements AutoCloseable {
                     transport.send(m.to(), m);
                 } else {
                     held.add(m);
-                    peersWithHeldMessages.add(m.to());
+                    if (Output.holdsBackAccepts(m)) {
+                        peersWithHeldMessages.add(m.to());
+                    }
                 }
             }
             if (batching) {

@@ -942,7 +942,7 @@ public final class Simulator {
         final DurableState disk;
         final ArrayList<PersistWrite> unsynced = new ArrayList<>();
         final ArrayList<Object[]> held = new ArrayList<>(); // {Message, Long writesNeeded}
-        /** Peers a message in {@link #held} goes to: an early Accept must not overtake it (Output.sendsBeforeSync). */
+        /** Peers of the held messages an early Accept must not overtake (Output.holdsBackAccepts). */
         final java.util.HashSet<Integer> peersWithHeldMessages = new java.util.HashSet<>();
         long writesIssued;
         long writesSynced;
@@ -1051,7 +1051,9 @@ public final class Simulator {
                     sim.send(m);
                 } else {
                     held.add(new Object[] {m, writesIssued});
-                    peersWithHeldMessages.add(m.to());
+                    if (Output.holdsBackAccepts(m)) {
+                        peersWithHeldMessages.add(m.to());
+                    }
                 }
             }
             if (!out.toPersist().isEmpty()) {
