@@ -83,6 +83,8 @@ public final class PaxosReplica {
     private final SplittableRandom random;
     /** Negative control only: see {@link #skipLeaseWaitForNegativeControl()}. */
     private boolean skipLeaseWait;
+    /** Negative control only: see {@link #skipMembershipLeaseWaitForNegativeControl()}. */
+    private boolean skipMembershipLeaseWait;
 
     // Durable state (mirrors what the writes returned so far say).
     private long configId;
@@ -117,6 +119,15 @@ public final class PaxosReplica {
      * held as leader (or recovered after a crash) is never released early: it waits out its end.
      */
     private boolean selfGrantUnserved;
+    /**
+     * The latest end of a lease this replica held as leader in the current configuration (recorded when it steps
+     * down), and in any configuration before it. A membership change waits until TrueTime is after the second:
+     * the grantors of the current configuration cover a lease held in the one just before it (a majority of
+     * either meets a majority of the other), but not one held two changes back, which a shorter lease in between
+     * may outlast ({@link #proposeMembership}).
+     */
+    private long leaseEndHeldInConfigEpochNanos = Long.MIN_VALUE;
+    private long leaseEndHeldBeforeConfigEpochNanos = Long.MIN_VALUE;
     /** While gathering pre-votes (as a follower): the ballot asked about, and who would promise it. */
     private Ballot preVoteBallot;
     private final TreeSet<Integer> preVotes = new TreeSet<>();
@@ -217,6 +228,14 @@ public final class PaxosReplica {
      */
     void skipLeaseWaitForNegativeControl() {
         this.skipLeaseWait = true;
+    }
+
+    /**
+     * Negative control for tests (issue 16): propose membership changes without waiting out a lease held in an
+     * earlier configuration, the rule before issue 16. Package-private like {@link #skipLeaseWaitForNegativeControl()}.
+     */
+    void skipMembershipLeaseWaitForNegativeControl() {
+        this.skipMembershipLeaseWait = true;
     }
 
     /**
@@ -378,6 +397,15 @@ public final class PaxosReplica {
         if (added.size() + removed.size() != 1 || next.isEmpty() || next.first() < 1) {
             diag(Code.BAD_MEMBERSHIP_CHANGE, "from " + current + " to " + next
                     + ": exactly one replica may be added or removed per change (ids >= 1)");
+            return finish();
+        }
+        if (!skipMembershipLeaseWait && tt.earliestEpochNanos() <= leaseEndHeldBeforeConfigEpochNanos) {
+            // The next configuration's majorities need not meet the ones that granted that lease: its leader could
+            // hold a lease while ours still runs. It ends at most a (grantor's) lease after we left that configuration.
+            diag(Code.LEASE_WAIT, "membership change to " + next + " refused: this replica held a lease in an "
+                    + "earlier configuration until " + leaseEndHeldBeforeConfigEpochNanos + ", TrueTime earliest "
+                    + tt.earliestEpochNanos() + "; retry in "
+                    + ((leaseEndHeldBeforeConfigEpochNanos - tt.earliestEpochNanos()) / 1_000_000 + 1) + " ms");
             return finish();
         }
         pending.add(Entry.config(configId + 1, List.copyOf(next)));
@@ -1153,6 +1181,9 @@ public final class PaxosReplica {
             stepDown("configuration " + id + " starts");
         }
         check(id > configId, "configuration " + id + " is not after " + configId);
+        leaseEndHeldBeforeConfigEpochNanos = Math.max(leaseEndHeldBeforeConfigEpochNanos,
+                leaseEndHeldInConfigEpochNanos);
+        leaseEndHeldInConfigEpochNanos = Long.MIN_VALUE;
         configId = id;
         members = List.copyOf(nextMembers);
         configStartIndex = startIndex;
@@ -1187,6 +1218,7 @@ public final class PaxosReplica {
     }
 
     private void stepDown(String reason) {
+        leaseEndHeldInConfigEpochNanos = Math.max(leaseEndHeldInConfigEpochNanos, leaseEndEpochNanos());
         if (role != Role.FOLLOWER) {
             out.effects.add(new Effect.SteppedDown(configId, promised, reason));
             if (!pending.isEmpty()) {

@@ -332,6 +332,41 @@ class PaxosTraceTest {
         assertThat(two.diagnostics()).extracting(Output.Diagnostic::code).containsExactly(Code.BAD_MEMBERSHIP_CHANGE);
     }
 
+    /**
+     * A lease held two configurations back is not covered by the current configuration's grantors (a majority of
+     * configuration 3 need not meet the majority of configuration 1 that granted it), so the leader proposes the
+     * change that would start configuration 3 only once TrueTime is after that lease (docs/paxos.md).
+     */
+    @Test
+    void aSecondMembershipChangeWaitsOutTheLeaseHeldTwoConfigurationsBack() {
+        start(1, 2, 3);
+        r.put(4, PaxosReplica.joining(config(4, List.of(1, 2, 3)), now, tt()));
+        elect(1);
+        settle(r.get(1).propose(List.of(v("before")), now, tt()));
+        long leaseInConfigOne = r.get(1).leaseEndEpochNanos();
+        assertThat(leaseInConfigOne).isGreaterThan(tt().latestEpochNanos());
+
+        settle(r.get(1).proposeMembership(List.of(1, 2, 3, 4), now, tt()));
+        assertThat(r.get(1).configId()).isEqualTo(2);
+        assertThat(r.get(1).isLeader()).isTrue();
+        Output early = r.get(1).proposeMembership(List.of(1, 2, 3), now, tt());
+        assertThat(early.diagnostics()).extracting(Output.Diagnostic::code).containsExactly(Code.LEASE_WAIT);
+        assertThat(early.diagnostics().get(0).detail()).contains("earlier configuration until " + leaseInConfigOne)
+                .contains("retry in");
+        assertThat(early.toPersist()).isEmpty();
+        assertThat(early.messages()).isEmpty();
+
+        while (tt().earliestEpochNanos() <= leaseInConfigOne) { // heartbeats keep configuration 2's leader leading
+            now += 40 * MS;
+            settle(tick(1));
+        }
+        assertThat(r.get(1).isLeader()).isTrue();
+        Output later = r.get(1).proposeMembership(List.of(1, 2, 3), now, tt());
+        assertThat(later.diagnostics()).isEmpty();
+        settle(later);
+        assertThat(r.get(1).configId()).isEqualTo(3);
+    }
+
     @Test
     void badInputIsRefusedWithAReasonNeverAnException() {
         start(1, 2, 3);

@@ -33,7 +33,7 @@ public final class PaxosSimMain implements Callable<Integer> {
     @Option(names = "--scenario", paramLabel = "random|shorter-lease-restart|shorter-lease-restart-reconfig",
             description = "the fault schedule: random (default); shorter-lease-restart (issue 16: a replica that "
                     + "granted the leader's lease restarts with a shorter lease as the leader is cut off); "
-                    + "shorter-lease-restart-reconfig (the same with membership changes: a known gap, fails on some seeds)")
+                    + "shorter-lease-restart-reconfig (the same with membership changes)")
     String scenarioName = "random";
 
     @Option(names = "--replay", description = "run only this seed and print its result and trace hash")

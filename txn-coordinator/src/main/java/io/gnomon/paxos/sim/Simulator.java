@@ -52,8 +52,8 @@ public final class Simulator {
      * after with a lease of at most half the one it granted with. The replicas the leader lost, with the restarted
      * one, form a majority that can elect at once if the restarted replica forgets its grant, while the isolated
      * leader still serves lease reads on it. No membership changes: {@code SHORTER_LEASE_RESTART_RECONFIG} is the
-     * same cycle with them, and it still finds overlapping leases on some seeds (a lease held across two
-     * configuration changes, docs/paxos.md "Known gap"), so it is not part of CI.
+     * same cycle with them, which found a lease held two configuration changes back outlasting the next leader's
+     * wait until a leader waited it out before proposing a change (docs/paxos.md, "The lease rule").
      */
     public enum Scenario {
         RANDOM("random", true), SHORTER_LEASE_RESTART("shorter-lease-restart", false),

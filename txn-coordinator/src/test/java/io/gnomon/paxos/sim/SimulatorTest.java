@@ -48,6 +48,24 @@ class SimulatorTest {
         assertThat(leaderships).as("the cycle moves leadership").isGreaterThan(60 * 2);
     }
 
+    /**
+     * The same cycle with membership changes: before a leader waited out a lease held two configurations back,
+     * seeds 60, 90 and 292 (3 replicas) found overlapping leases (docs/paxos.md, "Membership change";
+     * LeaseNegativeControlTest shows it).
+     */
+    @Test
+    void shorterLeaseRestartWithMembershipChanges() {
+        long configChanges = 0;
+        int[][] runs = {{3, 1, 60}, {3, 90, 90}, {3, 292, 292}, {5, 1, 20}}; // replicas, first seed, last seed
+        for (int[] run : runs) {
+            for (long seed = run[1]; seed <= run[2]; seed++) {
+                configChanges += new Simulator(seed, run[0], STEPS, ReplicaFactory.REAL,
+                        Simulator.Scenario.SHORTER_LEASE_RESTART_RECONFIG).run().configChanges();
+            }
+        }
+        assertThat(configChanges).as("membership changes happen").isGreaterThan(81 * 3);
+    }
+
     @Test
     void aSeedReplaysByteForByte() {
         for (long seed : new long[] {7, 42, 1_000_003}) {
