@@ -22,6 +22,9 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -56,6 +59,11 @@ public final class ChronicleDurableLog implements DurableLog {
     static final String CORRUPT_SUFFIX = ".corrupt";
     /** Suffix of cycle files moved aside at open because their creation never finished (they hold no record). */
     static final String UNFINISHED_SUFFIX = ".unfinished";
+    /**
+     * The lock file: one process writes a log directory. A second writer would interleave its records with ours and
+     * take our cycle files for unfinished ones ({@link #moveUnfinishedCycleFilesAside}); the lock refuses it at open.
+     */
+    static final String LOCK_FILE = "writer.lock";
     private static final long MIN_BLOCK_BYTES = 64L << 20;
 
     private final Path dir;
@@ -63,6 +71,7 @@ public final class ChronicleDurableLog implements DurableLog {
     private final LogLimits limits;
     private final SetTimeProvider generationClock;
     private final SingleChronicleQueue queue;
+    private final FileChannel lockChannel;
     private final RollingResourcesCache fileNames;
     private final RecordCodec.Encoder encoder = new RecordCodec.Encoder();
     private final LogState state = new LogState();
@@ -74,8 +83,9 @@ public final class ChronicleDurableLog implements DurableLog {
     private boolean closed;
 
     private ChronicleDurableLog(Path dir, SyncPolicy policy, LogLimits limits, SetTimeProvider generationClock,
-                                SingleChronicleQueue queue, long epochMillis) {
+                                SingleChronicleQueue queue, FileChannel lockChannel, long epochMillis) {
         this.dir = dir;
+        this.lockChannel = lockChannel;
         this.policy = policy;
         this.limits = limits;
         this.generationClock = generationClock;
@@ -100,6 +110,52 @@ public final class ChronicleDurableLog implements DurableLog {
             throw new IOException("paxos log directory " + dir + " is not a directory; point the log at a directory");
         }
         Files.createDirectories(dir);
+        FileChannel lock = lockDirectory(dir);
+        try {
+            return open(dir, policy, limits, lock);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Takes the directory's writer lock ({@link #LOCK_FILE}) and writes this process's id into it, or fails naming
+     * the holder: another process, or this one (a second open without a close).
+     */
+    private static FileChannel lockDirectory(Path dir) throws IOException {
+        Path lockFile = dir.resolve(LOCK_FILE);
+        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        } catch (IOException e) {
+            channel.close();
+            throw new IOException("cannot lock paxos log directory " + dir + " (" + lockFile + "): " + e.getMessage(), e);
+        }
+        if (lock == null) {
+            String holder;
+            try {
+                holder = Files.readString(lockFile).trim();
+            } catch (IOException e) {
+                holder = "";
+            }
+            channel.close();
+            throw new IOException("paxos log directory " + dir + " is in use by another writer"
+                    + (holder.isEmpty() ? "" : " (" + holder + ")") + ": one process may write a log; stop it or "
+                    + "use another directory");
+        }
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid()).getBytes(
+                StandardCharsets.US_ASCII)), 0);
+        return channel;
+    }
+
+    private static ChronicleDurableLog open(Path dir, SyncPolicy policy, LogLimits limits, FileChannel lock)
+            throws IOException {
         moveUnfinishedCycleFilesAside(dir, policy);
         SetTimeProvider clock = new SetTimeProvider(0L);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
@@ -113,7 +169,7 @@ public final class ChronicleDurableLog implements DurableLog {
         } catch (RuntimeException e) {
             throw new IOException("cannot open paxos log in " + dir + ": " + e.getMessage(), e);
         }
-        ChronicleDurableLog l = new ChronicleDurableLog(dir, policy, limits, clock, queue, builder.epoch());
+        ChronicleDurableLog l = new ChronicleDurableLog(dir, policy, limits, clock, queue, lock, builder.epoch());
         try {
             l.recoverFromDisk();
         } catch (RuntimeException | IOException e) {
@@ -132,7 +188,7 @@ public final class ChronicleDurableLog implements DurableLog {
      * then skips it without repairing it, so every later open of the log stalled for tens of seconds (seen as a
      * {@code KillNineTest} child that acknowledged too few writes in time; its thread dump was parked in
      * {@code AbstractWire.readFirstHeader} under {@code replay}). The log has one writing process, this one,
-     * so at open nobody else can be creating a file.
+     * so at open nobody else can be creating a file (the writer lock, {@link #LOCK_FILE}, is taken first).
      */
     private static void moveUnfinishedCycleFilesAside(Path dir, SyncPolicy policy) throws IOException {
         List<Path> moved = new ArrayList<>();
@@ -407,10 +463,18 @@ public final class ChronicleDurableLog implements DurableLog {
             }
         } finally {
             closed = true;
-            if (appender != null) {
-                appender.close();
+            try {
+                if (appender != null) {
+                    appender.close();
+                }
+                queue.close();
+            } finally {
+                try {
+                    lockChannel.close(); // releases the writer lock; the file stays (its pid is only a hint)
+                } catch (IOException e) {
+                    log.warn("closing the writer lock of {}: {}", dir, e.toString());
+                }
             }
-            queue.close();
         }
     }
 

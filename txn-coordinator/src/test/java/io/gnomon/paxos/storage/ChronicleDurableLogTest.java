@@ -42,6 +42,44 @@ class ChronicleDurableLogTest {
     }
 
     @Test
+    void aSecondWriterOfTheSameDirectoryIsRefusedUntilTheFirstCloses() throws IOException {
+        try (ChronicleDurableLog log = open()) {
+            log.persistPromise(b(3), 5_000L);
+            assertThatThrownBy(this::open).isInstanceOf(IOException.class)
+                    .hasMessageContaining("paxos log directory " + dir + " is in use by another writer")
+                    .hasMessageContaining("pid " + ProcessHandle.current().pid())
+                    .hasMessageContaining("stop it or use another directory");
+            log.persistPromise(b(4), 6_000L); // the refused open changed nothing for the writer
+        }
+        try (ChronicleDurableLog log = open()) {
+            assertThat(log.recover().promised()).isEqualTo(b(4));
+        }
+    }
+
+    /** Another process's open is refused too (an OS lock, not only this JVM's bookkeeping); a kill -9 frees it. */
+    @Test
+    void aWriterInAnotherProcessHoldsTheDirectoryUntilItDies() throws Exception {
+        List<String> cmd = io.gnomon.paxos.ChildJvm.command(KillChild.class);
+        cmd.addAll(List.of(dir.toString(), SyncPolicy.SYNC_EACH_BATCH.name(), "1"));
+        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line = in.readLine();
+            while (line != null && !line.startsWith("START")) { // START: the child opened and recovered the log
+                line = in.readLine();
+            }
+            assertThat(line).as("the child's START line").isNotNull();
+            assertThatThrownBy(this::open).isInstanceOf(IOException.class)
+                    .hasMessageContaining("is in use by another writer (pid " + child.pid() + ")");
+        } finally {
+            child.destroyForcibly().waitFor();
+        }
+        try (ChronicleDurableLog log = open()) {
+            assertThat(log.recover()).isNotNull();
+        }
+    }
+
+    @Test
     void emptyLogRecoversNothing() throws IOException {
         try (ChronicleDurableLog log = open()) {
             Recovered r = log.recover();
