@@ -11,7 +11,7 @@ import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
-import io.grpc.stub.StreamObserver;
+import io.grpc.stub.BlockingClientCall;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -99,26 +98,11 @@ class ReplicaHealthTest {
     void reflectionListsTheReplicasServices() throws Exception {
         cluster = new LocalCluster(tmp, 3);
         cluster.start(1);
-        CompletableFuture<ServerReflectionResponse> reply = new CompletableFuture<>();
-        StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel(1))
-                .withDeadlineAfter(10, TimeUnit.SECONDS).serverReflectionInfo(new StreamObserver<>() {
-                    @Override
-                    public void onNext(ServerReflectionResponse value) {
-                        reply.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        reply.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
-        requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
-        requests.onCompleted();
-        List<String> services = reply.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
+        BlockingClientCall<ServerReflectionRequest, ServerReflectionResponse> call = ServerReflectionGrpc
+                .newBlockingV2Stub(channel(1)).withDeadlineAfter(10, TimeUnit.SECONDS).serverReflectionInfo();
+        call.write(ServerReflectionRequest.newBuilder().setListServices("").build());
+        call.halfClose();
+        List<String> services = call.read(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
                 .map(ServiceResponse::getName).toList();
         assertThat(services).contains(REPLICA, PEER, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection")
                 .doesNotContain("gnomon.paxos.v1.FaultAdmin"); // served only with --fault-admin
