@@ -128,6 +128,7 @@ public final class ReplicaServer implements AutoCloseable {
     private Server server;
     private Thread loop;
     private volatile boolean running;
+    private boolean closed;
     private long nextSeq;
     private long appliedIndex;
     private long readFence = Long.MAX_VALUE;
@@ -649,8 +650,13 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
+    /** Stops serving, ends the loop and closes the log; a second call does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         running = false;
         health.stopped();
         if (server != null) {
