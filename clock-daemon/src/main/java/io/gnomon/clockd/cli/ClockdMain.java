@@ -145,18 +145,23 @@ public final class ClockdMain implements Callable<Integer> {
             System.err.println("clockd: FAULT INJECTION from " + faultScript + " (" + script.faults().size()
                     + " faults; realtime steps are not applied by clockd)");
         }
+        // SIGTERM and SIGINT stop the daemon: main closes it and returns 0. Left to the JVM they would run the
+        // shutdown hooks and exit 143 (130), which systemd records as a failure. Installed before the start, so
+        // that a stop during it also closes what it opened.
         CountDownLatch stopped = new CountDownLatch(1);
+        for (String name : List.of("TERM", "INT")) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stopped.countDown());
+        }
         Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM, faults);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            clockd.close();
-            stopped.countDown();
-        }, "clockd-shutdown"));
+        // Any other way the JVM ends (SIGHUP, System.exit elsewhere) still closes the publishers.
+        Thread hook = new Thread(clockd::close, "clockd-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         System.err.println("clockd: publishing to " + s.segmentPath() + (s.clockBoundPath() == null ? ""
                 : " and (ClockBound v2) " + s.clockBoundPath()) + ", gRPC " + s.grpcAddress().getAddress()
                 .getHostAddress() + ":" + clockd.grpcPort() + ", metrics http://" + s.metricsAddress().getAddress()
                 .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.sourceNames().isEmpty()
                 ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.sourceNames()));
-        if (readyFile != null) {
+        if (readyFile != null && stopped.getCount() > 0) {
             Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
             Files.writeString(tmp, "grpcPort=" + clockd.grpcPort() + "\nmetricsPort=" + clockd.metricsPort()
                     + "\npid=" + ProcessHandle.current().pid() + "\n");
@@ -166,6 +171,14 @@ public final class ClockdMain implements Callable<Integer> {
             printLoop(s.segmentPath(), clockd.daemon(), stopped);
         }
         stopped.await();
+        clockd.close();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException alreadyShuttingDown) {
+            // the hook closes too; closing twice is harmless
+        }
+        System.err.println("clockd: stopped; segment " + s.segmentPath() + " keeps its last snapshot until its "
+                + "void-after time" + (s.journalDir() == null ? "" : ", journal " + s.journalDir() + " closed"));
         return 0;
     }
 

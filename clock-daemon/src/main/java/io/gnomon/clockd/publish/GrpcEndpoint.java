@@ -1,5 +1,6 @@
 package io.gnomon.clockd.publish;
 
+import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.grpc.v1.TrueTimeGrpc;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -14,9 +15,12 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The daemon's gRPC server: the {@link TrueTimeService}, gRPC health checking ({@code grpc.health.v1},
- * SERVING for {@code ""} and {@value #SERVICE_NAME}) and server reflection ({@code grpc.reflection.v1}),
- * so {@code grpcurl} and load balancers work without the .proto file.
+ * The daemon's gRPC server: the {@link TrueTimeService}, gRPC health checking ({@code grpc.health.v1}) and
+ * server reflection ({@code grpc.reflection.v1}), so {@code grpcurl} and load balancers work without the .proto
+ * file. Health, for {@code ""} and {@value #SERVICE_NAME} alike, is SERVING only while the service hands out a
+ * usable interval ({@link ClockStatus#isUsable()}: SYNCHRONIZED or FREE_RUNNING), NOT_SERVING otherwise (before
+ * the first estimate, UNSYNCHRONIZED, UNVERIFIED, DISRUPTED, or past void-after), so that a readiness probe
+ * gates on the clock rather than on the process (docs/protocols.md, "Health").
  *
  * <pre>{@code
  * try (GrpcEndpoint grpc = GrpcEndpoint.start(new InetSocketAddress("127.0.0.1", 7360), service)) {
@@ -54,6 +58,7 @@ public final class GrpcEndpoint implements AutoCloseable {
         Objects.requireNonNull(bindAddress, "bindAddress");
         Objects.requireNonNull(service, "service");
         HealthStatusManager health = new HealthStatusManager();
+        health.setStatus("", ServingStatus.NOT_SERVING); // the manager starts "" as SERVING; no clock yet
         // Every handler here is non-blocking (a volatile read and arithmetic, or an enqueue), so they run on
         // the transport's event loop threads: no hand-off, lower latency, and no unbounded pool.
         Server server = NettyServerBuilder.forAddress(bindAddress)
@@ -74,8 +79,12 @@ public final class GrpcEndpoint implements AutoCloseable {
             }
             throw new IOException("cannot start gRPC server on " + where + ": " + e.getMessage(), e);
         }
-        health.setStatus("", ServingStatus.SERVING);
-        health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+        // Follows the status on the daemon's publish path; the manager only records it and tells Watch streams.
+        service.onStatusChange(status -> {
+            ServingStatus serving = status.isUsable() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+            health.setStatus("", serving);
+            health.setStatus(SERVICE_NAME, serving);
+        });
         return new GrpcEndpoint(server, service, health);
     }
 

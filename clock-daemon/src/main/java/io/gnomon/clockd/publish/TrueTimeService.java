@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 /**
  * The daemon's gRPC TrueTime service: every answer is the latest {@link Estimate}'s snapshot extrapolated
@@ -50,6 +51,8 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private ClockStatus lastBroadcastStatus = ClockStatus.UNKNOWN;
     private boolean closing;
+    /** Told of each change of the status value, under {@link #watchLock}; must not block. */
+    private Consumer<ClockStatus> statusListener = status -> { };
 
     private final ConcurrentHashMap<String, LongAdder> rejectedBySource = new ConcurrentHashMap<>();
 
@@ -77,6 +80,19 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
     }
 
     /**
+     * Tells {@code listener} the current status at once, then every change of it (the same changes Watch
+     * streams hear), on the thread that publishes estimates. The gRPC endpoint's health status follows it.
+     */
+    public void onStatusChange(Consumer<ClockStatus> listener) {
+        Objects.requireNonNull(listener, "listener");
+        synchronized (watchLock) {
+            statusListener = listener;
+            listener.accept(lastBroadcastStatus);
+            broadcastIfChanged();
+        }
+    }
+
+    /**
      * Re-evaluates the status without a new estimate (a snapshot turns void as time passes), so that
      * watchers learn of it. The daemon may call it from its timer; {@link #onEstimate} does it too.
      */
@@ -89,6 +105,7 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
                 return;
             }
             lastBroadcastStatus = status;
+            statusListener.accept(status);
             if (watchers.isEmpty()) {
                 return;
             }

@@ -1,5 +1,8 @@
 package io.gnomon.clockd.cli;
 
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.shm.ShmTrueTime;
+import io.gnomon.truetime.testing.StopSignals;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,6 +123,27 @@ class LaunchScriptsTest {
         Run journal = run(dir, "clockd-journal", dir.resolve("journal").toString());
         assertThat(journal.exitCode()).isZero();
         assertThat(journal.stdout()).contains("snapshot").contains("status=UNVERIFIED");
+    }
+
+    @Test
+    void sigtermAndSigintAreACleanStopWithExitCode0(@TempDir Path dir) throws Exception {
+        for (String signal : List.of("TERM", "INT")) {
+            Path segment = dir.resolve(signal + ".segment");
+            Path journalDir = dir.resolve(signal + ".journal");
+            Path ready = dir.resolve(signal + ".ready");
+            Path log = dir.resolve(signal + ".log");
+            Process clockd = new ProcessBuilder(BIN.resolve("clockd").toString(), "--grpc-port", "0",
+                    "--metrics-port", "0", "--segment", segment.toString(), "--journal-dir", journalDir.toString(),
+                    "--ready-file", ready.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(ready) || !clockd.isAlive());
+            StopSignals.stopCleanly(clockd, signal, Duration.ofSeconds(30), () -> read(log));
+            assertThat(read(log)).contains("clockd: stopped; segment " + segment);
+            // Closed, not cut off: the segment keeps its last snapshot (until its void-after) and the journal reads.
+            assertThat(ShmTrueTime.openAcceptingUnverified(segment).status()).isEqualTo(ClockStatus.UNVERIFIED);
+            Run journal = run(dir, "clockd-journal", journalDir.toString());
+            assertThat(journal.exitCode()).as(journal.stderr()).isZero();
+            assertThat(journal.stdout()).contains("status=UNVERIFIED");
+        }
     }
 
     @Test

@@ -16,7 +16,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
@@ -242,14 +242,29 @@ class TrueTimeServiceTest {
     }
 
     @Test
-    void healthIsServingForTheServerAndTheService() {
+    void healthIsServingOnlyWhileTheIntervalIsUsableForTheServerAndTheService() {
         HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
-        for (String name : List.of("", "gnomon.truetime.v1.TrueTime")) {
-            assertThat(health.check(HealthCheckRequest.newBuilder().setService(name).build()).getStatus())
-                    .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+        assertThat(servingStatus(health)).as("before the first estimate").containsOnly(ServingStatus.NOT_SERVING);
+        service.onEstimate(estimate(ClockStatus.SYNCHRONIZED));
+        assertThat(servingStatus(health)).containsOnly(ServingStatus.SERVING);
+        for (ClockStatus s : List.of(ClockStatus.UNSYNCHRONIZED, ClockStatus.UNVERIFIED, ClockStatus.DISRUPTED)) {
+            service.onEstimate(estimate(s));
+            assertThat(servingStatus(health)).as(s.toString()).containsOnly(ServingStatus.NOT_SERVING);
         }
+        service.onEstimate(estimate(ClockStatus.FREE_RUNNING));
+        assertThat(servingStatus(health)).containsOnly(ServingStatus.SERVING);
+        clock.set(VOID_AFTER_MONOTONIC_NANOS + 1);
+        service.broadcastIfChanged(); // the daemon's next publish: the snapshot is past its void-after
+        assertThat(servingStatus(health)).as("void").containsOnly(ServingStatus.NOT_SERVING);
         assertThatThrownBy(() -> health.check(HealthCheckRequest.newBuilder().setService("nope").build()))
                 .isInstanceOf(StatusRuntimeException.class).hasMessageContaining("NOT_FOUND");
+    }
+
+    /** The status of {@code ""} and of the TrueTime service, which must agree. */
+    private static List<ServingStatus> servingStatus(HealthGrpc.HealthBlockingStub health) {
+        return List.of("", "gnomon.truetime.v1.TrueTime").stream()
+                .map(name -> health.check(HealthCheckRequest.newBuilder().setService(name).build()).getStatus())
+                .toList();
     }
 
     @Test

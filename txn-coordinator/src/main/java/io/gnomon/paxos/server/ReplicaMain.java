@@ -23,6 +23,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /** {@code bin/replica}: one replica of a replicated log as a process (docs/paxos.md, "Replica processes"). */
@@ -138,15 +139,42 @@ public final class ReplicaMain implements Callable<Integer> {
             System.err.println("replica: " + e.getMessage());
             return 2;
         }
+        // SIGTERM and SIGINT stop the replica: main closes the server and returns 0. Left to the JVM they would
+        // run the shutdown hooks and exit 143 (130), which systemd records as a failure.
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        Object clockWait = new Object();
+        Thread mainThread = Thread.currentThread();
+        AtomicBoolean awaitingClock = new AtomicBoolean(true);
+        onStopSignals(() -> {
+            stopRequested.countDown();
+            synchronized (clockWait) {
+                if (awaitingClock.get()) {
+                    mainThread.interrupt(); // nothing is open yet: end the clock wait at once
+                }
+            }
+        });
         try {
             // A replica must not campaign or grant leases on a clock that cannot bound true time.
+            try {
+                trueTime.now();
+            } catch (io.gnomon.truetime.ClockUnavailableException e) {
+                System.err.println("replica " + id + ": waiting up to " + awaitClockMillis + " ms for TrueTime: "
+                        + e.getMessage());
+            }
             trueTime.awaitSynchronized(java.time.Duration.ofMillis(awaitClockMillis));
         } catch (io.gnomon.truetime.ClockSyncTimeoutException e) {
             System.err.println("replica " + id + ": " + e.getMessage());
             return 1;
+        } catch (InterruptedException e) {
+            System.err.println("replica " + id + ": stopped while waiting for TrueTime");
+            return 0;
+        } finally {
+            synchronized (clockWait) {
+                awaitingClock.set(false);
+                Thread.interrupted(); // an interrupt is only for the clock wait
+            }
         }
         ReplicaServer server = new ReplicaServer(options, trueTime, machineFactory);
-        CountDownLatch stopped = new CountDownLatch(1);
         try {
             server.start();
         } catch (IOException | RuntimeException e) {
@@ -154,17 +182,34 @@ public final class ReplicaMain implements Callable<Integer> {
             server.close();
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "replica-shutdown"));
-        if (readyFile != null) {
+        // Any other way the JVM ends (SIGHUP, System.exit elsewhere) still closes the log.
+        Thread hook = new Thread(server::close, "replica-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        if (readyFile != null && stopRequested.getCount() > 0) {
             Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
             Files.writeString(tmp, "port=" + server.port() + "\n", StandardCharsets.UTF_8);
             Files.move(tmp, readyFile, StandardCopyOption.ATOMIC_MOVE);
         }
-        stopped.await();
+        stopRequested.await();
+        server.close();
+        removeShutdownHook(hook);
+        System.err.println("replica " + id + ": stopped; log in " + dataDir + " closed");
         return 0;
+    }
+
+    /** Runs {@code stop} on SIGTERM and on SIGINT (unless the parent started us with SIGINT ignored). */
+    static void onStopSignals(Runnable stop) {
+        for (String name : List.of("TERM", "INT")) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stop.run());
+        }
+    }
+
+    private static void removeShutdownHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException alreadyShuttingDown) {
+            // the hook runs too; closing twice is harmless
+        }
     }
 
     static Map<Integer, InetSocketAddress> parseMembers(List<String> specs) {

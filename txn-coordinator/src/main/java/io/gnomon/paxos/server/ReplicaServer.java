@@ -33,6 +33,7 @@ import io.gnomon.truetime.TrueTime;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +72,10 @@ import java.util.function.Supplier;
  * <p>Lease reads: answered from the state machine without a log round trip while this replica leads, its lease
  * holds ({@code TrueTime.before(leaseEnd)}) and it has applied every entry of the log it took over when it
  * became leader (the read fence): entries an earlier leader had acknowledged are then visible.
+ *
+ * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
+ * TrueTime is unusable or no leader is known) and server reflection, so probes and {@code grpcurl} need no
+ * .proto file.
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
@@ -116,12 +121,14 @@ public final class ReplicaServer implements AutoCloseable {
     private final long incarnation = new SecureRandom().nextLong();
     private final Map<Long, StreamObserver<AppendReply>> waiting = new HashMap<>();
     private final List<ClientAppend> batch = new ArrayList<>();
+    private final ReplicaHealth health;
 
     private GrpcTransport transport;
     private ReplicaDriver driver;
     private Server server;
     private Thread loop;
     private volatile boolean running;
+    private boolean closed;
     private long nextSeq;
     private long appliedIndex;
     private long readFence = Long.MAX_VALUE;
@@ -142,6 +149,7 @@ public final class ReplicaServer implements AutoCloseable {
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
         this.machine = machine.get();
         this.codec = new MessageCodec(options.paxos().limits());
+        this.health = new ReplicaHealth(options.id(), options.faultAdmin(), LOG);
     }
 
     /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
@@ -165,7 +173,9 @@ public final class ReplicaServer implements AutoCloseable {
         NettyServerBuilder b = NettyServerBuilder.forAddress(bind).directExecutor()
                 .maxInboundMessageSize(64 << 20)
                 .addService(new PeerService())
-                .addService(new ClientService());
+                .addService(new ClientService())
+                .addService(health.service())
+                .addService(ProtoReflectionServiceV1.newInstance());
         if (options.faultAdmin()) {
             b.addService(new FaultAdminService());
         }
@@ -232,7 +242,8 @@ public final class ReplicaServer implements AutoCloseable {
                 }
                 flushBatch();
                 if (System.nanoTime() - nextTick >= 0) {
-                    call(driver::onTick);
+                    Output ticked = call(driver::onTick); // null: TrueTime did not answer
+                    health.onTick(ticked != null, driver.replica().leaderHint() >= 1);
                     nextTick = System.nanoTime() + options.tickNanos();
                 }
                 maybeCompact();
@@ -246,6 +257,7 @@ public final class ReplicaServer implements AutoCloseable {
             LOG.error("replica {}: event loop stopped; restart the process to recover from the log",
                     options.id(), e);
             running = false;
+            health.stopped();
             failAllWaiting("replica stopped: " + e);
         }
     }
@@ -638,9 +650,15 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
+    /** Stops serving, ends the loop and closes the log; a second call does nothing. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         running = false;
+        health.stopped();
         if (server != null) {
             server.shutdownNow();
         }
