@@ -80,8 +80,15 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
     /** {@link #connect(String)}, returning UNVERIFIED intervals too when {@code acceptUnverified}. */
     public static GrpcTrueTime connect(String target, boolean acceptUnverified) {
         ManagedChannel channel = ManagedChannelBuilder.forTarget(checkTarget(target)).usePlaintext().build();
-        return new GrpcTrueTime(channel, true, Duration.ofSeconds(1), MonotonicClock.SYSTEM, acceptUnverified);
+        return new GrpcTrueTime(channel, true, CONNECT_DEADLINE, MonotonicClock.SYSTEM, acceptUnverified);
     }
+
+    /**
+     * The per-call deadline of {@link #connect}: the first call also connects, which in a fresh JVM on a busy
+     * host took over a second (command-line tools timed out against a running daemon). A refused connection
+     * fails at once whatever the deadline; only a daemon that accepts and hangs costs the whole of it.
+     */
+    static final Duration CONNECT_DEADLINE = Duration.ofSeconds(5);
 
     /**
      * Checks that {@code target} is {@code HOST:PORT} ({@code [IPv6]:PORT} for an IPv6 address) with a port
