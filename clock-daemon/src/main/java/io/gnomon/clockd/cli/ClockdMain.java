@@ -100,6 +100,7 @@ public final class ClockdMain implements Callable<Integer> {
         DaemonConfig c = config == null ? new DaemonConfig() : ConfigLoader.read(config);
         if (!servers.isEmpty()) {
             c.servers = servers;
+            c.serversFlag = "--server";
         }
         if (maxDriftPpm != null) {
             c.maxDriftPpm = maxDriftPpm;

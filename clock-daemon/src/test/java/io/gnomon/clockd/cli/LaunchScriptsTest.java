@@ -55,6 +55,15 @@ class LaunchScriptsTest {
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.stderr().strip()).startsWith("clockd: config ").contains("unknown key 'maxDrift'")
                 .doesNotContain("\n");
+        Run scalar = run(dir, "clockd", "--config", Files.writeString(dir.resolve("scalar.yaml"), "servers: 127.0.0.1\n")
+                .toString());
+        assertThat(scalar.exitCode()).isEqualTo(2);
+        assertThat(scalar.stderr().strip()).endsWith("line 1: 'servers' must be a list (one '- host' per line, or [a, b]), "
+                + "got a scalar ('127.0.0.1')");
+        Run flag = run(dir, "clockd", "--server", "127.0.0.1:ntp", "--segment", dir.resolve("segment").toString());
+        assertThat(flag.exitCode()).isEqualTo(2);
+        assertThat(flag.stderr().strip()).isEqualTo("clockd: --server '127.0.0.1:ntp': bad port 'ntp' in '127.0.0.1:ntp'");
+        assertThat(dir.resolve("segment")).doesNotExist();
         Run port = run(dir, "clockd", "--grpc-port", "65536");
         assertThat(port.exitCode()).isEqualTo(2);
         assertThat(port.stderr().strip()).isEqualTo("clockd: grpc.port: 65536 is not a port (0-65535; 0 picks a free one)");
