@@ -57,7 +57,8 @@ public final class TrueTimeCli implements Runnable {
         cl.setOut(new java.io.PrintWriter(out, true));
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // A failure a user can cause (no daemon, a void segment) is one line; a stack trace only on request.
-            boolean expected = ex instanceof ClockUnavailableException || ex instanceof IllegalStateException;
+            boolean expected = ex instanceof ClockUnavailableException || ex instanceof IllegalStateException
+                    || ex instanceof java.io.IOException;
             cmd.getErr().println("truetime: " + (expected ? ex.getMessage() : ex + (root.verbose ? ""
                     : " (a bug: --verbose prints the stack trace for a report)")));
             if (root.verbose) {
@@ -195,19 +196,22 @@ public final class TrueTimeCli implements Runnable {
             if (target != null) {
                 return grpcStatus(out, target);
             }
-            if (source.spec != null && !source.spec.startsWith(TrueTimes.GNOMON)) {
-                TrueTime tt = source.open(false);
-                try {
-                    ClockStatus st = tt.status();
-                    out.println("status: " + st + (st.isUsable() ? "" : "  (not usable)"));
-                    out.println("why:    " + plainWords(st, null, 0));
-                    return st.isUsable() ? 0 : NOT_USABLE;
-                } finally {
-                    close(tt);
-                }
+            TrueTime opened = source.open(false);
+            try {
+                return opened instanceof ShmTrueTime tt ? segmentStatus(out, tt) : otherStatus(out, opened);
+            } finally {
+                close(opened);
             }
-            Path path = source.spec != null ? Path.of(source.spec.substring(TrueTimes.GNOMON.length())) : source.segment;
-            ShmTrueTime tt = ShmTrueTime.open(path);
+        }
+
+        private static int otherStatus(java.io.PrintWriter out, TrueTime tt) {
+            ClockStatus st = tt.status();
+            out.println("status: " + st + (st.isUsable() ? "" : "  (not usable)"));
+            out.println("why:    " + plainWords(st, null, 0));
+            return st.isUsable() ? 0 : NOT_USABLE;
+        }
+
+        private static int segmentStatus(java.io.PrintWriter out, ShmTrueTime tt) {
             ClockSnapshot s = tt.snapshotOrNull();
             ClockStatus st = tt.status();
             long ageNanos = s == null ? 0 : System.nanoTime() - s.asOfMonotonicNanos();

@@ -172,6 +172,10 @@ class LaunchScriptsTest {
             assertThat(r.stderr()).as(cmd.toString()).contains("cannot reach clockd").doesNotContain("\tat ")
                     .doesNotContain("Caused by").hasLineCount(1);
         }
+        Run noSegment = run(dir, "truetime", "status", "--segment", dir.resolve("none").toString());
+        assertThat(noSegment.exitCode()).isEqualTo(1);
+        assertThat(noSegment.stderr()).isEqualTo("truetime: " + dir.resolve("none") + ": no TrueTime segment (is clockd "
+                + "running, and is this its segment path?)\n");
         Run verbose = run(dir, "truetime", "status", "--verbose", "--grpc", nobody);
         assertThat(verbose.stderr()).contains("\tat ").contains("Caused by");
 
