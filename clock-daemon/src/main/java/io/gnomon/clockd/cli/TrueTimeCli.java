@@ -85,7 +85,8 @@ public final class TrueTimeCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (now, status, watch, wait)");
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "a command is required (now, status, watch, wait)");
     }
 
     static class Source {
@@ -153,7 +154,7 @@ public final class TrueTimeCli implements Runnable {
         }
     }
 
-    @Command(name = "now", mixinStandardHelpOptions = true, description = "Print the current interval and its status.")
+    @Command(name = "now", mixinStandardHelpOptions = true, versionProvider = Version.class, description = "Print the current interval and its status.")
     static final class Now implements Callable<Integer> {
         @CommandLine.Mixin Source source;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -183,7 +184,7 @@ public final class TrueTimeCli implements Runnable {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true,
+    @Command(name = "status", mixinStandardHelpOptions = true, versionProvider = Version.class,
             description = "Say whether the clock is usable and, if not, why; list the sources (gRPC).")
     static final class StatusCmd implements Callable<Integer> {
         @CommandLine.Mixin Source source;
@@ -242,7 +243,7 @@ public final class TrueTimeCli implements Runnable {
         }
     }
 
-    @Command(name = "watch", mixinStandardHelpOptions = true, description = "Print each status change (gRPC Watch).")
+    @Command(name = "watch", mixinStandardHelpOptions = true, versionProvider = Version.class, description = "Print each status change (gRPC Watch).")
     static final class Watch implements Callable<Integer> {
         @Option(names = "--grpc", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7360",
                 description = "daemon to watch (default ${DEFAULT-VALUE})")
@@ -275,7 +276,7 @@ public final class TrueTimeCli implements Runnable {
         }
     }
 
-    @Command(name = "wait", mixinStandardHelpOptions = true, sortOptions = false,
+    @Command(name = "wait", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
             description = {"Block until the clock is usable (and, with --max-epsilon, tight enough), then print the "
                     + "interval: startup gating for scripts and services.",
                     "A source that cannot be opened yet (clockd still starting) is retried until the timeout."},
@@ -302,11 +303,13 @@ public final class TrueTimeCli implements Runnable {
             // One deadline for opening the source and for its clock: the message names the timeout asked for.
             OpenedOnUse tt = new OpenedOnUse(source, acceptUnverified);
             try {
-                TimeInterval iv = maxEpsilon == null ? tt.awaitSynchronized(timeout) : tt.awaitSynchronized(timeout, maxEpsilon);
+                TimeInterval iv = maxEpsilon == null ? tt.awaitSynchronized(timeout)
+                        : tt.awaitSynchronized(timeout, maxEpsilon);
                 spec.commandLine().getOut().println(Format.interval(iv) + "  " + tt.status());
                 return 0;
             } catch (ClockSyncTimeoutException e) {
-                if (e.getCause() instanceof ClockUnavailableException cue && cue.getCause() instanceof java.io.IOException io) {
+                if (e.getCause() instanceof ClockUnavailableException cue
+                        && cue.getCause() instanceof java.io.IOException io) {
                     spec.commandLine().getErr().println("truetime: source unavailable for " + Format.nanos(
                             timeout.toNanos()) + ": " + io.getMessage());
                     return UNREACHABLE;

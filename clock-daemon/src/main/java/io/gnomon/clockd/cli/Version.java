@@ -7,7 +7,7 @@ import java.io.InputStream;
 import java.util.Properties;
 
 /**
- * {@code -V} of the clock daemon's commands: the command's name and the project version, which Maven writes
+ * {@code -V} of the clock daemon's commands (and their subcommands): the program's name and the project version, which Maven writes
  * into {@value #RESOURCE} when it copies the resources (the scripts in bin/ run from target/classes, where
  * there is no jar manifest to read it from).
  */
@@ -19,7 +19,7 @@ final class Version implements CommandLine.IVersionProvider {
 
     @Override
     public String[] getVersion() throws IOException {
-        return new String[] {spec.qualifiedName() + " " + projectVersion()};
+        return new String[] {spec.root().name() + " " + projectVersion()};
     }
 
     /** The version from the filtered resource, or a line saying it is missing (a build that skipped resources). */

@@ -113,7 +113,8 @@ public final class ConfigLoader {
             case "Array" -> "a list";
             case "Object" -> "a mapping";
             case "Null" -> "nothing (an empty value)";
-            default -> m.group(2) == null || m.group(2).startsWith("token") ? "a scalar" : "a scalar (" + m.group(2) + ")";
+            default -> m.group(2) == null || m.group(2).startsWith("token") ? "a scalar"
+                    : "a scalar (" + m.group(2) + ")";
         };
     }
 

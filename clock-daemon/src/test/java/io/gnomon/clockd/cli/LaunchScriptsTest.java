@@ -188,6 +188,9 @@ class LaunchScriptsTest {
             assertThat(version.stdout()).matches(script + " \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\n");
         }
 
+        Run subcommand = run(dir, "truetime", "now", "-V");
+        assertThat(subcommand.stdout()).isEqualTo(run(dir, "truetime", "-V").stdout());
+
         Run kind = run(dir, "truetime", "now", "--source", "foo:bar");
         assertThat(kind.exitCode()).isEqualTo(2);
         assertThat(kind.stderr()).startsWith("truetime: --source: unknown TrueTime source kind 'foo' in 'foo:bar' "
