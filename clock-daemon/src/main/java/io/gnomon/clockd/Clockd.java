@@ -21,6 +21,8 @@ import io.gnomon.truetime.shm.SegmentWriter;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,24 +65,16 @@ public final class Clockd implements AutoCloseable {
      */
     public static Clockd start(Settings s, SystemClocks clocks, FaultingSink.Injection faults) throws IOException {
         List<AutoCloseable> started = new ArrayList<>();
+        List<Path> created = new ArrayList<>();
         try {
             ClockDaemon daemon = new ClockDaemon(s, clocks);
-            SegmentWriter writer;
-            try {
-                writer = SegmentWriter.open(s.segmentPath());
-            } catch (IOException e) {
-                throw new IOException("cannot open segment " + s.segmentPath() + ": " + e.getMessage(), e);
-            }
+            SegmentWriter writer = openSegment("segment", s.segmentPath(), SegmentWriter::open, created);
             SegmentSink segment = new SegmentSink(writer);
             started.add(segment);
             daemon.addSink(faults == null ? segment : new FaultingSink(segment, faults));
             if (s.clockBoundPath() != null) {
-                ClockBoundSink clockBound;
-                try {
-                    clockBound = ClockBoundSink.open(ClockBoundWriter.open(s.clockBoundPath()), clocks);
-                } catch (IOException e) {
-                    throw new IOException("cannot open ClockBound segment " + s.clockBoundPath() + ": " + e.getMessage(), e);
-                }
+                ClockBoundSink clockBound = ClockBoundSink.open(openSegment("ClockBound segment", s.clockBoundPath(),
+                        ClockBoundWriter::open, created), clocks);
                 started.add(clockBound);
                 daemon.addSink(faults == null ? clockBound : new FaultingSink(clockBound, faults));
             }
@@ -143,7 +137,34 @@ public final class Clockd implements AutoCloseable {
             return new Clockd(daemon, grpc, http, metrics, service, started);
         } catch (IOException | RuntimeException e) {
             closeAll(started);
+            // A failed start leaves no segment behind: an empty one reads as "clockd is starting" forever.
+            for (Path p : created) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ex) {
+                    e.addSuppressed(ex);
+                }
+            }
             throw e;
+        }
+    }
+
+    private interface SegmentOpener<W> {
+        W open(Path path) throws IOException;
+    }
+
+    /** Opens a segment writer, adding the path to {@code created} if the file did not exist before. */
+    private static <W> W openSegment(String what, Path path, SegmentOpener<W> opener, List<Path> created)
+            throws IOException {
+        boolean existed = Files.exists(path);
+        try {
+            W writer = opener.open(path);
+            if (!existed) {
+                created.add(path);
+            }
+            return writer;
+        } catch (IOException e) {
+            throw new IOException("cannot open " + what + " " + path + ": " + e.getMessage(), e);
         }
     }
 

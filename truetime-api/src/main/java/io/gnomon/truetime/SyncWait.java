@@ -45,8 +45,9 @@ final class SyncWait {
             }
             long remaining = deadline - clock.nanoTime();
             if (remaining <= 0) {
-                ClockSyncTimeoutException timedOut = new ClockSyncTimeoutException("TrueTime not usable with ε <= "
-                        + format(maxEpsilonNanos) + " within " + format(saturatedNanos(timeout)) + ": last status "
+                ClockSyncTimeoutException timedOut = new ClockSyncTimeoutException("TrueTime not usable"
+                        + (maxEpsilonNanos >= UNBOUNDED_NANOS ? "" : " with ε <= " + format(maxEpsilonNanos))
+                        + " within " + format(saturatedNanos(timeout)) + ": last status "
                         + lastStatus + ", ε " + (lastEpsilon < 0 ? "none" : format(lastEpsilon)) + " (" + lastReason
                         + ")", lastStatus, lastEpsilon);
                 timedOut.initCause(lastFailure); // null when the clock answered, only too wide
@@ -59,6 +60,9 @@ final class SyncWait {
         }
     }
 
+    /** A maximum ε at or above this is no maximum ({@link TrueTime#awaitSynchronized(Duration)} passes one). */
+    static final long UNBOUNDED_NANOS = ClockSnapshot.SATURATED_BOUND;
+
     static long saturatedNanos(Duration d) {
         try {
             return d.toNanos();
@@ -69,8 +73,11 @@ final class SyncWait {
 
     private static final String[] UNITS = {"ns", "µs", "ms", "s"};
 
-    /** A duration in the largest unit that keeps it at 1 or more, one decimal: "3.0 ms". */
+    /** A duration in the largest unit that keeps it at 1 or more, one decimal: "3.0 ms"; "unbounded" if saturated. */
     static String format(long nanos) {
+        if (nanos >= UNBOUNDED_NANOS) {
+            return "unbounded";
+        }
         double value = nanos;
         int unit = 0;
         while (unit < UNITS.length - 1 && Math.abs(value) >= 1000) {

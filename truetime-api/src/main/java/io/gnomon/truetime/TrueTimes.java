@@ -16,6 +16,11 @@ import java.nio.file.Path;
  * TrueTime tt = TrueTimes.open("grpc:127.0.0.1:7360");                    // a clockd over gRPC
  * }</pre>
  * A gRPC source holds a channel: close it when done ({@link GrpcTrueTime} is {@link AutoCloseable}).
+ *
+ * <p>A spec that begins with a word and a colon ({@code word:...}, the word made of letters, digits, '+', '-'
+ * and '.') names a kind of source, and an unknown word is refused rather than read as a file name. Anything
+ * else (an absolute path, {@code ./x}, a name without a colon) is a bare path to a Gnomon segment; write a
+ * relative path whose first part has a colon as {@code ./a:b} or {@code gnomon:a:b}.
  */
 public final class TrueTimes {
     private TrueTimes() {
@@ -33,9 +38,10 @@ public final class TrueTimes {
     /**
      * @param spec             {@code gnomon:PATH}, {@code clockbound:PATH}, {@code grpc:HOST:PORT}, or a bare path
      *                         (a Gnomon segment)
-     * @param acceptUnverified for Gnomon's segment: return UNVERIFIED intervals (clockd's local default) too
+     * @param acceptUnverified for Gnomon's segment and gRPC: return UNVERIFIED intervals (clockd's local default)
+     *                         too (ClockBound's segment has no such status: it publishes "unknown" for them)
      * @throws IOException              if a segment cannot be opened (missing, not that kind of segment)
-     * @throws IllegalArgumentException if the spec names no source
+     * @throws IllegalArgumentException if the spec names no source, an unknown kind, or a bad HOST:PORT
      */
     public static TrueTime open(String spec, boolean acceptUnverified) throws IOException {
         if (spec == null || spec.isBlank()) {
@@ -45,11 +51,20 @@ public final class TrueTimes {
             return ClockBoundTrueTime.open(Path.of(rest(spec, CLOCKBOUND)));
         }
         if (spec.startsWith(GRPC)) {
-            return GrpcTrueTime.connect(rest(spec, GRPC));
+            return GrpcTrueTime.connect(rest(spec, GRPC), acceptUnverified);
+        }
+        java.util.regex.Matcher kind = KIND.matcher(spec);
+        if (kind.lookingAt() && !spec.startsWith(GNOMON)) {
+            throw new IllegalArgumentException("unknown TrueTime source kind '" + kind.group(1) + "' in '" + spec
+                    + "' (known: gnomon, clockbound, grpc; a segment path with a colon in its first part is written "
+                    + "./PATH or gnomon:PATH)");
         }
         Path path = Path.of(spec.startsWith(GNOMON) ? rest(spec, GNOMON) : spec);
         return acceptUnverified ? ShmTrueTime.openAcceptingUnverified(path) : ShmTrueTime.open(path);
     }
+
+    /** A kind prefix as in a URI scheme (RFC 3986 section 3.1): a letter, then letters, digits, '+', '-', '.'. */
+    private static final java.util.regex.Pattern KIND = java.util.regex.Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*):");
 
     private static String rest(String spec, String prefix) {
         String rest = spec.substring(prefix.length());

@@ -8,6 +8,7 @@ import io.gnomon.truetime.testing.FakeTrueTime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +42,8 @@ class AwaitSynchronizedTest {
                     assertThat(e.lastStatus()).isEqualTo(ClockStatus.UNSYNCHRONIZED);
                     assertThat(e.lastEpsilonNanos()).isEqualTo(-1);
                     assertThat(e).hasMessageContaining("ε none");
+                    // no maximum ε asked: none is printed (it once read "ε <= 9223372036.9 s")
+                    assertThat(e).hasMessageStartingWith("TrueTime not usable within 0 ns: ");
                 });
     }
 
@@ -73,6 +76,16 @@ class AwaitSynchronizedTest {
         assertThat(grpc).isInstanceOf(GrpcTrueTime.class);
         ((GrpcTrueTime) grpc).close();
         assertThatThrownBy(() -> TrueTimes.open("clockbound:")).hasMessageContaining("names no path");
+        // a word and a colon is a kind of source, never a file name; real paths with a colon still open
+        assertThatThrownBy(() -> TrueTimes.open("foo:bar")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("unknown TrueTime source kind 'foo' in 'foo:bar' (known: gnomon, clockbound, grpc;");
+        Path colon = Files.createDirectories(dir.resolve("a:b"));
+        try (SegmentWriter w = SegmentWriter.open(colon.resolve("seg"))) {
+            assertThat(TrueTimes.open(w.path().toString())).isInstanceOf(ShmTrueTime.class);
+            assertThat(TrueTimes.open("gnomon:" + w.path())).isInstanceOf(ShmTrueTime.class);
+        }
+        assertThatThrownBy(() -> TrueTimes.open("grpc:host:notaport")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("'host:notaport' is not HOST:PORT");
         assertThatThrownBy(() -> TrueTimes.open("clockbound:" + dir.resolve("none")))
                 .hasMessageContaining("no ClockBound segment");
     }

@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code clockd}: the clock daemon. Exit codes: 0 normal stop, 1 runtime failure, 2 bad configuration. */
-@Command(name = "clockd", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "clockd", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
         description = {"Gnomon clock daemon: samples time sources, computes an interval guaranteed to contain true "
                 + "time, and publishes it (shared memory, gRPC, /metrics, journal).",
                 "With no server configured it runs on the embedded local default: the system clock with an "
@@ -100,6 +100,7 @@ public final class ClockdMain implements Callable<Integer> {
         DaemonConfig c = config == null ? new DaemonConfig() : ConfigLoader.read(config);
         if (!servers.isEmpty()) {
             c.servers = servers;
+            c.serversFlag = "--server";
         }
         if (maxDriftPpm != null) {
             c.maxDriftPpm = maxDriftPpm;

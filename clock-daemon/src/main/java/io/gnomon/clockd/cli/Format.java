@@ -1,5 +1,6 @@
 package io.gnomon.clockd.cli;
 
+import io.gnomon.truetime.ClockSnapshot;
 import io.gnomon.truetime.TimeInterval;
 
 import java.time.Instant;
@@ -15,9 +16,15 @@ public final class Format {
                 .toString();
     }
 
-    /** A duration in the most readable unit: ns, µs, ms or s. */
+    /**
+     * A duration in the most readable unit: ns, µs, ms or s; "unbounded" for a bound that saturated
+     * ({@link ClockSnapshot#SATURATED_BOUND}: an unsynchronized clock), which would read "2305843009.214 s".
+     */
     public static String nanos(long nanos) {
         long a = Math.abs(nanos);
+        if (a >= ClockSnapshot.SATURATED_BOUND) {
+            return "unbounded";
+        }
         if (a < 10_000) {
             return nanos + " ns";
         } else if (a < 10_000_000) {

@@ -11,7 +11,7 @@ import java.time.Instant;
 import java.util.concurrent.Callable;
 
 /** {@code clockd-journal}: prints the daemon's journal of samples, rejections and snapshots. */
-@Command(name = "clockd-journal", mixinStandardHelpOptions = true,
+@Command(name = "clockd-journal", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Replay clockd's journal: one line per measurement, rejected sample and published snapshot.",
         footer = {"", "Exit codes: 0 printed, 1 cannot read the journal, 2 bad arguments."})
 public final class JournalCli implements Callable<Integer> {

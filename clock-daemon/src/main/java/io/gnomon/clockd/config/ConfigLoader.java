@@ -3,6 +3,7 @@ package io.gnomon.clockd.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.gnomon.clockd.source.chrony.ChronySource;
@@ -20,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /** Reads YAML into {@link DaemonConfig} and validates it into {@link Settings}; every error is one line. */
 public final class ConfigLoader {
@@ -51,10 +54,84 @@ public final class ConfigLoader {
                     .map(Object::toString).sorted().collect(Collectors.joining(", "));
             throw new ConfigException("config " + file + " line " + e.getLocation().getLineNr() + ": unknown key '"
                     + e.getPropertyName() + "' (known here: " + known + ")");
+        } catch (MismatchedInputException e) {
+            throw new ConfigException("config " + file + where(e) + ": " + mismatch(e));
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr();
-            throw new ConfigException("config " + file + where + ": " + e.getOriginalMessage().lines().findFirst().orElse("invalid"));
+            MarkedYAMLException yaml = yamlCause(e);
+            if (yaml != null && yaml.getProblemMark() != null) {
+                throw new ConfigException("config " + file + " line " + (yaml.getProblemMark().getLine() + 1)
+                        + ", column " + (yaml.getProblemMark().getColumn() + 1) + ": not valid YAML: "
+                        + YamlProblems.plainWords(yaml));
+            }
+            throw new ConfigException("config " + file + where(e) + ": "
+                    + e.getOriginalMessage().lines().findFirst().orElse("invalid"));
         }
+    }
+
+    private static String where(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr();
+    }
+
+    private static MarkedYAMLException yamlCause(Throwable e) {
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof MarkedYAMLException m) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A value of the wrong shape (a scalar where a list or a mapping belongs, a word where a number does): the
+     * key, what it must be, and what the file has, instead of Jackson's "Cannot construct instance of ...".
+     */
+    private static String mismatch(MismatchedInputException e) {
+        String key = key(e.getPath());
+        Class<?> type = e.getTargetType();
+        String must = type == null ? "another kind of value"
+                : java.util.Collection.class.isAssignableFrom(type) ? "a list (one '- " + (key.equals("servers")
+                ? "host" : "value") + "' per line, or [a, b])"
+                : type == long.class || type == int.class || type == Long.class || type == Integer.class
+                ? "a whole number"
+                : type == double.class || type == Double.class ? "a number"
+                : type == boolean.class || type == Boolean.class ? "true or false"
+                : type == String.class ? "a single value (text)"
+                : "a mapping (indented 'key: value' lines below it)";
+        return "'" + key + "' must be " + must + ", got " + found(e);
+    }
+
+    /** What the file has where the value did not fit, from Jackson's "... from String value ('x')". */
+    private static String found(MismatchedInputException e) {
+        if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f && f.getValue() != null) {
+            return "'" + f.getValue() + "'";
+        }
+        java.util.regex.Matcher m = FOUND.matcher(String.valueOf(e.getOriginalMessage()));
+        if (!m.find()) {
+            return "a value of another kind";
+        }
+        return switch (m.group(1)) {
+            case "Array" -> "a list";
+            case "Object" -> "a mapping";
+            case "Null" -> "nothing (an empty value)";
+            default -> m.group(2) == null || m.group(2).startsWith("token") ? "a scalar"
+                    : "a scalar (" + m.group(2) + ")";
+        };
+    }
+
+    private static final java.util.regex.Pattern FOUND =
+            java.util.regex.Pattern.compile("from ([A-Z][a-z-]*(?:-point)?) value(?: \\(([^)]*)\\))?");
+
+    /** {@code publish.intervalMillis}, {@code servers[1]}: the key as the validation messages name it. */
+    private static String key(List<com.fasterxml.jackson.databind.JsonMappingException.Reference> path) {
+        StringBuilder b = new StringBuilder();
+        for (var r : path) {
+            if (r.getFieldName() != null) {
+                b.append(b.isEmpty() ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                b.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return b.isEmpty() ? "(the whole file)" : b.toString();
     }
 
     /** Checks every value and resolves server names; the first problem found is the message. */
@@ -90,10 +167,12 @@ public final class ConfigLoader {
         List<InetSocketAddress> servers = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (int i = 0; i < c.servers.size(); i++) {
-            InetSocketAddress a = parseServer("servers[" + i + "]", c.servers.get(i));
+            // named as the operator wrote it: the file's key, or the flag and its value
+            String key = c.serversFlag == null ? "servers[" + i + "]" : c.serversFlag + " '" + c.servers.get(i) + "'";
+            InetSocketAddress a = parseServer(key, c.servers.get(i));
             String name = "ntp:" + a.getAddress().getHostAddress() + ":" + a.getPort();
             if (names.contains(name)) {
-                throw new ConfigException("servers[" + i + "]: '" + c.servers.get(i) + "' duplicates " + name);
+                throw new ConfigException(key + ": '" + c.servers.get(i) + "' duplicates " + name);
             }
             servers.add(a);
             names.add(name);

@@ -1,5 +1,6 @@
 package io.gnomon.clockd.config;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.util.ArrayList;
@@ -13,6 +14,8 @@ import java.util.List;
 public final class DaemonConfig {
     /** NTP servers as {@code host} or {@code host:port} (port 123 by default). Empty: the local default. */
     @JsonProperty public List<String> servers = new ArrayList<>();
+    /** The flag {@link #servers} came from when a flag replaced the file's ({@code --server}), for messages. */
+    @JsonIgnore public String serversFlag;
     /** Maximum frequency error of the local clock against true time, in ppm (Spanner's 200 by default). */
     @JsonProperty public double maxDriftPpm = 200;
     @JsonProperty public long pollIntervalMillis = 2000;
@@ -32,8 +35,8 @@ public final class DaemonConfig {
      */
     @JsonProperty public List<String> trust = new ArrayList<>();
     @JsonProperty public Publish publish = new Publish();
-    @JsonProperty public Endpoint grpc = new Endpoint(7360);
-    @JsonProperty public Endpoint metrics = new Endpoint(7361);
+    @JsonProperty public Endpoint grpc = Endpoint.onPort(7360);
+    @JsonProperty public Endpoint metrics = Endpoint.onPort(7361);
     @JsonProperty public Journal journal = new Journal();
 
     public static final class Chrony {
@@ -80,8 +83,11 @@ public final class DaemonConfig {
         public Endpoint() {
         }
 
-        Endpoint(int port) {
-            this.port = port;
+        // A factory, not an Endpoint(int) constructor: Jackson took that one as a way to read 'grpc: 7360'.
+        static Endpoint onPort(int port) {
+            Endpoint e = new Endpoint();
+            e.port = port;
+            return e;
         }
     }
 

@@ -58,6 +58,15 @@ class LaunchScriptsTest {
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.stderr().strip()).startsWith("clockd: config ").contains("unknown key 'maxDrift'")
                 .doesNotContain("\n");
+        Run scalar = run(dir, "clockd", "--config", Files.writeString(dir.resolve("scalar.yaml"), "servers: 127.0.0.1\n")
+                .toString());
+        assertThat(scalar.exitCode()).isEqualTo(2);
+        assertThat(scalar.stderr().strip()).endsWith("line 1: 'servers' must be a list (one '- host' per line, or [a, b]), "
+                + "got a scalar ('127.0.0.1')");
+        Run flag = run(dir, "clockd", "--server", "127.0.0.1:ntp", "--segment", dir.resolve("segment").toString());
+        assertThat(flag.exitCode()).isEqualTo(2);
+        assertThat(flag.stderr().strip()).isEqualTo("clockd: --server '127.0.0.1:ntp': bad port 'ntp' in '127.0.0.1:ntp'");
+        assertThat(dir.resolve("segment")).doesNotExist();
         Run port = run(dir, "clockd", "--grpc-port", "65536");
         assertThat(port.exitCode()).isEqualTo(2);
         assertThat(port.stderr().strip()).isEqualTo("clockd: grpc.port: 65536 is not a port (0-65535; 0 picks a free one)");
@@ -94,6 +103,17 @@ class LaunchScriptsTest {
             // most on a busy machine (once 1001.885 ms while a JVM started beside it), never less than 1000.
             assertThat(accepted.stdout()).containsPattern(ASSUMED_BOUND).endsWith("UNVERIFIED\n");
 
+            // The same over gRPC: refused, unless accepted (the flag was once ignored there)
+            Run refusedGrpc = run(dir, "truetime", "now", "--grpc", "127.0.0.1:" + grpcPort);
+            assertThat(refusedGrpc.exitCode()).as(refusedGrpc.stderr()).isEqualTo(3);
+            assertThat(refusedGrpc.stderr()).contains("UNVERIFIED").contains("no time source configured");
+            Run acceptedGrpc = run(dir, "truetime", "now", "--grpc", "127.0.0.1:" + grpcPort, "--accept-unverified");
+            assertThat(acceptedGrpc.exitCode()).as(acceptedGrpc.stderr()).isZero();
+            assertThat(acceptedGrpc.stdout()).endsWith("UNVERIFIED\n");
+            Run waitGrpc = run(dir, "truetime", "wait", "--timeout", "10s", "--source", "grpc:127.0.0.1:" + grpcPort,
+                    "--accept-unverified");
+            assertThat(waitGrpc.exitCode()).as(waitGrpc.stderr()).isZero();
+
             Run status = run(dir, "truetime", "status", "--grpc", "127.0.0.1:" + grpcPort);
             assertThat(status.exitCode()).isEqualTo(3);
             assertThat(status.stdout()).contains("status: UNVERIFIED  (not usable)").contains("why:    no time source configured");
@@ -110,7 +130,9 @@ class LaunchScriptsTest {
             // not usable, or not tight enough, within the timeout: exit 3, naming the last status and ε
             Run unverified = run(dir, "truetime", "wait", "--timeout", "300ms", "--segment", segment.toString());
             assertThat(unverified.exitCode()).isEqualTo(3);
-            assertThat(unverified.stderr()).contains("last status UNVERIFIED, ε none");
+            // the timeout asked for, not what was left of it after opening the segment; no "ε <= 9223372036.9 s"
+            assertThat(unverified.stderr()).startsWith("truetime: TrueTime not usable within 300.0 ms: ")
+                    .contains("last status UNVERIFIED, ε none");
             Run wide = run(dir, "truetime", "wait", "--timeout", "300ms", "--max-epsilon", "1ms", "--accept-unverified",
                     "--source", "gnomon:" + segment);
             assertThat(wide.exitCode()).isEqualTo(3);
@@ -162,6 +184,57 @@ class LaunchScriptsTest {
     }
 
     @Test
+    void failuresAUserCanCauseAreOneLineWithTheRuleAndTheRightExitCode(@TempDir Path dir) throws Exception {
+        String nobody;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            nobody = "127.0.0.1:" + s.getLocalPort(); // closed again: nothing listens there
+        }
+        for (List<String> cmd : List.of(List.of("status", "--grpc", nobody), List.of("watch", "--grpc", nobody),
+                List.of("now", "--grpc", nobody), List.of("wait", "--timeout", "200ms", "--grpc", nobody))) {
+            Run r = run(dir, concat("truetime", cmd));
+            assertThat(r.exitCode()).as(cmd + ": " + r.stderr()).isEqualTo(1);
+            assertThat(r.stderr()).as(cmd.toString()).contains("cannot reach clockd").doesNotContain("\tat ")
+                    .doesNotContain("Caused by").hasLineCount(1);
+        }
+        Run noSegment = run(dir, "truetime", "status", "--segment", dir.resolve("none").toString());
+        assertThat(noSegment.exitCode()).isEqualTo(1);
+        assertThat(noSegment.stderr()).isEqualTo("truetime: " + dir.resolve("none") + ": no TrueTime segment (is clockd "
+                + "running, and is this its segment path?)\n");
+        Run verbose = run(dir, "truetime", "status", "--verbose", "--grpc", nobody);
+        assertThat(verbose.stderr()).contains("\tat ").contains("Caused by");
+
+        Run bare = run(dir, "truetime");
+        assertThat(bare.exitCode()).isEqualTo(2);
+        assertThat(bare.stderr()).startsWith("truetime: a command is required").contains("Usage: truetime");
+        for (String script : List.of("truetime", "clockd", "clockd-journal")) {
+            Run version = run(dir, script, "-V");
+            assertThat(version.exitCode()).isZero();
+            assertThat(version.stdout()).matches(script + " \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\n");
+        }
+
+        Run subcommand = run(dir, "truetime", "now", "-V");
+        assertThat(subcommand.stdout()).isEqualTo(run(dir, "truetime", "-V").stdout());
+
+        Run kind = run(dir, "truetime", "now", "--source", "foo:bar");
+        assertThat(kind.exitCode()).isEqualTo(2);
+        assertThat(kind.stderr()).startsWith("truetime: --source: unknown TrueTime source kind 'foo' in 'foo:bar' "
+                + "(known: gnomon, clockbound, grpc;");
+        Run port = run(dir, "truetime", "now", "--grpc", "host:notaport");
+        assertThat(port.exitCode()).isEqualTo(2);
+        assertThat(port.stderr()).startsWith("truetime: --grpc: 'host:notaport' is not HOST:PORT (").contains("1 to 65535")
+                .doesNotContain("Invalid DNS name");
+        Run watchPort = run(dir, "truetime", "watch", "--grpc", "host:notaport");
+        assertThat(watchPort.exitCode()).isEqualTo(2);
+        assertThat(watchPort.stderr()).startsWith("truetime: --grpc: 'host:notaport' is not HOST:PORT (");
+    }
+
+    private static String[] concat(String first, List<String> rest) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(rest);
+        return all.toArray(String[]::new);
+    }
+
+    @Test
     void readersStopTrustingADaemonKilledWithSigkillAtItsVoidAfter(@TempDir Path dir) throws Exception {
         try (io.gnomon.clockd.testing.FakeNtpServer ntp = io.gnomon.clockd.testing.FakeNtpServer.start()) {
             Path segment = dir.resolve("segment");
@@ -192,6 +265,16 @@ class LaunchScriptsTest {
                 await().atMost(Duration.ofSeconds(5)).until(() -> shm.status() == io.gnomon.truetime.ClockStatus.UNKNOWN);
                 org.assertj.core.api.Assertions.assertThatThrownBy(shm::now)
                         .hasMessageContaining("snapshot is void");
+                // the diagnosis a person reads: clockd stopped, how long ago, and which segment
+                Run now = run(dir, "truetime", "now", "--segment", segment.toString());
+                assertThat(now.exitCode()).isEqualTo(3);
+                assertThat(now.stderr()).contains(segment + ": snapshot is void: clockd (pid " + clockd.pid()
+                        + ") stopped publishing; its last update is ").contains(" s old, void after 1.5 s (last status "
+                        + "SYNCHRONIZED); is clockd running?").doesNotContain("\tat ");
+                Run status = run(dir, "truetime", "status", "--segment", segment.toString());
+                assertThat(status.exitCode()).isEqualTo(3);
+                assertThat(status.stdout()).contains("is void: clockd pid " + clockd.pid() + " stopped publishing ")
+                        .contains("why:    clockd stopped publishing (dead or hung)");
             } finally {
                 clockd.destroyForcibly();
             }

@@ -79,6 +79,42 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aValueOfTheWrongShapeSaysTheRuleAndTheLine() {
+        assertThatThrownBy(() -> load("pollIntervalMillis: 500\nservers: 127.0.0.1\n"))
+                .hasMessageEndingWith("clockd.yaml line 2: 'servers' must be a list (one '- host' per line, or [a, b]), "
+                        + "got a scalar ('127.0.0.1')");
+        assertThatThrownBy(() -> load("servers:\n  - a\n  - [b]\n"))
+                .hasMessageEndingWith("line 3: 'servers[1]' must be a single value (text), got a list");
+        assertThatThrownBy(() -> load("publish:\n  intervalMillis: [1]\n"))
+                .hasMessageEndingWith("line 2: 'publish.intervalMillis' must be a whole number, got a list");
+        assertThatThrownBy(() -> load("maxDriftPpm: lots\n")).hasMessageEndingWith("line 1: 'maxDriftPpm' must be a number, got 'lots'");
+        // once read as an Endpoint(int) constructor, starting clockd on a port nobody asked for
+        assertThatThrownBy(() -> load("grpc: 7360\n"))
+                .hasMessageEndingWith("line 1: 'grpc' must be a mapping (indented 'key: value' lines below it), got a scalar (7360)");
+    }
+
+    @Test
+    void aYamlSyntaxErrorGivesLineColumnAndTheProblemInWords() {
+        assertThatThrownBy(() -> load("publish:\n  segmentPath: /tmp/x\n intervalMillis: 200\n"))
+                .hasMessageContaining("clockd.yaml line 3, column 2: not valid YAML: this line's indentation does not "
+                        + "match the lines above it")
+                .hasMessageContaining("[while parsing a block mapping: expected <block end>")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThatThrownBy(() -> load("servers:\n  - a\n\t- b\n"))
+                .hasMessageContaining("line 3, column 1: not valid YAML: a tab character; YAML indents with spaces only");
+        assertThatThrownBy(() -> load("servers: [a, b\n"))
+                .hasMessageContaining("not valid YAML: an unclosed '[' or '{'");
+    }
+
+    @Test
+    void serversFromAFlagAreNamedByTheFlag() {
+        DaemonConfig c = new DaemonConfig();
+        c.servers = java.util.List.of("127.0.0.1:ntp");
+        c.serversFlag = "--server";
+        assertThatThrownBy(() -> ConfigLoader.validate(c)).hasMessage("--server '127.0.0.1:ntp': bad port 'ntp' in '127.0.0.1:ntp'");
+    }
+
+    @Test
     void missingFileIsClear() {
         assertThatThrownBy(() -> ConfigLoader.read(dir.resolve("nope.yaml")))
                 .hasMessageEndingWith("nope.yaml: no such file");

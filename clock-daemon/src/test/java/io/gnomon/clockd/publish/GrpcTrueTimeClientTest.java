@@ -102,6 +102,21 @@ class GrpcTrueTimeClientTest {
     }
 
     @Test
+    void anUnverifiedIntervalIsRefusedUnlessAcceptedAsTheSegmentReaderDoes() {
+        Estimate e = estimate(ClockStatus.UNVERIFIED);
+        service.onEstimate(e);
+        GrpcTrueTime strict = new GrpcTrueTime(channel, Duration.ofSeconds(5), MonotonicClock.SYSTEM);
+        assertThatThrownBy(strict::now).isInstanceOfSatisfying(ClockUnavailableException.class,
+                ex -> assertThat(ex.status()).isEqualTo(ClockStatus.UNVERIFIED))
+                .hasMessageContaining("no time source configured");
+
+        GrpcTrueTime lenient = new GrpcTrueTime(channel, Duration.ofSeconds(5), MonotonicClock.SYSTEM, true);
+        TimeInterval now = lenient.now();
+        assertThat(now.earliestEpochNanos()).isEqualTo(e.snapshot().intervalAt(serverClock.nanoTime()).earliestEpochNanos());
+        assertThat(lenient.status()).isEqualTo(ClockStatus.UNVERIFIED);
+    }
+
+    @Test
     void aServerThatIsDownIsUnknown() throws InterruptedException {
         service.onEstimate(estimate(ClockStatus.SYNCHRONIZED));
         GrpcTrueTime tt = new GrpcTrueTime(channel, Duration.ofSeconds(5), MonotonicClock.SYSTEM);

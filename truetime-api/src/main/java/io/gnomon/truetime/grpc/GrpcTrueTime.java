@@ -39,13 +39,24 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
     private final TrueTimeGrpc.TrueTimeBlockingStub stub;
     private final MonotonicClock clock;
     private final long deadlineNanos;
+    private final boolean acceptUnverified;
 
     /** Uses {@code channel} (not closed by {@link #close()}) with the given per-call deadline. */
     public GrpcTrueTime(ManagedChannel channel, Duration deadline, MonotonicClock clock) {
-        this(channel, false, deadline, clock);
+        this(channel, false, deadline, clock, false);
     }
 
-    private GrpcTrueTime(ManagedChannel channel, boolean ownsChannel, Duration deadline, MonotonicClock clock) {
+    /**
+     * Like {@link #GrpcTrueTime(ManagedChannel, Duration, MonotonicClock)}; with {@code acceptUnverified},
+     * {@link ClockStatus#UNVERIFIED} intervals (the daemon's local default, an assumption) are returned
+     * instead of refused, as {@link io.gnomon.truetime.shm.ShmTrueTime#openAcceptingUnverified} does.
+     */
+    public GrpcTrueTime(ManagedChannel channel, Duration deadline, MonotonicClock clock, boolean acceptUnverified) {
+        this(channel, false, deadline, clock, acceptUnverified);
+    }
+
+    private GrpcTrueTime(ManagedChannel channel, boolean ownsChannel, Duration deadline, MonotonicClock clock,
+                         boolean acceptUnverified) {
         if (deadline.isNegative() || deadline.isZero()) {
             throw new IllegalArgumentException("deadline must be positive, was " + deadline);
         }
@@ -54,12 +65,50 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
         this.stub = TrueTimeGrpc.newBlockingStub(channel);
         this.clock = clock;
         this.deadlineNanos = deadline.toNanos();
+        this.acceptUnverified = acceptUnverified;
     }
 
-    /** Connects in plaintext to {@code host:port} (the daemon binds loopback by default). */
+    /**
+     * Connects in plaintext to {@code host:port} (the daemon binds loopback by default).
+     *
+     * @throws IllegalArgumentException if {@code target} is not {@code HOST:PORT} (see {@link #checkTarget})
+     */
     public static GrpcTrueTime connect(String target) {
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
-        return new GrpcTrueTime(channel, true, Duration.ofSeconds(1), MonotonicClock.SYSTEM);
+        return connect(target, false);
+    }
+
+    /** {@link #connect(String)}, returning UNVERIFIED intervals too when {@code acceptUnverified}. */
+    public static GrpcTrueTime connect(String target, boolean acceptUnverified) {
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(checkTarget(target)).usePlaintext().build();
+        return new GrpcTrueTime(channel, true, CONNECT_DEADLINE, MonotonicClock.SYSTEM, acceptUnverified);
+    }
+
+    /**
+     * The per-call deadline of {@link #connect}: the first call also connects, which in a fresh JVM on a busy
+     * host took over a second (command-line tools timed out against a running daemon). A refused connection
+     * fails at once whatever the deadline; only a daemon that accepts and hangs costs the whole of it.
+     */
+    static final Duration CONNECT_DEADLINE = Duration.ofSeconds(5);
+
+    /**
+     * Checks that {@code target} is {@code HOST:PORT} ({@code [IPv6]:PORT} for an IPv6 address) with a port
+     * from 1 to 65535, so that a typo is refused with the rule instead of a resolver's "Invalid DNS name".
+     *
+     * @return {@code target}, unchanged
+     * @throws IllegalArgumentException naming the value and the rule
+     */
+    public static String checkTarget(String target) {
+        int colon = target == null ? -1 : target.lastIndexOf(':');
+        String host = colon < 0 ? "" : target.substring(0, colon);
+        String port = colon < 0 ? "" : target.substring(colon + 1);
+        boolean bracketed = host.startsWith("[") && host.endsWith("]");
+        boolean hostOk = !host.isEmpty() && (bracketed || host.indexOf(':') < 0)
+                && host.chars().noneMatch(c -> Character.isWhitespace(c) || c == '/');
+        if (!hostOk || !port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+            throw new IllegalArgumentException("'" + target + "' is not HOST:PORT (a host name or address, then ':' "
+                    + "and a port from 1 to 65535; an IPv6 address in brackets: [::1]:7360)");
+        }
+        return target;
     }
 
     @Override
@@ -74,8 +123,10 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
         }
         long rttNanos = clock.nanoTime() - sentNanos;
         ClockStatus status = ClockStatus.fromCode(r.getStatusValue());
-        if (!status.isUsable()) {
-            throw new ClockUnavailableException(status, "reported by clockd over gRPC");
+        if (!status.isUsable() && !(acceptUnverified && status == ClockStatus.UNVERIFIED)) {
+            throw new ClockUnavailableException(status, "reported by clockd over gRPC" + (status
+                    == ClockStatus.UNVERIFIED ? ": no time source configured, the interval is an assumption (accept "
+                    + "it with acceptUnverified, for demos and development hosts only)" : ""));
         }
         long driftPpb = r.getMaxDriftPpb();
         if (driftPpb < 0 || driftPpb > ClockSnapshot.MAX_DRIFT_PPB_LIMIT
@@ -88,8 +139,11 @@ public final class GrpcTrueTime implements TrueTime, AutoCloseable {
         return new TimeInterval(r.getEarliestEpochNanos(), latest < r.getLatestEpochNanos() ? Long.MAX_VALUE : latest);
     }
 
-    /** One line: the code, the description and the root cause's message, without stack traces. */
-    static String describe(io.grpc.Status status) {
+    /**
+     * One line for a failed call: the code, the description and the root cause's message, without the stack
+     * traces that {@link io.grpc.Status#toString()} carries. For messages a person reads.
+     */
+    public static String describe(io.grpc.Status status) {
         StringBuilder b = new StringBuilder(status.getCode().name());
         if (status.getDescription() != null) {
             b.append(" (").append(status.getDescription()).append(')');

@@ -168,12 +168,21 @@ public final class ShmTrueTime implements TrueTime {
 
     private ClockUnavailableException refusal(Snapshot s, long monotonicNow) {
         int statusCode = s.statusCode;
+        if (s.sequence == 0) {
+            return new ClockUnavailableException(ClockStatus.UNKNOWN, path + ": clockd created this segment but has "
+                    + "not published into it yet (still starting, or it failed to start)");
+        }
+        // A void snapshot is checked first, whatever status it carries: its writer stopped, so what it last
+        // said (even "no time source configured") is not the diagnosis.
+        if (monotonicNow - s.voidAfterMonotonicNanos > 0) {
+            return new ClockUnavailableException(ClockStatus.UNKNOWN, path + ": snapshot is void: clockd (pid "
+                    + writerPid() + ") stopped publishing; its last update is " + seconds(monotonicNow
+                    - s.asOfMonotonicNanos) + " old, void after " + seconds(s.voidAfterMonotonicNanos
+                    - s.asOfMonotonicNanos) + " (last status " + ClockStatus.fromCode(statusCode)
+                    + "); is clockd running?");
+        }
         if (statusCode == ClockStatus.SYNCHRONIZED.code() || statusCode == ClockStatus.FREE_RUNNING.code()
                 || (acceptUnverified && statusCode == ClockStatus.UNVERIFIED.code())) {
-            if (monotonicNow - s.voidAfterMonotonicNanos > 0) {
-                return new ClockUnavailableException(ClockStatus.UNKNOWN, path
-                        + ": snapshot is void (its writer has not refreshed it; is clockd running?)");
-            }
             return new ClockUnavailableException(ClockStatus.UNKNOWN, path + ": corrupt snapshot (bound "
                     + s.boundNanos + ", drift " + s.maxDriftPpb + " ppb)");
         }
@@ -185,6 +194,11 @@ public final class ShmTrueTime implements TrueTime {
             case UNSYNCHRONIZED -> "clockd has no majority of agreeing time sources (see 'bin/truetime status')";
             default -> "clockd has not published a usable snapshot";
         });
+    }
+
+    /** Seconds with one decimal: the age of a snapshot, for messages. */
+    private static String seconds(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.1f s", nanos / 1e9);
     }
 
     @Override

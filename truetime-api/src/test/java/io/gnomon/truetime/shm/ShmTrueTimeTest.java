@@ -166,11 +166,27 @@ class ShmTrueTimeTest {
     }
 
     @Test
+    void aVoidSnapshotSaysTheDaemonStoppedWithItsAgeWhateverItsLastStatus() throws IOException {
+        // clockd on its local default (UNVERIFIED) stops: the diagnosis is "stopped", not "no source configured"
+        try (SegmentWriter w = writerWith(ClockStatus.UNVERIFIED)) {
+            ShmTrueTime tt = reader(w);
+            clock.set(VOID_AFTER + 12_300_000_000L);
+            ClockUnavailableException e = catchThrowableOfType(ClockUnavailableException.class, tt::now);
+            assertThat(e.status()).isEqualTo(ClockStatus.UNKNOWN);
+            assertThat(e).hasMessage("TrueTime is not usable (status UNKNOWN): " + w.path() + ": snapshot is void: "
+                    + "clockd (pid " + ProcessHandle.current().pid() + ") stopped publishing; its last update is "
+                    + "72.3 s old, void after 60.0 s (last status UNVERIFIED); is clockd running?");
+            assertThat(e.getMessage()).doesNotContain("no time source configured");
+        }
+    }
+
+    @Test
     void refusesAFreshSegmentThatWasNeverPublished() throws IOException {
         try (SegmentWriter w = SegmentWriter.open(dir.resolve("truetime"))) {
             ShmTrueTime tt = reader(w);
-            assertThat(catchThrowableOfType(ClockUnavailableException.class, tt::now).status())
-                    .isEqualTo(ClockStatus.UNKNOWN);
+            ClockUnavailableException e = catchThrowableOfType(ClockUnavailableException.class, tt::now);
+            assertThat(e.status()).isEqualTo(ClockStatus.UNKNOWN);
+            assertThat(e).hasMessageContaining("has not published into it yet");
             assertThat(tt.status()).isEqualTo(ClockStatus.UNKNOWN);
             assertThat(tt.snapshotOrNull()).isNull();
             assertThat(tt.sequence()).isZero();
