@@ -28,11 +28,11 @@ import java.util.concurrent.Callable;
  * regenerates the figures in docs/reliability.md between its markers.
  */
 @Command(name = "torture-report", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the torture harness for every fault kind in simulation (--sim-runs seeds",
-                "each) and against replica processes (--runs seeds each), both negative",
-                "controls on both, and the etcd reference; prints each run's summary line,",
-                "keeps the table so far in the work directory (table.md) after every run, and",
-                "at the end rewrites the table between the markers in --doc."})
+        description = {"Run torture for every fault kind on every backend and rewrite the figures in --doc.",
+                "Runs the torture harness for every fault kind in simulation (--sim-runs seeds each) and against replica"
+                        + " processes (--runs seeds each), both negative controls on both, and the etcd reference; prints"
+                        + " each run's summary line, keeps the table so far in the work directory (table.md) after every"
+                        + " run, and at the end rewrites the table between the markers in --doc."})
 public final class TortureReportCommand implements Callable<Integer> {
     static final String BEGIN = "<!-- torture-figures:begin -->";
     static final String END = "<!-- torture-figures:end -->";
@@ -42,17 +42,17 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--runs", defaultValue = "2", description = "Runs per fault kind (default ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", defaultValue = "2", paramLabel = "N", description = "Runs per fault kind (default ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--sim-runs", defaultValue = "10",
+    @Option(names = "--sim-runs", defaultValue = "10", paramLabel = "N",
             description = "Simulated runs per fault kind, seeds 1..N; 0 leaves simulation out (default ${DEFAULT-VALUE}).")
     int simRuns;
 
-    @Option(names = "--duration", defaultValue = "20s", description = "Each run's workload time (default ${DEFAULT-VALUE}).")
+    @Option(names = "--duration", defaultValue = "20s", paramLabel = "DURATION", description = "Each run's workload time (default ${DEFAULT-VALUE}).")
     String duration;
 
-    @Option(names = "--faults", split = ",", description = "Fault kinds (default: all).")
+    @Option(names = "--faults", split = ",", paramLabel = "KIND", description = "Fault kinds (default: all).")
     List<String> faults;
 
     @Option(names = "--no-etcd", description = "Leave out the etcd reference runs.")
@@ -61,15 +61,15 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--no-negative-control", description = "Leave out the negative controls.")
     boolean noNegativeControl;
 
-    @Option(names = "--controls-only", description = {"Only the negative controls: each control against each fault kind",
-            "at the default timeouts, in simulation (every kind) and on processes (the kinds",
-            "where it can show); rewrites only their table in --doc."})
+    @Option(names = "--controls-only", description = "Only the negative controls: each control against each fault kind"
+            + " at the default timeouts, in simulation (every kind) and on processes (the kinds where it can show);"
+            + " rewrites only their table in --doc.")
     boolean controlsOnly;
 
-    @Option(names = "--doc", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
+    @Option(names = "--doc", paramLabel = "FILE", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
     Path doc;
 
-    @Option(names = "--commit", defaultValue = "",
+    @Option(names = "--commit", defaultValue = "", paramLabel = "COMMIT",
             description = "The commit measured, named beside the figures (bin/torture-report passes git's HEAD).")
     String commit;
 
