@@ -1,39 +1,19 @@
 package io.gnomon.spanner.tools;
 
+import io.gnomon.paxos.LaunchScripts;
+import io.gnomon.paxos.LaunchScripts.Run;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** bin/spanner-lite as an operator runs it: a separate process, real exit codes. */
 class LaunchScriptTest {
-    static final Path SCRIPT = Path.of("..", "bin", "spanner-lite").toAbsolutePath().normalize();
-
-    record Run(int exitCode, String stdout, String stderr) {
-    }
-
     static Run run(Path dir, String... args) throws Exception {
-        return runWithInput(dir, null, args);
-    }
-
-    /** Runs the script with {@code input} (or nothing) as its standard input. */
-    static Run runWithInput(Path dir, Path input, String... args) throws Exception {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = SCRIPT.toString();
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
-        Process p = (input == null ? pb : pb.redirectInput(input.toFile())).start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(String.join(" ", cmd) + " did not finish");
-        }
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        return LaunchScripts.run(dir, "spanner-lite", args);
     }
 
     @Test
@@ -58,7 +38,7 @@ class LaunchScriptTest {
         assertThat(junk.exitCode()).isEqualTo(2);
         assertThat(junk.stderr()).contains("junk.jsonl:1: field 'index' must be an integer");
 
-        Run piped = runWithInput(dir, broken, "check", "-");
+        Run piped = LaunchScripts.runWithInput(dir, broken, "spanner-lite", "check", "-");
         assertThat(piped.exitCode()).as(piped.stderr()).isEqualTo(1);
         assertThat(piped.stdout()).as("- reads standard input, twice when it names anomalies")
                 .startsWith("INVALID (not-serializable)").contains("T");
