@@ -1,6 +1,7 @@
 package io.gnomon.spanner.torture;
 
 import io.gnomon.paxos.sim.SimulationFailure;
+import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -108,12 +109,18 @@ public final class TortureReportCommand implements Callable<Integer> {
             err.println("torture-report: --controls-only and --no-negative-control leave nothing to run");
             return 2;
         }
+        if (plan.isEmpty()) {
+            err.println("torture-report: these options leave no run to make (see --faults, --sim-runs, --controls-only and "
+                    + "the kinds where a control can show on processes, in --help)");
+            return 2;
+        }
         Path dir = shared.workDir("torture-report");
         Map<String, Row> rows = new LinkedHashMap<>();
         Map<String, Row> controlRows = new LinkedHashMap<>();
         int failed = 0;
         simulationFailures = 0;
         runsFailed = 0;
+        Progress progress = Progress.onStandardError("torture-report", "run", plan.size());
         for (int i = 0; i < plan.size(); i++) {
             TortureSetup s = plan.get(i);
             Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
@@ -123,30 +130,31 @@ public final class TortureReportCommand implements Callable<Integer> {
                 summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
             } catch (SimulationFailure f) {
                 // The simulator's own checks stopped the run; the rest of the report still runs.
-                out.println("torture backend=sim fault=" + s.fault().cli() + " seed=" + s.seed() + ": SIMULATION FAILED: "
-                        + f.getMessage());
-                out.flush();
+                progress.completed(true);
+                printAbove(progress, out, "torture backend=sim fault=" + s.fault().cli() + " seed=" + s.seed()
+                        + ": SIMULATION FAILED: " + f.getMessage());
                 failed++;
                 simulationFailures++;
                 continue;
             } catch (IOException e) {
                 // One run that cannot go on (a group that elects no leader on a loaded machine, say) must not end
                 // the report: the others' figures are still worth having. It counts as a failure.
-                out.println("torture backend=" + s.backend() + " fault=" + s.fault().cli()
+                progress.completed(true);
+                printAbove(progress, out, "torture backend=" + s.backend() + " fault=" + s.fault().cli()
                         + (s.negativeControl() == null ? "" : " negative-control=" + s.negativeControl()) + " seed="
                         + s.seed() + ": RUN FAILED: " + e.getMessage() + " (" + runDir + ")");
-                out.flush();
                 failed++;
                 runsFailed++;
                 continue;
             }
-            out.println(summary.line()
-                    + (s.negativeControl() == null ? "" : " control-outcome=" + summary.controlOutcome()));
-            out.flush();
             // A control run fails the report only if the checker missed a stale read in its history; a run in
             // which the bug did not show is counted in the table, not as a failure (see controlsTable).
-            if (s.negativeControl() == null ? !s.passed(summary)
-                    : summary.controlOutcome() == TortureRun.Summary.ControlOutcome.MISSED) {
+            boolean runFailed = s.negativeControl() == null ? !s.passed(summary)
+                    : summary.controlOutcome() == TortureRun.Summary.ControlOutcome.MISSED;
+            progress.completed(runFailed);
+            printAbove(progress, out, summary.line()
+                    + (s.negativeControl() == null ? "" : " control-outcome=" + summary.controlOutcome()));
+            if (runFailed) {
                 failed++;
             }
             String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
@@ -157,6 +165,7 @@ public final class TortureReportCommand implements Callable<Integer> {
                     + (rows.isEmpty() ? "" : table(rows.values(), d) + "\n")
                     + (controlRows.isEmpty() ? "" : controlsTable(controlRows, d)), StandardCharsets.UTF_8);
         }
+        progress.finish();
         for (String control : noNegativeControl ? List.<String>of() : NegativeControls.ALL) {
             // A control that no kind run here could show (a --faults selection without one) proves nothing either way.
             boolean couldShow = (faults == null ? FaultKind.names() : faults).stream()
@@ -184,6 +193,14 @@ public final class TortureReportCommand implements Callable<Integer> {
                     : noNegativeControl ? "figures" : "figures and the negative controls' table") + " in " + doc);
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    /** One run's line on standard output, kept clear of the progress line on standard error. */
+    private static void printAbove(Progress progress, PrintWriter out, String line) {
+        progress.above(() -> {
+            out.println(line);
+            out.flush();
+        });
     }
 
     /** Every run, checked before any starts. */
