@@ -128,6 +128,11 @@ public final class TortureReportCommand implements Callable<Integer> {
             TortureRun.Summary summary;
             try {
                 summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
+            } catch (IllegalArgumentException e) {
+                // A setup that cannot run (a negative control without the test classes): every like run would fail too.
+                progress.finish();
+                err.println("torture-report: " + e.getMessage());
+                return 2;
             } catch (SimulationFailure f) {
                 // The simulator's own checks stopped the run; the rest of the report still runs.
                 progress.completed(true);
