@@ -64,7 +64,9 @@ public final class ClockdMain implements Callable<Integer> {
     @Option(names = "--bind", paramLabel = "ADDR", description = "address for gRPC and HTTP (default 127.0.0.1)")
     String bind;
 
-    @Option(names = "--journal-dir", paramLabel = "DIR", description = "journal directory ('' disables)")
+    @Option(names = "--journal-dir", paramLabel = "DIR",
+            description = "journal directory, relative to the working directory (default "
+                    + DaemonConfig.Journal.DEFAULT_DIR + "; '' disables)")
     String journalDir;
 
     @Option(names = "--fault-script", paramLabel = "FILE",
@@ -72,7 +74,8 @@ public final class ClockdMain implements Callable<Integer> {
                     + "(docs/testing-with-faults.md)")
     Path faultScript;
 
-    @Option(names = "--print", description = "print the live interval, read back through the segment, every second")
+    @Option(names = "--print", description = "print the live interval (midpoint ± ε) and status, read back through"
+            + " the segment, every second; the status's reason when it changes")
     boolean print;
 
     @Option(names = "--ready-file", paramLabel = "FILE", hidden = true,
@@ -189,10 +192,11 @@ public final class ClockdMain implements Callable<Integer> {
         while (daemon.latest() == null && !stopped.await(10, java.util.concurrent.TimeUnit.MILLISECONDS)) {
             // the first estimate is published at start; wait for it rather than print UNKNOWN
         }
+        PrintLines lines = new PrintLines();
         while (stopped.getCount() > 0) {
             Estimate e = daemon.latest();
             try {
-                out.println(Format.interval(tt.now()) + "  " + tt.status() + (e == null ? "" : "  (" + e.reason() + ")"));
+                out.println(lines.next(tt.now(), tt.status(), e == null ? null : e.reason()));
             } catch (ClockUnavailableException ex) {
                 out.println(ex.getMessage());
             }

@@ -36,8 +36,12 @@ public final class Format {
     }
 
     public static String interval(TimeInterval iv) {
+        return midpoint(iv) + "  [" + instant(iv.earliestEpochNanos()) + ", " + instant(iv.latestEpochNanos()) + "]";
+    }
+
+    /** The interval as its midpoint ± ε, without the bounds. */
+    public static String midpoint(TimeInterval iv) {
         long mid = iv.earliestEpochNanos() + (iv.latestEpochNanos() - iv.earliestEpochNanos()) / 2;
-        return instant(mid) + " ± " + nanos(iv.epsilonNanos())
-                + "  [" + instant(iv.earliestEpochNanos()) + ", " + instant(iv.latestEpochNanos()) + "]";
+        return instant(mid) + " ± " + nanos(iv.epsilonNanos());
     }
 }

@@ -92,8 +92,11 @@ public final class DaemonConfig {
     }
 
     public static final class Journal {
+        /** The journal's directory unless configured: relative, so under the daemon's working directory. */
+        public static final String DEFAULT_DIR = "./journal";
+
         /** Directory of the Chronicle Queue journal; empty disables the journal. */
-        @JsonProperty public String dir = "journal";
+        @JsonProperty public String dir = DEFAULT_DIR;
         @JsonProperty public long retentionHours = 168;
     }
 }

@@ -1,5 +1,6 @@
 package io.gnomon.clockd.sim;
 
+import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
 
 /**
  * {@code clock-sim}: runs the deterministic clock simulator over many seeds and scenarios and checks every
@@ -108,6 +110,12 @@ public final class ClockSimMain implements Callable<Integer> {
         if (seeds < 1) {
             throw new IllegalArgumentException("--seeds must be >= 1, was " + seeds);
         }
+        if (durationSeconds < 1) {
+            throw new IllegalArgumentException("--duration-seconds must be >= 1, was " + durationSeconds);
+        }
+        if (samplesPerPublish < 1) {
+            throw new IllegalArgumentException("--samples-per-publish must be >= 1, was " + samplesPerPublish);
+        }
         if (threads < 1 || threads > 64) {
             throw new IllegalArgumentException("--threads must be in [1, 64], was " + threads);
         }
@@ -124,21 +132,27 @@ public final class ClockSimMain implements Callable<Integer> {
 
         long wallStart = System.nanoTime(); // wall time only for the operator's line below, never in results
         List<RunResult> results = new ArrayList<>();
+        // Seeds of every scenario; a failure is a seed with a violation where none is expected.
+        Progress progress = Progress.onStandardError("clock-sim", "seed", (long) scenarios.size() * seeds);
         for (Scenario sc : scenarios) {
-            RunResult r = runSeeds(sc, fromSeed, seeds, durationSeconds, samplesPerPublish, threads);
+            RunResult r = runSeeds(sc, fromSeed, seeds, durationSeconds, samplesPerPublish, threads,
+                    seed -> progress.completed(!sc.expectViolations && seed.violations > 0));
             results.add(r);
-            out.println(summaryLine(r));
-            int shown = 0;
-            for (RunResult.SeededViolation v : r.violationDetails) {
-                if (replay == null && shown >= (sc.expectViolations ? 1 : 5)) {
-                    break;
+            progress.above(() -> {
+                out.println(summaryLine(r));
+                int shown = 0;
+                for (RunResult.SeededViolation v : r.violationDetails) {
+                    if (replay == null && shown >= (sc.expectViolations ? 1 : 5)) {
+                        break;
+                    }
+                    out.println("  VIOLATION seed " + v.seed() + " " + sc.name() + ": " + v.violation().describe());
+                    out.println("    replay: " + SimReport.replayCommand(sc, v.seed(), durationSeconds, samplesPerPublish));
+                    shown++;
                 }
-                out.println("  VIOLATION seed " + v.seed() + " " + sc.name() + ": " + v.violation().describe());
-                out.println("    replay: " + SimReport.replayCommand(sc, v.seed(), durationSeconds, samplesPerPublish));
-                shown++;
-            }
-            out.flush();
+                out.flush();
+            });
         }
+        progress.finish();
         if (replay != null) {
             out.println("sources: " + String.join("; ",
                     new ClockSim(scenarios.get(0), replay, durationSeconds, samplesPerPublish).describeSources()));
@@ -200,16 +214,25 @@ public final class ClockSimMain implements Callable<Integer> {
      */
     public static RunResult runSeeds(Scenario sc, long fromSeed, int seeds, long durationSeconds,
                                      int samplesPerPublish, int threads) throws InterruptedException {
+        return runSeeds(sc, fromSeed, seeds, durationSeconds, samplesPerPublish, threads, seed -> { });
+    }
+
+    /** {@link #runSeeds(Scenario, long, int, long, int, int)}, telling {@code seedDone} each seed's result as it ends. */
+    static RunResult runSeeds(Scenario sc, long fromSeed, int seeds, long durationSeconds, int samplesPerPublish,
+                              int threads, Consumer<RunResult> seedDone) throws InterruptedException {
         List<RunResult> runs = new ArrayList<>(seeds);
         if (threads == 1) {
             for (int i = 0; i < seeds; i++) {
                 long seed = fromSeed + i;
+                RunResult r;
                 try {
-                    runs.add(new ClockSim(sc, seed, durationSeconds, samplesPerPublish).run());
+                    r = new ClockSim(sc, seed, durationSeconds, samplesPerPublish).run();
                 } catch (RuntimeException | AssertionError e) {
                     throw new IllegalStateException("run failed: " + e + "; replay: "
                             + SimReport.replayCommand(sc, seed, durationSeconds, samplesPerPublish), e);
                 }
+                seedDone.accept(r);
+                runs.add(r);
             }
         } else {
             ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -217,7 +240,11 @@ public final class ClockSimMain implements Callable<Integer> {
                 List<Future<RunResult>> futures = new ArrayList<>(seeds);
                 for (int i = 0; i < seeds; i++) {
                     long seed = fromSeed + i;
-                    futures.add(pool.submit(() -> new ClockSim(sc, seed, durationSeconds, samplesPerPublish).run()));
+                    futures.add(pool.submit(() -> {
+                        RunResult r = new ClockSim(sc, seed, durationSeconds, samplesPerPublish).run();
+                        seedDone.accept(r);
+                        return r;
+                    }));
                 }
                 for (Future<RunResult> f : futures) {
                     runs.add(f.get());

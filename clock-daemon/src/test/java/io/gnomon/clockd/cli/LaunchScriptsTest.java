@@ -50,6 +50,21 @@ class LaunchScriptsTest {
         }
     }
 
+    /** Counts below one are refused; progress stays off standard output, whose lines keep their format. */
+    @Test
+    void clockSimRefusesEmptyRunsAndKeepsItsResultsOnStandardOutput(@TempDir Path dir) throws Exception {
+        for (String seeds : List.of("-1", "0")) {
+            Run r = run(dir, "clock-sim", "--seeds", seeds);
+            assertThat(r.exitCode()).isEqualTo(2);
+            assertThat(r.stderr()).isEqualTo("clock-sim: --seeds must be >= 1, was " + seeds + "\n");
+        }
+        Run ok = run(dir, "clock-sim", "--scenario", "lan", "--seeds", "1", "--duration-seconds", "60");
+        assertThat(ok.exitCode()).as(ok.stderr()).isZero();
+        assertThat(ok.stdout()).matches("lan +1 seeds +[0-9,]+ samples +0 violations\n"
+                + "total: [0-9,]+ samples checked, 0 violations \\(controls excluded\\)\n");
+        assertThat(ok.stderr()).matches("clock-sim: [0-9.]+ s wall time\n");
+    }
+
     @Test
     void badConfigurationIsOneLineAndExitCode2(@TempDir Path dir) throws Exception {
         Path conf = dir.resolve("bad.yaml");

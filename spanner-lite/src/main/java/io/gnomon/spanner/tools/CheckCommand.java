@@ -16,17 +16,21 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 
 /**
- * {@code spanner-lite check FILE}: exit 0 valid, 1 anomalies found, 2 unreadable input or bad option, 3 a cyclic
- * component the cycle search ran out of steps to classify (never valid).
+ * {@code spanner-lite check FILE}: exit 0 valid, 1 anomalies found, 2 unreadable or empty input or bad option, 3 a
+ * cyclic component the cycle search ran out of steps to classify (never valid).
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-        description = {"Check a list-append history (JSON Lines, docs/history-format.md) for strict serializability.",
-                "Exit status: 0 valid, 1 anomalies found, 2 unreadable input or bad option, 3 a cycle left unclassified"
-                        + " when the search ran out of steps (invalid; rerun with a larger --max-search-steps)."})
+        description = {"Check a list-append history for strict serializability.",
+                "The history is JSON Lines (docs/history-format.md); FILE - reads standard input.",
+                "Exit status: 0 valid, 1 anomalies found, 2 unreadable or empty input or bad option, 3 a cycle left"
+                        + " unclassified when the search ran out of steps (invalid; rerun with a larger --max-search-steps)."})
 final class CheckCommand implements Callable<Integer> {
     static final int VALID = 0;
     static final int ANOMALIES = 1;
@@ -36,8 +40,11 @@ final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE", description = "the history")
-    Path file;
+    /** What {@code FILE} names to read standard input instead. */
+    static final String STDIN = "-";
+
+    @Parameters(paramLabel = "FILE", description = "the history, or - for standard input")
+    String file;
 
     @Option(names = "--json", description = "print a machine-readable report")
     boolean json;
@@ -65,12 +72,31 @@ final class CheckCommand implements Callable<Integer> {
         }
         Checker checker = new Checker(new Checker.Limits(maxPerClass, maxSearchSteps), System::nanoTime);
         CheckResult result;
+        Path stdinCopy = null;
         try {
-            result = checker.check(HistorySource.of(file));
+            Path path;
+            if (file.equals(STDIN)) {
+                // The checker reads a history twice when it finds anomalies (HistorySource); a pipe reads once.
+                stdinCopy = path = Files.createTempFile("spanner-lite-check", ".jsonl");
+                Files.copy(System.in, path, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                path = Path.of(file);
+            }
+            result = checker.check(HistorySource.of(path));
         } catch (HistoryFormatException e) {
             return unreadable(out, err, e.lineNumber(), e.reason());
+        } catch (NoSuchFileException e) {
+            String reason = "history file '" + file + "' not found";
+            return unreadable(out, err, reason, 0, reason);
         } catch (IOException e) {
-            return unreadable(out, err, 0, "cannot read: " + e);
+            String reason = "cannot read history file '" + file + "': " + SpannerLiteMain.reasonOf(e);
+            return unreadable(out, err, reason, 0, reason);
+        } finally {
+            deleteQuietly(stdinCopy);
+        }
+        if (result.stats().ops() == 0) {
+            // No operations is no evidence: a run that recorded nothing must not pass as a clean one.
+            return unreadable(out, err, 0, "the history has no operations; an empty history shows nothing");
         }
         out.print(json ? Report.json(result) + "\n" : Report.text(result, maxPerClass));
         if (result.valid()) {
@@ -81,7 +107,12 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     private int unreadable(PrintWriter out, PrintWriter err, long line, String reason) {
-        err.println("spanner-lite check: " + file + (line > 0 ? ":" + line + ": " : ": ") + reason);
+        return unreadable(out, err, displayName() + (line > 0 ? ":" + line + ": " : ": ") + reason, line, reason);
+    }
+
+    /** {@code message} on standard error and, with {@code --json}, an "unreadable" verdict on standard output. */
+    private int unreadable(PrintWriter out, PrintWriter err, String message, long line, String reason) {
+        err.println("spanner-lite check: " + message);
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("valid", false);
@@ -90,5 +121,20 @@ final class CheckCommand implements Callable<Integer> {
             out.println(o);
         }
         return UNREADABLE;
+    }
+
+    private String displayName() {
+        return file.equals(STDIN) ? "standard input" : file;
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // a temporary file left behind is not worth failing a check over
+        }
     }
 }

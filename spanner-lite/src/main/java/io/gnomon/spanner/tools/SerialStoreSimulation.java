@@ -1,5 +1,6 @@
 package io.gnomon.spanner.tools;
 
+import io.gnomon.spanner.check.AnomalyType;
 import io.gnomon.spanner.history.HistoryWriter;
 import io.gnomon.spanner.history.MicroOp;
 
@@ -25,9 +26,49 @@ import java.util.function.UnaryOperator;
  * should find exactly that anomaly class: the checker's tests and {@code gen-history --fault} use it.
  */
 public final class SerialStoreSimulation {
-    /** A single misbehaviour to inject, named by the anomaly it must produce. */
+    /** A single misbehaviour to inject, named by the anomaly class the checker must report for it. */
     public enum Fault {
-        NONE, G0, G1A, G1B, G1C, G_SINGLE, G2, STALE_READ, INCOMPATIBLE_ORDER, INTERNAL
+        NONE(null), G0(AnomalyType.G0), G1A(AnomalyType.G1A), G1B(AnomalyType.G1B), G1C(AnomalyType.G1C),
+        G_SINGLE(AnomalyType.G_SINGLE), G2(AnomalyType.G2), STALE_READ(AnomalyType.G_SINGLE_REALTIME),
+        INCOMPATIBLE_ORDER(AnomalyType.INCOMPATIBLE_ORDER), INTERNAL(AnomalyType.INTERNAL);
+
+        private final AnomalyType produces;
+
+        Fault(AnomalyType produces) {
+            this.produces = produces;
+        }
+
+        /** The anomaly class the checker reports for this fault, or null for {@link #NONE}. */
+        public AnomalyType produces() {
+            return produces;
+        }
+
+        /** The command-line name: the checker's label of the class it produces ({@code G1a}), or {@code none}. */
+        public String cliName() {
+            return produces == null ? "none" : produces.label();
+        }
+
+        /**
+         * The fault named {@code name}: its {@link #cliName()} or, as before, its constant's name ({@code G1A},
+         * {@code STALE_READ}), in any case.
+         */
+        public static Fault named(String name) {
+            for (Fault f : values()) {
+                if (f.cliName().equalsIgnoreCase(name) || f.name().equalsIgnoreCase(name)) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("unknown fault '" + name + "': use one of " + cliNames());
+        }
+
+        /** Every fault's {@link #cliName()}, comma-separated, in declaration order. */
+        public static String cliNames() {
+            StringBuilder b = new StringBuilder();
+            for (Fault f : values()) {
+                b.append(b.length() == 0 ? "" : ", ").append(f.cliName());
+            }
+            return b.toString();
+        }
     }
 
     /**

@@ -7,7 +7,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 
 /**
  * {@code bin/spanner-lite}: the store's command-line tools, one subcommand each ({@code check},
@@ -37,6 +41,20 @@ public final class SpannerLiteMain implements Runnable {
             out.flush();
             err.flush();
         }
+    }
+
+    /** What an I/O failure was, without the exception's class name: {@code Is a directory}, {@code permission denied}. */
+    static String reasonOf(IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return String.valueOf(e.getMessage());
     }
 
     public static void main(String[] args) {

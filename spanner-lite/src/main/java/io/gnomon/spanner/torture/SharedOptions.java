@@ -9,10 +9,10 @@ import java.nio.file.Path;
 
 /** The options {@code torture} and {@code torture-report} share (a picocli mixin). */
 final class SharedOptions {
-    @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
+    @Option(names = "--clients", defaultValue = "8", paramLabel = "N", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
     int clients;
 
-    @Option(names = "--work-dir", description = "Replica data, logs and histories (default: a new temporary directory).")
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Replica data, logs and histories (default: a new temporary directory).")
     Path workDir;
 
     @Option(names = "--replica-classpath-extra", paramLabel = "PATH",

@@ -17,10 +17,10 @@ import java.util.concurrent.Callable;
  * then the checker; prints one summary line (docs/reliability.md).
  */
 @Command(name = "torture", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the list-append workload against a cluster on loopback while injecting",
-                "a fault on a schedule (quiet, fault, heal, wait for recovery, repeat), checks",
-                "the history for strict serializability and counts acknowledged writes lost.",
-                "Prints one summary line (docs/reliability.md).", "",
+        description = {"Run the list-append workload against a cluster under one fault kind and check the history.",
+                "Runs the workload against a cluster on loopback while injecting a fault on a schedule (quiet, fault,"
+                        + " heal, wait for recovery, repeat), checks the history for strict serializability and counts"
+                        + " acknowledged writes lost. Prints one summary line (docs/reliability.md).", "",
                 "Example: bin/spanner-lite torture --fault kill-leader --duration 30s"},
         footer = {"", "Exit status: 0 when the run is clean (no anomaly, nothing lost, every heal",
                 "recovered; with --negative-control: when the checker caught the bug), 1",
@@ -33,10 +33,12 @@ public final class TortureCommand implements Callable<Integer> {
             description = "processes: Gnomon replica JVMs; etcd: a 3-member etcd cluster; sim: the replicas in deterministic simulation (default ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--replicas", defaultValue = "3", description = "3 or 5 replicas (processes and sim backends).")
+    @Option(names = "--replicas", defaultValue = "3", paramLabel = "N",
+            description = "3 or 5 replicas (processes and sim backends; default ${DEFAULT-VALUE}).")
     int replicas;
 
-    @Option(names = "--duration", defaultValue = "30s", description = "Workload time, faults included (e.g. 30s, 2m).")
+    @Option(names = "--duration", defaultValue = "30s", paramLabel = "DURATION",
+            description = "Workload time, faults included (e.g. 30s, 2m; default ${DEFAULT-VALUE}).")
     String duration;
 
     @Option(names = "--fault", defaultValue = "none", paramLabel = "KIND",
@@ -45,29 +47,32 @@ public final class TortureCommand implements Callable<Integer> {
                     + "mixed (default ${DEFAULT-VALUE}).")
     String fault;
 
-    @Option(names = "--lease-ms", defaultValue = "1000", description = "Replicas' lease (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lease-ms", defaultValue = "1000", paramLabel = "MS", description = "Replicas' lease (default ${DEFAULT-VALUE}).")
     long leaseMillis;
 
-    @Option(names = "--election-timeout-ms", defaultValue = "300",
+    @Option(names = "--election-timeout-ms", defaultValue = "300", paramLabel = "MS",
             description = "Replicas' election timeout; a leader that hears no majority for twice this steps down "
                     + "(default ${DEFAULT-VALUE}).")
     long electionMillis;
 
-    @Option(names = "--quiet", defaultValue = "2s", description = "Fault-free time before each fault.")
+    @Option(names = "--quiet", defaultValue = "2s", paramLabel = "DURATION",
+            description = "Fault-free time before each fault (default ${DEFAULT-VALUE}).")
     String quiet;
 
-    @Option(names = "--hold", defaultValue = "2500ms", description = "How long each fault stays (longer than the lease).")
+    @Option(names = "--hold", defaultValue = "2500ms", paramLabel = "DURATION",
+            description = "How long each fault stays (longer than the lease; default ${DEFAULT-VALUE}).")
     String hold;
 
-    @Option(names = "--op-timeout", defaultValue = "2s",
+    @Option(names = "--op-timeout", defaultValue = "2s", paramLabel = "DURATION",
             description = "How long a client waits for an answer before it moves on to another replica (default ${DEFAULT-VALUE}; "
                     + "a negative control in torture-report uses 500ms).")
     String opTimeout;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seeds the workload and the choice of victims.")
+    @Option(names = "--seed", defaultValue = "1", paramLabel = "N",
+            description = "Seeds the workload and the choice of victims (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--history", description = "Where to keep the history (default: in the work directory).")
+    @Option(names = "--history", paramLabel = "FILE", description = "Where to keep the history (default: in the work directory).")
     Path history;
 
     @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads",

@@ -1,6 +1,7 @@
 package io.gnomon.spanner.torture;
 
 import io.gnomon.paxos.sim.SimulationFailure;
+import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,11 +29,11 @@ import java.util.concurrent.Callable;
  * regenerates the figures in docs/reliability.md between its markers.
  */
 @Command(name = "torture-report", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the torture harness for every fault kind in simulation (--sim-runs seeds",
-                "each) and against replica processes (--runs seeds each), both negative",
-                "controls on both, and the etcd reference; prints each run's summary line,",
-                "keeps the table so far in the work directory (table.md) after every run, and",
-                "at the end rewrites the table between the markers in --doc."})
+        description = {"Run torture for every fault kind on every backend and rewrite the figures in --doc.",
+                "Runs the torture harness for every fault kind in simulation (--sim-runs seeds each) and against replica"
+                        + " processes (--runs seeds each), both negative controls on both, and the etcd reference; prints"
+                        + " each run's summary line, keeps the table so far in the work directory (table.md) after every"
+                        + " run, and at the end rewrites the table between the markers in --doc."})
 public final class TortureReportCommand implements Callable<Integer> {
     static final String BEGIN = "<!-- torture-figures:begin -->";
     static final String END = "<!-- torture-figures:end -->";
@@ -42,17 +43,17 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--runs", defaultValue = "2", description = "Runs per fault kind (default ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", defaultValue = "2", paramLabel = "N", description = "Runs per fault kind (default ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--sim-runs", defaultValue = "10",
+    @Option(names = "--sim-runs", defaultValue = "10", paramLabel = "N",
             description = "Simulated runs per fault kind, seeds 1..N; 0 leaves simulation out (default ${DEFAULT-VALUE}).")
     int simRuns;
 
-    @Option(names = "--duration", defaultValue = "20s", description = "Each run's workload time (default ${DEFAULT-VALUE}).")
+    @Option(names = "--duration", defaultValue = "20s", paramLabel = "DURATION", description = "Each run's workload time (default ${DEFAULT-VALUE}).")
     String duration;
 
-    @Option(names = "--faults", split = ",", description = "Fault kinds (default: all).")
+    @Option(names = "--faults", split = ",", paramLabel = "KIND", description = "Fault kinds (default: all).")
     List<String> faults;
 
     @Option(names = "--no-etcd", description = "Leave out the etcd reference runs.")
@@ -61,15 +62,15 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--no-negative-control", description = "Leave out the negative controls.")
     boolean noNegativeControl;
 
-    @Option(names = "--controls-only", description = {"Only the negative controls: each control against each fault kind",
-            "at the default timeouts, in simulation (every kind) and on processes (the kinds",
-            "where it can show); rewrites only their table in --doc."})
+    @Option(names = "--controls-only", description = "Only the negative controls: each control against each fault kind"
+            + " at the default timeouts, in simulation (every kind) and on processes (the kinds where it can show);"
+            + " rewrites only their table in --doc.")
     boolean controlsOnly;
 
-    @Option(names = "--doc", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
+    @Option(names = "--doc", paramLabel = "FILE", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
     Path doc;
 
-    @Option(names = "--commit", defaultValue = "",
+    @Option(names = "--commit", defaultValue = "", paramLabel = "COMMIT",
             description = "The commit measured, named beside the figures (bin/torture-report passes git's HEAD).")
     String commit;
 
@@ -108,12 +109,18 @@ public final class TortureReportCommand implements Callable<Integer> {
             err.println("torture-report: --controls-only and --no-negative-control leave nothing to run");
             return 2;
         }
+        if (plan.isEmpty()) {
+            err.println("torture-report: these options leave no run to make (see --faults, --sim-runs, --controls-only and "
+                    + "the kinds where a control can show on processes, in --help)");
+            return 2;
+        }
         Path dir = shared.workDir("torture-report");
         Map<String, Row> rows = new LinkedHashMap<>();
         Map<String, Row> controlRows = new LinkedHashMap<>();
         int failed = 0;
         simulationFailures = 0;
         runsFailed = 0;
+        Progress progress = Progress.onStandardError("torture-report", "run", plan.size());
         for (int i = 0; i < plan.size(); i++) {
             TortureSetup s = plan.get(i);
             Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
@@ -121,32 +128,38 @@ public final class TortureReportCommand implements Callable<Integer> {
             TortureRun.Summary summary;
             try {
                 summary = s.run(runDir, runDir.resolve("history.jsonl"), line -> { });
+            } catch (IllegalArgumentException e) {
+                // A setup that cannot run (a negative control without the test classes): every like run would fail too.
+                progress.finish();
+                err.println("torture-report: " + e.getMessage());
+                return 2;
             } catch (SimulationFailure f) {
                 // The simulator's own checks stopped the run; the rest of the report still runs.
-                out.println("torture backend=sim fault=" + s.fault().cli() + " seed=" + s.seed() + ": SIMULATION FAILED: "
-                        + f.getMessage());
-                out.flush();
+                progress.completed(true);
+                printAbove(progress, out, "torture backend=sim fault=" + s.fault().cli() + " seed=" + s.seed()
+                        + ": SIMULATION FAILED: " + f.getMessage());
                 failed++;
                 simulationFailures++;
                 continue;
             } catch (IOException e) {
                 // One run that cannot go on (a group that elects no leader on a loaded machine, say) must not end
                 // the report: the others' figures are still worth having. It counts as a failure.
-                out.println("torture backend=" + s.backend() + " fault=" + s.fault().cli()
+                progress.completed(true);
+                printAbove(progress, out, "torture backend=" + s.backend() + " fault=" + s.fault().cli()
                         + (s.negativeControl() == null ? "" : " negative-control=" + s.negativeControl()) + " seed="
                         + s.seed() + ": RUN FAILED: " + e.getMessage() + " (" + runDir + ")");
-                out.flush();
                 failed++;
                 runsFailed++;
                 continue;
             }
-            out.println(summary.line()
-                    + (s.negativeControl() == null ? "" : " control-outcome=" + summary.controlOutcome()));
-            out.flush();
             // A control run fails the report only if the checker missed a stale read in its history; a run in
             // which the bug did not show is counted in the table, not as a failure (see controlsTable).
-            if (s.negativeControl() == null ? !s.passed(summary)
-                    : summary.controlOutcome() == TortureRun.Summary.ControlOutcome.MISSED) {
+            boolean runFailed = s.negativeControl() == null ? !s.passed(summary)
+                    : summary.controlOutcome() == TortureRun.Summary.ControlOutcome.MISSED;
+            progress.completed(runFailed);
+            printAbove(progress, out, summary.line()
+                    + (s.negativeControl() == null ? "" : " control-outcome=" + summary.controlOutcome()));
+            if (runFailed) {
                 failed++;
             }
             String key = s.backend() + "/" + s.fault().cli() + "/" + s.negativeControl();
@@ -157,6 +170,7 @@ public final class TortureReportCommand implements Callable<Integer> {
                     + (rows.isEmpty() ? "" : table(rows.values(), d) + "\n")
                     + (controlRows.isEmpty() ? "" : controlsTable(controlRows, d)), StandardCharsets.UTF_8);
         }
+        progress.finish();
         for (String control : noNegativeControl ? List.<String>of() : NegativeControls.ALL) {
             // A control that no kind run here could show (a --faults selection without one) proves nothing either way.
             boolean couldShow = (faults == null ? FaultKind.names() : faults).stream()
@@ -184,6 +198,14 @@ public final class TortureReportCommand implements Callable<Integer> {
                     : noNegativeControl ? "figures" : "figures and the negative controls' table") + " in " + doc);
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    /** One run's line on standard output, kept clear of the progress line on standard error. */
+    private static void printAbove(Progress progress, PrintWriter out, String line) {
+        progress.above(() -> {
+            out.println(line);
+            out.flush();
+        });
     }
 
     /** Every run, checked before any starts. */

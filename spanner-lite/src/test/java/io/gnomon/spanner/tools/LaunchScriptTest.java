@@ -1,33 +1,19 @@
 package io.gnomon.spanner.tools;
 
+import io.gnomon.paxos.LaunchScripts;
+import io.gnomon.paxos.LaunchScripts.Run;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** bin/spanner-lite as an operator runs it: a separate process, real exit codes. */
 class LaunchScriptTest {
-    static final Path SCRIPT = Path.of("..", "bin", "spanner-lite").toAbsolutePath().normalize();
-
-    record Run(int exitCode, String stdout, String stderr) {
-    }
-
     static Run run(Path dir, String... args) throws Exception {
-        String[] cmd = new String[args.length + 1];
-        cmd[0] = SCRIPT.toString();
-        System.arraycopy(args, 0, cmd, 1, args.length);
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(String.join(" ", cmd) + " did not finish");
-        }
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        return LaunchScripts.run(dir, "spanner-lite", args);
     }
 
     @Test
@@ -35,7 +21,7 @@ class LaunchScriptTest {
         Path valid = dir.resolve("valid.jsonl");
         Path broken = dir.resolve("broken.jsonl");
         assertThat(run(dir, "gen-history", "--txns", "300", "-o", valid.toString()).exitCode()).isZero();
-        assertThat(run(dir, "gen-history", "--txns", "300", "--fault", "G1A", "-o", broken.toString()).exitCode()).isZero();
+        assertThat(run(dir, "gen-history", "--txns", "300", "--fault", "G1a", "-o", broken.toString()).exitCode()).isZero();
 
         Run ok = run(dir, "check", valid.toString());
         assertThat(ok.exitCode()).as(ok.stderr()).isZero();
@@ -51,6 +37,15 @@ class LaunchScriptTest {
         Run junk = run(dir, "check", dir.resolve("junk.jsonl").toString());
         assertThat(junk.exitCode()).isEqualTo(2);
         assertThat(junk.stderr()).contains("junk.jsonl:1: field 'index' must be an integer");
+
+        Run piped = LaunchScripts.runWithInput(dir, broken, "spanner-lite", "check", "-");
+        assertThat(piped.exitCode()).as(piped.stderr()).isEqualTo(1);
+        assertThat(piped.stdout()).as("- reads standard input, twice when it names anomalies")
+                .startsWith("INVALID (not-serializable)").contains("T");
+        Run missing = run(dir, "check", dir.resolve("nope.jsonl").toString());
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.stderr()).isEqualTo("spanner-lite check: history file '" + dir.resolve("nope.jsonl")
+                + "' not found\n");
 
         Run help = run(dir, "check", "--help");
         assertThat(help.exitCode()).isZero();

@@ -3,6 +3,8 @@ package io.gnomon.spanner.tools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
@@ -120,7 +122,82 @@ class SpannerLiteMainTest {
         JsonNode report = new ObjectMapper().readTree(json.stdout());
         assertThat(report.get("verdict").asText()).isEqualTo("unreadable");
         assertThat(report.get("error").get("line").asInt()).isEqualTo(5);
-        assertThat(run("check", dir.resolve("missing").toString()).exitCode()).isEqualTo(2);
+    }
+
+    @Test
+    void aMissingFileIsNamedWithoutAStackTrace(@TempDir Path dir) {
+        Path missing = dir.resolve("missing.jsonl");
+        Run r = run("check", missing.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.stderr()).isEqualTo("spanner-lite check: history file '" + missing + "' not found\n");
+        Run json = run("check", "--json", missing.toString());
+        assertThat(json.stdout()).contains("\"verdict\":\"unreadable\"").contains("not found");
+    }
+
+    @Test
+    void anEmptyHistoryIsNotValid(@TempDir Path dir) throws Exception {
+        Path empty = Files.writeString(dir.resolve("empty.jsonl"), "");
+        Run r = run("check", empty.toString());
+        assertThat(r.exitCode()).as("no operations is no evidence").isEqualTo(2);
+        assertThat(r.stdout()).isEmpty();
+        assertThat(r.stderr()).isEqualTo("spanner-lite check: " + empty
+                + ": the history has no operations; an empty history shows nothing\n");
+        JsonNode json = new ObjectMapper().readTree(run("check", "--json", empty.toString()).stdout());
+        assertThat(json.get("valid").asBoolean()).isFalse();
+        assertThat(json.get("verdict").asText()).isEqualTo("unreadable");
+    }
+
+    @Test
+    void genHistoryFaultsAreNamedAsTheCheckerReportsThem(@TempDir Path dir) throws Exception {
+        for (SerialStoreSimulation.Fault f : SerialStoreSimulation.Fault.values()) {
+            if (f == SerialStoreSimulation.Fault.NONE) {
+                continue;
+            }
+            // Any case; the class's name as the checker prints it.
+            Run r = run("check", "--json", generate(dir, f + ".jsonl", "--fault", f.cliName().toLowerCase()).toString());
+            assertThat(new ObjectMapper().readTree(r.stdout()).get("counts").fieldNames())
+                    .as("--fault " + f.cliName()).toIterable().contains(f.cliName());
+        }
+        // The enum's spellings from before still work.
+        assertThat(SerialStoreSimulation.Fault.named("STALE_READ")).isEqualTo(SerialStoreSimulation.Fault.STALE_READ);
+        assertThat(SerialStoreSimulation.Fault.named("g_single")).isEqualTo(SerialStoreSimulation.Fault.G_SINGLE);
+        Run bad = run("gen-history", "--fault", "G3");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.stderr()).startsWith("Invalid value for option '--fault': unknown fault 'G3': use one of none, G0,"
+                + " G1a, G1b, G1c, G-single, G2, G-single-realtime, incompatible-order, internal\n");
+    }
+
+    @Test
+    void theTopLevelHelpSummarisesEachCommandInAWholeSentence() {
+        String help = run("--help").stdout().replaceAll("\\s+", " ");
+        for (CommandLine sub : new CommandLine(new SpannerLiteMain()).getSubcommands().values()) {
+            if (sub.getCommandName().equals("help")) {
+                continue; // picocli's own
+            }
+            String summary = sub.getCommandSpec().usageMessage().description()[0];
+            assertThat(summary).as(sub.getCommandName()).endsWith(".");
+            assertThat(help).contains(sub.getCommandName() + " " + summary);
+        }
+    }
+
+    /** Every option of every command names its default and has a label, not a Java field name. */
+    @Test
+    void optionsShowTheirDefaultsAndLabels() {
+        for (CommandLine sub : new CommandLine(new SpannerLiteMain()).getSubcommands().values()) {
+            for (OptionSpec o : sub.getCommandSpec().options()) {
+                String name = sub.getCommandName() + " " + o.longestName();
+                if (o.usageHelp() || o.versionHelp() || o.arity().max() == 0) {
+                    continue;
+                }
+                assertThat(o.paramLabel()).as(name).doesNotStartWith("<");
+                String defaultValue = o.defaultValue() != null ? o.defaultValue()
+                        : o.initialValue() == null ? null : String.valueOf(o.initialValue());
+                String description = String.join(" ", o.description());
+                if (defaultValue != null && !defaultValue.isEmpty()) {
+                    assertThat(description).as(name).contains("default " + defaultValue);
+                }
+            }
+        }
     }
 
     @Test

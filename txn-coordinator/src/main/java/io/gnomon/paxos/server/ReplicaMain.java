@@ -28,22 +28,25 @@ import java.util.function.Supplier;
 
 /** {@code bin/replica}: one replica of a replicated log as a process (docs/paxos.md, "Replica processes"). */
 @Command(name = "replica", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs one replica of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a",
-                "Chronicle log, peers and clients over gRPC.", "",
+        // Each example line stays under the 80-column help width: picocli wraps a longer one without a backslash,
+        // and a pasted example then starts a smaller group than it names.
+        description = {"Runs one replica of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a Chronicle"
+                + " log, peers and clients over gRPC.", "",
                 "Example (3 replicas on one host):",
-                "  bin/replica --id 1 --member 1=127.0.0.1:7401 --member 2=127.0.0.1:7402 --member 3=127.0.0.1:7403 \\",
-                "      --data-dir /var/lib/gnomon/r1 --truetime shm:/dev/shm/gnomon-truetime"},
-        footer = {"", "Exit status: 0 after SIGTERM, 1 on a runtime failure (a failed durable write, a port in use),",
-                "2 on a usage or configuration error."})
+                "  bin/replica --id 1 --member 1=127.0.0.1:7401 \\",
+                "      --member 2=127.0.0.1:7402 --member 3=127.0.0.1:7403 \\",
+                "      --data-dir /var/lib/gnomon/r1 --truetime shm:/dev/shm/gnomon-truetime", ""},
+        footer = {"", "Exit status: 0 after SIGTERM, 1 on a runtime failure (a failed durable write, a port in use),"
+                + " 2 on a usage or configuration error."})
 public final class ReplicaMain implements Callable<Integer> {
-    @Option(names = "--id", required = true, description = "This replica's id (>= 1), one of the --member ids.")
+    @Option(names = "--id", required = true, paramLabel = "ID", description = "This replica's id (>= 1), one of the --member ids.")
     int id;
 
     @Option(names = "--member", required = true, paramLabel = "ID=HOST:PORT",
             description = "A member of the group and its address; give every member, this one included.")
     List<String> memberSpecs;
 
-    @Option(names = "--data-dir", required = true, description = "Directory of this replica's durable log.")
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Directory of this replica's durable log.")
     Path dataDir;
 
     @Option(names = "--sync", defaultValue = "each-batch", paramLabel = "each-batch|none",
@@ -57,24 +60,25 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "± EPSILON; only when every replica shares the host).")
     String trueTimeSpec;
 
-    @Option(names = "--lease-ms", defaultValue = "2000", description = "Leader lease length (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lease-ms", defaultValue = "2000", paramLabel = "MS", description = "Leader lease length (default ${DEFAULT-VALUE}).")
     long leaseMillis;
 
-    @Option(names = "--election-timeout-ms", defaultValue = "500",
+    @Option(names = "--election-timeout-ms", defaultValue = "500", paramLabel = "MS",
             description = "Follower's election timeout (randomized up to twice this; default ${DEFAULT-VALUE}).")
     long electionTimeoutMillis;
 
-    @Option(names = "--heartbeat-ms", defaultValue = "100",
+    @Option(names = "--heartbeat-ms", defaultValue = "100", paramLabel = "MS",
             description = "Leader's heartbeat and lease renewal interval (default ${DEFAULT-VALUE}).")
     long heartbeatMillis;
 
     @Option(names = "--machine", defaultValue = "list-append", paramLabel = "list-append|counter|kv",
             description = "State machine: list-append (keys to lists; the harness's), counter (counts entries) or kv "
-                    + "(keys to values; the etcd comparison's).")
+                    + "(keys to values; the etcd comparison's); default ${DEFAULT-VALUE}.")
     String machine;
 
-    @Option(names = "--compact-every", defaultValue = "100000",
-            description = "Snapshot and compact the log every this many applied entries (0: never).")
+    @Option(names = "--compact-every", defaultValue = "100000", paramLabel = "ENTRIES",
+            description = "Snapshot and compact the log every this many applied entries (0: never; default "
+                    + "${DEFAULT-VALUE}).")
     long compactEvery;
 
     @Option(names = "--fault-admin", description = "Serve the FaultAdmin service (partitions, clock faults) for "
@@ -86,12 +90,12 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "class is on the classpath.")
     String negativeControl;
 
-    @Option(names = "--await-clock-ms", defaultValue = "30000",
+    @Option(names = "--await-clock-ms", defaultValue = "30000", paramLabel = "MS",
             description = "At startup, wait this long for TrueTime to be usable before serving (default "
                     + "${DEFAULT-VALUE}); exit 1 naming the last status if it is not.")
     long awaitClockMillis;
 
-    @Option(names = "--ready-file", description = "Written (atomically) with port=N once serving.")
+    @Option(names = "--ready-file", paramLabel = "FILE", description = "Written (atomically) with port=N once serving.")
     Path readyFile;
 
     public static void main(String[] args) {
@@ -119,6 +123,7 @@ public final class ReplicaMain implements Callable<Integer> {
                 case "kv" -> KeyValueMachine::new;
                 default -> throw new IllegalArgumentException("--machine " + machine + ": use list-append, counter or kv");
             };
+            checkTimings();
             PaxosLimits limits = PaxosLimits.DEFAULTS;
             PaxosConfig paxos = new PaxosConfig(id, List.copyOf(members.keySet()),
                     TimeUnit.MILLISECONDS.toNanos(electionTimeoutMillis), TimeUnit.MILLISECONDS.toNanos(heartbeatMillis),
@@ -209,6 +214,30 @@ public final class ReplicaMain implements Callable<Integer> {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException alreadyShuttingDown) {
             // the hook runs too; closing twice is harmless
+        }
+    }
+
+    /**
+     * PaxosConfig's rules on the timings, stated in the flags an operator typed (its own messages name its
+     * nanosecond fields, for Java callers).
+     */
+    private void checkTimings() {
+        if (heartbeatMillis <= 0) {
+            throw new IllegalArgumentException("--heartbeat-ms " + heartbeatMillis + ": must be > 0");
+        }
+        if (electionTimeoutMillis <= heartbeatMillis) {
+            throw new IllegalArgumentException("--election-timeout-ms " + electionTimeoutMillis + " must exceed"
+                    + " --heartbeat-ms " + heartbeatMillis + ", or followers start elections under a healthy leader");
+        }
+        if (leaseMillis <= heartbeatMillis) {
+            throw new IllegalArgumentException("--lease-ms " + leaseMillis + " must exceed --heartbeat-ms "
+                    + heartbeatMillis + ", or leases lapse while healthy");
+        }
+        if (compactEvery < 0) {
+            throw new IllegalArgumentException("--compact-every " + compactEvery + ": must be >= 0 (0: never)");
+        }
+        if (awaitClockMillis < 0) {
+            throw new IllegalArgumentException("--await-clock-ms " + awaitClockMillis + ": must be >= 0");
         }
     }
 

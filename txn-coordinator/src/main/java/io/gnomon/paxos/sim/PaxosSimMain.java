@@ -1,5 +1,6 @@
 package io.gnomon.paxos.sim;
 
+import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,21 +14,22 @@ import java.util.concurrent.Future;
 
 /**
  * Runs the Paxos simulator over many seeds (each seed single-threaded and deterministic; seeds run side by
- * side on {@code --threads}), or replays one seed with its trace hash.
+ * side on {@code --threads}), or replays one seed with its trace hash. Progress (seeds done, failures, rate, time
+ * left) goes to standard error while it runs; standard output has only the FAIL lines and the summary.
  */
 @Command(name = "paxos-sim", mixinStandardHelpOptions = true,
         description = "Deterministic simulation of the Multi-Paxos core with TrueTime leases.")
 public final class PaxosSimMain implements Callable<Integer> {
-    @Option(names = "--seeds", description = "how many seeds to run (default ${DEFAULT-VALUE})")
+    @Option(names = "--seeds", paramLabel = "N", description = "how many seeds to run (default ${DEFAULT-VALUE})")
     int seeds = 100;
 
-    @Option(names = "--from-seed", description = "the first seed (default ${DEFAULT-VALUE})")
+    @Option(names = "--from-seed", paramLabel = "SEED", description = "the first seed (default ${DEFAULT-VALUE})")
     long fromSeed = 1;
 
-    @Option(names = "--replicas", description = "3 or 5 (default ${DEFAULT-VALUE})")
+    @Option(names = "--replicas", paramLabel = "N", description = "3 or 5 (default ${DEFAULT-VALUE})")
     int replicas = 3;
 
-    @Option(names = "--steps", description = "events per seed (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", paramLabel = "N", description = "events per seed (default ${DEFAULT-VALUE})")
     int steps = 20_000;
 
     @Option(names = "--scenario", paramLabel = "random|shorter-lease-restart|shorter-lease-restart-reconfig",
@@ -36,16 +38,21 @@ public final class PaxosSimMain implements Callable<Integer> {
                     + "shorter-lease-restart-reconfig (the same with membership changes)")
     String scenarioName = "random";
 
-    @Option(names = "--replay", description = "run only this seed and print its result and trace hash")
+    @Option(names = "--replay", paramLabel = "SEED", description = "run only this seed and print its result and trace hash")
     Long replay;
 
-    @Option(names = "--threads", description = "seeds run in parallel (default: available processors)")
+    @Option(names = "--threads", paramLabel = "N", description = "seeds run in parallel (default: available processors)")
     int threads = Runtime.getRuntime().availableProcessors();
 
     @Override
     public Integer call() throws Exception {
-        if (replicas != 3 && replicas != 5) {
-            System.err.println("--replicas must be 3 or 5, was " + replicas);
+        String wrong = replicas != 3 && replicas != 5 ? "--replicas must be 3 or 5, was " + replicas
+                : seeds < 1 ? "--seeds must be >= 1, was " + seeds
+                : steps < 1 ? "--steps must be >= 1, was " + steps
+                : threads < 1 ? "--threads must be >= 1, was " + threads
+                : null;
+        if (wrong != null) {
+            System.err.println("paxos-sim: " + wrong);
             return 2;
         }
         Simulator.Scenario scenario;
@@ -65,11 +72,22 @@ public final class PaxosSimMain implements Callable<Integer> {
             }
         }
         long startNanos = System.nanoTime();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        Progress progress = Progress.onStandardError("paxos-sim", "seed", seeds);
         List<Future<Simulator.Result>> results = new ArrayList<>();
         for (long s = fromSeed; s < fromSeed + seeds; s++) {
             long seed = s;
-            results.add(pool.submit(() -> new Simulator(seed, replicas, steps, ReplicaFactory.REAL, scenario).run()));
+            results.add(pool.submit(() -> {
+                // Counted as each seed ends, in whatever order, so the rate is the pool's; FAIL lines keep seed order.
+                boolean failed = true;
+                try {
+                    Simulator.Result r = new Simulator(seed, replicas, steps, ReplicaFactory.REAL, scenario).run();
+                    failed = false;
+                    return r;
+                } finally {
+                    progress.completed(failed);
+                }
+            }));
         }
         long decided = 0;
         long simulatedNanos = 0;
@@ -89,10 +107,14 @@ public final class PaxosSimMain implements Callable<Integer> {
                 configChanges += r.configChanges();
             } catch (java.util.concurrent.ExecutionException e) {
                 failures++;
-                System.out.println("FAIL " + e.getCause().getMessage());
+                progress.above(() -> {
+                    System.out.println("FAIL " + e.getCause().getMessage());
+                    System.out.flush();
+                });
             }
         }
         pool.shutdown();
+        progress.finish();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         System.out.printf("%s: %d seeds [%d, %d), %d replicas, %d steps each: %d failed; %.1f s wall, %.0f s simulated;"
                         + " decided %d slots, %d leaderships, %d lease reads, %d crashes, %d config changes%n",

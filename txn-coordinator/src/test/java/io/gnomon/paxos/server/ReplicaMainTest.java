@@ -1,0 +1,68 @@
+package io.gnomon.paxos.server;
+
+import io.gnomon.paxos.LaunchScripts;
+import io.gnomon.paxos.LaunchScripts.Run;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** bin/replica's help and its checks of the command line, as an operator meets them. */
+class ReplicaMainTest {
+    private static String help() {
+        return new CommandLine(new ReplicaMain()).getUsageMessage(CommandLine.Help.Ansi.OFF);
+    }
+
+    /** The example, pasted into a shell: lines joined where they end with a backslash. */
+    @Test
+    void theHelpExamplePastedStartsTheGroupItNames() {
+        List<String> lines = help().lines().toList();
+        int first = lines.indexOf("Example (3 replicas on one host):") + 1;
+        assertThat(first).isPositive();
+        StringBuilder command = new StringBuilder();
+        int i = first;
+        for (; lines.get(i).endsWith("\\"); i++) {
+            command.append(lines.get(i), 0, lines.get(i).length() - 1);
+        }
+        command.append(lines.get(i));
+        assertThat(lines.get(i + 1)).as("the line after the example's last is blank, so nothing else runs on").isBlank();
+
+        List<String> words = new ArrayList<>(Arrays.asList(command.toString().trim().split("\\s+")));
+        assertThat(words.remove(0)).isEqualTo("bin/replica");
+        ReplicaMain parsed = new ReplicaMain();
+        new CommandLine(parsed).parseArgs(words.toArray(String[]::new));
+        assertThat(parsed.memberSpecs).containsExactly("1=127.0.0.1:7401", "2=127.0.0.1:7402", "3=127.0.0.1:7403");
+        assertThat(parsed.dataDir).isEqualTo(Path.of("/var/lib/gnomon/r1"));
+    }
+
+    @Test
+    void everyOptionHasALabelNotAJavaFieldName() {
+        assertThat(help()).doesNotContainPattern("<[a-z][A-Za-z]*>").contains("--lease-ms=MS").contains("--id=ID");
+    }
+
+    @Test
+    void timingErrorsNameTheFlagsAndExitTwo(@TempDir Path dir) throws Exception {
+        String[] group = {"--id", "1", "--member", "1=127.0.0.1:7401", "--data-dir", dir.resolve("r1").toString(),
+                "--truetime", "system:1ms"};
+        Run lease = LaunchScripts.run(dir, "replica", with(group, "--lease-ms", "100", "--heartbeat-ms", "100"));
+        assertThat(lease.exitCode()).isEqualTo(2);
+        assertThat(lease.stderr())
+                .isEqualTo("replica: --lease-ms 100 must exceed --heartbeat-ms 100, or leases lapse while healthy\n");
+        Run election = LaunchScripts.run(dir, "replica", with(group, "--election-timeout-ms", "50"));
+        assertThat(election.exitCode()).isEqualTo(2);
+        assertThat(election.stderr()).isEqualTo("replica: --election-timeout-ms 50 must exceed --heartbeat-ms 100,"
+                + " or followers start elections under a healthy leader\n");
+    }
+
+    private static String[] with(String[] base, String... more) {
+        String[] all = Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+}
