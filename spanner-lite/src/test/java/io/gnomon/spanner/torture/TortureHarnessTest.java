@@ -30,8 +30,13 @@ class TortureHarnessTest {
                 + File.pathSeparator + testOnly;
     }
 
+    private int runs;
+
+    /** Runs in a directory of its own (replica data, logs, history), so a test may run several. */
     private TortureRun.Summary run(TortureSetup setup) throws Exception {
-        TortureRun.Summary s = setup.run(dir, dir.resolve("history.jsonl"), line -> System.out.println("torture: " + line));
+        Path runDir = Files.createDirectories(dir.resolve("run" + ++runs));
+        TortureRun.Summary s = setup.run(runDir, runDir.resolve("history.jsonl"),
+                line -> System.out.println("torture: " + line));
         System.out.println(s.line());
         return s;
     }
@@ -80,9 +85,16 @@ class TortureHarnessTest {
      */
     @Test
     void negativeControlStaleLeaseReadsIsCaught() throws Exception {
-        TortureSetup setup = TortureSetup.negativeControl("processes", "stale-lease-reads", FaultKind.PAUSE_LEADER, 8,
-                Duration.ofSeconds(20), 1, replicaClasspath());
-        TortureRun.Summary s = run(setup);
+        // A pause catches the control in most runs, not all (9 of 10 simulated seeds, docs/reliability.md): whether
+        // a read reaches the resumed leader before it notices is timing. One run missed it on a loaded machine, so
+        // up to three seeds run, stopping at the first catch; never caught in three is a failure.
+        TortureRun.Summary s = null;
+        TortureSetup setup = null;
+        for (long seed = 1; seed <= 3 && (s == null || s.staleReads() == 0); seed++) {
+            setup = TortureSetup.negativeControl("processes", "stale-lease-reads", FaultKind.PAUSE_LEADER, 8,
+                    Duration.ofSeconds(20), seed, replicaClasspath());
+            s = run(setup);
+        }
 
         assertThat(s.faultsInjected()).as(s.line()).isGreaterThanOrEqualTo(1);
         assertThat(s.check().valid()).as(s.line()).isFalse();
