@@ -34,6 +34,8 @@ public final class GnomonAppendBackend implements AppendBackend {
     public enum Mode { APPEND, LEASE_READ }
 
     private final ReplicaProcesses group;
+    /** Extra JVM options were given (a flight recording, say): stop the replicas with SIGTERM so they write it. */
+    private final boolean terminateGracefully;
     private final ReplicaClient client;
     private final Duration timeout;
     private final String description;
@@ -48,6 +50,7 @@ public final class GnomonAppendBackend implements AppendBackend {
     public GnomonAppendBackend(java.util.Map<Integer, String> targets, String machine, Mode mode,
                                int readKeysPerClient, String name, Duration opTimeout) {
         this.group = null;
+        this.terminateGracefully = false;
         this.client = new ReplicaClient(targets);
         this.timeout = opTimeout;
         this.keyValue = checkMachine(machine, mode);
@@ -88,6 +91,7 @@ public final class GnomonAppendBackend implements AppendBackend {
                 "--sync", syncPolicy, "--truetime", "system:1ms", "--compact-every", "0"));
         args.addAll(extraReplicaArgs);
         this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, args, replicaJvmArgs);
+        this.terminateGracefully = !replicaJvmArgs.isEmpty();
         this.timeout = opTimeout;
         try {
             group.startAll(Duration.ofSeconds(60));
@@ -172,9 +176,16 @@ public final class GnomonAppendBackend implements AppendBackend {
     }
 
     @Override
+    public List<Long> serverPids() {
+        return group == null ? List.of() : group.targets().keySet().stream().map(group::pid).toList();
+    }
+
+    @Override
     public void close() {
         client.close();
-        if (group != null) {
+        if (group != null && terminateGracefully) {
+            group.terminateAll(Duration.ofSeconds(30));
+        } else if (group != null) {
             group.close();
         }
     }

@@ -271,6 +271,7 @@ public final class LogLoadMain implements Callable<Integer> {
                                    boolean leaderOnly) throws IOException {
         List<URI> endpoints;
         String routing;
+        List<Long> pids = List.of();
         if (etcdEndpoints != null && !etcdEndpoints.isEmpty()) {
             endpoints = etcdEndpoints;
             routing = " (as given)";
@@ -284,6 +285,7 @@ public final class LogLoadMain implements Callable<Integer> {
             System.err.println("bench-log: started " + cluster.size() + " etcd members in " + cluster.dir()
                     + " (" + Files.getFileStore(cluster.dir()).type() + "), pids " + cluster.pids());
             endpoints = cluster.clientEndpoints();
+            pids = cluster.pids();
             routing = " (round robin over all members; followers forward to the leader)";
             if (leaderOnly) {
                 OptionalInt leader = cluster.leader();
@@ -294,7 +296,7 @@ public final class LogLoadMain implements Callable<Integer> {
                 routing = " (the leader, member " + leader.getAsInt() + ")";
             }
         }
-        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing);
+        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing, pids);
         resources.push(backend);
         return backend;
     }
