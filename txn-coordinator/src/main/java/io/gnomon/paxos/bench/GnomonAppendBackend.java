@@ -48,10 +48,10 @@ public final class GnomonAppendBackend implements AppendBackend {
 
     /** Drives replicas that are already running (id to host:port); nothing is started or stopped. */
     public GnomonAppendBackend(java.util.Map<Integer, String> targets, String machine, Mode mode,
-                               int readKeysPerClient, String name, Duration opTimeout) {
+                               int readKeysPerClient, String name, Duration opTimeout, ReplicaClient.AppendCalls appendCalls) {
         this.group = null;
         this.terminateGracefully = false;
-        this.client = new ReplicaClient(targets);
+        this.client = new ReplicaClient(targets, appendCalls);
         this.timeout = opTimeout;
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
@@ -82,7 +82,8 @@ public final class GnomonAppendBackend implements AppendBackend {
 
     public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, String machine, Mode mode,
                                int readKeysPerClient, String name, List<String> extraReplicaArgs,
-                               List<String> replicaJvmArgs, Duration opTimeout) throws IOException {
+                               List<String> replicaJvmArgs, Duration opTimeout, ReplicaClient.AppendCalls appendCalls)
+            throws IOException {
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
         this.readKeysPerClient = checkReadKeys(readKeysPerClient);
@@ -95,7 +96,7 @@ public final class GnomonAppendBackend implements AppendBackend {
         this.timeout = opTimeout;
         try {
             group.startAll(Duration.ofSeconds(60));
-            this.client = new ReplicaClient(group.targets());
+            this.client = new ReplicaClient(group.targets(), appendCalls);
             Optional<Integer> leader = awaitLeader(client);
             if (leader.isEmpty()) {
                 throw new IOException("no Gnomon leader within 60 s; replica 1's log:\n" + group.log(1));
@@ -103,7 +104,9 @@ public final class GnomonAppendBackend implements AppendBackend {
             this.description = name + ": " + replicas + " replica processes in " + dir + ", --machine " + machine
                     + ", --sync " + syncPolicy + (extraReplicaArgs.isEmpty() ? "" : " " + String.join(" ", extraReplicaArgs))
                     + ", leader " + leader.get() + "; " + (mode == Mode.APPEND
-                    ? "each append to the leader, acknowledged when decided (majority durable) and applied"
+                    ? "each append to the leader (" + (appendCalls == ReplicaClient.AppendCalls.STREAM
+                    ? "a message on one AppendStream" : "one unary Append call")
+                    + "), acknowledged when decided (majority durable) and applied"
                     : "each read a lease read at the leader, " + readKeysPerClient + " keys per client written first");
         } catch (IOException | RuntimeException e) {
             group.close();

@@ -116,6 +116,11 @@ public final class LogLoadMain implements Callable<Integer> {
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
     String gnomonSync;
 
+    @Option(names = "--gnomon-append-calls", defaultValue = "stream",
+            description = "how the Gnomon client sends puts: unary (one Append call per put, as jetcd's one Put call "
+                    + "per put) or stream (puts as messages on one AppendStream per replica) (default ${DEFAULT-VALUE})")
+    String gnomonAppendCalls;
+
     @Option(names = "--gnomon-targets", split = ",", paramLabel = "ID=HOST:PORT",
             description = "drive running replicas instead of starting --gnomon-replicas")
     java.util.Map<Integer, String> gnomonTargets;
@@ -241,7 +246,7 @@ public final class LogLoadMain implements Callable<Integer> {
             throws IOException {
         if (gnomonTargets != null && !gnomonTargets.isEmpty()) {
             GnomonAppendBackend backend = new GnomonAppendBackend(gnomonTargets, gnomonMachine, mode,
-                    readKeysPerClient, name, duration("--op-timeout", opTimeout));
+                    readKeysPerClient, name, duration("--op-timeout", opTimeout), appendCalls());
             resources.push(backend);
             return backend;
         }
@@ -252,11 +257,20 @@ public final class LogLoadMain implements Callable<Integer> {
         GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync, gnomonMachine, mode,
                 readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
                 gnomonJvmArgs == null ? List.of() : gnomonJvmArgs,
-                duration("--op-timeout", opTimeout));
+                duration("--op-timeout", opTimeout), appendCalls());
         System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
                 + Files.getFileStore(dir).type() + ")");
         resources.push(backend);
         return backend;
+    }
+
+    private io.gnomon.paxos.server.ReplicaClient.AppendCalls appendCalls() {
+        return switch (gnomonAppendCalls) {
+            case "unary" -> io.gnomon.paxos.server.ReplicaClient.AppendCalls.UNARY;
+            case "stream" -> io.gnomon.paxos.server.ReplicaClient.AppendCalls.STREAM;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--gnomon-append-calls must be unary or stream; got '" + gnomonAppendCalls + "'");
+        };
     }
 
     private static void deleteTree(Path dir) throws IOException {
