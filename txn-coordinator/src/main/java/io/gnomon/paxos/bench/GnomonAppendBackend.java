@@ -34,7 +34,7 @@ public final class GnomonAppendBackend implements AppendBackend {
     public enum Mode { APPEND, LEASE_READ }
 
     private final ReplicaProcesses group;
-    /** Extra JVM options were given (a flight recording, say): stop the replicas with SIGTERM so they write it. */
+    /** A flight recording was asked for in the JVM options: stop the replicas with SIGTERM so they write it. */
     private final boolean terminateGracefully;
     private final ReplicaClient client;
     private final Duration timeout;
@@ -92,7 +92,7 @@ public final class GnomonAppendBackend implements AppendBackend {
                 "--sync", syncPolicy, "--truetime", "system:1ms", "--compact-every", "0"));
         args.addAll(extraReplicaArgs);
         this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, args, replicaJvmArgs);
-        this.terminateGracefully = !replicaJvmArgs.isEmpty();
+        this.terminateGracefully = replicaJvmArgs.stream().anyMatch(a -> a.contains("FlightRecording"));
         this.timeout = opTimeout;
         try {
             group.startAll(Duration.ofSeconds(60));

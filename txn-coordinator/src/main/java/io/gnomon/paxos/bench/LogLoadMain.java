@@ -112,6 +112,12 @@ public final class LogLoadMain implements Callable<Integer> {
                     + "replica's id, e.g. -XX:StartFlightRecording=filename=/tmp/r{id}.jfr,settings=profile")
     List<String> gnomonJvmArgs;
 
+    @Option(names = "--gnomon-jit", defaultValue = "c1",
+            description = "the replicas' JIT: c1 (-XX:TieredStopAtLevel=1: compiled once, quickly; a round's fresh "
+                    + "replicas spent much of its measured window compiling with C2 on 2 cores) or tiered (the JVM's "
+                    + "default, C1 then C2) (default ${DEFAULT-VALUE})")
+    String gnomonJit;
+
     @Option(names = "--gnomon-sync", defaultValue = "each-batch",
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
     String gnomonSync;
@@ -256,12 +262,27 @@ public final class LogLoadMain implements Callable<Integer> {
         }
         GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync, gnomonMachine, mode,
                 readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
-                gnomonJvmArgs == null ? List.of() : gnomonJvmArgs,
+                replicaJvmArgs(),
                 duration("--op-timeout", opTimeout), appendCalls());
         System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
                 + Files.getFileStore(dir).type() + ")");
         resources.push(backend);
         return backend;
+    }
+
+    /** The JIT setting, then the --gnomon-jvm-arg options (later options win in the JVM). */
+    private List<String> replicaJvmArgs() {
+        List<String> args = new ArrayList<>();
+        switch (gnomonJit) {
+            case "c1" -> args.add("-XX:TieredStopAtLevel=1");
+            case "tiered" -> { }
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--gnomon-jit must be c1 or tiered; got '" + gnomonJit + "'");
+        }
+        if (gnomonJvmArgs != null) {
+            args.addAll(gnomonJvmArgs);
+        }
+        return args;
     }
 
     private io.gnomon.paxos.server.ReplicaClient.AppendCalls appendCalls() {
