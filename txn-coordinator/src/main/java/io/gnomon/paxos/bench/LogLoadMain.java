@@ -118,6 +118,13 @@ public final class LogLoadMain implements Callable<Integer> {
                     + "default, C1 then C2) (default ${DEFAULT-VALUE})")
     String gnomonJit;
 
+    @Option(names = "--gnomon-young-gen-mb", defaultValue = "24",
+            description = "the replicas' young generation (-Xmn), MiB; 0 leaves the JVM's default (a third of the "
+                    + "256 MiB heap). Every put's bytes stay live (the log in memory, the kv machine), so each young "
+                    + "collection copies what came since the last: a small young generation gives shorter, more "
+                    + "frequent pauses, which is what a p99 sees (default ${DEFAULT-VALUE})")
+    int gnomonYoungGenMb;
+
     @Option(names = "--gnomon-sync", defaultValue = "each-batch",
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
     String gnomonSync;
@@ -270,7 +277,7 @@ public final class LogLoadMain implements Callable<Integer> {
         return backend;
     }
 
-    /** The JIT setting, then the --gnomon-jvm-arg options (later options win in the JVM). */
+    /** The JIT and young-generation settings, then the --gnomon-jvm-arg options (later options win in the JVM). */
     private List<String> replicaJvmArgs() {
         List<String> args = new ArrayList<>();
         switch (gnomonJit) {
@@ -278,6 +285,13 @@ public final class LogLoadMain implements Callable<Integer> {
             case "tiered" -> { }
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "--gnomon-jit must be c1 or tiered; got '" + gnomonJit + "'");
+        }
+        if (gnomonYoungGenMb < 0 || gnomonYoungGenMb > 128) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--gnomon-young-gen-mb must be 0 (the JVM's default) to 128 (half the replicas' heap); got " + gnomonYoungGenMb);
+        }
+        if (gnomonYoungGenMb > 0) {
+            args.add("-Xmn" + gnomonYoungGenMb + "m");
         }
         if (gnomonJvmArgs != null) {
             args.addAll(gnomonJvmArgs);
