@@ -911,12 +911,16 @@ public final class PaxosReplica {
             }
             from = max.suffixStart();
             suffix = max.suffix();
-            check(from >= decidedIndex && from <= logEnd(), "adopted suffix at " + from + " outside [decided "
-                    + decidedIndex + ", log end " + logEnd() + "]");
+            if (!(from >= decidedIndex && from <= logEnd())) {
+                throw invariantBroken("adopted suffix at " + from + " outside [decided " + decidedIndex
+                        + ", log end " + logEnd() + "]");
+            }
             truncate(from);
             log.addAll(suffix);
         }
-        check(logEnd() == adoptedLogEnd, "adopted log ends at " + logEnd() + ", promise said " + adoptedLogEnd);
+        if (logEnd() != adoptedLogEnd) {
+            throw invariantBroken("adopted log ends at " + logEnd() + ", promise said " + adoptedLogEnd);
+        }
         acceptedRound = promised;
         persist(new PersistAccepted(configId, acceptedRound, from, suffix));
         role = Role.LEADER;
@@ -1167,7 +1171,9 @@ public final class PaxosReplica {
         decidedIndex = target;
         persist(new PersistDecided(decidedIndex));
         if (config != null) {
-            check(configSlot == decidedIndex - 1, "entries after configuration entry at " + configSlot);
+            if (configSlot != decidedIndex - 1) {
+                throw invariantBroken("entries after configuration entry at " + configSlot);
+            }
             boolean wasLeader = role == Role.LEADER;
             enterConfiguration(config.nextConfigId(), config.nextMembers(), configSlot + 1);
             if (wasLeader && members.contains(me)) {
@@ -1180,7 +1186,9 @@ public final class PaxosReplica {
         if (role != Role.FOLLOWER) {
             stepDown("configuration " + id + " starts");
         }
-        check(id > configId, "configuration " + id + " is not after " + configId);
+        if (id <= configId) {
+            throw invariantBroken("configuration " + id + " is not after " + configId);
+        }
         leaseEndHeldBeforeConfigEpochNanos = Math.max(leaseEndHeldBeforeConfigEpochNanos,
                 leaseEndHeldInConfigEpochNanos);
         leaseEndHeldInConfigEpochNanos = Long.MIN_VALUE;
@@ -1204,7 +1212,9 @@ public final class PaxosReplica {
 
     private void installSnapshot(Snapshot s) {
         long end = s.endIndex();
-        check(end > decidedIndex, "snapshot ending at " + end + " is not past decided " + decidedIndex);
+        if (end <= decidedIndex) {
+            throw invariantBroken("snapshot ending at " + end + " is not past decided " + decidedIndex);
+        }
         if (logEnd() > end && end >= compactedIndex) {
             log.subList(0, (int) (end - compactedIndex)).clear();
         } else {
@@ -1252,8 +1262,10 @@ public final class PaxosReplica {
         }
         long end = Math.min(requestedEndEpochNanos,
                 saturatedAdd(tt.latestEpochNanos(), config.leaseDurationNanos()));
-        check(skipLeaseWait || holder == grantedLeaseHolder || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos
-                        || selfGrantReleasable(), "granting " + holder + " while the lease of " + grantedLeaseHolder + " runs");
+        if (!(skipLeaseWait || holder == grantedLeaseHolder || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos
+                || selfGrantReleasable())) {
+            throw invariantBroken("granting " + holder + " while the lease of " + grantedLeaseHolder + " runs");
+        }
         if (holder != grantedLeaseHolder) {
             selfGrantUnserved = holder == me && role != Role.LEADER;
         }
@@ -1265,7 +1277,9 @@ public final class PaxosReplica {
             durableGrantEndEpochNanos = saturatedAdd(end, config.grantPersistAheadNanos());
             persist(new PersistLeaseGrant(durableGrantEndEpochNanos));
         }
-        check(end <= durableGrantEndEpochNanos, "grant until " + end + " beyond the persisted " + durableGrantEndEpochNanos);
+        if (end > durableGrantEndEpochNanos) {
+            throw invariantBroken("grant until " + end + " beyond the persisted " + durableGrantEndEpochNanos);
+        }
         return end;
     }
 
@@ -1280,7 +1294,9 @@ public final class PaxosReplica {
     }
 
     private void setPromised(Ballot b) {
-        check(b.isAbove(promised), "ballot " + b + " does not grow past " + promised);
+        if (!b.isAbove(promised)) {
+            throw invariantBroken("ballot " + b + " does not grow past " + promised);
+        }
         promised = b;
         maxRoundSeen = Math.max(maxRoundSeen, b.round());
         persist(new PersistPromise(configId, b));
@@ -1292,7 +1308,9 @@ public final class PaxosReplica {
     }
 
     private void truncate(long slot) {
-        check(slot >= decidedIndex, "truncating at " + slot + " would drop decided slots below " + decidedIndex);
+        if (slot < decidedIndex) {
+            throw invariantBroken("truncating at " + slot + " would drop decided slots below " + decidedIndex);
+        }
         if (slot < logEnd()) {
             log.subList((int) (slot - compactedIndex), log.size()).clear();
         }
@@ -1391,12 +1409,17 @@ public final class PaxosReplica {
 
     private Output finish() {
         check(configId >= checkConfigId, "configuration went back");
-        check(configId != checkConfigId || !checkPromised.isAbove(promised), "promised ballot went back from "
-                + checkPromised + " to " + promised);
+        if (configId == checkConfigId && checkPromised.isAbove(promised)) {
+            throw invariantBroken("promised ballot went back from " + checkPromised + " to " + promised);
+        }
         check(decidedIndex >= checkDecided, "decided index went back");
-        check(compactedIndex <= decidedIndex && decidedIndex <= logEnd(), "compacted " + compactedIndex
-                + " <= decided " + decidedIndex + " <= log end " + logEnd() + " broken");
-        check(!acceptedRound.isAbove(promised), "accepted round " + acceptedRound + " above promised " + promised);
+        if (!(compactedIndex <= decidedIndex && decidedIndex <= logEnd())) {
+            throw invariantBroken("compacted " + compactedIndex + " <= decided " + decidedIndex + " <= log end "
+                    + logEnd() + " broken");
+        }
+        if (acceptedRound.isAbove(promised)) {
+            throw invariantBroken("accepted round " + acceptedRound + " above promised " + promised);
+        }
         Out o = out;
         out = null;
         return new Output(o.persist, o.messages, o.decided, o.effects, o.diagnostics);
@@ -1404,8 +1427,17 @@ public final class PaxosReplica {
 
     private static void check(boolean condition, String what) {
         if (!condition) {
-            throw new AssertionError("Paxos invariant broken: " + what);
+            throw invariantBroken(what);
         }
+    }
+
+    /**
+     * The error for a broken invariant. Checks whose message is built from values call this only once the check
+     * failed: {@link #finish} runs on every input, and building its messages eagerly (ballots formatted with
+     * {@code String.format}) was a visible share of a replica's CPU per append.
+     */
+    private static AssertionError invariantBroken(String what) {
+        return new AssertionError("Paxos invariant broken: " + what);
     }
 
     private void send(Message m) {

@@ -65,6 +65,14 @@ public interface AppendBackend extends AutoCloseable {
         CompletableFuture.allOf(wave.toArray(CompletableFuture[]::new)).get(60, java.util.concurrent.TimeUnit.SECONDS);
     }
 
+    /**
+     * The pids of the server processes this backend started (replicas, members), whose CPU time per operation the
+     * result reports; empty (the default) when it drives processes it did not start.
+     */
+    default java.util.List<Long> serverPids() {
+        return java.util.List.of();
+    }
+
     @Override
     void close() throws Exception;
 }

@@ -113,6 +113,11 @@ public final class ClosedLoopLoad {
         private long measureEndNanos;
         private long measuredIssued;
         private long measuredCompleted;
+        private final java.util.List<Long> serverPids;
+        private long serverCpuStartNanos = -1;
+        private long serverCpuNanos = -1;
+        private long loadCpuStartNanos = -1;
+        private long loadCpuNanos = -1;
 
         Run(AppendBackend backend, Settings settings) {
             this.backend = backend;
@@ -120,6 +125,7 @@ public final class ClosedLoopLoad {
             this.value = value(settings.valueBytes());
             this.nextSeq = new long[settings.clients()];
             this.clientsStopped = new CountDownLatch(settings.clients());
+            this.serverPids = backend.serverPids();
         }
 
         LoadResult execute() throws InterruptedException {
@@ -146,7 +152,8 @@ public final class ClosedLoopLoad {
                 return new LoadResult(backend.name(), settings.clients(), settings.valueBytes(), ops, errors,
                         measureEndNanos - measureStartNanos,
                         ops == 0 ? 0 : h.getValueAtPercentile(50), ops == 0 ? 0 : h.getValueAtPercentile(99),
-                        ops == 0 ? 0 : h.getValueAtPercentile(99.9), ops == 0 ? 0 : h.getMaxValue());
+                        ops == 0 ? 0 : h.getValueAtPercentile(99.9), ops == 0 ? 0 : h.getMaxValue(),
+                        serverCpuNanos, loadCpuNanos);
             }
         }
 
@@ -202,6 +209,10 @@ public final class ClosedLoopLoad {
                 measuring = true;
                 measureStartNanos = nowNanos;
                 measureEndNanos = nowNanos;
+                if (!serverPids.isEmpty()) {
+                    serverCpuStartNanos = ProcessCpu.cpuNanos(serverPids);
+                }
+                loadCpuStartNanos = ProcessCpu.selfCpuNanos();
             }
             if (!measureClosed) {
                 boolean admit = settings.measuredOps() > 0
@@ -238,8 +249,13 @@ public final class ClosedLoopLoad {
         private void maybeDone() {
             assert Thread.holdsLock(this);
             assert measuredCompleted <= measuredIssued : measuredCompleted + " > " + measuredIssued;
-            if (measureClosed && measuredCompleted == measuredIssued) {
+            if (measureClosed && measuredCompleted == measuredIssued && !done) {
                 done = true;
+                // CPU over the same window as the throughput: from the first measured issue to the last completion.
+                long server = serverCpuStartNanos < 0 ? -1 : ProcessCpu.cpuNanos(serverPids);
+                serverCpuNanos = server < 0 ? -1 : server - serverCpuStartNanos;
+                long load = loadCpuStartNanos < 0 ? -1 : ProcessCpu.selfCpuNanos();
+                loadCpuNanos = load < 0 ? -1 : load - loadCpuStartNanos;
             }
         }
     }

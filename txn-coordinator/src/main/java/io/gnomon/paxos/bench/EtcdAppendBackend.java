@@ -51,19 +51,23 @@ public final class EtcdAppendBackend implements AppendBackend {
     private final String name;
     private final String description;
     private final GetOption getOption;
+    private final List<Long> serverPids;
     private int valueBytes = -1;
 
     /** Puts through the given client URLs (e.g. {@link EtcdCluster#clientEndpoints()}). */
     public EtcdAppendBackend(List<URI> endpoints) {
-        this(endpoints, Mode.PUT, 1, "etcd", "");
+        this(endpoints, Mode.PUT, 1, "etcd", "", List.of());
     }
 
     /**
      * @param readKeysPerClient in a read mode, keys written per client before the run; reads cycle over them
      * @param name              the result row's name
      * @param routing           how the endpoints were chosen, for the description
+     * @param serverPids        the members' pids when the caller started them (their CPU per operation is reported),
+     *                          else empty
      */
-    public EtcdAppendBackend(List<URI> endpoints, Mode mode, int readKeysPerClient, String name, String routing) {
+    public EtcdAppendBackend(List<URI> endpoints, Mode mode, int readKeysPerClient, String name, String routing,
+                             List<Long> serverPids) {
         if (endpoints.isEmpty()) {
             throw new IllegalArgumentException("etcd endpoints must not be empty");
         }
@@ -75,6 +79,7 @@ public final class EtcdAppendBackend implements AppendBackend {
         this.mode = mode;
         this.readKeysPerClient = readKeysPerClient;
         this.name = name;
+        this.serverPids = List.copyOf(serverPids);
         this.getOption = GetOption.builder().withSerializable(mode == Mode.SERIALIZABLE_GET).build();
         this.description = name + ": etcd via jetcd, endpoints " + endpoints + routing + "; " + switch (mode) {
             case PUT -> "one put per operation, acknowledged when committed (majority WAL fsync) and applied";
@@ -117,6 +122,11 @@ public final class EtcdAppendBackend implements AppendBackend {
             }
             return r;
         });
+    }
+
+    @Override
+    public List<Long> serverPids() {
+        return serverPids;
     }
 
     @Override

@@ -34,6 +34,8 @@ public final class GnomonAppendBackend implements AppendBackend {
     public enum Mode { APPEND, LEASE_READ }
 
     private final ReplicaProcesses group;
+    /** A flight recording was asked for in the JVM options: stop the replicas with SIGTERM so they write it. */
+    private final boolean terminateGracefully;
     private final ReplicaClient client;
     private final Duration timeout;
     private final String description;
@@ -46,9 +48,10 @@ public final class GnomonAppendBackend implements AppendBackend {
 
     /** Drives replicas that are already running (id to host:port); nothing is started or stopped. */
     public GnomonAppendBackend(java.util.Map<Integer, String> targets, String machine, Mode mode,
-                               int readKeysPerClient, String name, Duration opTimeout) {
+                               int readKeysPerClient, String name, Duration opTimeout, ReplicaClient.AppendCalls appendCalls) {
         this.group = null;
-        this.client = new ReplicaClient(targets);
+        this.terminateGracefully = false;
+        this.client = new ReplicaClient(targets, appendCalls);
         this.timeout = opTimeout;
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
@@ -79,7 +82,8 @@ public final class GnomonAppendBackend implements AppendBackend {
 
     public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, String machine, Mode mode,
                                int readKeysPerClient, String name, List<String> extraReplicaArgs,
-                               List<String> replicaJvmArgs, Duration opTimeout) throws IOException {
+                               List<String> replicaJvmArgs, Duration opTimeout, ReplicaClient.AppendCalls appendCalls)
+            throws IOException {
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
         this.readKeysPerClient = checkReadKeys(readKeysPerClient);
@@ -88,10 +92,11 @@ public final class GnomonAppendBackend implements AppendBackend {
                 "--sync", syncPolicy, "--truetime", "system:1ms", "--compact-every", "0"));
         args.addAll(extraReplicaArgs);
         this.group = ReplicaProcesses.ofThisClasspath(dir, replicas, args, replicaJvmArgs);
+        this.terminateGracefully = replicaJvmArgs.stream().anyMatch(a -> a.contains("FlightRecording"));
         this.timeout = opTimeout;
         try {
             group.startAll(Duration.ofSeconds(60));
-            this.client = new ReplicaClient(group.targets());
+            this.client = new ReplicaClient(group.targets(), appendCalls);
             Optional<Integer> leader = awaitLeader(client);
             if (leader.isEmpty()) {
                 throw new IOException("no Gnomon leader within 60 s; replica 1's log:\n" + group.log(1));
@@ -99,7 +104,9 @@ public final class GnomonAppendBackend implements AppendBackend {
             this.description = name + ": " + replicas + " replica processes in " + dir + ", --machine " + machine
                     + ", --sync " + syncPolicy + (extraReplicaArgs.isEmpty() ? "" : " " + String.join(" ", extraReplicaArgs))
                     + ", leader " + leader.get() + "; " + (mode == Mode.APPEND
-                    ? "each append to the leader, acknowledged when decided (majority durable) and applied"
+                    ? "each append to the leader (" + (appendCalls == ReplicaClient.AppendCalls.STREAM
+                    ? "a message on one AppendStream" : "one unary Append call")
+                    + "), acknowledged when decided (majority durable) and applied"
                     : "each read a lease read at the leader, " + readKeysPerClient + " keys per client written first");
         } catch (IOException | RuntimeException e) {
             group.close();
@@ -172,9 +179,16 @@ public final class GnomonAppendBackend implements AppendBackend {
     }
 
     @Override
+    public List<Long> serverPids() {
+        return group == null ? List.of() : group.targets().keySet().stream().map(group::pid).toList();
+    }
+
+    @Override
     public void close() {
         client.close();
-        if (group != null) {
+        if (group != null && terminateGracefully) {
+            group.terminateAll(Duration.ofSeconds(30));
+        } else if (group != null) {
             group.close();
         }
     }

@@ -112,9 +112,27 @@ public final class LogLoadMain implements Callable<Integer> {
                     + "replica's id, e.g. -XX:StartFlightRecording=filename=/tmp/r{id}.jfr,settings=profile")
     List<String> gnomonJvmArgs;
 
+    @Option(names = "--gnomon-jit", defaultValue = "c1",
+            description = "the replicas' JIT: c1 (-XX:TieredStopAtLevel=1: compiled once, quickly; a round's fresh "
+                    + "replicas spent much of its measured window compiling with C2 on 2 cores) or tiered (the JVM's "
+                    + "default, C1 then C2) (default ${DEFAULT-VALUE})")
+    String gnomonJit;
+
+    @Option(names = "--gnomon-young-gen-mb", defaultValue = "24",
+            description = "the replicas' young generation (-Xmn), MiB; 0 leaves the JVM's default (a third of the "
+                    + "256 MiB heap). Every put's bytes stay live (the log in memory, the kv machine), so each young "
+                    + "collection copies what came since the last: a small young generation gives shorter, more "
+                    + "frequent pauses, which is what a p99 sees (default ${DEFAULT-VALUE})")
+    int gnomonYoungGenMb;
+
     @Option(names = "--gnomon-sync", defaultValue = "each-batch",
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
     String gnomonSync;
+
+    @Option(names = "--gnomon-append-calls", defaultValue = "stream",
+            description = "how the Gnomon client sends puts: unary (one Append call per put, as jetcd's one Put call "
+                    + "per put) or stream (puts as messages on one AppendStream per replica) (default ${DEFAULT-VALUE})")
+    String gnomonAppendCalls;
 
     @Option(names = "--gnomon-targets", split = ",", paramLabel = "ID=HOST:PORT",
             description = "drive running replicas instead of starting --gnomon-replicas")
@@ -241,7 +259,7 @@ public final class LogLoadMain implements Callable<Integer> {
             throws IOException {
         if (gnomonTargets != null && !gnomonTargets.isEmpty()) {
             GnomonAppendBackend backend = new GnomonAppendBackend(gnomonTargets, gnomonMachine, mode,
-                    readKeysPerClient, name, duration("--op-timeout", opTimeout));
+                    readKeysPerClient, name, duration("--op-timeout", opTimeout), appendCalls());
             resources.push(backend);
             return backend;
         }
@@ -251,12 +269,43 @@ public final class LogLoadMain implements Callable<Integer> {
         }
         GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync, gnomonMachine, mode,
                 readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
-                gnomonJvmArgs == null ? List.of() : gnomonJvmArgs,
-                duration("--op-timeout", opTimeout));
+                replicaJvmArgs(),
+                duration("--op-timeout", opTimeout), appendCalls());
         System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
                 + Files.getFileStore(dir).type() + ")");
         resources.push(backend);
         return backend;
+    }
+
+    /** The JIT and young-generation settings, then the --gnomon-jvm-arg options (later options win in the JVM). */
+    private List<String> replicaJvmArgs() {
+        List<String> args = new ArrayList<>();
+        switch (gnomonJit) {
+            case "c1" -> args.add("-XX:TieredStopAtLevel=1");
+            case "tiered" -> { }
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--gnomon-jit must be c1 or tiered; got '" + gnomonJit + "'");
+        }
+        if (gnomonYoungGenMb < 0 || gnomonYoungGenMb > 128) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--gnomon-young-gen-mb must be 0 (the JVM's default) to 128 (half the replicas' heap); got " + gnomonYoungGenMb);
+        }
+        if (gnomonYoungGenMb > 0) {
+            args.add("-Xmn" + gnomonYoungGenMb + "m");
+        }
+        if (gnomonJvmArgs != null) {
+            args.addAll(gnomonJvmArgs);
+        }
+        return args;
+    }
+
+    private io.gnomon.paxos.server.ReplicaClient.AppendCalls appendCalls() {
+        return switch (gnomonAppendCalls) {
+            case "unary" -> io.gnomon.paxos.server.ReplicaClient.AppendCalls.UNARY;
+            case "stream" -> io.gnomon.paxos.server.ReplicaClient.AppendCalls.STREAM;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--gnomon-append-calls must be unary or stream; got '" + gnomonAppendCalls + "'");
+        };
     }
 
     private static void deleteTree(Path dir) throws IOException {
@@ -271,6 +320,7 @@ public final class LogLoadMain implements Callable<Integer> {
                                    boolean leaderOnly) throws IOException {
         List<URI> endpoints;
         String routing;
+        List<Long> pids = List.of();
         if (etcdEndpoints != null && !etcdEndpoints.isEmpty()) {
             endpoints = etcdEndpoints;
             routing = " (as given)";
@@ -284,6 +334,7 @@ public final class LogLoadMain implements Callable<Integer> {
             System.err.println("bench-log: started " + cluster.size() + " etcd members in " + cluster.dir()
                     + " (" + Files.getFileStore(cluster.dir()).type() + "), pids " + cluster.pids());
             endpoints = cluster.clientEndpoints();
+            pids = cluster.pids();
             routing = " (round robin over all members; followers forward to the leader)";
             if (leaderOnly) {
                 OptionalInt leader = cluster.leader();
@@ -294,7 +345,7 @@ public final class LogLoadMain implements Callable<Integer> {
                 routing = " (the leader, member " + leader.getAsInt() + ")";
             }
         }
-        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing);
+        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing, pids);
         resources.push(backend);
         return backend;
     }

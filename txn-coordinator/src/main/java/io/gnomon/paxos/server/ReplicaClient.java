@@ -15,6 +15,8 @@ import io.gnomon.paxos.grpc.StatusRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +25,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,19 +35,58 @@ import java.util.concurrent.TimeUnit;
  * {@code NOT_APPENDED}, and reports everything else as it is. A call that fails in transport (the replica died,
  * the deadline passed) may or may not have been decided, so it comes back as {@link Outcome#UNKNOWN} with the
  * reason: the caller decides, and must not retry a non-idempotent command blindly. Thread-safe.
+ *
+ * <p>Appends go as one unary {@code Append} call each ({@link AppendCalls#UNARY}, the default) or as messages on
+ * one long-lived {@code AppendStream} per replica ({@link AppendCalls#STREAM}): the same outcomes, redirects and
+ * deadlines, without a call's HTTP/2 headers and trailers per append.
  */
 public final class ReplicaClient implements AutoCloseable {
     private static final int MAX_REDIRECTS = 8;
+    /** How often streamed appends are checked against their deadlines: the most a deadline is overrun by. */
+    private static final long STREAM_DEADLINE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    /** How {@link #appendAsync} reaches a replica. */
+    public enum AppendCalls {
+        /** One unary {@code Append} call per command, with its own deadline. */
+        UNARY,
+        /**
+         * One {@code AppendStream} per replica, opened on first use and reopened after it breaks; each command is a
+         * message on it with an id, its reply matched by the id. Deadlines are checked every 10 ms.
+         */
+        STREAM
+    }
 
     private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
     private final List<Integer> ids;
+    private final AppendCalls appendCalls;
+    /** {@link AppendCalls#STREAM}: one per replica, and the thread that fails appends past their deadline. */
+    private final Map<Integer, AppendStream> appendStreams = new TreeMap<>();
+    private final ScheduledExecutorService deadlineChecker;
     private volatile int leaderGuess;
 
     /** @param targets replica id to "host:port" */
     public ReplicaClient(Map<Integer, String> targets) {
+        this(targets, AppendCalls.UNARY);
+    }
+
+    /** @param targets replica id to "host:port" */
+    public ReplicaClient(Map<Integer, String> targets, AppendCalls appendCalls) {
         targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().directExecutor().build()));
         this.ids = List.copyOf(channels.keySet());
         this.leaderGuess = ids.get(0);
+        this.appendCalls = appendCalls;
+        if (appendCalls == AppendCalls.STREAM) {
+            channels.forEach((id, c) -> appendStreams.put(id, new AppendStream(id, c)));
+            deadlineChecker = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "replica-client-deadlines");
+                t.setDaemon(true);
+                return t;
+            });
+            deadlineChecker.scheduleWithFixedDelay(this::failExpiredStreamedAppends, STREAM_DEADLINE_CHECK_NANOS,
+                    STREAM_DEADLINE_CHECK_NANOS, TimeUnit.NANOSECONDS);
+        } else {
+            deadlineChecker = null;
+        }
     }
 
     /** Appends one command; blocks until it is applied, certainly refused, or its outcome is unknown. */
@@ -58,8 +102,178 @@ public final class ReplicaClient implements AutoCloseable {
     public CompletableFuture<AppendReply> appendAsync(byte[] command, Duration timeout) {
         CompletableFuture<AppendReply> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).build(), deadline, 0, result);
+        if (appendCalls == AppendCalls.STREAM) {
+            streamedAttempt(new StreamedAppend(ByteString.copyFrom(command), deadline, result));
+        } else {
+            attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).build(), deadline, 0, result);
+        }
         return result;
+    }
+
+    private static AppendReply deadlineBeforeLeader() {
+        return AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED)
+                .setDetail("deadline passed before a leader accepted the command").build();
+    }
+
+    /** What {@link #attempt}'s call failing with {@code s} means for its command: UNKNOWN unless certainly refused. */
+    private static AppendReply failedCall(int target, io.grpc.Status s) {
+        if (s.getCode() == io.grpc.Status.Code.INVALID_ARGUMENT || s.getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED) {
+            return AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED)
+                    .setDetail("replica " + target + ": " + s.getDescription()).build();
+        }
+        return AppendReply.newBuilder().setOutcome(Outcome.UNKNOWN)
+                .setDetail("replica " + target + ": " + s.getCode() + " " + s.getDescription()).build();
+    }
+
+    // ------------------------------------------------------------------ streamed appends
+
+    /** One streamed append through its redirects: the command, its deadline, and where its outcome goes. */
+    private static final class StreamedAppend {
+        final ByteString command;
+        final long deadlineNanos;
+        final CompletableFuture<AppendReply> result;
+        int redirects;
+        int target;
+
+        StreamedAppend(ByteString command, long deadlineNanos, CompletableFuture<AppendReply> result) {
+            this.command = command;
+            this.deadlineNanos = deadlineNanos;
+            this.result = result;
+        }
+    }
+
+    private void streamedAttempt(StreamedAppend a) {
+        int target = leaderGuess;
+        if (a.deadlineNanos - System.nanoTime() <= 0) {
+            a.result.complete(deadlineBeforeLeader());
+            return;
+        }
+        a.target = target;
+        appendStreams.get(target).send(a);
+    }
+
+    /** A streamed append's reply: follow a leader hint as {@link #attempt} does, else it is the outcome. */
+    private void onStreamedReply(StreamedAppend a, AppendReply reply) {
+        if (reply.getOutcome() == Outcome.NOT_APPENDED && reply.getRejected()) {
+            a.result.complete(reply.toBuilder().setDetail("replica " + a.target + ": " + reply.getDetail()).build());
+        } else if (reply.getOutcome() == Outcome.NOT_APPENDED && a.redirects < MAX_REDIRECTS) {
+            redirect(a.target, reply.getLeaderHint());
+            a.redirects++;
+            streamedAttempt(a);
+        } else {
+            a.result.complete(reply);
+        }
+    }
+
+    private void failExpiredStreamedAppends() {
+        long now = System.nanoTime();
+        for (AppendStream s : appendStreams.values()) {
+            s.failExpired(now);
+        }
+    }
+
+    /**
+     * The {@code AppendStream} to one replica. Sending opens it if needed; each append in flight waits in
+     * {@code inFlight} under its id until its reply, the stream's end (all then fail as a broken call does:
+     * {@code UNKNOWN}) or its deadline.
+     */
+    private final class AppendStream {
+        private final int id;
+        private final ManagedChannel channel;
+        /** The current stream and its appends in flight; replaced when it breaks. */
+        private Calls current;
+        private long nextAppendId;
+
+        private final class Calls {
+            final Map<Long, StreamedAppend> inFlight = new ConcurrentHashMap<>();
+            ClientCallStreamObserver<AppendRequest> requests;
+        }
+
+        AppendStream(int id, ManagedChannel channel) {
+            this.id = id;
+            this.channel = channel;
+        }
+
+        synchronized void send(StreamedAppend a) {
+            if (current == null) {
+                open();
+            }
+            long appendId = nextAppendId++;
+            current.inFlight.put(appendId, a);
+            current.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId).build());
+        }
+
+        private void open() {
+            Calls calls = new Calls();
+            current = calls;
+            ReplicaGrpc.newStub(channel).appendStream(new ClientResponseObserver<AppendRequest, AppendReply>() {
+                @Override
+                public void beforeStart(ClientCallStreamObserver<AppendRequest> requests) {
+                    calls.requests = requests;
+                }
+
+                @Override
+                public void onNext(AppendReply reply) {
+                    StreamedAppend a = calls.inFlight.remove(reply.getId());
+                    if (a != null) { // else it passed its deadline and was answered already
+                        onStreamedReply(a, reply);
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    broken(calls, io.grpc.Status.fromThrowable(t));
+                }
+
+                @Override
+                public void onCompleted() {
+                    broken(calls, io.grpc.Status.UNAVAILABLE.withDescription("the replica closed the append stream"));
+                }
+            });
+        }
+
+        /** The stream ended: every append in flight on it may or may not be decided, as for a failed call. */
+        private void broken(Calls calls, io.grpc.Status why) {
+            synchronized (this) {
+                if (current == calls) {
+                    current = null;
+                }
+            }
+            redirect(id, 0);
+            for (Long appendId : List.copyOf(calls.inFlight.keySet())) {
+                StreamedAppend a = calls.inFlight.remove(appendId);
+                if (a != null) {
+                    a.result.complete(failedCall(id, why));
+                }
+            }
+        }
+
+        void failExpired(long nowNanos) {
+            Calls calls;
+            synchronized (this) {
+                calls = current;
+            }
+            if (calls == null) {
+                return;
+            }
+            for (var e : calls.inFlight.entrySet()) {
+                if (nowNanos - e.getValue().deadlineNanos >= 0 && calls.inFlight.remove(e.getKey(), e.getValue())) {
+                    redirect(id, 0);
+                    e.getValue().result.complete(failedCall(id, io.grpc.Status.DEADLINE_EXCEEDED
+                            .withDescription("no reply on the append stream within the deadline")));
+                }
+            }
+        }
+
+        synchronized void close() {
+            if (current != null && current.requests != null) {
+                try {
+                    current.requests.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // already broken
+                }
+            }
+        }
     }
 
     private void attempt(AppendRequest request, long deadlineNanos, int redirects,
@@ -67,8 +281,7 @@ public final class ReplicaClient implements AutoCloseable {
         int target = leaderGuess;
         long left = deadlineNanos - System.nanoTime();
         if (left <= 0) {
-            result.complete(AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED)
-                    .setDetail("deadline passed before a leader accepted the command").build());
+            result.complete(deadlineBeforeLeader());
             return;
         }
         var stub = ReplicaGrpc.newFutureStub(channels.get(target)).withDeadlineAfter(left, TimeUnit.NANOSECONDS);
@@ -86,15 +299,7 @@ public final class ReplicaClient implements AutoCloseable {
             @Override
             public void onFailure(Throwable t) {
                 redirect(target, 0);
-                io.grpc.Status s = io.grpc.Status.fromThrowable(t);
-                if (s.getCode() == io.grpc.Status.Code.INVALID_ARGUMENT
-                        || s.getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED) {
-                    result.complete(AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED)
-                            .setDetail("replica " + target + ": " + s.getDescription()).build());
-                } else {
-                    result.complete(AppendReply.newBuilder().setOutcome(Outcome.UNKNOWN)
-                            .setDetail("replica " + target + ": " + s.getCode() + " " + s.getDescription()).build());
-                }
+                result.complete(failedCall(target, io.grpc.Status.fromThrowable(t)));
             }
         }, MoreExecutors.directExecutor());
     }
@@ -224,6 +429,12 @@ public final class ReplicaClient implements AutoCloseable {
 
     @Override
     public void close() {
+        if (deadlineChecker != null) {
+            deadlineChecker.shutdownNow();
+        }
+        for (AppendStream s : appendStreams.values()) {
+            s.close();
+        }
         for (ManagedChannel c : channels.values()) {
             c.shutdownNow();
         }

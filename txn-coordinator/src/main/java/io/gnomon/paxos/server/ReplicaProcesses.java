@@ -199,6 +199,25 @@ public final class ReplicaProcesses implements AutoCloseable {
         signal(id, "STOP");
     }
 
+    /**
+     * SIGTERM to every replica, then SIGKILL to any still running after {@code grace}: the JVMs run their shutdown
+     * hooks, e.g. a flight recording started with {@code -XX:StartFlightRecording=filename=...} is written.
+     */
+    public void terminateAll(Duration grace) {
+        for (Process p : running.values()) {
+            p.destroy(); // SIGTERM on Linux
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        try {
+            for (Process p : running.values()) {
+                p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
+    }
+
     /** SIGCONT after {@link #pause}. */
     public void resume(int id) {
         signal(id, "CONT");

@@ -119,7 +119,7 @@ public final class ReplicaServer implements AutoCloseable {
     private final LogLimiter limiter = new LogLimiter(LOG);
     private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(MAX_INBOX);
     private final long incarnation = new SecureRandom().nextLong();
-    private final Map<Long, StreamObserver<AppendReply>> waiting = new HashMap<>();
+    private final Map<Long, AppendReplyTo> waiting = new HashMap<>();
     private final List<ClientAppend> batch = new ArrayList<>();
     private final ReplicaHealth health;
 
@@ -135,7 +135,65 @@ public final class ReplicaServer implements AutoCloseable {
     private long snapshotIndex;
     private long batchStartNanos;
 
-    private record ClientAppend(byte[] command, StreamObserver<AppendReply> reply) {
+    private record ClientAppend(byte[] command, AppendReplyTo reply) {
+    }
+
+    /** Where one append's outcome goes: a unary {@code Append} call, or one reply on a client's {@code AppendStream}. */
+    private interface AppendReplyTo {
+        /** Sends the outcome; a client that went away (cancelled, deadline, stream closed) is ignored. */
+        void send(AppendReply.Builder reply);
+    }
+
+    private record UnaryReply(StreamObserver<AppendReply> call) implements AppendReplyTo {
+        @Override
+        public void send(AppendReply.Builder reply) {
+            call.onNext(reply.build());
+            call.onCompleted();
+        }
+    }
+
+    /** Append {@code id} of a client's stream: its reply carries the id. */
+    private record StreamedReply(ReplyStream stream, long id) implements AppendReplyTo {
+        @Override
+        public void send(AppendReply.Builder reply) {
+            stream.send(reply.setId(id).build());
+        }
+    }
+
+    /**
+     * The reply side of one {@code AppendStream}. Replies come from the event loop and, for refusals, from the
+     * transport thread reading the stream: gRPC's observer is not thread-safe, so one lock orders them.
+     */
+    private static final class ReplyStream {
+        private final StreamObserver<AppendReply> replies;
+        private boolean closed;
+
+        ReplyStream(StreamObserver<AppendReply> replies) {
+            this.replies = replies;
+        }
+
+        synchronized void send(AppendReply reply) {
+            if (closed) {
+                return;
+            }
+            try {
+                replies.onNext(reply);
+            } catch (RuntimeException e) {
+                closed = true; // the client cancelled the stream or went away; nothing to do
+            }
+        }
+
+        /** The client went away: later replies are dropped. */
+        synchronized void abandon() {
+            closed = true;
+        }
+
+        synchronized void complete() {
+            if (!closed) {
+                closed = true;
+                replies.onCompleted();
+            }
+        }
     }
 
     private record ClientRead(byte[] query, StreamObserver<ReadReply> reply) {
@@ -353,7 +411,7 @@ public final class ReplicaServer implements AutoCloseable {
         String[] refused = refusedValues(out, values.size());
         for (int i = 0; i < refused.length; i++) {
             if (refused[i] != null) {
-                StreamObserver<AppendReply> r = waiting.remove(firstSeq + i);
+                AppendReplyTo r = waiting.remove(firstSeq + i);
                 if (r != null) {
                     reply(r, notAppended(refused[i]));
                 }
@@ -412,10 +470,10 @@ public final class ReplicaServer implements AutoCloseable {
             result = new byte[0];
         }
         if (inc == incarnation) {
-            StreamObserver<AppendReply> r = waiting.remove(seq);
+            AppendReplyTo r = waiting.remove(seq);
             if (r != null) {
                 reply(r, AppendReply.newBuilder().setOutcome(Outcome.APPLIED).setSlot(d.slot())
-                        .setResult(ByteString.copyFrom(result)).setLeaderHint(options.id()).build());
+                        .setResult(ByteString.copyFrom(result)).setLeaderHint(options.id()));
             }
         }
     }
@@ -440,9 +498,9 @@ public final class ReplicaServer implements AutoCloseable {
     }
 
     private void failAllWaiting(String why) {
-        for (StreamObserver<AppendReply> r : waiting.values()) {
+        for (AppendReplyTo r : waiting.values()) {
             reply(r, AppendReply.newBuilder().setOutcome(Outcome.UNKNOWN).setDetail(why)
-                    .setLeaderHint(Math.max(0, driver.replica().leaderHint())).build());
+                    .setLeaderHint(Math.max(0, driver.replica().leaderHint())));
         }
         waiting.clear();
     }
@@ -512,17 +570,16 @@ public final class ReplicaServer implements AutoCloseable {
                 .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(incarnation).build();
     }
 
-    private static AppendReply notAppended(String why) {
-        return AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED).setDetail(why).build();
+    private static AppendReply.Builder notAppended(String why) {
+        return AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED).setDetail(why);
     }
 
-    private void reply(StreamObserver<AppendReply> r, AppendReply reply) {
+    private void reply(AppendReplyTo r, AppendReply.Builder reply) {
         try {
             if (reply.getOutcome() == Outcome.NOT_APPENDED && reply.getLeaderHint() == 0 && driver != null) {
-                reply = reply.toBuilder().setLeaderHint(Math.max(0, driver.replica().leaderHint())).build();
+                reply.setLeaderHint(Math.max(0, driver.replica().leaderHint()));
             }
-            r.onNext(reply);
-            r.onCompleted();
+            r.send(reply);
         } catch (RuntimeException e) {
             // the client went away (cancelled, deadline); nothing to do
         }
@@ -619,18 +676,59 @@ public final class ReplicaServer implements AutoCloseable {
         @Override
         public void append(AppendRequest request, StreamObserver<AppendReply> reply) {
             byte[] command = request.getCommand().toByteArray();
-            String bad = command.length + TAG_BYTES > options.paxos().limits().maxValueBytes()
-                    ? "command of " + command.length + " bytes exceeds the limit of "
-                    + (options.paxos().limits().maxValueBytes() - TAG_BYTES)
-                    : machine.validate(command);
+            String bad = invalidCommand(command);
             if (bad != null) {
                 reply.onError(Status.INVALID_ARGUMENT.withDescription(bad).asRuntimeException());
                 return;
             }
-            if (!running || !inbox.offer(new ClientAppend(command, reply))) {
-                reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("replica " + options.id()
-                        + " is not accepting requests (stopped or inbox full)").asRuntimeException());
+            if (!offerAppend(command, new UnaryReply(reply))) {
+                reply.onError(Status.RESOURCE_EXHAUSTED.withDescription(notAccepting()).asRuntimeException());
             }
+        }
+
+        @Override
+        public StreamObserver<AppendRequest> appendStream(StreamObserver<AppendReply> replies) {
+            ReplyStream stream = new ReplyStream(replies);
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(AppendRequest request) {
+                    byte[] command = request.getCommand().toByteArray();
+                    String bad = invalidCommand(command);
+                    if (bad == null && !offerAppend(command, new StreamedReply(stream, request.getId()))) {
+                        bad = notAccepting();
+                    }
+                    if (bad != null) {
+                        stream.send(AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED).setRejected(true)
+                                .setDetail(bad).setId(request.getId()).build());
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    stream.abandon(); // the client went away; appends still waiting are decided or not all the same
+                }
+
+                @Override
+                public void onCompleted() {
+                    stream.complete();
+                }
+            };
+        }
+
+        /** Why {@code command} can never be appended (its size, or the state machine refuses it), or null. */
+        private String invalidCommand(byte[] command) {
+            return command.length + TAG_BYTES > options.paxos().limits().maxValueBytes()
+                    ? "command of " + command.length + " bytes exceeds the limit of "
+                    + (options.paxos().limits().maxValueBytes() - TAG_BYTES)
+                    : machine.validate(command);
+        }
+
+        private boolean offerAppend(byte[] command, AppendReplyTo reply) {
+            return running && inbox.offer(new ClientAppend(command, reply));
+        }
+
+        private String notAccepting() {
+            return "replica " + options.id() + " is not accepting requests (stopped or inbox full)";
         }
 
         @Override

@@ -31,7 +31,7 @@ class ClosedLoopLoadTest {
     }
 
     /** Completes each append on another thread; fails those whose (client, seq) the predicate picks. */
-    private final class HopBackend implements AppendBackend {
+    private class HopBackend implements AppendBackend {
         final Map<Integer, AtomicLong> nextSeqByClient = new ConcurrentHashMap<>();
         final AtomicInteger inFlight = new AtomicInteger();
         final AtomicInteger inFlightMax = new AtomicInteger();
@@ -112,7 +112,23 @@ class ClosedLoopLoadTest {
         assertThat(r.measuredNanos()).isPositive();
         assertThat(r.p50Nanos()).isPositive().isLessThanOrEqualTo(r.p99Nanos());
         assertThat(r.maxNanos()).isGreaterThanOrEqualTo(r.p999Nanos());
-        assertThat(r.markdownRow()).startsWith("| hop | 8 | 100 | 1000 |").endsWith("| 0 |");
+        assertThat(r.markdownRow()).startsWith("| hop | 8 | 100 | 1000 |").contains("| 0 | - |");
+        assertThat(r.serverCpuNanos()).as("no server pids, no server CPU").isEqualTo(-1);
+        assertThat(r.loadCpuNanos()).as("this JVM's CPU over the window").isNotNegative();
+    }
+
+    @Test
+    void reportsTheServersCpuOverTheMeasuredWindow() throws Exception {
+        HopBackend backend = new HopBackend(4, seq -> false) {
+            @Override
+            public java.util.List<Long> serverPids() {
+                return java.util.List.of(ProcessHandle.current().pid());
+            }
+        };
+        LoadResult r = ClosedLoopLoad.run(backend, ClosedLoopLoad.Settings.ops(4, 100, 0, 20_000));
+        assertThat(r.serverCpuNanos()).as("this process as the server: /proc in 10 ms ticks").isNotNegative();
+        assertThat(r.serverCpuMillisPer1kOps()).isNotNaN();
+        assertThat(r.markdownRow()).doesNotContain("| - |");
     }
 
     @Test

@@ -185,6 +185,43 @@ class ReplicaServerTest {
     }
 
     @Test
+    void streamedAppendsGetOneOutcomeEachFollowTheLeaderAndSurviveItsFailover() throws Exception {
+        cluster = new LocalCluster(tmp, 3);
+        cluster.startAll();
+        client = new ReplicaClient(cluster.targets());
+        int leader = awaitLeaseHolder();
+        try (ReplicaClient streamed = new ReplicaClient(cluster.targets(), ReplicaClient.AppendCalls.STREAM)) {
+            // Many in flight on one stream, replies matched by id: each its own slot, all applied in slot order.
+            List<java.util.concurrent.CompletableFuture<AppendReply>> futures = new ArrayList<>();
+            for (long v = 1; v <= 200; v++) {
+                futures.add(streamed.appendAsync(append("s", v), T));
+            }
+            java.util.Map<Long, Long> valueBySlot = new java.util.TreeMap<>();
+            for (int i = 0; i < futures.size(); i++) {
+                AppendReply r = futures.get(i).get();
+                assertThat(r.getOutcome()).as(r.getDetail()).isEqualTo(Outcome.APPLIED);
+                valueBySlot.put(r.getSlot(), i + 1L);
+            }
+            assertThat(valueBySlot).hasSize(200);
+            assertThat(read("s")).containsExactlyElementsOf(valueBySlot.values());
+
+            // A command the machine refuses: NOT_APPENDED at once, not sent round the replicas.
+            AppendReply refused = streamed.append(new byte[] {0, 0, 0, 9}, T);
+            assertThat(refused.getOutcome()).isEqualTo(Outcome.NOT_APPENDED);
+            assertThat(refused.getDetail()).contains("truncated");
+
+            // The leader dies: its stream breaks, the client finds the next leader through the followers' hints.
+            cluster.stop(leader);
+            awaitLeaseHolder();
+            AppendReply after = streamed.append(append("s", 201), T);
+            if (after.getOutcome() == Outcome.UNKNOWN) { // sent to the dead leader's stream as it broke
+                after = streamed.append(append("s", 202), T);
+            }
+            assertThat(after.getOutcome()).as(after.getDetail()).isEqualTo(Outcome.APPLIED);
+        }
+    }
+
+    @Test
     void aCommandTheMachineRefusesIsNeverProposed() throws Exception {
         cluster = new LocalCluster(tmp, 3);
         cluster.startAll();
