@@ -18,6 +18,7 @@ import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
 import io.gnomon.truetime.clockbound.ClockBoundWriter;
 import io.gnomon.truetime.shm.SegmentWriter;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -80,6 +81,8 @@ public final class Clockd implements AutoCloseable {
             }
 
             ClockMetrics metrics = new ClockMetrics();
+            // process_start_time_seconds: how the fleet's rules see a restart (deploy/prometheus/clockd-rules.yml)
+            new UptimeMetrics().bindTo(metrics.registry());
             TrueTimeService service = new TrueTimeService(clocks);
             Journal journal = null;
             if (s.journalDir() != null) {
@@ -182,7 +185,7 @@ public final class Clockd implements AutoCloseable {
 
         @Override
         public void onMeasurement(String source, Measurement m, SystemClocks.Pair c) {
-            metrics.onMeasurement(source);
+            metrics.onMeasurement(source, c.realtimeEpochNanos());
             if (journal != null) {
                 journal.recordMeasurement(c.monotonicAfterNanos(), c.realtimeEpochNanos(), source, m);
             }

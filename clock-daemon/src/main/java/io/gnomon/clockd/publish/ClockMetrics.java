@@ -24,11 +24,13 @@ import java.util.concurrent.ConcurrentHashMap;
  *   gnomon_clock_offset_seconds              true time minus the local realtime clock
  *   gnomon_clock_status                      status code (0 UNKNOWN, 1 SYNCHRONIZED, 2 FREE_RUNNING, 3 UNSYNCHRONIZED, 4 UNVERIFIED, 5 DISRUPTED)
  *   gnomon_clock_status_active{status}       1 for the current status, 0 for the others
- *   gnomon_clock_max_drift_ppb               growth of the bound per elapsed second, in ppb
+ *   gnomon_clock_max_drift_ratio             growth of the bound per elapsed second (200 ppm = 0.0002)
  *   gnomon_clock_falsetickers                sources marked falsetickers
  *   gnomon_source_{delay,offset,bound}_seconds{source}   NaN while the source has no measurement
  *   gnomon_source_reachable{source}, gnomon_source_falseticker{source}   0 or 1
+ *   gnomon_source_last_sample_timestamp_seconds{source}  host realtime when its newest valid measurement arrived
  *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}
+ *   gnomon_clock_disruptions_total{kind}
  * </pre>
  *
  * Thread-safe: updates may come from the estimator and source threads while a scrape runs.
@@ -36,6 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ClockMetrics {
 
     private static final double NANOS_PER_SECOND = 1e9;
+    private static final double PPB_PER_UNIT = 1e9;
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
@@ -46,7 +49,7 @@ public final class ClockMetrics {
     private volatile ClockStatus status = ClockStatus.UNKNOWN;
 
     private final Map<String, SourceGauges> sources = new ConcurrentHashMap<>();
-    private final Map<String, Counter> accepted = new ConcurrentHashMap<>();
+    private final Map<String, AcceptedMeters> accepted = new ConcurrentHashMap<>();
     private final Map<RejectKey, Counter> rejected = new ConcurrentHashMap<>();
     private final Map<DisruptionDetector.Kind, Counter> disruptions = new ConcurrentHashMap<>();
 
@@ -63,8 +66,9 @@ public final class ClockMetrics {
                     .tags("status", s.name())
                     .description("1 if the clock is in this status, else 0").register(registry);
         }
-        Gauge.builder("gnomon.clock.max.drift.ppb", this, m -> m.maxDriftPpb)
-                .description("Maximum drift the bound grows by, in parts per billion").register(registry);
+        // A ratio, not ppb: Prometheus' base unit for a dimensionless rate (docs/dashboards.md lists old names).
+        Gauge.builder("gnomon.clock.max.drift", this, m -> m.maxDriftPpb / PPB_PER_UNIT).baseUnit("ratio")
+                .description("Seconds the bound grows by per elapsed second (200 ppm = 0.0002)").register(registry);
         Gauge.builder("gnomon.clock.falsetickers", this, m -> m.falsetickers)
                 .description("Sources currently marked falsetickers").register(registry);
     }
@@ -82,10 +86,9 @@ public final class ClockMetrics {
         }
     }
 
-    /** Counts one accepted sample (a valid measurement) of {@code source}. */
-    public void onMeasurement(String source) {
-        accepted.computeIfAbsent(source, k -> Counter.builder("gnomon.samples.accepted")
-                .tag("source", k).description("Valid measurements received").register(registry)).increment();
+    /** Counts one accepted sample (a valid measurement) of {@code source}, received at {@code realtimeEpochNanos}. */
+    public void onMeasurement(String source, long realtimeEpochNanos) {
+        accepted.computeIfAbsent(source, AcceptedMeters::new).record(realtimeEpochNanos);
     }
 
     /** Counts one rejected reply or reading of {@code source}. */
@@ -113,6 +116,26 @@ public final class ClockMetrics {
     }
 
     private record RejectKey(String source, RejectReason reason) {
+    }
+
+    private final class AcceptedMeters {
+        private final Counter count;
+        private volatile double lastEpochSeconds = Double.NaN;
+
+        AcceptedMeters(String source) {
+            count = Counter.builder("gnomon.samples.accepted").tag("source", source)
+                    .description("Valid measurements received").register(registry);
+            // A timestamp rather than an age (Prometheus' advice): time() - it keeps rising in Prometheus even
+            // when clockd stops updating its gauges, which an age computed here would hide.
+            Gauge.builder("gnomon.source.last.sample.timestamp", this, a -> a.lastEpochSeconds).tag("source", source)
+                    .baseUnit("seconds").description("Host realtime clock when the newest valid measurement arrived")
+                    .register(registry);
+        }
+
+        void record(long realtimeEpochNanos) {
+            lastEpochSeconds = realtimeEpochNanos / NANOS_PER_SECOND;
+            count.increment();
+        }
     }
 
     private final class SourceGauges {

@@ -39,8 +39,8 @@ class MetricsEndpointTest {
     @Test
     void metricsShowTheClockSourcesAndRejections() throws Exception {
         metrics.onEstimate(estimate(ClockStatus.SYNCHRONIZED));
-        metrics.onMeasurement(Estimates.SOURCE_A.name());
-        metrics.onMeasurement(Estimates.SOURCE_A.name());
+        metrics.onMeasurement(Estimates.SOURCE_A.name(), 1_700_000_000_000_000_000L);
+        metrics.onMeasurement(Estimates.SOURCE_A.name(), 1_700_000_001_500_000_000L);
         metrics.onRejected(Estimates.SOURCE_B.name(), RejectReason.KISS_OF_DEATH);
         metrics.onRejected(Estimates.SOURCE_B.name(), RejectReason.KISS_OF_DEATH);
         metrics.onRejected(Estimates.SOURCE_B.name(), RejectReason.TIMEOUT);
@@ -58,7 +58,7 @@ class MetricsEndpointTest {
                 "gnomon_clock_status 1.0",
                 "gnomon_clock_status_active{status=\"SYNCHRONIZED\"} 1.0",
                 "gnomon_clock_status_active{status=\"UNKNOWN\"} 0.0",
-                "gnomon_clock_max_drift_ppb 15000.0",
+                "gnomon_clock_max_drift_ratio 1.5E-5",
                 "gnomon_clock_falsetickers 1.0",
                 "gnomon_source_delay_seconds{" + a + "} 1.2E-4",
                 "gnomon_source_offset_seconds{" + a + "} 1.5E-6",
@@ -68,6 +68,7 @@ class MetricsEndpointTest {
                 "gnomon_source_reachable{" + c + "} 0.0",
                 "gnomon_source_offset_seconds{" + c + "} NaN",
                 "gnomon_samples_accepted_total{" + a + "} 2.0",
+                "gnomon_source_last_sample_timestamp_seconds{" + a + "} 1.7000000015E9",
                 "gnomon_samples_rejected_total{reason=\"KISS_OF_DEATH\"," + b + "} 2.0",
                 "gnomon_samples_rejected_total{reason=\"TIMEOUT\"," + b + "} 1.0");
     }
