@@ -29,6 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   gnomon_source_{delay,offset,bound}_seconds{source}   NaN while the source has no measurement
  *   gnomon_source_reachable{source}, gnomon_source_falseticker{source}   0 or 1
  *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}
+ *   gnomon_clock_falsetickers_outvotable    falsetickers the reachable sources can out-vote ((reachable - 1) / 2)
+ *   gnomon_clock_cross_checkable            1 if at least one falseticker can be out-voted (3 or more reachable)
  * </pre>
  *
  * Thread-safe: updates may come from the estimator and source threads while a scrape runs.
@@ -49,6 +51,7 @@ public final class ClockMetrics {
     private final Map<String, Counter> accepted = new ConcurrentHashMap<>();
     private final Map<RejectKey, Counter> rejected = new ConcurrentHashMap<>();
     private final Map<DisruptionDetector.Kind, Counter> disruptions = new ConcurrentHashMap<>();
+    private volatile double falsetickersOutvotable = 0;
 
     public ClockMetrics() {
         Gauge.builder("gnomon.clock.bound", this, m -> m.boundSeconds).baseUnit("seconds")
@@ -67,6 +70,11 @@ public final class ClockMetrics {
                 .description("Maximum drift the bound grows by, in parts per billion").register(registry);
         Gauge.builder("gnomon.clock.falsetickers", this, m -> m.falsetickers)
                 .description("Sources currently marked falsetickers").register(registry);
+        Gauge.builder("gnomon.clock.falsetickers.outvotable", this, m -> m.falsetickersOutvotable)
+                .description("Falsetickers the reachable sources can out-vote: (reachable - 1) / 2").register(registry);
+        Gauge.builder("gnomon.clock.cross.checkable", this, m -> m.falsetickersOutvotable >= 1 ? 1 : 0)
+                .description("1 if the time is cross-checked: enough reachable sources (3) to out-vote a falseticker")
+                .register(registry);
     }
 
     /** Updates the clock and per-source gauges from the daemon's newest estimate. */
@@ -76,6 +84,7 @@ public final class ClockMetrics {
         offsetSeconds = e.offsetNanos() / NANOS_PER_SECOND;
         maxDriftPpb = s.maxDriftPpb();
         falsetickers = e.falsetickerCount();
+        falsetickersOutvotable = e.falsetickersOutvotable();
         status = s.status();
         for (SourceState src : e.sources()) {
             sources.computeIfAbsent(src.name(), SourceGauges::new).update(src);

@@ -69,7 +69,10 @@ class MetricsEndpointTest {
                 "gnomon_source_offset_seconds{" + c + "} NaN",
                 "gnomon_samples_accepted_total{" + a + "} 2.0",
                 "gnomon_samples_rejected_total{reason=\"KISS_OF_DEATH\"," + b + "} 2.0",
-                "gnomon_samples_rejected_total{reason=\"TIMEOUT\"," + b + "} 1.0");
+                "gnomon_samples_rejected_total{reason=\"TIMEOUT\"," + b + "} 1.0",
+                // two reachable sources (a and b; c is not) cannot out-vote a falseticker
+                "gnomon_clock_falsetickers_outvotable 0.0",
+                "gnomon_clock_cross_checkable 0.0");
     }
 
     @Test
