@@ -3,7 +3,10 @@ package io.gnomon.clockd.config;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.gnomon.clockd.source.NtpSource;
+
 import java.nio.file.Files;
+import java.time.Duration;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,6 +48,30 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void serversArePolledPolitelyUnlessTheyHaveTheirOwnShortPoll() throws Exception {
+        Settings s = load("servers:\n  - 127.0.0.1:12123\n  - host: 127.0.0.2\n    pollIntervalMillis: 2000\n");
+        assertThat(s.servers()).extracting(NtpSource.Server::pollIntervalNanos)
+                .containsExactly(Duration.ofSeconds(64).toNanos(), Duration.ofSeconds(2).toNanos());
+        assertThat(s.serverNames()).containsExactly("ntp:127.0.0.1:12123", "ntp:127.0.0.2:123");
+        // the top-level interval is the default of servers without their own
+        assertThat(load("pollIntervalMillis: 128000\nservers: [127.0.0.1]\n").servers().get(0).pollIntervalNanos())
+                .isEqualTo(Duration.ofSeconds(128).toNanos());
+        assertThatThrownBy(() -> load("servers:\n  - host: 127.0.0.1\n    pollIntervalMillis: 0\n"))
+                .hasMessage("servers[0].pollIntervalMillis: 0 must be > 0");
+        assertThatThrownBy(() -> load("servers:\n  - pollIntervalMillis: 2000\n"))
+                .hasMessage("servers[0]: empty server");
+        assertThatThrownBy(() -> load("servers:\n  - host: 127.0.0.1\n    poll: 2s\n"))
+                .hasMessageContaining("unknown key 'poll'").hasMessageContaining("pollIntervalMillis");
+    }
+
+    @Test
+    void aHostNameIsLeftForClockdToResolveAndRetry() throws Exception {
+        Settings s = load("servers: [Time.Gnomon.INVALID:1123]\n");
+        assertThat(s.servers().get(0).address().isUnresolved()).isTrue();
+        assertThat(s.serverNames()).containsExactly("ntp:time.gnomon.invalid:1123");
+    }
+
+    @Test
     void unknownKeyIsOneLineNamingTheKeyAndLine() {
         assertThatThrownBy(() -> load("servers: []\npollIntervalMilis: 5\n"))
                 .isInstanceOf(ConfigException.class)
@@ -64,9 +91,13 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void unresolvableServerIsRejected() {
-        assertThatThrownBy(() -> load("servers: [no-such-host.invalid]\n"))
-                .hasMessageContaining("servers[0]: cannot resolve server 'no-such-host.invalid'");
+    void aSyntacticallyInvalidHostIsRejected() {
+        assertThatThrownBy(() -> load("servers: ['-bad-.example.org']\n"))
+                .hasMessageStartingWith("servers[0]: '-bad-.example.org' is not a host name or IP address");
+        assertThatThrownBy(() -> load("servers: ['ntp_1.example.org']\n"))
+                .hasMessageStartingWith("servers[0]: 'ntp_1.example.org' is not a host name or IP address");
+        assertThatThrownBy(() -> load("servers: ['[::1::2]:123']\n"))
+                .hasMessage("servers[0]: '::1::2' is not an IP address");
     }
 
     @Test
