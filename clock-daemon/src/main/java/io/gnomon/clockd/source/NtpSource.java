@@ -500,11 +500,7 @@ public final class NtpSource implements AutoCloseable {
         } else {
             log.warn("{}: {}", state.server.name(), detail);
         }
-        try {
-            listener.onCondition(state.server.name(), condition, detail);
-        } catch (RuntimeException e) {
-            warnLimited("listener", "listener failed on a condition of " + state.server.name(), e);
-        }
+        tell(state.server.name(), "a condition", () -> listener.onCondition(state.server.name(), condition, detail));
     }
 
     /**
@@ -704,19 +700,20 @@ public final class NtpSource implements AutoCloseable {
 
     private void stray(String sourceName, RejectReason reason, String detail) {
         warnLimited(sourceName + "/stray/" + reason, sourceName + ": stray datagram: " + reason + ": " + detail, null);
-        try {
-            listener.onStrayDatagram(sourceName, reason, detail);
-        } catch (RuntimeException e) {
-            warnLimited("listener", "listener failed on a stray datagram from " + sourceName, e);
-        }
+        tell(sourceName, "a stray datagram", () -> listener.onStrayDatagram(sourceName, reason, detail));
     }
 
     private void reject(String sourceName, RejectReason reason, String detail) {
         warnLimited(sourceName + "/" + reason, sourceName + ": " + reason + ": " + detail, null);
+        tell(sourceName, "a rejection", () -> listener.onRejected(sourceName, reason, detail));
+    }
+
+    /** Calls the listener; a listener that throws is logged (rate-limited) and the source goes on. */
+    private void tell(String sourceName, String what, Runnable call) {
         try {
-            listener.onRejected(sourceName, reason, detail);
+            call.run();
         } catch (RuntimeException e) {
-            warnLimited("listener", "listener failed on a rejection from " + sourceName, e);
+            warnLimited("listener", "listener failed on " + what + " from " + sourceName, e);
         }
     }
 

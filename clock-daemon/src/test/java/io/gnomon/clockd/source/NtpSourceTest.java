@@ -242,11 +242,9 @@ class NtpSourceTest {
         assertThat(lieNanos).isBetween(m.lowAt(now, MAX_DRIFT_PPB), m.highAt(now, MAX_DRIFT_PPB));
     }
 
-    @ParameterizedTest
-    @EnumSource(value = Fault.class, names = {"SHORT_PACKET", "WRONG_MODE", "KISS_OF_DEATH", "STRATUM_16", "LEAP_3",
-            "WRONG_ORIGIN", "ZERO_TRANSMIT", "ABSURD_ROOT_DISPERSION", "BAD_TIMESTAMPS", "SILENT"})
-    void eachFaultIsReportedAndTheSourceRecoversWhenItClears(Fault fault) throws IOException {
-        RejectReason expected = switch (fault) {
+    /** The reason each fault of the fake server is rejected under. */
+    private static RejectReason reasonFor(Fault fault) {
+        return switch (fault) {
             case SHORT_PACKET -> RejectReason.SHORT_PACKET;
             case WRONG_MODE -> RejectReason.WRONG_MODE;
             case KISS_OF_DEATH -> RejectReason.KISS_OF_DEATH;
@@ -259,6 +257,13 @@ class NtpSourceTest {
             case SILENT -> RejectReason.TIMEOUT;
             default -> throw new AssertionError(fault);
         };
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Fault.class, names = {"SHORT_PACKET", "WRONG_MODE", "KISS_OF_DEATH", "STRATUM_16", "LEAP_3",
+            "WRONG_ORIGIN", "ZERO_TRANSMIT", "ABSURD_ROOT_DISPERSION", "BAD_TIMESTAMPS", "SILENT"})
+    void eachFaultIsReportedAndTheSourceRecoversWhenItClears(Fault fault) throws IOException {
+        RejectReason expected = reasonFor(fault);
         FakeNtpServer server = server();
         server.setFault(fault);
         source(new NtpSource.Server("s", server.address()));
@@ -363,13 +368,7 @@ class NtpSourceTest {
     @ParameterizedTest
     @EnumSource(value = Fault.class, names = {"SHORT_PACKET", "WRONG_MODE", "WRONG_ORIGIN", "ZERO_TRANSMIT"})
     void eachExchangeWithABadReplyIsCountedOnceUnderItsReason(Fault fault) throws IOException {
-        RejectReason expected = switch (fault) {
-            case SHORT_PACKET -> RejectReason.SHORT_PACKET;
-            case WRONG_MODE -> RejectReason.WRONG_MODE;
-            case WRONG_ORIGIN -> RejectReason.ORIGIN_MISMATCH;
-            case ZERO_TRANSMIT -> RejectReason.ZERO_TRANSMIT;
-            default -> throw new AssertionError(fault);
-        };
+        RejectReason expected = reasonFor(fault);
         FakeNtpServer server = server();
         server.setFault(fault);
         NtpSource source = source(new NtpSource.Server("s", server.address()));
