@@ -64,6 +64,15 @@ class ConfigLoaderTest {
                 .hasMessageContaining("unknown key 'poll'").hasMessageContaining("pollIntervalMillis");
     }
 
+    /** The documented example parses, and its pool servers get the polite default poll (no lookup at validation). */
+    @Test
+    void theDeployExampleIsValid() throws Exception {
+        Settings s = ConfigLoader.validate(ConfigLoader.read(Path.of("../deploy/clockd.example.yaml")));
+        assertThat(s.serverNames()).containsExactly("ntp:0.debian.pool.ntp.org:123", "ntp:1.debian.pool.ntp.org:123",
+                "ntp:2.debian.pool.ntp.org:123");
+        assertThat(s.servers()).allMatch(server -> server.pollIntervalNanos() == Duration.ofSeconds(64).toNanos());
+    }
+
     @Test
     void aHostNameIsLeftForClockdToResolveAndRetry() throws Exception {
         Settings s = load("servers: [Time.Gnomon.INVALID:1123]\n");
