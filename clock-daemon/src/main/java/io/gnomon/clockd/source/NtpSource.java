@@ -455,9 +455,11 @@ public final class NtpSource implements AutoCloseable {
             state.resolveFailures++;
             long waitNanos = RESOLVE_RETRY_MIN_NANOS << Math.min(state.resolveFailures - 1, 20);
             state.nextResolveMonotonicNanos = nowMonotonicNanos + Math.min(waitNanos, RESOLVE_RETRY_MAX_NANOS);
-            setCondition(state, SourceCondition.UNRESOLVED, "cannot resolve '" + host + "' (" + failure
-                    + "): not polled; retrying with back-off from " + RESOLVE_RETRY_MIN_NANOS / 1_000_000_000
-                    + " s to " + RESOLVE_RETRY_MAX_NANOS / 1_000_000_000 + " s");
+            if (state.condition != SourceCondition.UNRESOLVED) { // once, not per retry: the resolver's words vary
+                setCondition(state, SourceCondition.UNRESOLVED, "cannot resolve '" + host + "' (" + failure
+                        + "): not polled; retrying with back-off from " + RESOLVE_RETRY_MIN_NANOS / 1_000_000_000
+                        + " s to " + RESOLVE_RETRY_MAX_NANOS / 1_000_000_000 + " s");
+            }
         }
     }
 
@@ -488,7 +490,7 @@ public final class NtpSource implements AutoCloseable {
         }
     }
 
-    /** Reports a condition when it or its words change (a lookup retry does not change them: no report per retry). */
+    /** Reports a condition when it or its words change (each RATE kiss changes the interval its words name). */
     private void setCondition(ServerState state, SourceCondition condition, String detail) {
         if (state.condition == condition && detail.equals(state.conditionDetail)) {
             return;
