@@ -32,13 +32,7 @@ class ClockdSingleSourceTest {
     void aLoneLiarIsBelievedButNeverCalledCrossChecked() throws Exception {
         try (FakeNtpServer liar = FakeNtpServer.start()) {
             liar.setOffset(Duration.ofMillis(500));
-            DaemonConfig c = new DaemonConfig();
-            c.servers = List.of(new DaemonConfig.Server("127.0.0.1:" + liar.port()));
-            c.pollIntervalMillis = 200; // short polls: the test's own server
-            c.grpc.port = 0;
-            c.metrics.port = 0;
-            c.journal.dir = "";
-            c.publish.segmentPath = dir.resolve("segment").toString();
+            DaemonConfig c = LoopbackConfig.of(dir.resolve("segment"), List.of("127.0.0.1:" + liar.port()));
             try (Clockd clockd = Clockd.start(ConfigLoader.validate(c), SystemClocks.SYSTEM)) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> clockd.daemon().latest() != null
                         && clockd.daemon().latest().snapshot().status() == ClockStatus.SYNCHRONIZED);

@@ -29,14 +29,7 @@ class ClockdUnresolvedServerTest {
     @TempDir Path dir;
 
     private DaemonConfig config(List<String> servers) {
-        DaemonConfig c = new DaemonConfig();
-        c.servers = servers.stream().map(DaemonConfig.Server::new).toList();
-        c.pollIntervalMillis = 200; // short polls: the test's own servers
-        c.grpc.port = 0;
-        c.metrics.port = 0;
-        c.journal.dir = "";
-        c.publish.segmentPath = dir.resolve("segment").toString();
-        return c;
+        return LoopbackConfig.of(dir.resolve("segment"), servers);
     }
 
     @Test
