@@ -8,6 +8,7 @@ import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.LocalAssumption;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.clockd.select.SourceListener;
 import io.gnomon.truetime.ClockStatus;
 import org.slf4j.Logger;
@@ -40,6 +41,12 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
 
         default void onDisruption(DisruptionDetector.Disruption disruption, SystemClocks.Pair clocks) {
         }
+
+        default void onStrayDatagram(String source, RejectReason reason, String detail, SystemClocks.Pair clocks) {
+        }
+
+        default void onCondition(String source, SourceCondition condition, String detail) {
+        }
     }
 
     /** How often the host clocks are compared for a suspend or a realtime step. */
@@ -62,6 +69,8 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
     private final DisruptionMonitor disruptions;
     private volatile Estimate latest;
     private ClockStatus lastStatus;
+    /** Each source's condition other than {@link SourceCondition#POLLING}, in words; touched on the core thread. */
+    private final java.util.Map<String, String> conditions = new java.util.LinkedHashMap<>();
 
     public ClockDaemon(Settings settings, SystemClocks clocks) {
         this.settings = settings;
@@ -71,19 +80,17 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
             this.local = new LocalAssumption(settings.assumedLocalErrorNanos(), settings.maxDriftPpb(),
                     settings.voidAfterNanos());
         } else {
-            long slowestPollNanos = settings.pollIntervalNanos();
+            long slowestPollNanos = settings.slowestPollIntervalNanos();
             long slowestReplyNanos = settings.replyTimeoutNanos();
             for (var c : settings.chronySources()) {
-                slowestPollNanos = Math.max(slowestPollNanos, c.pollIntervalNanos());
                 slowestReplyNanos = Math.max(slowestReplyNanos, c.replyTimeoutNanos());
             }
             for (var p : settings.ptpSources()) {
-                slowestPollNanos = Math.max(slowestPollNanos, p.pollIntervalNanos());
                 slowestReplyNanos = Math.max(slowestReplyNanos, p.replyTimeoutNanos());
             }
             long reachable = 3 * slowestPollNanos + slowestReplyNanos;
             this.estimator = new ClockEstimator(settings.sourceNames(), settings.trusted(), new ClockEstimator.Limits(
-                    settings.maxDriftPpb(), 8, 64 * settings.pollIntervalNanos() + 60_000_000_000L, reachable,
+                    settings.maxDriftPpb(), 8, 64 * slowestPollNanos + 60_000_000_000L, reachable,
                     settings.voidAfterNanos(), 2 * STEP_TOLERANCE_NANOS, ClockEstimator.chronyRegressionHorizonNanos(
                             ClockEstimator.CHRONY_MAX_SAMPLES, ClockEstimator.CHRONY_DEFAULT_MAX_POLL_NANOS)));
             // Until the step detector's first conclusive reading, a step would go unseen: evidence read against
@@ -228,6 +235,32 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         });
     }
 
+    @Override
+    public void onStrayDatagram(String sourceName, RejectReason reason, String detail) {
+        submit(() -> {
+            SystemClocks.Pair pair = clocks.readPair();
+            for (Sink s : sinks) {
+                s.onStrayDatagram(sourceName, reason, detail, pair);
+            }
+        });
+    }
+
+    /** Tells the sinks, and keeps the words for every estimate's reason while the condition lasts. */
+    @Override
+    public void onCondition(String sourceName, SourceCondition condition, String detail) {
+        submit(() -> {
+            if (condition == SourceCondition.POLLING) {
+                conditions.remove(sourceName);
+            } else {
+                conditions.put(sourceName, detail);
+            }
+            for (Sink s : sinks) {
+                s.onCondition(sourceName, condition, detail);
+            }
+            publish(clocks.readPair());
+        });
+    }
+
     private void submit(Runnable r) {
         try {
             core.execute(() -> {
@@ -255,6 +288,11 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
         Estimate e = estimator != null
                 ? estimator.estimate(now, pair.realtimeMinusMonotonicNanos())
                 : local.estimate(now, pair.realtimeMinusMonotonicNanos(), pair.uncertaintyNanos());
+        if (!conditions.isEmpty()) {
+            StringBuilder reason = new StringBuilder(e.reason());
+            conditions.forEach((source, detail) -> reason.append("; ").append(source).append(": ").append(detail));
+            e = new Estimate(e.snapshot(), e.offsetNanos(), e.sources(), reason.toString());
+        }
         latest = e;
         ClockStatus status = e.snapshot().status();
         if (status != lastStatus) {

@@ -13,6 +13,7 @@ import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
@@ -104,11 +105,7 @@ public final class Clockd implements AutoCloseable {
             daemon.start();
             started.add(0, daemon);
             if (!s.servers().isEmpty()) {
-                List<NtpSource.Server> servers = new ArrayList<>();
-                for (int i = 0; i < s.servers().size(); i++) {
-                    servers.add(new NtpSource.Server(s.serverNames().get(i), s.servers().get(i)));
-                }
-                NtpSource ntp = new NtpSource(new NtpSource.Config(servers, s.pollIntervalNanos(),
+                NtpSource ntp = new NtpSource(new NtpSource.Config(s.servers(), s.pollIntervalNanos(),
                         s.replyTimeoutNanos(), s.maxDriftPpb(), s.maxRootDistanceNanos(),
                         NtpSource.Config.DEFAULT_BURST_POLLS, NtpSource.Config.DEFAULT_BURST_INTERVAL_NANOS,
                         new InetSocketAddress(0)), daemon, new SecureRandom(), clocks);
@@ -197,6 +194,16 @@ public final class Clockd implements AutoCloseable {
             if (journal != null) {
                 journal.recordDisruption(c.monotonicAfterNanos(), c.realtimeEpochNanos(), d);
             }
+        }
+
+        @Override
+        public void onStrayDatagram(String source, RejectReason reason, String detail, SystemClocks.Pair c) {
+            metrics.onStrayDatagram(source, reason);
+        }
+
+        @Override
+        public void onCondition(String source, SourceCondition condition, String detail) {
+            metrics.onCondition(source, condition);
         }
 
         @Override

@@ -28,13 +28,7 @@ class ClockdClockBoundTest {
 
     /** One test NTP server (serving the system clock) polled every 200 ms, ephemeral ports, both segments. */
     static DaemonConfig withClockBound(FakeNtpServer ntp, Path segment, Path clockBound) {
-        DaemonConfig c = new DaemonConfig();
-        c.servers = List.of("127.0.0.1:" + ntp.port());
-        c.pollIntervalMillis = 200;
-        c.grpc.port = 0;
-        c.metrics.port = 0;
-        c.journal.dir = "";
-        c.publish.segmentPath = segment.toString();
+        DaemonConfig c = LoopbackConfig.of(segment, List.of("127.0.0.1:" + ntp.port()));
         c.publish.clockbound.enabled = true;
         c.publish.clockbound.path = clockBound.toString();
         return c;

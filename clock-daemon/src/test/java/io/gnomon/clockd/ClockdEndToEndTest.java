@@ -59,8 +59,8 @@ class ClockdEndToEndTest {
 
     static Settings settings(Path dir, List<String> servers) throws Exception {
         DaemonConfig c = new DaemonConfig();
-        c.servers = servers;
-        c.pollIntervalMillis = 200;
+        c.servers = servers.stream().map(DaemonConfig.Server::new).toList();
+        c.pollIntervalMillis = 200; // short polls: the test's own servers
         c.replyTimeoutMillis = 150;
         c.grpc.port = 0;
         c.metrics.port = 0;
@@ -218,8 +218,9 @@ class ClockdEndToEndTest {
         try (io.gnomon.clockd.testing.PtpPair pair = io.gnomon.clockd.testing.PtpPair.start(dir.resolve("ptp"),
                 "--clockAccuracy", "0x20")) {
             DaemonConfig c = new DaemonConfig();
-            c.servers = List.of(chrony.get(0).spec(), chrony.get(1).spec());
-            c.pollIntervalMillis = 200;
+            c.servers = List.of(new DaemonConfig.Server(chrony.get(0).spec()),
+                    new DaemonConfig.Server(chrony.get(1).spec()));
+            c.pollIntervalMillis = 200; // short polls: the test's own servers
             c.replyTimeoutMillis = 150;
             DaemonConfig.Ptp ptp = new DaemonConfig.Ptp();
             ptp.socketPath = pair.slaveSocket().toString();

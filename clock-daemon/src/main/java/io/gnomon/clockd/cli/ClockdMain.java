@@ -37,14 +37,17 @@ public final class ClockdMain implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "YAML configuration file")
     Path config;
 
-    @Option(names = {"-s", "--server"}, paramLabel = "HOST[:PORT]",
-            description = "NTP server (repeatable; replaces the file's servers)")
+    @Option(names = {"-s", "--server"}, paramLabel = "HOST[:PORT][,poll-interval-ms=MS]",
+            description = "NTP server (repeatable; replaces the file's servers). Polled every 64 s after 4 polls 2 s "
+                    + "apart (chrony's minpoll 6 and iburst), as public servers expect; a shorter poll-interval-ms "
+                    + "only for servers you run")
     List<String> servers = new ArrayList<>();
 
     @Option(names = "--max-drift-ppm", paramLabel = "PPM", description = "maximum local clock drift (default 200)")
     Double maxDriftPpm;
 
-    @Option(names = "--poll-interval-ms", paramLabel = "MS", description = "NTP poll interval per server")
+    @Option(names = "--poll-interval-ms", paramLabel = "MS",
+            description = "NTP poll interval of servers without their own (default 64000)")
     Long pollIntervalMillis;
 
     @Option(names = "--segment", paramLabel = "PATH", description = "shared-memory segment path (default /dev/shm/gnomon-truetime)")
@@ -102,7 +105,10 @@ public final class ClockdMain implements Callable<Integer> {
     Settings settings() throws ConfigException {
         DaemonConfig c = config == null ? new DaemonConfig() : ConfigLoader.read(config);
         if (!servers.isEmpty()) {
-            c.servers = servers;
+            c.servers = new ArrayList<>();
+            for (String flag : servers) {
+                c.servers.add(serverFlag(flag));
+            }
             c.serversFlag = "--server";
         }
         if (maxDriftPpm != null) {
@@ -132,6 +138,30 @@ public final class ClockdMain implements Callable<Integer> {
             c.journal.dir = journalDir;
         }
         return ConfigLoader.validate(c);
+    }
+
+    /** The option a {@code --server} value may carry after its address, as in {@code host:123,poll-interval-ms=2000}. */
+    static final String SERVER_POLL_OPTION = "poll-interval-ms";
+
+    /** {@code HOST[:PORT][,poll-interval-ms=MS]}: the flag's form of a {@code servers} entry. */
+    static DaemonConfig.Server serverFlag(String value) throws ConfigException {
+        String[] parts = value.split(",", -1);
+        DaemonConfig.Server server = new DaemonConfig.Server(parts[0]);
+        for (int i = 1; i < parts.length; i++) {
+            String option = parts[i].trim();
+            if (!option.startsWith(SERVER_POLL_OPTION + "=")) {
+                throw new ConfigException("--server '" + value + "': unknown option '" + option + "' (known: "
+                        + SERVER_POLL_OPTION + "=MS)");
+            }
+            String millis = option.substring(SERVER_POLL_OPTION.length() + 1);
+            try {
+                server.pollIntervalMillis = Long.parseLong(millis);
+            } catch (NumberFormatException e) {
+                throw new ConfigException("--server '" + value + "': " + SERVER_POLL_OPTION + " '" + millis
+                        + "' is not a whole number of milliseconds");
+            }
+        }
+        return server;
     }
 
     @Override

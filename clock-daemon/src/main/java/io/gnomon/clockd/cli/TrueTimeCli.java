@@ -362,7 +362,9 @@ public final class TrueTimeCli implements Runnable {
     /** What a status means for an operator, when only the segment is at hand ({@code ageNanos}: of snapshot s). */
     static String plainWords(ClockStatus st, ClockSnapshot s, long ageNanos) {
         return switch (st) {
-            case SYNCHRONIZED -> "a majority of time sources agree; the interval is measured";
+            case SYNCHRONIZED -> "a majority of clockd's time sources agree and the interval is measured; with fewer "
+                    + "than 3 sources a falseticker cannot be out-voted (--grpc names the sources and says whether the "
+                    + "time is cross-checked)";
             case FREE_RUNNING -> "clockd lost its majority of sources; the last measured interval grows by the "
                     + "maximum drift until they return";
             case UNSYNCHRONIZED -> "clockd runs but has no majority of agreeing sources (unreachable, rejected, "

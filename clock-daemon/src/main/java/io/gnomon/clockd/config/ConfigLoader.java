@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpBound;
 import io.gnomon.clockd.source.ptp.PtpSource;
@@ -55,7 +56,7 @@ public final class ConfigLoader {
             throw new ConfigException("config " + file + " line " + e.getLocation().getLineNr() + ": unknown key '"
                     + e.getPropertyName() + "' (known here: " + known + ")");
         } catch (MismatchedInputException e) {
-            throw new ConfigException("config " + file + where(e) + ": " + mismatch(e));
+            throw new ConfigException("config " + file + where(e) + ": " + mismatch(e, text));
         } catch (JsonProcessingException e) {
             MarkedYAMLException yaml = yamlCause(e);
             if (yaml != null && yaml.getProblemMark() != null) {
@@ -85,7 +86,7 @@ public final class ConfigLoader {
      * A value of the wrong shape (a scalar where a list or a mapping belongs, a word where a number does): the
      * key, what it must be, and what the file has, instead of Jackson's "Cannot construct instance of ...".
      */
-    private static String mismatch(MismatchedInputException e) {
+    private static String mismatch(MismatchedInputException e, String text) {
         String key = key(e.getPath());
         Class<?> type = e.getTargetType();
         String must = type == null ? "another kind of value"
@@ -96,12 +97,14 @@ public final class ConfigLoader {
                 : type == double.class || type == Double.class ? "a number"
                 : type == boolean.class || type == Boolean.class ? "true or false"
                 : type == String.class ? "a single value (text)"
+                : type == DaemonConfig.Server.class ? "a host (host or host:port), or a mapping with 'host' and "
+                        + "'pollIntervalMillis'"
                 : "a mapping (indented 'key: value' lines below it)";
-        return "'" + key + "' must be " + must + ", got " + found(e);
+        return "'" + key + "' must be " + must + ", got " + found(e, text);
     }
 
     /** What the file has where the value did not fit, from Jackson's "... from String value ('x')". */
-    private static String found(MismatchedInputException e) {
+    private static String found(MismatchedInputException e, String text) {
         if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f && f.getValue() != null) {
             return "'" + f.getValue() + "'";
         }
@@ -113,9 +116,20 @@ public final class ConfigLoader {
             case "Array" -> "a list";
             case "Object" -> "a mapping";
             case "Null" -> "nothing (an empty value)";
-            default -> m.group(2) == null || m.group(2).startsWith("token") ? "a scalar"
-                    : "a scalar (" + m.group(2) + ")";
+            default -> m.group(2) != null && !m.group(2).startsWith("token") ? "a scalar (" + m.group(2) + ")"
+                    : scalarAt(e, text).map(v -> "a scalar ('" + v + "')").orElse("a scalar");
         };
+    }
+
+    /** The scalar at the exception's location, from the file's text (Jackson names it only for some types). */
+    private static java.util.Optional<String> scalarAt(MismatchedInputException e, String text) {
+        if (e.getLocation() == null || e.getLocation().getLineNr() < 1 || e.getLocation().getColumnNr() < 1) {
+            return java.util.Optional.empty();
+        }
+        String line = text.lines().skip(e.getLocation().getLineNr() - 1).findFirst().orElse("");
+        int column = e.getLocation().getColumnNr() - 1;
+        String value = column < line.length() ? line.substring(column).trim() : "";
+        return value.isEmpty() || value.length() > 200 ? java.util.Optional.empty() : java.util.Optional.of(value);
     }
 
     private static final java.util.regex.Pattern FOUND =
@@ -164,17 +178,22 @@ public final class ConfigLoader {
                     + "' is publish.segmentPath too; the two segments need two files");
         }
 
-        List<InetSocketAddress> servers = new ArrayList<>();
+        List<NtpSource.Server> servers = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (int i = 0; i < c.servers.size(); i++) {
+            DaemonConfig.Server entry = c.servers.get(i);
+            String spec = entry == null ? null : entry.host;
             // named as the operator wrote it: the file's key, or the flag and its value
-            String key = c.serversFlag == null ? "servers[" + i + "]" : c.serversFlag + " '" + c.servers.get(i) + "'";
-            InetSocketAddress a = parseServer(key, c.servers.get(i));
-            String name = "ntp:" + a.getAddress().getHostAddress() + ":" + a.getPort();
+            String key = c.serversFlag == null ? "servers[" + i + "]" : c.serversFlag + " '" + spec + "'";
+            InetSocketAddress a = parseServer(key, spec);
+            String name = "ntp:" + (a.isUnresolved() ? a.getHostString() : a.getAddress().getHostAddress()) + ":"
+                    + a.getPort();
             if (names.contains(name)) {
-                throw new ConfigException(key + ": '" + c.servers.get(i) + "' duplicates " + name);
+                throw new ConfigException(key + ": '" + spec + "' duplicates " + name);
             }
-            servers.add(a);
+            long pollMillis = entry.pollIntervalMillis == null ? c.pollIntervalMillis : entry.pollIntervalMillis;
+            positive(key + ".pollIntervalMillis", pollMillis);
+            servers.add(new NtpSource.Server(name, a, pollMillis * 1_000_000L));
             names.add(name);
         }
         double d = c.maxDriftPpm / 1e6;
@@ -203,7 +222,7 @@ public final class ConfigLoader {
         for (int i = 0; i < c.ptp.size(); i++) {
             ptp.add(ptpSource("ptp[" + i + "]", c.ptp.get(i), driftPpb, names, ptp));
         }
-        return new Settings(servers, names, driftPpb, c.pollIntervalMillis * ms, c.replyTimeoutMillis * ms,
+        return new Settings(servers, driftPpb, c.pollIntervalMillis * ms, c.replyTimeoutMillis * ms,
                 c.maxRootDistanceMillis * ms, c.assumedLocalErrorMillis * ms, Path.of(c.publish.segmentPath),
                 c.publish.intervalMillis * ms, c.publish.voidAfterMillis * ms,
                 endpoint("grpc", c.grpc), endpoint("metrics", c.metrics),
@@ -277,12 +296,47 @@ public final class ConfigLoader {
         }
     }
 
-    /** {@code host}, {@code host:port} or {@code [v6]:port}; NTP's port 123 by default. */
+    /**
+     * {@code host}, {@code host:port} or {@code [v6]:port}; NTP's port 123 by default. An IP address is parsed; a
+     * host name is only checked for syntax and left unresolved: clockd looks it up, and retries while DNS is down.
+     */
     static InetSocketAddress parseServer(String key, String spec) throws ConfigException {
-        return parseHostPort(key, spec, 123);
+        InetSocketAddress hostPort = splitHostPort(key, spec, 123);
+        String host = hostPort.getHostString();
+        if (host.contains(":") || host.matches("[0-9.]+")) {
+            try {
+                return new InetSocketAddress(InetAddress.getByName(host), hostPort.getPort()); // a literal: no lookup
+            } catch (UnknownHostException e) {
+                throw new ConfigException(key + ": '" + host + "' is not an IP address");
+            }
+        }
+        if (!HOST_NAME.matcher(host).matches() || host.length() > 253) {
+            throw new ConfigException(key + ": '" + host + "' is not a host name or IP address (letters, digits "
+                    + "and '-' in dot-separated labels of 1-63 characters, not starting or ending with '-')");
+        }
+        return InetSocketAddress.createUnresolved(host.toLowerCase(Locale.ROOT), hostPort.getPort());
     }
 
+    /** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens, an optional final dot. */
+    private static final java.util.regex.Pattern HOST_NAME = java.util.regex.Pattern.compile(
+            "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?");
+
     static InetSocketAddress parseHostPort(String key, String spec, int defaultPort) throws ConfigException {
+        return resolve(key, splitHostPort(key, spec, defaultPort));
+    }
+
+    private static InetSocketAddress resolve(String key, InetSocketAddress unresolved) throws ConfigException {
+        String host = unresolved.getHostString();
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), unresolved.getPort());
+        } catch (UnknownHostException e) {
+            throw new ConfigException(key + ": cannot resolve server '" + host.toLowerCase(Locale.ROOT)
+                    + "' (unreachable name; check DNS or use an address)");
+        }
+    }
+
+    /** The host and port of {@code spec}, unresolved. */
+    private static InetSocketAddress splitHostPort(String key, String spec, int defaultPort) throws ConfigException {
         if (spec == null || spec.isBlank()) {
             throw new ConfigException(key + ": empty server");
         }
@@ -305,11 +359,6 @@ public final class ConfigLoader {
         if (port < 1 || port > 65535) {
             throw new ConfigException(key + ": port " + port + " in '" + spec + "' is not a port (1-65535)");
         }
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), port);
-        } catch (UnknownHostException e) {
-            throw new ConfigException(key + ": cannot resolve server '" + host.toLowerCase(Locale.ROOT)
-                    + "' (unreachable name; check DNS or use an address)");
-        }
+        return InetSocketAddress.createUnresolved(host, port);
     }
 }

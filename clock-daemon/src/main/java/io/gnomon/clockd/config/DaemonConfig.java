@@ -12,13 +12,20 @@ import java.util.List;
  * error line. Mutable only while being read.
  */
 public final class DaemonConfig {
-    /** NTP servers as {@code host} or {@code host:port} (port 123 by default). Empty: the local default. */
-    @JsonProperty public List<String> servers = new ArrayList<>();
+    /**
+     * NTP servers, each {@code host}, {@code host:port} (port 123 by default) or {@code {host: ..., pollIntervalMillis:
+     * ...}}. Empty: the local default.
+     */
+    @JsonProperty public List<Server> servers = new ArrayList<>();
     /** The flag {@link #servers} came from when a flag replaced the file's ({@code --server}), for messages. */
     @JsonIgnore public String serversFlag;
     /** Maximum frequency error of the local clock against true time, in ppm (Spanner's 200 by default). */
     @JsonProperty public double maxDriftPpm = 200;
-    @JsonProperty public long pollIntervalMillis = 2000;
+    /**
+     * Time between polls of a server without its own {@link Server#pollIntervalMillis}: chrony's default minpoll
+     * (64 s), which public and other operators' servers expect; the first polls come 2 s apart (chrony's iburst).
+     */
+    @JsonProperty public long pollIntervalMillis = 64_000;
     @JsonProperty public long replyTimeoutMillis = 1000;
     /** A server whose own root delay/2 + root dispersion exceeds this is ignored (RFC 5905's MAXDIST is 1.5 s). */
     @JsonProperty public long maxRootDistanceMillis = 1500;
@@ -38,6 +45,22 @@ public final class DaemonConfig {
     @JsonProperty public Endpoint grpc = Endpoint.onPort(7360);
     @JsonProperty public Endpoint metrics = Endpoint.onPort(7361);
     @JsonProperty public Journal journal = new Journal();
+
+    /** One NTP server; a plain string in YAML is its {@link #host}. */
+    public static final class Server {
+        /** {@code host}, {@code host:port} or {@code [v6]:port}; a host name is looked up (and retried) by clockd. */
+        @JsonProperty public String host;
+        /** This server's poll interval; unset: the top-level pollIntervalMillis. Short polls: only servers you run. */
+        @JsonProperty public Long pollIntervalMillis;
+
+        public Server() {
+        }
+
+        /** The short form, {@code - host:port}. */
+        public Server(String host) {
+            this.host = host;
+        }
+    }
 
     public static final class Chrony {
         /** chronyd's cmdmon address ({@code cmdport}, with {@code cmdallow} admitting this host). */

@@ -7,14 +7,15 @@ import java.util.List;
 /**
  * Validated settings, in the units the code uses (nanoseconds, ppb, resolved addresses).
  *
- * @param servers                 resolved NTP servers in configuration order; empty = local default
- * @param serverNames             the names they are reported under ({@code ntp:host:port})
+ * @param servers                 NTP servers in configuration order, with the names they are reported under
+ *                                ({@code ntp:host:port}) and their poll intervals; empty = local default
+ * @param pollIntervalNanos       the poll interval of servers configured without their own
  * @param maxDriftPpb             the configured maximum drift, as the per-local-nanosecond growth of the bound
  *                                (d / (1 - d), rounded up: docs/clock-accuracy.md)
  * @param journalDir              null when the journal is disabled
  * @param clockBoundPath          where to write a ClockBound v2 segment too; null when disabled
  */
-public record Settings(List<InetSocketAddress> servers, List<String> serverNames, long maxDriftPpb,
+public record Settings(List<io.gnomon.clockd.source.NtpSource.Server> servers, long maxDriftPpb,
                        long pollIntervalNanos, long replyTimeoutNanos, long maxRootDistanceNanos,
                        long assumedLocalErrorNanos, Path segmentPath, long publishIntervalNanos,
                        long voidAfterNanos, InetSocketAddress grpcAddress, InetSocketAddress metricsAddress,
@@ -24,15 +25,34 @@ public record Settings(List<InetSocketAddress> servers, List<String> serverNames
                        Path clockBoundPath) {
     public Settings {
         servers = List.copyOf(servers);
-        serverNames = List.copyOf(serverNames);
         chronySources = List.copyOf(chronySources);
         ptpSources = List.copyOf(ptpSources);
         trusted = java.util.Set.copyOf(trusted);
     }
 
+    /** The NTP servers' names, in configuration order. */
+    public List<String> serverNames() {
+        return servers.stream().map(io.gnomon.clockd.source.NtpSource.Server::name).toList();
+    }
+
+    /** The longest poll interval of any source (NTP, chrony, PTP): what the reachability window must span. */
+    public long slowestPollIntervalNanos() {
+        long slowest = 0;
+        for (var s : servers) {
+            slowest = Math.max(slowest, s.pollIntervalNanos());
+        }
+        for (var c : chronySources) {
+            slowest = Math.max(slowest, c.pollIntervalNanos());
+        }
+        for (var p : ptpSources) {
+            slowest = Math.max(slowest, p.pollIntervalNanos());
+        }
+        return slowest == 0 ? pollIntervalNanos : slowest;
+    }
+
     /** Every source's name (NTP, chrony, PTP), in configuration order: the estimator's voters. */
     public List<String> sourceNames() {
-        List<String> all = new java.util.ArrayList<>(serverNames);
+        List<String> all = new java.util.ArrayList<>(serverNames());
         chronySources.forEach(c -> all.add(c.name()));
         ptpSources.forEach(p -> all.add(p.name()));
         return List.copyOf(all);

@@ -3,6 +3,7 @@ package io.gnomon.clockd.publish;
 import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.clockd.select.SourceState;
 import io.gnomon.truetime.ClockSnapshot;
 import io.gnomon.truetime.ClockStatus;
@@ -29,8 +30,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *   gnomon_source_{delay,offset,bound}_seconds{source}   NaN while the source has no measurement
  *   gnomon_source_reachable{source}, gnomon_source_falseticker{source}   0 or 1
  *   gnomon_source_last_sample_timestamp_seconds{source}  host realtime when its newest valid measurement arrived
- *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}
+ *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}   one count per exchange
+ *   gnomon_source_stray_datagrams_total{source,reason}   datagrams from a source's address that ended no exchange
+ *   gnomon_source_condition{source,condition}   1 for the source's condition (POLLING, UNRESOLVED, BACKED_OFF, STOPPED)
  *   gnomon_clock_disruptions_total{kind}
+ *   gnomon_clock_falsetickers_outvotable    falsetickers the reachable sources can out-vote ((reachable - 1) / 2)
+ *   gnomon_clock_cross_checkable            1 if at least one falseticker can be out-voted (3 or more reachable)
  * </pre>
  *
  * Thread-safe: updates may come from the estimator and source threads while a scrape runs.
@@ -52,6 +57,9 @@ public final class ClockMetrics {
     private final Map<String, AcceptedMeters> accepted = new ConcurrentHashMap<>();
     private final Map<RejectKey, Counter> rejected = new ConcurrentHashMap<>();
     private final Map<DisruptionDetector.Kind, Counter> disruptions = new ConcurrentHashMap<>();
+    private final Map<RejectKey, Counter> strays = new ConcurrentHashMap<>();
+    private final Map<String, SourceCondition> conditions = new ConcurrentHashMap<>();
+    private volatile double falsetickersOutvotable = 0;
 
     public ClockMetrics() {
         Gauge.builder("gnomon.clock.bound", this, m -> m.boundSeconds).baseUnit("seconds")
@@ -71,6 +79,11 @@ public final class ClockMetrics {
                 .description("Seconds the bound grows by per elapsed second (200 ppm = 0.0002)").register(registry);
         Gauge.builder("gnomon.clock.falsetickers", this, m -> m.falsetickers)
                 .description("Sources currently marked falsetickers").register(registry);
+        Gauge.builder("gnomon.clock.falsetickers.outvotable", this, m -> m.falsetickersOutvotable)
+                .description("Falsetickers the reachable sources can out-vote: (reachable - 1) / 2").register(registry);
+        Gauge.builder("gnomon.clock.cross.checkable", this, m -> m.falsetickersOutvotable >= 1 ? 1 : 0)
+                .description("1 if the time is cross-checked: enough reachable sources (3) to out-vote a falseticker")
+                .register(registry);
     }
 
     /** Updates the clock and per-source gauges from the daemon's newest estimate. */
@@ -80,6 +93,7 @@ public final class ClockMetrics {
         offsetSeconds = e.offsetNanos() / NANOS_PER_SECOND;
         maxDriftPpb = s.maxDriftPpb();
         falsetickers = e.falsetickerCount();
+        falsetickersOutvotable = e.falsetickersOutvotable();
         status = s.status();
         for (SourceState src : e.sources()) {
             sources.computeIfAbsent(src.name(), SourceGauges::new).update(src);
@@ -96,6 +110,26 @@ public final class ClockMetrics {
         rejected.computeIfAbsent(new RejectKey(source, reason), k -> Counter.builder("gnomon.samples.rejected")
                 .tags(Tags.of("source", k.source(), "reason", k.reason().name()))
                 .description("Replies or readings dropped, by reason").register(registry)).increment();
+    }
+
+    /** Counts one datagram from {@code source}'s address that ended no exchange (late, duplicated or spoofed). */
+    public void onStrayDatagram(String source, RejectReason reason) {
+        strays.computeIfAbsent(new RejectKey(source, reason), k -> Counter.builder("gnomon.source.stray.datagrams")
+                .tags(Tags.of("source", k.source(), "reason", k.reason().name()))
+                .description("Datagrams from a source's address that ended no exchange, by reason")
+                .register(registry)).increment();
+    }
+
+    /** Sets {@code source}'s condition: its gauge is 1 for that condition and 0 for the others. */
+    public void onCondition(String source, SourceCondition condition) {
+        if (conditions.put(source, condition) == null) {
+            for (SourceCondition c : SourceCondition.values()) {
+                Gauge.builder("gnomon.source.condition", this, m -> m.conditions.get(source) == c ? 1 : 0)
+                        .tags(Tags.of("source", source, "condition", c.name()))
+                        .description("1 for the source's condition: POLLING, UNRESOLVED, BACKED_OFF or STOPPED")
+                        .register(registry);
+            }
+        }
     }
 
     /** Counts one disruption of the host clocks (a suspend, a realtime step). */

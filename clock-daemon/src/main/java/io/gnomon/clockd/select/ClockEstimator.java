@@ -621,7 +621,7 @@ public final class ClockEstimator {
             snapshot = new ClockSnapshot(nowMonotonicNanos, mid, bound + leapWidening, drift,
                     nowMonotonicNanos + limits.voidAfterNanos(), ClockStatus.SYNCHRONIZED);
             disruption = null;
-            reason = countAgreeing(best, agreement, nowMonotonicNanos) + " of " + n + " sources agree";
+            reason = agreementWords(countAgreeing(best, agreement, nowMonotonicNanos), candidates, n);
             if (evidence < n) {
                 reason += "; interval covers what " + (evidence - (n - quorum)) + " of the " + evidence
                         + " measured sources allow (" + (n - evidence) + " without a measurement)";
@@ -665,7 +665,31 @@ public final class ClockEstimator {
             reason += "; falsetickers: " + states.stream().filter(SourceState::falseticker)
                     .map(SourceState::name).toList();
         }
-        return new Estimate(snapshot, snapshot.epochOffsetNanos() - realtimeMinusMonotonicNanos, states, reason);
+        Estimate e = new Estimate(snapshot, snapshot.epochOffsetNanos() - realtimeMinusMonotonicNanos, states, reason);
+        assert (candidates >= CROSS_CHECK_SOURCES) == (e.falsetickersOutvotable() >= 1)
+                : "the reason and the metric count the same reachable sources";
+        return e;
+    }
+
+    /** Reachable sources it takes to out-vote one falseticker: two honest ones against it. */
+    static final int CROSS_CHECK_SOURCES = 3;
+
+    /**
+     * Why the status is SYNCHRONIZED, without implying a cross-check that did not happen: with fewer than
+     * {@link #CROSS_CHECK_SOURCES} reachable sources a liar is believed (one source) or only stops the
+     * agreement (two), so the words say the time is not cross-checked.
+     */
+    private static String agreementWords(int agreeing, int reachable, int configured) {
+        if (reachable >= CROSS_CHECK_SOURCES) {
+            return agreeing + " of " + configured + " sources agree";
+        }
+        String advice = "; at least " + CROSS_CHECK_SOURCES + " sources can out-vote one";
+        if (reachable == 1) {
+            return "not cross-checked: 1 reachable source of " + configured + ", believed alone (a falseticker "
+                    + "would go unnoticed" + advice + ")";
+        }
+        return agreeing + " of " + configured + " sources agree, but not cross-checked: " + reachable
+                + " reachable sources cannot out-vote a falseticker" + advice;
     }
 
     /** An earlier snapshot's offset interval, aged to a monotonic instant. */

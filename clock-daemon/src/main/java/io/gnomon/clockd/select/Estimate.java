@@ -18,6 +18,17 @@ public record Estimate(ClockSnapshot snapshot, long offsetNanos, List<SourceStat
         sources = List.copyOf(sources);
     }
 
+    /**
+     * How many falsetickers the reachable sources can out-vote: a majority of them must stay honest, so of
+     * {@code r} reachable sources at most {@code (r - 1) / 2} may lie. 0 with one or two: the time is not
+     * cross-checked (one source is believed alone; two that disagree cannot say which is wrong). RFC 5905's
+     * selection and chrony's documentation ask for at least three sources, or four to survive losing one.
+     */
+    public int falsetickersOutvotable() {
+        long reachable = sources.stream().filter(s -> s.reachable() && s.hasMeasurement()).count();
+        return (int) Math.max(0, (reachable - 1) / 2);
+    }
+
     /** Number of sources currently marked falsetickers. */
     public long falsetickerCount() {
         return sources.stream().filter(SourceState::falseticker).count();

@@ -6,6 +6,7 @@ import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.DisruptionMonitor;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
+import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.source.NtpWire;
 import io.gnomon.clockd.source.chrony.ChronyBound;
 import io.gnomon.clockd.source.chrony.ChronyCmdmon;
@@ -464,6 +465,10 @@ public final class ClockSim {
                 driftPpb, sc.maxRootDistanceNanos);
         if (r instanceof NtpWire.Rejected rejected) {
             result.rejected.merge(rejected.reason().name(), 1L, Long::sum);
+            return;
+        }
+        if (r instanceof NtpWire.Kiss) {
+            result.rejected.merge(RejectReason.KISS_OF_DEATH.name(), 1L, Long::sum); // simulated servers never kiss
             return;
         }
         Measurement m = ((NtpWire.Accepted) r).measurement();

@@ -68,7 +68,8 @@ public final class ClockSimMain implements Callable<Integer> {
     int threads;
 
     @Option(names = "--poll-interval-ms", paramLabel = "MS",
-            description = "the daemon's NTP poll interval (default 2000, as clockd's)")
+            description = "the daemon's NTP poll interval (default 2000: the short poll of servers the operator runs; "
+                    + "clockd polls other servers every 64000)")
     Long pollIntervalMillis;
 
     @Option(names = "--max-drift-ppm", paramLabel = "PPM",

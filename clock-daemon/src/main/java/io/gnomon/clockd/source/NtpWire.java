@@ -37,7 +37,7 @@ public final class NtpWire {
     }
 
     /** What a reply turned into: a measurement or a rejection. */
-    public sealed interface Result permits Accepted, Rejected {
+    public sealed interface Result permits Accepted, Rejected, Kiss {
     }
 
     /**
@@ -69,6 +69,37 @@ public final class NtpWire {
             if (reason == null || detail == null) {
                 throw new IllegalArgumentException("reason and detail must not be null");
             }
+        }
+    }
+
+    /**
+     * A kiss-o'-death (RFC 5905 section 7.4): stratum 0, the reference id an ASCII code, and the origin echoing our
+     * nonce. Never a measurement; the code says what the server asks of the client.
+     *
+     * @param code the four ASCII characters of the reference id, unprintable ones as '?'
+     */
+    public record Kiss(String code) implements Result {
+        /** "Rate exceeded": the server asks the client to poll less often. */
+        public static final String RATE = "RATE";
+        /** "Access denied": the client must stop sending to this server. */
+        public static final String DENY = "DENY";
+        /** "Access restricted": the client must stop sending to this server. */
+        public static final String RSTR = "RSTR";
+
+        public Kiss {
+            if (code == null || code.length() != 4) {
+                throw new IllegalArgumentException("code must be 4 characters, was " + code);
+            }
+        }
+
+        /** RFC 5905 section 7.4: DENY and RSTR tell the client to demobilize the association. */
+        public boolean stopsPolling() {
+            return code.equals(DENY) || code.equals(RSTR);
+        }
+
+        /** RFC 5905 section 7.4: RATE tells the client to reduce its polling rate, each time it is received. */
+        public boolean asksToSlowDown() {
+            return code.equals(RATE);
         }
     }
 
@@ -108,7 +139,8 @@ public final class NtpWire {
      * @param t4MonotonicNanos      CLOCK_MONOTONIC just after the reply was received
      * @param maxDriftPpb           the largest rate error of the local monotonic clock against true time
      * @param maxRootDistanceNanos  replies whose root delay / 2 + root dispersion exceed this are rejected
-     * @return the measurement, or why the reply was rejected; never throws for any content of {@code bytes}
+     * @return the measurement, a kiss-o'-death, or why the reply was rejected; never throws for any content of
+     *         {@code bytes}
      * @throws IllegalArgumentException if the caller's arguments are inconsistent (a bug in the caller)
      */
     public static Result parseReply(byte[] bytes, int length, long expectedNonce, long t1MonotonicNanos,
@@ -145,7 +177,7 @@ public final class NtpWire {
         }
         int stratum = packet.getStratum();
         if (stratum == 0) {
-            return new Rejected(RejectReason.KISS_OF_DEATH, "kiss code " + kissCode(packet.getReferenceId()));
+            return new Kiss(kissCode(packet.getReferenceId()));
         }
         if (stratum >= 16) {
             return new Rejected(RejectReason.STRATUM_UNSYNCHRONIZED, "stratum " + stratum + " >= 16");

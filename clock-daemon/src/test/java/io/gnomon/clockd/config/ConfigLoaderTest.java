@@ -3,7 +3,10 @@ package io.gnomon.clockd.config;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.gnomon.clockd.source.NtpSource;
+
 import java.nio.file.Files;
+import java.time.Duration;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,6 +48,39 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void serversArePolledPolitelyUnlessTheyHaveTheirOwnShortPoll() throws Exception {
+        Settings s = load("servers:\n  - 127.0.0.1:12123\n  - host: 127.0.0.2\n    pollIntervalMillis: 2000\n");
+        assertThat(s.servers()).extracting(NtpSource.Server::pollIntervalNanos)
+                .containsExactly(Duration.ofSeconds(64).toNanos(), Duration.ofSeconds(2).toNanos());
+        assertThat(s.serverNames()).containsExactly("ntp:127.0.0.1:12123", "ntp:127.0.0.2:123");
+        // the top-level interval is the default of servers without their own
+        assertThat(load("pollIntervalMillis: 128000\nservers: [127.0.0.1]\n").servers().get(0).pollIntervalNanos())
+                .isEqualTo(Duration.ofSeconds(128).toNanos());
+        assertThatThrownBy(() -> load("servers:\n  - host: 127.0.0.1\n    pollIntervalMillis: 0\n"))
+                .hasMessage("servers[0].pollIntervalMillis: 0 must be > 0");
+        assertThatThrownBy(() -> load("servers:\n  - pollIntervalMillis: 2000\n"))
+                .hasMessage("servers[0]: empty server");
+        assertThatThrownBy(() -> load("servers:\n  - host: 127.0.0.1\n    poll: 2s\n"))
+                .hasMessageContaining("unknown key 'poll'").hasMessageContaining("pollIntervalMillis");
+    }
+
+    /** The documented example parses, and its pool servers get the polite default poll (no lookup at validation). */
+    @Test
+    void theDeployExampleIsValid() throws Exception {
+        Settings s = ConfigLoader.validate(ConfigLoader.read(Path.of("../deploy/clockd.example.yaml")));
+        assertThat(s.serverNames()).containsExactly("ntp:0.debian.pool.ntp.org:123", "ntp:1.debian.pool.ntp.org:123",
+                "ntp:2.debian.pool.ntp.org:123");
+        assertThat(s.servers()).allMatch(server -> server.pollIntervalNanos() == Duration.ofSeconds(64).toNanos());
+    }
+
+    @Test
+    void aHostNameIsLeftForClockdToResolveAndRetry() throws Exception {
+        Settings s = load("servers: [Time.Gnomon.INVALID:1123]\n");
+        assertThat(s.servers().get(0).address().isUnresolved()).isTrue();
+        assertThat(s.serverNames()).containsExactly("ntp:time.gnomon.invalid:1123");
+    }
+
+    @Test
     void unknownKeyIsOneLineNamingTheKeyAndLine() {
         assertThatThrownBy(() -> load("servers: []\npollIntervalMilis: 5\n"))
                 .isInstanceOf(ConfigException.class)
@@ -64,9 +100,13 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void unresolvableServerIsRejected() {
-        assertThatThrownBy(() -> load("servers: [no-such-host.invalid]\n"))
-                .hasMessageContaining("servers[0]: cannot resolve server 'no-such-host.invalid'");
+    void aSyntacticallyInvalidHostIsRejected() {
+        assertThatThrownBy(() -> load("servers: ['-bad-.example.org']\n"))
+                .hasMessageStartingWith("servers[0]: '-bad-.example.org' is not a host name or IP address");
+        assertThatThrownBy(() -> load("servers: ['ntp_1.example.org']\n"))
+                .hasMessageStartingWith("servers[0]: 'ntp_1.example.org' is not a host name or IP address");
+        assertThatThrownBy(() -> load("servers: ['[::1::2]:123']\n"))
+                .hasMessage("servers[0]: '::1::2' is not an IP address");
     }
 
     @Test
@@ -84,7 +124,8 @@ class ConfigLoaderTest {
                 .hasMessageEndingWith("clockd.yaml line 2: 'servers' must be a list (one '- host' per line, or [a, b]), "
                         + "got a scalar ('127.0.0.1')");
         assertThatThrownBy(() -> load("servers:\n  - a\n  - [b]\n"))
-                .hasMessageEndingWith("line 3: 'servers[1]' must be a single value (text), got a list");
+                .hasMessageEndingWith("line 3: 'servers[1]' must be a host (host or host:port), or a mapping with "
+                        + "'host' and 'pollIntervalMillis', got a list");
         assertThatThrownBy(() -> load("publish:\n  intervalMillis: [1]\n"))
                 .hasMessageEndingWith("line 2: 'publish.intervalMillis' must be a whole number, got a list");
         assertThatThrownBy(() -> load("maxDriftPpm: lots\n")).hasMessageEndingWith("line 1: 'maxDriftPpm' must be a number, got 'lots'");
@@ -109,7 +150,7 @@ class ConfigLoaderTest {
     @Test
     void serversFromAFlagAreNamedByTheFlag() {
         DaemonConfig c = new DaemonConfig();
-        c.servers = java.util.List.of("127.0.0.1:ntp");
+        c.servers = java.util.List.of(new DaemonConfig.Server("127.0.0.1:ntp"));
         c.serversFlag = "--server";
         assertThatThrownBy(() -> ConfigLoader.validate(c)).hasMessage("--server '127.0.0.1:ntp': bad port 'ntp' in '127.0.0.1:ntp'");
     }

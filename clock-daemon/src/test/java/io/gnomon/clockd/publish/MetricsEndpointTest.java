@@ -44,6 +44,8 @@ class MetricsEndpointTest {
         metrics.onRejected(Estimates.SOURCE_B.name(), RejectReason.KISS_OF_DEATH);
         metrics.onRejected(Estimates.SOURCE_B.name(), RejectReason.KISS_OF_DEATH);
         metrics.onRejected(Estimates.SOURCE_B.name(), RejectReason.TIMEOUT);
+        metrics.onStrayDatagram(Estimates.SOURCE_B.name(), RejectReason.ORIGIN_MISMATCH);
+        metrics.onCondition(Estimates.SOURCE_B.name(), io.gnomon.clockd.select.SourceCondition.STOPPED);
 
         HttpResponse<String> r = get("/metrics", "GET");
 
@@ -70,7 +72,13 @@ class MetricsEndpointTest {
                 "gnomon_samples_accepted_total{" + a + "} 2.0",
                 "gnomon_source_last_sample_timestamp_seconds{" + a + "} 1.7000000015E9",
                 "gnomon_samples_rejected_total{reason=\"KISS_OF_DEATH\"," + b + "} 2.0",
-                "gnomon_samples_rejected_total{reason=\"TIMEOUT\"," + b + "} 1.0");
+                "gnomon_samples_rejected_total{reason=\"TIMEOUT\"," + b + "} 1.0",
+                "gnomon_source_stray_datagrams_total{reason=\"ORIGIN_MISMATCH\"," + b + "} 1.0",
+                "gnomon_source_condition{condition=\"STOPPED\"," + b + "} 1.0",
+                "gnomon_source_condition{condition=\"POLLING\"," + b + "} 0.0",
+                // two reachable sources (a and b; c is not) cannot out-vote a falseticker
+                "gnomon_clock_falsetickers_outvotable 0.0",
+                "gnomon_clock_cross_checkable 0.0");
     }
 
     @Test

@@ -39,14 +39,39 @@ class ClockEstimatorTest {
         assertThat(offsets.earliestEpochNanos()).isLessThanOrEqualTo(THETA - MS);
         assertThat(offsets.latestEpochNanos()).isGreaterThanOrEqualTo(THETA + 3 * MS / 2);
         assertThat(synced.snapshot().boundNanos()).isEqualTo(1_250_000);
-        assertThat(synced.reason()).isEqualTo("2 of 3 sources agree; interval covers what 1 of the 2 measured "
-                + "sources allow (1 without a measurement)");
+        assertThat(synced.reason()).isEqualTo("2 of 3 sources agree, but not cross-checked: 2 reachable sources "
+                + "cannot out-vote a falseticker; at least 3 sources can out-vote one; interval covers what 1 of the 2 "
+                + "measured sources allow (1 without a measurement)");
+        assertThat(synced.falsetickersOutvotable()).isZero();
 
         // Once c is measured too, the doubly covered part is the interval again.
         estimator.onMeasurement("c", new Measurement(0, THETA, MS, 100_000));
         Estimate all = estimator.estimate(0, THETA);
         assertThat(all.snapshot().boundNanos()).isEqualTo(MS);
         assertThat(all.reason()).isEqualTo("3 of 3 sources agree");
+        assertThat(all.falsetickersOutvotable()).isEqualTo(1);
+    }
+
+    /**
+     * One source 500 ms off is all there is: nothing contradicts it, so the status is SYNCHRONIZED (the interval is
+     * honest about the one measurement), but the words say the time is not cross-checked instead of "1 of 1 agree".
+     */
+    @Test
+    void aSingleSourceIsBelievedButNotCalledCrossChecked() {
+        ClockEstimator one = new ClockEstimator(List.of("liar"), LIMITS);
+        one.onMeasurement("liar", new Measurement(0, THETA + 500 * MS, MS, 100_000));
+        Estimate e = one.estimate(0, THETA);
+        assertThat(e.snapshot().status()).isEqualTo(ClockStatus.SYNCHRONIZED);
+        assertThat(e.reason()).isEqualTo("not cross-checked: 1 reachable source of 1, believed alone (a falseticker "
+                + "would go unnoticed; at least 3 sources can out-vote one)");
+        assertThat(e.reason()).doesNotContain("agree");
+        assertThat(e.falsetickersOutvotable()).isZero();
+
+        ClockEstimator five = new ClockEstimator(List.of("a", "b", "c", "d", "e"), LIMITS);
+        for (String name : List.of("a", "b", "c", "d", "e")) {
+            five.onMeasurement(name, new Measurement(0, THETA, MS, 100_000));
+        }
+        assertThat(five.estimate(0, THETA).falsetickersOutvotable()).isEqualTo(2);
     }
 
     /**

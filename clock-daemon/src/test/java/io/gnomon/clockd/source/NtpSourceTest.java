@@ -2,6 +2,7 @@ package io.gnomon.clockd.source;
 
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.clockd.select.SourceListener;
 import io.gnomon.clockd.testing.FakeNtpServer;
 import io.gnomon.clockd.testing.FakeNtpServer.Fault;
@@ -14,7 +15,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
@@ -22,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -40,8 +44,39 @@ class NtpSourceTest {
     record Event(String sourceName, Measurement measurement, RejectReason reason, String detail) {
     }
 
+    /** A condition a source reported. */
+    record Condition(String sourceName, SourceCondition condition, String detail) {
+    }
+
     static final class RecordingListener implements SourceListener {
         final List<Event> events = new CopyOnWriteArrayList<>();
+        /** Datagrams that ended no exchange: not in {@link #events}, which holds one outcome per exchange. */
+        final List<Event> strays = new CopyOnWriteArrayList<>();
+        final List<Condition> conditions = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onStrayDatagram(String sourceName, RejectReason reason, String detail) {
+            strays.add(new Event(sourceName, null, reason, detail));
+        }
+
+        @Override
+        public void onCondition(String sourceName, SourceCondition condition, String detail) {
+            conditions.add(new Condition(sourceName, condition, detail));
+        }
+
+        boolean strayed(String sourceName, RejectReason reason) {
+            return strays.stream().anyMatch(e -> e.sourceName().equals(sourceName) && e.reason() == reason);
+        }
+
+        SourceCondition lastCondition(String sourceName) {
+            SourceCondition last = SourceCondition.POLLING;
+            for (Condition c : conditions) {
+                if (c.sourceName().equals(sourceName)) {
+                    last = c.condition();
+                }
+            }
+            return last;
+        }
 
         @Override
         public void onMeasurement(String sourceName, Measurement measurement) {
@@ -207,11 +242,9 @@ class NtpSourceTest {
         assertThat(lieNanos).isBetween(m.lowAt(now, MAX_DRIFT_PPB), m.highAt(now, MAX_DRIFT_PPB));
     }
 
-    @ParameterizedTest
-    @EnumSource(value = Fault.class, names = {"SHORT_PACKET", "WRONG_MODE", "KISS_OF_DEATH", "STRATUM_16", "LEAP_3",
-            "WRONG_ORIGIN", "ZERO_TRANSMIT", "ABSURD_ROOT_DISPERSION", "BAD_TIMESTAMPS", "SILENT"})
-    void eachFaultIsReportedAndTheSourceRecoversWhenItClears(Fault fault) throws IOException {
-        RejectReason expected = switch (fault) {
+    /** The reason each fault of the fake server is rejected under. */
+    private static RejectReason reasonFor(Fault fault) {
+        return switch (fault) {
             case SHORT_PACKET -> RejectReason.SHORT_PACKET;
             case WRONG_MODE -> RejectReason.WRONG_MODE;
             case KISS_OF_DEATH -> RejectReason.KISS_OF_DEATH;
@@ -224,6 +257,13 @@ class NtpSourceTest {
             case SILENT -> RejectReason.TIMEOUT;
             default -> throw new AssertionError(fault);
         };
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Fault.class, names = {"SHORT_PACKET", "WRONG_MODE", "KISS_OF_DEATH", "STRATUM_16", "LEAP_3",
+            "WRONG_ORIGIN", "ZERO_TRANSMIT", "ABSURD_ROOT_DISPERSION", "BAD_TIMESTAMPS", "SILENT"})
+    void eachFaultIsReportedAndTheSourceRecoversWhenItClears(Fault fault) throws IOException {
+        RejectReason expected = reasonFor(fault);
         FakeNtpServer server = server();
         server.setFault(fault);
         source(new NtpSource.Server("s", server.address()));
@@ -275,12 +315,14 @@ class NtpSourceTest {
     }
 
     /**
-     * The test plays the server by hand: it leaves the first request unanswered until the second one is sent,
-     * then answers the first (too late: ORIGIN_MISMATCH), sends garbage from the server's address (SHORT_PACKET,
-     * which must not cancel the outstanding request), then answers the second (a measurement).
+     * The test plays the server by hand: it leaves the first request unanswered until the second one is sent
+     * (the first ends as a TIMEOUT), then answers the first (too late: ORIGIN_MISMATCH for the second, held as its
+     * outcome should nothing better come) and sends garbage from the server's address (SHORT_PACKET: a stray, since
+     * one suspect datagram is held already); neither cancels the outstanding request. Then it answers the second (a
+     * measurement, which shows the held late reply to have been a stray too).
      */
     @Test
-    void aLateReplyToAnOlderRequestIsAnOriginMismatch() throws IOException {
+    void aLateReplyToAnOlderRequestIsAStrayOriginMismatch() throws IOException {
         try (DatagramChannel manual = DatagramChannel.open()) {
             manual.bind(loopbackEphemeral());
             InetSocketAddress serverAddress = (InetSocketAddress) manual.getLocalAddress();
@@ -300,21 +342,136 @@ class NtpSourceTest {
 
             long now = FakeNtpServer.instantNowEpochNanos();
             manual.send(ByteBuffer.wrap(FakeNtpServer.reply(first.array(), now, now)), client);
-            waitUp().until(() -> listener.rejected("m", RejectReason.ORIGIN_MISMATCH));
-
             manual.send(ByteBuffer.wrap(new byte[] {1, 2, 3}), client);
-            waitUp().until(() -> listener.rejected("m", RejectReason.SHORT_PACKET));
+            waitUp().until(() -> listener.strayed("m", RejectReason.SHORT_PACKET));
+            assertThat(listener.strayed("m", RejectReason.ORIGIN_MISMATCH)).isFalse();
 
             now = FakeNtpServer.instantNowEpochNanos();
             manual.send(ByteBuffer.wrap(FakeNtpServer.reply(second.array(), now, now)), client);
             waitUp().until(() -> !listener.measurements("m").isEmpty());
+            assertThat(listener.strayed("m", RejectReason.ORIGIN_MISMATCH)).isTrue();
 
             // a duplicate of the reply just accepted answers nothing outstanding
             manual.send(ByteBuffer.wrap(FakeNtpServer.reply(second.array(), now, now)), client);
-            waitUp().until(() -> listener.events.stream().filter(
+            waitUp().until(() -> listener.strays.stream().filter(
                     e -> e.reason() == RejectReason.ORIGIN_MISMATCH).count() == 2);
             assertThat(listener.measurements("m")).hasSize(1);
+            // two requests, two outcomes: the timeout and the measurement
+            assertThat(listener.events).hasSize(2);
         }
+    }
+
+    /**
+     * A server that answers every request with a bad packet: each request ends in exactly one outcome, under the
+     * packet's reason (not also a timeout), whether the packet failed a check before its origin was verified or after.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Fault.class, names = {"SHORT_PACKET", "WRONG_MODE", "WRONG_ORIGIN", "ZERO_TRANSMIT"})
+    void eachExchangeWithABadReplyIsCountedOnceUnderItsReason(Fault fault) throws IOException {
+        RejectReason expected = reasonFor(fault);
+        FakeNtpServer server = server();
+        server.setFault(fault);
+        NtpSource source = source(new NtpSource.Server("s", server.address()));
+        waitUp().until(() -> listener.events.size() >= 20);
+        source.close();
+
+        long requests = server.requestsReceived();
+        List<Event> outcomes = List.copyOf(listener.events);
+        // one outcome per request (the last may have been outstanding at close), never a reason and a timeout
+        assertThat(requests - outcomes.size()).isBetween(0L, 1L);
+        assertThat(outcomes).allMatch(e -> e.sourceName().equals("s") && e.measurement() == null);
+        assertThat(outcomes).anyMatch(e -> e.reason() == expected);
+        // a reply delayed past its deadline on a loaded host is a timeout, and then the reply itself a stray
+        assertThat(outcomes).allMatch(e -> e.reason() == expected || e.reason() == RejectReason.TIMEOUT);
+    }
+
+    /** RFC 5905 section 7.4: each RATE kiss doubles the poll interval; the kiss is never a sample. */
+    @Test
+    void aRateKissBacksOffThePolls() throws IOException {
+        FakeNtpServer server = server();
+        server.setFault(Fault.KISS_OF_DEATH);
+        long pollNanos = Duration.ofMillis(100).toNanos();
+        NtpSource.Config config = new NtpSource.Config(List.of(new NtpSource.Server("r", server.address())),
+                pollNanos, REPLY_TIMEOUT_NANOS, MAX_DRIFT_PPB, MAX_ROOT_DISTANCE_NANOS, 4, pollNanos / 4,
+                loopbackEphemeral());
+        NtpSource source = new NtpSource(config, listener, new SplittableRandom(11), MonotonicClock.SYSTEM);
+        toClose.add(source);
+        source.start();
+
+        waitUp().until(() -> server.requestsReceived() >= 4);
+        server.setFault(Fault.NONE);
+        List<Long> times = server.requestMonotonicNanos();
+        // the first kiss also ended the burst: every gap after a kiss is at least double the one before it
+        for (int i = 1; i < 4; i++) {
+            long scheduledNanos = pollNanos << i;
+            assertThat(times.get(i) - times.get(i - 1))
+                    .as("gap after kiss %d (scheduled %d ms)", i, scheduledNanos / 1_000_000)
+                    .isGreaterThan(scheduledNanos * 3 / 4); // lower bound only; slack for delivery jitter
+        }
+        assertThat(listener.rejected("r", RejectReason.KISS_OF_DEATH)).isTrue();
+        assertThat(listener.conditions).anyMatch(c -> c.condition() == SourceCondition.BACKED_OFF
+                && c.detail().contains("kiss-of-death RATE: polling every"));
+        int answered = listener.events.size();
+        waitUp().until(() -> listener.measuredSince("r", answered)); // still polled, and used again
+        assertThat(listener.measurements("r")).isNotEmpty();
+    }
+
+    /** RFC 5905 section 7.4: DENY and RSTR stop the polls of that server, and its condition says why. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"DENY", "RSTR"})
+    void aDenyOrRstrKissStopsPollingThatServer(String code) throws IOException {
+        FakeNtpServer denying = server();
+        denying.setFault(Fault.KISS_OF_DEATH);
+        denying.setKissCode(code);
+        FakeNtpServer other = server();
+        source(new NtpSource.Server("d", denying.address()), new NtpSource.Server("o", other.address()));
+
+        waitUp().until(() -> listener.lastCondition("d") == SourceCondition.STOPPED);
+        assertThat(listener.conditions).anyMatch(c -> c.sourceName().equals("d")
+                && c.detail().equals("server sent kiss-of-death " + code + ": stopped polling it until clockd restarts"));
+        assertThat(denying.requestsReceived()).isEqualTo(1);
+        assertThat(listener.rejected("d", RejectReason.KISS_OF_DEATH)).isTrue();
+        assertThat(listener.measurements("d")).isEmpty();
+        // many poll intervals later: the other server is still polled, the denying one never again
+        long otherRequests = other.requestsReceived();
+        waitUp().until(() -> other.requestsReceived() >= otherRequests + 10);
+        assertThat(denying.requestsReceived()).isEqualTo(1);
+    }
+
+    /**
+     * A name that does not resolve at start is retried (1 s, then 2 s later); its condition is reported once, though
+     * the resolver's words differ between tries; once it resolves the server is polled and measured.
+     */
+    @Test
+    void aNameThatResolvesOnlyLaterIsPolledOnceItDoes() throws IOException {
+        FakeNtpServer server = server();
+        AtomicInteger lookups = new AtomicInteger();
+        NtpSource.Resolver dnsDownAtBoot = host -> {
+            assertThat(host).isEqualTo("ntp.example.test");
+            int lookup = lookups.incrementAndGet();
+            if (lookup <= 2) {
+                throw new UnknownHostException(lookup == 1 ? host + ": Temporary failure in name resolution" : host);
+            }
+            return InetAddress.getByName("127.0.0.1");
+        };
+        NtpSource.Config config = new NtpSource.Config(List.of(new NtpSource.Server("ntp:ntp.example.test",
+                        InetSocketAddress.createUnresolved("ntp.example.test", server.port()))), POLL_INTERVAL_NANOS,
+                REPLY_TIMEOUT_NANOS, MAX_DRIFT_PPB, MAX_ROOT_DISTANCE_NANOS, 4, POLL_INTERVAL_NANOS,
+                loopbackEphemeral());
+        NtpSource source = new NtpSource(config, listener, new SplittableRandom(13), MonotonicClock.SYSTEM,
+                dnsDownAtBoot);
+        toClose.add(source);
+        source.start();
+
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
+                .until(() -> !listener.measurements("ntp:ntp.example.test").isEmpty());
+        assertThat(lookups.get()).isEqualTo(3);
+        assertThat(listener.conditions).extracting(Condition::condition)
+                .containsExactly(SourceCondition.UNRESOLVED, SourceCondition.POLLING);
+        assertThat(listener.conditions.get(0).detail()).startsWith("cannot resolve 'ntp.example.test' (")
+                .contains("Temporary failure in name resolution").contains("retrying with back-off");
+        // nothing was sent (so nothing timed out) while the name did not resolve
+        assertThat(listener.events).noneMatch(e -> e.reason() == RejectReason.TIMEOUT);
     }
 
     @Test
@@ -381,8 +538,8 @@ class NtpSourceTest {
                 .hasMessageContaining("servers");
         assertThatThrownBy(() -> new NtpSource.Config(List.of(server), 1, 1, 0, 1, 17, 1, loopbackEphemeral()))
                 .hasMessageContaining("burstPolls");
-        assertThatThrownBy(() -> new NtpSource.Server("s", InetSocketAddress.createUnresolved("example.org", 123)))
-                .hasMessageContaining("resolved");
+        assertThatThrownBy(() -> new NtpSource.Server("s", new InetSocketAddress("127.0.0.1", 123), -1))
+                .hasMessageContaining("pollIntervalNanos");
         assertThatThrownBy(() -> new NtpSource.Server(NtpSource.UNKNOWN_SOURCE_NAME,
                 new InetSocketAddress("127.0.0.1", 123))).hasMessageContaining("unknown");
     }

@@ -152,12 +152,18 @@ class NtpWireTest {
         reply.stratum = 0;
         reply.leap = 3; // as ntpd sends it: the kiss code is what matters
         reply.referenceId = 'R' << 24 | 'A' << 16 | 'T' << 8 | 'E';
-        NtpWire.Rejected r = rejected(reply.parse());
-        assertThat(r.reason()).isEqualTo(RejectReason.KISS_OF_DEATH);
-        assertThat(r.detail()).contains("RATE");
+        assertThat(reply.parse()).isEqualTo(new NtpWire.Kiss("RATE"));
+        assertThat(((NtpWire.Kiss) reply.parse()).asksToSlowDown()).isTrue();
+
+        reply.referenceId = 'D' << 24 | 'E' << 16 | 'N' << 8 | 'Y';
+        assertThat(((NtpWire.Kiss) reply.parse()).stopsPolling()).isTrue();
+        reply.referenceId = 'R' << 24 | 'S' << 16 | 'T' << 8 | 'R';
+        assertThat(((NtpWire.Kiss) reply.parse()).stopsPolling()).isTrue();
 
         reply.referenceId = 'D' << 24 | 'E' << 16 | 'N' << 8 | 0x01;
-        assertThat(rejected(reply.parse()).detail()).contains("DEN?");
+        NtpWire.Kiss unknown = (NtpWire.Kiss) reply.parse();
+        assertThat(unknown.code()).isEqualTo("DEN?");
+        assertThat(unknown.stopsPolling() || unknown.asksToSlowDown()).isFalse();
     }
 
     @Test

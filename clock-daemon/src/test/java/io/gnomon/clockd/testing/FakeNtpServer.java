@@ -41,7 +41,7 @@ public final class FakeNtpServer implements AutoCloseable {
         SHORT_PACKET,
         /** Mode 3 (client) instead of 4 (server). */
         WRONG_MODE,
-        /** Stratum 0 with reference id "RATE": a kiss-o'-death asking the client to slow down. */
+        /** Stratum 0 with reference id {@link #setKissCode} ("RATE" by default): a kiss-o'-death. */
         KISS_OF_DEATH,
         /** Stratum 16: unsynchronized. */
         STRATUM_16,
@@ -63,7 +63,6 @@ public final class FakeNtpServer implements AutoCloseable {
 
     /** The reference id a stratum-1 server sends: an ASCII clock name. */
     private static final int REFERENCE_ID_LOCL = 'L' << 24 | 'O' << 16 | 'C' << 8 | 'L';
-    private static final int REFERENCE_ID_RATE = 'R' << 24 | 'A' << 16 | 'T' << 8 | 'E';
     private static final long NTP_TO_UNIX_EPOCH_SECONDS = 2_208_988_800L;
     private static final int MAX_REQUEST_BYTES = 1024;
 
@@ -73,6 +72,8 @@ public final class FakeNtpServer implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong requestsReceived = new AtomicLong();
     private final AtomicLong repliesSent = new AtomicLong();
+    private final java.util.List<Long> requestMonotonicNanos = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile String kissCode = "RATE";
     private volatile Fault fault = Fault.NONE;
     private volatile long offsetNanos;
     private volatile int stratum = 1;
@@ -130,6 +131,19 @@ public final class FakeNtpServer implements AutoCloseable {
             throw new IllegalArgumentException("fault must not be null");
         }
         this.fault = fault;
+    }
+
+    /** The reference id of {@link Fault#KISS_OF_DEATH} replies: four ASCII characters, e.g. "DENY". */
+    public void setKissCode(String code) {
+        if (code == null || code.length() != 4) {
+            throw new IllegalArgumentException("a kiss code is 4 characters, was " + code);
+        }
+        this.kissCode = code;
+    }
+
+    /** When each client request arrived (CLOCK_MONOTONIC, {@link System#nanoTime()}), in order. */
+    public java.util.List<Long> requestMonotonicNanos() {
+        return java.util.List.copyOf(requestMonotonicNanos);
     }
 
     public Fault fault() {
@@ -217,6 +231,7 @@ public final class FakeNtpServer implements AutoCloseable {
                 if (request.getLength() < 48 || (buffer[0] & 7) != 3) {
                     continue; // not a client request
                 }
+                requestMonotonicNanos.add(System.nanoTime());
                 requestsReceived.incrementAndGet();
                 Fault currentFault = fault;
                 if (currentFault == Fault.SILENT) {
@@ -226,6 +241,9 @@ public final class FakeNtpServer implements AutoCloseable {
                 long transmitEpochNanos = realtimeEpochNanos.getAsLong() + offsetNanos;
                 byte[] reply = buildReply(requestBytes, receiveEpochNanos, transmitEpochNanos, currentFault, stratum,
                         precision, toShortFormatCeil(rootDelay), toShortFormatCeil(rootDispersion));
+                if (currentFault == Fault.KISS_OF_DEATH) {
+                    ByteBuffer.wrap(reply).putInt(12, asciiId(kissCode));
+                }
                 if (currentFault != Fault.LEAP_3) {
                     reply[0] = (byte) ((reply[0] & 0x3F) | leapIndicator << 6);
                 }
@@ -265,13 +283,17 @@ public final class FakeNtpServer implements AutoCloseable {
         b.put((byte) precision);
         b.putInt(rootDelay);
         b.putInt(fault == Fault.ABSURD_ROOT_DISPERSION ? 20 << 16 : rootDispersion);
-        b.putInt(fault == Fault.KISS_OF_DEATH ? REFERENCE_ID_RATE : REFERENCE_ID_LOCL);
+        b.putInt(fault == Fault.KISS_OF_DEATH ? asciiId("RATE") : REFERENCE_ID_LOCL);
         b.putLong(toNtp(receiveEpochNanos - 1_000_000_000L)); // reference: last set a second ago
         b.putLong(fault == Fault.WRONG_ORIGIN ? ~origin : origin);
         b.putLong(receive);
         b.putLong(transmit);
         byte[] reply = b.array();
         return fault == Fault.SHORT_PACKET ? Arrays.copyOf(reply, 47) : reply;
+    }
+
+    private static int asciiId(String code) {
+        return code.charAt(0) << 24 | code.charAt(1) << 16 | code.charAt(2) << 8 | code.charAt(3);
     }
 
     /** Epoch nanoseconds as an NTP era-0 32.32 timestamp, rounded to the nearest 2^-32 s. */
