@@ -11,7 +11,7 @@ import java.util.Properties;
  * into {@value #RESOURCE} when it copies the resources (the scripts in bin/ run from target/classes, where
  * there is no jar manifest to read it from).
  */
-final class Version implements CommandLine.IVersionProvider {
+public final class Version implements CommandLine.IVersionProvider {
     static final String RESOURCE = "/io/gnomon/clockd/version.properties";
 
     @CommandLine.Spec

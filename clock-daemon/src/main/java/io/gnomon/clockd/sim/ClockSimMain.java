@@ -25,7 +25,8 @@ import java.util.function.Consumer;
  * published snapshot against true time. Exit codes: 0 sound (and every control that ran failed as it must),
  * 1 a violation in a scenario that keeps the assumptions or a control that found none, 2 bad arguments.
  */
-@Command(name = "clock-sim", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "clock-sim", mixinStandardHelpOptions = true, versionProvider = io.gnomon.clockd.cli.Version.class,
+        sortOptions = false,
         description = {"Deterministic clock simulator: drives the daemon's real NTP codec (NtpWire), estimator "
                 + "(ClockEstimator) and reader extrapolation (ClockSnapshot) in simulated time, and checks that every "
                 + "usable interval contains true time.",

@@ -221,7 +221,7 @@ class LaunchScriptsTest {
         Run bare = run(dir, "truetime");
         assertThat(bare.exitCode()).isEqualTo(2);
         assertThat(bare.stderr()).startsWith("truetime: a command is required").contains("Usage: truetime");
-        for (String script : List.of("truetime", "clockd", "clockd-journal")) {
+        for (String script : List.of("truetime", "clockd", "clockd-journal", "clock-sim")) {
             Run version = run(dir, script, "-V");
             assertThat(version.exitCode()).isZero();
             assertThat(version.stdout()).matches(script + " \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\n");
