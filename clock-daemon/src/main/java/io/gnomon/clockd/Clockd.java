@@ -97,12 +97,13 @@ public final class Clockd implements AutoCloseable {
                 }
                 started.add(0, journal);
             }
-            PublishSink publish = new PublishSink(metrics, service, journal, Version.projectVersion());
+            String version = Version.projectVersion();
+            PublishSink publish = new PublishSink(metrics, service, journal, version);
             daemon.addSink(faults == null ? publish : new FaultingSink(publish, faults));
 
             GrpcEndpoint grpc = GrpcEndpoint.start(s.grpcAddress(), service);
             started.add(0, grpc);
-            Page page = new Page(service, clocks, s.journalDir(), Page.Limits.DEFAULT);
+            Page page = new Page(service, clocks, s.journalDir(), version, Page.Limits.DEFAULT);
             started.add(0, page);
             daemon.addSink(faults == null ? page : new FaultingSink(page, faults));
             HttpEndpoint http = HttpEndpoint.start(s.metricsAddress(), metrics, page);

@@ -9,7 +9,6 @@ import io.gnomon.truetime.ClockStatus;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,16 +40,14 @@ final class History {
         long[] read = {0};
         boolean truncated = false;
         if (dir != null) {
-            read[0] = Journal.read(dir, true, limits.maxEntriesRead(), (fields, epochNanos) -> {
-                if (epochNanos != Long.MIN_VALUE && epochNanos < fromEpochNanos - READ_SLACK_NANOS) {
-                    return false;
+            read[0] = Journal.read(dir, fromEpochNanos - READ_SLACK_NANOS, limits.maxEntriesRead(), (fields, epochNanos) -> {
+                if (epochNanos == Long.MIN_VALUE || epochNanos >= fromEpochNanos - READ_SLACK_NANOS) {
+                    fields.put("epochNanos", epochNanos);
+                    entries.add(fields);
                 }
-                fields.put("epochNanos", epochNanos);
-                entries.add(fields);
                 return true;
             });
             truncated = read[0] >= limits.maxEntriesRead();
-            Collections.reverse(entries);
         }
         return downsample(entries, fromEpochNanos, toEpochNanos, limits, truncated, dir != null);
     }
@@ -79,7 +76,7 @@ final class History {
             lastMonotonicNanos = monotonicNanos;
             switch (type) {
                 case "start" -> {
-                    events.add(new PageEvents.Event(epochMillis, "restart", "clockd started " + f.getOrDefault("version", "")));
+                    events.add(new PageEvents.Event(epochMillis, "restart", Page.started(String.valueOf(f.getOrDefault("version", "")))));
                     previous = null;
                 }
                 case "snapshot" -> {

@@ -64,6 +64,7 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
     private final TrueTimeService service;
     private final SystemClocks clocks;
     private final Path journalDir;
+    private final String version;
     private final Limits limits;
     private final LiveClients live;
     private final Semaphore historyReaders = new Semaphore(1);
@@ -79,10 +80,11 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
     private String lastState;
 
     /** {@code journalDir}: where the journal is kept, null if it is not (the page then shows only live data). */
-    public Page(TrueTimeService service, SystemClocks clocks, Path journalDir, Limits limits) {
+    public Page(TrueTimeService service, SystemClocks clocks, Path journalDir, String version, Limits limits) {
         this.service = service;
         this.clocks = clocks;
         this.journalDir = journalDir;
+        this.version = version;
         this.limits = limits;
         this.live = new LiveClients(limits.maxLiveClients(), limits.liveQueueLength());
     }
@@ -91,7 +93,7 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
 
     @Override
     public void onStart(SystemClocks.Pair clocks) {
-        note(new PageEvents.Event(clocks.realtimeEpochNanos() / 1_000_000, "restart", "clockd started"));
+        note(new PageEvents.Event(clocks.realtimeEpochNanos() / 1_000_000, "restart", started(version)));
     }
 
     @Override
@@ -191,6 +193,11 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
             return "unreachable";
         }
         return s.falseticker() ? "falseticker" : "selected";
+    }
+
+    /** The words of a start event, the same from the journal and live (so the page shows it once). */
+    static String started(String version) {
+        return "clockd started " + version;
     }
 
     private long epochMillis() {

@@ -42,6 +42,17 @@
     }
   };
 
+  // One label per decade of µs, thinned to at most 6, written as durations ("10 µs", "1 ms", "100 s").
+  function decadeLabels(splits) {
+    const decades = splits.filter(v => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9);
+    const every = Math.max(1, Math.ceil(decades.length / 6));
+    return splits.map(v => {
+      const d = decades.indexOf(v);
+      if (d < 0 || d % every !== 0) return "";
+      return v >= 1e9 ? `1e${Math.round(Math.log10(v / 1e6))} s` : fmt(v * 1e3).replace(/\.0+ /, " ");
+    });
+  }
+
   function width() { return Math.max(400, document.body.clientWidth - 40); }
 
   function draw() {
@@ -52,7 +63,9 @@
         series: [{}, { label: "ε (µs)", stroke: "#c60", width: 2 },
                  { label: "min in bucket", stroke: "#fb8", dash: [4, 4] },
                  { label: "max in bucket", stroke: "#fb8", dash: [4, 4] }],
-        axes: [{}, { label: "µs" }] }, epsData, $("epsChart"));
+        // ε spans decades (seconds unsynchronized, microseconds synchronized): a log scale shows both
+        scales: { y: { distr: 3 } },
+        axes: [{}, { size: 70, values: (u, splits) => decadeLabels(splits) }] }, epsData, $("epsChart"));
     } else {
       epsChart.setData(epsData);
     }
@@ -80,6 +93,12 @@
     const s = { t: h.t, bound: h.boundNanos, boundMin: h.boundMinNanos, boundMax: h.boundMaxNanos, offset: h.offsetNanos,
                 sources: {} };
     for (const [name, v] of Object.entries(h.sources)) s.sources[name] = { offset: v.offsetNanos };
+    if (range === "live") { // live starts where data starts, not ten empty minutes earlier
+      let first = 0;
+      while (first < s.t.length && s.bound[first] === null) first++;
+      for (const k of ["t", "bound", "boundMin", "boundMax", "offset"]) s[k] = s[k].slice(first);
+      for (const v of Object.values(s.sources)) v.offset = v.offset.slice(first);
+    }
     $("rangeNote").textContent = (h.journal ? "" : "no journal configured: only what this page saw live. ")
       + (h.truncated ? "history truncated (journal too large to read at once). " : "")
       + (range === "live" ? "" : `one point per ${(h.bucketMillis / 1000).toFixed(1)} s`);
@@ -128,8 +147,8 @@
     $("headline").textContent = "status: " + st.headline;
     $("why").textContent = "why: " + st.why;
     $("meaning").textContent = st.meaning;
-    $("numbers").textContent = `ε ${fmt(st.boundNanos)}   offset of this host's clock ${fmt(st.offsetNanos)}   `
-      + `max drift ${(st.maxDriftPpb / 1e3).toFixed(1)} ppm   falsetickers out-votable: ${st.falsetickersOutvotable}`;
+    $("numbers").textContent = [`ε ${fmt(st.boundNanos)}`, `offset of this host's clock ${fmt(st.offsetNanos)}`,
+      `max drift ${(st.maxDriftPpb / 1e3).toFixed(1)} ppm`, `falsetickers out-votable: ${st.falsetickersOutvotable}`].join(" · ");
     showSources(st);
   }
 
