@@ -59,12 +59,7 @@ class ClockdPageChromiumTest {
         List<AutoCloseable> started = new ArrayList<>();
         WebDriver browser = null;
         try {
-            List<String> servers = new ArrayList<>();
-            for (String address : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3")) {
-                ChronyServer chrony = ChronyServer.start(dir.resolve("chrony"), address);
-                started.add(chrony);
-                servers.add(chrony.spec());
-            }
+            List<String> servers = new ArrayList<>(ChronyServer.startThreeOnLoopback(dir.resolve("chrony"), started));
             FakeNtpServer liar = FakeNtpServer.start();
             started.add(liar);
             liar.setOffset(Duration.ofMillis(3));

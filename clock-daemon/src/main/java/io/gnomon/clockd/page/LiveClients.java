@@ -81,7 +81,9 @@ final class LiveClients implements AutoCloseable {
     }
 
     private final class Client {
-        private static final String STOP = "";
+        /** A marker compared by identity: a string no caller can pass (literals are interned, this is not). */
+        @SuppressWarnings("StringOperationCanBeSimplified")
+        private static final String STOP = new String("stop");
         final HttpExchange exchange;
         final BlockingQueue<String> queue;
         volatile boolean dropped;
