@@ -106,7 +106,8 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
                 PageEvents.Mark.leapWindowIn(e.reason()));
         PageEvents.between(mark, next, epochMillis, r.getReason()).forEach(this::note);
         mark = next;
-        if (pending.isEmpty() && nowNanos - lastBroadcastMonotonicNanos < limits.minBroadcastIntervalNanos()) {
+        if (pending.isEmpty() && lastBroadcastMonotonicNanos != Long.MIN_VALUE
+                && nowNanos - lastBroadcastMonotonicNanos < limits.minBroadcastIntervalNanos()) {
             return; // estimates follow every measurement: with many sources, pages need not see each one
         }
         lastBroadcastMonotonicNanos = nowNanos;
@@ -253,12 +254,17 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
                 HttpEndpoint.respond(exchange, 429, "busy reading the journal for another page: retry shortly\n");
                 return false;
             }
+            String history;
             try {
-                HttpEndpoint.respond(exchange, 200, "application/json", text(History.read(journalDir, rangeNanos,
-                        clocks.readPair().realtimeEpochNanos(), limits.history())));
+                history = text(History.read(journalDir, rangeNanos, clocks.readPair().realtimeEpochNanos(),
+                        limits.history()));
+            } catch (IOException e) { // e.g. no cycle file yet, in the first moment after a start
+                HttpEndpoint.respond(exchange, 503, "cannot read the journal: " + e.getMessage() + "; retry shortly\n");
+                return false;
             } finally {
                 historyReaders.release();
             }
+            HttpEndpoint.respond(exchange, 200, "application/json", history);
             return false;
         }
         HttpEndpoint.expectQuery(query, Set.of());
