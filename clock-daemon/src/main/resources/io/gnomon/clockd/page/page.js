@@ -81,6 +81,7 @@
                  { label: "offset (µs)", stroke: "#222", width: 2 }]
           .concat(names.map((n, i) => ({ label: n, stroke: `hsl(${(i * 137) % 360},60%,45%)`, width: 1 }))),
         bands: [{ series: [1, 2], fill: "rgba(40,160,40,.15)" }],
+        legend: { show: names.length <= 12 }, // 100 sources' legend would bury the chart; the table names them
         axes: [{}, { label: "µs" }] }, offsetData, $("offsetChart"));
     } else {
       offsetChart.setData(offsetData);
