@@ -31,6 +31,10 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
 
     /** A publisher of what the core produces; called on the core thread, so it must not block for long. */
     public interface Sink {
+        /** The daemon starts: called once, on the core thread, before the first estimate. */
+        default void onStart(SystemClocks.Pair clocks) {
+        }
+
         void onEstimate(Estimate estimate, SystemClocks.Pair clocks);
 
         default void onMeasurement(String source, Measurement m, SystemClocks.Pair clocks) {
@@ -117,7 +121,13 @@ public final class ClockDaemon implements SourceListener, AutoCloseable {
      */
     public void start() {
         try {
-            core.submit(this::safePublish).get(10, TimeUnit.SECONDS);
+            core.submit(() -> {
+                SystemClocks.Pair pair = clocks.readPair();
+                for (Sink s : sinks) {
+                    s.onStart(pair);
+                }
+                safePublish();
+            }).get(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while publishing the first estimate", e);

@@ -1,7 +1,9 @@
 package io.gnomon.clockd;
 
 import io.gnomon.clockd.config.Settings;
+import io.gnomon.clockd.cli.Version;
 import io.gnomon.clockd.journal.Journal;
+import io.gnomon.clockd.page.Page;
 import io.gnomon.clockd.publish.ClockBoundSink;
 import io.gnomon.clockd.publish.ClockMetrics;
 import io.gnomon.clockd.publish.FaultingSink;
@@ -14,6 +16,7 @@ import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceCondition;
+import io.gnomon.clockd.select.SourceState;
 import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
@@ -94,12 +97,16 @@ public final class Clockd implements AutoCloseable {
                 }
                 started.add(0, journal);
             }
-            PublishSink publish = new PublishSink(metrics, service, journal);
+            String version = Version.projectVersion();
+            PublishSink publish = new PublishSink(metrics, service, journal, version);
             daemon.addSink(faults == null ? publish : new FaultingSink(publish, faults));
 
             GrpcEndpoint grpc = GrpcEndpoint.start(s.grpcAddress(), service);
             started.add(0, grpc);
-            HttpEndpoint http = HttpEndpoint.start(s.metricsAddress(), metrics);
+            Page page = new Page(service, clocks, s.journalDir(), version, Page.Limits.DEFAULT);
+            started.add(0, page);
+            daemon.addSink(faults == null ? page : new FaultingSink(page, faults));
+            HttpEndpoint http = HttpEndpoint.start(s.metricsAddress(), metrics, page);
             started.add(0, http);
 
             daemon.start();
@@ -169,14 +176,22 @@ public final class Clockd implements AutoCloseable {
     }
 
     /** Metrics, the gRPC service and the journal hear of every estimate, measurement and rejection. */
-    private record PublishSink(ClockMetrics metrics, TrueTimeService service, Journal journal)
+    private record PublishSink(ClockMetrics metrics, TrueTimeService service, Journal journal, String version)
             implements ClockDaemon.Sink {
+        @Override
+        public void onStart(SystemClocks.Pair c) {
+            if (journal != null) {
+                journal.recordStart(c.monotonicAfterNanos(), c.realtimeEpochNanos(), version);
+            }
+        }
+
         @Override
         public void onEstimate(Estimate e, SystemClocks.Pair c) {
             metrics.onEstimate(e);
             service.onEstimate(e);
             if (journal != null) {
-                journal.recordSnapshot(c.monotonicAfterNanos(), c.realtimeEpochNanos(), e.snapshot(), e.reason());
+                journal.recordSnapshot(c.monotonicAfterNanos(), c.realtimeEpochNanos(), e.snapshot(), e.reason(),
+                        e.sources().stream().filter(SourceState::falseticker).map(SourceState::name).toList());
             }
         }
 

@@ -61,12 +61,7 @@ class FleetViewPrometheusTest {
         assumeTrue(PrometheusServer.available(),
                 "prometheus and promtool are not installed: bin/test installs Debian's prometheus package");
         assumeTrue(ChronyServer.available(), "chronyd is not installed: bin/test installs Debian's chrony package");
-        List<String> servers = new ArrayList<>();
-        for (String address : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3")) {
-            ChronyServer chrony = ChronyServer.start(dir.resolve("chrony"), address);
-            started.add(chrony);
-            servers.add(chrony.spec());
-        }
+        List<String> servers = new ArrayList<>(ChronyServer.startThreeOnLoopback(dir.resolve("chrony"), started));
         FakeNtpServer liar = FakeNtpServer.start();
         started.add(liar);
         liar.setOffset(Duration.ofSeconds(5));

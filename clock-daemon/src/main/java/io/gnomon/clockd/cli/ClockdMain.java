@@ -192,8 +192,9 @@ public final class ClockdMain implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         System.err.println("clockd: publishing to " + s.segmentPath() + (s.clockBoundPath() == null ? ""
                 : " and (ClockBound v2) " + s.clockBoundPath()) + ", gRPC " + s.grpcAddress().getAddress()
-                .getHostAddress() + ":" + clockd.grpcPort() + ", metrics http://" + s.metricsAddress().getAddress()
-                .getHostAddress() + ":" + clockd.metricsPort() + "/metrics, from " + (s.sourceNames().isEmpty()
+                .getHostAddress() + ":" + clockd.grpcPort() + ", page and metrics http://" + s.metricsAddress()
+                .getAddress().getHostAddress() + ":" + clockd.metricsPort() + "/ and /metrics, from "
+                + (s.sourceNames().isEmpty()
                 ? "the embedded local default (status UNVERIFIED: no time source configured)" : s.sourceNames()));
         if (readyFile != null && stopped.getCount() > 0) {
             Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");

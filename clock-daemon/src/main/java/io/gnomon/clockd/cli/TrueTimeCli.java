@@ -207,7 +207,7 @@ public final class TrueTimeCli implements Runnable {
 
         private static int otherStatus(java.io.PrintWriter out, TrueTime tt) {
             ClockStatus st = tt.status();
-            out.println("status: " + st + (st.isUsable() ? "" : "  (not usable)"));
+            out.println("status: " + statusWords(st));
             out.println("why:    " + plainWords(st, null, 0));
             return st.isUsable() ? 0 : NOT_USABLE;
         }
@@ -359,8 +359,13 @@ public final class TrueTimeCli implements Runnable {
         }
     }
 
+    /** The status as {@code truetime status} heads its answer, e.g. "UNSYNCHRONIZED  (not usable)". */
+    public static String statusWords(ClockStatus st) {
+        return st + (st.isUsable() ? "" : "  (not usable)");
+    }
+
     /** What a status means for an operator, when only the segment is at hand ({@code ageNanos}: of snapshot s). */
-    static String plainWords(ClockStatus st, ClockSnapshot s, long ageNanos) {
+    public static String plainWords(ClockStatus st, ClockSnapshot s, long ageNanos) {
         return switch (st) {
             case SYNCHRONIZED -> "a majority of clockd's time sources agree and the interval is measured; with fewer "
                     + "than 3 sources a falseticker cannot be out-voted (--grpc names the sources and says whether the "
@@ -380,7 +385,7 @@ public final class TrueTimeCli implements Runnable {
 
     static void printStatus(java.io.PrintWriter out, StatusResponse r) {
         ClockStatus st = ClockStatus.fromCode(r.getStatusValue());
-        out.println("status: " + st + (st.isUsable() ? "" : "  (not usable)"));
+        out.println("status: " + statusWords(st));
         out.println("why:    " + r.getReason());
         out.println("bound:  " + Format.nanos(r.getBoundNanos()) + "   system clock offset: "
                 + Format.nanos(r.getOffsetNanos()) + "   max drift: "

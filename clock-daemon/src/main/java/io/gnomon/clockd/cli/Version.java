@@ -23,7 +23,7 @@ public final class Version implements CommandLine.IVersionProvider {
     }
 
     /** The version from the filtered resource, or a line saying it is missing (a build that skipped resources). */
-    static String projectVersion() throws IOException {
+    public static String projectVersion() throws IOException {
         try (InputStream in = Version.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 return "(version unknown: " + RESOURCE + " is missing; rebuild with mvn -DskipTests package)";

@@ -16,6 +16,7 @@ import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.chronicle.wire.ValueIn;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.WireOut;
 import org.slf4j.Logger;
@@ -66,6 +67,10 @@ public final class Journal implements AutoCloseable {
     static final String TYPE = "type";
     static final String RECORDED_MONOTONIC_NANOS = "recordedMonotonicNanos";
     static final String RECORDED_EPOCH_NANOS = "recordedEpochNanos";
+    /** Every field the record methods write with {@code int64}. */
+    static final java.util.Set<String> INT64_FIELDS = java.util.Set.of(RECORDED_MONOTONIC_NANOS, RECORDED_EPOCH_NANOS,
+            "atMonotonicNanos", "epochOffsetNanos", "boundNanos", "delayNanos", "asOfMonotonicNanos", "maxDriftPpb",
+            "voidAfterMonotonicNanos", "amountNanos");
 
     private final SingleChronicleQueue queue;
     private final ExcerptAppender appender;
@@ -166,8 +171,16 @@ public final class Journal implements AutoCloseable {
     }
 
     /** A snapshot the daemon published, and in plain words why its status is what it is. */
+    public void recordSnapshot(long recordedMonotonicNanos, long recordedEpochNanos, ClockSnapshot s, String reason) {
+        recordSnapshot(recordedMonotonicNanos, recordedEpochNanos, s, reason, List.of());
+    }
+
+    /**
+     * A snapshot the daemon published, why its status is what it is, and the sources the majority out-voted
+     * (so a page opened later can mark when each became a falseticker).
+     */
     public synchronized void recordSnapshot(long recordedMonotonicNanos, long recordedEpochNanos,
-                                            ClockSnapshot s, String reason) {
+                                            ClockSnapshot s, String reason, List<String> falsetickers) {
         try (DocumentContext dc = begin("snapshot", recordedMonotonicNanos, recordedEpochNanos)) {
             Wire w = dc.wire();
             w.write("status").text(s.status().name());
@@ -177,6 +190,15 @@ public final class Journal implements AutoCloseable {
             w.write("maxDriftPpb").int64(s.maxDriftPpb());
             w.write("voidAfterMonotonicNanos").int64(s.voidAfterMonotonicNanos());
             w.write("reason").text(reason == null ? "" : reason);
+            w.write("falsetickers").text(String.join(",", falsetickers));
+        }
+        afterAppend();
+    }
+
+    /** The daemon started (so a restart shows in the journal as one, not as a gap). */
+    public synchronized void recordStart(long recordedMonotonicNanos, long recordedEpochNanos, String version) {
+        try (DocumentContext dc = begin("start", recordedMonotonicNanos, recordedEpochNanos)) {
+            dc.wire().write("version").text(version == null ? "" : version);
         }
         afterAppend();
     }
@@ -285,6 +307,33 @@ public final class Journal implements AutoCloseable {
      * @throws IOException if {@code dir} does not exist, is not a directory, or holds no journal
      */
     public static long replay(Path dir, PrintStream out, long fromEpochNanos) throws IOException {
+        long[] printed = {0};
+        read(dir, Long.MIN_VALUE, Long.MAX_VALUE, (fields, epochNanos) -> {
+            if (epochNanos >= fromEpochNanos) {
+                out.println(format(fields, epochNanos));
+                printed[0]++;
+            }
+            return true;
+        });
+        return printed[0];
+    }
+
+    /** What {@link #read} hands each entry to; returning false stops the reading. */
+    public interface EntryVisitor {
+        /** {@code epochNanos}: the entry's recorded realtime, {@code Long.MIN_VALUE} if it has none. */
+        boolean visit(Map<String, Object> fields, long epochNanos);
+    }
+
+    /**
+     * Hands at most {@code maxEntries} entries to {@code visitor}, oldest first, until it returns false, starting
+     * at the cycle file that holds {@code fromEpochNanos} ({@code Long.MIN_VALUE}: the first), so earlier cycles
+     * are not read; the visitor still sees that cycle's entries before {@code fromEpochNanos}. Opens the queue
+     * read-only, so it can run while the daemon writes. Integral numbers come back as {@link Long}.
+     *
+     * @return the number of entries read
+     * @throws IOException if {@code dir} does not exist, is not a directory, or holds no journal
+     */
+    public static long read(Path dir, long fromEpochNanos, long maxEntries, EntryVisitor visitor) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException("journal directory " + dir + " does not exist or is not a directory");
         }
@@ -301,11 +350,18 @@ public final class Journal implements AutoCloseable {
         if (written != null) {
             builder.rollCycle(written);
         }
-        long printed = 0;
+        long read = 0;
         try (ChronicleQueue queue = builder.build();
              ExcerptTailer tailer = queue.createTailer()) {
+            if (written != null && fromEpochNanos != Long.MIN_VALUE) {
+                // cycles count roll-cycle lengths from the epoch (Chronicle's default epoch, 0, is the one written)
+                int cycle = (int) Math.floorDiv(fromEpochNanos / 1_000_000, (long) written.lengthInMillis());
+                if (!tailer.moveToCycle(cycle)) {
+                    tailer.toStart(); // no file for that cycle (a gap, or older than the journal): from the first
+                }
+            }
             StringBuilder name = new StringBuilder();
-            while (true) {
+            while (read < maxEntries) {
                 Map<String, Object> fields = new LinkedHashMap<>();
                 try (DocumentContext dc = tailer.readingDocument()) {
                     if (!dc.isPresent()) {
@@ -313,20 +369,21 @@ public final class Journal implements AutoCloseable {
                     }
                     Wire w = dc.wire();
                     while (!w.isEmpty()) {
-                        Object value = w.read(name).object();
-                        fields.put(name.toString(), value);
+                        ValueIn in = w.read(name);
+                        String field = name.toString();
+                        // the fields written as int64 are read as such: several times faster than object()
+                        fields.put(field, INT64_FIELDS.contains(field) ? (Object) in.int64() : integral(in.object()));
                     }
                 }
+                read++;
                 Object epoch = fields.get(RECORDED_EPOCH_NANOS);
                 long epochNanos = epoch instanceof Number n ? n.longValue() : Long.MIN_VALUE;
-                if (epochNanos < fromEpochNanos) {
-                    continue;
+                if (!visitor.visit(fields, epochNanos)) {
+                    break;
                 }
-                out.println(format(fields, epochNanos));
-                printed++;
             }
         }
-        return printed;
+        return read;
     }
 
     /** The roll cycle whose file names look like {@code cycleFileName}, or null if none does. */

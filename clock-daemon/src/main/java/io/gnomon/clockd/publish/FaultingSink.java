@@ -6,6 +6,7 @@ import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
 import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.truetime.ClockSnapshot;
 import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.testing.FaultScript;
@@ -106,5 +107,23 @@ public final class FaultingSink implements ClockDaemon.Sink {
     @Override
     public void onDisruption(DisruptionDetector.Disruption disruption, SystemClocks.Pair clocks) {
         inner.onDisruption(disruption, clocks);
+    }
+
+    // Faults change estimates only; everything else passes as it is (so the page and metrics still see
+    // the daemon's start and each source's condition under a fault script).
+
+    @Override
+    public void onStart(SystemClocks.Pair clocks) {
+        inner.onStart(clocks);
+    }
+
+    @Override
+    public void onStrayDatagram(String source, RejectReason reason, String detail, SystemClocks.Pair clocks) {
+        inner.onStrayDatagram(source, reason, detail, clocks);
+    }
+
+    @Override
+    public void onCondition(String source, SourceCondition condition, String detail) {
+        inner.onCondition(source, condition, detail);
     }
 }

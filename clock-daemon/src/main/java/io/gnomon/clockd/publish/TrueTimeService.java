@@ -211,7 +211,11 @@ public final class TrueTimeService extends TrueTimeGrpc.TrueTimeImplBase {
         return e.snapshot().status();
     }
 
-    StatusResponse statusResponse(Estimate e, long nowMonotonicNanos) {
+    /**
+     * What {@code Status} answers for {@code e} at {@code nowMonotonicNanos}: the status, the reason (or why the
+     * estimate is void), the bound, and each source with its rejected-sample count.
+     */
+    public StatusResponse statusResponse(Estimate e, long nowMonotonicNanos) {
         ClockStatus status = statusAt(e, nowMonotonicNanos);
         StatusResponse.Builder b = StatusResponse.newBuilder().setStatusValue(status.code());
         if (e == null) {

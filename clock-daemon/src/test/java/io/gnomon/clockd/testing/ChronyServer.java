@@ -31,6 +31,21 @@ public final class ChronyServer implements AutoCloseable {
         return Files.isExecutable(Path.of("/usr/sbin/chronyd")) || Files.isExecutable(Path.of("/usr/bin/chronyd"));
     }
 
+    /**
+     * Starts three chronyd servers, on 127.0.0.1, 127.0.0.2 and 127.0.0.3, each added to {@code started} (for
+     * the test to close); returns their specs for clockd's {@code servers}.
+     */
+    public static java.util.List<String> startThreeOnLoopback(Path dir, java.util.List<AutoCloseable> started)
+            throws IOException {
+        java.util.List<String> specs = new java.util.ArrayList<>();
+        for (String address : java.util.List.of("127.0.0.1", "127.0.0.2", "127.0.0.3")) {
+            ChronyServer chrony = start(dir, address);
+            started.add(chrony);
+            specs.add(chrony.spec());
+        }
+        return specs;
+    }
+
     /** Starts chronyd on {@code bindAddress} (e.g. 127.0.0.2) and waits until it answers an NTP query. */
     public static ChronyServer start(Path dir, String bindAddress) throws IOException {
         if (!available()) {
