@@ -15,28 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LeaseNegativeControlTest {
 
-    static final ReplicaFactory SKIP_LEASE_WAIT = new ReplicaFactory() {
-        @Override
-        public PaxosReplica create(PaxosConfig c, long now, TimeInterval tt) {
-            PaxosReplica r = new PaxosReplica(c, now, tt);
-            r.skipLeaseWaitForNegativeControl();
-            return r;
-        }
-
-        @Override
-        public PaxosReplica recover(PaxosConfig c, DurableState.Recovered rec, long now, TimeInterval tt) {
-            PaxosReplica r = PaxosReplica.recover(c, rec, now, tt);
-            r.skipLeaseWaitForNegativeControl();
-            return r;
-        }
-
-        @Override
-        public PaxosReplica joining(PaxosConfig c, long now, TimeInterval tt) {
-            PaxosReplica r = PaxosReplica.joining(c, now, tt);
-            r.skipLeaseWaitForNegativeControl();
-            return r;
-        }
-    };
+    static final ReplicaFactory SKIP_LEASE_WAIT = everyReplica(PaxosReplica::skipLeaseWaitForNegativeControl);
 
     /** The restart rule before issue 16: wait only now.latest + this incarnation's lease, ignore the persisted grant. */
     static final ReplicaFactory FORGET_PERSISTED_GRANT = new ReplicaFactory() {
@@ -59,28 +38,34 @@ class LeaseNegativeControlTest {
     };
 
     /** The membership change rule before issue 16: no wait for a lease held in an earlier configuration. */
-    static final ReplicaFactory SKIP_MEMBERSHIP_LEASE_WAIT = new ReplicaFactory() {
-        @Override
-        public PaxosReplica create(PaxosConfig c, long now, TimeInterval tt) {
-            PaxosReplica r = new PaxosReplica(c, now, tt);
-            r.skipMembershipLeaseWaitForNegativeControl();
-            return r;
-        }
+    static final ReplicaFactory SKIP_MEMBERSHIP_LEASE_WAIT =
+            everyReplica(PaxosReplica::skipMembershipLeaseWaitForNegativeControl);
 
-        @Override
-        public PaxosReplica recover(PaxosConfig c, DurableState.Recovered rec, long now, TimeInterval tt) {
-            PaxosReplica r = PaxosReplica.recover(c, rec, now, tt);
-            r.skipMembershipLeaseWaitForNegativeControl();
-            return r;
-        }
+    /** Real replicas, each (new, recovered or joining) with {@code hook} applied as it is made. */
+    private static ReplicaFactory everyReplica(java.util.function.Consumer<PaxosReplica> hook) {
+        return new ReplicaFactory() {
+            @Override
+            public PaxosReplica create(PaxosConfig c, long now, TimeInterval tt) {
+                PaxosReplica r = new PaxosReplica(c, now, tt);
+                hook.accept(r);
+                return r;
+            }
 
-        @Override
-        public PaxosReplica joining(PaxosConfig c, long now, TimeInterval tt) {
-            PaxosReplica r = PaxosReplica.joining(c, now, tt);
-            r.skipMembershipLeaseWaitForNegativeControl();
-            return r;
-        }
-    };
+            @Override
+            public PaxosReplica recover(PaxosConfig c, DurableState.Recovered rec, long now, TimeInterval tt) {
+                PaxosReplica r = PaxosReplica.recover(c, rec, now, tt);
+                hook.accept(r);
+                return r;
+            }
+
+            @Override
+            public PaxosReplica joining(PaxosConfig c, long now, TimeInterval tt) {
+                PaxosReplica r = PaxosReplica.joining(c, now, tt);
+                hook.accept(r);
+                return r;
+            }
+        };
+    }
 
     /**
      * Issue 16: without the wait before a membership change, a leader of two changes later can hold a lease while
