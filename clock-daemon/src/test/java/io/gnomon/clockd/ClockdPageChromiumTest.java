@@ -45,10 +45,11 @@ class ClockdPageChromiumTest {
     /** What "a few seconds" means for the page to show a change. */
     static final Duration FEW_SECONDS = Duration.ofSeconds(5);
     /**
-     * Extra time the page collects data before and after the flip, for a screenshot worth showing
-     * ({@code -Dgnomon.pageTest.dwellSeconds=40} made docs/img/clockd-page.png); 0 in the suite.
+     * Extra data the page collects before and after the flip, for a screenshot worth showing: at least this many more
+     * ε points, one a second or more ({@code -Dgnomon.pageTest.dwellSeconds=40} made docs/img/clockd-page.png); 0 in
+     * the suite.
      */
-    static final long DWELL_MILLIS = Long.getLong("gnomon.pageTest.dwellSeconds", 0) * 1000;
+    static final int DWELL_POINTS = Integer.getInteger("gnomon.pageTest.dwellSeconds", 0);
     @TempDir Path dir;
 
     @Test
@@ -95,7 +96,7 @@ class ClockdPageChromiumTest {
             assertThat(outside).as("falseticker's interval outside the majority's").isTrue();
             assertThat(browser.findElement(By.id("headline")).getText()).isEqualTo("status: SYNCHRONIZED");
             screenshot(browser, "synchronized");
-            Thread.sleep(DWELL_MILLIS);
+            dwell(browser, DWELL_POINTS);
 
             scriptNanos.set(1_500_000_000L);
             new WebDriverWait(browser, FEW_SECONDS).until(b ->
@@ -105,7 +106,7 @@ class ClockdPageChromiumTest {
             assertThat(browser.findElement(By.id("headline")).getText()).isEqualTo("status: UNSYNCHRONIZED (not usable)");
             assertThat(browser.findElement(By.id("why")).getText()).startsWith("why: fault injected (status UNSYNCHRONIZED)");
             assertThat(browser.findElement(By.id("meaning")).getText()).startsWith("clockd runs but has no majority");
-            Thread.sleep(DWELL_MILLIS / 4);
+            dwell(browser, DWELL_POINTS / 4);
             screenshot(browser, "status-flip");
 
             // an earlier range, from the journal: the same points and the flip, in buckets
@@ -132,6 +133,15 @@ class ClockdPageChromiumTest {
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
         return new ChromeDriver(service, options);
+    }
+
+    /** Waits until the page has drawn {@code points} more ε points (a condition, not a fixed sleep); 0 returns at once. */
+    static void dwell(WebDriver browser, int points) {
+        if (points <= 0) {
+            return;
+        }
+        int target = intAttribute(browser, "data-eps-points") + points;
+        new WebDriverWait(browser, Duration.ofSeconds(10L * points)).until(b -> intAttribute(b, "data-eps-points") >= target);
     }
 
     static int intAttribute(WebDriver b, String name) {
