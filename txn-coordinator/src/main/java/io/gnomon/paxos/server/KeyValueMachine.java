@@ -1,5 +1,7 @@
 package io.gnomon.paxos.server;
 
+import io.gnomon.paxos.runtime.StateMachine;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

@@ -2,6 +2,7 @@ package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.truetime.TrueTime;

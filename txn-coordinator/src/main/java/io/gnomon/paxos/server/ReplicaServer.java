@@ -2,7 +2,6 @@ package io.gnomon.paxos.server;
 
 import com.google.protobuf.ByteString;
 import io.gnomon.paxos.Message;
-import io.gnomon.paxos.Output;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.grpc.AppendReply;
@@ -22,13 +21,12 @@ import io.gnomon.paxos.grpc.ReplicaGrpc;
 import io.gnomon.paxos.grpc.StatusReply;
 import io.gnomon.paxos.grpc.StatusRequest;
 import io.gnomon.paxos.runtime.DurableStateStore;
+import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.MessageCodec;
-import io.gnomon.paxos.runtime.ReplicaDriver;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
-import io.gnomon.truetime.ClockUnavailableException;
-import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -40,11 +38,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,24 +50,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * One replica as a server process: the Paxos core behind a {@link ReplicaDriver} over a Chronicle log, peers
- * reached through {@link GrpcTransport}, clients served through the {@code Replica} gRPC service, and one event
- * loop thread that makes every call into the driver and the {@link StateMachine} (docs/paxos.md, "Replica
- * processes").
+ * One replica as a server process: one group's {@link GroupHost} (the Paxos core behind its driver over a
+ * Chronicle log, the {@link StateMachine}, batching, client outcomes, the read fence, compaction), peers reached
+ * through {@link GrpcTransport}, clients served through the {@code Replica} gRPC service, and one event loop
+ * thread that makes every call into the host (docs/paxos.md, "Replica processes"). The host's behaviour (what
+ * an append's outcome is, when a lease read is served) is described there; this class only carries requests to
+ * the loop and replies back.
  *
  * <p>Batching: client appends that arrive while the loop is busy (typically while it waits for the log's sync)
- * are proposed together as one batch on the next turn, so one sync covers all of them.
- *
- * <p>Client outcomes: an append is acknowledged {@code APPLIED} only once its entry is decided and applied here;
- * {@code NOT_APPENDED} means it was certainly not proposed; if leadership is lost after proposing, the outcome
- * is {@code UNKNOWN} (the entry may still be decided by the next leader). Outcomes are per append, also within
- * a batch: a value the core refuses alone is {@code NOT_APPENDED} while the others of its batch go on. Each
- * proposal is tagged with this process's random incarnation and a sequence number, so a decided entry is matched
- * to its waiting client and never to a client of an earlier incarnation.
- *
- * <p>Lease reads: answered from the state machine without a log round trip while this replica leads, its lease
- * holds ({@code TrueTime.before(leaseEnd)}) and it has applied every entry of the log it took over when it
- * became leader (the read fence): entries an earlier leader had acknowledged are then visible.
+ * are handled in the next turn, and the host proposes them as one batch, so one sync covers all of them.
  *
  * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
  * TrueTime is unusable or no leader is known) and server reflection, so probes and {@code grpcurl} need no
@@ -79,11 +66,10 @@ import java.util.function.Supplier;
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
-    private static final int TAG_BYTES = 16;
     private static final int MAX_INBOX = 200_000;
     private static final int MAX_DRAIN = 4096;
     /** The longest a client append waits for the batch in flight before it is proposed anyway. */
-    private static final long MAX_BATCH_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    static final long MAX_BATCH_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /**
      * How to run one replica.
@@ -114,26 +100,18 @@ public final class ReplicaServer implements AutoCloseable {
 
     private final Options options;
     private final TrueTime trueTime;
-    private final StateMachine machine;
+    private final Supplier<StateMachine> machine;
     private final MessageCodec codec;
     private final LogLimiter limiter = new LogLimiter(LOG);
     private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(MAX_INBOX);
-    private final long incarnation = new SecureRandom().nextLong();
-    private final Map<Long, AppendReplyTo> waiting = new HashMap<>();
-    private final List<ClientAppend> batch = new ArrayList<>();
     private final ReplicaHealth health;
 
     private GrpcTransport transport;
-    private ReplicaDriver driver;
+    private GroupHost<AppendReplyTo> host;
     private Server server;
     private Thread loop;
     private volatile boolean running;
     private boolean closed;
-    private long nextSeq;
-    private long appliedIndex;
-    private long readFence = Long.MAX_VALUE;
-    private long snapshotIndex;
-    private long batchStartNanos;
 
     private record ClientAppend(byte[] command, AppendReplyTo reply) {
     }
@@ -205,7 +183,7 @@ public final class ReplicaServer implements AutoCloseable {
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
         this.options = options;
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
-        this.machine = machine.get();
+        this.machine = machine;
         this.codec = new MessageCodec(options.paxos().limits());
         this.health = new ReplicaHealth(options.id(), options.faultAdmin(), LOG);
     }
@@ -220,10 +198,12 @@ public final class ReplicaServer implements AutoCloseable {
         Map<Integer, String> targets = new HashMap<>();
         options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
         transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, 64L << 20);
-        driver = ReplicaDriver.start(options.paxos(), store, transport, trueTime, System::nanoTime,
-                this::apply, this::effect);
+        GroupHost.Options hostOptions = new GroupHost.Options(MAX_BATCH_WAIT_NANOS, options.compactEveryEntries(),
+                options.negativeControl() != NegativeControl.STALE_LEASE_READS);
+        host = GroupHost.start(options.paxos(), store, transport, trueTime, System::nanoTime, machine.get(),
+                new SecureRandom().nextLong(), hostOptions, new HostListener());
         if (options.negativeControl() != NegativeControl.NONE) {
-            switchOnNegativeControl(driver.replica());
+            switchOnNegativeControl(host.replica());
         }
         InetSocketAddress bind = options.members().get(me);
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
@@ -244,7 +224,7 @@ public final class ReplicaServer implements AutoCloseable {
         LOG.info("replica {} serving on {}:{} (members {}, sync {}, lease {} ms, data {}, incarnation {})", me,
                 bind.getHostString(), server.getPort(), options.members(), options.syncPolicy(),
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir(),
-                Long.toHexString(incarnation));
+                Long.toHexString(host.incarnation()));
         return this;
     }
 
@@ -285,11 +265,12 @@ public final class ReplicaServer implements AutoCloseable {
         List<Object> drained = new ArrayList<>(MAX_DRAIN);
         try {
             while (running) {
-                long wake = batch.isEmpty() ? nextTick : Math.min(nextTick, batchStartNanos + MAX_BATCH_WAIT_NANOS);
+                long wake = host.batchWaiting() ? earlier(nextTick, host.batchDeadlineNanos()) : nextTick;
                 long wait = wake - System.nanoTime();
                 Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
                 // One turn = one group commit: everything handled now is synced once, then sent and applied.
-                driver.beginBatch();
+                long t0 = System.nanoTime();
+                host.beginTurn();
                 if (first != null) {
                     handle(first);
                     inbox.drainTo(drained, MAX_DRAIN);
@@ -298,14 +279,13 @@ public final class ReplicaServer implements AutoCloseable {
                     }
                     drained.clear();
                 }
-                flushBatch();
                 if (System.nanoTime() - nextTick >= 0) {
-                    Output ticked = call(driver::onTick); // null: TrueTime did not answer
-                    health.onTick(ticked != null, driver.replica().leaderHint() >= 1);
+                    boolean ticked = host.onTick();
+                    health.onTick(ticked, host.replica().leaderHint() >= 1);
                     nextTick = System.nanoTime() + options.tickNanos();
                 }
-                maybeCompact();
-                driver.endBatch();
+                host.endTurn();
+                countTurn(System.nanoTime() - t0);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -316,22 +296,19 @@ public final class ReplicaServer implements AutoCloseable {
                     options.id(), e);
             running = false;
             health.stopped();
-            failAllWaiting("replica stopped: " + e);
+            host.failAllWaiting("replica stopped: " + e);
         }
+    }
+
+    private static long earlier(long a, long b) {
+        return a - b <= 0 ? a : b;
     }
 
     private void handle(Object o) {
         if (o instanceof Message m) {
-            call(() -> driver.onMessage(m));
+            host.onMessage(m);
         } else if (o instanceof ClientAppend a) {
-            if (driver.replica().isLeader()) {
-                if (batch.isEmpty()) {
-                    batchStartNanos = System.nanoTime();
-                }
-                batch.add(a);
-            } else {
-                reply(a.reply(), notAppended("replica " + options.id() + " does not lead"));
-            }
+            host.append(a.command(), a.reply());
         } else if (o instanceof ClientRead r) {
             serveRead(r);
         } else if (o instanceof StatusQuery q) {
@@ -340,249 +317,82 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
-    // Loop statistics, logged at DEBUG every 5 s (io.gnomon.paxos.server.ReplicaServer): how big batches are
-    // and what a core call costs, the first things to look at when throughput disappoints.
-    private long statCalls;
-    private long statCallNanos;
-    private long statProposals;
-    private long statProposed;
-    private long statMessagesOut;
+    // Loop statistics, logged at DEBUG every 5 s (io.gnomon.paxos.server.ReplicaServer): how big batches are and
+    // what a turn costs, the first things to look at when throughput disappoints.
+    private long statTurns;
+    private long statTurnNanos;
+    private long statBatches;
+    private long statEntries;
     private long statLastPrint = System.nanoTime();
 
-    /** Calls the driver; a clock that cannot answer drops this input (the protocol treats it as lost). */
-    private Output call(Supplier<Output> input) {
-        try {
-            long t0 = System.nanoTime();
-            Output out = input.get();
-            statCalls++;
-            statCallNanos += System.nanoTime() - t0;
-            statMessagesOut += out.messages().size();
-            if (LOG.isDebugEnabled() && System.nanoTime() - statLastPrint > 5_000_000_000L) {
-                statLastPrint = System.nanoTime();
-                LOG.debug("replica {}, last 5 s: {} core calls, {} us each on average; {} batches proposed, {} entries; "
-                                + "{} messages sent", options.id(), statCalls,
-                        statCalls == 0 ? 0 : statCallNanos / statCalls / 1000, statProposals, statProposed, statMessagesOut);
-                statCalls = statCallNanos = statProposals = statProposed = statMessagesOut = 0;
-            }
-            for (Output.Diagnostic d : out.diagnostics()) {
-                if (d.code() != Output.Diagnostic.Code.LEASE_WAIT && d.code() != Output.Diagnostic.Code.STALE_BALLOT
-                        && d.code() != Output.Diagnostic.Code.DUPLICATE && d.code() != Output.Diagnostic.Code.PRE_VOTE_REFUSED) {
-                    limiter.warn(d.code().name(), "replica " + options.id() + ": " + d.code() + ": " + d.detail());
-                }
-            }
-            return out;
-        } catch (ClockUnavailableException e) {
-            limiter.warn("clock", "replica " + options.id() + ": TrueTime unavailable, input dropped: "
-                    + e.getMessage());
-            return null;
+    private void countTurn(long nanos) {
+        statTurns++;
+        statTurnNanos += nanos;
+        if (LOG.isDebugEnabled() && System.nanoTime() - statLastPrint > 5_000_000_000L) {
+            statLastPrint = System.nanoTime();
+            LOG.debug("replica {}, last 5 s: {} turns, {} us each on average (sync included); {} batches proposed, "
+                            + "{} entries", options.id(), statTurns, statTurnNanos / statTurns / 1000,
+                    host.batchesProposed() - statBatches, host.entriesProposed() - statEntries);
+            statTurns = statTurnNanos = 0;
+            statBatches = host.batchesProposed();
+            statEntries = host.entriesProposed();
         }
     }
 
-    /**
-     * Proposes the waiting client appends as one batch, unless an earlier batch is still undecided and this one
-     * is young and small: then it keeps gathering (one round in flight, like raft's Ready loop), so under load
-     * each round carries many entries and costs the followers one message and one sync, not one per append.
-     * With nothing in flight (low load) it proposes at once.
-     */
-    private void flushBatch() {
-        if (batch.isEmpty()) {
-            return;
-        }
-        PaxosReplica core = driver.replica();
-        boolean inFlight = core.isLeader() && core.logEnd() > core.decidedIndex();
-        if (inFlight && batch.size() < options.paxos().limits().maxBatchEntries()
-                && System.nanoTime() - batchStartNanos < MAX_BATCH_WAIT_NANOS) {
-            return;
-        }
-        List<byte[]> values = new ArrayList<>(batch.size());
-        long firstSeq = nextSeq;
-        for (ClientAppend a : batch) {
-            values.add(ByteBuffer.allocate(TAG_BYTES + a.command().length).putLong(incarnation).putLong(nextSeq++)
-                    .put(a.command()).array());
-        }
-        List<ClientAppend> proposed = new ArrayList<>(batch);
-        batch.clear();
-        for (int i = 0; i < proposed.size(); i++) {
-            waiting.put(firstSeq + i, proposed.get(i).reply());
-        }
-        statProposals++;
-        statProposed += values.size();
-        Output out = call(() -> driver.propose(values));
-        String[] refused = refusedValues(out, values.size());
-        for (int i = 0; i < refused.length; i++) {
-            if (refused[i] != null) {
-                AppendReplyTo r = waiting.remove(firstSeq + i);
-                if (r != null) {
-                    reply(r, notAppended(refused[i]));
-                }
+    /** Where the host's outcomes and remarks go: client replies, the rate-limited warning log, the info log. */
+    private final class HostListener implements GroupHost.Listener<AppendReplyTo> {
+        @Override
+        public void outcome(AppendReplyTo client, GroupHost.AppendOutcome o) {
+            AppendReply.Builder reply = AppendReply.newBuilder().setLeaderHint(o.leaderHint());
+            switch (o.outcome()) {
+                case APPLIED -> reply.setOutcome(Outcome.APPLIED).setSlot(o.slot()).setResult(ByteString.copyFrom(o.result()));
+                case NOT_APPENDED -> reply.setOutcome(Outcome.NOT_APPENDED).setDetail(o.detail());
+                case UNKNOWN -> reply.setOutcome(Outcome.UNKNOWN).setDetail(o.detail());
+            }
+            try {
+                client.send(reply);
+            } catch (RuntimeException e) {
+                // the client went away (cancelled, deadline); nothing to do
             }
         }
-    }
 
-    /**
-     * The outcome {@code propose} settled for each of {@code values} proposed values: the reason it was certainly
-     * not appended, or null when the core took it, so that it may still be decided and its client must wait for
-     * {@code APPLIED} (or {@code UNKNOWN}). Per value: one value the core refuses (over its size limit) does not
-     * make the others of its batch "not appended", which a client would take as leave to send them again.
-     * {@code out} null means the input never reached the core (TrueTime unavailable).
-     */
-    static String[] refusedValues(Output out, int values) {
-        String[] refused = new String[values];
-        if (out == null) {
-            Arrays.fill(refused, "TrueTime unavailable");
-            return refused;
+        @Override
+        public void warn(String key, String message) {
+            limiter.warn(key, message);
         }
-        for (Output.Diagnostic d : out.diagnostics()) {
-            if (d.valueIndex() == Output.Diagnostic.WHOLE_INPUT) {
-                Arrays.fill(refused, d.detail()); // the core took none of the batch
-                return refused;
-            }
-            if (d.valueIndex() >= values) {
-                throw new IllegalStateException("propose refused value " + d.valueIndex() + " of a batch of " + values);
-            }
-            refused[d.valueIndex()] = d.detail();
-        }
-        return refused;
-    }
 
-    private void apply(Output.Decided d) {
-        appliedIndex = d.slot() + 1;
-        if (d.entry().isConfig()) {
-            return;
+        @Override
+        public void info(String message) {
+            LOG.info(message);
         }
-        byte[] v = d.entry().value();
-        if (v.length < TAG_BYTES) {
-            limiter.warn("untagged", "replica " + options.id() + ": slot " + d.slot() + " holds " + v.length
-                    + " bytes, not a tagged command; skipped on every replica alike");
-            return;
-        }
-        ByteBuffer b = ByteBuffer.wrap(v);
-        long inc = b.getLong();
-        long seq = b.getLong();
-        byte[] command = new byte[v.length - TAG_BYTES];
-        b.get(command);
-        byte[] result;
-        try {
-            result = machine.apply(d.slot(), command);
-        } catch (RuntimeException e) {
-            // validate() refused nothing that reaches here unless the proposer skipped it; every replica skips alike.
-            limiter.warn("apply", "replica " + options.id() + ": slot " + d.slot() + " not applicable: " + e.getMessage());
-            result = new byte[0];
-        }
-        if (inc == incarnation) {
-            AppendReplyTo r = waiting.remove(seq);
-            if (r != null) {
-                reply(r, AppendReply.newBuilder().setOutcome(Outcome.APPLIED).setSlot(d.slot())
-                        .setResult(ByteString.copyFrom(result)).setLeaderHint(options.id()));
-            }
-        }
-    }
-
-    private void effect(Output.Effect e) {
-        if (e instanceof Output.Effect.BecameLeader b) {
-            readFence = driver.replica().logEnd();
-            LOG.info("replica {}: leader in ballot {} (configuration {}); lease reads after slot {} is applied",
-                    options.id(), b.ballot(), b.configId(), readFence);
-        } else if (e instanceof Output.Effect.SteppedDown s) {
-            readFence = Long.MAX_VALUE;
-            LOG.info("replica {}: stepped down from ballot {}: {}", options.id(), s.ballot(), s.reason());
-            failAllWaiting("leadership lost after proposing (" + s.reason() + ")");
-        } else if (e instanceof Output.Effect.InstallSnapshot s) {
-            machine.restore(s.snapshot().state());
-            appliedIndex = s.snapshot().endIndex();
-            snapshotIndex = appliedIndex;
-        } else if (e instanceof Output.Effect.ConfigChanged c) {
-            LOG.info("replica {}: configuration {} members {} from slot {}", options.id(), c.configId(), c.members(),
-                    c.configStartIndex());
-        }
-    }
-
-    private void failAllWaiting(String why) {
-        for (AppendReplyTo r : waiting.values()) {
-            reply(r, AppendReply.newBuilder().setOutcome(Outcome.UNKNOWN).setDetail(why)
-                    .setLeaderHint(Math.max(0, driver.replica().leaderHint())));
-        }
-        waiting.clear();
     }
 
     private void serveRead(ClientRead r) {
-        PaxosReplica core = driver.replica();
-        String refused = null;
-        if (!core.isLeader()) {
-            refused = "replica " + options.id() + " does not lead";
-        } else {
-            TimeInterval now;
-            try {
-                now = trueTime.now();
-            } catch (ClockUnavailableException e) {
-                now = null;
-            }
-            boolean staleReadsOn = options.negativeControl() == NegativeControl.STALE_LEASE_READS;
-            if (now == null || (!core.canServeLeaseRead(now) && !staleReadsOn)) {
-                refused = "replica " + options.id() + " leads without a valid lease";
-            } else if (appliedIndex < readFence) {
-                refused = "replica " + options.id() + " has not yet applied the log it took over (slot "
-                        + appliedIndex + " of " + readFence + ")";
-            }
+        GroupHost.ReadOutcome read;
+        try {
+            read = host.read(r.query());
+        } catch (IllegalArgumentException e) {
+            r.reply().onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return;
         }
-        ReadReply.Builder reply = ReadReply.newBuilder().setLeaderHint(Math.max(0, core.leaderHint()));
-        if (refused != null) {
-            reply.setServed(false).setDetail(refused);
+        ReadReply.Builder reply = ReadReply.newBuilder().setLeaderHint(read.leaderHint());
+        if (read.served()) {
+            reply.setServed(true).setResult(ByteString.copyFrom(read.result())).setAppliedIndex(read.appliedIndex());
         } else {
-            try {
-                reply.setServed(true).setResult(ByteString.copyFrom(machine.query(r.query())))
-                        .setAppliedIndex(appliedIndex);
-            } catch (IllegalArgumentException e) {
-                r.reply().onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-                return;
-            }
+            reply.setServed(false).setDetail(read.refusal());
         }
         r.reply().onNext(reply.build());
         r.reply().onCompleted();
     }
 
-    private void maybeCompact() {
-        long every = options.compactEveryEntries();
-        if (every <= 0 || appliedIndex - snapshotIndex < every || appliedIndex < 1) {
-            return;
-        }
-        long last = appliedIndex - 1;
-        byte[] state = machine.snapshot();
-        Output out = call(() -> driver.compact(last, state));
-        if (out != null && out.diagnostics().isEmpty()) {
-            snapshotIndex = appliedIndex;
-        }
-    }
-
     private StatusReply status() {
-        PaxosReplica core = driver.replica();
-        boolean ready = false;
-        try {
-            ready = core.canServeLeaseRead(trueTime.now()) && appliedIndex >= readFence;
-        } catch (ClockUnavailableException ignored) {
-            // not ready
-        }
+        PaxosReplica core = host.replica();
         return StatusReply.newBuilder().setReplicaId(options.id()).setLeader(core.isLeader())
                 .setLeaderHint(Math.max(0, core.leaderHint())).setBallotRound(core.promised().round())
                 .setBallotReplica(core.promised().replicaId()).setConfigId(core.configId())
                 .addAllMembers(core.members()).setDecidedIndex(core.decidedIndex()).setLogEnd(core.logEnd())
-                .setAppliedIndex(appliedIndex).setLeaseReadReady(ready)
-                .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(incarnation).build();
-    }
-
-    private static AppendReply.Builder notAppended(String why) {
-        return AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED).setDetail(why);
-    }
-
-    private void reply(AppendReplyTo r, AppendReply.Builder reply) {
-        try {
-            if (reply.getOutcome() == Outcome.NOT_APPENDED && reply.getLeaderHint() == 0 && driver != null) {
-                reply.setLeaderHint(Math.max(0, driver.replica().leaderHint()));
-            }
-            r.send(reply);
-        } catch (RuntimeException e) {
-            // the client went away (cancelled, deadline); nothing to do
-        }
+                .setAppliedIndex(host.appliedIndex()).setLeaseReadReady(host.leaseReadReady())
+                .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(host.incarnation()).build();
     }
 
     /** The transport to peers (tests look at what the lossy network did). */
@@ -717,10 +527,7 @@ public final class ReplicaServer implements AutoCloseable {
 
         /** Why {@code command} can never be appended (its size, or the state machine refuses it), or null. */
         private String invalidCommand(byte[] command) {
-            return command.length + TAG_BYTES > options.paxos().limits().maxValueBytes()
-                    ? "command of " + command.length + " bytes exceeds the limit of "
-                    + (options.paxos().limits().maxValueBytes() - TAG_BYTES)
-                    : machine.validate(command);
+            return host.validate(command);
         }
 
         private boolean offerAppend(byte[] command, AppendReplyTo reply) {
@@ -771,8 +578,8 @@ public final class ReplicaServer implements AutoCloseable {
         if (transport != null) {
             transport.close();
         }
-        if (driver != null) {
-            driver.close();
+        if (host != null) {
+            host.close();
         }
     }
 }

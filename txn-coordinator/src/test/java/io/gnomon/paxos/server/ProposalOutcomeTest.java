@@ -1,5 +1,6 @@
 package io.gnomon.paxos.server;
 
+import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.Message;
 import io.gnomon.paxos.Output;
 import io.gnomon.paxos.PaxosConfig;
@@ -16,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The outcome a replica server gives each append of a proposed batch ({@link ReplicaServer#refusedValues}), from
+ * The outcome a replica server gives each append of a proposed batch ({@link GroupHost#refusedValues}), from
  * what a real core's {@code propose} returned: {@code NOT_APPENDED} only for values the core did not take.
  */
 class ProposalOutcomeTest {
@@ -63,7 +64,7 @@ class ProposalOutcomeTest {
         long firstSlot = core.logEnd();
         Output out = core.propose(List.of(v("good-0"), new byte[65], v("good-2")), now, tt()); // maxValueBytes 64
 
-        String[] refused = ReplicaServer.refusedValues(out, 3);
+        String[] refused = GroupHost.refusedValues(out, 3);
 
         assertThat(refused[1]).as("the value over the limit").contains("maxValueBytes 64");
         assertThat(refused[0]).as("good-0 was taken: not 'certainly not appended'").isNull();
@@ -79,10 +80,10 @@ class ProposalOutcomeTest {
     void aBatchTheCoreRefusesWholeIsNotAppendedValueByValue() {
         PaxosReplica follower = new PaxosReplica(new PaxosConfig(2, List.of(1, 2, 3), 150 * MS, 40 * MS, 40 * MS,
                 400 * MS, LIMITS, 2), now, tt());
-        String[] refused = ReplicaServer.refusedValues(follower.propose(List.of(v("a"), v("b")), now, tt()), 2);
+        String[] refused = GroupHost.refusedValues(follower.propose(List.of(v("a"), v("b")), now, tt()), 2);
         assertThat(refused).allSatisfy(why -> assertThat(why).contains("not the leader"));
         assertThat(follower.logEnd()).isZero();
 
-        assertThat(ReplicaServer.refusedValues(null, 2)).containsOnly("TrueTime unavailable");
+        assertThat(GroupHost.refusedValues(null, 2)).containsOnly("TrueTime unavailable");
     }
 }

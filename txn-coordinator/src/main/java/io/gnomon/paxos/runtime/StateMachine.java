@@ -1,10 +1,10 @@
-package io.gnomon.paxos.server;
+package io.gnomon.paxos.runtime;
 
 /**
  * The application a replica applies decided commands to. Every replica applies the same commands in the same
  * order, so {@link #apply} must be deterministic: the same state and command give the same state and result
  * on every replica, whatever the host. {@link #apply}, {@link #query}, {@link #snapshot} and {@link #restore}
- * are called from the replica's one event-loop thread only; {@link #validate} runs on gRPC's transport threads,
+ * are called from the thread driving its group (one at a time); {@link #validate} runs on gRPC's transport threads,
  * concurrently with them, so it must look at the command alone, never at the state.
  */
 public interface StateMachine {

@@ -1,0 +1,454 @@
+package io.gnomon.paxos.runtime;
+
+import io.gnomon.paxos.Message;
+import io.gnomon.paxos.Output;
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.truetime.ClockUnavailableException;
+import io.gnomon.truetime.MonotonicClock;
+import io.gnomon.truetime.TimeInterval;
+import io.gnomon.truetime.TrueTime;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * One Paxos group as a server hosts it: the core behind its {@link ReplicaDriver}, the {@link StateMachine} it
+ * applies decided commands to, and what a server does around them: it batches client appends, tags each so its
+ * outcome finds its client, applies decided entries, keeps the read fence for lease reads, and compacts the log
+ * every so many applied entries (docs/paxos.md, "Replica processes").
+ *
+ * <p>Pure in the project's sense: no threads, sockets, files or clocks inside. Time comes from the {@link
+ * MonotonicClock} and {@link TrueTime} it is given, I/O goes through the driver's log and {@link Transport}, and
+ * outcomes go to a {@link Listener}. {@code ReplicaServer} drives it from its event loop; the simulator drives the
+ * same class, so the simulator tests the code that runs.
+ *
+ * <p>A turn: {@link #beginTurn}, any number of inputs ({@link #onMessage}, {@link #onTick}, {@link #append},
+ * {@link #read}), then {@link #endTurn}, which proposes the gathered appends when due, compacts when due, and has
+ * the driver sync once and then send, apply and report. Client outcomes are therefore given after the sync that
+ * covers their entry.
+ *
+ * <p>Client outcomes: {@code APPLIED} once the entry is decided and applied here; {@code NOT_APPENDED} when it was
+ * certainly not proposed (per value: one value the core refuses does not make its batch-mates not appended);
+ * {@code UNKNOWN} when leadership was lost after proposing (the next leader may still decide it). Each proposal
+ * is tagged with this host's incarnation and a sequence number, so a decided entry is matched to its waiting
+ * client and never to a client of an earlier incarnation.
+ *
+ * <p>Lease reads are answered from the state machine while this replica leads, its lease holds ({@code
+ * TrueTime.before(leaseEnd)}) and it has applied every entry of the log it took over when it became leader (the
+ * read fence): entries an earlier leader had acknowledged are then visible.
+ *
+ * <p>Single-threaded: every method but {@link #validate} is called from the one thread driving this group.
+ *
+ * @param <C> what identifies a waiting client to the caller (a gRPC reply, a simulated client's callback)
+ */
+public final class GroupHost<C> {
+    /** Bytes of the tag in front of every proposed command: incarnation and sequence number. */
+    public static final int TAG_BYTES = 16;
+
+    /**
+     * How a host batches, compacts and checks reads.
+     *
+     * @param maxBatchWaitNanos    the longest a client append waits for the batch in flight before it is proposed anyway
+     * @param compactEveryEntries  snapshot the state machine and compact the log every this many applied entries
+     *                             (0: never)
+     * @param leaseChecksOnReads   false only in the harness's negative control: lease reads are answered without
+     *                             checking that the lease still holds
+     */
+    public record Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads) {
+        public Options {
+            if (maxBatchWaitNanos < 0 || compactEveryEntries < 0) {
+                throw new IllegalArgumentException("maxBatchWaitNanos and compactEveryEntries must be >= 0");
+            }
+        }
+    }
+
+    /** What became of one append. */
+    public enum Outcome { APPLIED, NOT_APPENDED, UNKNOWN }
+
+    /**
+     * The outcome of one append: {@code slot} and {@code result} when applied, {@code detail} otherwise, and the
+     * replica this one believes leads (0 when it knows none).
+     */
+    public record AppendOutcome(Outcome outcome, long slot, byte[] result, String detail, int leaderHint) {
+    }
+
+    /** A lease read: {@code result} when served (then {@code refusal} is null), else why it was refused. */
+    public record ReadOutcome(byte[] result, String refusal, long appliedIndex, int leaderHint) {
+        public boolean served() {
+            return refusal == null;
+        }
+    }
+
+    /** Where a host's outcomes and remarks go. */
+    public interface Listener<C> {
+        /** The outcome of an append by {@code client}; called once per append, from the driving thread. */
+        void outcome(C client, AppendOutcome outcome);
+
+        /** Something an operator may need to see; {@code key} groups repeats for rate limiting. */
+        default void warn(String key, String message) {
+        }
+
+        /** A change of role or configuration, for the log. */
+        default void info(String message) {
+        }
+    }
+
+    private record Pending<C>(byte[] command, C client) {
+    }
+
+    private final int replicaId;
+    private final long incarnation;
+    private final StateMachine machine;
+    private final Options options;
+    private final Listener<C> listener;
+    private final TrueTime trueTime;
+    private final int maxBatchEntries;
+    private final int maxValueBytes;
+    private final List<Pending<C>> batch = new ArrayList<>();
+    private final Map<Long, C> waiting = new HashMap<>();
+    private ReplicaDriver driver;
+    private long nextSeq;
+    private long batchStartNanos;
+    private long appliedIndex;
+    private long readFence = Long.MAX_VALUE;
+    private long snapshotIndex;
+    private final MonotonicClock clock;
+    private long batchesProposed;
+    private long entriesProposed;
+
+    private GroupHost(PaxosConfig config, long incarnation, StateMachine machine, Options options,
+                      Listener<C> listener, TrueTime trueTime, MonotonicClock clock) {
+        this.replicaId = config.replicaId();
+        this.incarnation = incarnation;
+        this.machine = Objects.requireNonNull(machine);
+        this.options = Objects.requireNonNull(options);
+        this.listener = Objects.requireNonNull(listener);
+        this.trueTime = Objects.requireNonNull(trueTime);
+        this.clock = Objects.requireNonNull(clock);
+        this.maxBatchEntries = config.limits().maxBatchEntries();
+        this.maxValueBytes = config.limits().maxValueBytes();
+    }
+
+    /**
+     * Starts a group's host from what {@code store} recovered ({@link ReplicaDriver#start}); the first turn
+     * re-applies the recovered snapshot and decided entries to {@code machine}, which must be empty.
+     *
+     * @param incarnation a number no earlier start of this replica used (a random long), tagging its proposals
+     */
+    public static <C> GroupHost<C> start(PaxosConfig config, DurableStateStore store, Transport transport,
+                                         TrueTime trueTime, MonotonicClock clock, StateMachine machine,
+                                         long incarnation, Options options, Listener<C> listener) {
+        GroupHost<C> host = new GroupHost<>(config, incarnation, machine, options, listener, trueTime, clock);
+        host.driver = ReplicaDriver.start(config, store, transport, trueTime, clock, host::apply, host::effect);
+        return host;
+    }
+
+    // ------------------------------------------------------------------ turns and inputs
+
+    /** Starts a turn: what the inputs until {@link #endTurn} write is synced once, at its end. */
+    public void beginTurn() {
+        driver.beginBatch();
+    }
+
+    /**
+     * Ends a turn: proposes the gathered appends if due ({@link #flushDue}), compacts if due, then syncs what the
+     * turn wrote and sends, applies and reports its outputs. Throws if the log failed (the host is then unusable).
+     */
+    public void endTurn() {
+        flushBatch();
+        maybeCompact();
+        driver.endBatch();
+    }
+
+    /** Handles a message from a peer (or a loopback). */
+    public void onMessage(Message m) {
+        call(() -> driver.onMessage(m));
+    }
+
+    /** Timers: election, heartbeats, lease renewal, retransmission. False if TrueTime did not answer. */
+    public boolean onTick() {
+        return call(driver::onTick) != null;
+    }
+
+    /**
+     * Takes a client's append: gathered into the next batch if this replica leads, else refused at once ({@code
+     * NOT_APPENDED}). {@code command} must have passed {@link #validate}.
+     */
+    public void append(byte[] command, C client) {
+        if (!driver.replica().isLeader()) {
+            listener.outcome(client, notAppended("replica " + replicaId + " does not lead"));
+            return;
+        }
+        if (batch.isEmpty()) {
+            batchStartNanos = clock.nanoTime();
+        }
+        batch.add(new Pending<>(command, client));
+    }
+
+    /**
+     * Why {@code command} can never be appended (its size, or the state machine refuses it), or null. Safe to call
+     * from any thread: it looks at the command alone.
+     */
+    public String validate(byte[] command) {
+        return command.length + TAG_BYTES > maxValueBytes
+                ? "command of " + command.length + " bytes exceeds the limit of " + (maxValueBytes - TAG_BYTES)
+                : machine.validate(command);
+    }
+
+    /**
+     * Answers a read from the state machine if this replica may serve it from its lease now, else says why not.
+     * Throws IllegalArgumentException if the state machine finds the query malformed.
+     */
+    public ReadOutcome read(byte[] query) {
+        PaxosReplica core = driver.replica();
+        int hint = Math.max(0, core.leaderHint());
+        String refused = null;
+        if (!core.isLeader()) {
+            refused = "replica " + replicaId + " does not lead";
+        } else {
+            TimeInterval now = nowOrNull();
+            if (now == null || (options.leaseChecksOnReads() && !core.canServeLeaseRead(now))) {
+                refused = "replica " + replicaId + " leads without a valid lease";
+            } else if (appliedIndex < readFence) {
+                refused = "replica " + replicaId + " has not yet applied the log it took over (slot "
+                        + appliedIndex + " of " + readFence + ")";
+            }
+        }
+        if (refused != null) {
+            return new ReadOutcome(null, refused, appliedIndex, hint);
+        }
+        return new ReadOutcome(machine.query(query), null, appliedIndex, hint);
+    }
+
+    /** Whether appends are gathered, waiting for {@link #batchDeadlineNanos}. */
+    public boolean batchWaiting() {
+        return !batch.isEmpty();
+    }
+
+    /** When the gathered appends are proposed at the latest (monotonic nanos); meaningful if {@link #batchWaiting}. */
+    public long batchDeadlineNanos() {
+        return batchStartNanos + options.maxBatchWaitNanos();
+    }
+
+    /** Answers every waiting append {@code UNKNOWN}: the caller can no longer drive this group (its loop died). */
+    public void failAllWaiting(String why) {
+        for (C c : waiting.values()) {
+            listener.outcome(c, new AppendOutcome(Outcome.UNKNOWN, -1, null, why, leaderHint()));
+        }
+        waiting.clear();
+        for (Pending<C> p : batch) {
+            listener.outcome(p.client(), notAppended(why));
+        }
+        batch.clear();
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /** The core, for queries ({@code isLeader}, {@code decidedIndex}, ...). Do not feed it inputs directly. */
+    public PaxosReplica replica() {
+        return driver.replica();
+    }
+
+    /** The next slot to apply: every slot below it has been applied here. */
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    /** Whether a lease read would be served now (leads with a valid lease, read fence passed). */
+    public boolean leaseReadReady() {
+        TimeInterval now = nowOrNull();
+        return now != null && driver.replica().canServeLeaseRead(now) && appliedIndex >= readFence;
+    }
+
+    public long incarnation() {
+        return incarnation;
+    }
+
+    /** Batches proposed and entries in them since the host started, for a server's statistics. */
+    public long batchesProposed() {
+        return batchesProposed;
+    }
+
+    public long entriesProposed() {
+        return entriesProposed;
+    }
+
+    /** Closes the driver and its log. */
+    public void close() {
+        driver.close();
+    }
+
+    // ------------------------------------------------------------------ inside
+
+    /** Calls the driver; a clock that cannot answer drops this input (the protocol treats it as lost). */
+    private Output call(Supplier<Output> input) {
+        Output out;
+        try {
+            out = input.get();
+        } catch (ClockUnavailableException e) {
+            listener.warn("clock", "replica " + replicaId + ": TrueTime unavailable, input dropped: " + e.getMessage());
+            return null;
+        }
+        for (Output.Diagnostic d : out.diagnostics()) {
+            if (d.code() != Output.Diagnostic.Code.LEASE_WAIT && d.code() != Output.Diagnostic.Code.STALE_BALLOT
+                    && d.code() != Output.Diagnostic.Code.DUPLICATE && d.code() != Output.Diagnostic.Code.PRE_VOTE_REFUSED) {
+                listener.warn(d.code().name(), "replica " + replicaId + ": " + d.code() + ": " + d.detail());
+            }
+        }
+        return out;
+    }
+
+    private TimeInterval nowOrNull() {
+        try {
+            return trueTime.now();
+        } catch (ClockUnavailableException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Proposes the gathered appends as one batch, unless an earlier batch is still undecided and this one is young
+     * and small: then it keeps gathering (one round in flight, like raft's Ready loop), so under load each round
+     * carries many entries and costs the followers one message and one sync, not one per append. With nothing in
+     * flight (low load) it proposes at once.
+     */
+    private void flushBatch() {
+        if (batch.isEmpty()) {
+            return;
+        }
+        PaxosReplica core = driver.replica();
+        boolean inFlight = core.isLeader() && core.logEnd() > core.decidedIndex();
+        if (inFlight && batch.size() < maxBatchEntries && clock.nanoTime() - batchStartNanos < options.maxBatchWaitNanos()) {
+            return;
+        }
+        List<byte[]> values = new ArrayList<>(batch.size());
+        long firstSeq = nextSeq;
+        for (Pending<C> p : batch) {
+            values.add(ByteBuffer.allocate(TAG_BYTES + p.command().length).putLong(incarnation).putLong(nextSeq++)
+                    .put(p.command()).array());
+            waiting.put(nextSeq - 1, p.client());
+        }
+        batch.clear();
+        batchesProposed++;
+        entriesProposed += values.size();
+        Output out = call(() -> driver.propose(values));
+        String[] refused = refusedValues(out, values.size());
+        for (int i = 0; i < refused.length; i++) {
+            if (refused[i] != null) {
+                C c = waiting.remove(firstSeq + i);
+                if (c != null) {
+                    listener.outcome(c, notAppended(refused[i]));
+                }
+            }
+        }
+    }
+
+    /**
+     * The outcome {@code propose} settled for each of {@code values} proposed values: the reason it was certainly
+     * not appended, or null when the core took it, so that it may still be decided and its client must wait for
+     * {@code APPLIED} (or {@code UNKNOWN}). Per value: one value the core refuses (over its size limit) does not
+     * make the others of its batch "not appended", which a client would take as leave to send them again.
+     * {@code out} null means the input never reached the core (TrueTime unavailable).
+     */
+    public static String[] refusedValues(Output out, int values) {
+        String[] refused = new String[values];
+        if (out == null) {
+            Arrays.fill(refused, "TrueTime unavailable");
+            return refused;
+        }
+        for (Output.Diagnostic d : out.diagnostics()) {
+            if (d.valueIndex() == Output.Diagnostic.WHOLE_INPUT) {
+                Arrays.fill(refused, d.detail()); // the core took none of the batch
+                return refused;
+            }
+            if (d.valueIndex() >= values) {
+                throw new IllegalStateException("propose refused value " + d.valueIndex() + " of a batch of " + values);
+            }
+            refused[d.valueIndex()] = d.detail();
+        }
+        return refused;
+    }
+
+    private void apply(Output.Decided d) {
+        appliedIndex = d.slot() + 1;
+        if (d.entry().isConfig()) {
+            return;
+        }
+        byte[] v = d.entry().value();
+        if (v.length < TAG_BYTES) {
+            listener.warn("untagged", "replica " + replicaId + ": slot " + d.slot() + " holds " + v.length
+                    + " bytes, not a tagged command; skipped on every replica alike");
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(v);
+        long inc = b.getLong();
+        long seq = b.getLong();
+        byte[] command = new byte[v.length - TAG_BYTES];
+        b.get(command);
+        byte[] result;
+        try {
+            result = machine.apply(d.slot(), command);
+        } catch (RuntimeException e) {
+            // validate() refused nothing that reaches here unless the proposer skipped it; every replica skips alike.
+            listener.warn("apply", "replica " + replicaId + ": slot " + d.slot() + " not applicable: " + e.getMessage());
+            result = new byte[0];
+        }
+        if (inc == incarnation) {
+            C c = waiting.remove(seq);
+            if (c != null) {
+                listener.outcome(c, new AppendOutcome(Outcome.APPLIED, d.slot(), result, null, replicaId));
+            }
+        }
+    }
+
+    private void effect(Output.Effect e) {
+        if (e instanceof Output.Effect.BecameLeader b) {
+            readFence = driver.replica().logEnd();
+            listener.info("replica " + replicaId + ": leader in ballot " + b.ballot() + " (configuration "
+                    + b.configId() + "); lease reads after slot " + readFence + " is applied");
+        } else if (e instanceof Output.Effect.SteppedDown s) {
+            readFence = Long.MAX_VALUE;
+            listener.info("replica " + replicaId + ": stepped down from ballot " + s.ballot() + ": " + s.reason());
+            String why = "leadership lost after proposing (" + s.reason() + ")";
+            for (C c : waiting.values()) {
+                listener.outcome(c, new AppendOutcome(Outcome.UNKNOWN, -1, null, why, leaderHint()));
+            }
+            waiting.clear();
+        } else if (e instanceof Output.Effect.InstallSnapshot s) {
+            machine.restore(s.snapshot().state());
+            appliedIndex = s.snapshot().endIndex();
+            snapshotIndex = appliedIndex;
+        } else if (e instanceof Output.Effect.ConfigChanged c) {
+            listener.info("replica " + replicaId + ": configuration " + c.configId() + " members " + c.members()
+                    + " from slot " + c.configStartIndex());
+        }
+    }
+
+    private void maybeCompact() {
+        long every = options.compactEveryEntries();
+        if (every <= 0 || appliedIndex - snapshotIndex < every || appliedIndex < 1) {
+            return;
+        }
+        long last = appliedIndex - 1;
+        byte[] state = machine.snapshot();
+        Output out = call(() -> driver.compact(last, state));
+        if (out != null && out.diagnostics().isEmpty()) {
+            snapshotIndex = appliedIndex;
+        }
+    }
+
+    private int leaderHint() {
+        return Math.max(0, driver.replica().leaderHint());
+    }
+
+    private AppendOutcome notAppended(String why) {
+        return new AppendOutcome(Outcome.NOT_APPENDED, -1, null, why, leaderHint());
+    }
+}
