@@ -3,6 +3,8 @@ package io.gnomon.spanner.torture;
 import io.gnomon.paxos.DurableState;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.paxos.runtime.GroupHost;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.server.ListAppend;
 import io.gnomon.paxos.server.ListAppendMachine;
 import io.gnomon.paxos.server.ReplicaServer;
@@ -15,13 +17,11 @@ import io.gnomon.spanner.history.MicroOp;
 import io.gnomon.truetime.TimeInterval;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -33,17 +33,16 @@ import java.util.function.IntConsumer;
 
 /**
  * The torture run in deterministic simulation: the same {@link TxnGenerator} workload, fault schedule and checker
- * as against replica processes, but the replicas are {@link Simulator}'s (real Paxos cores, a simulated network,
- * disks that lose unsynced writes, drifting clocks) and the clients, faults and probes are simulated processes on
- * its one thread. Each replica applies decided entries to its own {@link ListAppendMachine} and answers as a
- * replica process does ({@code ReplicaServer}): single-key reads from its lease behind the read fence, appends
- * once applied, {@code info} for appends whose leader stepped down or died, {@code fail} for refusals. The
- * history's {@code time} is simulated true time, so one seed gives the same history, byte for byte.
+ * as against replica processes, but the replicas are {@link Simulator}'s (real Paxos cores in the real per-group
+ * host, {@code GroupHost}, a simulated network, disks that lose unsynced writes, drifting clocks) and the clients,
+ * faults and probes are simulated processes on its one thread. Each replica's host applies decided entries to its
+ * own {@link ListAppendMachine} and answers as in a replica process, because it is the same code: single-key reads
+ * from its lease behind the read fence, appends once applied, {@code info} for appends whose leader stepped down
+ * or died, {@code fail} for refusals. The history's {@code time} is simulated true time, so one seed gives the
+ * same history, byte for byte.
  */
 final class SimulatedRun implements SimWorkload {
     static final long MS = 1_000_000L;
-    /** A replica snapshots its state and compacts its log every this many applied entries. */
-    static final long COMPACT_EVERY = 200;
     /** A recovery probe looks again this often. */
     static final long PROBE_INTERVAL = 20 * MS;
     /** A probe append not applied within this long is abandoned and tried again. */
@@ -72,14 +71,6 @@ final class SimulatedRun implements SimWorkload {
     private SimWorld world;
     private HistoryWriter history; // its clock is simulated true time
 
-    // The replicas as a replica process sees itself (index = replica id).
-    private final ListAppendMachine[] machines;
-    private final long[] appliedThrough; // next slot to apply
-    private final long[] readFence;
-    private final long[] compactedAt;
-    private final boolean[] compactionDue;
-    private final List<Map<Long, Waiter>> waiting = new ArrayList<>();
-    private long nextRequest = 1;
 
     // Clients. Appends share one guess of the leader, as the process harness's clients share one ReplicaClient.
     private final List<Client> clients = new ArrayList<>();
@@ -107,16 +98,6 @@ final class SimulatedRun implements SimWorkload {
         this.generator = new TxnGenerator(config);
         this.log = log;
         this.faultRandom = new SplittableRandom(config.seed() ^ 0x6a09e667f3bcc908L); // not the simulator's stream
-        this.machines = new ListAppendMachine[replicas + 1];
-        this.appliedThrough = new long[replicas + 1];
-        this.readFence = new long[replicas + 1];
-        this.compactedAt = new long[replicas + 1];
-        this.compactionDue = new boolean[replicas + 1];
-        for (int id = 0; id <= replicas; id++) {
-            machines[id] = new ListAppendMachine();
-            readFence[id] = Long.MAX_VALUE;
-            waiting.add(new HashMap<>());
-        }
     }
 
     /**
@@ -174,98 +155,47 @@ final class SimulatedRun implements SimWorkload {
     }
 
     @Override
-    public void applied(int node, long slot, byte[] value) {
-        appliedThrough[node] = slot + 1;
-        ByteBuffer b = ByteBuffer.wrap(value);
-        long request = b.getLong();
-        byte[] command = new byte[b.remaining()];
-        b.get(command);
-        byte[] result = machines[node].apply(slot, command);
-        Waiter w = waiting.get(node).remove(request);
-        if (w != null) {
-            w.applied(result);
-        }
-        if (appliedThrough[node] - compactedAt[node] >= COMPACT_EVERY && !compactionDue[node]) {
-            compactionDue[node] = true; // after this event: the core is in the middle of handing out its output
-            world.after(0, () -> {
-                compactionDue[node] = false;
-                if (world.compact(node)) {
-                    compactedAt[node] = appliedThrough[node];
-                }
-            });
-        }
+    public StateMachine newMachine() {
+        return new ListAppendMachine();
     }
 
     @Override
-    public void restored(int node, long nextSlot, byte[] state) {
-        machines[node].restore(state);
-        appliedThrough[node] = nextSlot;
-        compactedAt[node] = nextSlot;
-    }
-
-    @Override
-    public byte[] state(int node) {
-        return machines[node].snapshot();
-    }
-
-    @Override
-    public void leadership(int node, boolean leader) {
-        readFence[node] = leader ? world.logEnd(node) : Long.MAX_VALUE;
-        if (!leader) {
-            List<Waiter> lost = new ArrayList<>(waiting.get(node).values());
-            waiting.get(node).clear();
-            for (Waiter w : lost) {
-                w.lost("leadership lost after proposing");
-            }
-        }
-    }
-
-    @Override
-    public void crashed(int node) {
-        machines[node] = new ListAppendMachine();
-        appliedThrough[node] = 0;
-        compactedAt[node] = 0;
-        readFence[node] = Long.MAX_VALUE;
-        waiting.get(node).clear(); // what it owed is never answered: its clients time out
+    public boolean staleLeaseReads() {
+        return staleLeaseReads;
     }
 
     // ------------------------------------------------------------------ a replica process's answers
 
-    /** Why {@code node} would refuse a lease read now, or null if it serves it (ReplicaServer.serveRead). */
-    private String readRefusal(int node) {
-        if (!world.isLeader(node)) {
-            return "replica " + node + " does not lead";
+    /** A lease read of {@code key} at {@code node}: its list, or null with {@code refused[0]} saying why not. */
+    private List<Long> read(int node, String key, String[] refused) {
+        GroupHost.ReadOutcome r = world.read(node, key.getBytes(StandardCharsets.UTF_8));
+        if (!r.served()) {
+            refused[0] = r.refusal();
+            return null;
         }
-        if (!world.clockAvailable(node) || (!staleLeaseReads && !world.canServeLeaseRead(node))) {
-            return "replica " + node + " leads without a valid lease";
-        }
-        if (appliedThrough[node] < readFence[node]) {
-            return "replica " + node + " has not yet applied the log it took over";
-        }
-        return null;
+        return ListAppend.decodeList(r.result());
     }
 
-    private List<Long> query(int node, String key) {
-        return ListAppend.decodeList(machines[node].query(key.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    /** Proposes {@code command} at {@code node} tagged with a new request id; the waiter hears when it is applied. */
-    private boolean propose(int node, byte[] command, Waiter waiter) {
-        long request = nextRequest++;
-        byte[] value = ByteBuffer.allocate(8 + command.length).putLong(request).put(command).array();
-        waiting.get(node).put(request, waiter); // before proposing, as ReplicaServer does
-        if (!world.propose(node, List.of(value))) {
-            waiting.get(node).remove(request);
-            return false;
-        }
-        return true;
+    /** Appends {@code command} at {@code node}, which must take requests now; the waiter hears what became of it. */
+    private void append(int node, byte[] command, Waiter waiter) {
+        world.append(node, command, o -> {
+            switch (o.outcome()) {
+                case APPLIED -> waiter.applied(o.result());
+                case UNKNOWN -> waiter.lost(o.detail());
+                case NOT_APPENDED -> waiter.refused(o.detail());
+            }
+        });
     }
 
     /** Hears what became of a proposal at one replica. */
     private interface Waiter {
         void applied(byte[] result);
 
+        /** The leader stepped down after proposing it: it may or may not be decided. */
         void lost(String why);
+
+        /** Certainly not appended. */
+        void refused(String why);
     }
 
     // ------------------------------------------------------------------ clients
@@ -328,12 +258,13 @@ final class SimulatedRun implements SimWorkload {
                 reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " is down"));
                 return;
             }
-            String refused = readRefusal(target);
-            if (refused == null) {
-                world.servedLeaseRead(target);
-                reply(c, attempt, TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), query(target, read.key())))));
+            String[] why = new String[1];
+            List<Long> list = read(target, read.key(), why);
+            if (list != null) {
+                reply(c, attempt, TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), list))));
                 return;
             }
+            String refused = why[0];
             int hint = world.leaderHint(target);
             if (followHint && hint >= 1 && hint <= replicas && hint != target) {
                 world.after(world.networkDelayNanos(), () -> sendRead(c, attempt, read, hint, false));
@@ -372,7 +303,7 @@ final class SimulatedRun implements SimWorkload {
                 });
                 return;
             }
-            boolean taken = propose(target, ListAppendTxns.command(txn), new Waiter() {
+            append(target, ListAppendTxns.command(txn), new Waiter() {
                 @Override
                 public void applied(byte[] result) {
                     reply(c, attempt, TxnOutcome.ok(ListAppendTxns.completed(txn, result)));
@@ -382,10 +313,12 @@ final class SimulatedRun implements SimWorkload {
                 public void lost(String why) {
                     reply(c, attempt, TxnOutcome.info(txn, why));
                 }
+
+                @Override
+                public void refused(String why) {
+                    reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " refused the proposal: " + why));
+                }
             });
-            if (!taken) {
-                reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " refused the proposal"));
-            }
         });
     }
 
@@ -627,9 +560,10 @@ final class SimulatedRun implements SimWorkload {
             }
             if (now >= attemptUntil) {
                 int leader = world.leader();
-                if (leader > 0 && readRefusal(leader) == null) {
+                if (leader > 0 && world.available(leader) && read(leader, PROBE_KEY, new String[1]) != null) {
                     byte[] append = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, ++probeValue)));
-                    if (propose(leader, append, new Waiter() {
+                    attemptUntil = now + PROBE_ATTEMPT;
+                    append(leader, append, new Waiter() {
                         @Override
                         public void applied(byte[] result) {
                             if (!done && world.trueNanos() < deadline) {
@@ -642,9 +576,12 @@ final class SimulatedRun implements SimWorkload {
                         public void lost(String why) {
                             attemptUntil = Long.MIN_VALUE;
                         }
-                    })) {
-                        attemptUntil = now + PROBE_ATTEMPT;
-                    }
+
+                        @Override
+                        public void refused(String why) {
+                            attemptUntil = Long.MIN_VALUE;
+                        }
+                    });
                 }
             }
             world.after(PROBE_INTERVAL, this::look);
@@ -671,13 +608,23 @@ final class SimulatedRun implements SimWorkload {
         if (!stopping || clientsRunning > 0) {
             return;
         }
-        long now = world.trueNanos();
-        new Probe(now, now + TortureRun.RECOVERY_TIMEOUT.toNanos(), (leader, served) -> {
-            lost = 0;
+        finalReads(world.trueNanos() + TortureRun.RECOVERY_TIMEOUT.toNanos());
+    }
+
+    /** Lease reads of every key at a leader that serves; if one is refused (its lease lapsed), probe again. */
+    private void finalReads(long deadline) {
+        new Probe(world.trueNanos(), deadline, (leader, served) -> {
+            long missing = 0;
             for (Map.Entry<String, Set<Long>> e : new TreeMap<>(generator.acknowledged()).entrySet()) {
-                Set<Long> present = Set.copyOf(query(leader, e.getKey()));
-                lost += e.getValue().stream().filter(v -> !present.contains(v)).count();
+                List<Long> list = world.available(leader) ? read(leader, e.getKey(), new String[1]) : null;
+                if (list == null) {
+                    world.after(PROBE_INTERVAL, () -> finalReads(deadline));
+                    return;
+                }
+                Set<Long> present = Set.copyOf(list);
+                missing += e.getValue().stream().filter(v -> !present.contains(v)).count();
             }
+            lost = missing;
             finished = true;
         }, () -> {
             log.accept("final reads: the group did not serve within " + TortureRun.RECOVERY_TIMEOUT);

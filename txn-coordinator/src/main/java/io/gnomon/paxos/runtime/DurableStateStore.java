@@ -88,7 +88,7 @@ import java.util.NavigableMap;
  * </ul>
  * Not thread-safe: one driver thread owns it.
  */
-public final class DurableStateStore implements AutoCloseable {
+public final class DurableStateStore implements GroupLog {
     /** The reserved log slot that holds the configuration, accepted round and log end. */
     public static final long META_SLOT = Long.MAX_VALUE;
     /** Bytes the encoding adds to an application value (the tag). */

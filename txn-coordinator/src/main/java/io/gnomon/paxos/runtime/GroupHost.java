@@ -4,6 +4,7 @@ import io.gnomon.paxos.Message;
 import io.gnomon.paxos.Output;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.paxos.Snapshot;
 import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.TimeInterval;
@@ -98,6 +99,21 @@ public final class GroupHost<C> {
         /** A change of role or configuration, for the log. */
         default void info(String message) {
         }
+
+        /**
+         * A decided entry (configuration changes too) about to be applied, in slot order: the simulator checks
+         * agreement and validity here.
+         */
+        default void decided(Output.Decided decided) {
+        }
+
+        /** A snapshot about to replace the state machine's state: the simulator checks it is the decided prefix. */
+        default void installing(Snapshot snapshot) {
+        }
+
+        /** This replica became leader ({@code true}) or stepped down ({@code false}). */
+        default void leadership(boolean leader) {
+        }
     }
 
     private record Pending<C>(byte[] command, C client) {
@@ -150,6 +166,18 @@ public final class GroupHost<C> {
         return host;
     }
 
+    /**
+     * Hosts a core made elsewhere ({@link ReplicaDriver#of}): the simulator's, made new, joining or recovered by its
+     * factory. {@code config} must be the core's.
+     */
+    public static <C> GroupHost<C> of(PaxosReplica core, PaxosConfig config, GroupLog log, Transport transport,
+                                      TrueTime trueTime, MonotonicClock clock, StateMachine machine,
+                                      long incarnation, Options options, Listener<C> listener) {
+        GroupHost<C> host = new GroupHost<>(config, incarnation, machine, options, listener, trueTime, clock);
+        host.driver = ReplicaDriver.of(core, log, transport, trueTime, clock, host::apply, host::effect);
+        return host;
+    }
+
     // ------------------------------------------------------------------ turns and inputs
 
     /** Starts a turn: what the inputs until {@link #endTurn} write is synced once, at its end. */
@@ -167,9 +195,27 @@ public final class GroupHost<C> {
         driver.endBatch();
     }
 
-    /** Handles a message from a peer (or a loopback). */
-    public void onMessage(Message m) {
-        call(() -> driver.onMessage(m));
+    /**
+     * {@link #endTurn} without the sync ({@link ReplicaDriver#endBatchUnsynced}): the caller syncs the log if
+     * {@code needsSync}, then runs {@code deliver}; null when there is nothing to do. No input until then.
+     */
+    public ReplicaDriver.BatchEnd endTurnUnsynced() {
+        flushBatch();
+        maybeCompact();
+        return driver.endBatchUnsynced();
+    }
+
+    /** Handles a message from a peer (or a loopback); the core's output, or null if TrueTime did not answer. */
+    public Output onMessage(Message m) {
+        return call(() -> driver.onMessage(m));
+    }
+
+    /**
+     * Proposes the next membership (one replica added or removed; leader only): the core's output, whose
+     * diagnostics say why it refused (LEASE_WAIT: retry later), or null if TrueTime did not answer.
+     */
+    public Output proposeMembership(List<Integer> nextMembers) {
+        return call(() -> driver.proposeMembership(nextMembers));
     }
 
     /** Timers: election, heartbeats, lease renewal, retransmission. False if TrueTime did not answer. */
@@ -377,6 +423,7 @@ public final class GroupHost<C> {
     }
 
     private void apply(Output.Decided d) {
+        listener.decided(d);
         appliedIndex = d.slot() + 1;
         if (d.entry().isConfig()) {
             return;
@@ -411,10 +458,12 @@ public final class GroupHost<C> {
     private void effect(Output.Effect e) {
         if (e instanceof Output.Effect.BecameLeader b) {
             readFence = driver.replica().logEnd();
+            listener.leadership(true);
             listener.info("replica " + replicaId + ": leader in ballot " + b.ballot() + " (configuration "
                     + b.configId() + "); lease reads after slot " + readFence + " is applied");
         } else if (e instanceof Output.Effect.SteppedDown s) {
             readFence = Long.MAX_VALUE;
+            listener.leadership(false);
             listener.info("replica " + replicaId + ": stepped down from ballot " + s.ballot() + ": " + s.reason());
             String why = "leadership lost after proposing (" + s.reason() + ")";
             for (C c : waiting.values()) {
@@ -422,6 +471,7 @@ public final class GroupHost<C> {
             }
             waiting.clear();
         } else if (e instanceof Output.Effect.InstallSnapshot s) {
+            listener.installing(s.snapshot());
             machine.restore(s.snapshot().state());
             appliedIndex = s.snapshot().endIndex();
             snapshotIndex = appliedIndex;

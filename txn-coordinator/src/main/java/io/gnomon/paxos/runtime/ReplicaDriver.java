@@ -50,7 +50,7 @@ import java.util.function.Consumer;
  */
 public final class ReplicaDriver implements AutoCloseable {
     private final PaxosReplica replica;
-    private final DurableStateStore store;
+    private final GroupLog store;
     private final Transport transport;
     private final TrueTime trueTime;
     private final MonotonicClock clock;
@@ -58,6 +58,7 @@ public final class ReplicaDriver implements AutoCloseable {
     private final Consumer<Output.Effect> effects;
     private boolean failed;
     private boolean batching;
+    private boolean batchWrote;
     private final List<Pending> deferred = new ArrayList<>();
     /** Peers an AcceptSync, InstallSnapshot or Prepare is held for until the next sync: an early Accept waits too. */
     private final Set<Integer> peersWithHeldMessages = new HashSet<>();
@@ -66,7 +67,7 @@ public final class ReplicaDriver implements AutoCloseable {
     private record Pending(Output out, List<Message> held) {
     }
 
-    private ReplicaDriver(PaxosReplica replica, DurableStateStore store, Transport transport, TrueTime trueTime,
+    private ReplicaDriver(PaxosReplica replica, GroupLog store, Transport transport, TrueTime trueTime,
                           MonotonicClock clock, Consumer<Output.Decided> apply, Consumer<Output.Effect> effects) {
         this.replica = replica;
         this.store = Objects.requireNonNull(store);
@@ -86,6 +87,16 @@ public final class ReplicaDriver implements AutoCloseable {
                                       Consumer<Output.Effect> effects) {
         PaxosReplica r = PaxosReplica.recover(config, store.recovered(), clock.nanoTime(), trueTime.now());
         return new ReplicaDriver(r, store, transport, trueTime, clock, apply, effects);
+    }
+
+    /**
+     * Drives a core made elsewhere ({@code replica} must match what {@code log} holds): the simulator makes its
+     * cores through a factory, new, joining or recovered, so that tests can substitute cores with test-only hooks.
+     */
+    public static ReplicaDriver of(PaxosReplica replica, GroupLog log, Transport transport, TrueTime trueTime,
+                                   MonotonicClock clock, Consumer<Output.Decided> apply,
+                                   Consumer<Output.Effect> effects) {
+        return new ReplicaDriver(replica, log, transport, trueTime, clock, apply, effects);
     }
 
     /** Handles one message from a peer or a loopback. */
@@ -132,34 +143,62 @@ public final class ReplicaDriver implements AutoCloseable {
     public void beginBatch() {
         checkUsable();
         batching = true;
+        batchWrote = false;
     }
 
-    /** Syncs what the batch wrote, then sends, applies and reports every output of the batch, in order. */
+    /**
+     * Syncs what the batch wrote (no sync if it wrote nothing), then sends, applies and reports every output of the
+     * batch, in order.
+     */
     public void endBatch() {
-        batching = false;
-        if (deferred.isEmpty()) {
+        BatchEnd end = endBatchUnsynced();
+        if (end == null) {
             return;
         }
-        try {
-            store.sync();
-        } catch (RuntimeException e) {
-            failed = true;
-            deferred.clear();
-            peersWithHeldMessages.clear();
-            throw e;
+        if (end.needsSync()) {
+            try {
+                store.sync();
+            } catch (RuntimeException e) {
+                failed = true;
+                throw e;
+            }
+        }
+        end.deliver().run();
+    }
+
+    /**
+     * What a batch leaves to do once its inputs are handled: sync the log if it wrote ({@code needsSync}), and only
+     * then run {@code deliver}, which sends, applies and reports every output of the batch in order.
+     */
+    public record BatchEnd(boolean needsSync, Runnable deliver) {
+    }
+
+    /**
+     * Ends the batch without syncing: null if it left nothing to deliver, else what the caller must do, in order
+     * (sync if {@code needsSync}, then {@code deliver}). {@link #endBatch} does both at once; the simulator does
+     * the sync as an event of its own, so that a crash can land between the batch's writes and its sync. Until
+     * {@code deliver} has run the caller must feed the driver no input, as a loop blocked in its sync feeds none.
+     */
+    public BatchEnd endBatchUnsynced() {
+        batching = false;
+        peersWithHeldMessages.clear();
+        if (deferred.isEmpty()) {
+            return null;
         }
         List<Pending> outs = new ArrayList<>(deferred);
         deferred.clear();
-        peersWithHeldMessages.clear();
-        for (Pending p : outs) {
-            deliver(p.out(), p.held());
-        }
+        return new BatchEnd(batchWrote, () -> {
+            for (Pending p : outs) {
+                deliver(p.out(), p.held());
+            }
+        });
     }
 
     private Output perform(Output out) {
         List<Message> held = new ArrayList<>();
         try {
             store.write(out.toPersist());
+            batchWrote |= !out.toPersist().isEmpty();
             for (Message m : out.messages()) {
                 if (Output.sendsBeforeSync(m, peersWithHeldMessages)) {
                     transport.send(m.to(), m);

@@ -1,5 +1,7 @@
 package io.gnomon.paxos.sim;
 
+import io.gnomon.paxos.runtime.StateMachine;
+
 /**
  * An application run on top of a simulated Paxos group in place of the simulator's own random client, faults
  * and lease reads: the verification harness's list-append workload runs here, so the same workload and checker
@@ -13,24 +15,14 @@ public interface SimWorkload {
     /** Whether the run is over; checked after every event. */
     boolean finished();
 
-    /** Replica {@code node} applied a decided value, in slot order, each once per incarnation. */
-    void applied(int node, long slot, byte[] value);
-
     /**
-     * Replica {@code node} replaced its state with a snapshot's (the application part as {@link #state} gave it)
-     * covering slots below {@code nextSlot}.
+     * A new, empty state machine for a replica process that starts or restarts; its host applies decided commands
+     * to it and snapshots it, as a replica server's host does.
      */
-    void restored(int node, long nextSlot, byte[] state);
+    StateMachine newMachine();
 
-    /** Replica {@code node}'s application state, for a snapshot through its last applied slot. */
-    byte[] state(int node);
-
-    /**
-     * Replica {@code node} became leader ({@code true}; its log end is the read fence) or stepped down from
-     * leading or from a candidacy that never led ({@code false}): what it was asked to append may never be applied.
-     */
-    void leadership(int node, boolean leader);
-
-    /** Replica {@code node}'s process died: its memory is gone, replies it owed are never sent. */
-    void crashed(int node);
+    /** The stale-lease-reads negative control: hosts answer lease reads without checking their lease. */
+    default boolean staleLeaseReads() {
+        return false;
+    }
 }

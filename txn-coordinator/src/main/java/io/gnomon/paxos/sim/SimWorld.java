@@ -1,11 +1,15 @@
 package io.gnomon.paxos.sim;
 
+import io.gnomon.paxos.runtime.GroupHost;
+
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * What a {@link SimWorkload} can see and do in a simulated group: schedule its own events in simulated time,
- * talk to replicas (proposals, lease-read checks, compaction), and inject the harness's faults. Replicas are
+ * talk to replicas' hosts (appends and lease reads, as a client of a replica server), and inject the harness's
+ * faults. Replicas are
  * numbered 1 to {@link #replicas()}. Every method runs on the simulator's thread and draws randomness only from
  * {@link #random()}, so a seed replays exactly.
  */
@@ -47,36 +51,33 @@ public interface SimWorld {
     /** The replica {@code node} believes leads, or -1. */
     int leaderHint(int node);
 
-    /** The end of {@code node}'s log: a new leader's read fence. */
-    long logEnd(int node);
-
     /**
      * Whether {@code node} may answer a read from its lease now: it is up and not paused, it leads, its TrueTime
      * is available and {@code TT.now().latest} is before its lease end.
      */
     boolean canServeLeaseRead(int node);
 
-    /** Whether {@code node}'s TrueTime is available (no {@link #clockUnavailable} fault held). */
-    boolean clockAvailable(int node);
+    /**
+     * Whether {@code node} can take a request now: up, not stopped, not blocked in its log's sync. A request sent
+     * through {@link #atReplica} always finds it so when {@code up}.
+     */
+    boolean available(int node);
 
     /**
-     * Records that {@code node} answered a lease read now; with lease checks on, the simulator fails the run if
-     * that was outside the node's lease in true time or inside another leader's.
+     * A lease read at {@code node}, answered by its host exactly as a replica server answers one (leads, valid
+     * lease, read fence passed); with lease checks on, the simulator fails the run if a served read was outside
+     * the node's lease in true time or inside another leader's. {@code node} must be {@link #available}.
      */
-    void servedLeaseRead(int node);
+    GroupHost.ReadOutcome read(int node, byte[] query);
 
     /**
-     * Proposes {@code values} at {@code node}; true if the core took every one (it leads or campaigns, its clock
-     * is available, it has room), false if it refused at least one (the others may still be decided). The
-     * harness proposes one value at a time, so false means that value will never be decided.
+     * A client's append at {@code node}, handed to its host as a replica server hands one over, in one turn of the
+     * process's loop: {@code outcome} hears, once, whether it was applied, certainly not appended, or its fate is
+     * unknown (the leader stepped down after proposing). A crash of the process means no answer at all, as a
+     * client of a killed server gets none. {@code node} must be {@link #available}; {@code command} must be
+     * within the host's limits.
      */
-    boolean propose(int node, List<byte[]> values);
-
-    /**
-     * Snapshots {@code node}'s state through its last applied slot and compacts its log; false if it did not
-     * (down, paused, TrueTime unavailable, fewer than 2 entries applied since the last snapshot, or refused).
-     */
-    boolean compact(int node);
+    void append(int node, byte[] command, Consumer<GroupHost.AppendOutcome> outcome);
 
     // ------------------------------------------------------------------ faults
 

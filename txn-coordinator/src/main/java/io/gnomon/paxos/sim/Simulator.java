@@ -9,7 +9,14 @@ import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.PersistWrite;
+import io.gnomon.paxos.runtime.GroupHost;
+import io.gnomon.paxos.runtime.GroupLog;
+import io.gnomon.paxos.runtime.ReplicaDriver;
+import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.TimeInterval;
+import io.gnomon.truetime.TrueTime;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +29,7 @@ import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A deterministic simulation of one Paxos group: real {@link PaxosReplica} cores, a simulated network (delay,
@@ -184,8 +192,8 @@ public final class Simulator {
         for (int id = 1; id <= n + 1; id++) {
             Node node = new Node(id, members);
             nodes[id] = node;
-            node.replica = id <= n ? factory.create(node.config, node.monotonicNanos(), node.trueTime())
-                    : factory.joining(node.config, node.monotonicNanos(), node.trueTime());
+            node.startHost(this, id <= n ? factory.create(node.config, node.monotonicNanos(), node.trueTime())
+                    : factory.joining(node.config, node.monotonicNanos(), node.trueTime()));
             schedule(rng.nextLong(10 * MS), Kind.TICK, id, null);
         }
         if (workload == null) {
@@ -233,7 +241,7 @@ public final class Simulator {
 
     // ------------------------------------------------------------------ events
 
-    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL }
+    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL, WAKE }
 
     /** {@code action}: a workload's {@link Runnable} (CALL) or {@link SimWorld.ReplicaAction} (REPLICA_CALL). */
     private record Event(long atTrueNanos, long seq, Kind kind, int node, Message message, Object action)
@@ -254,8 +262,9 @@ public final class Simulator {
     }
 
     private void handle(Event e) {
-        if (e.node >= 1 && e.node < nodes.length && nodes[e.node].paused) {
-            nodes[e.node].deferred.add(e); // a stopped process handles nothing until it continues
+        if (e.node >= 1 && e.node < nodes.length && (nodes[e.node].paused
+                || (nodes[e.node].awaitingSync != null && e.kind != Kind.SYNC))) {
+            nodes[e.node].deferred.add(e); // a stopped process, or one blocked in its sync, handles nothing yet
             return;
         }
         switch (e.kind) {
@@ -273,17 +282,24 @@ public final class Simulator {
                 }
                 mix(m.getClass().getSimpleName().hashCode());
                 mix(m.from());
-                apply(node, node.replica.step(m, node.monotonicNanos(), node.trueTime()));
+                node.turn(this, h -> h.onMessage(m));
             }
             case TICK -> {
                 Node node = nodes[e.node];
                 if (node.replica != null && !node.clockOut) {
-                    apply(node, node.replica.tick(node.monotonicNanos(), node.trueTime()));
+                    node.turn(this, GroupHost::onTick);
                     node.maybeResync();
                 }
                 schedule(10 * MS + rng.nextLong(2 * MS), Kind.TICK, e.node, null);
             }
-            case SYNC -> nodes[e.node].sync();
+            case WAKE -> {
+                Node node = nodes[e.node];
+                node.wakeAtTrueNanos = 0;
+                if (node.replica != null) {
+                    node.turn(this, h -> { });
+                }
+            }
+            case SYNC -> nodes[e.node].sync(this);
             case CLIENT -> {
                 client();
                 schedule(rng.nextLong(40 * MS) + 1, Kind.CLIENT, 0, null);
@@ -310,7 +326,7 @@ public final class Simulator {
         List<Node> leaders = new ArrayList<>();
         List<Node> live = new ArrayList<>();
         for (int id = 1; id < nodes.length; id++) {
-            if (nodes[id].replica != null) {
+            if (nodes[id].takesInput()) {
                 live.add(nodes[id]);
                 if (nodes[id].replica.isLeader()) {
                     leaders.add(nodes[id]);
@@ -332,18 +348,21 @@ public final class Simulator {
             return;
         }
         int count = 1 + rng.nextInt(5);
-        List<byte[]> values = new ArrayList<>();
+        List<byte[]> commands = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             boolean oversized = rng.nextInt(50) == 0;
             String v = "s" + seed + "v" + (valueCounter++);
+            int room = MAX_VALUE_BYTES - GroupHost.TAG_BYTES;
             byte[] b = Arrays.copyOf(v.getBytes(StandardCharsets.UTF_8),
-                    oversized ? MAX_VALUE_BYTES + 1 : Math.max(v.length(), rng.nextInt(MAX_VALUE_BYTES)));
-            if (!oversized) {
-                proposed.add(key(Entry.value(b)));
+                    oversized ? room + 1 : Math.max(v.length(), rng.nextInt(room)));
+            if (target.host.validate(b) == null) { // a server refuses the others at its door
+                proposed.add(commandKey(b));
+                commands.add(b);
+            } else if (!oversized) {
+                throw failure("the host refused a command within the limit: " + b.length + " bytes", null);
             }
-            values.add(b);
         }
-        apply(target, target.replica.propose(values, target.monotonicNanos(), target.trueTime()));
+        target.turn(this, h -> commands.forEach(c -> h.append(c, outcome -> { })));
     }
 
     /** Inputs a real network or a confused peer could produce: none may throw or break safety. */
@@ -361,11 +380,12 @@ public final class Simulator {
             default -> new Message.Accepted(1 + rng.nextInt(n), me + 1, target.replica.configId(),
                     target.replica.promised(), 3, Long.MIN_VALUE); // for someone else
         };
-        Output out = target.replica.step(m, target.monotonicNanos(), target.trueTime());
-        if (out.diagnostics().isEmpty() && !(m instanceof Message.Decide)) {
-            throw failure("bad input accepted without a diagnostic: " + m, null);
-        }
-        apply(target, out);
+        target.turn(this, h -> {
+            Output out = h.onMessage(m);
+            if (out != null && out.diagnostics().isEmpty() && !(m instanceof Message.Decide)) {
+                throw failure("bad input accepted without a diagnostic: " + m, null);
+            }
+        });
     }
 
     private void fault() {
@@ -394,13 +414,6 @@ public final class Simulator {
         } else if (roll < 72) {
             lossRate = rng.nextInt(4) == 0 ? 0.0 : rng.nextDouble() * 0.3;
             duplicateRate = rng.nextDouble() * 0.1;
-        } else if (roll < 82) {
-            Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
-            if (node.replica != null && node.replica.decidedIndex() - node.replica.compactedIndex() > 8) {
-                long last = node.replica.decidedIndex() - 1 - rng.nextInt(4);
-                byte[] state = ByteBuffer.allocate(8).putLong(prefixHash.get((int) last + 1)).array();
-                node.apply(this, node.replica.compact(last, state, node.monotonicNanos(), node.trueTime()));
-            }
         } else {
             Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
             node.setDrift(rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1)); // a new drift within the bound
@@ -505,9 +518,6 @@ public final class Simulator {
             }
         }
         node.crash(rng);
-        if (workload != null) {
-            workload.crashed(node.id);
-        }
     }
 
     private void restart(Node node) {
@@ -521,19 +531,20 @@ public final class Simulator {
             node.restartLeaseNanos = 0;
         }
         node.config = node.configFor(rng.nextLong(), leaseNanos);
-        node.replica = factory.recover(node.config, node.disk.toRecovered(), node.monotonicNanos(), node.trueTime());
         node.appliedIndex = 0;
         node.appliedHash = 0;
-        apply(node, node.replica.tick(node.monotonicNanos(), node.trueTime()));
+        node.startHost(this, factory.recover(node.config, node.disk.toRecovered(), node.monotonicNanos(),
+                node.trueTime()));
+        node.turn(this, GroupHost::onTick);
     }
 
+    /** A lease read at a random replica, served as a replica server serves one (GroupHost.read). */
     private void leaseRead() {
         Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
-        if (node.replica == null) {
-            return;
+        if (!node.takesInput()) {
+            return; // a stopped process, or one blocked in its sync, answers nothing now
         }
-        TimeInterval tt = node.trueTime();
-        if (node.replica.canServeLeaseRead(tt)) {
+        if (node.host.read(new byte[0]).served()) {
             checkLeaseRead(node);
         }
     }
@@ -561,10 +572,6 @@ public final class Simulator {
 
     // ------------------------------------------------------------------ outputs and checks
 
-    void apply(Node node, Output out) {
-        node.apply(this, out);
-    }
-
     void send(Message m) {
         if (m.from() == m.to()) {
             schedule(1_000, Kind.DELIVER, m.to(), m); // loopback: not lost, but only after the writes synced
@@ -591,7 +598,7 @@ public final class Simulator {
         if (d.slot() != node.appliedIndex) {
             throw failure("replica " + node.id + " applied slot " + d.slot() + ", expected " + node.appliedIndex, null);
         }
-        if (!d.entry().isConfig() && !proposed.contains(k)) {
+        if (!d.entry().isConfig() && !proposed.contains(commandKey(d.entry()))) {
             throw failure("replica " + node.id + " decided slot " + d.slot() + " = " + k + ", never proposed", null);
         }
         String prior = chosen.putIfAbsent(d.slot(), k);
@@ -611,12 +618,9 @@ public final class Simulator {
         if (d.entry().isConfig() && prior == null) {
             configChanges++; // once per decided change, not once per replica that applies it
         }
-        if (workload != null && !d.entry().isConfig()) {
-            workload.applied(node.id, d.slot(), d.entry().value());
-        }
     }
 
-    /** A snapshot's state: the hash of the decided prefix it covers, then the workload's state (if any). */
+    /** A snapshot's state: the hash of the decided prefix it covers, then the application's (PrefixCheckedMachine). */
     void installed(Node node, io.gnomon.paxos.Snapshot s) {
         long end = s.endIndex();
         ByteBuffer state = ByteBuffer.wrap(s.state());
@@ -627,11 +631,6 @@ public final class Simulator {
         }
         node.appliedIndex = end;
         node.appliedHash = hash;
-        if (workload != null) {
-            byte[] rest = new byte[state.remaining()];
-            state.get(rest);
-            workload.restored(node.id, end, rest);
-        }
     }
 
     void becameLeader() {
@@ -682,13 +681,23 @@ public final class Simulator {
         return a.substring(0, a.lastIndexOf('/')).equals(b.substring(0, b.lastIndexOf('/')));
     }
 
-    /** A value's identity for the checks: the text of the simulator's own (zero-padded) values, a workload's bytes. */
+    /** A value's identity for the agreement check: its bytes, with the host's tag (unique per proposal). */
     String key(Entry e) {
         if (e.isConfig()) {
             return "config" + e.nextConfigId() + e.nextMembers();
         }
-        return workload != null ? new String(e.value(), StandardCharsets.ISO_8859_1)
-                : new String(e.value(), StandardCharsets.UTF_8).replace("\0", "");
+        return new String(e.value(), StandardCharsets.ISO_8859_1);
+    }
+
+    /** A proposed command's identity for the validity check: a decided value is its host's tag and a command. */
+    static String commandKey(byte[] command) {
+        return new String(command, StandardCharsets.ISO_8859_1);
+    }
+
+    private static String commandKey(Entry e) {
+        byte[] v = e.value();
+        return v.length < GroupHost.TAG_BYTES ? "untagged:" + commandKey(v)
+                : new String(v, GroupHost.TAG_BYTES, v.length - GroupHost.TAG_BYTES, StandardCharsets.ISO_8859_1);
     }
 
     SimulationFailure failure(String what, Throwable cause) {
@@ -764,53 +773,45 @@ public final class Simulator {
         }
 
         @Override
-        public long logEnd(int node) {
-            Node x = member(node);
-            return x.replica == null ? 0 : x.replica.logEnd();
-        }
-
-        @Override
         public boolean canServeLeaseRead(int node) {
             Node x = member(node);
             return x.replica != null && !x.paused && !x.clockOut && x.replica.canServeLeaseRead(x.trueTime());
         }
 
         @Override
-        public boolean clockAvailable(int node) {
-            return !member(node).clockOut;
+        public GroupHost.ReadOutcome read(int node, byte[] query) {
+            Node x = takingRequests(node);
+            GroupHost.ReadOutcome r = x.host.read(query);
+            if (r.served()) {
+                checkLeaseRead(x);
+            }
+            return r;
         }
 
         @Override
-        public void servedLeaseRead(int node) {
-            checkLeaseRead(member(node));
+        public void append(int node, byte[] command, Consumer<GroupHost.AppendOutcome> outcome) {
+            Node x = takingRequests(node);
+            String invalid = x.host.validate(command);
+            if (invalid != null) {
+                throw new IllegalArgumentException("replica " + node + " would refuse this command at its door: "
+                        + invalid);
+            }
+            proposed.add(commandKey(command));
+            x.turn(Simulator.this, h -> h.append(command, outcome));
         }
 
         @Override
-        public boolean propose(int node, List<byte[]> values) {
-            Node x = member(node);
-            if (x.replica == null || x.paused || x.clockOut) {
-                return false;
-            }
-            for (byte[] v : values) {
-                proposed.add(key(Entry.value(v)));
-            }
-            Output out = x.replica.propose(values, x.monotonicNanos(), x.trueTime());
-            apply(x, out);
-            return out.diagnostics().isEmpty();
+        public boolean available(int node) {
+            return member(node).takesInput();
         }
 
-        @Override
-        public boolean compact(int node) {
-            Node x = member(node);
-            if (x.replica == null || x.paused || x.clockOut || x.appliedIndex - x.replica.compactedIndex() < 2) {
-                return false;
+        /** A replica that can take a request now; IllegalStateException otherwise (the workload's mistake). */
+        private Node takingRequests(int node) {
+            if (!available(node)) {
+                throw new IllegalStateException("replica " + node + " is down, stopped or blocked in its sync: "
+                        + "requests reach it through atReplica");
             }
-            byte[] app = workload.state(node);
-            byte[] state = ByteBuffer.allocate(8 + app.length).putLong(prefixHash.get((int) x.appliedIndex)).put(app)
-                    .array();
-            Output out = x.replica.compact(x.appliedIndex - 1, state, x.monotonicNanos(), x.trueTime());
-            apply(x, out);
-            return out.diagnostics().isEmpty();
+            return member(node);
         }
 
         @Override
@@ -937,15 +938,21 @@ public final class Simulator {
         final int id;
         final List<Integer> initialMembers;
         PaxosConfig config;
+        /** The core, null while the process is down; always {@code host.replica()} when up. */
         PaxosReplica replica;
+        /** The process's host of its group: the same class a replica server runs. */
+        GroupHost<Consumer<GroupHost.AppendOutcome>> host;
         int incarnation;
         final DurableState disk;
+        /** Writes the host's driver made since its last sync: a crash keeps a random prefix of them. */
         final ArrayList<PersistWrite> unsynced = new ArrayList<>();
-        final ArrayList<Object[]> held = new ArrayList<>(); // {Message, Long writesNeeded}
-        /** Peers of the held messages an early Accept must not overtake (Output.holdsBackAccepts). */
-        final java.util.HashSet<Integer> peersWithHeldMessages = new java.util.HashSet<>();
-        long writesIssued;
-        long writesSynced;
+        /**
+         * Between a turn that wrote and its sync: the process is blocked in its sync (as a replica server's loop
+         * is), its events wait in {@link #deferred}, and this delivers the turn's outputs once the sync is done.
+         */
+        Runnable awaitingSync;
+        /** When a WAKE event is due for the host's gathered appends (the server's loop wakes then); 0: none. */
+        long wakeAtTrueNanos;
         long appliedIndex;
         long appliedHash;
         // Clocks: monotonic runs at (1 + drift) of true time; TrueTime is re-synchronized now and then.
@@ -1022,59 +1029,123 @@ public final class Simulator {
             return "replica" + id + "/inc" + incarnation + "/";
         }
 
-        /** In ReplicaDriver's order: a snapshot to install, then the decided entries, then the other effects. */
-        void apply(Simulator sim, Output out) {
-            for (Output.Effect e : out.effects()) {
-                if (e instanceof Output.Effect.InstallSnapshot s) {
-                    sim.installed(this, s.snapshot());
+        /** Starts the process's host around {@code core}, with a fresh state machine and incarnation. */
+        void startHost(Simulator sim, PaxosReplica core) {
+            replica = core;
+            Node self = this;
+            GroupLog log = new GroupLog() {
+                @Override
+                public void write(List<PersistWrite> writes) {
+                    unsynced.addAll(writes);
                 }
-            }
-            for (Output.Decided d : out.decided()) {
-                sim.decided(this, d);
-            }
-            for (Output.Effect e : out.effects()) {
-                if (e instanceof Output.Effect.BecameLeader) {
-                    sim.becameLeader();
-                    if (workload != null) {
-                        workload.leadership(id, true);
+
+                @Override
+                public void sync() {
+                    throw new IllegalStateException("the simulator syncs as an event of its own");
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            TrueTime clock = new TrueTime() {
+                @Override
+                public TimeInterval now() {
+                    if (clockOut) {
+                        throw new ClockUnavailableException(ClockStatus.UNSYNCHRONIZED, "replica " + id
+                                + ": the simulated clock daemon is restarting");
                     }
-                } else if (e instanceof Output.Effect.SteppedDown && workload != null) {
-                    workload.leadership(id, false);
+                    return trueTime();
                 }
+
+                @Override
+                public ClockStatus status() {
+                    return clockOut ? ClockStatus.UNSYNCHRONIZED : ClockStatus.SYNCHRONIZED;
+                }
+            };
+            StateMachine app = workload != null ? workload.newMachine() : new NoStateMachine();
+            GroupHost.Options hostOptions = new GroupHost.Options(2 * MS, 8 + rng.nextInt(193),
+                    workload == null || !workload.staleLeaseReads());
+            host = GroupHost.of(core, config, log, (to, m) -> sim.send(m), clock, this::monotonicNanos,
+                    new PrefixCheckedMachine(this, app), rng.nextLong(), hostOptions, new GroupHost.Listener<>() {
+                        @Override
+                        public void outcome(Consumer<GroupHost.AppendOutcome> client, GroupHost.AppendOutcome o) {
+                            client.accept(o);
+                        }
+
+                        @Override
+                        public void decided(Output.Decided d) {
+                            sim.decided(self, d);
+                        }
+
+                        @Override
+                        public void installing(io.gnomon.paxos.Snapshot snapshot) {
+                            sim.installed(self, snapshot);
+                        }
+
+                        @Override
+                        public void leadership(boolean leader) {
+                            if (leader) {
+                                sim.becameLeader();
+                            }
+                        }
+                    });
+        }
+
+        /**
+         * One turn of the process's loop, as a replica server runs it: the inputs, then the host's end of turn; if
+         * it wrote, the process blocks in its sync (a SYNC event after a disk latency) and its outputs are sent,
+         * applied and reported only then. Early Accepts have left already (ReplicaDriver's rule).
+         */
+        void turn(Simulator sim, Consumer<GroupHost<Consumer<GroupHost.AppendOutcome>>> inputs) {
+            if (!takesInput()) {
+                throw new IllegalStateException("replica " + id + " is down, stopped or blocked in its sync");
             }
-            unsynced.addAll(out.toPersist());
-            writesIssued += out.toPersist().size();
-            for (Message m : out.messages()) {
-                // The runtime's rule: a leader's Accept to a peer leaves before the sync unless a message to that peer
-                // is already held (FIFO per peer); everything else after the sync.
-                if (writesSynced >= writesIssued || Output.sendsBeforeSync(m, peersWithHeldMessages)) {
-                    sim.send(m);
+            host.beginTurn();
+            inputs.accept(host);
+            ReplicaDriver.BatchEnd end = host.endTurnUnsynced();
+            if (end != null) {
+                if (end.needsSync()) {
+                    awaitingSync = end.deliver();
+                    sim.scheduleSync(id);
                 } else {
-                    held.add(new Object[] {m, writesIssued});
-                    if (Output.holdsBackAccepts(m)) {
-                        peersWithHeldMessages.add(m.to());
-                    }
+                    end.deliver().run();
                 }
             }
-            if (!out.toPersist().isEmpty()) {
-                sim.scheduleSync(id);
+            if (awaitingSync == null) {
+                scheduleWake(sim);
             }
         }
 
-        void sync() {
-            if (replica == null) {
-                return;
+        /** Whether the process can handle an input now: up, not stopped, not blocked in its sync. */
+        boolean takesInput() {
+            return replica != null && !paused && awaitingSync == null;
+        }
+
+        /** The server's loop wakes when its gathered appends are due; so does the simulated one. */
+        void scheduleWake(Simulator sim) {
+            if (host != null && host.batchWaiting() && wakeAtTrueNanos == 0) {
+                long due = Math.max(MS / 10, host.batchDeadlineNanos() - monotonicNanos());
+                wakeAtTrueNanos = trueNanos + due;
+                sim.schedule(due, Kind.WAKE, id, null);
+            }
+        }
+
+        /** The sync a turn waits for is done: its writes are durable, its outputs go out, the loop goes on. */
+        void sync(Simulator sim) {
+            if (replica == null || awaitingSync == null) {
+                return; // crashed meanwhile: the writes were kept or lost by the crash
             }
             for (PersistWrite w : unsynced) {
                 disk.apply(w);
             }
             unsynced.clear();
-            writesSynced = writesIssued;
-            ArrayList<Object[]> ready = new ArrayList<>(held);
-            held.clear();
-            peersWithHeldMessages.clear();
-            for (Object[] h : ready) {
-                send((Message) h[0]);
+            Runnable deliver = awaitingSync;
+            awaitingSync = null;
+            deliver.run();
+            scheduleWake(sim);
+            if (!paused) {
+                releaseDeferred();
             }
         }
 
@@ -1085,10 +1156,10 @@ public final class Simulator {
                 disk.apply(unsynced.get(i));
             }
             unsynced.clear();
-            held.clear();
-            peersWithHeldMessages.clear();
-            writesIssued = writesSynced = 0;
+            awaitingSync = null;
+            wakeAtTrueNanos = 0;
             replica = null;
+            host = null;
             continueEvents(); // a killed process is no longer stopped; what it held is dropped as it arrives
             if (clockOut || clockFaultHeld) {
                 clearClockFaults(); // a restarted process starts with a fresh TrueTime source
@@ -1109,6 +1180,11 @@ public final class Simulator {
         /** Hands the events a stopped process held back to the queue, in their order. */
         void continueEvents() {
             paused = false;
+            releaseDeferred(); // a sync it was blocked in is among them; what follows it waits again until it is done
+        }
+
+        /** Hands the events held back (paused, or blocked in a sync) to the queue, in their order. */
+        void releaseDeferred() {
             for (Event e : deferred) {
                 schedule(0, e.kind(), e.node(), e.message(), e.action());
             }
@@ -1131,7 +1207,7 @@ public final class Simulator {
                 next.remove(rng.nextInt(next.size()));
             }
             next.sort(null);
-            apply(sim, replica.proposeMembership(next, monotonicNanos(), trueTime()));
+            turn(sim, h -> h.proposeMembership(next));
         }
     }
 }
