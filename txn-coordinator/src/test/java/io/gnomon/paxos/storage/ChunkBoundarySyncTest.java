@@ -65,8 +65,13 @@ class ChunkBoundarySyncTest {
 
     /** Appends synced records until the next one would start within 6 KiB of {@code boundary}. */
     private void fillSyncedUpTo(ChronicleDurableLog log, long boundary) {
+        fillSyncedUpTo(log, boundary, FILL_VALUE_BYTES);
+    }
+
+    /** The same, with records of {@code fillValueBytes} while far from the boundary. */
+    private void fillSyncedUpTo(ChronicleDurableLog log, long boundary, int fillValueBytes) {
         while (log.appendPositionForTest() < boundary - 6 * 1024) {
-            appendOne(log, log.appendPositionForTest() < boundary - 4 * FILL_VALUE_BYTES ? FILL_VALUE_BYTES : VALUE_BYTES);
+            appendOne(log, log.appendPositionForTest() < boundary - 4L * fillValueBytes ? fillValueBytes : VALUE_BYTES);
             log.sync();
         }
         assertThat(log.appendPositionForTest()).isLessThan(boundary);
@@ -144,6 +149,21 @@ class ChunkBoundarySyncTest {
                 fillSyncedUpTo(log, boundary);
                 assertSyncCoversTheBatch(log, boundary);
             }
+        }
+    }
+
+    /**
+     * At the log's own block size, derived from its limits (64 MiB for these): the chunks production uses. Writes
+     * 64 MiB, so it takes seconds on a loaded disk.
+     */
+    @Test
+    void aBatchAcrossTheFirstChunkBoundaryAtTheLogsOwnBlockSizeIsOnDiskWhenSyncReturns() throws IOException {
+        LogLimits limits = new LogLimits(1 << 20, 16, 1 << 20, 1 << 20);
+        long blockBytes = ChronicleDurableLog.blockBytes(limits);
+        assertThat(blockBytes).isEqualTo(64L << 20);
+        try (ChronicleDurableLog log = ChronicleDurableLog.open(dir, SyncPolicy.SYNC_EACH_BATCH, limits)) {
+            fillSyncedUpTo(log, blockBytes, 1 << 20);
+            assertSyncCoversTheBatch(log, blockBytes);
         }
     }
 }
