@@ -74,9 +74,9 @@ public final class ChronicleDurableLog implements DurableLog {
     private static final long MIN_BLOCK_BYTES = 64L << 20;
     /**
      * Chronicle's document header, an int before the body: {@code StoreAppender.openContext} leaves the write
-     * position at "position + 4" (chronicle-queue 2026.4), the header's position plus this.
+     * position at the header's position plus this ("position + 4", chronicle-queue 2026.4).
      */
-    private static final int DOCUMENT_HEADER_BYTES = 4;
+    private static final int DOCUMENT_HEADER_BYTES = Wires.SPB_HEADER_SIZE;
 
     private final Path dir;
     private final SyncPolicy policy;
@@ -604,10 +604,14 @@ public final class ChronicleDurableLog implements DurableLog {
         if (pendingFromPosition < 0) {
             return;
         }
-        if (appender.cycle() != pendingCycle || !(appender.wire().bytes() instanceof MappedBytes bytes)) {
+        if (appender.cycle() != pendingCycle) {
             throw new IllegalStateException("paxos log " + dir + ": the appender left cycle " + pendingCycle
                     + " (now " + appender.cycle() + ") before its bytes [" + pendingFromPosition + ", "
                     + pendingToPosition + ") were forced");
+        }
+        if (!(appender.wire().bytes() instanceof MappedBytes bytes)) {
+            throw new IllegalStateException("paxos log " + dir + ": Chronicle's appender writes to "
+                    + appender.wire().bytes().getClass().getName() + ", not to a mapped file; cannot msync it");
         }
         msync(bytes.mappedFile(), pendingFromPosition, pendingToPosition);
         syncedCycle = pendingCycle;
@@ -617,9 +621,11 @@ public final class ChronicleDurableLog implements DurableLog {
     }
 
     /**
-     * {@code msync(MS_SYNC)} of the file bytes [fromPosition, toPosition), chunk by chunk. A chunk's mapping covers
-     * [start, start + chunk + overlap); each piece is msynced through the mapping of the chunk it starts in, from the
-     * page holding its first byte (msync wants a page-aligned address).
+     * {@code msync(MS_SYNC)} of the file bytes [fromPosition, toPosition), chunk by chunk, each piece through the
+     * mapping of the chunk it starts in, from the page holding its first byte (msync wants a page-aligned address).
+     * A chunk's mapping runs past the chunk by Chronicle's overlap; when the rest of the range lies in it (documents
+     * that start before the boundary are written there), the rest is msynced through it too, rather than mapping the
+     * next chunk only to sync it.
      */
     private void msync(MappedFile file, long fromPosition, long toPosition) {
         int pageBytes = OS.pageSize();
@@ -634,7 +640,8 @@ public final class ChronicleDurableLog implements DurableLog {
             }
             try {
                 long start = position - position % pageBytes;
-                long end = Math.min(toPosition, chunk.safeLimit());
+                long end = chunk.inside(position, toPosition - position)
+                        ? toPosition : Math.min(toPosition, chunk.safeLimit());
                 if (start < chunk.start() || end <= position) {
                     throw new IllegalStateException("paxos log " + dir + ": chunk [" + chunk.start() + ", "
                             + chunk.safeLimit() + ") of " + file.file() + " cannot sync [" + position + ", "

@@ -166,4 +166,26 @@ class ChunkBoundarySyncTest {
             assertSyncCoversTheBatch(log, blockBytes);
         }
     }
+
+    /**
+     * A batch whose last record starts before the boundary and ends past it: Chronicle writes it through the first
+     * chunk's mapping (its overlap runs past the boundary), so all of the batch is in that one mapping.
+     */
+    @Test
+    void aBatchEndingInTheOverlapOfTheChunkBeforeIsOnDiskWhenSyncReturns() throws IOException {
+        try (ChronicleDurableLog log = open()) {
+            fillSyncedUpTo(log, CHUNK_BYTES);
+            long from = log.appendPositionForTest();
+            appendOne(log, VALUE_BYTES);
+            appendOne(log, 16 << 10);
+            long to = log.appendPositionForTest();
+            assertThat(to).as("the last record ends past the boundary").isGreaterThan(CHUNK_BYTES + PAGE_BYTES);
+            assertThat(dirtyPages(log, from, to)).isPositive();
+            log.sync();
+            assertThat(dirtyPages(log, from, to)).as("dirty pages of [%d, %d) after sync()", from, to).isZero();
+            appendOne(log, VALUE_BYTES); // the next record starts past the boundary: the appender moves to the next chunk
+            log.sync();
+            assertThat(dirtyPages(log, to, log.appendPositionForTest())).isZero();
+        }
+    }
 }
