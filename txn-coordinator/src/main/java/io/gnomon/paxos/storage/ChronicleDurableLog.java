@@ -2,7 +2,12 @@ package io.gnomon.paxos.storage;
 
 import io.gnomon.paxos.Ballot;
 import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.MappedBytes;
+import net.openhft.chronicle.bytes.MappedBytesStore;
+import net.openhft.chronicle.bytes.MappedFile;
 import net.openhft.chronicle.bytes.SyncMode;
+import net.openhft.chronicle.core.OS;
+import net.openhft.chronicle.core.io.ReferenceOwner;
 import net.openhft.chronicle.core.time.SetTimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -13,6 +18,8 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
 import net.openhft.chronicle.wire.DocumentContext;
 import net.openhft.chronicle.wire.Wires;
+import net.openhft.posix.MSyncFlag;
+import net.openhft.posix.PosixAPI;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +72,11 @@ public final class ChronicleDurableLog implements DurableLog {
      */
     static final String LOCK_FILE = "writer.lock";
     private static final long MIN_BLOCK_BYTES = 64L << 20;
+    /**
+     * Chronicle's document header, an int before the body: {@code StoreAppender.openContext} leaves the write
+     * position at the header's position plus this ("position + 4", chronicle-queue 2026.4).
+     */
+    private static final int DOCUMENT_HEADER_BYTES = Wires.SPB_HEADER_SIZE;
 
     private final Path dir;
     private final SyncPolicy policy;
@@ -78,6 +90,20 @@ public final class ChronicleDurableLog implements DurableLog {
     private ExcerptAppender appender;
     private int generation;
     private boolean unsynced;
+    /**
+     * Under SYNC_EACH_BATCH, the bytes of the current cycle file ({@code pendingCycle}) that no sync has forced yet:
+     * [pendingFromPosition, pendingToPosition), file offsets; pendingFromPosition is -1 when there are none. The range
+     * starts where the last sync of that file ended, so it also holds whatever Chronicle wrote between our documents
+     * (padding, index arrays). {@link #msyncPending} forces it in every chunk it spans (issue 19).
+     */
+    private int pendingCycle = Integer.MIN_VALUE;
+    private long pendingFromPosition = -1;
+    private long pendingToPosition = -1;
+    private int syncedCycle = Integer.MIN_VALUE;
+    private long syncedToPosition = -1;
+    /** Holds a chunk's mapping while {@link #msync} uses it (Chronicle's mappings are reference counted). */
+    private final ReferenceOwner syncOwner = new ReferenceOwner() {
+    };
     private int forcedCycle = Integer.MIN_VALUE;
     private RuntimeException failure;
     private boolean closed;
@@ -103,19 +129,46 @@ public final class ChronicleDurableLog implements DurableLog {
      * @throws IOException if {@code dir} is not a directory or cannot be created or opened as a queue
      */
     public static ChronicleDurableLog open(Path dir, SyncPolicy policy, LogLimits limits) throws IOException {
+        Objects.requireNonNull(limits, "limits");
+        return open(dir, policy, limits, blockBytes(limits));
+    }
+
+    /**
+     * For tests: {@link #open(Path, SyncPolicy, LogLimits)} with a Chronicle block (chunk) size of {@code blockBytes}
+     * instead of the one derived from the limits, so that a test can cross chunk boundaries with a few records.
+     */
+    static ChronicleDurableLog open(Path dir, SyncPolicy policy, LogLimits limits, long blockBytes) throws IOException {
         Objects.requireNonNull(dir, "dir");
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(limits, "limits");
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IOException("paxos log directory " + dir + " is not a directory; point the log at a directory");
         }
+        if (policy == SyncPolicy.SYNC_EACH_BATCH) {
+            requireWorkingMsync();
+        }
         Files.createDirectories(dir);
         FileChannel lock = lockDirectory(dir);
         try {
-            return open(dir, policy, limits, lock);
+            return open(dir, policy, limits, blockBytes, lock);
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses to promise SYNC_EACH_BATCH when msync cannot reach the kernel: Chronicle's {@code PosixAPI} falls back
+     * to a no-op implementation (whose {@code msync} returns 0 and does nothing) when its native binding fails to load.
+     * The probe is an msync the kernel must refuse (an address that is not page-aligned: EINVAL); the no-op says 0.
+     */
+    private static void requireWorkingMsync() throws IOException {
+        PosixAPI posix = PosixAPI.posix();
+        if (posix.msync(1L, 1L, MSyncFlag.MS_SYNC) == 0) {
+            throw new IOException("msync does nothing in this JVM (Chronicle's PosixAPI is "
+                    + posix.getClass().getSimpleName() + ", its native binding did not load), so SyncPolicy."
+                    + SyncPolicy.SYNC_EACH_BATCH + " cannot force the paxos log to disk; fix the native library "
+                    + "(jnr-ffi/jffi) or run with SyncPolicy." + SyncPolicy.NONE + " knowing what it does not survive");
         }
     }
 
@@ -154,14 +207,15 @@ public final class ChronicleDurableLog implements DurableLog {
         return channel;
     }
 
-    private static ChronicleDurableLog open(Path dir, SyncPolicy policy, LogLimits limits, FileChannel lock)
+    private static ChronicleDurableLog open(Path dir, SyncPolicy policy, LogLimits limits, long blockBytes,
+                                            FileChannel lock)
             throws IOException {
         moveUnfinishedCycleFilesAside(dir, policy);
         SetTimeProvider clock = new SetTimeProvider(0L);
         SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(dir)
                 .rollCycle(ROLL_CYCLE)
                 .timeProvider(clock)
-                .blockSize(blockBytes(limits))
+                .blockSize(blockBytes)
                 .syncMode(policy == SyncPolicy.SYNC_EACH_BATCH ? SyncMode.SYNC : SyncMode.NONE);
         SingleChronicleQueue queue;
         try {
@@ -433,7 +487,7 @@ public final class ChronicleDurableLog implements DurableLog {
         }
         if (policy == SyncPolicy.SYNC_EACH_BATCH) {
             try {
-                appender.sync();
+                msyncPending();
                 if (appender.cycle() != forcedCycle) {
                     forceNewCycle();
                 }
@@ -483,6 +537,16 @@ public final class ChronicleDurableLog implements DurableLog {
         append(encoder.raw(type, payload));
     }
 
+    /** For tests: the queue, so that a test can read it while the log writes (a tailer holds the chunks it reads). */
+    SingleChronicleQueue queueForTest() {
+        return queue;
+    }
+
+    /** For tests: the position in the current cycle file just after the last document appended (0: none yet). */
+    synchronized long appendPositionForTest() {
+        return appender.wire() == null ? 0 : appender.wire().bytes().writePosition();
+    }
+
     /** For tests: the cycle file records are appended to now. */
     synchronized Path currentCycleFile() {
         return fileOf(generation);
@@ -491,12 +555,108 @@ public final class ChronicleDurableLog implements DurableLog {
     // ---------------------------------------------------------------- internals
 
     private void append(int length) {
+        long headerPosition;
+        long endPosition;
         try (DocumentContext dc = appender.writingDocument()) {
-            dc.wire().bytes().write(encoder.array(), 0, length);
+            Bytes<?> bytes = dc.wire().bytes();
+            headerPosition = bytes.writePosition() - DOCUMENT_HEADER_BYTES;
+            bytes.write(encoder.array(), 0, length);
+            endPosition = bytes.writePosition();
         } catch (RuntimeException e) {
             throw fail(e);
         }
         unsynced = true;
+        if (policy == SyncPolicy.SYNC_EACH_BATCH) {
+            notePending(appender.cycle(), headerPosition, endPosition);
+        }
+    }
+
+    /** Adds a document written at [headerPosition, endPosition) of {@code cycle}'s file to the bytes to force. */
+    private void notePending(int cycle, long headerPosition, long endPosition) {
+        if (headerPosition < 0 || endPosition <= headerPosition) {
+            throw fail(new IllegalStateException("paxos log " + dir + ": Chronicle wrote a document at ["
+                    + headerPosition + ", " + endPosition + ") of cycle " + cycle + ", not a byte range"));
+        }
+        if (pendingFromPosition < 0) {
+            pendingCycle = cycle;
+            pendingFromPosition = cycle == syncedCycle && syncedToPosition <= headerPosition
+                    ? syncedToPosition : headerPosition;
+            pendingToPosition = endPosition;
+        } else if (cycle != pendingCycle || headerPosition < pendingFromPosition) {
+            // Every roll to a new cycle forces what is pending first (rollToNewGeneration), and Chronicle appends
+            // forward: a document elsewhere would be one this sync does not cover.
+            throw fail(new IllegalStateException("paxos log " + dir + ": document at [" + headerPosition + ", "
+                    + endPosition + ") of cycle " + cycle + " lies outside the unsynced range [" + pendingFromPosition
+                    + ", " + pendingToPosition + ") of cycle " + pendingCycle));
+        } else {
+            pendingToPosition = Math.max(pendingToPosition, endPosition);
+        }
+    }
+
+    /**
+     * Forces the pending range with {@code msync(MS_SYNC)}, through Chronicle's own mapping of each chunk it spans.
+     * Chronicle's {@code StoreAppender.sync()} is not enough (issue 19): it msyncs only the mapping of the chunk the
+     * appender is in, from where that mapping last synced, so the part of a batch written before a chunk boundary was
+     * left to Chronicle's release of that chunk, on a background thread and only once nothing holds the chunk
+     * (ChunkBoundarySyncTest; docs/paxos-log.md). Fails, instead of logging as Chronicle does, if an msync fails.
+     */
+    private void msyncPending() {
+        if (pendingFromPosition < 0) {
+            return;
+        }
+        if (appender.cycle() != pendingCycle) {
+            throw new IllegalStateException("paxos log " + dir + ": the appender left cycle " + pendingCycle
+                    + " (now " + appender.cycle() + ") before its bytes [" + pendingFromPosition + ", "
+                    + pendingToPosition + ") were forced");
+        }
+        if (!(appender.wire().bytes() instanceof MappedBytes bytes)) {
+            throw new IllegalStateException("paxos log " + dir + ": Chronicle's appender writes to "
+                    + appender.wire().bytes().getClass().getName() + ", not to a mapped file; cannot msync it");
+        }
+        msync(bytes.mappedFile(), pendingFromPosition, pendingToPosition);
+        syncedCycle = pendingCycle;
+        syncedToPosition = pendingToPosition;
+        pendingFromPosition = -1;
+        pendingToPosition = -1;
+    }
+
+    /**
+     * {@code msync(MS_SYNC)} of the file bytes [fromPosition, toPosition), chunk by chunk, each piece through the
+     * mapping of the chunk it starts in, from the page holding its first byte (msync wants a page-aligned address).
+     * A chunk's mapping runs past the chunk by Chronicle's overlap; when the rest of the range lies in it (documents
+     * that start before the boundary are written there), the rest is msynced through it too, rather than mapping the
+     * next chunk only to sync it.
+     */
+    private void msync(MappedFile file, long fromPosition, long toPosition) {
+        int pageBytes = OS.pageSize();
+        long position = fromPosition;
+        while (position < toPosition) {
+            MappedBytesStore chunk;
+            try {
+                chunk = file.acquireByteStore(syncOwner, position);
+            } catch (IOException e) {
+                throw new UncheckedIOException("paxos log " + dir + ": cannot map " + file.file() + " at " + position
+                        + " to sync it", e);
+            }
+            try {
+                long start = position - position % pageBytes;
+                long end = chunk.inside(position, toPosition - position)
+                        ? toPosition : Math.min(toPosition, chunk.safeLimit());
+                if (start < chunk.start() || end <= position) {
+                    throw new IllegalStateException("paxos log " + dir + ": chunk [" + chunk.start() + ", "
+                            + chunk.safeLimit() + ") of " + file.file() + " cannot sync [" + position + ", "
+                            + toPosition + ")");
+                }
+                PosixAPI posix = PosixAPI.posix();
+                if (posix.msync(chunk.addressForRead(start), end - start, MSyncFlag.MS_SYNC) != 0) {
+                    throw new UncheckedIOException(new IOException("msync(MS_SYNC) of bytes [" + start + ", " + end
+                            + ") of " + file.file() + " failed: " + posix.lastErrorStr()));
+                }
+                position = end;
+            } finally {
+                chunk.release(syncOwner);
+            }
+        }
     }
 
     /** Restates everything live, so that the current cycle file alone rebuilds this exact state. */
@@ -525,7 +685,14 @@ public final class ChronicleDurableLog implements DurableLog {
         }
     }
 
+    /**
+     * Points the generation clock at a new cycle file (the next append opens it). Under SYNC_EACH_BATCH, first forces
+     * what is pending in the current file: afterwards the appender's mapping is of the new file.
+     */
     private void rollToNewGeneration() {
+        if (policy == SyncPolicy.SYNC_EACH_BATCH) {
+            msyncPending();
+        }
         generation = Math.max(generation, queue.lastCycle()) + 1;
         generationClock.currentTimeMillis(generation * (long) ROLL_CYCLE.lengthInMillis());
     }
@@ -538,9 +705,7 @@ public final class ChronicleDurableLog implements DurableLog {
         if (policy != SyncPolicy.SYNC_EACH_BATCH) {
             return;
         }
-        if (unsynced) {
-            appender.sync();
-        }
+        msyncPending();
         int cycle = appender.cycle();
         try (FileChannel ch = FileChannel.open(fileOf(cycle), StandardOpenOption.WRITE)) {
             ch.force(true);

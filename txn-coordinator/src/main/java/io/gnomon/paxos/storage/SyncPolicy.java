@@ -13,8 +13,9 @@ public enum SyncPolicy {
      */
     NONE,
     /**
-     * {@code sync()} calls {@code msync(MS_SYNC)} over the pages written since the last sync (Chronicle's
-     * {@code appender.sync()} with {@code SyncMode.SYNC}). The runtime calls it once per core output, after all
+     * {@code sync()} calls {@code msync(MS_SYNC)} over every byte written since the last sync, through the mapping of
+     * each Chronicle chunk those bytes span (Chronicle's own {@code appender.sync()} covers only the last chunk: issue
+     * 19, docs/paxos-log.md). The runtime calls it once per core output, after all
      * of that output's persist calls and before its messages leave: group commit. Survives {@code kill -9} and
      * power loss for the record bytes. msync does not fsync the directory or re-sync the cycle file's header and
      * index pages; the log adds an fsync of the cycle file and of the directory whenever it starts a new cycle

@@ -79,6 +79,30 @@ class ChronicleDurableLogTest {
         }
     }
 
+    /**
+     * Chronicle's PosixAPI falls back to a no-op (msync returns 0, does nothing) when its native binding fails to
+     * load; SYNC_EACH_BATCH must then refuse to open rather than promise durability it cannot give. NONE still opens.
+     * Swaps the JVM-wide PosixAPI for the duration (tests in this module run one at a time).
+     */
+    @Test
+    void syncEachBatchRefusesToOpenWhenMsyncIsANoOp() throws IOException {
+        net.openhft.posix.PosixAPI working = net.openhft.posix.PosixAPI.posix();
+        net.openhft.posix.internal.PosixAPIHolder.useNoOpPosixApi();
+        try {
+            assertThatThrownBy(this::open).isInstanceOf(IOException.class)
+                    .hasMessageContaining("msync does nothing in this JVM (Chronicle's PosixAPI is NoOpPosixAPI")
+                    .hasMessageContaining("cannot force the paxos log to disk");
+            try (ChronicleDurableLog log = ChronicleDurableLog.open(dir, SyncPolicy.NONE, LogLimits.DEFAULTS)) {
+                log.persistPromise(b(1), 0L);
+            }
+        } finally {
+            net.openhft.posix.internal.PosixAPIHolder.POSIX_API = working;
+        }
+        try (ChronicleDurableLog log = open()) {
+            assertThat(log.recover().promised()).isEqualTo(b(1));
+        }
+    }
+
     @Test
     void emptyLogRecoversNothing() throws IOException {
         try (ChronicleDurableLog log = open()) {
