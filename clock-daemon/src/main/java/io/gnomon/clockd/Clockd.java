@@ -31,7 +31,9 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A running clock daemon, assembled from validated settings: the core, its sources and every publisher.
@@ -85,6 +87,7 @@ public final class Clockd implements AutoCloseable {
             }
 
             ClockMetrics metrics = new ClockMetrics();
+            declareSources(s, metrics);
             // process_start_time_seconds: how the fleet's rules see a restart (deploy/prometheus/clockd-rules.yml)
             new UptimeMetrics().bindTo(metrics.registry());
             TrueTimeService service = new TrueTimeService(clocks);
@@ -153,6 +156,27 @@ public final class Clockd implements AutoCloseable {
                 }
             }
             throw e;
+        }
+    }
+
+    /**
+     * Every counter a configured source can increment exists at 0 from the start (Prometheus' advice), so the fleet
+     * view shows 0 rather than "No data" on a clean host, and rate() sees the first rejection.
+     */
+    private static void declareSources(Settings s, ClockMetrics metrics) {
+        for (String name : s.serverNames()) {
+            metrics.declareSource(name, NtpSource.STRAY_REASONS);
+        }
+        // Only NtpSource reports stray datagrams; chronyd's and ptp4l's sources count what does not fit as rejections.
+        for (ChronySource.Config c : s.chronySources()) {
+            metrics.declareSource(c.name(), Set.of());
+        }
+        for (PtpSource.Config p : s.ptpSources()) {
+            metrics.declareSource(p.name(), Set.of());
+        }
+        if (!s.servers().isEmpty()) {
+            // NtpSource counts a datagram from an address no server has under this name, not under a server's.
+            metrics.declareRejections(NtpSource.UNKNOWN_SOURCE_NAME, EnumSet.of(RejectReason.UNEXPECTED_SOURCE));
         }
     }
 
