@@ -1,7 +1,6 @@
 package io.gnomon.clockd;
 
 import io.gnomon.clockd.config.Settings;
-import io.gnomon.clockd.cli.Version;
 import io.gnomon.clockd.journal.Journal;
 import io.gnomon.clockd.page.Page;
 import io.gnomon.clockd.publish.ClockBoundSink;
@@ -20,6 +19,7 @@ import io.gnomon.clockd.select.SourceState;
 import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
+import io.gnomon.truetime.ProjectVersion;
 import io.gnomon.truetime.clockbound.ClockBoundWriter;
 import io.gnomon.truetime.shm.SegmentWriter;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
@@ -100,7 +100,7 @@ public final class Clockd implements AutoCloseable {
                 }
                 started.add(0, journal);
             }
-            String version = Version.projectVersion();
+            String version = ProjectVersion.get();
             PublishSink publish = new PublishSink(metrics, service, journal, version);
             daemon.addSink(faults == null ? publish : new FaultingSink(publish, faults));
 
