@@ -104,6 +104,9 @@ public final class ClockMetrics {
      * was never declared still appear at their first increment.
      */
     public void declareSource(String source, Set<RejectReason> strayReasons) {
+        if (source == null || source.isBlank()) {
+            throw new IllegalArgumentException("source must be a non-blank name, was '" + source + "'");
+        }
         accepted.computeIfAbsent(source, AcceptedMeters::new);
         for (RejectReason reason : RejectReason.values()) {
             rejectedCounter(new RejectKey(source, reason));
