@@ -1,7 +1,6 @@
 package io.gnomon.clockd;
 
 import io.gnomon.clockd.config.Settings;
-import io.gnomon.clockd.cli.Version;
 import io.gnomon.clockd.journal.Journal;
 import io.gnomon.clockd.page.Page;
 import io.gnomon.clockd.publish.ClockBoundSink;
@@ -20,6 +19,7 @@ import io.gnomon.clockd.select.SourceState;
 import io.gnomon.clockd.source.NtpSource;
 import io.gnomon.clockd.source.chrony.ChronySource;
 import io.gnomon.clockd.source.ptp.PtpSource;
+import io.gnomon.truetime.ProjectVersion;
 import io.gnomon.truetime.clockbound.ClockBoundWriter;
 import io.gnomon.truetime.shm.SegmentWriter;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
@@ -31,7 +31,9 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A running clock daemon, assembled from validated settings: the core, its sources and every publisher.
@@ -85,6 +87,7 @@ public final class Clockd implements AutoCloseable {
             }
 
             ClockMetrics metrics = new ClockMetrics();
+            declareSources(s, metrics);
             // process_start_time_seconds: how the fleet's rules see a restart (deploy/prometheus/clockd-rules.yml)
             new UptimeMetrics().bindTo(metrics.registry());
             TrueTimeService service = new TrueTimeService(clocks);
@@ -97,7 +100,7 @@ public final class Clockd implements AutoCloseable {
                 }
                 started.add(0, journal);
             }
-            String version = Version.projectVersion();
+            String version = ProjectVersion.get();
             PublishSink publish = new PublishSink(metrics, service, journal, version);
             daemon.addSink(faults == null ? publish : new FaultingSink(publish, faults));
 
@@ -153,6 +156,27 @@ public final class Clockd implements AutoCloseable {
                 }
             }
             throw e;
+        }
+    }
+
+    /**
+     * Every counter a configured source can increment exists at 0 from the start (Prometheus' advice), so the fleet
+     * view shows 0 rather than "No data" on a clean host, and rate() sees the first rejection.
+     */
+    private static void declareSources(Settings s, ClockMetrics metrics) {
+        for (String name : s.serverNames()) {
+            metrics.declareSource(name, NtpSource.STRAY_REASONS);
+        }
+        // Only NtpSource reports stray datagrams; chronyd's and ptp4l's sources count what does not fit as rejections.
+        for (ChronySource.Config c : s.chronySources()) {
+            metrics.declareSource(c.name(), Set.of());
+        }
+        for (PtpSource.Config p : s.ptpSources()) {
+            metrics.declareSource(p.name(), Set.of());
+        }
+        if (!s.servers().isEmpty()) {
+            // NtpSource counts a datagram from an address no server has under this name, not under a server's.
+            metrics.declareRejections(NtpSource.UNKNOWN_SOURCE_NAME, EnumSet.of(RejectReason.UNEXPECTED_SOURCE));
         }
     }
 

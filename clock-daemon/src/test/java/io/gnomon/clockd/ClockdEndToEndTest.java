@@ -276,6 +276,12 @@ class ClockdEndToEndTest {
             Settings s = settings(dir, List.of(chrony.get(0).spec(), chrony.get(1).spec(), badSpec));
             try (Clockd clockd = Clockd.start(s, SystemClocks.SYSTEM)) {
                 ShmTrueTime shm = ShmTrueTime.open(s.segmentPath());
+                // Before any fault, every counter a fault below increments is already scraped, at 0.
+                assertThat(scrape(clockd.metricsPort()).lines()).contains(
+                        "gnomon_samples_rejected_total{reason=\"BAD_TIMESTAMPS\",source=\"" + badName + "\"} 0.0",
+                        "gnomon_samples_rejected_total{reason=\"UNEXPECTED_SOURCE\",source=\"unknown\"} 0.0",
+                        "gnomon_source_stray_datagrams_total{reason=\"SHORT_PACKET\",source=\"" + badName + "\"} 0.0",
+                        "gnomon_clock_disruptions_total{kind=\"SUSPEND\"} 0.0");
                 List<Object[]> cases = List.of(
                         new Object[]{FakeNtpServer.Fault.SHORT_PACKET, "SHORT_PACKET"},
                         new Object[]{FakeNtpServer.Fault.WRONG_MODE, "WRONG_MODE"},
@@ -291,8 +297,9 @@ class ClockdEndToEndTest {
                 for (Object[] c : cases) {
                     bad.setFault((FakeNtpServer.Fault) c[0]);
                     String sourceTag = c[0] == FakeNtpServer.Fault.WRONG_SOURCE_PORT ? "unknown" : badName;
-                    String line = "gnomon_samples_rejected_total{reason=\"" + c[1] + "\",source=\"" + sourceTag + "\"}";
-                    await().atMost(Duration.ofSeconds(10)).until(() -> scrape(clockd.metricsPort()).contains(line));
+                    String series = "gnomon_samples_rejected_total{reason=\"" + c[1] + "\",source=\"" + sourceTag + "\"}";
+                    // Every series exists at 0 from the start: wait for a count, not for the line.
+                    await().atMost(Duration.ofSeconds(10)).until(() -> metricValue(scrape(clockd.metricsPort()), series) > 0);
                     // Still serving: the two honest chronyd servers keep it synchronized, the interval sound.
                     assertThat(shm.status()).isEqualTo(ClockStatus.SYNCHRONIZED);
                     assertContainsSystemClock(shm, 100);

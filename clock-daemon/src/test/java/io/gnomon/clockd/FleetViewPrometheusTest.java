@@ -3,6 +3,8 @@ package io.gnomon.clockd;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.gnomon.clockd.select.DisruptionDetector;
+import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.testing.ChronyServer;
 import io.gnomon.clockd.testing.FakeNtpServer;
 import io.gnomon.clockd.testing.PrometheusServer;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -42,16 +45,23 @@ class FleetViewPrometheusTest {
     static final Path DATASOURCE = DEPLOY.resolve("grafana/provisioning/datasources/gnomon-prometheus.yml");
     /** Alerts this clockd must not raise: it is synchronized, narrow, fresh, up and was never restarted. */
     static final Set<String> QUIET_ALERTS = Set.of("GnomonClockdDown", "GnomonClockUnusable",
-            "GnomonClockEpsilonAboveCeiling", "GnomonClockdRestarted", "GnomonBoundGrowingWithoutSamples");
+            "GnomonClockEpsilonAboveCeiling", "GnomonClockdRestarted", "GnomonBoundGrowingWithoutSamples",
+            "GnomonClockDisrupted");
     /** Alerts the liar and the broken server raise, each for its own source. */
     static final Set<String> RAISED_ALERTS = Set.of("GnomonFalsetickerPresent", "GnomonSourceLost");
     /** Grafana's variables, each replaced by what matches every value (as the dashboard's "All" does). */
     static final Map<String, String> GRAFANA_VARIABLES = Map.of(
             "$__rate_interval", "1m", "$__range", "5m", "$host", ".*", "$source", ".*");
     static final Duration DATA_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * For a rate to fall back to 0: a reply that timed out on this shared machine (clockd's 150 ms reply timeout) stays
+     * in a 1-minute rate window for a minute.
+     */
+    static final Duration ZERO_TIMEOUT = Duration.ofSeconds(150);
 
     static final List<AutoCloseable> started = new ArrayList<>();
     static PrometheusServer prometheus;
+    static String healthyName;
     static String liarName;
     static String brokenName;
     @TempDir static Path dir;
@@ -70,6 +80,7 @@ class FleetViewPrometheusTest {
         broken.setFault(FakeNtpServer.Fault.BAD_TIMESTAMPS);
         servers.add("127.0.0.1:" + liar.port());
         servers.add("127.0.0.1:" + broken.port());
+        healthyName = "ntp:" + servers.get(0); // a chronyd server
         liarName = "ntp:" + servers.get(3);
         brokenName = "ntp:" + servers.get(4);
 
@@ -194,6 +205,70 @@ class FleetViewPrometheusTest {
         assertThat(defaults).containsExactly(datasource.path("uid").asText());
     }
 
+    /**
+     * Issue 18: the bad-packet and disruptions panels show 0, not "No data", where nothing went wrong: clockd exports
+     * every reason of every configured source, and every disruption kind, from its start. The broken source's
+     * rejections show under their reason. The panels' own expressions, with Source set to one source.
+     */
+    @Test
+    void badPacketAndDisruptionPanelsShowZeroWhereNothingWentWrong() throws Exception {
+        JsonNode dashboard = new ObjectMapper().readTree(DASHBOARD.toFile());
+        String rejected = panelExpr(dashboard, "gnomon_samples_rejected_total");
+        String disruptions = panelExpr(dashboard, "gnomon_clock_disruptions_total");
+        assertThat(rejected).contains("$source");
+
+        String healthy = grafanaToPromql(rejected, Map.of("$source", regexQuote(healthyName)));
+        JsonNode zeros = awaitSeries("every reason at 0 for the healthy " + healthyName, healthy, ZERO_TIMEOUT,
+                r -> r.size() == RejectReason.values().length && values(r, "reason").values().stream().allMatch(v -> v == 0));
+        assertThat(values(zeros, "reason").keySet()).containsExactlyInAnyOrderElementsOf(
+                Arrays.stream(RejectReason.values()).map(Enum::name).toList());
+
+        String broken = grafanaToPromql(rejected, Map.of("$source", regexQuote(brokenName)));
+        JsonNode counted = awaitSeries("BAD_TIMESTAMPS above 0 for the broken " + brokenName, broken, DATA_TIMEOUT,
+                r -> values(r, "reason").getOrDefault("BAD_TIMESTAMPS", 0.0) > 0);
+        assertThat(values(counted, "reason")).containsEntry("KISS_OF_DEATH", 0.0).hasSize(RejectReason.values().length);
+
+        // No suspend or realtime step on a healthy host: each kind is there, at 0 (the test cannot suspend the host;
+        // ClockdDisruptionTest counts a simulated one).
+        JsonNode noDisruption = awaitSeries("every disruption kind at 0", grafanaToPromql(disruptions), ZERO_TIMEOUT,
+                r -> r.size() == DisruptionDetector.Kind.values().length
+                        && values(r, "kind").values().stream().allMatch(v -> v == 0));
+        assertThat(values(noDisruption, "kind").keySet()).containsExactlyInAnyOrderElementsOf(
+                Arrays.stream(DisruptionDetector.Kind.values()).map(Enum::name).toList());
+    }
+
+    /** The expression of the one dashboard panel that reads {@code metric}. */
+    private static String panelExpr(JsonNode dashboard, String metric) {
+        List<String> exprs = new ArrayList<>();
+        collectPanelExprs(dashboard.path("panels"), exprs);
+        List<String> reading = exprs.stream().filter(e -> e.contains(metric)).toList();
+        assertThat(reading).as("panels reading " + metric).hasSize(1);
+        return reading.get(0);
+    }
+
+    /** Each series' value by its {@code label}, from a query's result. */
+    private static Map<String, Double> values(JsonNode result, String label) {
+        Map<String, Double> byLabel = new java.util.TreeMap<>();
+        for (JsonNode series : result) {
+            byLabel.put(series.path("metric").path(label).asText(), Double.parseDouble(series.path("value").get(1).asText()));
+        }
+        return byLabel;
+    }
+
+    /** A literal for a Grafana regex variable, as Grafana escapes a single selected value (PromQL string escaping too). */
+    private static String regexQuote(String value) {
+        return value.replace(".", "\\\\.");
+    }
+
+    /** Waits until {@code promql}'s result satisfies {@code done}; returns that result. */
+    private static JsonNode awaitSeries(String what, String promql, Duration timeout,
+                                        java.util.function.Predicate<JsonNode> done) {
+        AtomicReference<JsonNode> last = new AtomicReference<>();
+        awaitTrue(what + " from " + promql, last, () -> prometheus.query(promql), timeout,
+                a -> a.path("status").asText().equals("success") && done.test(a.path("data").path("result")));
+        return last.get().path("data").path("result");
+    }
+
     /** One recording or alerting rule of deploy/prometheus. */
     record Rule(String name, boolean alert, String expr) {
     }
@@ -219,7 +294,15 @@ class FleetViewPrometheusTest {
     }
 
     static String grafanaToPromql(String expr) {
+        return grafanaToPromql(expr, Map.of());
+    }
+
+    /** Like {@link #grafanaToPromql(String)}, with some variables set to one value instead of "All". */
+    static String grafanaToPromql(String expr, Map<String, String> chosen) {
         String promql = expr;
+        for (Map.Entry<String, String> v : chosen.entrySet()) {
+            promql = promql.replace(v.getKey(), v.getValue());
+        }
         for (Map.Entry<String, String> v : GRAFANA_VARIABLES.entrySet()) {
             promql = promql.replace(v.getKey(), v.getValue());
         }
@@ -271,13 +354,18 @@ class FleetViewPrometheusTest {
 
     private static void awaitTrue(String what, AtomicReference<JsonNode> last, Fetch fetch,
                                   java.util.function.Predicate<JsonNode> done) {
+        awaitTrue(what, last, fetch, DATA_TIMEOUT, done);
+    }
+
+    private static void awaitTrue(String what, AtomicReference<JsonNode> last, Fetch fetch, Duration timeout,
+                                  java.util.function.Predicate<JsonNode> done) {
         try {
-            await().atMost(DATA_TIMEOUT).pollInterval(Duration.ofMillis(250)).until(() -> {
+            await().atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> {
                 last.set(fetch.get());
                 return done.test(last.get());
             });
         } catch (ConditionTimeoutException e) {
-            throw new AssertionError("no " + what + " within " + DATA_TIMEOUT.toSeconds() + " s; last answer: "
+            throw new AssertionError("no " + what + " within " + timeout.toSeconds() + " s; last answer: "
                     + last.get(), e);
         }
     }

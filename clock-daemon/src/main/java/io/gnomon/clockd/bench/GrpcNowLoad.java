@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *   Now 127.0.0.1:7360 threads=1 calls=20000: p50=85.2us p90=101.4us p99=160.3us p99.9=410.1us max=2310.1us 11520 calls/s
  * </pre>
  */
-@Command(name = "grpc-now-load", mixinStandardHelpOptions = true,
+@Command(name = "grpc-now-load", mixinStandardHelpOptions = true, versionProvider = io.gnomon.clockd.cli.Version.class,
         description = "Measures the round trip of the clock daemon's gRPC Now under closed-loop load.")
 public final class GrpcNowLoad implements Callable<Integer> {
 

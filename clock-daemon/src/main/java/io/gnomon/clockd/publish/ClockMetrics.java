@@ -14,11 +14,18 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The daemon's Prometheus metrics. Times are exported in seconds (Prometheus' base unit), held as
  * nanoseconds inside. Per-source meters are registered the first time a source appears, keyed by name.
+ *
+ * <p>Counters exist at 0 before their first increment (Prometheus' instrumentation guidance: "avoid missing
+ * metrics"): the disruption counter for every kind from construction, and a source's counters for every reason
+ * once {@link #declareSource} names it, which the daemon does for each configured source at startup. A counter that
+ * appears only at its first increment reads "No data" instead of 0 on a clean host, and {@code rate()} and
+ * {@code increase()} miss that first increment, since they need a sample before it.
  *
  * <pre>
  *   gnomon_clock_bound_seconds               half-width of the interval at the estimate's as-of
@@ -30,10 +37,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *   gnomon_source_{delay,offset,bound}_seconds{source}   NaN while the source has no measurement
  *   gnomon_source_reachable{source}, gnomon_source_falseticker{source}   0 or 1
  *   gnomon_source_last_sample_timestamp_seconds{source}  host realtime when its newest valid measurement arrived
- *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}   one count per exchange
+ *   gnomon_samples_accepted_total{source}, gnomon_samples_rejected_total{source,reason}   one count per exchange;
+ *                                            0 for every reason of every declared source from the start
  *   gnomon_source_stray_datagrams_total{source,reason}   datagrams from a source's address that ended no exchange
  *   gnomon_source_condition{source,condition}   1 for the source's condition (POLLING, UNRESOLVED, BACKED_OFF, STOPPED)
- *   gnomon_clock_disruptions_total{kind}
+ *   gnomon_clock_disruptions_total{kind}     0 for every kind from the start
  *   gnomon_clock_falsetickers_outvotable    falsetickers the reachable sources can out-vote ((reachable - 1) / 2)
  *   gnomon_clock_cross_checkable            1 if at least one falseticker can be out-voted (3 or more reachable)
  * </pre>
@@ -84,6 +92,42 @@ public final class ClockMetrics {
         Gauge.builder("gnomon.clock.cross.checkable", this, m -> m.falsetickersOutvotable >= 1 ? 1 : 0)
                 .description("1 if the time is cross-checked: enough reachable sources (3) to out-vote a falseticker")
                 .register(registry);
+        for (DisruptionDetector.Kind kind : DisruptionDetector.Kind.values()) {
+            disruptionCounter(kind);
+        }
+    }
+
+    /**
+     * Registers at 0 the counters {@code source} can increment, so that they are scraped before anything happens:
+     * its accepted samples, its rejections by every {@link RejectReason}, and its stray datagrams by each of
+     * {@code strayReasons} (empty for a source that cannot receive strays). Idempotent; counters of a source that
+     * was never declared still appear at their first increment.
+     */
+    public void declareSource(String source, Set<RejectReason> strayReasons) {
+        if (source == null || source.isBlank()) {
+            throw new IllegalArgumentException("source must be a non-blank name, was '" + source + "'");
+        }
+        accepted.computeIfAbsent(source, AcceptedMeters::new);
+        for (RejectReason reason : RejectReason.values()) {
+            rejectedCounter(new RejectKey(source, reason));
+        }
+        declareStrays(source, strayReasons);
+    }
+
+    /**
+     * Registers at 0 the rejection counters of {@code reasons} under {@code pseudoSource}, a name that is not a source
+     * (NtpSource's {@code unknown}, for datagrams from an address no configured server has).
+     */
+    public void declareRejections(String pseudoSource, Set<RejectReason> reasons) {
+        for (RejectReason reason : reasons) {
+            rejectedCounter(new RejectKey(pseudoSource, reason));
+        }
+    }
+
+    private void declareStrays(String source, Set<RejectReason> reasons) {
+        for (RejectReason reason : reasons) {
+            strayCounter(new RejectKey(source, reason));
+        }
     }
 
     /** Updates the clock and per-source gauges from the daemon's newest estimate. */
@@ -107,17 +151,25 @@ public final class ClockMetrics {
 
     /** Counts one rejected reply or reading of {@code source}. */
     public void onRejected(String source, RejectReason reason) {
-        rejected.computeIfAbsent(new RejectKey(source, reason), k -> Counter.builder("gnomon.samples.rejected")
+        rejectedCounter(new RejectKey(source, reason)).increment();
+    }
+
+    private Counter rejectedCounter(RejectKey key) {
+        return rejected.computeIfAbsent(key, k -> Counter.builder("gnomon.samples.rejected")
                 .tags(Tags.of("source", k.source(), "reason", k.reason().name()))
-                .description("Replies or readings dropped, by reason").register(registry)).increment();
+                .description("Replies or readings dropped, by reason").register(registry));
     }
 
     /** Counts one datagram from {@code source}'s address that ended no exchange (late, duplicated or spoofed). */
     public void onStrayDatagram(String source, RejectReason reason) {
-        strays.computeIfAbsent(new RejectKey(source, reason), k -> Counter.builder("gnomon.source.stray.datagrams")
+        strayCounter(new RejectKey(source, reason)).increment();
+    }
+
+    private Counter strayCounter(RejectKey key) {
+        return strays.computeIfAbsent(key, k -> Counter.builder("gnomon.source.stray.datagrams")
                 .tags(Tags.of("source", k.source(), "reason", k.reason().name()))
                 .description("Datagrams from a source's address that ended no exchange, by reason")
-                .register(registry)).increment();
+                .register(registry));
     }
 
     /** Sets {@code source}'s condition: its gauge is 1 for that condition and 0 for the others. */
@@ -134,9 +186,13 @@ public final class ClockMetrics {
 
     /** Counts one disruption of the host clocks (a suspend, a realtime step). */
     public void onDisruption(DisruptionDetector.Kind kind) {
-        disruptions.computeIfAbsent(kind, k -> Counter.builder("gnomon.clock.disruptions")
+        disruptionCounter(kind).increment();
+    }
+
+    private Counter disruptionCounter(DisruptionDetector.Kind kind) {
+        return disruptions.computeIfAbsent(kind, k -> Counter.builder("gnomon.clock.disruptions")
                 .tag("kind", k.name()).description("Host clock disruptions detected, by kind")
-                .register(registry)).increment();
+                .register(registry));
     }
 
     /** The metrics in the Prometheus text exposition format (version 0.0.4). */
@@ -153,21 +209,30 @@ public final class ClockMetrics {
     }
 
     private final class AcceptedMeters {
+        private final String source;
         private final Counter count;
         private volatile double lastEpochSeconds = Double.NaN;
+        private volatile boolean timestampRegistered;
 
         AcceptedMeters(String source) {
+            this.source = source;
             count = Counter.builder("gnomon.samples.accepted").tag("source", source)
                     .description("Valid measurements received").register(registry);
-            // A timestamp rather than an age (Prometheus' advice): time() - it keeps rising in Prometheus even
-            // when clockd stops updating its gauges, which an age computed here would hide.
-            Gauge.builder("gnomon.source.last.sample.timestamp", this, a -> a.lastEpochSeconds).tag("source", source)
-                    .baseUnit("seconds").description("Host realtime clock when the newest valid measurement arrived")
-                    .register(registry);
         }
 
         void record(long realtimeEpochNanos) {
             lastEpochSeconds = realtimeEpochNanos / NANOS_PER_SECOND;
+            if (!timestampRegistered) {
+                // Registered at the first measurement, unlike the counter: a timestamp has no "zero", and a NaN
+                // series would sit in the rules' min() over a host's sample ages. Registering twice is harmless
+                // (the registry returns the existing gauge), so the unlocked check is enough.
+                // A timestamp rather than an age (Prometheus' advice): time() - it keeps rising in Prometheus even
+                // when clockd stops updating its gauges, which an age computed here would hide.
+                Gauge.builder("gnomon.source.last.sample.timestamp", this, a -> a.lastEpochSeconds)
+                        .tag("source", source).baseUnit("seconds")
+                        .description("Host realtime clock when the newest valid measurement arrived").register(registry);
+                timestampRegistered = true;
+            }
             count.increment();
         }
     }

@@ -24,6 +24,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -101,6 +102,11 @@ public final class NtpSource implements AutoCloseable {
     /** Reasons found before the origin check: the datagram may not come from the server, keep waiting. */
     private static final Set<RejectReason> BEFORE_ORIGIN_CHECK =
             EnumSet.of(RejectReason.SHORT_PACKET, RejectReason.WRONG_MODE, RejectReason.ORIGIN_MISMATCH);
+    /**
+     * Every reason a stray datagram is reported under ({@link SourceListener#onStrayDatagram}): a reply with no request
+     * outstanding (ORIGIN_MISMATCH) or one dropped before the origin check. The daemon's metrics start these at 0.
+     */
+    public static final Set<RejectReason> STRAY_REASONS = Collections.unmodifiableSet(EnumSet.copyOf(BEFORE_ORIGIN_CHECK));
 
     private static final Logger log = LoggerFactory.getLogger(NtpSource.class);
 

@@ -1,5 +1,6 @@
 package io.gnomon.clockd.publish;
 
+import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.truetime.ClockStatus;
 import org.junit.jupiter.api.AfterEach;
@@ -15,6 +16,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 
 import static io.gnomon.clockd.publish.Estimates.estimate;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -79,6 +81,47 @@ class MetricsEndpointTest {
                 // two reachable sources (a and b; c is not) cannot out-vote a falseticker
                 "gnomon_clock_falsetickers_outvotable 0.0",
                 "gnomon_clock_cross_checkable 0.0");
+    }
+
+    @Test
+    void declaredSourcesAndEveryDisruptionKindAreExportedAtZeroBeforeAnythingHappens() throws Exception {
+        metrics.declareSource("ntp:10.0.0.1:123", java.util.EnumSet.of(RejectReason.ORIGIN_MISMATCH));
+        metrics.declareSource("chrony:a", java.util.Set.of());
+        metrics.declareRejections("unknown", java.util.EnumSet.of(RejectReason.UNEXPECTED_SOURCE));
+
+        List<String> lines = get("/metrics", "GET").body().lines().toList();
+
+        for (String source : List.of("ntp:10.0.0.1:123", "chrony:a")) {
+            String tag = "source=\"" + source + "\"";
+            assertThat(lines).contains("gnomon_samples_accepted_total{" + tag + "} 0.0");
+            for (RejectReason reason : RejectReason.values()) {
+                assertThat(lines).contains("gnomon_samples_rejected_total{reason=\"" + reason + "\"," + tag + "} 0.0");
+            }
+            // No sample yet: no timestamp (a NaN would sit in the rules' min() of sample ages), no source gauges.
+            assertThat(lines).noneMatch(l -> l.startsWith("gnomon_source_last_sample_timestamp_seconds{" + tag));
+        }
+        assertThat(lines).contains(
+                "gnomon_source_stray_datagrams_total{reason=\"ORIGIN_MISMATCH\",source=\"ntp:10.0.0.1:123\"} 0.0",
+                "gnomon_samples_rejected_total{reason=\"UNEXPECTED_SOURCE\",source=\"unknown\"} 0.0");
+        assertThat(lines).filteredOn(l -> l.startsWith("gnomon_source_stray_datagrams_total{")).hasSize(1);
+        assertThat(lines).filteredOn(l -> l.startsWith("gnomon_samples_rejected_total{") && l.contains("\"unknown\""))
+                .hasSize(1);
+        for (DisruptionDetector.Kind kind : DisruptionDetector.Kind.values()) {
+            assertThat(lines).contains("gnomon_clock_disruptions_total{kind=\"" + kind + "\"} 0.0");
+        }
+
+        // The first increment counts from the declared 0, and the timestamp appears with it.
+        metrics.onRejected("chrony:a", RejectReason.TIMEOUT);
+        metrics.onMeasurement("chrony:a", 1_700_000_000_000_000_000L);
+        metrics.onDisruption(DisruptionDetector.Kind.SUSPEND);
+        metrics.declareSource("chrony:a", java.util.Set.of()); // again: changes nothing
+        assertThat(get("/metrics", "GET").body().lines()).contains(
+                "gnomon_samples_rejected_total{reason=\"TIMEOUT\",source=\"chrony:a\"} 1.0",
+                "gnomon_samples_rejected_total{reason=\"KISS_OF_DEATH\",source=\"chrony:a\"} 0.0",
+                "gnomon_samples_accepted_total{source=\"chrony:a\"} 1.0",
+                "gnomon_source_last_sample_timestamp_seconds{source=\"chrony:a\"} 1.7E9",
+                "gnomon_clock_disruptions_total{kind=\"SUSPEND\"} 1.0",
+                "gnomon_clock_disruptions_total{kind=\"REALTIME_STEP\"} 0.0");
     }
 
     @Test

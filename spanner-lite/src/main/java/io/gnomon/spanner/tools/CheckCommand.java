@@ -2,6 +2,7 @@ package io.gnomon.spanner.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.spanner.check.AnomalyType;
 import io.gnomon.spanner.check.CheckResult;
 import io.gnomon.spanner.check.Checker;
@@ -26,7 +27,7 @@ import java.util.concurrent.Callable;
  * {@code spanner-lite check FILE}: exit 0 valid, 1 anomalies found, 2 unreadable or empty input or bad option, 3 a
  * cyclic component the cycle search ran out of steps to classify (never valid).
  */
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Check a list-append history for strict serializability.",
                 "The history is JSON Lines (docs/history-format.md); FILE - reads standard input.",
                 "Exit status: 0 valid, 1 anomalies found, 2 unreadable or empty input or bad option, 3 a cycle left"

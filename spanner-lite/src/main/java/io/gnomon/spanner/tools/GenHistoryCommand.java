@@ -1,5 +1,6 @@
 package io.gnomon.spanner.tools;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -19,7 +20,7 @@ import java.util.Iterator;
 import java.util.concurrent.Callable;
 
 /** {@code spanner-lite gen-history}: a history of a simulated strictly serializable store, for benchmarks and demos. */
-@Command(name = "gen-history", mixinStandardHelpOptions = true,
+@Command(name = "gen-history", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Record the history of a simulated strictly serializable list-append store (seeded).",
                 "--fault makes the store misbehave once, producing that anomaly class (named as check reports it)."})
 final class GenHistoryCommand implements Callable<Integer> {

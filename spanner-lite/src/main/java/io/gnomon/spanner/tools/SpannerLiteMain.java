@@ -1,5 +1,6 @@
 package io.gnomon.spanner.tools;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.spanner.torture.TortureCommand;
 import io.gnomon.spanner.torture.TortureReportCommand;
 import picocli.CommandLine;
@@ -18,7 +19,7 @@ import java.nio.file.NoSuchFileException;
  * {@code gen-history}). A new tool (e.g. {@code torture}) is a picocli command class added to
  * {@code subcommands} below.
  */
-@Command(name = "spanner-lite", mixinStandardHelpOptions = true,
+@Command(name = "spanner-lite", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "spanner-lite tools: check a list-append history for strict serializability, generate one, torture a cluster.",
         subcommands = {CheckCommand.class, GenHistoryCommand.class, TortureCommand.class, TortureReportCommand.class, CommandLine.HelpCommand.class})
 public final class SpannerLiteMain implements Runnable {

@@ -1,5 +1,6 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.paxos.sim.SimulationFailure;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,6 +18,7 @@ import java.util.concurrent.Callable;
  * then the checker; prints one summary line (docs/reliability.md).
  */
 @Command(name = "torture", mixinStandardHelpOptions = true, sortOptions = false,
+        versionProvider = VersionProvider.class,
         description = {"Run the list-append workload against a cluster under one fault kind and check the history.",
                 "Runs the workload against a cluster on loopback while injecting a fault on a schedule (quiet, fault,"
                         + " heal, wait for recovery, repeat), checks the history for strict serializability and counts"

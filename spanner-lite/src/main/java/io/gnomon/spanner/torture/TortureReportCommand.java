@@ -1,5 +1,6 @@
 package io.gnomon.spanner.torture;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.paxos.sim.SimulationFailure;
 import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine.Command;
@@ -29,6 +30,7 @@ import java.util.concurrent.Callable;
  * regenerates the figures in docs/reliability.md between its markers.
  */
 @Command(name = "torture-report", mixinStandardHelpOptions = true, sortOptions = false,
+        versionProvider = VersionProvider.class,
         description = {"Run torture for every fault kind on every backend and rewrite the figures in --doc.",
                 "Runs the torture harness for every fault kind in simulation (--sim-runs seeds each) and against replica"
                         + " processes (--runs seeds each), both negative controls on both, and the etcd reference; prints"

@@ -51,6 +51,9 @@ class LaunchScriptTest {
         assertThat(help.exitCode()).isZero();
         assertThat(help.stdout()).startsWith("Usage: spanner-lite check");
         assertThat(run(dir, "--help").stdout()).startsWith("Usage: spanner-lite");
+        Run version = run(dir, "-V");
+        assertThat(version.exitCode()).as(version.stderr()).isZero();
+        assertThat(version.stdout()).matches("spanner-lite \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\n");
 
         Run torture = run(dir, "torture", "--replicas", "4");
         assertThat(torture.exitCode()).isEqualTo(2);

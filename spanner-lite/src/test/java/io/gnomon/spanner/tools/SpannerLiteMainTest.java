@@ -38,6 +38,18 @@ class SpannerLiteMainTest {
         return file;
     }
 
+    /** picocli gives each subcommand its own -V: all of them print the tool's name and version. */
+    @Test
+    void everyCommandPrintsTheVersionAndExitsZero() {
+        for (String[] args : new String[][] {{"-V"}, {"--version"}, {"check", "-V"}, {"gen-history", "-V"},
+                {"torture", "-V"}, {"torture-report", "-V"}}) {
+            Run r = run(args);
+            assertThat(r.exitCode()).as(String.join(" ", args) + ": " + r.stderr()).isZero();
+            assertThat(r.stdout()).as(String.join(" ", args)).matches("spanner-lite \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\R");
+            assertThat(r.stderr()).isEmpty();
+        }
+    }
+
     @Test
     void validHistoryExitsZero(@TempDir Path dir) {
         Run r = run("check", generate(dir, "h.jsonl").toString());

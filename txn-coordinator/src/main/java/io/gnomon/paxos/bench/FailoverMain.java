@@ -1,5 +1,6 @@
 package io.gnomon.paxos.bench;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.ReadReply;
@@ -40,6 +41,7 @@ import java.util.concurrent.TimeUnit;
  * read a different replica served; the poll adds up to {@value #POLL_MILLIS} ms.
  */
 @Command(name = "bench-failover", mixinStandardHelpOptions = true, sortOptions = false,
+        versionProvider = VersionProvider.class,
         description = "kill -9 the lease holder of a 3-replica group; time until another replica serves lease reads.")
 public final class FailoverMain implements Callable<Integer> {
     static final long POLL_MILLIS = 5;

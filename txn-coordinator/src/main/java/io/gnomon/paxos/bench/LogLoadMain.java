@@ -1,5 +1,6 @@
 package io.gnomon.paxos.bench;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,6 +43,7 @@ import java.util.regex.Pattern;
  * A new backend is a case in {@link #openBackend} plus its name in {@link #BACKENDS}.
  */
 @Command(name = "bench-log", mixinStandardHelpOptions = true, sortOptions = false,
+        versionProvider = VersionProvider.class,
         description = "Closed-loop append throughput and commit latency of replicated logs (one row per backend).")
 public final class LogLoadMain implements Callable<Integer> {
 

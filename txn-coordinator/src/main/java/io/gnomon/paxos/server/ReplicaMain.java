@@ -2,6 +2,7 @@ package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
@@ -29,6 +30,7 @@ import java.util.function.Supplier;
 
 /** {@code bin/replica}: one replica of a replicated log as a process (docs/paxos.md, "Replica processes"). */
 @Command(name = "replica", mixinStandardHelpOptions = true, sortOptions = false,
+        versionProvider = VersionProvider.class,
         // Each example line stays under the 80-column help width: picocli wraps a longer one without a backslash,
         // and a pasted example then starts a smaller group than it names.
         description = {"Runs one replica of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a Chronicle"

@@ -1,5 +1,6 @@
 package io.gnomon.paxos.sim;
 
+import io.gnomon.paxos.cli.VersionProvider;
 import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,7 +18,7 @@ import java.util.concurrent.Future;
  * side on {@code --threads}), or replays one seed with its trace hash. Progress (seeds done, failures, rate, time
  * left) goes to standard error while it runs; standard output has only the FAIL lines and the summary.
  */
-@Command(name = "paxos-sim", mixinStandardHelpOptions = true,
+@Command(name = "paxos-sim", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Deterministic simulation of the Multi-Paxos core with TrueTime leases.")
 public final class PaxosSimMain implements Callable<Integer> {
     @Option(names = "--seeds", paramLabel = "N", description = "how many seeds to run (default ${DEFAULT-VALUE})")
