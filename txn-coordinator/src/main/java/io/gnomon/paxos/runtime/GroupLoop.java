@@ -1,0 +1,209 @@
+package io.gnomon.paxos.runtime;
+
+import io.gnomon.paxos.Message;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The groups one loop thread drives, and the turn that spans them: a turn hands each input to its group's {@link
+ * GroupHost}, then ends every group the turn touched, syncs once for all of them, and only then lets each deliver
+ * (send what waited for the sync, apply, answer clients). One sync per turn for every group that wrote in it,
+ * whatever the number of groups (docs/paxos.md, "Many groups per process").
+ *
+ * <p>A group costs a turn nothing unless an input reaches it or it holds appends gathered for a batch: untouched
+ * groups are not begun or ended. {@link #tickAll} ticks every group; timers of idle groups are a later step.
+ *
+ * <p>Pure in the project's sense, like {@link GroupHost}: the sync goes through the {@link Syncer} it is given.
+ * A replica server's loop thread drives one (today with its one group); the simulator's processes will too.
+ * Single-threaded.
+ *
+ * @param <C> what identifies a waiting client (see {@link GroupHost})
+ */
+public final class GroupLoop<C> {
+    /**
+     * Makes the writes of a turn durable: every group in {@code groupsThatWrote} has written since the last sync.
+     * Over one shared log this is one sync; over a log per group, one per group that wrote.
+     */
+    @FunctionalInterface
+    public interface Syncer {
+        void sync(Set<Long> groupsThatWrote);
+    }
+
+    /** What a turn leaves to do, in order: sync the groups that wrote (if any), then deliver every group's outputs. */
+    public record TurnEnd(Set<Long> groupsThatWrote, Runnable deliver) {
+        public boolean needsSync() {
+            return !groupsThatWrote.isEmpty();
+        }
+    }
+
+    private final Syncer syncer;
+    private final Map<Long, GroupHost<C>> groups = new HashMap<>();
+    /** Groups begun in this turn, in the order they were first touched (their outputs deliver in that order). */
+    private final Set<Long> touched = new LinkedHashSet<>();
+    /** Groups holding appends gathered for a batch: ended every turn until they have proposed them. */
+    private final Set<Long> batching = new LinkedHashSet<>();
+    private boolean inTurn;
+
+    public GroupLoop(Syncer syncer) {
+        this.syncer = Objects.requireNonNull(syncer);
+    }
+
+    /** Adds a group this loop drives; its id must be new here. Outside a turn. */
+    public void add(long groupId, GroupHost<C> host) {
+        if (inTurn) {
+            throw new IllegalStateException("groups are added between turns");
+        }
+        if (groups.putIfAbsent(groupId, Objects.requireNonNull(host)) != null) {
+            throw new IllegalArgumentException("group " + groupId + " is already on this loop");
+        }
+    }
+
+    /** The group's host, or null if this loop does not drive {@code groupId}. */
+    public GroupHost<C> group(long groupId) {
+        return groups.get(groupId);
+    }
+
+    public Set<Long> groupIds() {
+        return groups.keySet();
+    }
+
+    /** Starts a turn. */
+    public void beginTurn() {
+        if (inTurn) {
+            throw new IllegalStateException("a turn is already open");
+        }
+        inTurn = true;
+        touched.clear();
+    }
+
+    /** A message for {@code groupId}; false if this loop does not drive that group (the message is dropped). */
+    public boolean onMessage(long groupId, Message m) {
+        GroupHost<C> h = touch(groupId);
+        if (h == null) {
+            return false;
+        }
+        h.onMessage(m);
+        return true;
+    }
+
+    /** A client's append to {@code groupId} (validated); false if this loop does not drive that group. */
+    public boolean append(long groupId, byte[] command, C client) {
+        GroupHost<C> h = touch(groupId);
+        if (h == null) {
+            return false;
+        }
+        h.append(command, client);
+        if (h.batchWaiting()) {
+            batching.add(groupId);
+        }
+        return true;
+    }
+
+    /** Runs {@code input} on {@code groupId}'s host inside this turn; false if this loop does not drive it. */
+    public boolean with(long groupId, Consumer<GroupHost<C>> input) {
+        GroupHost<C> h = touch(groupId);
+        if (h == null) {
+            return false;
+        }
+        input.accept(h);
+        if (h.batchWaiting()) {
+            batching.add(groupId);
+        }
+        return true;
+    }
+
+    /** Ticks every group (election, heartbeats, lease renewal); the number of groups whose clock did not answer. */
+    public int tickAll() {
+        int clockless = 0;
+        for (long id : groups.keySet()) {
+            if (!touch(id).onTick()) {
+                clockless++;
+            }
+        }
+        return clockless;
+    }
+
+    /** Whether some group holds appends gathered for a batch; then {@link #batchDeadlineNanos} says when it is due. */
+    public boolean batchWaiting() {
+        return !batching.isEmpty();
+    }
+
+    /** The earliest deadline of the gathered batches (monotonic nanos); meaningful if {@link #batchWaiting}. */
+    public long batchDeadlineNanos() {
+        long earliest = 0;
+        boolean first = true;
+        for (long id : batching) {
+            long d = groups.get(id).batchDeadlineNanos();
+            if (first || d - earliest < 0) {
+                earliest = d;
+                first = false;
+            }
+        }
+        return earliest;
+    }
+
+    /**
+     * Ends the turn without its sync: every group touched, and every group holding a batch, ends its turn (proposing
+     * what is due, compacting what is due); null when nothing is left to deliver. The caller syncs {@code
+     * groupsThatWrote} if any and then runs {@code deliver}, feeding this loop no input in between.
+     */
+    public TurnEnd endTurnUnsynced() {
+        if (!inTurn) {
+            throw new IllegalStateException("no turn is open");
+        }
+        for (long id : batching) {
+            touch(id);
+        }
+        inTurn = false;
+        Set<Long> wrote = new LinkedHashSet<>();
+        List<Runnable> delivers = new ArrayList<>();
+        for (long id : touched) {
+            GroupHost<C> h = groups.get(id);
+            ReplicaDriver.BatchEnd end = h.endTurnUnsynced();
+            if (!h.batchWaiting()) {
+                batching.remove(id);
+            }
+            if (end != null) {
+                if (end.needsSync()) {
+                    wrote.add(id);
+                }
+                delivers.add(end.deliver());
+            }
+        }
+        touched.clear();
+        if (delivers.isEmpty()) {
+            return null;
+        }
+        return new TurnEnd(Set.copyOf(wrote), () -> delivers.forEach(Runnable::run));
+    }
+
+    /** Ends the turn: syncs once for every group that wrote, then delivers every group's outputs in order. */
+    public void endTurn() {
+        TurnEnd end = endTurnUnsynced();
+        if (end == null) {
+            return;
+        }
+        if (end.needsSync()) {
+            syncer.sync(end.groupsThatWrote());
+        }
+        end.deliver().run();
+    }
+
+    private GroupHost<C> touch(long groupId) {
+        if (!inTurn) {
+            throw new IllegalStateException("inputs are handed over inside a turn (beginTurn ... endTurn)");
+        }
+        GroupHost<C> h = groups.get(groupId);
+        if (h != null && touched.add(groupId)) {
+            h.beginTurn();
+        }
+        return h;
+    }
+}
