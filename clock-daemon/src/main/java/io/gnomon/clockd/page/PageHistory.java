@@ -1,0 +1,263 @@
+package io.gnomon.clockd.page;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The page's {@link Summaries}, kept across restarts in {@value #DIR} beside the journal: one
+ * {@link SummaryLog} per tier (each closed bucket, as it closes) and one for events. The thin side: it
+ * serialises the daemon's core thread (inputs) and the HTTP threads (answers), encodes records, and
+ * writes what the summaries close; the summarising is {@link Summaries}'. Without a journal directory it
+ * keeps the summaries in memory only (the page then has what it saw since the start).
+ *
+ * <p>A failed write is logged (the first, then every 1000th) and the summaries go on in memory: the page
+ * must never stop the daemon publishing.
+ */
+final class PageHistory implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PageHistory.class);
+
+    static final String DIR = "page-summaries";
+    static final int MAX_TEXT_CHARS = 2_000;
+
+    private final Summaries summaries;
+    private final SummaryLog[] tierLogs;
+    private final SummaryLog eventLog;
+    private final boolean kept;
+    private long writeFailures;
+
+    private PageHistory(Summaries summaries, SummaryLog[] tierLogs, SummaryLog eventLog) {
+        this.summaries = summaries;
+        this.tierLogs = tierLogs;
+        this.eventLog = eventLog;
+        this.kept = eventLog != null;
+    }
+
+    /** Summaries in memory only. */
+    static PageHistory inMemory(Summaries.Limits limits) {
+        return new PageHistory(new Summaries(limits), null, null);
+    }
+
+    /**
+     * Opens the summaries kept in {@code journalDir}/{@value #DIR} (creating it), restores them, and persists
+     * the coarser buckets that the finer ones complete (the daemon stopped while they were open).
+     */
+    static PageHistory open(Path journalDir, Summaries.Limits limits) throws IOException {
+        Path dir = journalDir.resolve(DIR);
+        Summaries s = new Summaries(limits);
+        int tiers = limits.tierWidthNanos().size();
+        SummaryLog[] logs = new SummaryLog[tiers];
+        SummaryLog events = null;
+        try {
+            for (int k = 0; k < tiers; k++) {
+                List<SummaryLog.Record> records = new ArrayList<>();
+                long widthNanos = limits.tierWidthNanos().get(k);
+                logs[k] = SummaryLog.open(dir, "tier-" + widthNanos / 1_000_000 + "ms", widthNanos,
+                        limits.bucketsKept(), Integer.MAX_VALUE, records);
+                for (SummaryLog.Record r : records) {
+                    s.restore(k, decodeBucket(r, s));
+                }
+            }
+            List<SummaryLog.Record> records = new ArrayList<>();
+            events = SummaryLog.open(dir, "events", 0, limits.maxEventAgeNanos() / 1_000_000, limits.maxEvents(), records);
+            for (SummaryLog.Record r : records) {
+                s.restore(decodeEvent(r));
+            }
+        } catch (IOException | RuntimeException e) {
+            for (SummaryLog l : logs) {
+                if (l != null) {
+                    l.close();
+                }
+            }
+            if (events != null) {
+                events.close();
+            }
+            throw e;
+        }
+        PageHistory h = new PageHistory(s, logs, events);
+        h.persist(s.catchUp());
+        return h;
+    }
+
+    // --- the daemon's core thread ---
+
+    synchronized void estimate(long epochNanos, long boundNanos, long offsetNanos, List<Summaries.SourceMark> marks) {
+        persist(summaries.estimate(epochNanos, boundNanos, offsetNanos, marks));
+    }
+
+    synchronized void measurement(long epochNanos, String source, long offsetNanos, long boundNanos) {
+        persist(summaries.measurement(epochNanos, source, offsetNanos, boundNanos));
+    }
+
+    synchronized void event(PageEvents.Event e) {
+        summaries.event(e);
+        if (kept) {
+            try {
+                eventLog.append(e.epochMillis(), encodeEvent(e));
+            } catch (IOException ex) {
+                failed(ex);
+            }
+        }
+    }
+
+    private void persist(List<Summaries.Closed> closed) {
+        if (!kept) {
+            return;
+        }
+        for (Summaries.Closed c : closed) {
+            try {
+                tierLogs[c.tier()].append(c.bucket().index, encodeBucket(c.bucket(), summaries.sourceNames()));
+            } catch (IOException e) {
+                failed(e);
+            }
+        }
+    }
+
+    private void failed(IOException e) {
+        if (writeFailures++ % 1000 == 0) {
+            log.warn("page summaries: cannot write ({} failures so far); earlier ranges will miss it after a restart: {}",
+                    writeFailures, e.toString());
+        }
+    }
+
+    // --- HTTP threads ---
+
+    /** The history answer for {@code [toEpochNanos - rangeNanos, toEpochNanos]}: JSON built outside the lock. */
+    ObjectNode answer(long rangeNanos, long toEpochNanos) {
+        Summaries.View v;
+        synchronized (this) {
+            v = summaries.view(rangeNanos, toEpochNanos);
+        }
+        return v.json(kept);
+    }
+
+    /** Bytes on disk (0 in memory). */
+    synchronized long sizeBytes() throws IOException {
+        if (!kept) {
+            return 0;
+        }
+        long n = eventLog.sizeBytes();
+        for (SummaryLog l : tierLogs) {
+            n += l.sizeBytes();
+        }
+        return n;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (!kept) {
+            return;
+        }
+        for (SummaryLog l : tierLogs) {
+            l.close();
+        }
+        eventLog.close();
+    }
+
+    // --- records (docs/dashboards.md, "Summary files") ---
+
+    /**
+     * A bucket: ε's and the offset's (min, max, last, count), the number of sources that follow, and per source
+     * its name (modified UTF-8), a flags byte (1: offset statistics follow, 2: bound statistics follow), its state
+     * word (last state code << 8 | worst state code, 0 none) and the statistics the flags name.
+     */
+    static byte[] encodeBucket(Summaries.Bucket b, List<String> names) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + b.sourceCount() * 96);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            for (long v : b.daemon) {
+                out.writeLong(v);
+            }
+            int present = 0;
+            for (int i = 0; i < b.sourceCount(); i++) {
+                present += b.hasSource(i) ? 1 : 0;
+            }
+            out.writeInt(present);
+            for (int i = 0; i < b.sourceCount(); i++) {
+                if (!b.hasSource(i)) {
+                    continue;
+                }
+                int at = i * Summaries.SRC_LONGS;
+                boolean offset = b.sources[at + Summaries.SRC_OFFSET + Summaries.COUNT] > 0;
+                boolean bound = b.sources[at + Summaries.SRC_BOUND + Summaries.COUNT] > 0;
+                out.writeUTF(names.get(i));
+                out.writeByte((offset ? 1 : 0) | (bound ? 2 : 0));
+                out.writeLong(b.sources[at + Summaries.SRC_STATE]);
+                for (int j = 0; offset && j < Summaries.STAT; j++) {
+                    out.writeLong(b.sources[at + Summaries.SRC_OFFSET + j]);
+                }
+                for (int j = 0; bound && j < Summaries.STAT; j++) {
+                    out.writeLong(b.sources[at + Summaries.SRC_BOUND + j]);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // in memory: cannot happen
+        }
+        return bytes.toByteArray();
+    }
+
+    static Summaries.Bucket decodeBucket(SummaryLog.Record r, Summaries s) throws IOException {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(r.payload()))) {
+            long[] daemon = new long[Summaries.DAEMON_LONGS];
+            for (int i = 0; i < daemon.length; i++) {
+                daemon[i] = in.readLong();
+            }
+            Summaries.Bucket b = new Summaries.Bucket(r.key(), daemon, new long[0]);
+            int present = in.readInt();
+            if (present < 0 || present > 100_000) {
+                throw new IOException("bucket " + r.key() + " claims " + present + " sources");
+            }
+            for (int n = 0; n < present; n++) {
+                String name = in.readUTF();
+                int flags = in.readUnsignedByte();
+                long state = in.readLong();
+                long[] offset = new long[Summaries.STAT];
+                long[] bound = new long[Summaries.STAT];
+                for (int j = 0; (flags & 1) != 0 && j < Summaries.STAT; j++) {
+                    offset[j] = in.readLong();
+                }
+                for (int j = 0; (flags & 2) != 0 && j < Summaries.STAT; j++) {
+                    bound[j] = in.readLong();
+                }
+                int id = s.sourceId(name);
+                if (id < 0) {
+                    continue; // past the limit of sources
+                }
+                b.ensureSources(id + 1);
+                int at = id * Summaries.SRC_LONGS;
+                System.arraycopy(offset, 0, b.sources, at + Summaries.SRC_OFFSET, Summaries.STAT);
+                System.arraycopy(bound, 0, b.sources, at + Summaries.SRC_BOUND, Summaries.STAT);
+                b.sources[at + Summaries.SRC_STATE] = state;
+            }
+            return b;
+        }
+    }
+
+    /** An event: its kind and its text (modified UTF-8); the key is its realtime in ms. */
+    static byte[] encodeEvent(PageEvents.Event e) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeUTF(e.kind());
+            String text = e.text();
+            out.writeUTF(text.length() > MAX_TEXT_CHARS ? text.substring(0, MAX_TEXT_CHARS) : text);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return bytes.toByteArray();
+    }
+
+    static PageEvents.Event decodeEvent(SummaryLog.Record r) throws IOException {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(r.payload()))) {
+            return new PageEvents.Event(r.key(), in.readUTF(), in.readUTF());
+        }
+    }
+}
