@@ -1,0 +1,127 @@
+package io.gnomon.clockd.page;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The page's summaries across a restart: what a day showed before it, a day shows after it. */
+class PageHistoryTest {
+    static final long SECOND = 1_000_000_000L;
+    static final long T0 = 1_800_000_000L * SECOND - 1_800_000_000L * SECOND % (1_008 * SECOND);
+    @TempDir Path dir;
+
+    /** Feeds {@code seconds} of estimates (one a second) and measurements of 3 sources (one each 16 s). */
+    static void feed(PageHistory h, long fromSecond, long seconds) {
+        for (long i = fromSecond; i < fromSecond + seconds; i++) {
+            long epoch = T0 + i * SECOND;
+            boolean lying = i >= 4_000 && i < 5_000;
+            h.estimate(epoch, 50_000 + i % 100, 2_000, List.of(
+                    new Summaries.SourceMark("ntp:a", Summaries.State.SELECTED),
+                    new Summaries.SourceMark("ntp:c", lying ? Summaries.State.FALSETICKER : Summaries.State.SELECTED)));
+            if (i % 16 == 0) {
+                h.measurement(epoch, "ntp:a", 2_000, 30_000);
+                h.measurement(epoch, "ntp:c", lying ? 5 * SECOND : 2_000, 30_000);
+            }
+            if (i == 4_000) {
+                h.event(new PageEvents.Event(epoch / 1_000_000, "falseticker", "ntp:c is a falseticker"));
+            }
+        }
+    }
+
+    @Test
+    void aRestartKeepsEveryClosedBucketAndTheEvents() throws Exception {
+        long to = T0 + 20_000 * SECOND;
+        JsonNode dayBefore;
+        JsonNode hourBefore;
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT)) {
+            h.event(new PageEvents.Event(T0 / 1_000_000, "restart", "clockd started test"));
+            feed(h, 0, 20_000);
+            dayBefore = h.answer(86_400 * SECOND, to);
+            hourBefore = h.answer(3_600 * SECOND, to);
+        }
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT)) {
+            JsonNode day = h.answer(86_400 * SECOND, to);
+            JsonNode hour = h.answer(3_600 * SECOND, to);
+            assertThat(day.path("journal").asBoolean()).isTrue();
+            assertThat(day.path("events")).isEqualTo(dayBefore.path("events")).hasSize(2);
+            // every bucket but the last (tier 0's open bucket, lost with the process, was in it) is as before
+            for (String series : List.of("boundNanos", "boundMinNanos", "boundMaxNanos", "offsetNanos")) {
+                for (JsonNode[] pair : List.of(new JsonNode[]{day, dayBefore}, new JsonNode[]{hour, hourBefore})) {
+                    assertThat(pair[0].path(series).size()).isEqualTo(600);
+                    for (int i = 0; i < 599; i++) {
+                        assertThat(pair[0].path(series).get(i)).as(series + "[" + i + "]").isEqualTo(pair[1].path(series).get(i));
+                    }
+                }
+            }
+            assertThat(day.path("sources").path("ntp:c").path("offsetNanos").get(600 - (20_000 - 4_500) / 144 - 1).asLong())
+                    .isEqualTo(5 * SECOND);
+            assertThat(day.path("sources").path("ntp:c").path("state")).anyMatch(s -> s.asText().equals("falseticker"));
+            feed(h, 20_000, 1_000); // and it goes on from there
+            assertThat(h.answer(3_600 * SECOND, to + 1_000 * SECOND).path("boundNanos").get(598).asLong()).isPositive();
+        }
+    }
+
+    @Test
+    void aTornTailLosesOnlyTheTornBucket() throws Exception {
+        long to = T0 + 2_000 * SECOND;
+        JsonNode before;
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT)) {
+            feed(h, 0, 2_000);
+            before = h.answer(3_600 * SECOND, to);
+        }
+        Path tier0 = dir.resolve(PageHistory.DIR).resolve("tier-6000ms.0");
+        try (FileChannel ch = FileChannel.open(tier0, StandardOpenOption.WRITE)) {
+            ch.truncate(Files.size(tier0) - 5);
+        }
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT)) {
+            JsonNode after = h.answer(3_600 * SECOND, to);
+            List<Integer> differ = new ArrayList<>();
+            for (int i = 0; i < 600; i++) {
+                if (!after.path("boundNanos").get(i).equals(before.path("boundNanos").get(i))) {
+                    differ.add(i);
+                }
+            }
+            // the bucket cut from the file, and the open one that was never written
+            assertThat(differ).hasSizeLessThanOrEqualTo(2).allMatch(i -> i >= 597);
+            feed(h, 2_000, 100);
+        }
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT)) {
+            assertThat(h.answer(3_600 * SECOND, to + 100 * SECOND).path("boundNanos").get(590).asLong()).isPositive();
+        }
+    }
+
+    @Test
+    void aDayOfAHundredSourcesTakesBoundedDiskAndAnswersInSixHundredBuckets() throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int s = 0; s < 100; s++) {
+            names.add("ntp:10.0.0." + s + ":123");
+        }
+        long seconds = 86_400 + 3_600;
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT)) {
+            List<Summaries.SourceMark> marks = names.stream()
+                    .map(n -> new Summaries.SourceMark(n, Summaries.State.SELECTED)).toList();
+            for (long i = 0; i < seconds; i++) { // each source polled every 64 s, an estimate after each measurement
+                long epoch = T0 + i * SECOND;
+                for (int s = (int) (i % 64); s < 100; s += 64) {
+                    h.measurement(epoch, names.get(s), s, 30_000);
+                    h.estimate(epoch, 40_000, 0, marks);
+                }
+            }
+            JsonNode day = h.answer(86_400 * SECOND, T0 + seconds * SECOND);
+            assertThat(day.path("sources").size()).isEqualTo(100);
+            day.path("sources").forEach(src -> assertThat(src.path("offsetNanos")).hasSize(600));
+            long bytes = h.sizeBytes();
+            System.out.printf("summaries of 25 h of 100 sources on disk: %d bytes%n", bytes);
+            assertThat(bytes).isLessThan(64L << 20);
+        }
+    }
+}
