@@ -31,9 +31,12 @@ class ClockdPageRestartTest {
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     @TempDir Path dir;
 
+    /** The history answer, once the summaries are read back (503 until then). */
     static JsonNode history(Clockd clockd, String range) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clockd.metricsPort()
-                + "/api/history?range=" + range)).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + clockd.metricsPort()
+                + "/api/history?range=" + range)).timeout(Duration.ofSeconds(10)).build();
+        HttpResponse<String> r = await().atMost(Duration.ofSeconds(10))
+                .until(() -> HTTP.send(get, HttpResponse.BodyHandlers.ofString()), x -> x.statusCode() != 503);
         assertThat(r.statusCode()).isEqualTo(200);
         return JSON.readTree(r.body());
     }

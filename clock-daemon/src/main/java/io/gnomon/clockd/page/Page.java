@@ -101,13 +101,11 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
         if (journalDir == null) {
             return PageHistory.inMemory(limits);
         }
-        try {
-            return PageHistory.open(journalDir, limits);
-        } catch (IOException | RuntimeException e) {
-            log.error("page: cannot keep its summaries in {}/{} ({}); earlier ranges show only what this run saw",
-                    journalDir, PageHistory.DIR, e.toString());
-            return PageHistory.inMemory(limits);
-        }
+        return PageHistory.open(journalDir, limits, restore -> {
+            Thread t = new Thread(restore, "clockd-page-restore"); // a restart publishes without waiting for it
+            t.setDaemon(true);
+            t.start();
+        });
     }
 
     // --- what the daemon tells the page (its core thread) ---
@@ -298,13 +296,17 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
                 HttpEndpoint.respond(exchange, 429, "busy answering another page's history: retry shortly\n");
                 return false;
             }
-            String answer;
+            ObjectNode answer;
             try {
-                answer = text(history.answer(rangeNanos, clocks.readPair().realtimeEpochNanos()));
+                answer = history.answer(rangeNanos, clocks.readPair().realtimeEpochNanos());
+                if (answer == null) {
+                    HttpEndpoint.respond(exchange, 503, "reading back the page's summaries after a start: retry shortly\n");
+                    return false;
+                }
+                HttpEndpoint.respond(exchange, 200, "application/json", text(answer));
             } finally {
                 historyReaders.release();
             }
-            HttpEndpoint.respond(exchange, 200, "application/json", answer);
             return false;
         }
         HttpEndpoint.expectQuery(query, Set.of());
@@ -348,10 +350,6 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
     @Override
     public void close() {
         live.close();
-        try {
-            history.close();
-        } catch (IOException e) {
-            log.warn("page: closing its summaries: {}", e.toString());
-        }
+        history.close();
     }
 }

@@ -12,7 +12,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
 
 /**
  * The page's {@link Summaries}, kept across restarts in {@value #DIR} beside the journal: one
@@ -20,6 +23,9 @@ import java.util.List;
  * serialises the daemon's core thread (inputs) and the HTTP threads (answers), encodes records, and
  * writes what the summaries close; the summarising is {@link Summaries}'. Without a journal directory it
  * keeps the summaries in memory only (the page then has what it saw since the start).
+ *
+ * <p>The files are read back on a thread of their own ({@link #open}), so a restart does not delay publishing;
+ * meanwhile the page answers 503 and inputs wait in a bounded list.
  *
  * <p>A failed write is logged (the first, then every 1000th) and the summaries go on in memory: the page
  * must never stop the daemon publishing.
@@ -30,30 +36,44 @@ final class PageHistory implements AutoCloseable {
     static final String DIR = "page-summaries";
     static final int MAX_TEXT_CHARS = 2_000;
 
-    private final Summaries summaries;
-    private final SummaryLog[] tierLogs;
-    private final SummaryLog eventLog;
-    private final boolean kept;
+    /** Inputs held while the files are read back (a day of 100 sources is under a second; this is minutes of them). */
+    static final int MAX_PENDING_INPUTS = 100_000;
+
+    private final Summaries.Limits limits;
+    private Summaries summaries;
+    private SummaryLog[] tierLogs;
+    private SummaryLog eventLog;
+    private boolean kept;
+    /** Non-null while the files are read back: the inputs that arrived meanwhile, replayed after. */
+    private List<Function<Summaries, List<Summaries.Closed>>> pending;
+    private long pendingDropped;
+    private boolean closed;
     private long writeFailures;
 
-    private PageHistory(Summaries summaries, SummaryLog[] tierLogs, SummaryLog eventLog) {
-        this.summaries = summaries;
-        this.tierLogs = tierLogs;
-        this.eventLog = eventLog;
-        this.kept = eventLog != null;
+    private PageHistory(Summaries.Limits limits) {
+        this.limits = limits;
+        this.summaries = new Summaries(limits);
     }
 
     /** Summaries in memory only. */
     static PageHistory inMemory(Summaries.Limits limits) {
-        return new PageHistory(new Summaries(limits), null, null);
+        return new PageHistory(limits);
     }
 
     /**
-     * Opens the summaries kept in {@code journalDir}/{@value #DIR} (creating it), restores them, and persists
-     * the coarser buckets that the finer ones complete (the daemon stopped while they were open).
+     * Opens the summaries kept in {@code journalDir}/{@value #DIR}, reading them back on {@code restorer} (a
+     * thread of its own in clockd, so publishing does not wait for it; {@code Runnable::run} in tests). Until
+     * that is done, {@link #answer} returns null (the page says 503) and inputs are held, then replayed. If the
+     * files cannot be read, the summaries go on in memory and the failure is logged.
      */
-    static PageHistory open(Path journalDir, Summaries.Limits limits) throws IOException {
-        Path dir = journalDir.resolve(DIR);
+    static PageHistory open(Path journalDir, Summaries.Limits limits, Executor restorer) {
+        PageHistory h = new PageHistory(limits);
+        h.pending = new ArrayList<>();
+        restorer.execute(() -> h.restore(journalDir.resolve(DIR)));
+        return h;
+    }
+
+    private void restore(Path dir) {
         Summaries s = new Summaries(limits);
         int tiers = limits.tierWidthNanos().size();
         SummaryLog[] logs = new SummaryLog[tiers];
@@ -74,47 +94,92 @@ final class PageHistory implements AutoCloseable {
                 s.restore(decodeEvent(r));
             }
         } catch (IOException | RuntimeException e) {
-            for (SummaryLog l : logs) {
+            log.error("page: cannot keep its summaries in {} ({}); earlier ranges show only what this run saw", dir, e.toString());
+            closeQuietly(logs, events);
+            synchronized (this) {
+                replayPending(); // into the in-memory summaries, not kept
+            }
+            return;
+        }
+        synchronized (this) {
+            if (closed) {
+                closeQuietly(logs, events);
+                return;
+            }
+            summaries = s;
+            tierLogs = logs;
+            eventLog = events;
+            kept = true;
+            persist(s.catchUp());
+            replayPending();
+        }
+        if (pendingDropped > 0) {
+            log.warn("page: {} inputs arrived while its summaries were read back and did not fit ({} kept)",
+                    pendingDropped, MAX_PENDING_INPUTS);
+        }
+    }
+
+    private void replayPending() {
+        List<Function<Summaries, List<Summaries.Closed>>> inputs = pending;
+        pending = null;
+        for (Function<Summaries, List<Summaries.Closed>> in : inputs) {
+            persist(in.apply(summaries));
+        }
+    }
+
+    private static void closeQuietly(SummaryLog[] logs, SummaryLog events) {
+        List<SummaryLog> all = new ArrayList<>(Arrays.asList(logs));
+        all.add(events);
+        for (SummaryLog l : all) {
+            try {
                 if (l != null) {
                     l.close();
                 }
+            } catch (IOException e) {
+                log.warn("page: closing a summary log: {}", e.toString());
             }
-            if (events != null) {
-                events.close();
-            }
-            throw e;
         }
-        PageHistory h = new PageHistory(s, logs, events);
-        h.persist(s.catchUp());
-        return h;
     }
 
     // --- the daemon's core thread ---
 
-    synchronized void estimate(long epochNanos, long boundNanos, long offsetNanos, List<Summaries.SourceMark> marks) {
-        persist(summaries.estimate(epochNanos, boundNanos, offsetNanos, marks));
+    void estimate(long epochNanos, long boundNanos, long offsetNanos, List<Summaries.SourceMark> marks) {
+        input(s -> s.estimate(epochNanos, boundNanos, offsetNanos, marks));
     }
 
-    synchronized void measurement(long epochNanos, String source, long offsetNanos, long boundNanos) {
-        persist(summaries.measurement(epochNanos, source, offsetNanos, boundNanos));
+    void measurement(long epochNanos, String source, long offsetNanos, long boundNanos) {
+        input(s -> s.measurement(epochNanos, source, offsetNanos, boundNanos));
     }
 
-    synchronized void event(PageEvents.Event e) {
-        summaries.event(e);
-        if (kept) {
-            try {
-                eventLog.append(e.epochMillis(), encodeEvent(e));
-            } catch (IOException ex) {
-                failed(ex);
+    void event(PageEvents.Event e) {
+        input(s -> {
+            s.event(e);
+            if (kept) {
+                try {
+                    eventLog.append(e.epochMillis(), encodeEvent(e));
+                } catch (IOException ex) {
+                    failed(ex);
+                }
             }
+            return List.of();
+        });
+    }
+
+    private synchronized void input(Function<Summaries, List<Summaries.Closed>> in) {
+        if (pending == null) {
+            persist(in.apply(summaries));
+        } else if (pending.size() < MAX_PENDING_INPUTS) {
+            pending.add(in);
+        } else {
+            pendingDropped++;
         }
     }
 
-    private void persist(List<Summaries.Closed> closed) {
-        if (!kept) {
+    private void persist(List<Summaries.Closed> closedBuckets) {
+        if (!kept || closed) {
             return;
         }
-        for (Summaries.Closed c : closed) {
+        for (Summaries.Closed c : closedBuckets) {
             try {
                 tierLogs[c.tier()].append(c.bucket().index, encodeBucket(c.bucket(), summaries.sourceNames()));
             } catch (IOException e) {
@@ -132,13 +197,21 @@ final class PageHistory implements AutoCloseable {
 
     // --- HTTP threads ---
 
-    /** The history answer for {@code [toEpochNanos - rangeNanos, toEpochNanos]}: JSON built outside the lock. */
+    /**
+     * The history answer for {@code [toEpochNanos - rangeNanos, toEpochNanos]}, JSON built outside the lock;
+     * null while the summaries are still read back.
+     */
     ObjectNode answer(long rangeNanos, long toEpochNanos) {
         Summaries.View v;
+        boolean k;
         synchronized (this) {
+            if (pending != null) {
+                return null;
+            }
             v = summaries.view(rangeNanos, toEpochNanos);
+            k = kept;
         }
-        return v.json(kept);
+        return v.json(k);
     }
 
     /** Bytes on disk (0 in memory). */
@@ -154,14 +227,17 @@ final class PageHistory implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() throws IOException {
-        if (!kept) {
+    public synchronized void close() {
+        if (closed) {
             return;
         }
-        for (SummaryLog l : tierLogs) {
-            l.close();
+        if (pending == null) {
+            persist(summaries.flush()); // tier 0's open bucket: a clean stop loses none of it
         }
-        eventLog.close();
+        closed = true;
+        if (kept) {
+            closeQuietly(tierLogs, eventLog);
+        }
     }
 
     // --- records (docs/dashboards.md, "Summary files") ---

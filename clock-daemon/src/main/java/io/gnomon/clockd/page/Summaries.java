@@ -318,6 +318,18 @@ final class Summaries {
     }
 
     /**
+     * Closes tier 0's open bucket now (a clean stop: so a restart loses none of it), folding it into the tiers
+     * above. Samples after this in the same 6 s go into the next bucket: closed buckets never change.
+     */
+    List<Closed> flush() {
+        List<Closed> out = new ArrayList<>(1);
+        if (tiers[0].open != null) {
+            close(0, out, true);
+        }
+        return out;
+    }
+
+    /**
      * Tier 0's open bucket for a sample at {@code epochNanos}, closing the one before if the sample is past it.
      * A sample earlier than the open bucket (realtime stepped back) counts in the open bucket: closed ones
      * never change.
@@ -484,14 +496,22 @@ final class Summaries {
                 ObjectNode o = perSource.putObject(name);
                 source(o.putArray("offsetNanos"), s, SRC_OFFSET);
                 source(o.putArray("boundNanos"), s, SRC_BOUND);
-                ArrayNode state = o.putArray("state");
-                for (Bucket b : buckets) {
-                    State worst = b == null || s >= b.sourceCount() ? null
+                State[] worst = new State[buckets.length];
+                boolean notAlwaysSelected = false;
+                for (int i = 0; i < buckets.length; i++) {
+                    Bucket b = buckets[i];
+                    worst[i] = b == null || s >= b.sourceCount() ? null
                             : State.ofCode((int) (b.sources[s * SRC_LONGS + SRC_STATE] & 0xff));
-                    if (worst == null) {
-                        state.addNull();
-                    } else {
-                        state.add(worst.name().toLowerCase(java.util.Locale.ROOT));
+                    notAlwaysSelected |= worst[i] != null && worst[i] != State.SELECTED;
+                }
+                if (notAlwaysSelected) { // a source selected throughout has no state array: a day of 100 is 600 KB less
+                    ArrayNode state = o.putArray("state");
+                    for (State w : worst) {
+                        if (w == null) {
+                            state.addNull();
+                        } else {
+                            state.add(w.name().toLowerCase(java.util.Locale.ROOT));
+                        }
                     }
                 }
             });

@@ -17,8 +17,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * History answers come from the page's summaries, not from reading the journal: a journal with nothing in it
@@ -34,9 +36,16 @@ class PageJournalTest {
                 Page.Limits.DEFAULT);
         try (page; HttpEndpoint http = HttpEndpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
                 new ClockMetrics(), page)) {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    "http://127.0.0.1:" + http.port() + "/api/history?range=hour")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + "/api/history?range=hour"))
+                    .build();
+            // the summaries are read back on a thread of their own: a 503 until then, which says so
+            HttpResponse<String> r = await().atMost(Duration.ofSeconds(10)).until(
+                    () -> HttpClient.newHttpClient().send(get, HttpResponse.BodyHandlers.ofString()), x -> {
+                        if (x.statusCode() == 503) {
+                            assertThat(x.body()).isEqualTo("reading back the page's summaries after a start: retry shortly\n");
+                        }
+                        return x.statusCode() != 503;
+                    });
             assertThat(r.statusCode()).isEqualTo(200);
             return JSON.readTree(r.body());
         }
