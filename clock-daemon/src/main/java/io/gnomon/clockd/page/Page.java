@@ -19,8 +19,6 @@ import io.gnomon.clockd.select.SourceState;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.grpc.v1.SourceStatus;
 import io.gnomon.truetime.grpc.v1.StatusResponse;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -64,7 +62,6 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
     static final long STEPPED_SHOWN_NANOS = 120_000_000_000L;
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Logger log = LoggerFactory.getLogger(Page.class);
 
     private final TrueTimeService service;
     private final SystemClocks clocks;
@@ -94,14 +91,14 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
         this.version = version;
         this.limits = limits;
         this.live = new LiveClients(limits.maxLiveClients(), limits.liveQueueLength());
-        this.history = openHistory(journalDir, limits.summaries());
+        this.history = openHistory(journalDir, limits.summaries(), clocks);
     }
 
-    private static PageHistory openHistory(Path journalDir, Summaries.Limits limits) {
+    private static PageHistory openHistory(Path journalDir, Summaries.Limits limits, SystemClocks clocks) {
         if (journalDir == null) {
             return PageHistory.inMemory(limits);
         }
-        return PageHistory.open(journalDir, limits, restore -> {
+        return PageHistory.open(journalDir, limits, clocks.readPair().realtimeEpochNanos(), restore -> {
             Thread t = new Thread(restore, "clockd-page-restore"); // a restart publishes without waiting for it
             t.setDaemon(true);
             t.start();
@@ -300,7 +297,7 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
             try {
                 answer = history.answer(rangeNanos, clocks.readPair().realtimeEpochNanos());
                 if (answer == null) {
-                    HttpEndpoint.respond(exchange, 503, "reading back the page's summaries after a start: retry shortly\n");
+                    HttpEndpoint.respond(exchange, 503, history.notReadyReason() + ": retry shortly\n");
                     return false;
                 }
                 HttpEndpoint.respond(exchange, 200, "application/json", text(answer));

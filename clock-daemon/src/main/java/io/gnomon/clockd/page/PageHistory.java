@@ -1,6 +1,7 @@
 package io.gnomon.clockd.page;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gnomon.clockd.journal.Journal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,13 +68,35 @@ final class PageHistory implements AutoCloseable {
      * files cannot be read, the summaries go on in memory and the failure is logged.
      */
     static PageHistory open(Path journalDir, Summaries.Limits limits, Executor restorer) {
+        return open(journalDir, limits, Long.MIN_VALUE, restorer);
+    }
+
+    /**
+     * As {@link #open(Path, Summaries.Limits, Executor)}; and if there are no summaries yet (the first start
+     * with them), first builds them from the journal's entries in the {@value #BACKFILL_SECONDS} s before
+     * {@code nowEpochNanos} (at most {@value #BACKFILL_MAX_ENTRIES}); {@code Long.MIN_VALUE}: do not.
+     */
+    static PageHistory open(Path journalDir, Summaries.Limits limits, long nowEpochNanos, Executor restorer) {
         PageHistory h = new PageHistory(limits);
         h.pending = new ArrayList<>();
-        restorer.execute(() -> h.restore(journalDir.resolve(DIR)));
+        restorer.execute(() -> h.restore(journalDir, nowEpochNanos));
         return h;
     }
 
-    private void restore(Path dir) {
+    /** How much of the journal the first start with summaries reads into them: a day (the page's longest button). */
+    static final long BACKFILL_SECONDS = 86_400;
+    static final long BACKFILL_MAX_ENTRIES = 3_000_000;
+
+    /** Why {@link #answer} is null, in words for a 503. */
+    String notReadyReason() {
+        return backfilling ? "building the page's summaries from the last day of the journal (the first start with them)"
+                : "reading back the page's summaries after a start";
+    }
+
+    private volatile boolean backfilling;
+
+    private void restore(Path journalDir, long nowEpochNanos) {
+        Path dir = journalDir.resolve(DIR);
         Summaries s = new Summaries(limits);
         int tiers = limits.tierWidthNanos().size();
         SummaryLog[] logs = new SummaryLog[tiers];
@@ -93,6 +116,11 @@ final class PageHistory implements AutoCloseable {
             for (SummaryLog.Record r : records) {
                 s.restore(decodeEvent(r));
             }
+            boolean fresh = records.isEmpty() && s.isEmpty();
+            if (fresh && nowEpochNanos != Long.MIN_VALUE) {
+                backfilling = true;
+                backfill(journalDir, nowEpochNanos, s, logs, events);
+            }
         } catch (IOException | RuntimeException e) {
             log.error("page: cannot keep its summaries in {} ({}); earlier ranges show only what this run saw", dir, e.toString());
             closeQuietly(logs, events);
@@ -102,6 +130,7 @@ final class PageHistory implements AutoCloseable {
             return;
         }
         synchronized (this) {
+            backfilling = false;
             if (closed) {
                 closeQuietly(logs, events);
                 return;
@@ -116,6 +145,50 @@ final class PageHistory implements AutoCloseable {
         if (pendingDropped > 0) {
             log.warn("page: {} inputs arrived while its summaries were read back and did not fit ({} kept)",
                     pendingDropped, MAX_PENDING_INPUTS);
+        }
+    }
+
+    /** Reads the journal's last day into {@code s}, writing what closes; before any live input is applied. */
+    private void backfill(Path journalDir, long nowEpochNanos, Summaries s, SummaryLog[] logs, SummaryLog events) {
+        long fromEpochNanos = nowEpochNanos - BACKFILL_SECONDS * 1_000_000_000L;
+        JournalBackfill b = new JournalBackfill(s);
+        long started = System.nanoTime(); // elapsed time for the log line only
+        IOException[] failed = {null};
+        long read;
+        try {
+            read = Journal.read(journalDir, fromEpochNanos, BACKFILL_MAX_ENTRIES, (fields, epochNanos) -> {
+                if (epochNanos >= nowEpochNanos) {
+                    return false; // from here on the live inputs have it
+                }
+                if (epochNanos >= fromEpochNanos) {
+                    b.entry(fields, epochNanos);
+                    try {
+                        write(logs, events, b.drainClosed(), b.drainEvents(), s.sourceNames());
+                    } catch (IOException e) {
+                        failed[0] = e;
+                        return false;
+                    }
+                }
+                return true;
+            });
+        } catch (IOException e) { // no journal yet: nothing to build from
+            log.info("page: no journal to build its summaries from ({})", e.getMessage());
+            return;
+        }
+        if (failed[0] != null) {
+            throw new UncheckedIOException(failed[0]);
+        }
+        log.info("page: built its summaries from {} journal entries of the last day in {} ms", read,
+                (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private static void write(SummaryLog[] logs, SummaryLog events, List<Summaries.Closed> closedBuckets,
+                              List<PageEvents.Event> newEvents, List<String> names) throws IOException {
+        for (Summaries.Closed c : closedBuckets) {
+            logs[c.tier()].append(c.bucket().index, encodeBucket(c.bucket(), names));
+        }
+        for (PageEvents.Event e : newEvents) {
+            events.append(e.epochMillis(), encodeEvent(e));
         }
     }
 

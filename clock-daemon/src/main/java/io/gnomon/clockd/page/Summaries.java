@@ -266,6 +266,16 @@ final class Summaries {
         return names.size() - 1;
     }
 
+    /** Whether nothing at all is summarised yet (no bucket, no event). */
+    boolean isEmpty() {
+        for (Tier t : tiers) {
+            if (t.open != null || t.lastClosedIndex != Long.MIN_VALUE) {
+                return false;
+            }
+        }
+        return events.isEmpty();
+    }
+
     /** The names of sources by index (a copy). */
     List<String> sourceNames() {
         return List.copyOf(names);

@@ -4,10 +4,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.gnomon.clockd.journal.Journal;
+import io.gnomon.clockd.select.Measurement;
+import io.gnomon.truetime.ClockSnapshot;
+import io.gnomon.truetime.ClockStatus;
+
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -99,6 +105,41 @@ class PageHistoryTest {
                 n += v.isNull() ? 0 : 1;
             }
             return n;
+        }
+    }
+
+    @Test
+    void theFirstStartWithSummariesBuildsThemFromTheJournalsLastDayOnce() throws Exception {
+        long mono0 = 1_000 * SECOND;
+        long epochOffset = T0 - mono0;
+        try (Journal j = Journal.open(dir, Duration.ofDays(2))) {
+            j.recordStart(mono0, T0, "before");
+            for (int i = 0; i < 7_200; i++) {
+                long mono = mono0 + i * SECOND;
+                boolean lying = i >= 3_000 && i < 3_600;
+                j.recordSnapshot(mono, T0 + i * SECOND, new ClockSnapshot(mono, epochOffset + 2_000, 40_000 + i % 50, 15_000,
+                        mono + 10 * SECOND, ClockStatus.SYNCHRONIZED), "ok", lying ? List.of("ntp:c") : List.of());
+                if (i % 16 == 0) {
+                    j.recordMeasurement(mono, T0 + i * SECOND, "ntp:c", new Measurement(mono,
+                            epochOffset + (lying ? 5 * SECOND : 2_000), 30_000, 100_000));
+                }
+            }
+        }
+        long now = T0 + 7_200 * SECOND;
+        JsonNode fromJournal = History.read(dir, 86_400 * SECOND, now, History.Limits.DEFAULT);
+        JsonNode day;
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT, now, Runnable::run)) {
+            day = h.answer(86_400 * SECOND, now);
+            assertThat(NonNull.count(day.path("boundNanos"))).isEqualTo(50); // 7200 s of 144 s buckets
+            assertThat(day.path("boundMinNanos").get(599 - 10).asLong()).isEqualTo(40_000);
+            assertThat(day.path("boundMaxNanos").get(599 - 10).asLong()).isEqualTo(40_049);
+            assertThat(day.path("offsetNanos").get(599 - 10).asLong()).isEqualTo(2_000);
+            assertThat(day.path("sources").path("ntp:c").path("state")).anyMatch(s -> s.asText().equals("falseticker"));
+            assertThat(day.path("events")).isEqualTo(fromJournal.path("events"));
+            assertThat(day.path("events").toString()).contains("clockd started before", "ntp:c is a falseticker");
+        }
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT, now + SECOND, Runnable::run)) {
+            assertThat(h.answer(86_400 * SECOND, now).path("events")).isEqualTo(day.path("events")); // not built twice
         }
     }
 
