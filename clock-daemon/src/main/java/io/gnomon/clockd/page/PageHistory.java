@@ -117,6 +117,8 @@ final class PageHistory implements AutoCloseable {
                 s.restore(decodeEvent(r));
             }
             boolean fresh = records.isEmpty() && s.isEmpty();
+            // before any input: the coarser buckets the finer ones complete (the daemon stopped while they were open)
+            write(logs, events, s.catchUp(), List.of(), s.sourceNames());
             if (fresh && nowEpochNanos != Long.MIN_VALUE) {
                 backfilling = true;
                 backfill(journalDir, nowEpochNanos, s, logs, events);
@@ -139,7 +141,6 @@ final class PageHistory implements AutoCloseable {
             tierLogs = logs;
             eventLog = events;
             kept = true;
-            persist(s.catchUp());
             replayPending();
         }
         if (pendingDropped > 0) {

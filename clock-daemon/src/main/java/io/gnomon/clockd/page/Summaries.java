@@ -403,11 +403,16 @@ final class Summaries {
     }
 
     /**
-     * After {@link #restore}: folds each tier's buckets newer than what the tier above closed into the tier
+     * After {@link #restore} and before any input (call it once): folds each tier's buckets newer than what the tier above closed into the tier
      * above (they were in its open bucket when the daemon stopped, or it stopped between writing the two).
      * Returns the coarser buckets this closed, to persist.
      */
     List<Closed> catchUp() {
+        for (Tier t : tiers) {
+            if (t.open != null) {
+                throw new IllegalStateException("catch up before any input: it would fold buckets in twice");
+            }
+        }
         List<Closed> out = new ArrayList<>();
         for (int k = 1; k < tiers.length; k++) {
             long ratio = tiers[k].widthNanos / tiers[k - 1].widthNanos;
