@@ -1,8 +1,10 @@
 package io.gnomon.clockd.page;
 
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.truetime.ClockStatus;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -19,6 +21,7 @@ final class JournalBackfill {
     private final List<PageEvents.Event> events = new ArrayList<>();
     private PageEvents.Mark previous;
     private long lastMonotonicNanos = Long.MIN_VALUE;
+    private final Map<String, SourceCondition> conditions = new HashMap<>();
 
     JournalBackfill(Summaries summaries) {
         this.summaries = summaries;
@@ -41,6 +44,7 @@ final class JournalBackfill {
             case "start" -> {
                 event(new PageEvents.Event(epochMillis, "restart", Page.started(String.valueOf(f.getOrDefault("version", "")))));
                 previous = null;
+                conditions.clear();
             }
             case "snapshot" -> {
                 String reason = String.valueOf(f.getOrDefault("reason", ""));
@@ -63,6 +67,12 @@ final class JournalBackfill {
                 if ("SOURCE_STEPPED".equals(f.get("reason"))) {
                     event(new PageEvents.Event(epochMillis, "source-stepped", f.get("source")
                             + " stepped: its earlier measurements were dropped"));
+                }
+            }
+            case "condition" -> {
+                PageEvents.Event e = History.condition(conditions, f, epochMillis);
+                if (e != null) {
+                    event(e);
                 }
             }
             default -> { }

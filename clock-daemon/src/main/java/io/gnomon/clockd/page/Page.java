@@ -165,9 +165,9 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
 
     @Override
     public void onCondition(String source, SourceCondition condition, String detail) {
-        SourceCondition before = conditions.put(source, condition);
-        if (before != condition && (before != null || condition != SourceCondition.POLLING)) {
-            note(new PageEvents.Event(epochMillis(), "condition", source + " " + condition + ": " + detail));
+        PageEvents.Event e = PageEvents.condition(conditions, source, condition, detail, epochMillis());
+        if (e != null) {
+            note(e);
         }
     }
 

@@ -119,6 +119,12 @@ class PageHistoryTest {
                 boolean lying = i >= 3_000 && i < 3_600;
                 j.recordSnapshot(mono, T0 + i * SECOND, new ClockSnapshot(mono, epochOffset + 2_000, 40_000 + i % 50, 15_000,
                         mono + 10 * SECOND, ClockStatus.SYNCHRONIZED), "ok", lying ? List.of("ntp:c") : List.of());
+                if (i == 100 || i == 300) { // the first POLLING is no event (every source starts so); the second is
+                    j.recordCondition(mono, T0 + i * SECOND, "ntp:c", "POLLING", "polling again");
+                }
+                if (i == 200) {
+                    j.recordCondition(mono, T0 + i * SECOND, "ntp:c", "BACKED_OFF", "sent RATE: polling less often");
+                }
                 if (i % 16 == 0) {
                     j.recordMeasurement(mono, T0 + i * SECOND, "ntp:c", new Measurement(mono,
                             epochOffset + (lying ? 5 * SECOND : 2_000), 30_000, 100_000));
@@ -136,7 +142,9 @@ class PageHistoryTest {
             assertThat(day.path("offsetNanos").get(599 - 10).asLong()).isEqualTo(2_000);
             assertThat(day.path("sources").path("ntp:c").path("state")).anyMatch(s -> s.asText().equals("falseticker"));
             assertThat(day.path("events")).isEqualTo(fromJournal.path("events"));
-            assertThat(day.path("events").toString()).contains("clockd started before", "ntp:c is a falseticker");
+            assertThat(day.path("events").toString()).contains("clockd started before", "ntp:c is a falseticker",
+                    "ntp:c BACKED_OFF: sent RATE: polling less often", "ntp:c POLLING: polling again");
+            assertThat(day.path("events").toString().split("POLLING", -1)).hasSize(2); // once, not for the first
         }
         try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT, now + SECOND, Runnable::run)) {
             assertThat(h.answer(86_400 * SECOND, now).path("events")).isEqualTo(day.path("events")); // not built twice
