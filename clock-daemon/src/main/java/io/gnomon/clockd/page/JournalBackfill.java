@@ -86,6 +86,9 @@ final class JournalBackfill {
 
     /** The buckets closed since the last call (to persist), and forgets them. */
     List<Summaries.Closed> drainClosed() {
+        if (closed.isEmpty()) {
+            return List.of();
+        }
         List<Summaries.Closed> out = List.copyOf(closed);
         closed.clear();
         return out;
@@ -93,6 +96,9 @@ final class JournalBackfill {
 
     /** The events since the last call (to persist), and forgets them. */
     List<PageEvents.Event> drainEvents() {
+        if (events.isEmpty()) {
+            return List.of();
+        }
         List<PageEvents.Event> out = List.copyOf(events);
         events.clear();
         return out;

@@ -163,8 +163,12 @@ final class PageHistory implements AutoCloseable {
                 }
                 if (epochNanos >= fromEpochNanos) {
                     b.entry(fields, epochNanos);
+                    List<Summaries.Closed> closedBuckets = b.drainClosed();
+                    List<PageEvents.Event> newEvents = b.drainEvents();
                     try {
-                        write(logs, events, b.drainClosed(), b.drainEvents(), s.sourceNames());
+                        if (!closedBuckets.isEmpty() || !newEvents.isEmpty()) { // most entries close nothing
+                            write(logs, events, closedBuckets, newEvents, s.sourceNames());
+                        }
                     } catch (IOException e) {
                         failed[0] = e;
                         return false;
