@@ -53,6 +53,7 @@ final class PageHistory implements AutoCloseable {
     /** Non-null while the files are read back: the inputs that arrived meanwhile, replayed after. */
     private List<Function<Summaries, List<Summaries.Closed>>> pending;
     private long pendingDropped;
+    private int maxPendingInputs = MAX_PENDING_INPUTS;
     private boolean closed;
     private long writeFailures;
 
@@ -82,7 +83,17 @@ final class PageHistory implements AutoCloseable {
      * {@code nowEpochNanos} (at most {@value #BACKFILL_MAX_ENTRIES}); {@code Long.MIN_VALUE}: do not.
      */
     static PageHistory open(Path journalDir, Summaries.Limits limits, long nowEpochNanos, Executor restorer) {
+        return open(journalDir, limits, nowEpochNanos, MAX_PENDING_INPUTS, restorer);
+    }
+
+    /** As above, holding at most {@code maxPendingInputs} inputs meanwhile (tests run at the limit with a small one). */
+    static PageHistory open(Path journalDir, Summaries.Limits limits, long nowEpochNanos, int maxPendingInputs,
+                            Executor restorer) {
+        if (maxPendingInputs < 0) {
+            throw new IllegalArgumentException("maxPendingInputs must be at least 0, was " + maxPendingInputs);
+        }
         PageHistory h = new PageHistory(limits);
+        h.maxPendingInputs = maxPendingInputs;
         h.pending = new ArrayList<>();
         restorer.execute(() -> h.restore(journalDir, nowEpochNanos));
         return h;
@@ -150,7 +161,7 @@ final class PageHistory implements AutoCloseable {
         }
         if (pendingDropped > 0) {
             log.warn("page: {} inputs arrived while its summaries were read back and did not fit ({} kept)",
-                    pendingDropped, MAX_PENDING_INPUTS);
+                    pendingDropped, maxPendingInputs);
         }
     }
 
@@ -251,7 +262,7 @@ final class PageHistory implements AutoCloseable {
     private synchronized void input(Function<Summaries, List<Summaries.Closed>> in) {
         if (pending == null) {
             persist(in.apply(summaries));
-        } else if (pending.size() < MAX_PENDING_INPUTS) {
+        } else if (pending.size() < maxPendingInputs) {
             pending.add(in);
         } else {
             pendingDropped++;
@@ -295,6 +306,11 @@ final class PageHistory implements AutoCloseable {
             k = kept;
         }
         return v.json(k);
+    }
+
+    /** Inputs dropped because they arrived while the files were read back and the list was full. */
+    synchronized long pendingDropped() {
+        return pendingDropped;
     }
 
     /** Bytes on disk (0 in memory). */

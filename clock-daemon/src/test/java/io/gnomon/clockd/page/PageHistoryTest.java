@@ -97,6 +97,23 @@ class PageHistoryTest {
         }
     }
 
+    @Test
+    void inputsPastTheHeldLimitAreDroppedAndCounted() throws Exception {
+        List<Runnable> restorer = new ArrayList<>();
+        try (PageHistory h = PageHistory.open(dir, Summaries.Limits.DEFAULT, Long.MIN_VALUE, 3, restorer::add)) {
+            for (int i = 0; i < 4; i++) { // one estimate per 6 s bucket: the 4th is one past the limit
+                h.estimate(T0 + i * 6 * SECOND, 40_000 + i, 0, List.of());
+            }
+            restorer.forEach(Runnable::run);
+            assertThat(h.pendingDropped()).isEqualTo(1);
+            JsonNode hour = h.answer(3_600 * SECOND, T0 + 23 * SECOND);
+            assertThat(hour.path("boundNanos").get(599).isNull()).isTrue(); // the dropped one's bucket
+            assertThat(hour.path("boundNanos").get(598).asLong()).isEqualTo(40_002);
+            h.estimate(T0 + 30 * SECOND, 1, 0, List.of()); // and once read back, nothing more is held or dropped
+            assertThat(h.pendingDropped()).isEqualTo(1);
+        }
+    }
+
     /** Buckets with a value. */
     static final class NonNull {
         static int count(JsonNode values) {
