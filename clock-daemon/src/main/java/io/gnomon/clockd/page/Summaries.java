@@ -248,10 +248,6 @@ final class Summaries {
         }
     }
 
-    Limits limits() {
-        return limits;
-    }
-
     /** The index of source {@code name}, adding it if there is room; -1 past {@link Limits#maxSources}. */
     int sourceId(String name) {
         Integer id = ids.get(name);
