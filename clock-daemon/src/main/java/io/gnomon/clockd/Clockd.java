@@ -101,7 +101,7 @@ public final class Clockd implements AutoCloseable {
                 started.add(0, journal);
             }
             String version = ProjectVersion.get();
-            PublishSink publish = new PublishSink(metrics, service, journal, version);
+            PublishSink publish = new PublishSink(metrics, service, journal, version, clocks);
             daemon.addSink(faults == null ? publish : new FaultingSink(publish, faults));
 
             GrpcEndpoint grpc = GrpcEndpoint.start(s.grpcAddress(), service);
@@ -200,8 +200,8 @@ public final class Clockd implements AutoCloseable {
     }
 
     /** Metrics, the gRPC service and the journal hear of every estimate, measurement and rejection. */
-    private record PublishSink(ClockMetrics metrics, TrueTimeService service, Journal journal, String version)
-            implements ClockDaemon.Sink {
+    private record PublishSink(ClockMetrics metrics, TrueTimeService service, Journal journal, String version,
+                               SystemClocks clocks) implements ClockDaemon.Sink {
         @Override
         public void onStart(SystemClocks.Pair c) {
             if (journal != null) {
@@ -243,6 +243,10 @@ public final class Clockd implements AutoCloseable {
         @Override
         public void onCondition(String source, SourceCondition condition, String detail) {
             metrics.onCondition(source, condition);
+            if (journal != null) { // on the core thread, as every sink callback; the condition comes without a reading
+                SystemClocks.Pair c = clocks.readPair();
+                journal.recordCondition(c.monotonicAfterNanos(), c.realtimeEpochNanos(), source, condition.name(), detail);
+            }
         }
 
         @Override

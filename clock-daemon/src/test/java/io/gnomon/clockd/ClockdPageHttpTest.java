@@ -97,6 +97,9 @@ class ClockdPageHttpTest {
         assertThat(nonNull(h.path("boundNanos"))).isPositive();
         assertThat(h.path("sources").size()).isEqualTo(3);
         assertThat(h.path("events").toString()).contains("clockd started", "is a falseticker");
+        // the falseticker's worst state per bucket; the honest sources, selected throughout, carry no state array
+        String liar = clockd.daemon().latest().sources().get(2).name();
+        assertThat(h.path("sources").path(liar).path("state")).anyMatch(v -> v.asText().equals("falseticker"));
         assertThat(JSON.readTree(get("/api/history?range=day").body()).path("t")).hasSize(600);
     }
 

@@ -195,6 +195,21 @@ public final class Journal implements AutoCloseable {
         afterAppend();
     }
 
+    /**
+     * A source's condition changed (POLLING, UNRESOLVED, BACKED_OFF, STOPPED), with the daemon's words for it,
+     * so earlier ranges of the page show it.
+     */
+    public synchronized void recordCondition(long recordedMonotonicNanos, long recordedEpochNanos, String source,
+                                             String condition, String detail) {
+        try (DocumentContext dc = begin("condition", recordedMonotonicNanos, recordedEpochNanos)) {
+            Wire w = dc.wire();
+            w.write("source").text(source);
+            w.write("condition").text(condition);
+            w.write("detail").text(detail == null ? "" : detail);
+        }
+        afterAppend();
+    }
+
     /** The daemon started (so a restart shows in the journal as one, not as a gap). */
     public synchronized void recordStart(long recordedMonotonicNanos, long recordedEpochNanos, String version) {
         try (DocumentContext dc = begin("start", recordedMonotonicNanos, recordedEpochNanos)) {

@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gnomon.clockd.journal.Journal;
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.truetime.ClockStatus;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +66,7 @@ final class History {
         List<PageEvents.Event> events = new ArrayList<>();
         PageEvents.Mark previous = null;
         long lastMonotonicNanos = Long.MIN_VALUE;
+        Map<String, SourceCondition> conditions = new HashMap<>();
         for (Map<String, Object> f : oldestFirst) {
             long epochNanos = number(f, "epochNanos");
             long monotonicNanos = number(f, "recordedMonotonicNanos");
@@ -78,6 +81,7 @@ final class History {
                 case "start" -> {
                     events.add(new PageEvents.Event(epochMillis, "restart", Page.started(String.valueOf(f.getOrDefault("version", "")))));
                     previous = null;
+                    conditions.clear();
                 }
                 case "snapshot" -> {
                     String reason = String.valueOf(f.getOrDefault("reason", ""));
@@ -117,6 +121,12 @@ final class History {
                                 + " stepped: its earlier measurements were dropped"));
                     }
                 }
+                case "condition" -> {
+                    PageEvents.Event e = condition(conditions, f, epochMillis);
+                    if (e != null) {
+                        events.add(e);
+                    }
+                }
                 default -> { }
             }
         }
@@ -147,6 +157,18 @@ final class History {
             ev.add(Page.json(e));
         }
         return out;
+    }
+
+    /** A journaled condition's event (null if none: see {@link PageEvents#condition}); an unknown name is none. */
+    static PageEvents.Event condition(Map<String, SourceCondition> seen, Map<String, Object> f, long epochMillis) {
+        SourceCondition c;
+        try {
+            c = SourceCondition.valueOf(String.valueOf(f.get("condition")));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return PageEvents.condition(seen, String.valueOf(f.get("source")), c, String.valueOf(f.getOrDefault("detail", "")),
+                epochMillis);
     }
 
     private static int bucket(long epochNanos, long fromEpochNanos, long widthNanos, int n) {

@@ -12,6 +12,7 @@ import io.gnomon.clockd.publish.HttpEndpoint;
 import io.gnomon.clockd.publish.TrueTimeService;
 import io.gnomon.clockd.select.DisruptionDetector;
 import io.gnomon.clockd.select.Estimate;
+import io.gnomon.clockd.select.Measurement;
 import io.gnomon.clockd.select.RejectReason;
 import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.clockd.select.SourceState;
@@ -36,16 +37,17 @@ import java.util.stream.Collectors;
 /**
  * clockd's live page: {@code /} (HTML, JS and CSS from this package's resources, uPlot from its WebJar),
  * {@code /events} (server-sent events: the state at each estimate, and events as they happen) and
- * {@code /api/history?range=hour} (the journal, downsampled by {@link History}). It hears the daemon as a
+ * {@code /api/history?range=hour} (per-bucket {@link Summaries} kept as the daemon runs, and across restarts
+ * beside the journal by {@link PageHistory}). It hears the daemon as a
  * {@link ClockDaemon.Sink}; what it does there is build one JSON text and offer it to the listening pages,
  * never waiting on one ({@link LiveClients}).
  */
 public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCloseable {
     /** Bounds of the page, each with its unit. */
     public record Limits(int maxLiveClients, int liveQueueLength, long minBroadcastIntervalNanos,
-                         int recentEvents, long maxRangeNanos, History.Limits history) {
+                         int recentEvents, long maxRangeNanos, Summaries.Limits summaries) {
         public static final Limits DEFAULT = new Limits(16, 64, 200_000_000L, 200, 7 * 86_400_000_000_000L,
-                History.Limits.DEFAULT);
+                Summaries.Limits.DEFAULT);
     }
 
     static final String UPLOT = "/META-INF/resources/webjars/uplot/1.6.30/dist/";
@@ -63,7 +65,7 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
 
     private final TrueTimeService service;
     private final SystemClocks clocks;
-    private final Path journalDir;
+    private final PageHistory history;
     private final String version;
     private final Limits limits;
     private final LiveClients live;
@@ -79,14 +81,28 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
     private final Deque<PageEvents.Event> recent = new ArrayDeque<>();
     private String lastState;
 
-    /** {@code journalDir}: where the journal is kept, null if it is not (the page then shows only live data). */
+    /**
+     * {@code journalDir}: where the journal is kept, and the page keeps its summaries beside it ({@link PageHistory});
+     * null if it is not (earlier ranges then show what this run saw).
+     */
     public Page(TrueTimeService service, SystemClocks clocks, Path journalDir, String version, Limits limits) {
         this.service = service;
         this.clocks = clocks;
-        this.journalDir = journalDir;
         this.version = version;
         this.limits = limits;
         this.live = new LiveClients(limits.maxLiveClients(), limits.liveQueueLength());
+        this.history = openHistory(journalDir, limits.summaries(), clocks);
+    }
+
+    private static PageHistory openHistory(Path journalDir, Summaries.Limits limits, SystemClocks clocks) {
+        if (journalDir == null) {
+            return PageHistory.inMemory(limits);
+        }
+        return PageHistory.open(journalDir, limits, clocks.readPair().realtimeEpochNanos(), restore -> {
+            Thread t = new Thread(restore, "clockd-page-restore"); // a restart publishes without waiting for it
+            t.setDaemon(true);
+            t.start();
+        });
     }
 
     // --- what the daemon tells the page (its core thread) ---
@@ -106,6 +122,13 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
                 PageEvents.Mark.leapWindowIn(e.reason()));
         PageEvents.between(mark, next, epochMillis, r.getReason()).forEach(this::note);
         mark = next;
+        List<Summaries.SourceMark> marks = new ArrayList<>(e.sources().size());
+        for (SourceState s : e.sources()) {
+            marks.add(new Summaries.SourceMark(s.name(), summaryState(s, nowNanos)));
+        }
+        // true time minus the system clock, as the journal's reader works it out (History)
+        history.estimate(clocks.realtimeEpochNanos(), e.snapshot().boundNanos(),
+                nowNanos + e.snapshot().epochOffsetNanos() - clocks.realtimeEpochNanos(), marks);
         if (pending.isEmpty() && lastBroadcastMonotonicNanos != Long.MIN_VALUE
                 && nowNanos - lastBroadcastMonotonicNanos < limits.minBroadcastIntervalNanos()) {
             return; // estimates follow every measurement: with many sources, pages need not see each one
@@ -117,6 +140,12 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
         }
         live.broadcast("event: state\ndata: " + state + "\n\n");
         pending.clear();
+    }
+
+    @Override
+    public void onMeasurement(String source, Measurement m, SystemClocks.Pair clocks) {
+        history.measurement(clocks.realtimeEpochNanos(), source,
+                clocks.monotonicAfterNanos() + m.epochOffsetNanos() - clocks.realtimeEpochNanos(), m.boundNanos());
     }
 
     @Override
@@ -136,14 +165,15 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
 
     @Override
     public void onCondition(String source, SourceCondition condition, String detail) {
-        SourceCondition before = conditions.put(source, condition);
-        if (before != condition && (before != null || condition != SourceCondition.POLLING)) {
-            note(new PageEvents.Event(epochMillis(), "condition", source + " " + condition + ": " + detail));
+        PageEvents.Event e = PageEvents.condition(conditions, source, condition, detail, epochMillis());
+        if (e != null) {
+            note(e);
         }
     }
 
     private void note(PageEvents.Event e) {
         pending.add(e);
+        history.event(e);
         synchronized (this) {
             recent.addLast(e);
             while (recent.size() > limits.recentEvents()) {
@@ -183,6 +213,15 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
         ArrayNode events = o.putArray("events");
         pending.forEach(ev -> events.add(json(ev)));
         return o;
+    }
+
+    private Summaries.State summaryState(SourceState s, long nowMonotonicNanos) {
+        return switch (sourceState(s, nowMonotonicNanos)) {
+            case "stepped" -> Summaries.State.STEPPED;
+            case "unreachable" -> Summaries.State.UNREACHABLE;
+            case "falseticker" -> Summaries.State.FALSETICKER;
+            default -> Summaries.State.SELECTED;
+        };
     }
 
     private String sourceState(SourceState s, long nowMonotonicNanos) {
@@ -250,21 +289,21 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
         if ("/api/history".equals(path)) {
             HttpEndpoint.expectQuery(query, Set.of("range"));
             long rangeNanos = rangeNanos(query.getOrDefault("range", "hour"), limits.maxRangeNanos());
-            if (!historyReaders.tryAcquire()) {
-                HttpEndpoint.respond(exchange, 429, "busy reading the journal for another page: retry shortly\n");
+            if (!historyReaders.tryAcquire()) { // an answer is cheap (buckets, not entries), but bound the JSON built at once
+                HttpEndpoint.respond(exchange, 429, "busy answering another page's history: retry shortly\n");
                 return false;
             }
-            String history;
+            ObjectNode answer;
             try {
-                history = text(History.read(journalDir, rangeNanos, clocks.readPair().realtimeEpochNanos(),
-                        limits.history()));
-            } catch (IOException e) { // e.g. no cycle file yet, in the first moment after a start
-                HttpEndpoint.respond(exchange, 503, "cannot read the journal: " + e.getMessage() + "; retry shortly\n");
-                return false;
+                answer = history.answer(rangeNanos, clocks.readPair().realtimeEpochNanos());
+                if (answer == null) {
+                    HttpEndpoint.respond(exchange, 503, history.notReadyReason() + ": retry shortly\n");
+                    return false;
+                }
+                HttpEndpoint.respond(exchange, 200, "application/json", text(answer));
             } finally {
                 historyReaders.release();
             }
-            HttpEndpoint.respond(exchange, 200, "application/json", history);
             return false;
         }
         HttpEndpoint.expectQuery(query, Set.of());
@@ -308,5 +347,6 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
     @Override
     public void close() {
         live.close();
+        history.close();
     }
 }

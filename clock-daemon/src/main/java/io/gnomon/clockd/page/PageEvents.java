@@ -1,9 +1,11 @@
 package io.gnomon.clockd.page;
 
+import io.gnomon.clockd.select.SourceCondition;
 import io.gnomon.truetime.ClockStatus;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -30,6 +32,19 @@ final class PageEvents {
 
     /** One mark on the time axis; {@code kind} picks its colour on the page. */
     record Event(long epochMillis, String kind, String text) {
+    }
+
+    /**
+     * The event of a source's condition, or null: a change from the last one in {@code seen} (which it updates),
+     * except a first POLLING (every source starts polling). The same live and from the journal.
+     */
+    static Event condition(Map<String, SourceCondition> seen, String source, SourceCondition condition, String detail,
+                           long epochMillis) {
+        SourceCondition before = seen.put(source, condition);
+        if (before != condition && (before != null || condition != SourceCondition.POLLING)) {
+            return new Event(epochMillis, "condition", source + " " + condition + ": " + detail);
+        }
+        return null;
     }
 
     /** The events between {@code before} (null: none known, so nothing changed) and {@code after}. */

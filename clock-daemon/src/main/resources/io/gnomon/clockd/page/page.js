@@ -100,8 +100,7 @@
       for (const k of ["t", "bound", "boundMin", "boundMax", "offset"]) s[k] = s[k].slice(first);
       for (const v of Object.values(s.sources)) v.offset = v.offset.slice(first);
     }
-    $("rangeNote").textContent = (h.journal ? "" : "no journal configured: only what this page saw live. ")
-      + (h.truncated ? "history truncated (journal too large to read at once). " : "")
+    $("rangeNote").textContent = (h.journal ? "" : "no journal configured: only what clockd saw since it started. ")
       + (range === "live" ? "" : `one point per ${(h.bucketMillis / 1000).toFixed(1)} s`);
     return s;
   }
