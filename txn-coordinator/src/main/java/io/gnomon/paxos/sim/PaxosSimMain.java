@@ -30,8 +30,13 @@ public final class PaxosSimMain implements Callable<Integer> {
     @Option(names = "--replicas", paramLabel = "N", description = "3 or 5 (default ${DEFAULT-VALUE})")
     int replicas = 3;
 
-    @Option(names = "--steps", paramLabel = "N", description = "events per seed (default ${DEFAULT-VALUE})")
-    int steps = 20_000;
+    @Option(names = "--groups", paramLabel = "N", description = "Paxos groups, each with a replica on every process, "
+            + "sharing its loop, log and transport (default ${DEFAULT-VALUE})")
+    int groups = 1;
+
+    @Option(names = "--steps", paramLabel = "N", description = "events per seed (default 20000 for one group, "
+            + "40000 for more)")
+    Integer steps;
 
     @Option(names = "--scenario", paramLabel = "random|shorter-lease-restart|shorter-lease-restart-reconfig",
             description = "the fault schedule: random (default); shorter-lease-restart (issue 16: a replica that "
@@ -47,7 +52,9 @@ public final class PaxosSimMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        int steps = this.steps != null ? this.steps : groups == 1 ? 20_000 : 40_000;
         String wrong = replicas != 3 && replicas != 5 ? "--replicas must be 3 or 5, was " + replicas
+                : groups < 1 || groups > 1024 ? "--groups must be 1 to 1024, was " + groups
                 : seeds < 1 ? "--seeds must be >= 1, was " + seeds
                 : steps < 1 ? "--steps must be >= 1, was " + steps
                 : threads < 1 ? "--threads must be >= 1, was " + threads
@@ -65,7 +72,7 @@ public final class PaxosSimMain implements Callable<Integer> {
         }
         if (replay != null) {
             try {
-                System.out.println(new Simulator(replay, replicas, steps, ReplicaFactory.REAL, scenario).run());
+                System.out.println(new Simulator(replay, replicas, groups, steps, ReplicaFactory.REAL, scenario).run());
                 return 0;
             } catch (SimulationFailure f) {
                 f.printStackTrace(System.out);
@@ -82,7 +89,7 @@ public final class PaxosSimMain implements Callable<Integer> {
                 // Counted as each seed ends, in whatever order, so the rate is the pool's; FAIL lines keep seed order.
                 boolean failed = true;
                 try {
-                    Simulator.Result r = new Simulator(seed, replicas, steps, ReplicaFactory.REAL, scenario).run();
+                    Simulator.Result r = new Simulator(seed, replicas, groups, steps, ReplicaFactory.REAL, scenario).run();
                     failed = false;
                     return r;
                 } finally {
@@ -117,9 +124,10 @@ public final class PaxosSimMain implements Callable<Integer> {
         pool.shutdown();
         progress.finish();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
-        System.out.printf("%s: %d seeds [%d, %d), %d replicas, %d steps each: %d failed; %.1f s wall, %.0f s simulated;"
-                        + " decided %d slots, %d leaderships, %d lease reads, %d crashes, %d config changes%n",
-                scenario.cliName(), seeds, fromSeed, fromSeed + seeds, replicas, steps, failures, seconds, simulatedNanos / 1e9,
+        System.out.printf("%s: %d seeds [%d, %d), %d replicas, %d group%s, %d steps each: %d failed; %.1f s wall, %.0f s"
+                        + " simulated; decided %d slots, %d leaderships, %d lease reads, %d crashes, %d config changes%n",
+                scenario.cliName(), seeds, fromSeed, fromSeed + seeds, replicas, groups, groups == 1 ? "" : "s", steps,
+                failures, seconds, simulatedNanos / 1e9,
                 decided, leaderships, reads, crashes, configChanges);
         return failures == 0 ? 0 : 1;
     }

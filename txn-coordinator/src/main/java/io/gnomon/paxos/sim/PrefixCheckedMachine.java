@@ -3,6 +3,7 @@ package io.gnomon.paxos.sim;
 import io.gnomon.paxos.runtime.StateMachine;
 
 import java.nio.ByteBuffer;
+import java.util.function.LongSupplier;
 
 /**
  * A simulated process's application, wrapped so that every snapshot its host takes starts with the hash of the
@@ -10,11 +11,12 @@ import java.nio.ByteBuffer;
  * against the ground truth ({@code Simulator.installed}).
  */
 final class PrefixCheckedMachine implements StateMachine {
-    private final Simulator.Node node;
+    private final LongSupplier appliedHash;
     private final StateMachine app;
 
-    PrefixCheckedMachine(Simulator.Node node, StateMachine app) {
-        this.node = node;
+    /** {@code appliedHash}: the hash of the prefix this replica has applied, kept by the simulator's checks. */
+    PrefixCheckedMachine(LongSupplier appliedHash, StateMachine app) {
+        this.appliedHash = appliedHash;
         this.app = app;
     }
 
@@ -36,7 +38,7 @@ final class PrefixCheckedMachine implements StateMachine {
     @Override
     public byte[] snapshot() {
         byte[] state = app.snapshot();
-        return ByteBuffer.allocate(8 + state.length).putLong(node.appliedHash).put(state).array();
+        return ByteBuffer.allocate(8 + state.length).putLong(appliedHash.getAsLong()).put(state).array();
     }
 
     @Override

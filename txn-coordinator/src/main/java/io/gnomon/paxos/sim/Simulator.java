@@ -11,7 +11,7 @@ import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.PersistWrite;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLog;
-import io.gnomon.paxos.runtime.ReplicaDriver;
+import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.ClockUnavailableException;
@@ -116,6 +116,8 @@ public final class Simulator {
 
     private final long seed;
     private final int n;
+    /** Groups per process: every process hosts a replica of each, on one loop, one log and one transport. */
+    private final int groups;
     private final int steps;
     private final ReplicaFactory factory;
     private final SplittableRandom rng;
@@ -136,11 +138,11 @@ public final class Simulator {
     private double lossRate;
     private double duplicateRate;
 
-    // Ground truth for the checks.
-    private final HashMap<Long, String> chosen = new HashMap<>();
-    private final ArrayList<Long> prefixHash = new ArrayList<>(List.of(0L));
-    private final HashSet<String> proposed = new HashSet<>();
-    private final TreeMap<String, long[]> leases = new TreeMap<>();
+    // Ground truth for the checks, per group (index = group id, 1..groups).
+    private final HashMap<Long, String>[] chosen;
+    private final ArrayList<Long>[] prefixHash;
+    private final HashSet<String> proposed = new HashSet<>(); // "group:command"
+    private final TreeMap<String, long[]>[] leases;
     private long valueCounter;
     private int leaderships;
     private int leaseReads;
@@ -153,9 +155,18 @@ public final class Simulator {
 
     /** One seed of {@code scenario} (see {@link Scenario}). */
     public Simulator(long seed, int replicas, int steps, ReplicaFactory factory, Scenario scenario) {
-        this(seed, replicas, steps, factory, null,
+        this(seed, replicas, 1, steps, factory, scenario);
+    }
+
+    /**
+     * One seed of {@code scenario} with {@code groups} Paxos groups: every process hosts a replica of each group on
+     * one loop ({@code GroupLoop}), with one log and one sync per turn for all of them, and one transport; a crash
+     * loses the unsynced writes of every group on the process.
+     */
+    public Simulator(long seed, int replicas, int groups, int steps, ReplicaFactory factory, Scenario scenario) {
+        this(seed, replicas, groups, steps, factory, null,
                 new Options(150 * MS, 40 * MS, 400 * MS, MAX_VALUE_BYTES, true, steps,
-                        replayCommand(seed, replicas, steps, scenario)), scenario);
+                        replayCommand(seed, replicas, groups, steps, scenario)), scenario);
     }
 
     /**
@@ -164,16 +175,29 @@ public final class Simulator {
      */
     public static Simulator withWorkload(long seed, int replicas, ReplicaFactory factory, SimWorkload workload,
                                          Options options) {
-        return new Simulator(seed, replicas, options.maxSteps(), factory, workload, options, Scenario.RANDOM);
+        return new Simulator(seed, replicas, 1, options.maxSteps(), factory, workload, options, Scenario.RANDOM);
     }
 
-    private Simulator(long seed, int replicas, int steps, ReplicaFactory factory, SimWorkload workload,
+    @SuppressWarnings("unchecked")
+    private Simulator(long seed, int replicas, int groups, int steps, ReplicaFactory factory, SimWorkload workload,
                       Options options, Scenario scenario) {
         if (replicas != 3 && replicas != 5) {
             throw new IllegalArgumentException("replicas must be 3 or 5, was " + replicas);
         }
+        if (groups < 1 || groups > 1024) {
+            throw new IllegalArgumentException("groups must be 1 to 1024, was " + groups);
+        }
         this.seed = seed;
         this.n = replicas;
+        this.groups = groups;
+        this.chosen = new HashMap[groups + 1];
+        this.prefixHash = new ArrayList[groups + 1];
+        this.leases = new TreeMap[groups + 1];
+        for (int g = 1; g <= groups; g++) {
+            chosen[g] = new HashMap<>();
+            prefixHash[g] = new ArrayList<>(List.of(0L));
+            leases[g] = new TreeMap<>();
+        }
         this.steps = steps;
         this.factory = factory;
         this.workload = workload;
@@ -192,8 +216,14 @@ public final class Simulator {
         for (int id = 1; id <= n + 1; id++) {
             Node node = new Node(id, members);
             nodes[id] = node;
-            node.startHost(this, id <= n ? factory.create(node.config, node.monotonicNanos(), node.trueTime())
-                    : factory.joining(node.config, node.monotonicNanos(), node.trueTime()));
+            node.loop = new GroupLoop<>(written -> {
+                throw new IllegalStateException("the simulator syncs as an event of its own");
+            });
+            for (int g = 1; g <= groups; g++) {
+                PaxosConfig c = node.configFor(rng.nextLong(), options.leaseNanos());
+                node.startGroup(this, g, c, id <= n ? factory.create(c, node.monotonicNanos(), node.trueTime())
+                        : factory.joining(c, node.monotonicNanos(), node.trueTime()));
+            }
             schedule(rng.nextLong(10 * MS), Kind.TICK, id, null);
         }
         if (workload == null) {
@@ -210,8 +240,13 @@ public final class Simulator {
 
     /** The command that replays a seed of {@code scenario}. */
     public static String replayCommand(long seed, int replicas, int steps, Scenario scenario) {
-        return "bin/paxos-sim --replay " + seed + " --replicas " + replicas + " --steps " + steps
-                + (scenario == Scenario.RANDOM ? "" : " --scenario " + scenario.cliName());
+        return replayCommand(seed, replicas, 1, steps, scenario);
+    }
+
+    /** The command that replays a seed of {@code scenario} with {@code groups} groups. */
+    public static String replayCommand(long seed, int replicas, int groups, int steps, Scenario scenario) {
+        return "bin/paxos-sim --replay " + seed + " --replicas " + replicas + (groups == 1 ? "" : " --groups " + groups)
+                + " --steps " + steps + (scenario == Scenario.RANDOM ? "" : " --scenario " + scenario.cliName());
     }
 
     public Result run() {
@@ -234,7 +269,10 @@ public final class Simulator {
         } catch (Throwable t) {
             throw failure("step " + step + ": " + t, t);
         }
-        long decided = prefixHash.size() - 1;
+        long decided = 0;
+        for (int g = 1; g <= groups; g++) {
+            decided += prefixHash[g].size() - 1;
+        }
         return new Result(seed, n, step, trueNanos - START_EPOCH_NANOS, decided, leaderships, leaseReads,
                 crashes, configChanges, traceHash);
     }
@@ -244,7 +282,7 @@ public final class Simulator {
     private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL, WAKE }
 
     /** {@code action}: a workload's {@link Runnable} (CALL) or {@link SimWorld.ReplicaAction} (REPLICA_CALL). */
-    private record Event(long atTrueNanos, long seq, Kind kind, int node, Message message, Object action)
+    private record Event(long atTrueNanos, long seq, Kind kind, int node, int group, Message message, Object action)
             implements Comparable<Event> {
         @Override
         public int compareTo(Event o) {
@@ -254,11 +292,15 @@ public final class Simulator {
     }
 
     private void schedule(long delayNanos, Kind kind, int node, Message m) {
-        schedule(delayNanos, kind, node, m, null);
+        schedule(delayNanos, kind, node, 0, m, null);
     }
 
     private void schedule(long delayNanos, Kind kind, int node, Message m, Object action) {
-        events.add(new Event(trueNanos + delayNanos, seq++, kind, node, m, action));
+        schedule(delayNanos, kind, node, 0, m, action);
+    }
+
+    private void schedule(long delayNanos, Kind kind, int node, int group, Message m, Object action) {
+        events.add(new Event(trueNanos + delayNanos, seq++, kind, node, group, m, action));
     }
 
     private void handle(Event e) {
@@ -271,7 +313,7 @@ public final class Simulator {
             case DELIVER -> {
                 Node node = nodes[e.node];
                 Message m = e.message;
-                if (node.replica == null) {
+                if (!node.up()) {
                     return;
                 }
                 if (m.from() != m.to() && m.from() >= 1 && m.from() < nodes.length && !connected[m.from()][m.to()]) {
@@ -282,12 +324,13 @@ public final class Simulator {
                 }
                 mix(m.getClass().getSimpleName().hashCode());
                 mix(m.from());
-                node.turn(this, h -> h.onMessage(m));
+                mix(e.group);
+                node.turn(this, loop -> loop.onMessage(e.group, m));
             }
             case TICK -> {
                 Node node = nodes[e.node];
-                if (node.replica != null && !node.clockOut) {
-                    node.turn(this, GroupHost::onTick);
+                if (node.up() && !node.clockOut) {
+                    node.turn(this, GroupLoop::tickAll);
                     node.maybeResync();
                 }
                 schedule(10 * MS + rng.nextLong(2 * MS), Kind.TICK, e.node, null);
@@ -295,8 +338,8 @@ public final class Simulator {
             case WAKE -> {
                 Node node = nodes[e.node];
                 node.wakeAtTrueNanos = 0;
-                if (node.replica != null) {
-                    node.turn(this, h -> { });
+                if (node.up()) {
+                    node.turn(this, loop -> { });
                 }
             }
             case SYNC -> nodes[e.node].sync(this);
@@ -318,17 +361,18 @@ public final class Simulator {
             }
             case RESTART -> restart(nodes[e.node]);
             case CALL -> ((Runnable) e.action).run();
-            case REPLICA_CALL -> ((SimWorld.ReplicaAction) e.action).run(nodes[e.node].replica != null);
+            case REPLICA_CALL -> ((SimWorld.ReplicaAction) e.action).run(nodes[e.node].up());
         }
     }
 
     private void client() {
+        int g = 1 + rng.nextInt(groups);
         List<Node> leaders = new ArrayList<>();
         List<Node> live = new ArrayList<>();
         for (int id = 1; id < nodes.length; id++) {
             if (nodes[id].takesInput()) {
                 live.add(nodes[id]);
-                if (nodes[id].replica.isLeader()) {
+                if (nodes[id].core(g).isLeader()) {
                     leaders.add(nodes[id]);
                 }
             }
@@ -340,11 +384,11 @@ public final class Simulator {
                 : live.get(rng.nextInt(live.size()));
         int roll = rng.nextInt(100);
         if (roll < 3 && scenario.membershipChanges) {
-            target.nextMembershipChange(this);
+            target.nextMembershipChange(this, g);
             return;
         }
         if (roll < 5) {
-            badInput(target);
+            badInput(target, g);
             return;
         }
         int count = 1 + rng.nextInt(5);
@@ -355,37 +399,38 @@ public final class Simulator {
             int room = MAX_VALUE_BYTES - GroupHost.TAG_BYTES;
             byte[] b = Arrays.copyOf(v.getBytes(StandardCharsets.UTF_8),
                     oversized ? room + 1 : Math.max(v.length(), rng.nextInt(room)));
-            if (target.host.validate(b) == null) { // a server refuses the others at its door
-                proposed.add(commandKey(b));
+            if (target.host(g).validate(b) == null) { // a server refuses the others at its door
+                proposed.add(g + ":" + commandKey(b));
                 commands.add(b);
             } else if (!oversized) {
                 throw failure("the host refused a command within the limit: " + b.length + " bytes", null);
             }
         }
-        target.turn(this, h -> commands.forEach(c -> h.append(c, outcome -> { })));
+        target.turn(this, loop -> commands.forEach(c -> loop.append(g, c, outcome -> { })));
     }
 
     /** Inputs a real network or a confused peer could produce: none may throw or break safety. */
-    private void badInput(Node target) {
+    private void badInput(Node target, int g) {
         int me = target.id;
+        PaxosReplica core = target.core(g);
         Message m = switch (rng.nextInt(4)) {
-            case 0 -> new Message.Accept(77, me, target.replica.configId(), new Ballot(1, 77), 0,
+            case 0 -> new Message.Accept(77, me, core.configId(), new Ballot(1, 77), 0,
                     List.of(Entry.value(new byte[] {1})), 0, Long.MIN_VALUE); // unknown replica
-            case 1 -> new Message.Decide(1 + rng.nextInt(n), me, target.replica.configId(),
-                    new Ballot(target.replica.promised().round() + 1 + rng.nextInt(1000), 1 + rng.nextInt(n)),
+            case 1 -> new Message.Decide(1 + rng.nextInt(n), me, core.configId(),
+                    new Ballot(core.promised().round() + 1 + rng.nextInt(1000), 1 + rng.nextInt(n)),
                     Long.MAX_VALUE / 4, Long.MIN_VALUE); // a ballot from the future
-            case 2 -> new Message.Accept(1 + rng.nextInt(n), me, target.replica.configId(),
-                    target.replica.promised(), 0, List.of(Entry.value(new byte[MAX_VALUE_BYTES + 1])), 0,
+            case 2 -> new Message.Accept(1 + rng.nextInt(n), me, core.configId(),
+                    core.promised(), 0, List.of(Entry.value(new byte[MAX_VALUE_BYTES + 1])), 0,
                     Long.MIN_VALUE); // a value over the size limit
-            default -> new Message.Accepted(1 + rng.nextInt(n), me + 1, target.replica.configId(),
-                    target.replica.promised(), 3, Long.MIN_VALUE); // for someone else
+            default -> new Message.Accepted(1 + rng.nextInt(n), me + 1, core.configId(),
+                    core.promised(), 3, Long.MIN_VALUE); // for someone else
         };
-        target.turn(this, h -> {
+        target.turn(this, loop -> loop.with(g, h -> {
             Output out = h.onMessage(m);
             if (out != null && out.diagnostics().isEmpty() && !(m instanceof Message.Decide)) {
                 throw failure("bad input accepted without a diagnostic: " + m, null);
             }
-        });
+        }));
     }
 
     private void fault() {
@@ -407,7 +452,7 @@ public final class Simulator {
             bridge();
         } else if (roll < 62) {
             Node victim = nodes[1 + rng.nextInt(nodes.length - 1)];
-            if (victim.replica != null) {
+            if (victim.up()) {
                 crash(victim);
                 schedule(rng.nextLong(2_000 * MS) + MS, Kind.RESTART, victim.id, null);
             }
@@ -430,9 +475,9 @@ public final class Simulator {
                 if (leader < 0) {
                     return 50 * MS + rng.nextLong(100 * MS); // wait for one
                 }
-                List<Integer> others = new ArrayList<>(nodes[leader].replica.members());
+                List<Integer> others = new ArrayList<>(nodes[leader].core(1).members());
                 others.remove(Integer.valueOf(leader));
-                int majority = nodes[leader].replica.members().size() / 2 + 1;
+                int majority = nodes[leader].core(1).members().size() / 2 + 1;
                 ArrayList<Integer> grantors = new ArrayList<>();
                 while (grantors.size() < majority - 1 && !others.isEmpty()) {
                     grantors.add(others.remove(rng.nextInt(others.size())));
@@ -448,7 +493,7 @@ public final class Simulator {
             }
             case 1 -> { // a grantor dies as the leader is isolated, and restarts soon with a shorter lease
                 Node grantor = nodes[cycleGrantor];
-                if (grantor.replica != null && cycleGrantor != cycleLeader) {
+                if (grantor.up() && cycleGrantor != cycleLeader) {
                     boolean[] side = new boolean[nodes.length];
                     side[cycleLeader] = true;
                     partition(side);
@@ -499,9 +544,10 @@ public final class Simulator {
         }
     }
 
+    /** A replica that believes it leads group 1 (the one the scenario's cycle is about), or -1. */
     private int currentLeader() {
         for (int id = 1; id < nodes.length; id++) {
-            if (nodes[id].replica != null && nodes[id].replica.isLeader()) {
+            if (nodes[id].up() && nodes[id].core(1).isLeader()) {
                 return id;
             }
         }
@@ -512,16 +558,18 @@ public final class Simulator {
         crashes++;
         mix(-node.id);
         String key = node.leaseKeyPrefix();
-        for (var e : leases.entrySet()) {
-            if (e.getKey().startsWith(key)) {
-                e.getValue()[1] = Math.min(e.getValue()[1], trueNanos); // a dead process serves nothing
+        for (int g = 1; g <= groups; g++) {
+            for (var e : leases[g].entrySet()) {
+                if (e.getKey().startsWith(key)) {
+                    e.getValue()[1] = Math.min(e.getValue()[1], trueNanos); // a dead process serves nothing
+                }
             }
         }
         node.crash(rng);
     }
 
     private void restart(Node node) {
-        if (node.replica != null) {
+        if (node.up()) {
             return;
         }
         node.incarnation++;
@@ -530,41 +578,46 @@ public final class Simulator {
             leaseNanos = node.restartLeaseNanos;
             node.restartLeaseNanos = 0;
         }
-        node.config = node.configFor(rng.nextLong(), leaseNanos);
-        node.appliedIndex = 0;
-        node.appliedHash = 0;
-        node.startHost(this, factory.recover(node.config, node.disk.toRecovered(), node.monotonicNanos(),
-                node.trueTime()));
-        node.turn(this, GroupHost::onTick);
+        node.loop = new GroupLoop<>(written -> {
+            throw new IllegalStateException("the simulator syncs as an event of its own");
+        });
+        for (int g = 1; g <= groups; g++) {
+            PaxosConfig c = node.configFor(rng.nextLong(), leaseNanos);
+            node.startGroup(this, g, c, factory.recover(c, node.disks[g].toRecovered(), node.monotonicNanos(),
+                    node.trueTime()));
+        }
+        node.turn(this, GroupLoop::tickAll);
     }
 
     /** A lease read at a random replica, served as a replica server serves one (GroupHost.read). */
     private void leaseRead() {
         Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
+        int g = 1 + rng.nextInt(groups);
         if (!node.takesInput()) {
             return; // a stopped process, or one blocked in its sync, answers nothing now
         }
-        if (node.host.read(new byte[0]).served()) {
-            checkLeaseRead(node);
+        if (node.host(g).read(new byte[0]).served()) {
+            checkLeaseRead(node, g);
         }
     }
 
     /** A lease read {@code node} serves now must lie inside its own lease and no other leader's, in true time. */
-    private void checkLeaseRead(Node node) {
+    private void checkLeaseRead(Node node, int g) {
         leaseReads++;
         if (!options.checkLeases()) {
             return;
         }
-        long[] lease = leases.get(node.leaseKey());
+        String key = node.leaseKey(g);
+        long[] lease = leases[g].get(key);
         if (lease == null || trueNanos < lease[0] || trueNanos > lease[1]
-                || trueNanos >= node.replica.leaseEndEpochNanos()) {
-            throw failure("replica " + node.id + " served a lease read at true time " + trueNanos
+                || trueNanos >= node.core(g).leaseEndEpochNanos()) {
+            throw failure("replica " + node.id + " of group " + g + " served a lease read at true time " + trueNanos
                     + " outside its lease " + (lease == null ? "none" : Arrays.toString(lease)), null);
         }
-        for (var e : leases.entrySet()) {
-            if (!e.getKey().equals(node.leaseKey()) && !sameProcess(e.getKey(), node.leaseKey())
+        for (var e : leases[g].entrySet()) {
+            if (!e.getKey().equals(key) && !sameProcess(e.getKey(), key)
                     && e.getValue()[0] <= trueNanos && trueNanos <= e.getValue()[1]) {
-                throw failure("lease read by " + node.leaseKey() + " at " + trueNanos + " inside the lease of "
+                throw failure("lease read by " + key + " of group " + g + " at " + trueNanos + " inside the lease of "
                         + e.getKey() + " " + Arrays.toString(e.getValue()), null);
             }
         }
@@ -572,9 +625,9 @@ public final class Simulator {
 
     // ------------------------------------------------------------------ outputs and checks
 
-    void send(Message m) {
+    void send(int group, Message m) {
         if (m.from() == m.to()) {
-            schedule(1_000, Kind.DELIVER, m.to(), m); // loopback: not lost, but only after the writes synced
+            schedule(1_000, Kind.DELIVER, m.to(), group, m, null); // loopback: not lost, only after the writes synced
             return;
         }
         if (m.to() < 1 || m.to() >= nodes.length) {
@@ -583,9 +636,9 @@ public final class Simulator {
         if (rng.nextDouble() < lossRate) {
             return;
         }
-        schedule(delay(), Kind.DELIVER, m.to(), m);
+        schedule(delay(), Kind.DELIVER, m.to(), group, m, null);
         if (rng.nextDouble() < duplicateRate) {
-            schedule(delay(), Kind.DELIVER, m.to(), m);
+            schedule(delay(), Kind.DELIVER, m.to(), group, m, null);
         }
     }
 
@@ -593,25 +646,29 @@ public final class Simulator {
         return rng.nextInt(20) == 0 ? rng.nextLong(300 * MS) + 1 : 100_000 + rng.nextLong(5 * MS);
     }
 
-    void decided(Node node, Output.Decided d) {
+    void decided(Node node, int g, Output.Decided d) {
         String k = key(d.entry());
-        if (d.slot() != node.appliedIndex) {
-            throw failure("replica " + node.id + " applied slot " + d.slot() + ", expected " + node.appliedIndex, null);
+        Node.GroupReplica r = node.groupReplicas[g];
+        if (d.slot() != r.appliedIndex) {
+            throw failure("replica " + node.id + " of group " + g + " applied slot " + d.slot() + ", expected "
+                    + r.appliedIndex, null);
         }
-        if (!d.entry().isConfig() && !proposed.contains(commandKey(d.entry()))) {
-            throw failure("replica " + node.id + " decided slot " + d.slot() + " = " + k + ", never proposed", null);
+        if (!d.entry().isConfig() && !proposed.contains(g + ":" + commandKey(d.entry()))) {
+            throw failure("replica " + node.id + " of group " + g + " decided slot " + d.slot() + " = " + k
+                    + ", never proposed to that group", null);
         }
-        String prior = chosen.putIfAbsent(d.slot(), k);
+        String prior = chosen[g].putIfAbsent(d.slot(), k);
         if (prior != null && !prior.equals(k)) {
-            throw failure("agreement broken at slot " + d.slot() + ": replica " + node.id + " decided " + k
-                    + ", another replica decided " + prior, null);
+            throw failure("agreement broken in group " + g + " at slot " + d.slot() + ": replica " + node.id
+                    + " decided " + k + ", another replica decided " + prior, null);
         }
-        node.appliedIndex++;
-        node.appliedHash = node.appliedHash * 1_000_003L + k.hashCode();
-        if (prefixHash.size() == d.slot() + 1) {
-            prefixHash.add(node.appliedHash);
-        } else if (prefixHash.get((int) d.slot() + 1) != node.appliedHash) {
-            throw failure("replica " + node.id + " applied a different history through slot " + d.slot(), null);
+        r.appliedIndex++;
+        r.appliedHash = r.appliedHash * 1_000_003L + k.hashCode();
+        if (prefixHash[g].size() == d.slot() + 1) {
+            prefixHash[g].add(r.appliedHash);
+        } else if (prefixHash[g].get((int) d.slot() + 1) != r.appliedHash) {
+            throw failure("replica " + node.id + " of group " + g + " applied a different history through slot "
+                    + d.slot(), null);
         }
         mix(d.slot());
         mix(k.hashCode());
@@ -621,16 +678,16 @@ public final class Simulator {
     }
 
     /** A snapshot's state: the hash of the decided prefix it covers, then the application's (PrefixCheckedMachine). */
-    void installed(Node node, io.gnomon.paxos.Snapshot s) {
+    void installed(Node node, int g, io.gnomon.paxos.Snapshot s) {
         long end = s.endIndex();
         ByteBuffer state = ByteBuffer.wrap(s.state());
         long hash = state.getLong();
-        if (end >= prefixHash.size() || prefixHash.get((int) end) != hash) {
-            throw failure("replica " + node.id + " installed a snapshot through slot " + s.lastIncludedSlot()
-                    + " that is not the decided prefix", null);
+        if (end >= prefixHash[g].size() || prefixHash[g].get((int) end) != hash) {
+            throw failure("replica " + node.id + " of group " + g + " installed a snapshot through slot "
+                    + s.lastIncludedSlot() + " that is not the decided prefix", null);
         }
-        node.appliedIndex = end;
-        node.appliedHash = hash;
+        node.groupReplicas[g].appliedIndex = end;
+        node.groupReplicas[g].appliedHash = hash;
     }
 
     void becameLeader() {
@@ -644,35 +701,45 @@ public final class Simulator {
     private void checkLeases() {
         for (int id = 1; id < nodes.length; id++) {
             Node node = nodes[id];
-            if (node.replica == null) {
+            if (!node.up()) {
                 continue;
             }
             TimeInterval tt = node.trueTime();
             if (!tt.contains(trueNanos)) {
                 throw failure("TrueTime of replica " + id + " " + tt + " does not contain true time " + trueNanos, null);
             }
-            if (!options.checkLeases() || !node.replica.canServeLeaseRead(tt)) {
+            if (!options.checkLeases()) {
                 continue;
             }
-            long end = node.replica.leaseEndEpochNanos();
-            if (trueNanos >= end) {
-                throw failure("replica " + id + " believes it holds a lease ending " + end + " at true time "
-                        + trueNanos, null);
+            for (int g = 1; g <= groups; g++) {
+                checkLease(node, g, tt);
             }
-            String key = node.leaseKey();
-            long[] lease = leases.get(key);
-            if (lease == null) {
-                lease = new long[] {trueNanos, end};
-                leases.put(key, lease);
-            }
-            lease[1] = Math.max(lease[1], end);
-            for (var e : leases.entrySet()) {
-                long[] other = e.getValue();
-                if (!e.getKey().equals(key) && !sameProcess(e.getKey(), key)
-                        && lease[0] <= other[1] && other[0] <= lease[1]) {
-                    throw failure("leases overlap in true time: " + key + " " + Arrays.toString(lease) + " and "
-                            + e.getKey() + " " + Arrays.toString(other), null);
-                }
+        }
+    }
+
+    private void checkLease(Node node, int g, TimeInterval tt) {
+        PaxosReplica core = node.core(g);
+        if (!core.canServeLeaseRead(tt)) {
+            return;
+        }
+        long end = core.leaseEndEpochNanos();
+        if (trueNanos >= end) {
+            throw failure("replica " + node.id + " of group " + g + " believes it holds a lease ending " + end
+                    + " at true time " + trueNanos, null);
+        }
+        String key = node.leaseKey(g);
+        long[] lease = leases[g].get(key);
+        if (lease == null) {
+            lease = new long[] {trueNanos, end};
+            leases[g].put(key, lease);
+        }
+        lease[1] = Math.max(lease[1], end);
+        for (var e : leases[g].entrySet()) {
+            long[] other = e.getValue();
+            if (!e.getKey().equals(key) && !sameProcess(e.getKey(), key)
+                    && lease[0] <= other[1] && other[0] <= lease[1]) {
+                throw failure("leases overlap in true time in group " + g + ": " + key + " " + Arrays.toString(lease)
+                        + " and " + e.getKey() + " " + Arrays.toString(other), null);
             }
         }
     }
@@ -757,33 +824,33 @@ public final class Simulator {
 
         @Override
         public boolean up(int node) {
-            return member(node).replica != null;
+            return member(node).up();
         }
 
         @Override
         public boolean isLeader(int node) {
             Node x = member(node);
-            return x.replica != null && x.replica.isLeader();
+            return x.up() && x.core(1).isLeader();
         }
 
         @Override
         public int leaderHint(int node) {
             Node x = member(node);
-            return x.replica == null ? -1 : x.replica.leaderHint();
+            return x.up() ? x.core(1).leaderHint() : -1;
         }
 
         @Override
         public boolean canServeLeaseRead(int node) {
             Node x = member(node);
-            return x.replica != null && !x.paused && !x.clockOut && x.replica.canServeLeaseRead(x.trueTime());
+            return x.up() && !x.paused && !x.clockOut && x.core(1).canServeLeaseRead(x.trueTime());
         }
 
         @Override
         public GroupHost.ReadOutcome read(int node, byte[] query) {
             Node x = takingRequests(node);
-            GroupHost.ReadOutcome r = x.host.read(query);
+            GroupHost.ReadOutcome r = x.host(1).read(query);
             if (r.served()) {
-                checkLeaseRead(x);
+                checkLeaseRead(x, 1);
             }
             return r;
         }
@@ -791,13 +858,13 @@ public final class Simulator {
         @Override
         public void append(int node, byte[] command, Consumer<GroupHost.AppendOutcome> outcome) {
             Node x = takingRequests(node);
-            String invalid = x.host.validate(command);
+            String invalid = x.host(1).validate(command);
             if (invalid != null) {
                 throw new IllegalArgumentException("replica " + node + " would refuse this command at its door: "
                         + invalid);
             }
-            proposed.add(commandKey(command));
-            x.turn(Simulator.this, h -> h.append(command, outcome));
+            proposed.add("1:" + commandKey(command));
+            x.turn(Simulator.this, loop -> loop.append(1, command, outcome));
         }
 
         @Override
@@ -831,7 +898,7 @@ public final class Simulator {
         @Override
         public void crash(int node) {
             Node x = member(node);
-            if (x.replica != null) {
+            if (x.up()) {
                 Simulator.this.crash(x);
             }
         }
@@ -844,7 +911,7 @@ public final class Simulator {
         @Override
         public void pause(int node) {
             Node x = member(node);
-            if (x.replica != null) {
+            if (x.up()) {
                 x.paused = true;
             }
         }
@@ -937,24 +1004,24 @@ public final class Simulator {
     final class Node {
         final int id;
         final List<Integer> initialMembers;
+        /** The lease and timings this process's replicas start with (a restart may shorten the lease). */
         PaxosConfig config;
-        /** The core, null while the process is down; always {@code host.replica()} when up. */
-        PaxosReplica replica;
-        /** The process's host of its group: the same class a replica server runs. */
-        GroupHost<Consumer<GroupHost.AppendOutcome>> host;
+        /** The process's loop, driving its replica of every group; null while the process is down. */
+        GroupLoop<Consumer<GroupHost.AppendOutcome>> loop;
+        /** Per group (index = group id): its host here and what the checks know of it. */
+        final GroupReplica[] groupReplicas = new GroupReplica[groups + 1];
         int incarnation;
-        final DurableState disk;
-        /** Writes the host's driver made since its last sync: a crash keeps a random prefix of them. */
-        final ArrayList<PersistWrite> unsynced = new ArrayList<>();
+        /** Per group: what its replica here was told to persist and a sync made durable. */
+        final DurableState[] disks = new DurableState[groups + 1];
+        /** The process's one log: every group's writes since its last sync, in order; a crash keeps a random prefix. */
+        final ArrayList<GroupWrite> unsynced = new ArrayList<>();
         /**
          * Between a turn that wrote and its sync: the process is blocked in its sync (as a replica server's loop
          * is), its events wait in {@link #deferred}, and this delivers the turn's outputs once the sync is done.
          */
         Runnable awaitingSync;
-        /** When a WAKE event is due for the host's gathered appends (the server's loop wakes then); 0: none. */
+        /** When a WAKE event is due for gathered appends (the server's loop wakes then); 0: none scheduled. */
         long wakeAtTrueNanos;
-        long appliedIndex;
-        long appliedHash;
         // Clocks: monotonic runs at (1 + drift) of true time; TrueTime is re-synchronized now and then.
         long monotonicBaseNanos;
         long trueBaseNanos;
@@ -971,12 +1038,46 @@ public final class Simulator {
         long syncTrueNanos;
         long syncErrorNanos;
         long syncEpsilonNanos;
+        private final TrueTime clock = new TrueTime() {
+            @Override
+            public TimeInterval now() {
+                if (clockOut) {
+                    throw new ClockUnavailableException(ClockStatus.UNSYNCHRONIZED, "replica " + id
+                            + ": the simulated clock daemon is restarting");
+                }
+                return trueTime();
+            }
+
+            @Override
+            public ClockStatus status() {
+                return clockOut ? ClockStatus.UNSYNCHRONIZED : ClockStatus.SYNCHRONIZED;
+            }
+        };
+
+        /** One group's replica on this process. */
+        final class GroupReplica {
+            final int group;
+            final GroupHost<Consumer<GroupHost.AppendOutcome>> host;
+            long appliedIndex;
+            long appliedHash;
+
+            GroupReplica(int group, GroupHost<Consumer<GroupHost.AppendOutcome>> host) {
+                this.group = group;
+                this.host = host;
+            }
+        }
+
+        /** A write of one group's replica, in the process's one log. */
+        record GroupWrite(int group, PersistWrite write) {
+        }
 
         Node(int id, List<Integer> members) {
             this.id = id;
             this.initialMembers = members;
             this.config = configFor(rng.nextLong(), options.leaseNanos());
-            this.disk = id <= n ? new DurableState(members) : DurableState.joining();
+            for (int g = 1; g <= groups; g++) {
+                disks[g] = id <= n ? new DurableState(members) : DurableState.joining();
+            }
             this.monotonicBaseNanos = rng.nextLong(1L << 40);
             this.trueBaseNanos = trueNanos;
             this.driftPpb = rng.nextLong(-MAX_DRIFT_PPB, MAX_DRIFT_PPB + 1);
@@ -987,6 +1088,130 @@ public final class Simulator {
             return new PaxosConfig(id, initialMembers, options.electionTimeoutNanos(), options.heartbeatNanos(), 40 * MS,
                     leaseNanos, new PaxosLimits(options.maxValueBytes(), 8, Math.max(1024, 8 * options.maxValueBytes()),
                     64, 256, 4096), randomSeed);
+        }
+
+        boolean up() {
+            return loop != null;
+        }
+
+        GroupHost<Consumer<GroupHost.AppendOutcome>> host(int g) {
+            return groupReplicas[g].host;
+        }
+
+        /** Group {@code g}'s core here; the process must be up. */
+        PaxosReplica core(int g) {
+            return groupReplicas[g].host.replica();
+        }
+
+        /** Starts group {@code g}'s host around {@code core} on this process's loop, with a fresh state machine. */
+        void startGroup(Simulator sim, int g, PaxosConfig c, PaxosReplica core) {
+            GroupLog log = new GroupLog() {
+                @Override
+                public void write(List<PersistWrite> writes) {
+                    for (PersistWrite w : writes) {
+                        unsynced.add(new GroupWrite(g, w));
+                    }
+                }
+
+                @Override
+                public void sync() {
+                    throw new IllegalStateException("the simulator syncs as an event of its own");
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            StateMachine app = workload != null ? workload.newMachine() : new NoStateMachine();
+            GroupHost.Options hostOptions = new GroupHost.Options(2 * MS, 8 + rng.nextInt(193),
+                    workload == null || !workload.staleLeaseReads());
+            Node self = this;
+            GroupReplica[] slot = new GroupReplica[1];
+            GroupHost<Consumer<GroupHost.AppendOutcome>> host = GroupHost.of(core, c, log, (to, m) -> sim.send(g, m),
+                    clock, this::monotonicNanos, new PrefixCheckedMachine(() -> slot[0].appliedHash, app),
+                    rng.nextLong(), hostOptions, new GroupHost.Listener<>() {
+                        @Override
+                        public void outcome(Consumer<GroupHost.AppendOutcome> client, GroupHost.AppendOutcome o) {
+                            client.accept(o);
+                        }
+
+                        @Override
+                        public void decided(Output.Decided d) {
+                            sim.decided(self, g, d);
+                        }
+
+                        @Override
+                        public void installing(io.gnomon.paxos.Snapshot snapshot) {
+                            sim.installed(self, g, snapshot);
+                        }
+
+                        @Override
+                        public void leadership(boolean leader) {
+                            if (leader) {
+                                sim.becameLeader();
+                            }
+                        }
+                    });
+            slot[0] = new GroupReplica(g, host);
+            groupReplicas[g] = slot[0];
+            loop.add(g, host);
+        }
+
+        /**
+         * One turn of the process's loop, as a replica server runs it: the inputs, then the loop's end of turn; if
+         * any group wrote, the process blocks in its one sync (a SYNC event after a disk latency) and every group's
+         * outputs are sent, applied and reported only then. Early Accepts have left already (ReplicaDriver's rule).
+         */
+        void turn(Simulator sim, Consumer<GroupLoop<Consumer<GroupHost.AppendOutcome>>> inputs) {
+            if (!takesInput()) {
+                throw new IllegalStateException("replica " + id + " is down, stopped or blocked in its sync");
+            }
+            loop.beginTurn();
+            inputs.accept(loop);
+            GroupLoop.TurnEnd end = loop.endTurnUnsynced();
+            if (end != null) {
+                if (end.needsSync()) {
+                    awaitingSync = end.deliver();
+                    sim.scheduleSync(id);
+                } else {
+                    end.deliver().run();
+                }
+            }
+            if (awaitingSync == null) {
+                scheduleWake(sim);
+            }
+        }
+
+        /** Whether the process can handle an input now: up, not stopped, not blocked in its sync. */
+        boolean takesInput() {
+            return up() && !paused && awaitingSync == null;
+        }
+
+        /** The server's loop wakes when its gathered appends are due; so does the simulated one. */
+        void scheduleWake(Simulator sim) {
+            if (loop != null && loop.batchWaiting() && wakeAtTrueNanos == 0) {
+                long due = Math.max(MS / 10, loop.batchDeadlineNanos() - monotonicNanos());
+                wakeAtTrueNanos = trueNanos + due;
+                sim.schedule(due, Kind.WAKE, id, null);
+            }
+        }
+
+        /** The sync a turn waits for is done: its writes are durable, its outputs go out, the loop goes on. */
+        void sync(Simulator sim) {
+            if (!up() || awaitingSync == null) {
+                return; // crashed meanwhile: the writes were kept or lost by the crash
+            }
+            for (GroupWrite w : unsynced) {
+                disks[w.group()].apply(w.write());
+            }
+            unsynced.clear();
+            Runnable deliver = awaitingSync;
+            awaitingSync = null;
+            deliver.run();
+            scheduleWake(sim);
+            if (!paused) {
+                releaseDeferred();
+            }
         }
 
         long monotonicNanos() {
@@ -1021,145 +1246,29 @@ public final class Simulator {
             }
         }
 
-        String leaseKey() {
-            return leaseKeyPrefix() + "c" + replica.configId() + "b" + replica.promised().round();
+        String leaseKey(int g) {
+            PaxosReplica core = core(g);
+            return leaseKeyPrefix() + "c" + core.configId() + "b" + core.promised().round();
         }
 
         String leaseKeyPrefix() {
             return "replica" + id + "/inc" + incarnation + "/";
         }
 
-        /** Starts the process's host around {@code core}, with a fresh state machine and incarnation. */
-        void startHost(Simulator sim, PaxosReplica core) {
-            replica = core;
-            Node self = this;
-            GroupLog log = new GroupLog() {
-                @Override
-                public void write(List<PersistWrite> writes) {
-                    unsynced.addAll(writes);
-                }
-
-                @Override
-                public void sync() {
-                    throw new IllegalStateException("the simulator syncs as an event of its own");
-                }
-
-                @Override
-                public void close() {
-                }
-            };
-            TrueTime clock = new TrueTime() {
-                @Override
-                public TimeInterval now() {
-                    if (clockOut) {
-                        throw new ClockUnavailableException(ClockStatus.UNSYNCHRONIZED, "replica " + id
-                                + ": the simulated clock daemon is restarting");
-                    }
-                    return trueTime();
-                }
-
-                @Override
-                public ClockStatus status() {
-                    return clockOut ? ClockStatus.UNSYNCHRONIZED : ClockStatus.SYNCHRONIZED;
-                }
-            };
-            StateMachine app = workload != null ? workload.newMachine() : new NoStateMachine();
-            GroupHost.Options hostOptions = new GroupHost.Options(2 * MS, 8 + rng.nextInt(193),
-                    workload == null || !workload.staleLeaseReads());
-            host = GroupHost.of(core, config, log, (to, m) -> sim.send(m), clock, this::monotonicNanos,
-                    new PrefixCheckedMachine(this, app), rng.nextLong(), hostOptions, new GroupHost.Listener<>() {
-                        @Override
-                        public void outcome(Consumer<GroupHost.AppendOutcome> client, GroupHost.AppendOutcome o) {
-                            client.accept(o);
-                        }
-
-                        @Override
-                        public void decided(Output.Decided d) {
-                            sim.decided(self, d);
-                        }
-
-                        @Override
-                        public void installing(io.gnomon.paxos.Snapshot snapshot) {
-                            sim.installed(self, snapshot);
-                        }
-
-                        @Override
-                        public void leadership(boolean leader) {
-                            if (leader) {
-                                sim.becameLeader();
-                            }
-                        }
-                    });
-        }
-
         /**
-         * One turn of the process's loop, as a replica server runs it: the inputs, then the host's end of turn; if
-         * it wrote, the process blocks in its sync (a SYNC event after a disk latency) and its outputs are sent,
-         * applied and reported only then. Early Accepts have left already (ReplicaDriver's rule).
+         * The process dies: a random prefix of its log's unsynced writes (every group's, in the order written)
+         * reached the disk, the rest and the held outputs did not.
          */
-        void turn(Simulator sim, Consumer<GroupHost<Consumer<GroupHost.AppendOutcome>>> inputs) {
-            if (!takesInput()) {
-                throw new IllegalStateException("replica " + id + " is down, stopped or blocked in its sync");
-            }
-            host.beginTurn();
-            inputs.accept(host);
-            ReplicaDriver.BatchEnd end = host.endTurnUnsynced();
-            if (end != null) {
-                if (end.needsSync()) {
-                    awaitingSync = end.deliver();
-                    sim.scheduleSync(id);
-                } else {
-                    end.deliver().run();
-                }
-            }
-            if (awaitingSync == null) {
-                scheduleWake(sim);
-            }
-        }
-
-        /** Whether the process can handle an input now: up, not stopped, not blocked in its sync. */
-        boolean takesInput() {
-            return replica != null && !paused && awaitingSync == null;
-        }
-
-        /** The server's loop wakes when its gathered appends are due; so does the simulated one. */
-        void scheduleWake(Simulator sim) {
-            if (host != null && host.batchWaiting() && wakeAtTrueNanos == 0) {
-                long due = Math.max(MS / 10, host.batchDeadlineNanos() - monotonicNanos());
-                wakeAtTrueNanos = trueNanos + due;
-                sim.schedule(due, Kind.WAKE, id, null);
-            }
-        }
-
-        /** The sync a turn waits for is done: its writes are durable, its outputs go out, the loop goes on. */
-        void sync(Simulator sim) {
-            if (replica == null || awaitingSync == null) {
-                return; // crashed meanwhile: the writes were kept or lost by the crash
-            }
-            for (PersistWrite w : unsynced) {
-                disk.apply(w);
-            }
-            unsynced.clear();
-            Runnable deliver = awaitingSync;
-            awaitingSync = null;
-            deliver.run();
-            scheduleWake(sim);
-            if (!paused) {
-                releaseDeferred();
-            }
-        }
-
-        /** The process dies: a random prefix of the unsynced writes reached the disk, the rest and the held messages did not. */
         void crash(SplittableRandom r) {
             int kept = unsynced.isEmpty() ? 0 : r.nextInt(unsynced.size() + 1);
             for (int i = 0; i < kept; i++) {
-                disk.apply(unsynced.get(i));
+                disks[unsynced.get(i).group()].apply(unsynced.get(i).write());
             }
             unsynced.clear();
             awaitingSync = null;
             wakeAtTrueNanos = 0;
-            replica = null;
-            host = null;
+            loop = null;
+            Arrays.fill(groupReplicas, null);
             continueEvents(); // a killed process is no longer stopped; what it held is dropped as it arrives
             if (clockOut || clockFaultHeld) {
                 clearClockFaults(); // a restarted process starts with a fresh TrueTime source
@@ -1186,16 +1295,16 @@ public final class Simulator {
         /** Hands the events held back (paused, or blocked in a sync) to the queue, in their order. */
         void releaseDeferred() {
             for (Event e : deferred) {
-                schedule(0, e.kind(), e.node(), e.message(), e.action());
+                schedule(0, e.kind(), e.node(), e.group(), e.message(), e.action());
             }
             deferred.clear();
         }
 
-        void nextMembershipChange(Simulator sim) {
-            if (replica == null || !replica.isLeader()) {
+        void nextMembershipChange(Simulator sim, int g) {
+            if (!up() || !core(g).isLeader()) {
                 return;
             }
-            List<Integer> next = new ArrayList<>(replica.members());
+            List<Integer> next = new ArrayList<>(core(g).members());
             if (next.size() == n) {
                 for (int c = 1; c < nodes.length; c++) {
                     if (!next.contains(c)) {
@@ -1207,7 +1316,7 @@ public final class Simulator {
                 next.remove(rng.nextInt(next.size()));
             }
             next.sort(null);
-            turn(sim, h -> h.proposeMembership(next));
+            turn(sim, loop -> loop.with(g, h -> h.proposeMembership(next)));
         }
     }
 }

@@ -28,8 +28,8 @@ class PaxosSimMainTest {
     void standardOutputHasOnlyTheSummary(@TempDir Path dir) throws Exception {
         Run r = LaunchScripts.run(dir, "paxos-sim", "--seeds", "2", "--steps", "2000", "--threads", "1");
         assertThat(r.exitCode()).as(r.stderr()).isZero();
-        assertThat(r.stdout()).matches("random: 2 seeds \\[1, 3\\), 3 replicas, 2000 steps each: 0 failed; [0-9.]+ s wall,"
-                + " [0-9]+ s simulated; decided \\d+ slots, \\d+ leaderships, \\d+ lease reads, \\d+ crashes,"
+        assertThat(r.stdout()).matches("random: 2 seeds \\[1, 3\\), 3 replicas, 1 group, 2000 steps each: 0 failed;"
+                + " [0-9.]+ s wall, [0-9]+ s simulated; decided \\d+ slots, \\d+ leaderships, \\d+ lease reads, \\d+ crashes,"
                 + " \\d+ config changes\n");
         assertThat(r.stderr()).isEmpty();
     }
