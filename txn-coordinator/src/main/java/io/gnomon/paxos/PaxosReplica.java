@@ -18,16 +18,22 @@ import io.gnomon.paxos.PersistWrite.PersistAccepted;
 import io.gnomon.paxos.PersistWrite.PersistConfig;
 import io.gnomon.paxos.PersistWrite.PersistDecided;
 import io.gnomon.paxos.PersistWrite.PersistLeaseGrant;
-import io.gnomon.paxos.PersistWrite.PersistPromise;
 import io.gnomon.paxos.PersistWrite.PersistSnapshot;
 import io.gnomon.truetime.TimeInterval;
+
+import io.gnomon.paxos.ReplicaState.FollowerPhase;
+import io.gnomon.paxos.ReplicaState.Out;
+import io.gnomon.paxos.ReplicaState.Role;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.TreeSet;
+
+import static io.gnomon.paxos.ReplicaState.check;
+import static io.gnomon.paxos.ReplicaState.invariantBroken;
+import static io.gnomon.paxos.ReplicaState.saturatedAdd;
 
 /**
  * One replica of a Multi-Paxos group: leader-based Sequence Paxos (lecture notes arXiv 2008.13456, as in
@@ -60,10 +66,6 @@ import java.util.TreeSet;
  * }</pre>
  */
 public final class PaxosReplica {
-    private enum Role { FOLLOWER, CANDIDATE, LEADER }
-
-    private enum FollowerPhase { NONE, PREPARED, ACCEPTING }
-
     private record ConfigRecord(long configId, List<Integer> members, long startIndex) {
     }
 
@@ -77,34 +79,16 @@ public final class PaxosReplica {
         long lastProgressNanos;
     }
 
-    private final PaxosConfig config;
-    private final int me;
-    private final PaxosLimits limits;
-    private final SplittableRandom random;
+    private final ReplicaState st;
     /** Negative control only: see {@link #skipLeaseWaitForNegativeControl()}. */
     private boolean skipLeaseWait;
     /** Negative control only: see {@link #skipMembershipLeaseWaitForNegativeControl()}. */
     private boolean skipMembershipLeaseWait;
 
-    // Durable state (mirrors what the writes returned so far say).
-    private long configId;
-    private List<Integer> members;
-    private long configStartIndex;
-    private Ballot promised;
-    private Ballot acceptedRound;
-    private Snapshot snapshot;
-    private long compactedIndex;
-    private final ArrayList<Entry> log = new ArrayList<>();
-    private long decidedIndex;
     private final ArrayList<ConfigRecord> configHistory = new ArrayList<>();
 
     // Volatile state.
-    private Role role = Role.FOLLOWER;
-    private FollowerPhase followerPhase = FollowerPhase.NONE;
-    private int leaderId = -1;
-    private long maxRoundSeen;
     private long knownNewerConfigId;
-    private long electionDeadlineNanos;
     private long grantedLeaseEndEpochNanos = Long.MIN_VALUE;
     private int grantedLeaseHolder = -1;
     /**
@@ -152,10 +136,7 @@ public final class PaxosReplica {
     private long lastMajorityContactNanos;
     private final ArrayDeque<Entry> pending = new ArrayDeque<>();
 
-    // The inputs of the call in progress.
-    private long now;
-    private TimeInterval tt;
-    private Out out;
+    /** The restarted replica's snapshot and decided entries, for its first output. */
     private Out replay;
 
     /** A new member of the initial configuration {@code config.initialMembers()}, with empty durable state. */
@@ -182,43 +163,32 @@ public final class PaxosReplica {
 
     private PaxosReplica(PaxosConfig config, DurableState.Recovered r, long nowMonotonicNanos,
                          TimeInterval trueTimeNow, boolean restarted) {
-        this.config = config;
-        this.me = config.replicaId();
-        this.limits = config.limits();
-        this.random = new SplittableRandom(config.randomSeed());
-        this.configId = r.configId();
-        this.members = r.members();
-        this.configStartIndex = r.configStartIndex();
-        this.promised = r.promised();
-        this.acceptedRound = r.acceptedRound();
-        this.snapshot = r.snapshot();
-        this.compactedIndex = r.firstSlot();
-        this.log.addAll(r.entries());
-        this.decidedIndex = r.decidedIndex();
-        if (snapshot != null && snapshot.configId() != configId) {
+        this.st = new ReplicaState(config, r);
+        Snapshot snapshot = st.snapshot;
+        if (snapshot != null && snapshot.configId() != st.configId) {
             configHistory.add(new ConfigRecord(snapshot.configId(), snapshot.members(), snapshot.configStartIndex()));
         }
-        configHistory.add(new ConfigRecord(configId, members, configStartIndex));
-        this.maxRoundSeen = promised.round();
+        configHistory.add(new ConfigRecord(st.configId, st.members, st.configStartIndex));
+        st.maxRoundSeen = st.promised.round();
         this.durableGrantEndEpochNanos = r.grantedLeaseEndEpochNanos();
         if (restarted) {
             // Either bound alone can fall short: the persisted end when the log predates persisted grants (0), the
             // old rule when this incarnation runs with a shorter lease than the one that granted (issue 16).
             grantedLeaseEndEpochNanos = Math.max(r.grantedLeaseEndEpochNanos(),
-                    saturatedAdd(trueTimeNow.latestEpochNanos(), config.leaseDurationNanos()));
+                    saturatedAdd(trueTimeNow.latestEpochNanos(), st.config.leaseDurationNanos()));
         }
-        this.now = nowMonotonicNanos;
-        resetElectionTimer();
-        if (decidedIndex > logEnd() || compactedIndex > decidedIndex) {
-            throw new IllegalArgumentException("recovered state is inconsistent: compacted " + compactedIndex
-                    + ", decided " + decidedIndex + ", log end " + logEnd());
+        st.now = nowMonotonicNanos;
+        st.resetElectionTimer();
+        if (st.decidedIndex > st.logEnd() || st.compactedIndex > st.decidedIndex) {
+            throw new IllegalArgumentException("recovered state is inconsistent: compacted " + st.compactedIndex
+                    + ", decided " + st.decidedIndex + ", log end " + st.logEnd());
         }
         this.replay = new Out();
-        if (snapshot != null) {
-            replay.effects.add(new Effect.InstallSnapshot(snapshot));
+        if (st.snapshot != null) {
+            replay.effects.add(new Effect.InstallSnapshot(st.snapshot));
         }
-        for (long slot = compactedIndex; slot < decidedIndex; slot++) {
-            replay.decided.add(new Decided(slot, entryAt(slot)));
+        for (long slot = st.compactedIndex; slot < st.decidedIndex; slot++) {
+            replay.decided.add(new Decided(slot, st.entryAt(slot)));
         }
     }
 
@@ -244,7 +214,7 @@ public final class PaxosReplica {
      * defeats. Call right after {@link #recover}. Package-private like {@link #skipLeaseWaitForNegativeControl()}.
      */
     void forgetPersistedGrantForNegativeControl(TimeInterval trueTimeNow) {
-        this.grantedLeaseEndEpochNanos = saturatedAdd(trueTimeNow.latestEpochNanos(), config.leaseDurationNanos());
+        this.grantedLeaseEndEpochNanos = saturatedAdd(trueTimeNow.latestEpochNanos(), st.config.leaseDurationNanos());
     }
 
     // ------------------------------------------------------------------ inputs
@@ -254,50 +224,50 @@ public final class PaxosReplica {
         begin(nowMonotonicNanos, trueTimeNow);
         String bad = validate(in);
         if (bad != null) {
-            diag(Code.BAD_MESSAGE, bad);
+            st.diag(Code.BAD_MESSAGE, bad);
             return finish();
         }
-        if (in.to() != me) {
-            diag(Code.WRONG_DESTINATION, in.getClass().getSimpleName() + " for replica " + in.to() + " reached " + me);
+        if (in.to() != st.me) {
+            st.diag(Code.WRONG_DESTINATION, in.getClass().getSimpleName() + " for replica " + in.to() + " reached " + st.me);
             return finish();
         }
-        if (in.configId() < configId) {
+        if (in.configId() < st.configId) {
             if (!(in instanceof Nack || in instanceof Accepted || in instanceof Promise || in instanceof PreVoteReply)) {
-                send(new Nack(me, in.from(), configId, promised));
+                st.send(new Nack(st.me, in.from(), st.configId, st.promised));
             }
-            diag(Code.STALE_CONFIG, in.getClass().getSimpleName() + " from " + in.from() + " in configuration "
-                    + in.configId() + ", this replica is in " + configId);
+            st.diag(Code.STALE_CONFIG, in.getClass().getSimpleName() + " from " + in.from() + " in configuration "
+                    + in.configId() + ", this replica is in " + st.configId);
             return finish();
         }
-        if (in.configId() > configId) {
-            if (in instanceof Prepare p && p.members().contains(me) && p.members().contains(p.from())) {
+        if (in.configId() > st.configId) {
+            if (in instanceof Prepare p && p.members().contains(st.me) && p.members().contains(p.from())) {
                 enterConfiguration(p.configId(), p.members(), p.configStartIndex());
-            } else if (in instanceof PreVote v && v.members().contains(me) && v.members().contains(v.from())) {
+            } else if (in instanceof PreVote v && v.members().contains(st.me) && v.members().contains(v.from())) {
                 // Its Prepare would move us into that configuration with nothing promised in it, so we would
                 // promise; a joining member must answer, or a configuration whose majority is new could not elect.
-                send(new PreVoteReply(me, v.from(), v.configId(), v.ballot(), true, Ballot.ZERO));
+                st.send(new PreVoteReply(st.me, v.from(), v.configId(), v.ballot(), true, Ballot.ZERO));
                 return finish();
             } else {
                 knownNewerConfigId = Math.max(knownNewerConfigId, in.configId());
-                if (role != Role.FOLLOWER) {
+                if (st.role != Role.FOLLOWER) {
                     stepDown("configuration " + in.configId() + " exists");
                 }
-                diag(Code.FUTURE_CONFIG, in.getClass().getSimpleName() + " from " + in.from() + " in configuration "
-                        + in.configId() + ", ahead of " + configId + "; waiting for its leader's Prepare");
+                st.diag(Code.FUTURE_CONFIG, in.getClass().getSimpleName() + " from " + in.from() + " in configuration "
+                        + in.configId() + ", ahead of " + st.configId + "; waiting for its leader's Prepare");
                 return finish();
             }
         }
-        if (!members.contains(in.from())) {
-            diag(Code.UNKNOWN_REPLICA, in.getClass().getSimpleName() + " from replica " + in.from()
-                    + ", not a member of configuration " + configId + " " + members);
+        if (!st.members.contains(in.from())) {
+            st.diag(Code.UNKNOWN_REPLICA, in.getClass().getSimpleName() + " from replica " + in.from()
+                    + ", not a member of configuration " + st.configId + " " + st.members);
             return finish();
         }
-        if (!members.contains(me)) {
-            diag(Code.NOT_MEMBER, "replica " + me + " is not in configuration " + configId + " " + members);
+        if (!st.members.contains(st.me)) {
+            st.diag(Code.NOT_MEMBER, "replica " + st.me + " is not in configuration " + st.configId + " " + st.members);
             return finish();
         }
-        if (in.from() != me) {
-            lastHeardFromNanos.put(in.from(), now);
+        if (in.from() != st.me) {
+            lastHeardFromNanos.put(in.from(), st.now);
         }
         if (in instanceof Prepare p) {
             onPrepare(p);
@@ -326,19 +296,19 @@ public final class PaxosReplica {
     /** Advances timers: elections, heartbeats (lease renewal), retransmissions. */
     public Output tick(long nowMonotonicNanos, TimeInterval trueTimeNow) {
         begin(nowMonotonicNanos, trueTimeNow);
-        if (!members.contains(me)) {
+        if (!st.members.contains(st.me)) {
             return finish();
         }
-        switch (role) {
+        switch (st.role) {
             case FOLLOWER -> {
-                if (now - electionDeadlineNanos >= 0) {
+                if (st.now - st.electionDeadlineNanos >= 0) {
                     startPreVote();
-                } else if (preVoteBallot != null && now - lastPreVoteSentNanos >= config.retransmitIntervalNanos()) {
+                } else if (preVoteBallot != null && st.now - lastPreVoteSentNanos >= st.config.retransmitIntervalNanos()) {
                     sendPreVotes();
                 }
             }
             case CANDIDATE -> {
-                if (now - lastPrepareSentNanos >= config.retransmitIntervalNanos()) {
+                if (st.now - lastPrepareSentNanos >= st.config.retransmitIntervalNanos()) {
                     sendPrepares(false);
                 }
             }
@@ -358,21 +328,21 @@ public final class PaxosReplica {
         if (refuseProposal(values.size() + " value(s)")) {
             return finish();
         }
-        if (values.size() > limits.maxPendingProposals() - pending.size()) {
-            diag(Code.BACKPRESSURE, values.size() + " value(s) refused: " + pending.size()
-                    + " already queued, maxPendingProposals " + limits.maxPendingProposals());
+        if (values.size() > st.limits.maxPendingProposals() - pending.size()) {
+            st.diag(Code.BACKPRESSURE, values.size() + " value(s) refused: " + pending.size()
+                    + " already queued, maxPendingProposals " + st.limits.maxPendingProposals());
             return finish();
         }
         for (int i = 0; i < values.size(); i++) {
             byte[] v = values.get(i);
-            if (v == null || v.length > limits.maxValueBytes()) {
-                diagValue(i, Code.VALUE_TOO_LARGE, "value " + i + " of " + (v == null ? "null" : v.length + " bytes")
-                        + " refused: maxValueBytes " + limits.maxValueBytes());
+            if (v == null || v.length > st.limits.maxValueBytes()) {
+                st.diagValue(i, Code.VALUE_TOO_LARGE, "value " + i + " of " + (v == null ? "null" : v.length + " bytes")
+                        + " refused: maxValueBytes " + st.limits.maxValueBytes());
                 continue;
             }
             pending.add(Entry.value(v));
         }
-        if (role == Role.LEADER) {
+        if (st.role == Role.LEADER) {
             flushPending();
         }
         return finish();
@@ -389,27 +359,27 @@ public final class PaxosReplica {
             return finish();
         }
         TreeSet<Integer> next = new TreeSet<>(nextMembers);
-        TreeSet<Integer> current = new TreeSet<>(members);
+        TreeSet<Integer> current = new TreeSet<>(st.members);
         TreeSet<Integer> added = new TreeSet<>(next);
         added.removeAll(current);
         TreeSet<Integer> removed = new TreeSet<>(current);
         removed.removeAll(next);
         if (added.size() + removed.size() != 1 || next.isEmpty() || next.first() < 1) {
-            diag(Code.BAD_MEMBERSHIP_CHANGE, "from " + current + " to " + next
+            st.diag(Code.BAD_MEMBERSHIP_CHANGE, "from " + current + " to " + next
                     + ": exactly one replica may be added or removed per change (ids >= 1)");
             return finish();
         }
-        if (!skipMembershipLeaseWait && tt.earliestEpochNanos() <= leaseEndHeldBeforeConfigEpochNanos) {
+        if (!skipMembershipLeaseWait && st.tt.earliestEpochNanos() <= leaseEndHeldBeforeConfigEpochNanos) {
             // The next configuration's majorities need not meet the ones that granted that lease: its leader could
             // hold a lease while ours still runs. It ends at most a (grantor's) lease after we left that configuration.
-            diag(Code.LEASE_WAIT, "membership change to " + next + " refused: this replica held a lease in an "
+            st.diag(Code.LEASE_WAIT, "membership change to " + next + " refused: this replica held a lease in an "
                     + "earlier configuration until " + leaseEndHeldBeforeConfigEpochNanos + ", TrueTime earliest "
-                    + tt.earliestEpochNanos() + "; retry in "
-                    + ((leaseEndHeldBeforeConfigEpochNanos - tt.earliestEpochNanos()) / 1_000_000 + 1) + " ms");
+                    + st.tt.earliestEpochNanos() + "; retry in "
+                    + ((leaseEndHeldBeforeConfigEpochNanos - st.tt.earliestEpochNanos()) / 1_000_000 + 1) + " ms");
             return finish();
         }
-        pending.add(Entry.config(configId + 1, List.copyOf(next)));
-        if (role == Role.LEADER) {
+        pending.add(Entry.config(st.configId + 1, List.copyOf(next)));
+        if (st.role == Role.LEADER) {
             flushPending();
         }
         return finish();
@@ -421,9 +391,9 @@ public final class PaxosReplica {
      */
     public Output compact(long lastIncludedSlot, byte[] state, long nowMonotonicNanos, TimeInterval trueTimeNow) {
         begin(nowMonotonicNanos, trueTimeNow);
-        if (state == null || lastIncludedSlot >= decidedIndex || lastIncludedSlot < compactedIndex) {
-            diag(Code.BAD_SNAPSHOT, "snapshot through slot " + lastIncludedSlot + " refused: must be in ["
-                    + compactedIndex + ", " + (decidedIndex - 1) + "] (decided, not yet compacted) with state");
+        if (state == null || lastIncludedSlot >= st.decidedIndex || lastIncludedSlot < st.compactedIndex) {
+            st.diag(Code.BAD_SNAPSHOT, "snapshot through slot " + lastIncludedSlot + " refused: must be in ["
+                    + st.compactedIndex + ", " + (st.decidedIndex - 1) + "] (decided, not yet compacted) with state");
             return finish();
         }
         long end = lastIncludedSlot + 1;
@@ -434,10 +404,10 @@ public final class PaxosReplica {
             }
         }
         Snapshot s = new Snapshot(lastIncludedSlot, state, c.configId(), c.members(), c.startIndex());
-        log.subList(0, (int) (end - compactedIndex)).clear();
-        compactedIndex = end;
-        snapshot = s;
-        persist(new PersistSnapshot(s));
+        st.log.subList(0, (int) (end - st.compactedIndex)).clear();
+        st.compactedIndex = end;
+        st.snapshot = s;
+        st.persist(new PersistSnapshot(s));
         return finish();
     }
 
@@ -445,22 +415,22 @@ public final class PaxosReplica {
 
     /** Whether this replica leads with a lease: {@code TrueTime.before(leaseEnd)}. */
     public boolean canServeLeaseRead(TimeInterval trueTimeNow) {
-        return role == Role.LEADER && members.contains(me) && trueTimeNow.latestEpochNanos() < leaseEndEpochNanos();
+        return st.role == Role.LEADER && st.members.contains(st.me) && trueTimeNow.latestEpochNanos() < leaseEndEpochNanos();
     }
 
     /** The end of the lease a majority granted to this leader's ballot; {@link Long#MIN_VALUE} if none. */
     public long leaseEndEpochNanos() {
-        if (role != Role.LEADER) {
+        if (st.role != Role.LEADER) {
             return Long.MIN_VALUE;
         }
         ArrayList<Long> ends = new ArrayList<>();
-        for (int m : members) {
+        for (int m : st.members) {
             Long g = leaseGrants.get(m);
             if (g != null) {
                 ends.add(g);
             }
         }
-        int majority = majority();
+        int majority = st.majority();
         if (ends.size() < majority) {
             return Long.MIN_VALUE;
         }
@@ -469,70 +439,70 @@ public final class PaxosReplica {
     }
 
     public int replicaId() {
-        return me;
+        return st.me;
     }
 
     public boolean isLeader() {
-        return role == Role.LEADER;
+        return st.role == Role.LEADER;
     }
 
     /** The replica this one follows or leads as, or -1. */
     public int leaderHint() {
-        return leaderId;
+        return st.leaderId;
     }
 
     public Ballot promised() {
-        return promised;
+        return st.promised;
     }
 
     public long configId() {
-        return configId;
+        return st.configId;
     }
 
     public List<Integer> members() {
-        return members;
+        return st.members;
     }
 
     public long decidedIndex() {
-        return decidedIndex;
+        return st.decidedIndex;
     }
 
     public long compactedIndex() {
-        return compactedIndex;
+        return st.compactedIndex;
     }
 
     public long logEnd() {
-        return compactedIndex + log.size();
+        return st.logEnd();
     }
 
     // ------------------------------------------------------------------ follower side
 
     private void onPrepare(Prepare p) {
-        maxRoundSeen = Math.max(maxRoundSeen, p.ballot().round());
-        int c = p.ballot().compareTo(promised);
+        st.maxRoundSeen = Math.max(st.maxRoundSeen, p.ballot().round());
+        int c = p.ballot().compareTo(st.promised);
         if (c < 0) {
-            send(new Nack(me, p.from(), configId, promised));
-            diag(Code.STALE_BALLOT, "Prepare " + p.ballot() + " from " + p.from() + " below promised " + promised);
+            st.send(new Nack(st.me, p.from(), st.configId, st.promised));
+            st.diag(Code.STALE_BALLOT, "Prepare " + p.ballot() + " from " + p.from() + " below promised " + st.promised);
             return;
         }
         if (c == 0) {
-            if (followerPhase == FollowerPhase.PREPARED && leaderId == p.from()) {
-                send(promiseFor(p)); // our Promise was lost or is slow: the same promise again
+            if (st.followerPhase == FollowerPhase.PREPARED && st.leaderId == p.from()) {
+                st.send(promiseFor(p)); // our Promise was lost or is slow: the same promise again
             } else if (lostPlaceIn(p)) {
                 // We promised this ballot, then restarted and lost our place in it: promise it again (the
                 // promise is durable already), once every grant we may have made before the crash is over.
                 if (!canPromise(p.from())) {
-                    diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " (re-promise after a "
+                    st.diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " (re-promise after a "
                             + "restart) deferred until TrueTime is after " + grantedLeaseEndEpochNanos);
                     return;
                 }
-                followerPhase = FollowerPhase.PREPARED;
-                leaderId = p.from();
-                resetElectionTimer();
+                st.followerPhase = FollowerPhase.PREPARED;
+                st.leaderId = p.from();
+                st.resetElectionTimer();
                 noteLeaderContact();
-                send(promiseFor(p));
+                st.send(promiseFor(p));
             } else {
-                diag(Code.DUPLICATE, "Prepare " + p.ballot() + " already handled");
+                st.diag(Code.DUPLICATE, "Prepare " + p.ballot() + " already handled");
             }
             return;
         }
@@ -540,21 +510,21 @@ public final class PaxosReplica {
             // A higher ballot is waiting for our grant to run out; we promise it then. Competing meanwhile would
             // only renew our own grant and keep it waiting (livelock seen with a restarted former leader whose
             // election timeout is shorter than its recovered self-grant), so hold our election timer.
-            resetElectionTimer();
-            diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " deferred: lease granted to "
+            st.resetElectionTimer();
+            st.diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " deferred: lease granted to "
                     + grantedLeaseHolder + " until " + grantedLeaseEndEpochNanos + ", TrueTime earliest "
-                    + tt.earliestEpochNanos());
+                    + st.tt.earliestEpochNanos());
             return;
         }
-        if (role != Role.FOLLOWER) {
+        if (st.role != Role.FOLLOWER) {
             stepDown("promised higher ballot " + p.ballot());
         }
-        setPromised(p.ballot());
-        followerPhase = FollowerPhase.PREPARED;
-        leaderId = p.from();
-        resetElectionTimer();
+        st.setPromised(p.ballot());
+        st.followerPhase = FollowerPhase.PREPARED;
+        st.leaderId = p.from();
+        st.resetElectionTimer();
         noteLeaderContact();
-        send(promiseFor(p));
+        st.send(promiseFor(p));
     }
 
     /**
@@ -562,8 +532,8 @@ public final class PaxosReplica {
      * it (no Promise or AcceptSync since we restarted): we know the ballot, not where our log stands in it.
      */
     private boolean lostPlaceIn(Message m) {
-        return role == Role.FOLLOWER && followerPhase == FollowerPhase.NONE && m.from() != me
-                && promised.replicaId() == m.from();
+        return st.role == Role.FOLLOWER && st.followerPhase == FollowerPhase.NONE && m.from() != st.me
+                && st.promised.replicaId() == m.from();
     }
 
     /**
@@ -575,180 +545,180 @@ public final class PaxosReplica {
         if (!lostPlaceIn(m)) {
             return false;
         }
-        resetElectionTimer();
+        st.resetElectionTimer();
         noteLeaderContact();
-        send(new Nack(me, m.from(), configId, promised));
-        diag(Code.REJOINING, m.getClass().getSimpleName() + " from " + m.from() + " in our promised ballot "
-                + promised + ", but we lost our place in it (restarted): asking to be Prepared again");
+        st.send(new Nack(st.me, m.from(), st.configId, st.promised));
+        st.diag(Code.REJOINING, m.getClass().getSimpleName() + " from " + m.from() + " in our promised ballot "
+                + st.promised + ", but we lost our place in it (restarted): asking to be Prepared again");
         return true;
     }
 
     private Promise promiseFor(Prepare p) {
         long start;
-        if (acceptedRound.isAbove(p.acceptedRound())) {
+        if (st.acceptedRound.isAbove(p.acceptedRound())) {
             start = p.decidedIndex();
-        } else if (acceptedRound.equals(p.acceptedRound()) && logEnd() > p.logEnd()) {
+        } else if (st.acceptedRound.equals(p.acceptedRound()) && st.logEnd() > p.logEnd()) {
             start = p.logEnd();
         } else {
-            start = logEnd();
+            start = st.logEnd();
         }
-        start = Math.min(start, logEnd());
+        start = Math.min(start, st.logEnd());
         Snapshot snap = null;
-        if (start < compactedIndex) {
-            snap = snapshot;
-            start = compactedIndex;
+        if (start < st.compactedIndex) {
+            snap = st.snapshot;
+            start = st.compactedIndex;
         }
         long granted = grant(p.from(), p.leaseEndRequestedEpochNanos());
-        return new Promise(me, p.from(), configId, p.ballot(), acceptedRound, logEnd(), decidedIndex, start,
-                slice(start, logEnd()), snap, granted);
+        return new Promise(st.me, p.from(), st.configId, p.ballot(), st.acceptedRound, st.logEnd(), st.decidedIndex, start,
+                st.slice(start, st.logEnd()), snap, granted);
     }
 
     private void onAcceptSync(AcceptSync a) {
         if (!sameBallotOrReject(a, a.ballot())) {
             return;
         }
-        if (followerPhase == FollowerPhase.ACCEPTING && leaderId == a.from()) {
+        if (st.followerPhase == FollowerPhase.ACCEPTING && st.leaderId == a.from()) {
             noteLeaderContact();
-            send(accepted(a.from(), a.leaseEndRequestedEpochNanos())); // a retransmission: say where we are
+            st.send(accepted(a.from(), a.leaseEndRequestedEpochNanos())); // a retransmission: say where we are
             return;
         }
-        if (followerPhase != FollowerPhase.PREPARED || leaderId != a.from()) {
+        if (st.followerPhase != FollowerPhase.PREPARED || st.leaderId != a.from()) {
             if (askToBePrepared(a)) {
                 return;
             }
-            diag(Code.BAD_MESSAGE, "AcceptSync from " + a.from() + " without a Promise to it");
+            st.diag(Code.BAD_MESSAGE, "AcceptSync from " + a.from() + " without a Promise to it");
             return;
         }
-        if (a.snapshot() != null && a.snapshot().endIndex() > decidedIndex) {
-            installSnapshot(a.snapshot());
+        if (a.snapshot() != null && a.snapshot().endIndex() > st.decidedIndex) {
+            st.installSnapshot(a.snapshot());
         }
         long start = a.syncIndex();
         List<Entry> suffix = a.suffix();
-        if (start < decidedIndex) {
+        if (start < st.decidedIndex) {
             // The leader's log agrees with ours on decided slots; never rewrite them.
-            int skip = (int) Math.min(decidedIndex - start, suffix.size());
+            int skip = (int) Math.min(st.decidedIndex - start, suffix.size());
             suffix = suffix.subList(skip, suffix.size());
             start += skip;
         }
-        if (start < decidedIndex || start > logEnd() || start < compactedIndex) {
-            diag(Code.BAD_MESSAGE, "AcceptSync at " + a.syncIndex() + " does not fit log [" + compactedIndex
-                    + ", " + logEnd() + ") decided " + decidedIndex);
+        if (start < st.decidedIndex || start > st.logEnd() || start < st.compactedIndex) {
+            st.diag(Code.BAD_MESSAGE, "AcceptSync at " + a.syncIndex() + " does not fit log [" + st.compactedIndex
+                    + ", " + st.logEnd() + ") decided " + st.decidedIndex);
             return;
         }
-        truncate(start);
-        log.addAll(suffix);
-        acceptedRound = promised;
-        persist(new PersistAccepted(configId, acceptedRound, start, suffix));
-        followerPhase = FollowerPhase.ACCEPTING;
-        resetElectionTimer();
+        st.truncate(start);
+        st.log.addAll(suffix);
+        st.acceptedRound = st.promised;
+        st.persist(new PersistAccepted(st.configId, st.acceptedRound, start, suffix));
+        st.followerPhase = FollowerPhase.ACCEPTING;
+        st.resetElectionTimer();
         noteLeaderContact();
-        advanceDecided(Math.min(a.decidedIndex(), logEnd()));
-        send(accepted(a.from(), a.leaseEndRequestedEpochNanos()));
+        advanceDecided(Math.min(a.decidedIndex(), st.logEnd()));
+        st.send(accepted(a.from(), a.leaseEndRequestedEpochNanos()));
     }
 
     private void onAccept(Accept a) {
         if (!sameBallotOrReject(a, a.ballot())) {
             return;
         }
-        if (followerPhase != FollowerPhase.ACCEPTING || leaderId != a.from()) {
+        if (st.followerPhase != FollowerPhase.ACCEPTING || st.leaderId != a.from()) {
             if (askToBePrepared(a)) {
                 return;
             }
-            if (leaderId == a.from()) {
-                resetElectionTimer();
+            if (st.leaderId == a.from()) {
+                st.resetElectionTimer();
                 noteLeaderContact();
             }
-            diag(Code.BAD_MESSAGE, "Accept from " + a.from() + " before AcceptSync; waiting for it");
+            st.diag(Code.BAD_MESSAGE, "Accept from " + a.from() + " before AcceptSync; waiting for it");
             return;
         }
-        resetElectionTimer();
+        st.resetElectionTimer();
         noteLeaderContact();
-        if (a.firstSlot() <= logEnd()) {
-            long skip = logEnd() - a.firstSlot();
+        if (a.firstSlot() <= st.logEnd()) {
+            long skip = st.logEnd() - a.firstSlot();
             if (skip < a.entries().size()) {
-                long from = logEnd();
+                long from = st.logEnd();
                 List<Entry> fresh = a.entries().subList((int) skip, a.entries().size());
-                log.addAll(fresh);
-                persist(new PersistAccepted(configId, acceptedRound, from, fresh));
+                st.log.addAll(fresh);
+                st.persist(new PersistAccepted(st.configId, st.acceptedRound, from, fresh));
             }
-            advanceDecided(Math.min(a.decidedIndex(), logEnd()));
+            advanceDecided(Math.min(a.decidedIndex(), st.logEnd()));
         } // else a gap (a lost or reordered Accept): our Accepted tells the leader where to resume
-        send(accepted(a.from(), a.leaseEndRequestedEpochNanos()));
+        st.send(accepted(a.from(), a.leaseEndRequestedEpochNanos()));
     }
 
     private void onDecide(Decide d) {
         if (!sameBallotOrReject(d, d.ballot())) {
             return;
         }
-        if (leaderId == d.from()) {
-            resetElectionTimer();
+        if (st.leaderId == d.from()) {
+            st.resetElectionTimer();
             noteLeaderContact();
         }
-        if (followerPhase != FollowerPhase.ACCEPTING || leaderId != d.from()) {
+        if (st.followerPhase != FollowerPhase.ACCEPTING || st.leaderId != d.from()) {
             askToBePrepared(d);
             return;
         }
-        advanceDecided(Math.min(d.decidedIndex(), logEnd()));
-        send(accepted(d.from(), d.leaseEndRequestedEpochNanos()));
+        advanceDecided(Math.min(d.decidedIndex(), st.logEnd()));
+        st.send(accepted(d.from(), d.leaseEndRequestedEpochNanos()));
     }
 
     private void onInstallSnapshot(InstallSnapshot s) {
         if (!sameBallotOrReject(s, s.ballot())) {
             return;
         }
-        if (followerPhase != FollowerPhase.ACCEPTING || leaderId != s.from()) {
+        if (st.followerPhase != FollowerPhase.ACCEPTING || st.leaderId != s.from()) {
             askToBePrepared(s);
             return;
         }
-        resetElectionTimer();
+        st.resetElectionTimer();
         noteLeaderContact();
-        if (s.snapshot().endIndex() > decidedIndex) {
-            installSnapshot(s.snapshot());
+        if (s.snapshot().endIndex() > st.decidedIndex) {
+            st.installSnapshot(s.snapshot());
         }
-        advanceDecided(Math.min(s.decidedIndex(), logEnd()));
-        send(accepted(s.from(), s.leaseEndRequestedEpochNanos()));
+        advanceDecided(Math.min(s.decidedIndex(), st.logEnd()));
+        st.send(accepted(s.from(), s.leaseEndRequestedEpochNanos()));
     }
 
     /** True if {@code ballot} is the promised one; otherwise answers per protocol and returns false. */
     private boolean sameBallotOrReject(Message m, Ballot ballot) {
-        maxRoundSeen = Math.max(maxRoundSeen, ballot.round());
-        int c = ballot.compareTo(promised);
+        st.maxRoundSeen = Math.max(st.maxRoundSeen, ballot.round());
+        int c = ballot.compareTo(st.promised);
         if (c < 0) {
-            send(new Nack(me, m.from(), configId, promised));
-            diag(Code.STALE_BALLOT, m.getClass().getSimpleName() + " " + ballot + " from " + m.from()
-                    + " below promised " + promised);
+            st.send(new Nack(st.me, m.from(), st.configId, st.promised));
+            st.diag(Code.STALE_BALLOT, m.getClass().getSimpleName() + " " + ballot + " from " + m.from()
+                    + " below promised " + st.promised);
             return false;
         }
         if (c > 0) {
             // A ballot we never promised: its leader must Prepare us first (Sequence Paxos log synchronization).
-            if (role == Role.LEADER || role == Role.CANDIDATE) {
+            if (st.role == Role.LEADER || st.role == Role.CANDIDATE) {
                 stepDown("saw higher ballot " + ballot + " from " + m.from());
             }
-            diag(Code.FUTURE_BALLOT, m.getClass().getSimpleName() + " " + ballot + " from " + m.from()
-                    + " above promised " + promised + "; waiting for its Prepare");
+            st.diag(Code.FUTURE_BALLOT, m.getClass().getSimpleName() + " " + ballot + " from " + m.from()
+                    + " above promised " + st.promised + "; waiting for its Prepare");
             return false;
         }
-        if (m.from() == me || role != Role.FOLLOWER) {
-            diag(Code.BAD_MESSAGE, m.getClass().getSimpleName() + " in own ballot " + ballot + " from " + m.from());
+        if (m.from() == st.me || st.role != Role.FOLLOWER) {
+            st.diag(Code.BAD_MESSAGE, m.getClass().getSimpleName() + " in own ballot " + ballot + " from " + m.from());
             return false;
         }
         return true;
     }
 
     private Accepted accepted(int leader, long leaseEndRequested) {
-        return new Accepted(me, leader, configId, promised, logEnd(), grant(leader, leaseEndRequested));
+        return new Accepted(st.me, leader, st.configId, st.promised, st.logEnd(), grant(leader, leaseEndRequested));
     }
 
     // ------------------------------------------------------------------ leader side
 
     /** Whether this replica may campaign now; if not, sets its election timer for the next try. */
     private boolean mayCampaign() {
-        if (knownNewerConfigId > configId || decidedIndex < configStartIndex || !members.contains(me)) {
-            resetElectionTimer(); // lacks the configuration's starting prefix, or the configuration is over
+        if (knownNewerConfigId > st.configId || st.decidedIndex < st.configStartIndex || !st.members.contains(st.me)) {
+            st.resetElectionTimer(); // lacks the configuration's starting prefix, or the configuration is over
             return false;
         }
-        if (!canPromise(me)) {
-            electionDeadlineNanos = now + config.retransmitIntervalNanos(); // our own grant has not run out yet
+        if (!canPromise(st.me)) {
+            st.electionDeadlineNanos = st.now + st.config.retransmitIntervalNanos(); // our own grant has not run out yet
             return false;
         }
         return true;
@@ -760,11 +730,11 @@ public final class PaxosReplica {
         if (!mayCampaign()) {
             return;
         }
-        preVoteBallot = new Ballot(Math.max(maxRoundSeen, promised.round()) + 1, me);
+        preVoteBallot = new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + 1, st.me);
         preVotes.clear();
-        preVotes.add(me);
-        resetElectionTimer();
-        if (preVotes.size() >= majority()) {
+        preVotes.add(st.me);
+        st.resetElectionTimer();
+        if (preVotes.size() >= st.majority()) {
             startElection();
             return;
         }
@@ -772,37 +742,37 @@ public final class PaxosReplica {
     }
 
     private void sendPreVotes() {
-        lastPreVoteSentNanos = now;
-        for (int m : members) {
+        lastPreVoteSentNanos = st.now;
+        for (int m : st.members) {
             if (!preVotes.contains(m)) {
-                send(new PreVote(me, m, configId, members, configStartIndex, preVoteBallot));
+                st.send(new PreVote(st.me, m, st.configId, st.members, st.configStartIndex, preVoteBallot));
             }
         }
     }
 
     private void onPreVote(PreVote v) {
-        boolean leaderAlive = role == Role.LEADER
-                || (leaderContact && now - leaderContactNanos < config.electionTimeoutNanos());
-        boolean granted = v.ballot().isAbove(promised) && !leaderAlive;
+        boolean leaderAlive = st.role == Role.LEADER
+                || (leaderContact && st.now - leaderContactNanos < st.config.electionTimeoutNanos());
+        boolean granted = v.ballot().isAbove(st.promised) && !leaderAlive;
         if (!granted) {
-            diag(Code.PRE_VOTE_REFUSED, "PreVote " + v.ballot() + " from " + v.from() + " refused: "
-                    + (leaderAlive ? (role == Role.LEADER ? "leading" : "heard from leader " + leaderId
-                    + " " + (now - leaderContactNanos) + " ns ago") : "promised " + promised));
+            st.diag(Code.PRE_VOTE_REFUSED, "PreVote " + v.ballot() + " from " + v.from() + " refused: "
+                    + (leaderAlive ? (st.role == Role.LEADER ? "leading" : "heard from leader " + st.leaderId
+                    + " " + (st.now - leaderContactNanos) + " ns ago") : "promised " + st.promised));
         }
-        send(new PreVoteReply(me, v.from(), configId, v.ballot(), granted, promised));
+        st.send(new PreVoteReply(st.me, v.from(), st.configId, v.ballot(), granted, st.promised));
     }
 
     private void onPreVoteReply(PreVoteReply r) {
-        maxRoundSeen = Math.max(maxRoundSeen, r.promised().round());
-        if (preVoteBallot == null || role != Role.FOLLOWER || !r.ballot().equals(preVoteBallot)) {
-            diag(Code.STALE_BALLOT, "PreVoteReply " + r.ballot() + " from " + r.from() + ", asking "
-                    + preVoteBallot + " as " + role);
+        st.maxRoundSeen = Math.max(st.maxRoundSeen, r.promised().round());
+        if (preVoteBallot == null || st.role != Role.FOLLOWER || !r.ballot().equals(preVoteBallot)) {
+            st.diag(Code.STALE_BALLOT, "PreVoteReply " + r.ballot() + " from " + r.from() + ", asking "
+                    + preVoteBallot + " as " + st.role);
             return;
         }
         if (!r.granted() || !preVotes.add(r.from())) {
             return;
         }
-        if (preVotes.size() >= majority()) {
+        if (preVotes.size() >= st.majority()) {
             startElection();
         }
     }
@@ -810,7 +780,7 @@ public final class PaxosReplica {
     /** A leader (or a candidate we promised) is alive: refuse pre-votes for an election timeout, stop our own. */
     private void noteLeaderContact() {
         leaderContact = true;
-        leaderContactNanos = now;
+        leaderContactNanos = st.now;
         preVoteBallot = null;
     }
 
@@ -819,54 +789,54 @@ public final class PaxosReplica {
         if (!mayCampaign()) {
             return;
         }
-        if (role != Role.FOLLOWER) {
+        if (st.role != Role.FOLLOWER) {
             stepDown("new election");
         }
-        setPromised(new Ballot(Math.max(maxRoundSeen, promised.round()) + 1, me));
-        role = Role.CANDIDATE;
-        followerPhase = FollowerPhase.NONE;
-        leaderId = me;
-        prepareAcceptedRound = acceptedRound;
-        prepareLogEnd = logEnd();
-        prepareDecidedIndex = decidedIndex;
+        st.setPromised(new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + 1, st.me));
+        st.role = Role.CANDIDATE;
+        st.followerPhase = FollowerPhase.NONE;
+        st.leaderId = st.me;
+        prepareAcceptedRound = st.acceptedRound;
+        prepareLogEnd = st.logEnd();
+        prepareDecidedIndex = st.decidedIndex;
         promises.clear();
         progress.clear();
         leaseGrants.clear();
-        lastMajorityContactNanos = now;
+        lastMajorityContactNanos = st.now;
         sendPrepares(true);
-        resetElectionTimer();
+        st.resetElectionTimer();
     }
 
     private void sendPrepares(boolean includingSelf) {
-        lastPrepareSentNanos = now;
+        lastPrepareSentNanos = st.now;
         long request = leaseRequest();
-        for (int m : members) {
-            if (promises.containsKey(m) || (m == me && !includingSelf)) {
+        for (int m : st.members) {
+            if (promises.containsKey(m) || (m == st.me && !includingSelf)) {
                 continue;
             }
             Prepare p = prepareFor(m, request);
-            send(m == me ? promiseFor(p) : p); // our own promise is a loopback: it counts once persisted
+            st.send(m == st.me ? promiseFor(p) : p); // our own promise is a loopback: it counts once persisted
         }
     }
 
     /** Our ballot's Prepare to {@code m}, with what we held when we started it. */
     private Prepare prepareFor(int m, long leaseEndRequestedEpochNanos) {
-        return new Prepare(me, m, configId, members, configStartIndex, promised, prepareAcceptedRound, prepareLogEnd,
+        return new Prepare(st.me, m, st.configId, st.members, st.configStartIndex, st.promised, prepareAcceptedRound, prepareLogEnd,
                 prepareDecidedIndex, leaseEndRequestedEpochNanos);
     }
 
     private void onPromise(Promise p) {
-        if (!p.ballot().equals(promised) || role == Role.FOLLOWER) {
-            diag(Code.STALE_BALLOT, "Promise " + p.ballot() + " from " + p.from() + ", leading " + promised
-                    + " as " + role);
+        if (!p.ballot().equals(st.promised) || st.role == Role.FOLLOWER) {
+            st.diag(Code.STALE_BALLOT, "Promise " + p.ballot() + " from " + p.from() + ", leading " + st.promised
+                    + " as " + st.role);
             return;
         }
-        if (p.suffix().size() > limits.maxEntriesPerMessage()) {
-            diag(Code.MESSAGE_TOO_LARGE, "Promise from " + p.from() + " with " + p.suffix().size() + " entries");
+        if (p.suffix().size() > st.limits.maxEntriesPerMessage()) {
+            st.diag(Code.MESSAGE_TOO_LARGE, "Promise from " + p.from() + " with " + p.suffix().size() + " entries");
             return;
         }
         if (promises.containsKey(p.from())) {
-            if (role == Role.LEADER && p.from() != me) {
+            if (st.role == Role.LEADER && p.from() != st.me) {
                 // Promised again (it restarted and we Prepared it again, or the network repeated its Promise):
                 // synchronize it from what it says now. A follower already in sync answers with where it is.
                 promises.put(p.from(), p);
@@ -875,20 +845,20 @@ public final class PaxosReplica {
                 sendAcceptSync(p.from());
                 return;
             }
-            diag(Code.DUPLICATE, "Promise from " + p.from() + " already counted");
+            st.diag(Code.DUPLICATE, "Promise from " + p.from() + " already counted");
             return;
         }
         promises.put(p.from(), p);
         recordGrant(p.from(), p.leaseEndGrantedEpochNanos());
-        if (role == Role.CANDIDATE) {
+        if (st.role == Role.CANDIDATE) {
             int count = 0;
-            for (int m : members) {
+            for (int m : st.members) {
                 count += promises.containsKey(m) ? 1 : 0;
             }
-            if (count >= majority()) {
+            if (count >= st.majority()) {
                 becomeLeader();
             }
-        } else if (p.from() != me) {
+        } else if (p.from() != st.me) {
             sendAcceptSync(p.from()); // a late promise: synchronize it too
         }
     }
@@ -903,83 +873,83 @@ public final class PaxosReplica {
         }
         adoptedRound = max.acceptedRound();
         adoptedLogEnd = max.logEnd();
-        long from = logEnd();
+        long from = st.logEnd();
         List<Entry> suffix = List.of();
-        if (max.from() != me && !(max.acceptedRound().equals(prepareAcceptedRound) && max.logEnd() == prepareLogEnd)) {
-            if (max.snapshot() != null && max.snapshot().endIndex() > decidedIndex) {
-                installSnapshot(max.snapshot());
+        if (max.from() != st.me && !(max.acceptedRound().equals(prepareAcceptedRound) && max.logEnd() == prepareLogEnd)) {
+            if (max.snapshot() != null && max.snapshot().endIndex() > st.decidedIndex) {
+                st.installSnapshot(max.snapshot());
             }
             from = max.suffixStart();
             suffix = max.suffix();
-            if (!(from >= decidedIndex && from <= logEnd())) {
-                throw invariantBroken("adopted suffix at " + from + " outside [decided " + decidedIndex
-                        + ", log end " + logEnd() + "]");
+            if (!(from >= st.decidedIndex && from <= st.logEnd())) {
+                throw invariantBroken("adopted suffix at " + from + " outside [decided " + st.decidedIndex
+                        + ", log end " + st.logEnd() + "]");
             }
-            truncate(from);
-            log.addAll(suffix);
+            st.truncate(from);
+            st.log.addAll(suffix);
         }
-        if (logEnd() != adoptedLogEnd) {
-            throw invariantBroken("adopted log ends at " + logEnd() + ", promise said " + adoptedLogEnd);
+        if (st.logEnd() != adoptedLogEnd) {
+            throw invariantBroken("adopted log ends at " + st.logEnd() + ", promise said " + adoptedLogEnd);
         }
-        acceptedRound = promised;
-        persist(new PersistAccepted(configId, acceptedRound, from, suffix));
-        role = Role.LEADER;
+        st.acceptedRound = st.promised;
+        st.persist(new PersistAccepted(st.configId, st.acceptedRound, from, suffix));
+        st.role = Role.LEADER;
         selfGrantUnserved = false;
         selfAcked = -1;
-        lastHeartbeatNanos = now;
-        out.effects.add(new Effect.BecameLeader(configId, promised));
+        lastHeartbeatNanos = st.now;
+        st.out.effects.add(new Effect.BecameLeader(st.configId, st.promised));
         for (int f : promises.keySet()) {
-            if (f != me) {
+            if (f != st.me) {
                 sendAcceptSync(f);
             }
         }
-        send(new Accepted(me, me, configId, promised, logEnd(), Long.MIN_VALUE));
+        st.send(new Accepted(st.me, st.me, st.configId, st.promised, st.logEnd(), Long.MIN_VALUE));
         flushPending();
     }
 
     private void sendAcceptSync(int f) {
         Promise p = promises.get(f);
         long sync = p.acceptedRound().equals(adoptedRound) ? Math.min(p.logEnd(), adoptedLogEnd) : p.decidedIndex();
-        sync = Math.min(sync, logEnd());
+        sync = Math.min(sync, st.logEnd());
         Snapshot snap = null;
         long from = sync;
-        if (sync < compactedIndex) {
-            snap = snapshot;
-            from = compactedIndex;
+        if (sync < st.compactedIndex) {
+            snap = st.snapshot;
+            from = st.compactedIndex;
         }
-        send(new AcceptSync(me, f, configId, promised, from, slice(from, logEnd()), snap, decidedIndex,
+        st.send(new AcceptSync(st.me, f, st.configId, st.promised, from, st.slice(from, st.logEnd()), snap, st.decidedIndex,
                 leaseRequest()));
         Progress pr = progress.computeIfAbsent(f, k -> new Progress());
-        pr.syncSentNanos = now;
+        pr.syncSentNanos = st.now;
         pr.syncIndex = from;
         pr.ackedOnce = false;
         pr.acked = from;
-        pr.nextIndex = logEnd();
-        pr.lastProgressNanos = now;
+        pr.nextIndex = st.logEnd();
+        pr.lastProgressNanos = st.now;
     }
 
     private void onAccepted(Accepted a) {
-        if (role != Role.LEADER || !a.ballot().equals(promised)) {
-            diag(Code.STALE_BALLOT, "Accepted " + a.ballot() + " from " + a.from() + ", leading " + promised
-                    + " as " + role);
+        if (st.role != Role.LEADER || !a.ballot().equals(st.promised)) {
+            st.diag(Code.STALE_BALLOT, "Accepted " + a.ballot() + " from " + a.from() + ", leading " + st.promised
+                    + " as " + st.role);
             return;
         }
-        if (a.logEnd() > logEnd()) {
-            diag(Code.BAD_MESSAGE, "Accepted up to " + a.logEnd() + " from " + a.from() + " beyond log end " + logEnd());
+        if (a.logEnd() > st.logEnd()) {
+            st.diag(Code.BAD_MESSAGE, "Accepted up to " + a.logEnd() + " from " + a.from() + " beyond log end " + st.logEnd());
             return;
         }
-        if (a.from() == me) {
+        if (a.from() == st.me) {
             selfAcked = Math.max(selfAcked, a.logEnd());
         } else {
             Progress p = progress.get(a.from());
             if (p == null) {
-                diag(Code.BAD_MESSAGE, "Accepted from " + a.from() + " which was never synchronized");
+                st.diag(Code.BAD_MESSAGE, "Accepted from " + a.from() + " which was never synchronized");
                 return;
             }
             if (!p.ackedOnce || a.logEnd() > p.acked) {
                 p.ackedOnce = true;
                 p.acked = a.logEnd();
-                p.lastProgressNanos = now;
+                p.lastProgressNanos = st.now;
             }
             if (p.nextIndex < p.acked) {
                 p.nextIndex = p.acked;
@@ -988,15 +958,15 @@ public final class PaxosReplica {
             sendAppends(a.from());
         }
         tryDecide();
-        if (role == Role.LEADER && !pending.isEmpty()) {
+        if (st.role == Role.LEADER && !pending.isEmpty()) {
             flushPending(); // a decision made room in the pipeline for queued proposals
         }
     }
 
     private void tryDecide() {
         ArrayList<Long> acks = new ArrayList<>();
-        for (int m : members) {
-            if (m == me) {
+        for (int m : st.members) {
+            if (m == st.me) {
                 acks.add(selfAcked);
             } else {
                 Progress p = progress.get(m);
@@ -1004,10 +974,10 @@ public final class PaxosReplica {
             }
         }
         acks.sort((a, b) -> Long.compare(b, a));
-        long chosen = acks.get(majority() - 1);
-        if (chosen > decidedIndex) {
+        long chosen = acks.get(st.majority() - 1);
+        if (chosen > st.decidedIndex) {
             for (var e : progress.entrySet()) {
-                send(new Decide(me, e.getKey(), configId, promised, chosen, leaseRequest()));
+                st.send(new Decide(st.me, e.getKey(), st.configId, st.promised, chosen, leaseRequest()));
             }
             advanceDecided(chosen);
         }
@@ -1015,42 +985,42 @@ public final class PaxosReplica {
 
     private void leaderTick() {
         int heard = 1;
-        for (int m : members) {
+        for (int m : st.members) {
             Long t = lastHeardFromNanos.get(m);
-            if (m != me && t != null && now - t < config.electionTimeoutNanos()) {
+            if (m != st.me && t != null && st.now - t < st.config.electionTimeoutNanos()) {
                 heard++;
             }
         }
-        if (heard >= majority()) {
-            lastMajorityContactNanos = now;
-        } else if (now - lastMajorityContactNanos > 2 * config.electionTimeoutNanos()) {
-            stepDown("no majority heard for " + (now - lastMajorityContactNanos) + " ns");
+        if (heard >= st.majority()) {
+            lastMajorityContactNanos = st.now;
+        } else if (st.now - lastMajorityContactNanos > 2 * st.config.electionTimeoutNanos()) {
+            stepDown("no majority heard for " + (st.now - lastMajorityContactNanos) + " ns");
             return;
         }
-        if (now - lastHeartbeatNanos < config.heartbeatIntervalNanos()) {
+        if (st.now - lastHeartbeatNanos < st.config.heartbeatIntervalNanos()) {
             return;
         }
-        lastHeartbeatNanos = now;
+        lastHeartbeatNanos = st.now;
         long request = leaseRequest();
-        recordGrant(me, grant(me, request));
-        for (int m : members) {
-            if (m == me) {
+        recordGrant(st.me, grant(st.me, request));
+        for (int m : st.members) {
+            if (m == st.me) {
                 continue;
             }
             Progress p = progress.get(m);
             if (!promises.containsKey(m)) {
-                send(prepareFor(m, request));
+                st.send(prepareFor(m, request));
             } else if (p == null) {
                 sendAcceptSync(m);
             } else if (!p.ackedOnce) {
-                if (now - p.syncSentNanos >= config.retransmitIntervalNanos()) {
+                if (st.now - p.syncSentNanos >= st.config.retransmitIntervalNanos()) {
                     sendAcceptSync(m);
                 }
             } else {
-                send(new Decide(me, m, configId, promised, decidedIndex, request));
-                if (p.acked < logEnd() && now - p.lastProgressNanos >= config.retransmitIntervalNanos()) {
+                st.send(new Decide(st.me, m, st.configId, st.promised, st.decidedIndex, request));
+                if (p.acked < st.logEnd() && st.now - p.lastProgressNanos >= st.config.retransmitIntervalNanos()) {
                     p.nextIndex = p.acked; // go back: something was lost
-                    p.lastProgressNanos = now;
+                    p.lastProgressNanos = st.now;
                     sendAppends(m);
                 }
             }
@@ -1063,68 +1033,68 @@ public final class PaxosReplica {
             return;
         }
         long base = p.ackedOnce ? p.acked : p.syncIndex;
-        if (p.ackedOnce && p.nextIndex < compactedIndex) {
-            send(new InstallSnapshot(me, f, configId, promised, snapshot, decidedIndex, leaseRequest()));
-            p.nextIndex = compactedIndex;
-            base = compactedIndex;
+        if (p.ackedOnce && p.nextIndex < st.compactedIndex) {
+            st.send(new InstallSnapshot(st.me, f, st.configId, st.promised, st.snapshot, st.decidedIndex, leaseRequest()));
+            p.nextIndex = st.compactedIndex;
+            base = st.compactedIndex;
         }
-        if (p.nextIndex < compactedIndex) {
+        if (p.nextIndex < st.compactedIndex) {
             return; // not yet synchronized and already compacted past: the AcceptSync retransmission fixes it
         }
-        while (p.nextIndex < logEnd() && p.nextIndex - base < limits.maxInflightEntries()) {
+        while (p.nextIndex < st.logEnd() && p.nextIndex - base < st.limits.maxInflightEntries()) {
             ArrayList<Entry> batch = new ArrayList<>();
             long bytes = 0;
-            for (long s = p.nextIndex; s < logEnd() && batch.size() < limits.maxBatchEntries(); s++) {
-                Entry e = entryAt(s);
-                if (!batch.isEmpty() && bytes + e.sizeBytes() > limits.maxBatchBytes()) {
+            for (long s = p.nextIndex; s < st.logEnd() && batch.size() < st.limits.maxBatchEntries(); s++) {
+                Entry e = st.entryAt(s);
+                if (!batch.isEmpty() && bytes + e.sizeBytes() > st.limits.maxBatchBytes()) {
                     break;
                 }
                 batch.add(e);
                 bytes += e.sizeBytes();
             }
-            send(new Accept(me, f, configId, promised, p.nextIndex, batch, decidedIndex, leaseRequest()));
+            st.send(new Accept(st.me, f, st.configId, st.promised, p.nextIndex, batch, st.decidedIndex, leaseRequest()));
             p.nextIndex += batch.size();
         }
     }
 
     private void flushPending() {
-        long from = logEnd();
+        long from = st.logEnd();
         ArrayList<Entry> appended = new ArrayList<>();
-        while (!pending.isEmpty() && logEnd() - decidedIndex < limits.maxInflightEntries()
+        while (!pending.isEmpty() && st.logEnd() - st.decidedIndex < st.limits.maxInflightEntries()
                 && !configEntryUndecided()) {
             Entry e = pending.poll();
-            log.add(e);
+            st.log.add(e);
             appended.add(e);
         }
         if (appended.isEmpty()) {
             return;
         }
-        persist(new PersistAccepted(configId, acceptedRound, from, appended));
-        send(new Accepted(me, me, configId, promised, logEnd(), Long.MIN_VALUE));
+        st.persist(new PersistAccepted(st.configId, st.acceptedRound, from, appended));
+        st.send(new Accepted(st.me, st.me, st.configId, st.promised, st.logEnd(), Long.MIN_VALUE));
         for (int f : progress.keySet()) {
             sendAppends(f);
         }
     }
 
     private boolean refuseProposal(String what) {
-        if (!members.contains(me)) {
-            diag(Code.NOT_MEMBER, what + " refused: replica " + me + " is not in configuration " + configId);
+        if (!st.members.contains(st.me)) {
+            st.diag(Code.NOT_MEMBER, what + " refused: replica " + st.me + " is not in configuration " + st.configId);
             return true;
         }
-        if (role == Role.FOLLOWER) {
-            diag(Code.NOT_LEADER, what + " refused: not the leader; try replica " + leaderId);
+        if (st.role == Role.FOLLOWER) {
+            st.diag(Code.NOT_LEADER, what + " refused: not the leader; try replica " + st.leaderId);
             return true;
         }
         if (configEntryUndecided() || pending.stream().anyMatch(Entry::isConfig)) {
-            diag(Code.RECONFIGURING, what + " refused: a membership change is in flight; retry after it");
+            st.diag(Code.RECONFIGURING, what + " refused: a membership change is in flight; retry after it");
             return true;
         }
         return false;
     }
 
     private boolean configEntryUndecided() {
-        for (long s = Math.max(decidedIndex, compactedIndex); s < logEnd(); s++) {
-            if (entryAt(s).isConfig()) {
+        for (long s = Math.max(st.decidedIndex, st.compactedIndex); s < st.logEnd(); s++) {
+            if (st.entryAt(s).isConfig()) {
                 return true;
             }
         }
@@ -1132,21 +1102,21 @@ public final class PaxosReplica {
     }
 
     private void onNack(Nack n) {
-        maxRoundSeen = Math.max(maxRoundSeen, n.promised().round());
-        if (role == Role.LEADER && n.promised().equals(promised) && n.from() != me) {
+        st.maxRoundSeen = Math.max(st.maxRoundSeen, n.promised().round());
+        if (st.role == Role.LEADER && n.promised().equals(st.promised) && n.from() != st.me) {
             // A follower promised our ballot but lost its place in it (it restarted): Prepare it again; its new
             // Promise gets a fresh AcceptSync.
-            send(prepareFor(n.from(), leaseRequest()));
+            st.send(prepareFor(n.from(), leaseRequest()));
             return;
         }
-        if (role != Role.FOLLOWER && n.promised().isAbove(promised)) {
-            if (role == Role.LEADER && canServeLeaseRead(tt)) {
+        if (st.role != Role.FOLLOWER && n.promised().isAbove(st.promised)) {
+            if (st.role == Role.LEADER && canServeLeaseRead(st.tt)) {
                 // A replica that lost touch bumped the ballot; we still hold the lease, so we take the ballot
                 // back at once (our grantors promise us again without waiting, we are their lease holder).
                 startElection();
             } else {
                 stepDown("Nack: replica " + n.from() + " promised " + n.promised());
-                resetElectionTimer();
+                st.resetElectionTimer();
             }
         }
     }
@@ -1154,91 +1124,74 @@ public final class PaxosReplica {
     // ------------------------------------------------------------------ shared
 
     private void advanceDecided(long target) {
-        target = Math.min(target, logEnd());
-        if (target <= decidedIndex) {
+        target = Math.min(target, st.logEnd());
+        if (target <= st.decidedIndex) {
             return;
         }
-        Entry config = null;
+        Entry configEntry = null;
         long configSlot = -1;
-        for (long s = decidedIndex; s < target; s++) {
-            Entry e = entryAt(s);
-            out.decided.add(new Decided(s, e));
-            if (e.isConfig() && e.nextConfigId() > configId) {
-                config = e;
+        for (long s = st.decidedIndex; s < target; s++) {
+            Entry e = st.entryAt(s);
+            st.out.decided.add(new Decided(s, e));
+            if (e.isConfig() && e.nextConfigId() > st.configId) {
+                configEntry = e;
                 configSlot = s;
             }
         }
-        decidedIndex = target;
-        persist(new PersistDecided(decidedIndex));
-        if (config != null) {
-            if (configSlot != decidedIndex - 1) {
+        st.decidedIndex = target;
+        st.persist(new PersistDecided(st.decidedIndex));
+        if (configEntry != null) {
+            if (configSlot != st.decidedIndex - 1) {
                 throw invariantBroken("entries after configuration entry at " + configSlot);
             }
-            boolean wasLeader = role == Role.LEADER;
-            enterConfiguration(config.nextConfigId(), config.nextMembers(), configSlot + 1);
-            if (wasLeader && members.contains(me)) {
+            boolean wasLeader = st.role == Role.LEADER;
+            enterConfiguration(configEntry.nextConfigId(), configEntry.nextMembers(), configSlot + 1);
+            if (wasLeader && st.members.contains(st.me)) {
                 startElection();
             }
         }
     }
 
     private void enterConfiguration(long id, List<Integer> nextMembers, long startIndex) {
-        if (role != Role.FOLLOWER) {
+        if (st.role != Role.FOLLOWER) {
             stepDown("configuration " + id + " starts");
         }
-        if (id <= configId) {
-            throw invariantBroken("configuration " + id + " is not after " + configId);
+        if (id <= st.configId) {
+            throw invariantBroken("configuration " + id + " is not after " + st.configId);
         }
         leaseEndHeldBeforeConfigEpochNanos = Math.max(leaseEndHeldBeforeConfigEpochNanos,
                 leaseEndHeldInConfigEpochNanos);
         leaseEndHeldInConfigEpochNanos = Long.MIN_VALUE;
-        configId = id;
-        members = List.copyOf(nextMembers);
-        configStartIndex = startIndex;
-        promised = Ballot.ZERO;
-        acceptedRound = Ballot.ZERO;
-        maxRoundSeen = 0;
-        followerPhase = FollowerPhase.NONE;
-        leaderId = -1;
-        truncate(decidedIndex); // nothing undecided of the old configuration may be adopted in the new one
-        persist(new PersistConfig(configId, members, configStartIndex, decidedIndex));
-        configHistory.add(new ConfigRecord(configId, members, configStartIndex));
-        if (knownNewerConfigId <= configId) {
+        st.configId = id;
+        st.members = List.copyOf(nextMembers);
+        st.configStartIndex = startIndex;
+        st.promised = Ballot.ZERO;
+        st.acceptedRound = Ballot.ZERO;
+        st.maxRoundSeen = 0;
+        st.followerPhase = FollowerPhase.NONE;
+        st.leaderId = -1;
+        st.truncate(st.decidedIndex); // nothing undecided of the old configuration may be adopted in the new one
+        st.persist(new PersistConfig(st.configId, st.members, st.configStartIndex, st.decidedIndex));
+        configHistory.add(new ConfigRecord(st.configId, st.members, st.configStartIndex));
+        if (knownNewerConfigId <= st.configId) {
             knownNewerConfigId = 0;
         }
-        out.effects.add(new Effect.ConfigChanged(configId, members, configStartIndex));
-        resetElectionTimer();
-    }
-
-    private void installSnapshot(Snapshot s) {
-        long end = s.endIndex();
-        if (end <= decidedIndex) {
-            throw invariantBroken("snapshot ending at " + end + " is not past decided " + decidedIndex);
-        }
-        if (logEnd() > end && end >= compactedIndex) {
-            log.subList(0, (int) (end - compactedIndex)).clear();
-        } else {
-            log.clear();
-        }
-        compactedIndex = end;
-        snapshot = s;
-        decidedIndex = end;
-        persist(new PersistSnapshot(s));
-        out.effects.add(new Effect.InstallSnapshot(s));
+        st.out.effects.add(new Effect.ConfigChanged(st.configId, st.members, st.configStartIndex));
+        st.resetElectionTimer();
     }
 
     private void stepDown(String reason) {
         leaseEndHeldInConfigEpochNanos = Math.max(leaseEndHeldInConfigEpochNanos, leaseEndEpochNanos());
-        if (role != Role.FOLLOWER) {
-            out.effects.add(new Effect.SteppedDown(configId, promised, reason));
+        if (st.role != Role.FOLLOWER) {
+            st.out.effects.add(new Effect.SteppedDown(st.configId, st.promised, reason));
             if (!pending.isEmpty()) {
-                diag(Code.NOT_LEADER, pending.size() + " queued proposal(s) dropped: " + reason);
+                st.diag(Code.NOT_LEADER, pending.size() + " queued proposal(s) dropped: " + reason);
                 pending.clear();
             }
         }
-        role = Role.FOLLOWER;
-        followerPhase = FollowerPhase.NONE;
-        leaderId = -1;
+        st.role = Role.FOLLOWER;
+        st.followerPhase = FollowerPhase.NONE;
+        st.leaderId = -1;
         promises.clear();
         progress.clear();
         leaseGrants.clear();
@@ -1247,12 +1200,12 @@ public final class PaxosReplica {
     /** Whether we may promise {@code candidate}: every lease we granted to someone else is over. */
     private boolean canPromise(int candidate) {
         return skipLeaseWait || (grantedLeaseHolder == candidate && grantedLeaseHolder != -1)
-                || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos || selfGrantReleasable();
+                || st.tt.earliestEpochNanos() > grantedLeaseEndEpochNanos || selfGrantReleasable();
     }
 
     /** A self-grant made as a candidate that never led under it (see {@link #selfGrantUnserved}). */
     private boolean selfGrantReleasable() {
-        return grantedLeaseHolder == me && selfGrantUnserved && role != Role.LEADER;
+        return grantedLeaseHolder == st.me && selfGrantUnserved && st.role != Role.LEADER;
     }
 
     /** Grants {@code holder} a lease; returns its end, capped at what our own TrueTime allows. */
@@ -1261,21 +1214,21 @@ public final class PaxosReplica {
             return Long.MIN_VALUE;
         }
         long end = Math.min(requestedEndEpochNanos,
-                saturatedAdd(tt.latestEpochNanos(), config.leaseDurationNanos()));
-        if (!(skipLeaseWait || holder == grantedLeaseHolder || tt.earliestEpochNanos() > grantedLeaseEndEpochNanos
+                saturatedAdd(st.tt.latestEpochNanos(), st.config.leaseDurationNanos()));
+        if (!(skipLeaseWait || holder == grantedLeaseHolder || st.tt.earliestEpochNanos() > grantedLeaseEndEpochNanos
                 || selfGrantReleasable())) {
             throw invariantBroken("granting " + holder + " while the lease of " + grantedLeaseHolder + " runs");
         }
         if (holder != grantedLeaseHolder) {
-            selfGrantUnserved = holder == me && role != Role.LEADER;
+            selfGrantUnserved = holder == st.me && st.role != Role.LEADER;
         }
         grantedLeaseEndEpochNanos = holder == grantedLeaseHolder ? Math.max(grantedLeaseEndEpochNanos, end) : end;
         grantedLeaseHolder = holder;
         if (end > durableGrantEndEpochNanos) {
             // Persisted before the grant leaves (the runtime syncs an output's writes before its messages), and a
             // little ahead of it so the next renewals are covered without a write (PaxosConfig.grantPersistAheadNanos).
-            durableGrantEndEpochNanos = saturatedAdd(end, config.grantPersistAheadNanos());
-            persist(new PersistLeaseGrant(durableGrantEndEpochNanos));
+            durableGrantEndEpochNanos = saturatedAdd(end, st.config.grantPersistAheadNanos());
+            st.persist(new PersistLeaseGrant(durableGrantEndEpochNanos));
         }
         if (end > durableGrantEndEpochNanos) {
             throw invariantBroken("grant until " + end + " beyond the persisted " + durableGrantEndEpochNanos);
@@ -1290,42 +1243,7 @@ public final class PaxosReplica {
     }
 
     private long leaseRequest() {
-        return saturatedAdd(tt.earliestEpochNanos(), config.leaseDurationNanos());
-    }
-
-    private void setPromised(Ballot b) {
-        if (!b.isAbove(promised)) {
-            throw invariantBroken("ballot " + b + " does not grow past " + promised);
-        }
-        promised = b;
-        maxRoundSeen = Math.max(maxRoundSeen, b.round());
-        persist(new PersistPromise(configId, b));
-    }
-
-    private void resetElectionTimer() {
-        long timeout = config.electionTimeoutNanos();
-        electionDeadlineNanos = now + timeout + random.nextLong(timeout);
-    }
-
-    private void truncate(long slot) {
-        if (slot < decidedIndex) {
-            throw invariantBroken("truncating at " + slot + " would drop decided slots below " + decidedIndex);
-        }
-        if (slot < logEnd()) {
-            log.subList((int) (slot - compactedIndex), log.size()).clear();
-        }
-    }
-
-    private Entry entryAt(long slot) {
-        return log.get((int) (slot - compactedIndex));
-    }
-
-    private List<Entry> slice(long from, long to) {
-        return from >= to ? List.of() : List.copyOf(log.subList((int) (from - compactedIndex), (int) (to - compactedIndex)));
-    }
-
-    private int majority() {
-        return members.size() / 2 + 1;
+        return saturatedAdd(st.tt.earliestEpochNanos(), st.config.leaseDurationNanos());
     }
 
     private String validate(Message m) {
@@ -1370,14 +1288,14 @@ public final class PaxosReplica {
         if (entries == null) {
             return m.getClass().getSimpleName() + " from " + m.from() + " has a missing or negative field";
         }
-        if (entries.size() > limits.maxEntriesPerMessage()) {
+        if (entries.size() > st.limits.maxEntriesPerMessage()) {
             return m.getClass().getSimpleName() + " from " + m.from() + " carries " + entries.size()
-                    + " entries, maxEntriesPerMessage " + limits.maxEntriesPerMessage();
+                    + " entries, maxEntriesPerMessage " + st.limits.maxEntriesPerMessage();
         }
         for (Entry e : entries) {
-            if (e.value().length > limits.maxValueBytes()) {
+            if (e.value().length > st.limits.maxValueBytes()) {
                 return m.getClass().getSimpleName() + " from " + m.from() + " carries a value of "
-                        + e.value().length + " bytes, maxValueBytes " + limits.maxValueBytes();
+                        + e.value().length + " bytes, maxValueBytes " + st.limits.maxValueBytes();
             }
         }
         return null;
@@ -1389,10 +1307,10 @@ public final class PaxosReplica {
         if (trueTimeNow == null) {
             throw new IllegalArgumentException("trueTimeNow must not be null");
         }
-        check(out == null, "re-entrant call");
-        now = nowMonotonicNanos;
-        tt = trueTimeNow;
-        out = replay != null ? replay : new Out();
+        check(st.out == null, "re-entrant call");
+        st.now = nowMonotonicNanos;
+        st.tt = trueTimeNow;
+        st.out = replay != null ? replay : new Out();
         replay = null;
         snapshotInvariants();
     }
@@ -1402,71 +1320,26 @@ public final class PaxosReplica {
     private long checkDecided;
 
     private void snapshotInvariants() {
-        checkConfigId = configId;
-        checkPromised = promised;
-        checkDecided = decidedIndex;
+        checkConfigId = st.configId;
+        checkPromised = st.promised;
+        checkDecided = st.decidedIndex;
     }
 
     private Output finish() {
-        check(configId >= checkConfigId, "configuration went back");
-        if (configId == checkConfigId && checkPromised.isAbove(promised)) {
-            throw invariantBroken("promised ballot went back from " + checkPromised + " to " + promised);
+        check(st.configId >= checkConfigId, "configuration went back");
+        if (st.configId == checkConfigId && checkPromised.isAbove(st.promised)) {
+            throw invariantBroken("promised ballot went back from " + checkPromised + " to " + st.promised);
         }
-        check(decidedIndex >= checkDecided, "decided index went back");
-        if (!(compactedIndex <= decidedIndex && decidedIndex <= logEnd())) {
-            throw invariantBroken("compacted " + compactedIndex + " <= decided " + decidedIndex + " <= log end "
-                    + logEnd() + " broken");
+        check(st.decidedIndex >= checkDecided, "decided index went back");
+        if (!(st.compactedIndex <= st.decidedIndex && st.decidedIndex <= st.logEnd())) {
+            throw invariantBroken("compacted " + st.compactedIndex + " <= decided " + st.decidedIndex + " <= log end "
+                    + st.logEnd() + " broken");
         }
-        if (acceptedRound.isAbove(promised)) {
-            throw invariantBroken("accepted round " + acceptedRound + " above promised " + promised);
+        if (st.acceptedRound.isAbove(st.promised)) {
+            throw invariantBroken("accepted round " + st.acceptedRound + " above promised " + st.promised);
         }
-        Out o = out;
-        out = null;
+        Out o = st.out;
+        st.out = null;
         return new Output(o.persist, o.messages, o.decided, o.effects, o.diagnostics);
-    }
-
-    private static void check(boolean condition, String what) {
-        if (!condition) {
-            throw invariantBroken(what);
-        }
-    }
-
-    /**
-     * The error for a broken invariant. Checks whose message is built from values call this only once the check
-     * failed: {@link #finish} runs on every input, and building its messages eagerly (ballots formatted with
-     * {@code String.format}) was a visible share of a replica's CPU per append.
-     */
-    private static AssertionError invariantBroken(String what) {
-        return new AssertionError("Paxos invariant broken: " + what);
-    }
-
-    private void send(Message m) {
-        out.messages.add(m);
-    }
-
-    private void persist(PersistWrite w) {
-        out.persist.add(w);
-    }
-
-    private void diag(Code code, String detail) {
-        out.diagnostics.add(new Diagnostic(code, "replica " + me + ": " + detail));
-    }
-
-    /** Refuses one value of a proposed batch, alone: the runtime answers its client, the others wait on. */
-    private void diagValue(int valueIndex, Code code, String detail) {
-        out.diagnostics.add(new Diagnostic(code, "replica " + me + ": " + detail, valueIndex));
-    }
-
-    private static long saturatedAdd(long a, long b) {
-        long r = a + b;
-        return ((a ^ r) & (b ^ r)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : r;
-    }
-
-    private static final class Out {
-        final ArrayList<PersistWrite> persist = new ArrayList<>();
-        final ArrayList<Message> messages = new ArrayList<>();
-        final ArrayList<Decided> decided = new ArrayList<>();
-        final ArrayList<Effect> effects = new ArrayList<>();
-        final ArrayList<Diagnostic> diagnostics = new ArrayList<>();
     }
 }
