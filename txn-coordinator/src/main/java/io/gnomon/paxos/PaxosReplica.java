@@ -17,7 +17,6 @@ import io.gnomon.paxos.Output.Effect;
 import io.gnomon.paxos.PersistWrite.PersistAccepted;
 import io.gnomon.paxos.PersistWrite.PersistConfig;
 import io.gnomon.paxos.PersistWrite.PersistDecided;
-import io.gnomon.paxos.PersistWrite.PersistLeaseGrant;
 import io.gnomon.paxos.PersistWrite.PersistSnapshot;
 import io.gnomon.truetime.TimeInterval;
 
@@ -49,7 +48,7 @@ import static io.gnomon.paxos.ReplicaState.saturatedAdd;
  * <p>Lease rule: a grant (in a Promise or Accepted) promises the grantor will not promise any other replica's
  * ballot until {@code TrueTime.after(grant end)}. The leader holds a lease until the end that a majority of the
  * current configuration granted, and may serve lease reads while {@code TrueTime.before(that end)}. Grants are
- * persisted before they are sent ({@link PersistLeaseGrant}, written ahead of the grant so renewals rarely need a
+ * persisted before they are sent ({@link PersistWrite.PersistLeaseGrant}, written ahead of the grant so renewals rarely need a
  * write): a restarted replica promises no other ballot until TrueTime is after the persisted end, and after
  * {@code now.latest + leaseDuration} (for logs written before grants were persisted).
  *
@@ -80,8 +79,6 @@ public final class PaxosReplica {
     }
 
     private final ReplicaState st;
-    /** Negative control only: see {@link #skipLeaseWaitForNegativeControl()}. */
-    private boolean skipLeaseWait;
     /** Negative control only: see {@link #skipMembershipLeaseWaitForNegativeControl()}. */
     private boolean skipMembershipLeaseWait;
 
@@ -89,20 +86,6 @@ public final class PaxosReplica {
 
     // Volatile state.
     private long knownNewerConfigId;
-    private long grantedLeaseEndEpochNanos = Long.MIN_VALUE;
-    private int grantedLeaseHolder = -1;
-    /**
-     * The largest grant end this replica has asked to persist (or recovered): a grant ending at or before it is
-     * covered on a restart; one beyond it is persisted first ({@link #grant}). Durable state in that sense, though
-     * it only grows and says nothing about the holder.
-     */
-    private long durableGrantEndEpochNanos;
-    /**
-     * The running grant is to this replica itself, made as a candidate, and it has not led since: no lease read
-     * or timestamp ever relied on it, so promising a higher ballot may release it at once. A grant this replica
-     * held as leader (or recovered after a crash) is never released early: it waits out its end.
-     */
-    private boolean selfGrantUnserved;
     /**
      * The latest end of a lease this replica held as leader in the current configuration (recorded when it steps
      * down), and in any configuration before it. A membership change waits until TrueTime is after the second:
@@ -129,7 +112,6 @@ public final class PaxosReplica {
     private Ballot adoptedRound = Ballot.ZERO;
     private long adoptedLogEnd;
     private final TreeMap<Integer, Progress> progress = new TreeMap<>();
-    private final TreeMap<Integer, Long> leaseGrants = new TreeMap<>();
     private final TreeMap<Integer, Long> lastHeardFromNanos = new TreeMap<>();
     private long selfAcked;
     private long lastHeartbeatNanos;
@@ -170,13 +152,7 @@ public final class PaxosReplica {
         }
         configHistory.add(new ConfigRecord(st.configId, st.members, st.configStartIndex));
         st.maxRoundSeen = st.promised.round();
-        this.durableGrantEndEpochNanos = r.grantedLeaseEndEpochNanos();
-        if (restarted) {
-            // Either bound alone can fall short: the persisted end when the log predates persisted grants (0), the
-            // old rule when this incarnation runs with a shorter lease than the one that granted (issue 16).
-            grantedLeaseEndEpochNanos = Math.max(r.grantedLeaseEndEpochNanos(),
-                    saturatedAdd(trueTimeNow.latestEpochNanos(), st.config.leaseDurationNanos()));
-        }
+        st.lease = new Lease(st, r.grantedLeaseEndEpochNanos(), restarted, trueTimeNow);
         st.now = nowMonotonicNanos;
         st.resetElectionTimer();
         if (st.decidedIndex > st.logEnd() || st.compactedIndex > st.decidedIndex) {
@@ -197,7 +173,7 @@ public final class PaxosReplica {
      * on purpose: no production path can reach it; only tests in {@code io.gnomon.paxos} call it.
      */
     void skipLeaseWaitForNegativeControl() {
-        this.skipLeaseWait = true;
+        st.lease.skipLeaseWait();
     }
 
     /**
@@ -214,7 +190,7 @@ public final class PaxosReplica {
      * defeats. Call right after {@link #recover}. Package-private like {@link #skipLeaseWaitForNegativeControl()}.
      */
     void forgetPersistedGrantForNegativeControl(TimeInterval trueTimeNow) {
-        this.grantedLeaseEndEpochNanos = saturatedAdd(trueTimeNow.latestEpochNanos(), st.config.leaseDurationNanos());
+        st.lease.forgetPersistedGrant(trueTimeNow);
     }
 
     // ------------------------------------------------------------------ inputs
@@ -415,27 +391,12 @@ public final class PaxosReplica {
 
     /** Whether this replica leads with a lease: {@code TrueTime.before(leaseEnd)}. */
     public boolean canServeLeaseRead(TimeInterval trueTimeNow) {
-        return st.role == Role.LEADER && st.members.contains(st.me) && trueTimeNow.latestEpochNanos() < leaseEndEpochNanos();
+        return st.lease.canServeLeaseRead(trueTimeNow);
     }
 
     /** The end of the lease a majority granted to this leader's ballot; {@link Long#MIN_VALUE} if none. */
     public long leaseEndEpochNanos() {
-        if (st.role != Role.LEADER) {
-            return Long.MIN_VALUE;
-        }
-        ArrayList<Long> ends = new ArrayList<>();
-        for (int m : st.members) {
-            Long g = leaseGrants.get(m);
-            if (g != null) {
-                ends.add(g);
-            }
-        }
-        int majority = st.majority();
-        if (ends.size() < majority) {
-            return Long.MIN_VALUE;
-        }
-        ends.sort((a, b) -> Long.compare(b, a));
-        return ends.get(majority - 1);
+        return st.lease.leaseEndEpochNanos();
     }
 
     public int replicaId() {
@@ -491,9 +452,9 @@ public final class PaxosReplica {
             } else if (lostPlaceIn(p)) {
                 // We promised this ballot, then restarted and lost our place in it: promise it again (the
                 // promise is durable already), once every grant we may have made before the crash is over.
-                if (!canPromise(p.from())) {
+                if (!st.lease.canPromise(p.from())) {
                     st.diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " (re-promise after a "
-                            + "restart) deferred until TrueTime is after " + grantedLeaseEndEpochNanos);
+                            + "restart) deferred until TrueTime is after " + st.lease.grantEndEpochNanos());
                     return;
                 }
                 st.followerPhase = FollowerPhase.PREPARED;
@@ -506,13 +467,13 @@ public final class PaxosReplica {
             }
             return;
         }
-        if (!canPromise(p.from())) {
+        if (!st.lease.canPromise(p.from())) {
             // A higher ballot is waiting for our grant to run out; we promise it then. Competing meanwhile would
             // only renew our own grant and keep it waiting (livelock seen with a restarted former leader whose
             // election timeout is shorter than its recovered self-grant), so hold our election timer.
             st.resetElectionTimer();
             st.diag(Code.LEASE_WAIT, "Prepare " + p.ballot() + " from " + p.from() + " deferred: lease granted to "
-                    + grantedLeaseHolder + " until " + grantedLeaseEndEpochNanos + ", TrueTime earliest "
+                    + st.lease.grantHolder() + " until " + st.lease.grantEndEpochNanos() + ", TrueTime earliest "
                     + st.tt.earliestEpochNanos());
             return;
         }
@@ -568,7 +529,7 @@ public final class PaxosReplica {
             snap = st.snapshot;
             start = st.compactedIndex;
         }
-        long granted = grant(p.from(), p.leaseEndRequestedEpochNanos());
+        long granted = st.lease.grant(p.from(), p.leaseEndRequestedEpochNanos());
         return new Promise(st.me, p.from(), st.configId, p.ballot(), st.acceptedRound, st.logEnd(), st.decidedIndex, start,
                 st.slice(start, st.logEnd()), snap, granted);
     }
@@ -706,7 +667,7 @@ public final class PaxosReplica {
     }
 
     private Accepted accepted(int leader, long leaseEndRequested) {
-        return new Accepted(st.me, leader, st.configId, st.promised, st.logEnd(), grant(leader, leaseEndRequested));
+        return new Accepted(st.me, leader, st.configId, st.promised, st.logEnd(), st.lease.grant(leader, leaseEndRequested));
     }
 
     // ------------------------------------------------------------------ leader side
@@ -717,7 +678,7 @@ public final class PaxosReplica {
             st.resetElectionTimer(); // lacks the configuration's starting prefix, or the configuration is over
             return false;
         }
-        if (!canPromise(st.me)) {
+        if (!st.lease.canPromise(st.me)) {
             st.electionDeadlineNanos = st.now + st.config.retransmitIntervalNanos(); // our own grant has not run out yet
             return false;
         }
@@ -801,7 +762,7 @@ public final class PaxosReplica {
         prepareDecidedIndex = st.decidedIndex;
         promises.clear();
         progress.clear();
-        leaseGrants.clear();
+        st.lease.clearGrants();
         lastMajorityContactNanos = st.now;
         sendPrepares(true);
         st.resetElectionTimer();
@@ -809,7 +770,7 @@ public final class PaxosReplica {
 
     private void sendPrepares(boolean includingSelf) {
         lastPrepareSentNanos = st.now;
-        long request = leaseRequest();
+        long request = st.lease.leaseRequest();
         for (int m : st.members) {
             if (promises.containsKey(m) || (m == st.me && !includingSelf)) {
                 continue;
@@ -840,7 +801,7 @@ public final class PaxosReplica {
                 // Promised again (it restarted and we Prepared it again, or the network repeated its Promise):
                 // synchronize it from what it says now. A follower already in sync answers with where it is.
                 promises.put(p.from(), p);
-                recordGrant(p.from(), p.leaseEndGrantedEpochNanos());
+                st.lease.recordGrant(p.from(), p.leaseEndGrantedEpochNanos());
                 progress.remove(p.from());
                 sendAcceptSync(p.from());
                 return;
@@ -849,7 +810,7 @@ public final class PaxosReplica {
             return;
         }
         promises.put(p.from(), p);
-        recordGrant(p.from(), p.leaseEndGrantedEpochNanos());
+        st.lease.recordGrant(p.from(), p.leaseEndGrantedEpochNanos());
         if (st.role == Role.CANDIDATE) {
             int count = 0;
             for (int m : st.members) {
@@ -894,7 +855,7 @@ public final class PaxosReplica {
         st.acceptedRound = st.promised;
         st.persist(new PersistAccepted(st.configId, st.acceptedRound, from, suffix));
         st.role = Role.LEADER;
-        selfGrantUnserved = false;
+        st.lease.startedLeading();
         selfAcked = -1;
         lastHeartbeatNanos = st.now;
         st.out.effects.add(new Effect.BecameLeader(st.configId, st.promised));
@@ -918,7 +879,7 @@ public final class PaxosReplica {
             from = st.compactedIndex;
         }
         st.send(new AcceptSync(st.me, f, st.configId, st.promised, from, st.slice(from, st.logEnd()), snap, st.decidedIndex,
-                leaseRequest()));
+                st.lease.leaseRequest()));
         Progress pr = progress.computeIfAbsent(f, k -> new Progress());
         pr.syncSentNanos = st.now;
         pr.syncIndex = from;
@@ -954,7 +915,7 @@ public final class PaxosReplica {
             if (p.nextIndex < p.acked) {
                 p.nextIndex = p.acked;
             }
-            recordGrant(a.from(), a.leaseEndGrantedEpochNanos());
+            st.lease.recordGrant(a.from(), a.leaseEndGrantedEpochNanos());
             sendAppends(a.from());
         }
         tryDecide();
@@ -977,7 +938,7 @@ public final class PaxosReplica {
         long chosen = acks.get(st.majority() - 1);
         if (chosen > st.decidedIndex) {
             for (var e : progress.entrySet()) {
-                st.send(new Decide(st.me, e.getKey(), st.configId, st.promised, chosen, leaseRequest()));
+                st.send(new Decide(st.me, e.getKey(), st.configId, st.promised, chosen, st.lease.leaseRequest()));
             }
             advanceDecided(chosen);
         }
@@ -1001,8 +962,8 @@ public final class PaxosReplica {
             return;
         }
         lastHeartbeatNanos = st.now;
-        long request = leaseRequest();
-        recordGrant(st.me, grant(st.me, request));
+        long request = st.lease.leaseRequest();
+        st.lease.recordGrant(st.me, st.lease.grant(st.me, request));
         for (int m : st.members) {
             if (m == st.me) {
                 continue;
@@ -1034,7 +995,7 @@ public final class PaxosReplica {
         }
         long base = p.ackedOnce ? p.acked : p.syncIndex;
         if (p.ackedOnce && p.nextIndex < st.compactedIndex) {
-            st.send(new InstallSnapshot(st.me, f, st.configId, st.promised, st.snapshot, st.decidedIndex, leaseRequest()));
+            st.send(new InstallSnapshot(st.me, f, st.configId, st.promised, st.snapshot, st.decidedIndex, st.lease.leaseRequest()));
             p.nextIndex = st.compactedIndex;
             base = st.compactedIndex;
         }
@@ -1052,7 +1013,7 @@ public final class PaxosReplica {
                 batch.add(e);
                 bytes += e.sizeBytes();
             }
-            st.send(new Accept(st.me, f, st.configId, st.promised, p.nextIndex, batch, st.decidedIndex, leaseRequest()));
+            st.send(new Accept(st.me, f, st.configId, st.promised, p.nextIndex, batch, st.decidedIndex, st.lease.leaseRequest()));
             p.nextIndex += batch.size();
         }
     }
@@ -1106,11 +1067,11 @@ public final class PaxosReplica {
         if (st.role == Role.LEADER && n.promised().equals(st.promised) && n.from() != st.me) {
             // A follower promised our ballot but lost its place in it (it restarted): Prepare it again; its new
             // Promise gets a fresh AcceptSync.
-            st.send(prepareFor(n.from(), leaseRequest()));
+            st.send(prepareFor(n.from(), st.lease.leaseRequest()));
             return;
         }
         if (st.role != Role.FOLLOWER && n.promised().isAbove(st.promised)) {
-            if (st.role == Role.LEADER && canServeLeaseRead(st.tt)) {
+            if (st.role == Role.LEADER && st.lease.canServeLeaseRead(st.tt)) {
                 // A replica that lost touch bumped the ballot; we still hold the lease, so we take the ballot
                 // back at once (our grantors promise us again without waiting, we are their lease holder).
                 startElection();
@@ -1181,7 +1142,7 @@ public final class PaxosReplica {
     }
 
     private void stepDown(String reason) {
-        leaseEndHeldInConfigEpochNanos = Math.max(leaseEndHeldInConfigEpochNanos, leaseEndEpochNanos());
+        leaseEndHeldInConfigEpochNanos = Math.max(leaseEndHeldInConfigEpochNanos, st.lease.leaseEndEpochNanos());
         if (st.role != Role.FOLLOWER) {
             st.out.effects.add(new Effect.SteppedDown(st.configId, st.promised, reason));
             if (!pending.isEmpty()) {
@@ -1194,56 +1155,7 @@ public final class PaxosReplica {
         st.leaderId = -1;
         promises.clear();
         progress.clear();
-        leaseGrants.clear();
-    }
-
-    /** Whether we may promise {@code candidate}: every lease we granted to someone else is over. */
-    private boolean canPromise(int candidate) {
-        return skipLeaseWait || (grantedLeaseHolder == candidate && grantedLeaseHolder != -1)
-                || st.tt.earliestEpochNanos() > grantedLeaseEndEpochNanos || selfGrantReleasable();
-    }
-
-    /** A self-grant made as a candidate that never led under it (see {@link #selfGrantUnserved}). */
-    private boolean selfGrantReleasable() {
-        return grantedLeaseHolder == st.me && selfGrantUnserved && st.role != Role.LEADER;
-    }
-
-    /** Grants {@code holder} a lease; returns its end, capped at what our own TrueTime allows. */
-    private long grant(int holder, long requestedEndEpochNanos) {
-        if (requestedEndEpochNanos == Long.MIN_VALUE) {
-            return Long.MIN_VALUE;
-        }
-        long end = Math.min(requestedEndEpochNanos,
-                saturatedAdd(st.tt.latestEpochNanos(), st.config.leaseDurationNanos()));
-        if (!(skipLeaseWait || holder == grantedLeaseHolder || st.tt.earliestEpochNanos() > grantedLeaseEndEpochNanos
-                || selfGrantReleasable())) {
-            throw invariantBroken("granting " + holder + " while the lease of " + grantedLeaseHolder + " runs");
-        }
-        if (holder != grantedLeaseHolder) {
-            selfGrantUnserved = holder == st.me && st.role != Role.LEADER;
-        }
-        grantedLeaseEndEpochNanos = holder == grantedLeaseHolder ? Math.max(grantedLeaseEndEpochNanos, end) : end;
-        grantedLeaseHolder = holder;
-        if (end > durableGrantEndEpochNanos) {
-            // Persisted before the grant leaves (the runtime syncs an output's writes before its messages), and a
-            // little ahead of it so the next renewals are covered without a write (PaxosConfig.grantPersistAheadNanos).
-            durableGrantEndEpochNanos = saturatedAdd(end, st.config.grantPersistAheadNanos());
-            st.persist(new PersistLeaseGrant(durableGrantEndEpochNanos));
-        }
-        if (end > durableGrantEndEpochNanos) {
-            throw invariantBroken("grant until " + end + " beyond the persisted " + durableGrantEndEpochNanos);
-        }
-        return end;
-    }
-
-    private void recordGrant(int from, long endEpochNanos) {
-        if (endEpochNanos != Long.MIN_VALUE) {
-            leaseGrants.merge(from, endEpochNanos, Math::max);
-        }
-    }
-
-    private long leaseRequest() {
-        return saturatedAdd(st.tt.earliestEpochNanos(), st.config.leaseDurationNanos());
+        st.lease.clearGrants();
     }
 
     private String validate(Message m) {

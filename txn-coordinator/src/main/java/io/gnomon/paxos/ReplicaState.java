@@ -47,6 +47,9 @@ final class ReplicaState {
     long maxRoundSeen;
     long electionDeadlineNanos;
 
+    // The parts, set once by PaxosReplica's constructor; each keeps its own state private.
+    Lease lease;
+
     // The inputs of the call in progress, and what it returns.
     long now;
     TimeInterval tt;
