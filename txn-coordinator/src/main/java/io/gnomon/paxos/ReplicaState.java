@@ -4,6 +4,7 @@ import io.gnomon.paxos.Output.Decided;
 import io.gnomon.paxos.Output.Diagnostic;
 import io.gnomon.paxos.Output.Diagnostic.Code;
 import io.gnomon.paxos.Output.Effect;
+import io.gnomon.paxos.PersistWrite.PersistDecided;
 import io.gnomon.paxos.PersistWrite.PersistPromise;
 import io.gnomon.paxos.PersistWrite.PersistSnapshot;
 import io.gnomon.truetime.TimeInterval;
@@ -47,15 +48,24 @@ final class ReplicaState {
     long maxRoundSeen;
     long electionDeadlineNanos;
 
-    // The parts, set once by PaxosReplica's constructor; each keeps its own state private.
-    Lease lease;
+    // The parts; each keeps its own state private and reaches the others through their methods.
+    final Lease lease;
+    final Membership membership;
+    final Election election;
+    final Follower follower;
+    final Leader leader;
 
     // The inputs of the call in progress, and what it returns.
     long now;
     TimeInterval tt;
     Out out;
 
-    ReplicaState(PaxosConfig config, DurableState.Recovered r) {
+    /**
+     * The recovered state {@code r}, with the parts over it.
+     *
+     * @param restarted whether this replica restarted (then it waits out the grants it made before, see {@link Lease})
+     */
+    ReplicaState(PaxosConfig config, DurableState.Recovered r, boolean restarted, TimeInterval trueTimeNow) {
         this.config = config;
         this.me = config.replicaId();
         this.limits = config.limits();
@@ -69,6 +79,12 @@ final class ReplicaState {
         this.compactedIndex = r.firstSlot();
         this.log.addAll(r.entries());
         this.decidedIndex = r.decidedIndex();
+        this.membership = new Membership(this);
+        this.maxRoundSeen = promised.round();
+        this.lease = new Lease(this, r.grantedLeaseEndEpochNanos(), restarted, trueTimeNow);
+        this.election = new Election(this);
+        this.follower = new Follower(this);
+        this.leader = new Leader(this);
     }
 
     // ------------------------------------------------------------------ log
@@ -96,6 +112,39 @@ final class ReplicaState {
 
     int majority() {
         return members.size() / 2 + 1;
+    }
+
+    /**
+     * Slots below {@code target} (at most the log end) are decided: they go out in slot order. A decided
+     * configuration entry ends the configuration; a leader of the old one campaigns in the new one at once.
+     */
+    void advanceDecided(long target) {
+        target = Math.min(target, logEnd());
+        if (target <= decidedIndex) {
+            return;
+        }
+        Entry configEntry = null;
+        long configSlot = -1;
+        for (long s = decidedIndex; s < target; s++) {
+            Entry e = entryAt(s);
+            out.decided.add(new Decided(s, e));
+            if (e.isConfig() && e.nextConfigId() > configId) {
+                configEntry = e;
+                configSlot = s;
+            }
+        }
+        decidedIndex = target;
+        persist(new PersistDecided(decidedIndex));
+        if (configEntry != null) {
+            if (configSlot != decidedIndex - 1) {
+                throw invariantBroken("entries after configuration entry at " + configSlot);
+            }
+            boolean wasLeader = role == Role.LEADER;
+            membership.enterConfiguration(configEntry.nextConfigId(), configEntry.nextMembers(), configSlot + 1);
+            if (wasLeader && members.contains(me)) {
+                election.startElection();
+            }
+        }
     }
 
     // ------------------------------------------------------------------ durable writes
