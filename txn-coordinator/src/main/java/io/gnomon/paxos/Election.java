@@ -68,7 +68,8 @@ final class Election {
             return false;
         }
         if (!st.lease.canPromise(st.me)) {
-            st.electionDeadlineNanos = st.now + st.config.retransmitIntervalNanos(); // our own grant has not run out yet
+            // our own grant has not run out yet
+            st.electionDeadlineNanos = st.now + st.config.retransmitIntervalNanos();
             return false;
         }
         return true;
@@ -164,14 +165,15 @@ final class Election {
                 continue;
             }
             Prepare p = prepareFor(m, request);
-            st.send(m == st.me ? st.follower.promiseFor(p) : p); // our own promise is a loopback: it counts once persisted
+            // our own promise is a loopback: it counts once persisted
+            st.send(m == st.me ? st.follower.promiseFor(p) : p);
         }
     }
 
     /** Our ballot's Prepare to {@code m}, with what we held when we started it. */
     Prepare prepareFor(int m, long leaseEndRequestedEpochNanos) {
-        return new Prepare(st.me, m, st.configId, st.members, st.configStartIndex, st.promised, prepareAcceptedRound, prepareLogEnd,
-                prepareDecidedIndex, leaseEndRequestedEpochNanos);
+        return new Prepare(st.me, m, st.configId, st.members, st.configStartIndex, st.promised, prepareAcceptedRound,
+                prepareLogEnd, prepareDecidedIndex, leaseEndRequestedEpochNanos);
     }
 
     void onPromise(Promise p) {

@@ -34,7 +34,8 @@ final class Follower {
         int c = p.ballot().compareTo(st.promised);
         if (c < 0) {
             st.send(new Nack(st.me, p.from(), st.configId, st.promised));
-            st.diag(Code.STALE_BALLOT, "Prepare " + p.ballot() + " from " + p.from() + " below promised " + st.promised);
+            st.diag(Code.STALE_BALLOT, "Prepare " + p.ballot() + " from " + p.from() + " below promised "
+                    + st.promised);
             return;
         }
         if (c == 0) {
@@ -121,8 +122,8 @@ final class Follower {
             start = st.compactedIndex;
         }
         long granted = st.lease.grant(p.from(), p.leaseEndRequestedEpochNanos());
-        return new Promise(st.me, p.from(), st.configId, p.ballot(), st.acceptedRound, st.logEnd(), st.decidedIndex, start,
-                st.slice(start, st.logEnd()), snap, granted);
+        return new Promise(st.me, p.from(), st.configId, p.ballot(), st.acceptedRound, st.logEnd(), st.decidedIndex,
+                start, st.slice(start, st.logEnd()), snap, granted);
     }
 
     void onAcceptSync(AcceptSync a) {
@@ -258,6 +259,7 @@ final class Follower {
     }
 
     private Accepted accepted(int leader, long leaseEndRequested) {
-        return new Accepted(st.me, leader, st.configId, st.promised, st.logEnd(), st.lease.grant(leader, leaseEndRequested));
+        return new Accepted(st.me, leader, st.configId, st.promised, st.logEnd(),
+                st.lease.grant(leader, leaseEndRequested));
     }
 }

@@ -163,8 +163,8 @@ final class Leader {
             snap = st.snapshot;
             from = st.compactedIndex;
         }
-        st.send(new AcceptSync(st.me, f, st.configId, st.promised, from, st.slice(from, st.logEnd()), snap, st.decidedIndex,
-                st.lease.leaseRequest()));
+        st.send(new AcceptSync(st.me, f, st.configId, st.promised, from, st.slice(from, st.logEnd()), snap,
+                st.decidedIndex, st.lease.leaseRequest()));
         Progress pr = progress.computeIfAbsent(f, k -> new Progress());
         pr.syncSentNanos = st.now;
         pr.syncIndex = from;
@@ -181,7 +181,8 @@ final class Leader {
             return;
         }
         if (a.logEnd() > st.logEnd()) {
-            st.diag(Code.BAD_MESSAGE, "Accepted up to " + a.logEnd() + " from " + a.from() + " beyond log end " + st.logEnd());
+            st.diag(Code.BAD_MESSAGE, "Accepted up to " + a.logEnd() + " from " + a.from() + " beyond log end "
+                    + st.logEnd());
             return;
         }
         if (a.from() == st.me) {
@@ -281,7 +282,8 @@ final class Leader {
         }
         long base = p.ackedOnce ? p.acked : p.syncIndex;
         if (p.ackedOnce && p.nextIndex < st.compactedIndex) {
-            st.send(new InstallSnapshot(st.me, f, st.configId, st.promised, st.snapshot, st.decidedIndex, st.lease.leaseRequest()));
+            st.send(new InstallSnapshot(st.me, f, st.configId, st.promised, st.snapshot, st.decidedIndex,
+                    st.lease.leaseRequest()));
             p.nextIndex = st.compactedIndex;
             base = st.compactedIndex;
         }
@@ -299,7 +301,8 @@ final class Leader {
                 batch.add(e);
                 bytes += e.sizeBytes();
             }
-            st.send(new Accept(st.me, f, st.configId, st.promised, p.nextIndex, batch, st.decidedIndex, st.lease.leaseRequest()));
+            st.send(new Accept(st.me, f, st.configId, st.promised, p.nextIndex, batch, st.decidedIndex,
+                    st.lease.leaseRequest()));
             p.nextIndex += batch.size();
         }
     }

@@ -68,7 +68,8 @@ final class Lease {
 
     /** Whether this replica leads with a lease: {@code TrueTime.before(leaseEnd)}. */
     boolean canServeLeaseRead(TimeInterval trueTimeNow) {
-        return st.role == Role.LEADER && st.members.contains(st.me) && trueTimeNow.latestEpochNanos() < leaseEndEpochNanos();
+        return st.role == Role.LEADER && st.members.contains(st.me)
+                && trueTimeNow.latestEpochNanos() < leaseEndEpochNanos();
     }
 
     /** The end of the lease a majority granted to this leader's ballot; {@link Long#MIN_VALUE} if none. */
@@ -96,7 +97,7 @@ final class Lease {
         return saturatedAdd(st.tt.earliestEpochNanos(), st.config.leaseDurationNanos());
     }
 
-    /** {@code from} granted this replica's ballot a lease until {@code endEpochNanos} (none: {@link Long#MIN_VALUE}). */
+    /** {@code from} granted our ballot a lease until {@code endEpochNanos} ({@link Long#MIN_VALUE}: none). */
     void recordGrant(int from, long endEpochNanos) {
         if (endEpochNanos != Long.MIN_VALUE) {
             leaseGrants.merge(from, endEpochNanos, Math::max);

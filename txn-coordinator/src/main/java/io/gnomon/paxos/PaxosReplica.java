@@ -38,8 +38,8 @@ import static io.gnomon.paxos.ReplicaState.invariantBroken;
  * <p>Lease rule: a grant (in a Promise or Accepted) promises the grantor will not promise any other replica's
  * ballot until {@code TrueTime.after(grant end)}. The leader holds a lease until the end that a majority of the
  * current configuration granted, and may serve lease reads while {@code TrueTime.before(that end)}. Grants are
- * persisted before they are sent ({@link PersistWrite.PersistLeaseGrant}, written ahead of the grant so renewals rarely need a
- * write): a restarted replica promises no other ballot until TrueTime is after the persisted end, and after
+ * persisted before they are sent ({@link PersistWrite.PersistLeaseGrant}, written ahead of the grant so renewals rarely
+ * need a write): a restarted replica promises no other ballot until TrueTime is after the persisted end, and after
  * {@code now.latest + leaseDuration} (for logs written before grants were persisted).
  *
  * <p>Pre-vote (Ongaro's thesis, section 9.6; etcd raft's PreVote): when its election timer fires, a replica first
@@ -144,7 +144,8 @@ public final class PaxosReplica {
             return finish();
         }
         if (in.to() != st.me) {
-            st.diag(Code.WRONG_DESTINATION, in.getClass().getSimpleName() + " for replica " + in.to() + " reached " + st.me);
+            st.diag(Code.WRONG_DESTINATION, in.getClass().getSimpleName() + " for replica " + in.to() + " reached "
+                    + st.me);
             return finish();
         }
         if (in.configId() < st.configId) {
