@@ -5,7 +5,6 @@ import io.gnomon.paxos.Message.PreVoteReply;
 import io.gnomon.paxos.Message.Prepare;
 import io.gnomon.paxos.Message.Promise;
 import io.gnomon.paxos.Output.Diagnostic.Code;
-import io.gnomon.paxos.ReplicaState.FollowerPhase;
 import io.gnomon.paxos.ReplicaState.Role;
 
 import java.util.Collection;
@@ -145,7 +144,7 @@ final class Election {
         }
         st.setPromised(new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + 1, st.me));
         st.role = Role.CANDIDATE;
-        st.followerPhase = FollowerPhase.NONE;
+        st.follower.losePlace();
         st.leaderId = st.me;
         prepareAcceptedRound = st.acceptedRound;
         prepareLogEnd = st.logEnd();

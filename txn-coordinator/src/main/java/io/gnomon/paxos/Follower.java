@@ -10,7 +10,6 @@ import io.gnomon.paxos.Message.Prepare;
 import io.gnomon.paxos.Message.Promise;
 import io.gnomon.paxos.Output.Diagnostic.Code;
 import io.gnomon.paxos.PersistWrite.PersistAccepted;
-import io.gnomon.paxos.ReplicaState.FollowerPhase;
 import io.gnomon.paxos.ReplicaState.Role;
 
 import java.util.List;
@@ -23,10 +22,19 @@ import java.util.List;
  * A follower that restarted and lost its place in its promised ballot asks that ballot's leader to Prepare it again.
  */
 final class Follower {
+    /** Where this replica stands in its promised ballot: nowhere, promised (awaiting AcceptSync), or accepting. */
+    private enum Phase { NONE, PREPARED, ACCEPTING }
+
     private final ReplicaState st;
+    private Phase phase = Phase.NONE;
 
     Follower(ReplicaState st) {
         this.st = st;
+    }
+
+    /** A new ballot or configuration, or stepping down: this replica has no place in any leader's ballot. */
+    void losePlace() {
+        phase = Phase.NONE;
     }
 
     void onPrepare(Prepare p) {
@@ -39,7 +47,7 @@ final class Follower {
             return;
         }
         if (c == 0) {
-            if (st.followerPhase == FollowerPhase.PREPARED && st.leaderId == p.from()) {
+            if (phase == Phase.PREPARED && st.leaderId == p.from()) {
                 st.send(promiseFor(p)); // our Promise was lost or is slow: the same promise again
             } else if (lostPlaceIn(p)) {
                 // We promised this ballot, then restarted and lost our place in it: promise it again (the
@@ -49,7 +57,7 @@ final class Follower {
                             + "restart) deferred until TrueTime is after " + st.lease.grantEndEpochNanos());
                     return;
                 }
-                st.followerPhase = FollowerPhase.PREPARED;
+                phase = Phase.PREPARED;
                 st.leaderId = p.from();
                 st.resetElectionTimer();
                 st.election.noteLeaderContact();
@@ -73,7 +81,7 @@ final class Follower {
             st.leader.stepDown("promised higher ballot " + p.ballot());
         }
         st.setPromised(p.ballot());
-        st.followerPhase = FollowerPhase.PREPARED;
+        phase = Phase.PREPARED;
         st.leaderId = p.from();
         st.resetElectionTimer();
         st.election.noteLeaderContact();
@@ -85,7 +93,7 @@ final class Follower {
      * it (no Promise or AcceptSync since we restarted): we know the ballot, not where our log stands in it.
      */
     private boolean lostPlaceIn(Message m) {
-        return st.role == Role.FOLLOWER && st.followerPhase == FollowerPhase.NONE && m.from() != st.me
+        return st.role == Role.FOLLOWER && phase == Phase.NONE && m.from() != st.me
                 && st.promised.replicaId() == m.from();
     }
 
@@ -130,12 +138,12 @@ final class Follower {
         if (!sameBallotOrReject(a, a.ballot())) {
             return;
         }
-        if (st.followerPhase == FollowerPhase.ACCEPTING && st.leaderId == a.from()) {
+        if (phase == Phase.ACCEPTING && st.leaderId == a.from()) {
             st.election.noteLeaderContact();
             st.send(accepted(a.from(), a.leaseEndRequestedEpochNanos())); // a retransmission: say where we are
             return;
         }
-        if (st.followerPhase != FollowerPhase.PREPARED || st.leaderId != a.from()) {
+        if (phase != Phase.PREPARED || st.leaderId != a.from()) {
             if (askToBePrepared(a)) {
                 return;
             }
@@ -162,7 +170,7 @@ final class Follower {
         st.log.addAll(suffix);
         st.acceptedRound = st.promised;
         st.persist(new PersistAccepted(st.configId, st.acceptedRound, start, suffix));
-        st.followerPhase = FollowerPhase.ACCEPTING;
+        phase = Phase.ACCEPTING;
         st.resetElectionTimer();
         st.election.noteLeaderContact();
         st.advanceDecided(Math.min(a.decidedIndex(), st.logEnd()));
@@ -173,7 +181,7 @@ final class Follower {
         if (!sameBallotOrReject(a, a.ballot())) {
             return;
         }
-        if (st.followerPhase != FollowerPhase.ACCEPTING || st.leaderId != a.from()) {
+        if (phase != Phase.ACCEPTING || st.leaderId != a.from()) {
             if (askToBePrepared(a)) {
                 return;
             }
@@ -207,7 +215,7 @@ final class Follower {
             st.resetElectionTimer();
             st.election.noteLeaderContact();
         }
-        if (st.followerPhase != FollowerPhase.ACCEPTING || st.leaderId != d.from()) {
+        if (phase != Phase.ACCEPTING || st.leaderId != d.from()) {
             askToBePrepared(d);
             return;
         }
@@ -219,7 +227,7 @@ final class Follower {
         if (!sameBallotOrReject(s, s.ballot())) {
             return;
         }
-        if (st.followerPhase != FollowerPhase.ACCEPTING || st.leaderId != s.from()) {
+        if (phase != Phase.ACCEPTING || st.leaderId != s.from()) {
             askToBePrepared(s);
             return;
         }

@@ -10,7 +10,6 @@ import io.gnomon.paxos.Message.Promise;
 import io.gnomon.paxos.Output.Diagnostic.Code;
 import io.gnomon.paxos.Output.Effect;
 import io.gnomon.paxos.PersistWrite.PersistAccepted;
-import io.gnomon.paxos.ReplicaState.FollowerPhase;
 import io.gnomon.paxos.ReplicaState.Role;
 
 import java.util.ArrayDeque;
@@ -382,7 +381,7 @@ final class Leader {
             }
         }
         st.role = Role.FOLLOWER;
-        st.followerPhase = FollowerPhase.NONE;
+        st.follower.losePlace();
         st.leaderId = -1;
         st.election.clearPromises();
         progress.clear();

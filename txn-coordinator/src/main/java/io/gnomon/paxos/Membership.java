@@ -3,7 +3,6 @@ package io.gnomon.paxos;
 import io.gnomon.paxos.Output.Diagnostic.Code;
 import io.gnomon.paxos.Output.Effect;
 import io.gnomon.paxos.PersistWrite.PersistConfig;
-import io.gnomon.paxos.ReplicaState.FollowerPhase;
 import io.gnomon.paxos.ReplicaState.Role;
 
 import java.util.ArrayList;
@@ -130,7 +129,7 @@ final class Membership {
         st.promised = Ballot.ZERO;
         st.acceptedRound = Ballot.ZERO;
         st.maxRoundSeen = 0;
-        st.followerPhase = FollowerPhase.NONE;
+        st.follower.losePlace();
         st.leaderId = -1;
         st.truncate(st.decidedIndex); // nothing undecided of the old configuration may be adopted in the new one
         st.persist(new PersistConfig(st.configId, st.members, st.configStartIndex, st.decidedIndex));

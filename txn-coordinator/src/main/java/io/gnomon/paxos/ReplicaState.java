@@ -23,8 +23,6 @@ import java.util.SplittableRandom;
 final class ReplicaState {
     enum Role { FOLLOWER, CANDIDATE, LEADER }
 
-    enum FollowerPhase { NONE, PREPARED, ACCEPTING }
-
     final PaxosConfig config;
     final int me;
     final PaxosLimits limits;
@@ -43,7 +41,6 @@ final class ReplicaState {
 
     // Volatile state.
     Role role = Role.FOLLOWER;
-    FollowerPhase followerPhase = FollowerPhase.NONE;
     int leaderId = -1;
     long maxRoundSeen;
     long electionDeadlineNanos;
