@@ -115,11 +115,13 @@ public final class SnapshotReader implements Iterator<SnapshotChunk>, AutoClosea
 
     @Override
     public void close() {
-        store.enter();
+        try {
+            store.enter();
+        } catch (IllegalStateException closedStore) {
+            return; // the store's close released the handles already
+        }
         try {
             closeHandles();
-        } catch (IllegalStateException closedStore) {
-            // the store's close released everything already
         } finally {
             store.exit();
         }
