@@ -429,12 +429,20 @@ public final class GroupStore {
         return installingKey;
     }
 
-    void durableUpTo(long index) {
-        synchronized (this) {
-            if (index > durableAppliedIndex) {
-                durableAppliedIndex = index;
-            }
+    /** For flush: {applied index, install generation}, or null if an install is under way (one consistent read). */
+    synchronized long[] flushCapture() {
+        return installing() ? null : new long[]{appliedIndex, installGeneration};
+    }
+
+    /** For flush: records {@code index} as durable unless an install began since the capture; says whether it did. */
+    synchronized boolean durableUpTo(long index, int capturedGeneration) {
+        if (capturedGeneration != installGeneration) {
+            return false;
         }
+        if (index > durableAppliedIndex) {
+            durableAppliedIndex = index;
+        }
+        return true;
     }
 
     private void checkReadable(long readTimestamp) {

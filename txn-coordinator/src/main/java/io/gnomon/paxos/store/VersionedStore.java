@@ -221,9 +221,12 @@ public final class VersionedStore implements AutoCloseable {
                 // Capture before flushing: everything an apply wrote before its index was published is in a memtable
                 // this flush covers. Writes racing with the flush may become durable too; they are just not reported.
                 TreeMap<Long, Long> captured = new TreeMap<>();
+                Map<Long, Integer> generations = new java.util.HashMap<>();
                 groups.forEach((id, g) -> {
-                    if (!g.installing()) {
-                        captured.put(id, g.appliedIndex());
+                    long[] indexAndGeneration = g.flushCapture();
+                    if (indexAndGeneration != null) {
+                        captured.put(id, indexAndGeneration[0]);
+                        generations.put(id, (int) indexAndGeneration[1]);
                     }
                 });
                 try (FlushOptions f = new FlushOptions().setWaitForFlush(true)) {
@@ -231,7 +234,8 @@ public final class VersionedStore implements AutoCloseable {
                 } catch (RocksDBException e) {
                     throw failure("flushing " + directory, e);
                 }
-                captured.forEach((id, index) -> groups.get(id).durableUpTo(index));
+                // A group whose install began while we flushed may have lost its old data on disk: promise nothing.
+                captured.entrySet().removeIf(e -> !groups.get(e.getKey()).durableUpTo(e.getValue(), generations.get(e.getKey())));
                 return Collections.unmodifiableSortedMap(captured);
             }
         } finally {
