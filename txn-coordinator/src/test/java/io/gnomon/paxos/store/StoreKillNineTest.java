@@ -43,8 +43,9 @@ class StoreKillNineTest {
 
     /** What the child acknowledged, per group. */
     static final class Acked {
-        final long[] applied = new long[GROUPS];
-        final long[] durable = new long[GROUPS];
+        /** Index GROUPS is the mirror group. */
+        final long[] applied = new long[GROUPS + 1];
+        final long[] durable = new long[GROUPS + 1];
         final AtomicLong lines = new AtomicLong();
         final AtomicLong lastLineNanos = new AtomicLong(System.nanoTime());
         volatile boolean started;
@@ -65,6 +66,7 @@ class StoreKillNineTest {
                         return;
                     }
                     case "A" -> applied[Integer.parseInt(f[1])] = Long.parseLong(f[2]);
+                    case "M" -> applied[GROUPS] = Long.parseLong(f[1]);
                     case "F" -> {
                         for (int i = 1; i < f.length; i++) {
                             String[] gi = f[i].split(":");
@@ -92,6 +94,7 @@ class StoreKillNineTest {
         Acked acked = new Acked();
         long lostBatches = 0;
         long beyondPromise = 0;
+        long midInstall = 0;
         for (int kill = 0; kill < KILLS; kill++) {
             long target = acked.lines.get() + 1 + rng.nextInt(3_000);
             long childSeed = rng.nextLong();
@@ -149,12 +152,30 @@ class StoreKillNineTest {
                             .append(acked.durable[g]).append("/reopened=").append(a);
                     acked.applied[g] = a; // the next child continues from here
                 }
+                GroupStore mirror = store.group(GROUPS);
+                String run = "seed " + seed + ", kill " + kill + ", mirror group " + GROUPS;
+                if (mirror.installing()) {
+                    assertThat(store.groupsWithIncompleteInstall()).as(run).containsExactly((long) GROUPS);
+                    assertThatThrownBy(() -> mirror.get(StoreKillChild.bytes("last"), Long.MAX_VALUE))
+                            .as(run).hasMessageContaining("interrupted by a crash");
+                    midInstall++;
+                    report.append(" mirror:installing");
+                } else {
+                    long a = mirror.appliedIndex();
+                    // a snapshot of group 0 at index a is batches 0..a, like group 0 itself at a
+                    assertThat(a).as(run + ": vs the last flush's promise").isGreaterThanOrEqualTo(acked.durable[GROUPS]);
+                    assertThat(a).as(run + ": vs the last finished install").isLessThanOrEqualTo(acked.applied[0] + 1);
+                    assertGroupHoldsExactly(mirror, a, run);
+                    report.append(" mirror:reopened=").append(a).append("/installed=").append(acked.applied[GROUPS]);
+                    acked.applied[GROUPS] = a;
+                }
                 System.out.println(report);
             }
         }
         System.out.println("StoreKillNineTest: " + KILLS + " kills, " + lostBatches + " unflushed batches lost in total"
                 + " (replayed from the Paxos log in production); " + beyondPromise + " group reopenings past the last"
-                + " flush's promise (the engine flushed a full memtable on its own)");
+                + " flush's promise (the engine flushed a full memtable on its own); " + midInstall
+                + " reopenings found the mirror group mid-install");
     }
 
     /** Batches 0..applied of StoreKillChild are there, and none beyond. */
