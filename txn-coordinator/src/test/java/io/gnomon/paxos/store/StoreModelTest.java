@@ -172,6 +172,26 @@ class StoreModelTest {
         }
     }
 
+    @Test
+    void batchLimitsHoldAtTheLimitAndRefuseOnePast() throws Exception {
+        StoreLimits limits = new StoreLimits(8, 16, 3, 40, 5, 10, 64 << 10, 2);
+        try (VersionedStore store = VersionedStore.open(tmp.resolve("s"), limits)) {
+            GroupStore g = store.group(1);
+            List<Mutation> three = List.of(Mutation.put(b("a"), 1, new byte[16]), Mutation.put(b("b"), 1, new byte[16]),
+                    Mutation.put(b("cccccc"), 1, new byte[0]));
+            g.apply(0, three); // 3 mutations, 40 bytes: both limits exactly
+            assertThatThrownBy(() -> g.apply(1, List.of(Mutation.delete(b("a"), 2), Mutation.delete(b("a"), 3),
+                    Mutation.delete(b("a"), 4), Mutation.delete(b("a"), 5)))).hasMessageContaining("maxBatchMutations=3");
+            assertThatThrownBy(() -> g.apply(1, List.of(Mutation.put(b("a"), 2, new byte[16]), Mutation.put(b("b"), 2, new byte[16]),
+                    Mutation.put(b("ccccccc"), 2, new byte[0])))).hasMessageContaining("maxBatchBytes=40");
+            assertThat(g.appliedIndex()).isZero();
+            assertThat(g.scan(new byte[0], null, 1, 5)).hasSize(3);
+            assertThatThrownBy(() -> g.scan(new byte[0], null, 1, 6)).hasMessageContaining("maxScanRows");
+        }
+        assertThatThrownBy(() -> new StoreLimits(8, 16, 3, 23, 5, 10, 64 << 10, 2))
+                .hasMessageContaining("one mutation must fit in a batch");
+    }
+
     static List<String> allVersions(VersionedStore store, long group) {
         List<String> out = new ArrayList<>();
         try (var ro = new org.rocksdb.ReadOptions(); var upper = new org.rocksdb.Slice(KeyCodec.groupPrefixEnd(KeyCodec.GROUP_DATA, group));
