@@ -64,10 +64,7 @@ public final class SnapshotInstaller {
             while (p.hasRemaining()) {
                 byte[] suffix = take(p, chunk);
                 byte[] value = take(p, chunk);
-                if (suffix.length < 2 + KeyCodec.TIMESTAMP_BYTES || value.length == 0) {
-                    throw new IllegalArgumentException("group " + g + ": chunk " + chunk.sequence() + " holds a malformed entry");
-                }
-                KeyCodec.isTombstone(value); // checks the tag
+                checkEntry(g, chunk, suffix, value);
                 batch.put(KeyCodec.withGroup(g, suffix), value);
             }
             group.installChunk(generation, batch, "group " + g + ": install chunk " + chunk.sequence());
@@ -79,6 +76,21 @@ public final class SnapshotInstaller {
         gcWatermark = chunk.gcWatermark();
         nextSequence++;
         lastAdded = chunk.last();
+    }
+
+    /** A chunk from the network may be damaged: refuse it whole rather than write keys outside the layout. */
+    private static void checkEntry(long g, SnapshotChunk chunk, byte[] suffix, byte[] value) {
+        try {
+            if (suffix.length < 2 + KeyCodec.TIMESTAMP_BYTES || value.length == 0) {
+                throw new IllegalStateException("entry too short");
+            }
+            KeyCodec.unescape(suffix, 0, suffix.length - KeyCodec.TIMESTAMP_BYTES);
+            KeyCodec.checkTimestamp(KeyCodec.timestampOf(suffix));
+            KeyCodec.isTombstone(value);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("group " + g + ": chunk " + chunk.sequence()
+                    + " holds a malformed entry (" + e.getMessage() + "); nothing of it was written, restart the install", e);
+        }
     }
 
     private static byte[] take(ByteBuffer p, SnapshotChunk chunk) {

@@ -134,6 +134,33 @@ class SnapshotTest {
         }
     }
 
+    @Test
+    void damagedChunksAreRefusedWholeAndTheInstallCanContinue() throws Exception {
+        try (VersionedStore source = VersionedStore.open(tmp.resolve("a"), LIMITS);
+             VersionedStore target = VersionedStore.open(tmp.resolve("b"), LIMITS)) {
+            for (int i = 0; i < 10; i++) {
+                source.group(1).apply(i, List.of(Mutation.put(b("k" + i), 10 + i, b("v" + i))));
+            }
+            try (SnapshotReader r = source.group(1).snapshotChunks(LIMITS.maxChunkEntryBytes())) {
+                SnapshotChunk c = r.next();
+                assertThat(c.last()).isTrue();
+                SnapshotInstaller in = target.group(2).beginInstall(c.appliedIndex());
+                byte[] truncated = java.util.Arrays.copyOf(c.payload(), c.payload().length - 3);
+                assertThatThrownBy(() -> in.add(new SnapshotChunk(1, c.appliedIndex(), 0, 0, true, truncated)))
+                        .hasMessageContaining("truncated");
+                byte[] badKey = c.payload().clone();
+                badKey[4] = 0x00; // the first key's first byte becomes an unescaped 0x00
+                badKey[5] = 0x07;
+                assertThatThrownBy(() -> in.add(new SnapshotChunk(1, c.appliedIndex(), 0, 0, true, badKey)))
+                        .hasMessageContaining("malformed entry");
+                in.add(c);
+                in.finish();
+            }
+            assertThat(render(target.group(2).scan(new byte[0], null, 100, 100)))
+                    .isEqualTo(render(source.group(1).scan(new byte[0], null, 100, 100)));
+        }
+    }
+
     static byte[] value(SplittableRandom rng) {
         byte[] v = new byte[rng.nextInt(LIMITS.maxValueBytes() + 1)];
         rng.nextBytes(v);
