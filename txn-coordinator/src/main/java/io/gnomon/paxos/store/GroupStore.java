@@ -350,6 +350,14 @@ public final class GroupStore {
      * @throws IllegalArgumentException if {@code snapshotAppliedIndex} does not advance past the applied index
      */
     public SnapshotInstaller beginInstall(long snapshotAppliedIndex) {
+        // Waits for a running GC: its deletes come from the old content and could hit versions the install writes
+        // again. Lock order everywhere: gcLock, then the store's lifecycle lock, then this.
+        synchronized (gcLock) {
+            return beginInstallAfterGc(snapshotAppliedIndex);
+        }
+    }
+
+    private SnapshotInstaller beginInstallAfterGc(long snapshotAppliedIndex) {
         store.enter();
         try {
             synchronized (this) {
