@@ -46,21 +46,25 @@ public record StoreLimits(int maxKeyBytes, int maxValueBytes, int maxBatchMutati
         return 4 + 2 * maxKeyBytes + 2 + KeyCodec.TIMESTAMP_BYTES + 4 + 1 + maxValueBytes;
     }
 
+    /** These limits with {@code writeBufferBytes} replaced (checked like the constructor). */
     public StoreLimits withWriteBufferBytes(long bytes) {
         return new StoreLimits(maxKeyBytes, maxValueBytes, maxBatchMutations, maxBatchBytes, maxScanRows,
                 gcBatchDeletes, bytes, maxWriteBuffers);
     }
 
+    /** These limits with {@code maxValueBytes} replaced (checked like the constructor). */
     public StoreLimits withMaxValueBytes(int bytes) {
         return new StoreLimits(maxKeyBytes, bytes, maxBatchMutations, maxBatchBytes, maxScanRows, gcBatchDeletes,
                 writeBufferBytes, maxWriteBuffers);
     }
 
+    /** These limits with {@code maxKeyBytes} replaced (checked like the constructor). */
     public StoreLimits withMaxKeyBytes(int bytes) {
         return new StoreLimits(bytes, maxValueBytes, maxBatchMutations, maxBatchBytes, maxScanRows, gcBatchDeletes,
                 writeBufferBytes, maxWriteBuffers);
     }
 
+    /** These limits with {@code gcBatchDeletes} replaced (checked like the constructor). */
     public StoreLimits withGcBatchDeletes(int deletes) {
         return new StoreLimits(maxKeyBytes, maxValueBytes, maxBatchMutations, maxBatchBytes, maxScanRows, deletes,
                 writeBufferBytes, maxWriteBuffers);
