@@ -233,16 +233,6 @@ final class Election {
         return Collections.unmodifiableSet(promises.keySet());
     }
 
-    /** The accepted round this replica's log had when it started its ballot (sent in its Prepares). */
-    Ballot preparedAcceptedRound() {
-        return prepareAcceptedRound;
-    }
-
-    /** The log end this replica had when it started its ballot (sent in its Prepares). */
-    long preparedLogEnd() {
-        return prepareLogEnd;
-    }
-
     /** The ballot is over: its Promises count no more. */
     void clearPromises() {
         promises.clear();

@@ -105,7 +105,10 @@ final class Leader {
         }
     }
 
-    /** A majority promised this replica's ballot: adopt the most advanced log among the Promises and lead. */
+    /**
+     * A majority promised this replica's ballot: adopt the most advanced log among the Promises and this replica's
+     * own (its own Promise may not have arrived yet, and its log may have grown since it prepared), then lead.
+     */
     void becomeLeader() {
         Promise max = null;
         for (Promise p : st.election.promises()) {
@@ -114,17 +117,27 @@ final class Leader {
                 max = p;
             }
         }
-        adoptedRound = max.acceptedRound();
-        adoptedLogEnd = max.logEnd();
+        // Our own state is a Promise for our ballot too: counting it keeps a candidate whose Promise is still in
+        // flight from adopting a shorter log than its own decided prefix (found by a fuzz of the core's outputs).
+        boolean adopt = max.from() != st.me && (max.acceptedRound().isAbove(st.acceptedRound)
+                || (max.acceptedRound().equals(st.acceptedRound) && max.logEnd() > st.logEnd()));
+        adoptedRound = adopt ? max.acceptedRound() : st.acceptedRound;
+        adoptedLogEnd = adopt ? max.logEnd() : st.logEnd();
         long from = st.logEnd();
         List<Entry> suffix = List.of();
-        if (max.from() != st.me && !(max.acceptedRound().equals(st.election.preparedAcceptedRound())
-                && max.logEnd() == st.election.preparedLogEnd())) {
+        if (adopt) {
             if (max.snapshot() != null && max.snapshot().endIndex() > st.decidedIndex) {
                 st.installSnapshot(max.snapshot());
             }
             from = max.suffixStart();
             suffix = max.suffix();
+            if (from < st.decidedIndex && from + suffix.size() >= st.decidedIndex) {
+                // The Promise answered our Prepare from where our log stood then; we have learned of decisions since.
+                // Those slots hold the values a majority accepted, so the most advanced log has the same ones there:
+                // keep ours and adopt what lies above, as a follower does with an AcceptSync below its decided index.
+                suffix = suffix.subList((int) (st.decidedIndex - from), suffix.size());
+                from = st.decidedIndex;
+            }
             if (!(from >= st.decidedIndex && from <= st.logEnd())) {
                 throw invariantBroken("adopted suffix at " + from + " outside [decided " + st.decidedIndex
                         + ", log end " + st.logEnd() + "]");
