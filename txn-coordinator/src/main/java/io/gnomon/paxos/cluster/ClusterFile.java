@@ -126,7 +126,7 @@ public final class ClusterFile {
             if (f == null) {
                 throw fail(top.line(), "no '" + key + ":'; " + missing);
             }
-            if (f.value() instanceof Scalar s && s.token() == JsonToken.VALUE_NULL) {
+            if (f.value() instanceof Scalar s && (s.token() == JsonToken.VALUE_NULL || s.text().isEmpty())) {
                 throw fail(f.line(), "'" + key + ":' is empty; " + missing);
             }
             if (!(f.value() instanceof Sequence s)) {
@@ -140,9 +140,12 @@ public final class ClusterFile {
             String label = "process #" + (index + 1) + " in the list";
             Mapping m = mapping(node, label, "{id: 1, peer: \"host:port\", client: \"host:port\"}");
             processNodes.add(m);
+            // the id first, so that the other messages can name the process by it
+            if (m.get("id") != null) {
+                label = "process " + positiveInt(m.get("id").value(), label + ": id");
+            }
             known(m, PROCESS_FIELDS, label + ": ");
             int id = positiveInt(required(m, "id", label, "its id, a whole number from 1"), label + ": id");
-            label = "process " + id;
             HostPort peer = address(required(m, "peer", label, "the address other processes reach it at, "
                     + "host:port"), label + ": peer");
             HostPort client = address(required(m, "client", label, "the address clients reach it at, host:port"),
@@ -168,9 +171,12 @@ public final class ClusterFile {
             String label = "group #" + (index + 1) + " in the list";
             Mapping m = mapping(node, label, "{id: 1, range: {start: \"\", end: \"\"}, replicas: [1, 2, 3]}");
             groupNodes.add(m);
+            // the id first, so that the other messages can name the group by it
+            if (m.get("id") != null) {
+                label = "group " + positiveInt(m.get("id").value(), label + ": id");
+            }
             known(m, GROUP_FIELDS, label + ": ");
             int id = positiveInt(required(m, "id", label, "its id, a whole number from 1"), label + ": id");
-            label = "group " + id;
             Node rangeNode = required(m, "range", label, "its keys, {start: \"...\", end: \"...\"}");
             Mapping range = mapping(rangeNode, label + ": range", "{start: \"a\", end: \"k\"}");
             known(range, RANGE_FIELDS, label + ": range: ");
