@@ -42,6 +42,7 @@ public final class ClusterFile {
         return load(file, ClusterLimits.DEFAULT);
     }
 
+    /** Reads and checks a file under other limits than {@link ClusterLimits#DEFAULT} (tests at the limits). */
     public static ClusterSpec load(Path file, ClusterLimits limits) throws ClusterFileException {
         String name = file.getFileName() == null ? file.toString() : file.getFileName().toString();
         String text;
@@ -67,6 +68,7 @@ public final class ClusterFile {
         return parse(text, name, ClusterLimits.DEFAULT);
     }
 
+    /** Reads and checks a file's text under other limits than {@link ClusterLimits#DEFAULT}. */
     public static ClusterSpec parse(String text, String name, ClusterLimits limits) throws ClusterFileException {
         if (text.length() > limits.maxFileBytes()) {
             throw new ClusterFileException(name + ": " + text.length() + " characters, more than the limit of "

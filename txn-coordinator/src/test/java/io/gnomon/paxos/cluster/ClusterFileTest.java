@@ -300,6 +300,11 @@ class ClusterFileTest {
                 + "cluster (processes are 1, 2, 3)");
         e = assertThrows(() -> ClusterFile.load(dir.resolve("missing.yaml")));
         assertThat(e.getMessage()).isEqualTo(dir.resolve("missing.yaml") + ": no such file");
+        Files.writeString(file, VALID + "# " + "x".repeat(200) + "\n");
+        e = assertThrows(() -> ClusterFile.load(file, new ClusterLimits(3, 3, VALID.length() + 100, 8)));
+        assertThat(e.getMessage()).isEqualTo(file + ": " + Files.size(file) + " bytes, more than the limit of "
+                + (VALID.length() + 100) + " (a generator gone wrong?)");
+        assertThat(e.line()).isZero();
         Files.write(file, new byte[] {'p', ':', ' ', (byte) 0xc3, (byte) 0x28});
         e = assertThrows(() -> ClusterFile.load(file));
         assertThat(e.getMessage()).isEqualTo(file + ": not UTF-8 text (write other bytes in keys as hex:...)");
