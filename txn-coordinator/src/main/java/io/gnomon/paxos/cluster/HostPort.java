@@ -13,8 +13,9 @@ import java.util.regex.Pattern;
  */
 public record HostPort(String host, int port) {
     public HostPort {
-        if (problem(host, port).isPresent()) {
-            throw new IllegalArgumentException(problem(host, port).get());
+        Optional<String> problem = problem(host, port);
+        if (problem.isPresent()) {
+            throw new IllegalArgumentException(problem.get());
         }
         host = host.toLowerCase(Locale.ROOT);
     }
@@ -60,7 +61,7 @@ public record HostPort(String host, int port) {
             if (!IPV6.matcher(host).matches()) {
                 return Optional.of("'" + host + "' is not an IPv6 address");
             }
-            if (host.replace("0", "").equals("::")) {
+            if (host.replace("0", "").matches(":{2,7}")) {
                 return Optional.of("'" + host + "' is the wildcard address, which nobody can dial (name this host)");
             }
             return Optional.empty();

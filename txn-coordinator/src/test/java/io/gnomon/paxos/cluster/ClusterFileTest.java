@@ -113,6 +113,8 @@ class ClusterFileTest {
                 "process 3: peer '127.0.0.1:http': port 'http' is not a number from 1 to 65535");
         refused(replace(VALID, "peer: 127.0.0.1:7103", "peer: \"0.0.0.0:7103\""), 5,
                 "process 3: peer '0.0.0.0' is the wildcard address, which nobody can dial (name this host)");
+        refused(replace(VALID, "peer: 127.0.0.1:7103", "peer: \"[0:0:0:0:0:0:0:0]:7103\""), 5,
+                "process 3: peer '0:0:0:0:0:0:0:0' is the wildcard address, which nobody can dial (name this host)");
         refused(replace(VALID, "peer: 127.0.0.1:7103", "peer: \"300.0.0.1:7103\""), 5,
                 "process 3: peer '300.0.0.1' is not an IPv4 address (four numbers 0-255)");
         refused(replace(VALID, "peer: 127.0.0.1:7103", "peer: \"-bad-.example:7103\""), 5,
