@@ -122,7 +122,7 @@ public final class TortureReportCommand implements Callable<Integer> {
         int failed = 0;
         simulationFailures = 0;
         runsFailed = 0;
-        Progress progress = Progress.onStandardError("torture-report", "run", plan.size());
+        Progress progress = Progress.weightedOnStandardError("torture-report", "run", expectedCosts(plan, d));
         for (int i = 0; i < plan.size(); i++) {
             TortureSetup s = plan.get(i);
             Path runDir = Files.createDirectories(dir.resolve("run" + i + "-" + s.backend() + "-" + s.fault().cli()
@@ -203,6 +203,19 @@ public final class TortureReportCommand implements Callable<Integer> {
     }
 
     /** One run's line on standard output, kept clear of the progress line on standard error. */
+    /**
+     * What each run is expected to cost, for the progress line's time left: a simulated run of 30 s takes about
+     * a second here, a run on processes or etcd its duration plus about 15 s of starting, recovering and checking.
+     */
+    static long[] expectedCosts(List<TortureSetup> plan, Duration d) {
+        long[] costs = new long[plan.size()];
+        for (int i = 0; i < plan.size(); i++) {
+            costs[i] = plan.get(i).backend().equals("sim") ? Math.max(1, d.toMillis() / 30)
+                    : d.toMillis() + 15_000;
+        }
+        return costs;
+    }
+
     private static void printAbove(Progress progress, PrintWriter out, String line) {
         progress.above(() -> {
             out.println(line);

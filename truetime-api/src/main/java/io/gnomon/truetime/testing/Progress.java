@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
  *   progress.finish();
  *   System.out.println(summary);
  * </pre>
- * The time left assumes the remaining units take as long as the finished ones did on average.
+ * The time left assumes the remaining units take as long as the finished ones did on average; when units differ
+ * in cost (a simulated torture run takes a second, a run on processes half a minute), {@link #weighted} takes each
+ * unit's expected cost and estimates from the cost done instead.
  */
 public final class Progress {
     /** How often a terminal's line is rewritten, at most: faster than this only flickers. */
@@ -35,6 +37,10 @@ public final class Progress {
     private final PrintWriter err;
     private final boolean terminal;
     private final MonotonicClock clock;
+    /** Each unit's expected cost, in the order they complete; null when every unit costs the same. */
+    private final long[] weights;
+    private final long totalWeight;
+    private long doneWeight;
     private final long startNanos;
     private long lastLineNanos;
     private long done;
@@ -51,9 +57,40 @@ public final class Progress {
      * @param clock    monotonic time for the rate and the interval
      */
     public Progress(String name, String unit, long total, PrintWriter err, boolean terminal, MonotonicClock clock) {
+        this(name, unit, total, null, err, terminal, clock);
+    }
+
+    /**
+     * Units of different cost: {@code weights[i]} is the expected cost of the i-th unit to complete (any scale, each
+     * at least 1), and the time left is the cost still to come at the rate the cost done took.
+     */
+    public static Progress weighted(String name, String unit, long[] weights, PrintWriter err, boolean terminal,
+                                    MonotonicClock clock) {
+        return new Progress(name, unit, weights.length, weights.clone(), err, terminal, clock);
+    }
+
+    /** {@link #weighted} on this process's standard error (see {@link #onStandardError}). */
+    public static Progress weightedOnStandardError(String name, String unit, long[] weights) {
+        return weighted(name, unit, weights, new PrintWriter(System.err), System.console() != null,
+                MonotonicClock.SYSTEM);
+    }
+
+    private Progress(String name, String unit, long total, long[] weights, PrintWriter err, boolean terminal,
+                     MonotonicClock clock) {
         if (total < 1) {
             throw new IllegalArgumentException("total must be >= 1, was " + total);
         }
+        long sum = 0;
+        if (weights != null) {
+            for (long w : weights) {
+                if (w < 1) {
+                    throw new IllegalArgumentException("every weight must be >= 1, was " + w);
+                }
+                sum += w;
+            }
+        }
+        this.weights = weights;
+        this.totalWeight = weights == null ? total : sum;
         this.name = name;
         this.unit = unit;
         this.total = total;
@@ -77,6 +114,7 @@ public final class Progress {
         if (done >= total) {
             throw new IllegalStateException(name + ": more than the " + total + " " + unit + "s announced completed");
         }
+        doneWeight += weights == null ? 1 : weights[(int) done];
         done++;
         if (failed) {
             this.failed++;
@@ -120,7 +158,7 @@ public final class Progress {
         double perSecond = done * 1e9 / elapsedNanos;
         b.append(", ").append(perSecond >= 1 ? String.format(Locale.ROOT, "%.1f %ss/s", perSecond, unit)
                 : String.format(Locale.ROOT, 1 / perSecond < 10 ? "%.1f s/%s" : "%.0f s/%s", 1 / perSecond, unit));
-        long leftNanos = (long) ((double) elapsedNanos / done * (total - done));
+        long leftNanos = (long) ((double) elapsedNanos / doneWeight * (totalWeight - doneWeight));
         return b.append(", ").append(done == total ? "done in " + duration(elapsedNanos) : duration(leftNanos) + " left")
                 .toString();
     }

@@ -42,6 +42,21 @@ class ProgressTest {
     }
 
     @Test
+    void unitsOfDifferentCostEstimateTheTimeLeftFromTheCostDone() {
+        // Ten cheap simulated runs, then two process runs each worth thirty of them (torture-report's mix).
+        long[] weights = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 30, 30};
+        Progress p = Progress.weighted("torture-report", "run", weights, new PrintWriter(err), true, () -> nowNanos);
+        for (int i = 0; i < 10; i++) {
+            advanceSeconds(1);
+            p.completed(false);
+        }
+        assertThat(p.line(nowNanos)).as("60 units of cost left at 1 s each, not 2 runs at 1 s each")
+                .isEqualTo("torture-report: 10/12 runs, 0 failed, 1.0 runs/s, 1m 00s left");
+        assertThatThrownBy(() -> Progress.weighted("x", "run", new long[] {1, 0}, new PrintWriter(err), false,
+                () -> nowNanos)).hasMessageContaining("every weight must be >= 1, was 0");
+    }
+
+    @Test
     void aTerminalGetsOneLineRewrittenInPlaceAndBlankedAtTheEnd() {
         Progress p = progress(3, true);
         assertThat(err.toString()).isEqualTo("\rpaxos-sim: 0/3 seeds, 0 failed, time left unknown");
