@@ -50,6 +50,8 @@ public final class GroupLoop<C> {
     /** Groups holding appends gathered for a batch: ended every turn until they have proposed them. */
     private final Set<Long> batching = new LinkedHashSet<>();
     private boolean inTurn;
+    /** A sync failed: the groups' memory is ahead of their disk, so this loop takes no more input. */
+    private RuntimeException syncFailure;
 
     public GroupLoop(Syncer syncer) {
         this.syncer = Objects.requireNonNull(syncer);
@@ -76,6 +78,10 @@ public final class GroupLoop<C> {
 
     /** Starts a turn. */
     public void beginTurn() {
+        if (syncFailure != null) {
+            throw new IllegalStateException("a sync of this loop's log failed (" + syncFailure.getMessage()
+                    + "); restart and recover from the log", syncFailure);
+        }
         if (inTurn) {
             throw new IllegalStateException("a turn is already open");
         }
@@ -184,14 +190,22 @@ public final class GroupLoop<C> {
         return new TurnEnd(Set.copyOf(wrote), () -> delivers.forEach(Runnable::run));
     }
 
-    /** Ends the turn: syncs once for every group that wrote, then delivers every group's outputs in order. */
+    /**
+     * Ends the turn: syncs once for every group that wrote, then delivers every group's outputs in order. If the sync
+     * throws, nothing of the turn is delivered and the loop refuses every later turn: restart and recover.
+     */
     public void endTurn() {
         TurnEnd end = endTurnUnsynced();
         if (end == null) {
             return;
         }
         if (end.needsSync()) {
-            syncer.sync(end.groupsThatWrote());
+            try {
+                syncer.sync(end.groupsThatWrote());
+            } catch (RuntimeException e) {
+                syncFailure = e;
+                throw e;
+            }
         }
         end.deliver().run();
     }

@@ -168,6 +168,22 @@ class GroupLoopTest {
     }
 
     @Test
+    void aFailedSyncDeliversNothingAndTheLoopTakesNoMoreInput() {
+        Map<Long, Integer> holders = awaitLeaseholders();
+        int p = holders.get(1L);
+        GroupLoop<String> failing = new GroupLoop<>(groups -> {
+            throw new IllegalStateException("disk full");
+        });
+        failing.add(1, loops.get(p).group(1));
+        failing.beginTurn();
+        failing.append(1, "x".getBytes(StandardCharsets.UTF_8), "c");
+        assertThatThrownBy(failing::endTurn).hasMessage("disk full");
+        assertThat(heard).as("no client hears of a turn whose sync failed").isEmpty();
+        assertThatThrownBy(failing::beginTurn).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("restart and recover");
+    }
+
+    @Test
     void inputsOutsideATurnAndUnknownGroupsAreRefused() {
         GroupLoop<String> loop = loops.get(1);
         assertThatThrownBy(() -> loop.append(1, new byte[1], "c")).isInstanceOf(IllegalStateException.class)
