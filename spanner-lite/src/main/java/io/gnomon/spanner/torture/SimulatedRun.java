@@ -166,14 +166,9 @@ final class SimulatedRun implements SimWorkload {
 
     // ------------------------------------------------------------------ a replica process's answers
 
-    /** A lease read of {@code key} at {@code node}: its list, or null with {@code refused[0]} saying why not. */
-    private List<Long> read(int node, String key, String[] refused) {
-        GroupHost.ReadOutcome r = world.read(node, key.getBytes(StandardCharsets.UTF_8));
-        if (!r.served()) {
-            refused[0] = r.refusal();
-            return null;
-        }
-        return ListAppend.decodeList(r.result());
+    /** A lease read of {@code key} at {@code node}, which must take requests now, as its host answers it. */
+    private GroupHost.ReadOutcome read(int node, String key) {
+        return world.read(node, key.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Appends {@code command} at {@code node}, which must take requests now; the waiter hears what became of it. */
@@ -258,13 +253,13 @@ final class SimulatedRun implements SimWorkload {
                 reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " is down"));
                 return;
             }
-            String[] why = new String[1];
-            List<Long> list = read(target, read.key(), why);
-            if (list != null) {
+            GroupHost.ReadOutcome r = read(target, read.key());
+            if (r.served()) {
+                List<Long> list = ListAppend.decodeList(r.result());
                 reply(c, attempt, TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), list))));
                 return;
             }
-            String refused = why[0];
+            String refused = r.refusal();
             int hint = world.leaderHint(target);
             if (followHint && hint >= 1 && hint <= replicas && hint != target) {
                 world.after(world.networkDelayNanos(), () -> sendRead(c, attempt, read, hint, false));
@@ -560,7 +555,7 @@ final class SimulatedRun implements SimWorkload {
             }
             if (now >= attemptUntil) {
                 int leader = world.leader();
-                if (leader > 0 && world.available(leader) && read(leader, PROBE_KEY, new String[1]) != null) {
+                if (leader > 0 && world.available(leader) && read(leader, PROBE_KEY).served()) {
                     byte[] append = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, ++probeValue)));
                     attemptUntil = now + PROBE_ATTEMPT;
                     append(leader, append, new Waiter() {
@@ -616,12 +611,12 @@ final class SimulatedRun implements SimWorkload {
         new Probe(world.trueNanos(), deadline, (leader, served) -> {
             long missing = 0;
             for (Map.Entry<String, Set<Long>> e : new TreeMap<>(generator.acknowledged()).entrySet()) {
-                List<Long> list = world.available(leader) ? read(leader, e.getKey(), new String[1]) : null;
-                if (list == null) {
+                GroupHost.ReadOutcome r = world.available(leader) ? read(leader, e.getKey()) : null;
+                if (r == null || !r.served()) {
                     world.after(PROBE_INTERVAL, () -> finalReads(deadline));
                     return;
                 }
-                Set<Long> present = Set.copyOf(list);
+                Set<Long> present = Set.copyOf(ListAppend.decodeList(r.result()));
                 missing += e.getValue().stream().filter(v -> !present.contains(v)).count();
             }
             lost = missing;
