@@ -50,6 +50,11 @@ final class SimulatedRun implements SimWorkload {
     /** How long the fault schedule waits for a leader to choose victims by, as the process harness does. */
     static final long LEADER_WAIT = 10_000 * MS;
     static final String PROBE_KEY = "probe";
+    /**
+     * The group the probes and the fault schedule look at (its leader is the victim "leader"): with several groups,
+     * the others' leaders are spread over the processes, and a fault on one process hits every group on it.
+     */
+    static final int PROBE_GROUP = 1;
     /** Between replicas, throughout: lost messages and duplicates, besides the simulator's delays and reordering. */
     static final double LOSS_RATE = 0.02;
     static final double DUPLICATE_RATE = 0.01;
@@ -74,7 +79,8 @@ final class SimulatedRun implements SimWorkload {
 
     // Clients. Appends share one guess of the leader, as the process harness's clients share one ReplicaClient.
     private final List<Client> clients = new ArrayList<>();
-    private int leaderGuess = 1;
+    /** Per group (index = group id): the replica the clients believe leads it. */
+    private final int[] leaderGuess;
     private int clientsRunning;
     private boolean stopping;
 
@@ -98,6 +104,8 @@ final class SimulatedRun implements SimWorkload {
         this.generator = new TxnGenerator(config);
         this.log = log;
         this.faultRandom = new SplittableRandom(config.seed() ^ 0x6a09e667f3bcc908L); // not the simulator's stream
+        this.leaderGuess = new int[config.groups() + 1];
+        java.util.Arrays.fill(leaderGuess, 1);
     }
 
     /**
@@ -116,7 +124,7 @@ final class SimulatedRun implements SimWorkload {
         try (HistoryWriter writer = HistoryWriter.open(history, () -> run.world.trueNanos())) {
             run.history = writer;
             boolean control = staleReads || factory != ReplicaFactory.REAL;
-            result = Simulator.withWorkload(config.seed(), replicas, factory, run,
+            result = Simulator.withWorkload(config.seed(), replicas, config.groups(), factory, run,
                     new Simulator.Options(electionNanos, 100 * MS, leaseNanos, 4096, !control, 200_000_000, replay)).run();
         }
         if (!run.finished) {
@@ -166,14 +174,20 @@ final class SimulatedRun implements SimWorkload {
 
     // ------------------------------------------------------------------ a replica process's answers
 
-    /** A lease read of {@code key} at {@code node}, which must take requests now, as its host answers it. */
-    private GroupHost.ReadOutcome read(int node, String key) {
-        return world.read(node, key.getBytes(StandardCharsets.UTF_8));
+    /**
+     * A lease read of {@code key} at {@code node}'s replica of {@code group}, which must take requests now, as its
+     * host answers it.
+     */
+    private GroupHost.ReadOutcome read(int node, int group, String key) {
+        return world.read(node, group, key.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Appends {@code command} at {@code node}, which must take requests now; the waiter hears what became of it. */
-    private void append(int node, byte[] command, Waiter waiter) {
-        world.append(node, command, o -> {
+    /**
+     * Appends {@code command} at {@code node}'s replica of {@code group}, which must take requests now; the waiter
+     * hears what became of it.
+     */
+    private void append(int node, int group, byte[] command, Waiter waiter) {
+        world.append(node, group, command, o -> {
             switch (o.outcome()) {
                 case APPLIED -> waiter.applied(o.result());
                 case UNKNOWN -> waiter.lost(o.detail());
@@ -203,6 +217,8 @@ final class SimulatedRun implements SimWorkload {
         long attempts;
         int lastTarget;
         List<MicroOp> txn;
+        /** The group the transaction's keys are in. */
+        int group;
 
         Client(int index) {
             this.random = new SplittableRandom(config.seed() * 1_000_003L + index);
@@ -217,13 +233,14 @@ final class SimulatedRun implements SimWorkload {
             return;
         }
         c.txn = generator.next(c.random);
+        c.group = generator.groupOf(c.txn.get(0).key());
         history.invoke(c.process, c.txn);
         long attempt = ++c.attempts;
         c.current = attempt;
         boolean read = c.txn.size() == 1 && c.txn.get(0) instanceof MicroOp.Read;
         world.after(config.opTimeout().toNanos(), () -> {
             if (c.current == attempt && !read) {
-                redirect(c.lastTarget, -1); // as ReplicaClient does when a call fails: try the next replica
+                redirect(c.group, c.lastTarget, -1); // as ReplicaClient does when a call fails: try the next replica
             }
             complete(c, attempt, read ? TxnOutcome.fail(c.txn, "no answer within " + config.opTimeout())
                     : TxnOutcome.info(c.txn, "no answer within " + config.opTimeout()));
@@ -237,11 +254,11 @@ final class SimulatedRun implements SimWorkload {
     }
 
     /** ReplicaClient's rule: follow a hint to another replica, else move on from a replica that failed. */
-    private void redirect(int from, int hint) {
+    private void redirect(int group, int from, int hint) {
         if (hint >= 1 && hint <= replicas && hint != from) {
-            leaderGuess = hint;
-        } else if (leaderGuess == from) {
-            leaderGuess = from % replicas + 1;
+            leaderGuess[group] = hint;
+        } else if (leaderGuess[group] == from) {
+            leaderGuess[group] = from % replicas + 1;
         }
     }
 
@@ -253,14 +270,14 @@ final class SimulatedRun implements SimWorkload {
                 reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " is down"));
                 return;
             }
-            GroupHost.ReadOutcome r = read(target, read.key());
+            GroupHost.ReadOutcome r = read(target, c.group, read.key());
             if (r.served()) {
                 List<Long> list = ListAppend.decodeList(r.result());
                 reply(c, attempt, TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), list))));
                 return;
             }
             String refused = r.refusal();
-            int hint = world.leaderHint(target);
+            int hint = world.leaderHint(target, c.group);
             if (followHint && hint >= 1 && hint <= replicas && hint != target) {
                 world.after(world.networkDelayNanos(), () -> sendRead(c, attempt, read, hint, false));
             } else {
@@ -278,18 +295,18 @@ final class SimulatedRun implements SimWorkload {
         if (c.current != attempt) {
             return; // the client gave up on this transaction: never send it again
         }
-        int target = leaderGuess;
+        int target = leaderGuess[c.group];
         c.lastTarget = target;
         world.atReplica(target, world.networkDelayNanos(), up -> {
             if (!up) {
-                world.after(world.networkDelayNanos(), () -> redirect(target, -1));
+                world.after(world.networkDelayNanos(), () -> redirect(c.group, target, -1));
                 reply(c, attempt, TxnOutcome.fail(txn, "replica " + target + " is down"));
                 return;
             }
-            if (!world.isLeader(target)) {
-                int hint = world.leaderHint(target);
+            if (!world.isLeader(target, c.group)) {
+                int hint = world.leaderHint(target, c.group);
                 world.after(world.networkDelayNanos(), () -> {
-                    redirect(target, hint);
+                    redirect(c.group, target, hint);
                     if (redirects < MAX_REDIRECTS) {
                         sendWrite(c, attempt, txn, redirects + 1);
                     } else {
@@ -298,7 +315,7 @@ final class SimulatedRun implements SimWorkload {
                 });
                 return;
             }
-            append(target, ListAppendTxns.command(txn), new Waiter() {
+            append(target, c.group, ListAppendTxns.command(txn), new Waiter() {
                 @Override
                 public void applied(byte[] result) {
                     reply(c, attempt, TxnOutcome.ok(ListAppendTxns.completed(txn, result)));
@@ -346,7 +363,7 @@ final class SimulatedRun implements SimWorkload {
     }
 
     private void awaitLeaderThen(long deadline, IntConsumer then) {
-        int leader = world.leader();
+        int leader = world.leader(PROBE_GROUP);
         if (leader > 0) {
             then.accept(leader);
         } else if (world.trueNanos() >= deadline) {
@@ -554,11 +571,11 @@ final class SimulatedRun implements SimWorkload {
                 return;
             }
             if (now >= attemptUntil) {
-                int leader = world.leader();
-                if (leader > 0 && world.available(leader) && read(leader, PROBE_KEY).served()) {
+                int leader = world.leader(PROBE_GROUP);
+                if (leader > 0 && world.available(leader) && read(leader, PROBE_GROUP, PROBE_KEY).served()) {
                     byte[] append = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, ++probeValue)));
                     attemptUntil = now + PROBE_ATTEMPT;
-                    append(leader, append, new Waiter() {
+                    append(leader, PROBE_GROUP, append, new Waiter() {
                         @Override
                         public void applied(byte[] result) {
                             if (!done && world.trueNanos() < deadline) {
@@ -606,12 +623,17 @@ final class SimulatedRun implements SimWorkload {
         finalReads(world.trueNanos() + TortureRun.RECOVERY_TIMEOUT.toNanos());
     }
 
-    /** Lease reads of every key at a leader that serves; if one is refused (its lease lapsed), probe again. */
+    /**
+     * Lease reads of every key at its group's leader, once the probe group serves; if one is refused (no leader yet,
+     * or its lease lapsed), probe again.
+     */
     private void finalReads(long deadline) {
-        new Probe(world.trueNanos(), deadline, (leader, served) -> {
+        new Probe(world.trueNanos(), deadline, (probed, served) -> {
             long missing = 0;
             for (Map.Entry<String, Set<Long>> e : new TreeMap<>(generator.acknowledged()).entrySet()) {
-                GroupHost.ReadOutcome r = world.available(leader) ? read(leader, e.getKey()) : null;
+                int group = generator.groupOf(e.getKey());
+                int leader = world.leader(group);
+                GroupHost.ReadOutcome r = leader > 0 && world.available(leader) ? read(leader, group, e.getKey()) : null;
                 if (r == null || !r.served()) {
                     world.after(PROBE_INTERVAL, () -> finalReads(deadline));
                     return;

@@ -39,6 +39,11 @@ public final class TortureCommand implements Callable<Integer> {
             description = "3 or 5 replicas (processes and sim backends; default ${DEFAULT-VALUE}).")
     int replicas;
 
+    @Option(names = "--groups", defaultValue = "1", paramLabel = "N",
+            description = "Paxos groups the keys are spread over, every process hosting a replica of each and every "
+                    + "transaction within one group; 1 to 64, sim backend only for now (default ${DEFAULT-VALUE}).")
+    int groups;
+
     @Option(names = "--duration", defaultValue = "30s", paramLabel = "DURATION",
             description = "Workload time, faults included (e.g. 30s, 2m; default ${DEFAULT-VALUE}).")
     String duration;
@@ -94,7 +99,7 @@ public final class TortureCommand implements Callable<Integer> {
         try {
             setup = new TortureSetup(backend, replicas, shared.clients, FaultKind.parse(fault), Durations.parse("--duration", duration),
                     Durations.parse("--quiet", quiet), Durations.parse("--hold", hold), leaseMillis, electionMillis, seed,
-                    negativeControl, shared.replicaClasspath(), Durations.parse("--op-timeout", opTimeout));
+                    negativeControl, shared.replicaClasspath(), Durations.parse("--op-timeout", opTimeout), groups);
         } catch (IllegalArgumentException e) {
             err.println("torture: " + e.getMessage());
             return 2;

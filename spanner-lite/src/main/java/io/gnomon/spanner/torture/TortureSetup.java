@@ -15,10 +15,12 @@ import java.util.function.Consumer;
  * @param negativeControl  {@code skip-lease-wait}, {@code stale-lease-reads}, or null
  * @param opTimeout        how long a client waits for an answer before it records {@code info} (or {@code fail}
  *                         for a read) and moves on to another replica
+ * @param groups           Paxos groups the keys are spread over, each transaction within one (simulation only for
+ *                         now: a replica process hosts one group)
  */
 record TortureSetup(String backend, int replicas, int clients, FaultKind fault, Duration duration, Duration quiet,
                     Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl, String replicaClasspath,
-                    Duration opTimeout) {
+                    Duration opTimeout, int groups) {
     /** The clients' default timeout ({@code --op-timeout}). */
     static final Duration DEFAULT_OP_TIMEOUT = Duration.ofSeconds(2);
 
@@ -39,12 +41,26 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
                 replicaClasspath, DEFAULT_OP_TIMEOUT);
     }
 
+    TortureSetup(String backend, int replicas, int clients, FaultKind fault, Duration duration, Duration quiet,
+                 Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl,
+                 String replicaClasspath, Duration opTimeout) {
+        this(backend, replicas, clients, fault, duration, quiet, hold, leaseMillis, electionMillis, seed, negativeControl,
+                replicaClasspath, opTimeout, 1);
+    }
+
     TortureSetup {
         if (!backend.equals("processes") && !backend.equals("etcd") && !backend.equals("sim")) {
             throw new IllegalArgumentException("--backend " + backend + ": use processes, etcd or sim");
         }
         if (replicas != 3 && replicas != 5) {
             throw new IllegalArgumentException("--replicas " + replicas + ": use 3 or 5");
+        }
+        if (groups < 1 || groups > 64) {
+            throw new IllegalArgumentException("--groups " + groups + ": 1 to 64");
+        }
+        if (groups > 1 && !backend.equals("sim")) {
+            throw new IllegalArgumentException("--groups " + groups + " needs --backend sim: a replica process hosts one "
+                    + "group for now (issue 19)");
         }
         if (backend.equals("etcd") && (replicas != 3 || negativeControl != null)) {
             throw new IllegalArgumentException("--backend etcd runs 3 members and has no negative control");
@@ -85,7 +101,7 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
 
     /** Starts the cluster in {@code dir}, runs, closes it; the history stays in {@code history}. */
     TortureRun.Summary run(Path dir, Path history, Consumer<String> log) throws IOException, InterruptedException {
-        Workload.Config workload = Workload.Config.defaults(clients, seed, opTimeout);
+        Workload.Config workload = Workload.Config.defaults(clients, seed, opTimeout, groups);
         TortureRun.Schedule schedule = new TortureRun.Schedule(fault, duration, quiet, hold);
         if (backend.equals("sim")) {
             return runSimulated(workload, schedule, history, log);
@@ -132,7 +148,8 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
                 + " --fault " + fault.cli() + " --duration " + duration.toMillis() + "ms --quiet " + quiet.toMillis()
                 + "ms --hold " + hold.toMillis() + "ms --lease-ms " + leaseMillis + " --election-timeout-ms "
                 + electionMillis + (opTimeout.equals(DEFAULT_OP_TIMEOUT) ? "" : " --op-timeout " + opTimeout.toMillis() + "ms")
-                + " --seed " + seed + (negativeControl == null ? "" : " --negative-control " + negativeControl);
+                + " --seed " + seed + (negativeControl == null ? "" : " --negative-control " + negativeControl)
+                + (groups == 1 ? "" : " --groups " + groups);
     }
 
     private Cluster open(Path dir, Duration opTimeout) throws IOException {

@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The list-append workload's one definition, shared by every backend's driver (client threads against real
  * clusters, {@link SimulatedRun}'s simulated clients): which transactions clients run, and how an outcome goes
  * into the history. A transaction is a single-key read (the backend's lease-read path) or 1 to
- * {@code maxOpsPerTxn} appends and reads over the key space; appended values are unique and increasing per key.
+ * {@code maxOpsPerTxn} appends and reads over the key space, or over one group's keys when the keys are spread
+ * over groups; appended values are unique and increasing per key.
  * Thread-safe.
  */
 final class TxnGenerator {
@@ -35,15 +36,36 @@ final class TxnGenerator {
         return "k" + k;
     }
 
+    /** The group key {@code k} belongs to, 1 to {@code groups}. */
+    static int groupOf(int k, int groups) {
+        return k % groups + 1;
+    }
+
+    /** The group of a key this generator named ({@code k<index>}). */
+    int groupOf(String key) {
+        return groupOf(Integer.parseInt(key.substring(1)), config.groups());
+    }
+
+    /** A random key; with several groups, one of {@code group}'s keys. */
+    private int pickKey(SplittableRandom random, int group) {
+        int groups = config.groups();
+        if (groups == 1) {
+            return random.nextInt(config.keys()); // one group: the stream of draws as before groups existed
+        }
+        int inGroup = (config.keys() - (group - 1) + groups - 1) / groups;
+        return group - 1 + groups * random.nextInt(inGroup);
+    }
+
     /** The next transaction of a client whose choices {@code random} makes. */
     List<MicroOp> next(SplittableRandom random) {
+        int group = config.groups() == 1 ? 1 : 1 + random.nextInt(config.groups());
         if (random.nextDouble() < config.readOnlyFraction()) {
-            return List.of(new MicroOp.Read(key(random.nextInt(config.keys())), null));
+            return List.of(new MicroOp.Read(key(pickKey(random, group)), null));
         }
         int n = 1 + random.nextInt(config.maxOpsPerTxn());
         List<MicroOp> txn = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            int k = random.nextInt(config.keys());
+            int k = pickKey(random, group);
             if (random.nextBoolean()) {
                 txn.add(new MicroOp.Append(key(k), nextValue[k].getAndIncrement()));
             } else {

@@ -28,8 +28,13 @@ final class Workload {
      * @param opTimeout         how long a client waits before recording {@code info}
      * @param seed              seeds each client's choices (the backend's timing is not seeded)
      */
-    record Config(int clients, int keys, int maxOpsPerTxn, double readOnlyFraction, Duration opTimeout, long seed) {
+    record Config(int clients, int keys, int maxOpsPerTxn, double readOnlyFraction, Duration opTimeout, long seed,
+                  int groups) {
         Config {
+            if (groups < 1 || groups > 64 || groups > keys) {
+                throw new IllegalArgumentException("groups " + groups + ": 1 to 64, and no more than the keys (" + keys
+                        + ")");
+            }
             if (clients < 1 || clients > 1024) {
                 throw new IllegalArgumentException("clients " + clients + ": 1 to 1024");
             }
@@ -42,7 +47,15 @@ final class Workload {
         }
 
         static Config defaults(int clients, long seed, Duration opTimeout) {
-            return new Config(clients, 8, 4, 0.3, opTimeout, seed);
+            return defaults(clients, seed, opTimeout, 1);
+        }
+
+        /**
+         * The defaults with the keys spread over {@code groups} groups (key {@code k} in group {@code k % groups + 1}),
+         * two keys per group at least; every transaction stays within one group.
+         */
+        static Config defaults(int clients, long seed, Duration opTimeout, int groups) {
+            return new Config(clients, Math.max(8, 2 * groups), 4, 0.3, opTimeout, seed, groups);
         }
     }
 

@@ -77,6 +77,19 @@ class SimulatedTortureTest {
         assertClean(sim(5, fault, 2), fault);
     }
 
+    /**
+     * Issue 19: sixteen groups on every process, keys spread over them and each transaction within one group; the
+     * faults hit every group on a process at once. The replay command names the groups.
+     */
+    @ParameterizedTest
+    @EnumSource(value = FaultKind.class, names = {"KILL_LEADER", "PARTITION_MAJORITY", "PAUSE_LEADER", "MIXED"})
+    void sixteenGroupsPerProcessAreCleanUnderFaults(FaultKind fault) throws Exception {
+        TortureSetup setup = new TortureSetup("sim", 3, 8, fault, Duration.ofSeconds(20), Duration.ofSeconds(2),
+                Duration.ofMillis(2500), 1000, 300, 4, null, "", TortureSetup.DEFAULT_OP_TIMEOUT, 16);
+        assertThat(setup.replayCommand()).endsWith(" --groups 16");
+        assertClean(setup, fault);
+    }
+
     private void assertClean(TortureSetup setup, FaultKind fault) throws Exception {
         TortureRun.Summary s = run(setup, "history.jsonl");
         assertThat(s.faultsInjected()).as(s.line()).isEqualTo(fault == FaultKind.NONE ? 0 : 4);

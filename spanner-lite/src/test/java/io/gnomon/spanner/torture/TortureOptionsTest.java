@@ -49,6 +49,12 @@ class TortureOptionsTest {
                 .hasMessageContaining("--negative-control no-leases");
         assertThatThrownBy(() -> setup("zookeeper", 3, null)).hasMessageContaining("--backend zookeeper");
         assertThat(setup("sim", 5, "skip-lease-wait").backend()).isEqualTo("sim");
+        assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.NONE, Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, null, "", TortureSetup.DEFAULT_OP_TIMEOUT, 16))
+                .hasMessage("--groups 16 needs --backend sim: a replica process hosts one group for now (issue 19)");
+        assertThatThrownBy(() -> new TortureSetup("sim", 3, 4, FaultKind.NONE, Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, null, "", TortureSetup.DEFAULT_OP_TIMEOUT, 65))
+                .hasMessage("--groups 65: 1 to 64");
         assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.KILL_LEADER, Duration.ofSeconds(3),
                 Duration.ofSeconds(1), Duration.ofSeconds(2), 1000, 300, 1, null, ""))
                 .hasMessage("--duration 3000ms: fault kill-leader needs more than quiet + hold (3000 ms) to inject it once");

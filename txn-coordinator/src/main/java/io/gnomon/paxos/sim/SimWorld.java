@@ -23,6 +23,9 @@ public interface SimWorld {
     /** Number of replicas, 3 or 5. */
     int replicas();
 
+    /** Number of groups, each with a replica on every process (numbered 1 to this). */
+    int groups();
+
     /** Runs {@code action} after {@code delayNanos} of simulated time. */
     void after(long delayNanos, Runnable action);
 
@@ -45,17 +48,17 @@ public interface SimWorld {
     /** Whether {@code node}'s process is up (not crashed; it may be paused). */
     boolean up(int node);
 
-    /** Whether {@code node} believes it leads. */
-    boolean isLeader(int node);
+    /** Whether {@code node} believes it leads {@code group}. */
+    boolean isLeader(int node, int group);
 
-    /** The replica {@code node} believes leads, or -1. */
-    int leaderHint(int node);
+    /** The replica {@code node} believes leads {@code group}, or -1. */
+    int leaderHint(int node, int group);
 
     /**
      * Whether {@code node} may answer a read from its lease now: it is up and not paused, it leads, its TrueTime
      * is available and {@code TT.now().latest} is before its lease end.
      */
-    boolean canServeLeaseRead(int node);
+    boolean canServeLeaseRead(int node, int group);
 
     /**
      * Whether {@code node} can take a request now: up, not stopped, not blocked in its log's sync. A request sent
@@ -68,7 +71,7 @@ public interface SimWorld {
      * lease, read fence passed); with lease checks on, the simulator fails the run if a served read was outside
      * the node's lease in true time or inside another leader's. {@code node} must be {@link #available}.
      */
-    GroupHost.ReadOutcome read(int node, byte[] query);
+    GroupHost.ReadOutcome read(int node, int group, byte[] query);
 
     /**
      * A client's append at {@code node}, handed to its host as a replica server hands one over, in one turn of the
@@ -77,12 +80,12 @@ public interface SimWorld {
      * client of a killed server gets none. {@code node} must be {@link #available}; {@code command} must be
      * within the host's limits.
      */
-    void append(int node, byte[] command, Consumer<GroupHost.AppendOutcome> outcome);
+    void append(int node, int group, byte[] command, Consumer<GroupHost.AppendOutcome> outcome);
 
     // ------------------------------------------------------------------ faults
 
-    /** The replica that leads with a lease, else one that believes it leads, else -1. */
-    int leader();
+    /** The replica that leads {@code group} with a lease, else one that believes it leads it, else -1. */
+    int leader(int group);
 
     /** Kills {@code node}'s process: unsynced writes are partly lost, its memory entirely. */
     void crash(int node);

@@ -175,7 +175,13 @@ public final class Simulator {
      */
     public static Simulator withWorkload(long seed, int replicas, ReplicaFactory factory, SimWorkload workload,
                                          Options options) {
-        return new Simulator(seed, replicas, 1, options.maxSteps(), factory, workload, options, Scenario.RANDOM);
+        return withWorkload(seed, replicas, 1, factory, workload, options);
+    }
+
+    /** As {@link #withWorkload(long, int, ReplicaFactory, SimWorkload, Options)} with {@code groups} groups. */
+    public static Simulator withWorkload(long seed, int replicas, int groups, ReplicaFactory factory,
+                                         SimWorkload workload, Options options) {
+        return new Simulator(seed, replicas, groups, options.maxSteps(), factory, workload, options, Scenario.RANDOM);
     }
 
     @SuppressWarnings("unchecked")
@@ -808,6 +814,11 @@ public final class Simulator {
         }
 
         @Override
+        public int groups() {
+            return groups;
+        }
+
+        @Override
         public void after(long delayNanos, Runnable action) {
             schedule(delayNanos, Kind.CALL, 0, null, action);
         }
@@ -828,43 +839,43 @@ public final class Simulator {
         }
 
         @Override
-        public boolean isLeader(int node) {
+        public boolean isLeader(int node, int group) {
             Node x = member(node);
-            return x.up() && x.core(1).isLeader();
+            return x.up() && x.core(group(group)).isLeader();
         }
 
         @Override
-        public int leaderHint(int node) {
+        public int leaderHint(int node, int group) {
             Node x = member(node);
-            return x.up() ? x.core(1).leaderHint() : -1;
+            return x.up() ? x.core(group(group)).leaderHint() : -1;
         }
 
         @Override
-        public boolean canServeLeaseRead(int node) {
+        public boolean canServeLeaseRead(int node, int group) {
             Node x = member(node);
-            return x.up() && !x.paused && !x.clockOut && x.core(1).canServeLeaseRead(x.trueTime());
+            return x.up() && !x.paused && !x.clockOut && x.core(group(group)).canServeLeaseRead(x.trueTime());
         }
 
         @Override
-        public GroupHost.ReadOutcome read(int node, byte[] query) {
+        public GroupHost.ReadOutcome read(int node, int group, byte[] query) {
             Node x = takingRequests(node);
-            GroupHost.ReadOutcome r = x.host(1).read(query);
+            GroupHost.ReadOutcome r = x.host(group(group)).read(query);
             if (r.served()) {
-                checkLeaseRead(x, 1);
+                checkLeaseRead(x, group);
             }
             return r;
         }
 
         @Override
-        public void append(int node, byte[] command, Consumer<GroupHost.AppendOutcome> outcome) {
+        public void append(int node, int group, byte[] command, Consumer<GroupHost.AppendOutcome> outcome) {
             Node x = takingRequests(node);
-            String invalid = x.host(1).validate(command);
+            String invalid = x.host(group(group)).validate(command);
             if (invalid != null) {
                 throw new IllegalArgumentException("replica " + node + " would refuse this command at its door: "
                         + invalid);
             }
-            proposed.add("1:" + commandKey(command));
-            x.turn(Simulator.this, loop -> loop.append(1, command, outcome));
+            proposed.add(group + ":" + commandKey(command));
+            x.turn(Simulator.this, loop -> loop.append(group, command, outcome));
         }
 
         @Override
@@ -882,13 +893,13 @@ public final class Simulator {
         }
 
         @Override
-        public int leader() {
+        public int leader(int group) {
             int believer = -1;
             for (int id = 1; id <= n; id++) {
-                if (canServeLeaseRead(id)) {
+                if (canServeLeaseRead(id, group)) {
                     return id;
                 }
-                if (believer < 0 && isLeader(id)) {
+                if (believer < 0 && isLeader(id, group)) {
                     believer = id;
                 }
             }
@@ -989,6 +1000,13 @@ public final class Simulator {
         @Override
         public void healClock(int node) {
             member(node).clearClockFaults();
+        }
+
+        private int group(int group) {
+            if (group < 1 || group > groups) {
+                throw new IllegalArgumentException("group " + group + ": groups are 1 to " + groups);
+            }
+            return group;
         }
 
         private Node member(int node) {
