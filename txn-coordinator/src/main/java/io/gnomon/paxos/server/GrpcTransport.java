@@ -37,12 +37,13 @@ import java.util.function.Consumer;
  */
 public final class GrpcTransport implements Transport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GrpcTransport.class);
-    private static final long RECONNECT_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final int me;
     private final MessageCodec codec;
     private final Consumer<Message> loopback;
     private final long maxQueuedBytesPerPeer;
+    private final int maxMessageBytes;
+    private final long reconnectBackoffNanos;
     private final Map<Integer, PeerSender> peers = new TreeMap<>();
     private final LogLimiter limiter = new LogLimiter(LOG);
     private volatile Set<Integer> blocked = Set.of();
@@ -58,13 +59,16 @@ public final class GrpcTransport implements Transport, AutoCloseable {
     /**
      * @param peerTargets  replica id to "host:port" of every other member
      * @param loopback     where a message to this replica itself goes (the replica's own inbox)
+     * @param limits       its per-peer queue bytes, largest message and reconnect backoff
      */
     public GrpcTransport(int me, Map<Integer, String> peerTargets, MessageCodec codec, Consumer<Message> loopback,
-                         long maxQueuedBytesPerPeer) {
+                         ReplicaLimits limits) {
         this.me = me;
         this.codec = codec;
         this.loopback = loopback;
-        this.maxQueuedBytesPerPeer = maxQueuedBytesPerPeer;
+        this.maxQueuedBytesPerPeer = limits.maxQueuedBytesPerPeer();
+        this.maxMessageBytes = limits.maxMessageBytes();
+        this.reconnectBackoffNanos = limits.reconnectBackoffNanos();
         peerTargets.forEach((id, target) -> {
             if (id != me) {
                 peers.put(id, new PeerSender(id, target));
@@ -246,7 +250,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
             this.id = id;
             this.target = target;
             this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().directExecutor()
-                    .maxInboundMessageSize(64 << 20).build();
+                    .maxInboundMessageSize(maxMessageBytes).build();
         }
 
         synchronized void send(byte[] frame) {
@@ -258,7 +262,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
             }
             if (queuedBytes + frame.length > maxQueuedBytesPerPeer && !queue.isEmpty()) {
                 limiter.warn("full-" + id, "replica " + me + ": send queue to replica " + id + " over "
-                        + maxQueuedBytesPerPeer + " bytes; dropping messages until it drains");
+                        + maxQueuedBytesPerPeer + " bytes (maxQueuedBytesPerPeer); dropping messages until it drains");
                 return;
             }
             queue.add(frame);
@@ -268,7 +272,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
 
         private void open() {
             // The channel backs off exponentially (up to minutes) after failed connects, failing every new
-            // stream meanwhile; our own 100 ms backoff paces reconnects, so a restarted peer is heard at once.
+            // stream meanwhile; our own backoff (reconnectBackoffNanos) paces reconnects, so a restarted peer is heard at once.
             channel.resetConnectBackoff();
             ClientResponseObserver<PeerFrame, PeerStreamEnd> observer = new ClientResponseObserver<>() {
                 private ClientCallStreamObserver<PeerFrame> mine;
@@ -304,7 +308,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
             stream = null;
             queue.clear();
             queuedBytes = 0;
-            retryAfterNanos = System.nanoTime() + RECONNECT_BACKOFF_NANOS;
+            retryAfterNanos = System.nanoTime() + reconnectBackoffNanos;
             limiter.warn("broken-" + id, "replica " + me + ": " + why + "; reconnecting on the next send");
         }
 

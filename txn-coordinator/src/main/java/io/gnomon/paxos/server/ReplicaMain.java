@@ -141,7 +141,7 @@ public final class ReplicaMain implements Callable<Integer> {
                                 + ": use skip-lease-wait or stale-lease-reads");
                     };
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
-                    TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, control);
+                    TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, control, ReplicaLimits.DEFAULTS);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());

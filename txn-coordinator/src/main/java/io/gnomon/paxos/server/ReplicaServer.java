@@ -66,10 +66,6 @@ import java.util.function.Supplier;
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
-    private static final int MAX_INBOX = 200_000;
-    private static final int MAX_DRAIN = 4096;
-    /** The longest a client append waits for the batch in flight before it is proposed anyway. */
-    static final long MAX_BATCH_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /**
      * How to run one replica.
@@ -77,10 +73,19 @@ public final class ReplicaServer implements AutoCloseable {
      * @param faultAdmin      serve the {@code FaultAdmin} service (partitions, lossy links, clock faults) for the harness
      * @param negativeControl {@link NegativeControl#NONE} except in the harness's negative control, which only
      *                        a test classpath can switch on
+     * @param limits          the process's bounds: inbox, batching, message and queue sizes
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
-                          boolean faultAdmin, NegativeControl negativeControl) {
+                          boolean faultAdmin, NegativeControl negativeControl, ReplicaLimits limits) {
+        public Options {
+            java.util.Objects.requireNonNull(limits, "limits");
+            if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
+                throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
+                        + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
+                        + ", or a full batch cannot reach the followers");
+            }
+        }
     }
 
     /**
@@ -103,7 +108,7 @@ public final class ReplicaServer implements AutoCloseable {
     private final Supplier<StateMachine> machine;
     private final MessageCodec codec;
     private final LogLimiter limiter = new LogLimiter(LOG);
-    private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(MAX_INBOX);
+    private final BlockingQueue<Object> inbox;
     private final ReplicaHealth health;
 
     private GrpcTransport transport;
@@ -182,6 +187,7 @@ public final class ReplicaServer implements AutoCloseable {
 
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
         this.options = options;
+        this.inbox = new LinkedBlockingQueue<>(options.limits().maxInboxItems());
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
         this.machine = machine;
         this.codec = new MessageCodec(options.paxos().limits());
@@ -197,8 +203,8 @@ public final class ReplicaServer implements AutoCloseable {
                 memberIds, false);
         Map<Integer, String> targets = new HashMap<>();
         options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
-        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, 64L << 20);
-        GroupHost.Options hostOptions = new GroupHost.Options(MAX_BATCH_WAIT_NANOS, options.compactEveryEntries(),
+        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, options.limits());
+        GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(), options.compactEveryEntries(),
                 options.negativeControl() != NegativeControl.STALE_LEASE_READS);
         host = GroupHost.start(options.paxos(), store, transport, trueTime, System::nanoTime, machine.get(),
                 new SecureRandom().nextLong(), hostOptions, new HostListener());
@@ -209,7 +215,7 @@ public final class ReplicaServer implements AutoCloseable {
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
         // no executor hop per call.
         NettyServerBuilder b = NettyServerBuilder.forAddress(bind).directExecutor()
-                .maxInboundMessageSize(64 << 20)
+                .maxInboundMessageSize(options.limits().maxMessageBytes())
                 .addService(new PeerService())
                 .addService(new ClientService())
                 .addService(health.service())
@@ -262,7 +268,8 @@ public final class ReplicaServer implements AutoCloseable {
 
     private void runLoop() {
         long nextTick = System.nanoTime();
-        List<Object> drained = new ArrayList<>(MAX_DRAIN);
+        int maxDrain = options.limits().maxDrainPerTurn();
+        List<Object> drained = new ArrayList<>(maxDrain);
         try {
             while (running) {
                 long wake = host.batchWaiting() ? earlier(nextTick, host.batchDeadlineNanos()) : nextTick;
@@ -273,7 +280,7 @@ public final class ReplicaServer implements AutoCloseable {
                 host.beginTurn();
                 if (first != null) {
                     handle(first);
-                    inbox.drainTo(drained, MAX_DRAIN);
+                    inbox.drainTo(drained, maxDrain);
                     for (Object o : drained) {
                         handle(o);
                     }
@@ -404,7 +411,8 @@ public final class ReplicaServer implements AutoCloseable {
 
     private void offerPeerMessage(Message m) {
         if (!inbox.offer(m)) {
-            limiter.warn("inbox", "replica " + options.id() + ": inbox full (" + MAX_INBOX + "); message dropped");
+            limiter.warn("inbox", "replica " + options.id() + ": inbox full (maxInboxItems "
+                    + options.limits().maxInboxItems() + "); message dropped");
         }
     }
 
