@@ -6,11 +6,6 @@ import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.AppendRequest;
-import io.gnomon.paxos.grpc.ClockFaultRequest;
-import io.gnomon.paxos.grpc.FaultAdminGrpc;
-import io.gnomon.paxos.grpc.FaultReply;
-import io.gnomon.paxos.grpc.NetworkFaultRequest;
-import io.gnomon.paxos.grpc.PartitionRequest;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.PeerFrame;
 import io.gnomon.paxos.grpc.PeerGrpc;
@@ -24,6 +19,7 @@ import io.gnomon.paxos.runtime.DurableStateStore;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.runtime.Transport;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
@@ -63,6 +59,11 @@ import java.util.function.Supplier;
  * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
  * TrueTime is unusable or no leader is known) and server reflection, so probes and {@code grpcurl} need no
  * .proto file.
+ *
+ * <p>With {@link Options#faultAdmin} it also serves the harness's {@code FaultAdmin} ({@link FaultAdminService}),
+ * whose faults are decorators put around the real parts here and nowhere else: a {@link FaultyTransport} in front
+ * of the {@link GrpcTransport} (and asked about each inbound peer message) and a {@link FaultableTrueTime} over
+ * the TrueTime.
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
@@ -112,6 +113,8 @@ public final class ReplicaServer implements AutoCloseable {
     private final ReplicaHealth health;
 
     private GrpcTransport transport;
+    /** Only with {@code faultAdmin}: the harness's partitions and lossy links, wrapped around {@link #transport}. */
+    private FaultyTransport faults;
     private GroupHost<AppendReplyTo> host;
     private Server server;
     private Thread loop;
@@ -204,9 +207,16 @@ public final class ReplicaServer implements AutoCloseable {
         Map<Integer, String> targets = new HashMap<>();
         options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
         transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, options.limits());
+        Transport outbound = transport;
+        if (options.faultAdmin()) {
+            // The harness may hold back as much as every peer's queue holds.
+            faults = new FaultyTransport(me, transport, codec,
+                    options.limits().maxQueuedBytesPerPeer() * Math.max(1, targets.size() - 1));
+            outbound = faults;
+        }
         GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(), options.compactEveryEntries(),
                 options.negativeControl() != NegativeControl.STALE_LEASE_READS);
-        host = GroupHost.start(options.paxos(), store, transport, trueTime, System::nanoTime, machine.get(),
+        host = GroupHost.start(options.paxos(), store, outbound, trueTime, System::nanoTime, machine.get(),
                 new SecureRandom().nextLong(), hostOptions, new HostListener());
         if (options.negativeControl() != NegativeControl.NONE) {
             switchOnNegativeControl(host.replica());
@@ -221,7 +231,7 @@ public final class ReplicaServer implements AutoCloseable {
                 .addService(health.service())
                 .addService(ProtoReflectionServiceV1.newInstance());
         if (options.faultAdmin()) {
-            b.addService(new FaultAdminService());
+            b.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
         }
         server = b.build().start();
         running = true;
@@ -402,9 +412,9 @@ public final class ReplicaServer implements AutoCloseable {
                 .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(host.incarnation()).build();
     }
 
-    /** The transport to peers (tests look at what the lossy network did). */
-    GrpcTransport transport() {
-        return transport;
+    /** The fault harness's network in front of the transport, or null without {@code faultAdmin} (tests look at it). */
+    FaultyTransport faults() {
+        return faults;
     }
 
     // ------------------------------------------------------------------ inbound
@@ -433,7 +443,7 @@ public final class ReplicaServer implements AutoCloseable {
                         return;
                     }
                     claimedFrom = m.from();
-                    if (!transport.isBlocked(m.from())) {
+                    if (faults == null || faults.admits(m.from())) {
                         offerPeerMessage(m);
                     }
                 }
@@ -448,45 +458,6 @@ public final class ReplicaServer implements AutoCloseable {
                     end.onCompleted();
                 }
             };
-        }
-    }
-
-    private final class FaultAdminService extends FaultAdminGrpc.FaultAdminImplBase {
-        @Override
-        public void setPartition(PartitionRequest request, StreamObserver<FaultReply> reply) {
-            transport.setBlocked(java.util.Set.copyOf(request.getBlockedList()),
-                    java.util.Set.copyOf(request.getBlockedOutboundList()));
-            String d = "blocked " + request.getBlockedList() + ", sending to none of " + request.getBlockedOutboundList();
-            LOG.info("replica {}: partition: {}", options.id(), d);
-            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
-            reply.onCompleted();
-        }
-
-        @Override
-        public void setNetworkFault(NetworkFaultRequest request, StreamObserver<FaultReply> reply) {
-            GrpcTransport.NetworkFault f;
-            try {
-                f = new GrpcTransport.NetworkFault(request.getLossRate(), request.getDuplicateRate(),
-                        TimeUnit.MILLISECONDS.toNanos(request.getMaxDelayMillis()), request.getSeed());
-            } catch (IllegalArgumentException e) {
-                reply.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-                return;
-            }
-            transport.setNetworkFault(f);
-            String d = f.none() ? "network healed" : "loss " + f.lossRate() + ", duplicates " + f.duplicateRate()
-                    + ", delay up to " + request.getMaxDelayMillis() + " ms";
-            LOG.info("replica {}: network fault: {}", options.id(), d);
-            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
-            reply.onCompleted();
-        }
-
-        @Override
-        public void setClockFault(ClockFaultRequest request, StreamObserver<FaultReply> reply) {
-            String d = ((FaultableTrueTime) trueTime).inject(request.getStepNanos(), request.getDriftPpm(),
-                    request.getUnavailableMillis(), request.getClear());
-            LOG.info("replica {}: clock fault: {}", options.id(), d);
-            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
-            reply.onCompleted();
         }
     }
 
@@ -582,6 +553,9 @@ public final class ReplicaServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (faults != null) {
+            faults.close();
         }
         if (transport != null) {
             transport.close();
