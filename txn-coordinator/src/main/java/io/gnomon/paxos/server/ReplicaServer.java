@@ -40,9 +40,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -71,16 +73,22 @@ public final class ReplicaServer implements AutoCloseable {
     /**
      * How to run one replica.
      *
-     * @param faultAdmin      serve the {@code FaultAdmin} service (partitions, lossy links, clock faults) for the harness
-     * @param negativeControl {@link NegativeControl#NONE} except in the harness's negative control, which only
-     *                        a test classpath can switch on
-     * @param limits          the process's bounds: inbox, batching, message and queue sizes
+     * @param faultAdmin          serve the {@code FaultAdmin} service (partitions, lossy links, clock faults) for
+     *                            the harness
+     * @param coreHook            run once on the recovered core before the replica serves; does nothing except
+     *                            under the harness's negative control ({@link NegativeControl}, which
+     *                            {@link ReplicaMain} resolves)
+     * @param leaseChecksOnReads  true except under the harness's negative control: false answers lease reads
+     *                            without checking that the lease still holds
+     * @param limits              the process's bounds: inbox, batching, message and queue sizes
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
-                          boolean faultAdmin, NegativeControl negativeControl, ReplicaLimits limits) {
+                          boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
+                          ReplicaLimits limits) {
         public Options {
-            java.util.Objects.requireNonNull(limits, "limits");
+            Objects.requireNonNull(coreHook, "coreHook");
+            Objects.requireNonNull(limits, "limits");
             if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
                 throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
                         + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
@@ -88,21 +96,6 @@ public final class ReplicaServer implements AutoCloseable {
             }
         }
     }
-
-    /**
-     * Deliberate lease bugs that prove the verification harness can see one. Switching either on requires the
-     * class {@value #NEGATIVE_CONTROL_CLASS}, which exists only in txn-coordinator's test classes: a replica
-     * started from the product's classpath refuses to start with it.
-     */
-    public enum NegativeControl {
-        NONE,
-        /** A new leader does not wait out the previous leader's lease (the core's test-only hook). */
-        SKIP_LEASE_WAIT,
-        /** A leader answers lease reads without checking that its lease still holds. */
-        STALE_LEASE_READS
-    }
-
-    static final String NEGATIVE_CONTROL_CLASS = "io.gnomon.paxos.TestOnlyNegativeControl";
 
     private final Options options;
     private final TrueTime trueTime;
@@ -214,13 +207,11 @@ public final class ReplicaServer implements AutoCloseable {
                     options.limits().maxQueuedBytesPerPeer() * Math.max(1, targets.size() - 1));
             outbound = faults;
         }
-        GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(), options.compactEveryEntries(),
-                options.negativeControl() != NegativeControl.STALE_LEASE_READS);
+        GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
+                options.compactEveryEntries(), options.leaseChecksOnReads());
         host = GroupHost.start(options.paxos(), store, outbound, trueTime, System::nanoTime, machine.get(),
                 new SecureRandom().nextLong(), hostOptions, new HostListener());
-        if (options.negativeControl() != NegativeControl.NONE) {
-            switchOnNegativeControl(host.replica());
-        }
+        options.coreHook().accept(host.replica());
         InetSocketAddress bind = options.members().get(me);
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
         // no executor hop per call.
@@ -242,32 +233,6 @@ public final class ReplicaServer implements AutoCloseable {
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir(),
                 Long.toHexString(host.incarnation()));
         return this;
-    }
-
-    /**
-     * The test-only switch that makes a core skip waiting out the previous leader's lease: {@value
-     * #NEGATIVE_CONTROL_CLASS}, loaded by name because it exists only in txn-coordinator's test classes (and the
-     * simulated harness's negative control uses it too). Throws IllegalStateException, naming {@code control},
-     * when it is not on this classpath.
-     */
-    @SuppressWarnings("unchecked")
-    public static java.util.function.Consumer<PaxosReplica> testOnlyLeaseSwitch(String control) {
-        try {
-            return (java.util.function.Consumer<PaxosReplica>) Class.forName(NEGATIVE_CONTROL_CLASS)
-                    .getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            throw new IllegalStateException("negative control " + control + " is test-only: "
-                    + NEGATIVE_CONTROL_CLASS + " is not on this classpath (it lives in txn-coordinator's test classes)");
-        }
-    }
-
-    private void switchOnNegativeControl(PaxosReplica core) {
-        java.util.function.Consumer<PaxosReplica> enabler = testOnlyLeaseSwitch(options.negativeControl().toString());
-        if (options.negativeControl() == NegativeControl.SKIP_LEASE_WAIT) {
-            enabler.accept(core);
-        }
-        LOG.warn("replica {}: NEGATIVE CONTROL {} is on: this replica is deliberately unsafe", options.id(),
-                options.negativeControl());
     }
 
     public int port() {

@@ -56,7 +56,7 @@ final class LocalCluster implements AutoCloseable {
                 TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS), limits, 7 + id);
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
-                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, ReplicaServer.NegativeControl.NONE, replicaLimits);
+                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits);
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
                 ListAppendMachine::new).start();
         servers.put(id, s);
