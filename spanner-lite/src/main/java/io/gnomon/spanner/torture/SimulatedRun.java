@@ -7,7 +7,7 @@ import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.server.ListAppend;
 import io.gnomon.paxos.server.ListAppendMachine;
-import io.gnomon.paxos.server.ReplicaServer;
+import io.gnomon.paxos.server.NegativeControl;
 import io.gnomon.paxos.sim.ReplicaFactory;
 import io.gnomon.paxos.sim.SimWorkload;
 import io.gnomon.paxos.sim.SimWorld;
@@ -421,7 +421,7 @@ final class SimulatedRun implements SimWorkload {
     static ReplicaFactory skipLeaseWait() {
         Consumer<PaxosReplica> hook;
         try {
-            hook = ReplicaServer.testOnlyLeaseSwitch("skip-lease-wait");
+            hook = NegativeControl.testOnlyLeaseSwitch("skip-lease-wait");
         } catch (IllegalStateException e) {
             throw new IllegalArgumentException(e.getMessage() + "; run with GNOMON_EXTRA_CLASSPATH="
                     + "txn-coordinator/target/test-classes (bin/torture-report sets it)");

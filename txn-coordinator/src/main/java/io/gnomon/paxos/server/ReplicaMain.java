@@ -9,6 +9,8 @@ import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.truetime.TrueTime;
 import io.gnomon.truetime.testing.FaultScript;
 import io.gnomon.truetime.shm.ShmTrueTime;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,6 +44,8 @@ import java.util.function.Supplier;
         footer = {"", "Exit status: 0 after SIGTERM, 1 on a runtime failure (a failed durable write, a port in use),"
                 + " 2 on a usage or configuration error."})
 public final class ReplicaMain implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicaMain.class);
+
     @Option(names = "--id", required = true, paramLabel = "ID", description = "This replica's id (>= 1), one of the --member ids.")
     int id;
 
@@ -133,15 +137,20 @@ public final class ReplicaMain implements Callable<Integer> {
                     TimeUnit.MILLISECONDS.toNanos(heartbeatMillis), TimeUnit.MILLISECONDS.toNanos(leaseMillis), limits,
                     System.nanoTime() ^ id);
             LogLimits logLimits = new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 64 << 20);
-            ReplicaServer.NegativeControl control = negativeControl == null ? ReplicaServer.NegativeControl.NONE
-                    : switch (negativeControl) {
-                        case "skip-lease-wait" -> ReplicaServer.NegativeControl.SKIP_LEASE_WAIT;
-                        case "stale-lease-reads" -> ReplicaServer.NegativeControl.STALE_LEASE_READS;
-                        default -> throw new IllegalArgumentException("--negative-control " + negativeControl
-                                + ": use skip-lease-wait or stale-lease-reads");
-                    };
+            NegativeControl control = NegativeControl.parse(negativeControl);
+            NegativeControl.Switches unsafe;
+            try {
+                unsafe = control.switches();
+            } catch (IllegalStateException testOnly) {
+                // Refused here, before the clock wait or the log, as a configuration error (exit 2).
+                throw new IllegalArgumentException(testOnly.getMessage(), testOnly);
+            }
+            if (control != NegativeControl.NONE) {
+                LOG.warn("replica {}: NEGATIVE CONTROL {} is on: this replica is deliberately unsafe", id, control);
+            }
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
-                    TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, control);
+                    TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
+                    ReplicaLimits.DEFAULTS);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());

@@ -6,11 +6,6 @@ import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.AppendRequest;
-import io.gnomon.paxos.grpc.ClockFaultRequest;
-import io.gnomon.paxos.grpc.FaultAdminGrpc;
-import io.gnomon.paxos.grpc.FaultReply;
-import io.gnomon.paxos.grpc.NetworkFaultRequest;
-import io.gnomon.paxos.grpc.PartitionRequest;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.PeerFrame;
 import io.gnomon.paxos.grpc.PeerGrpc;
@@ -24,6 +19,7 @@ import io.gnomon.paxos.runtime.DurableStateStore;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.runtime.Transport;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
@@ -44,9 +40,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -63,50 +61,53 @@ import java.util.function.Supplier;
  * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
  * TrueTime is unusable or no leader is known) and server reflection, so probes and {@code grpcurl} need no
  * .proto file.
+ *
+ * <p>With {@link Options#faultAdmin} it also serves the harness's {@code FaultAdmin} ({@link FaultAdminService}),
+ * whose faults are decorators put around the real parts here and nowhere else: a {@link FaultyTransport} in front
+ * of the {@link GrpcTransport} (and asked about each inbound peer message) and a {@link FaultableTrueTime} over
+ * the TrueTime.
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
-    private static final int MAX_INBOX = 200_000;
-    private static final int MAX_DRAIN = 4096;
-    /** The longest a client append waits for the batch in flight before it is proposed anyway. */
-    static final long MAX_BATCH_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /**
      * How to run one replica.
      *
-     * @param faultAdmin      serve the {@code FaultAdmin} service (partitions, lossy links, clock faults) for the harness
-     * @param negativeControl {@link NegativeControl#NONE} except in the harness's negative control, which only
-     *                        a test classpath can switch on
+     * @param faultAdmin          serve the {@code FaultAdmin} service (partitions, lossy links, clock faults) for
+     *                            the harness
+     * @param coreHook            run once on the recovered core before the replica serves; does nothing except
+     *                            under the harness's negative control ({@link NegativeControl}, which
+     *                            {@link ReplicaMain} resolves)
+     * @param leaseChecksOnReads  true except under the harness's negative control: false answers lease reads
+     *                            without checking that the lease still holds
+     * @param limits              the process's bounds: inbox, batching, message and queue sizes
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
-                          boolean faultAdmin, NegativeControl negativeControl) {
+                          boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
+                          ReplicaLimits limits) {
+        public Options {
+            Objects.requireNonNull(coreHook, "coreHook");
+            Objects.requireNonNull(limits, "limits");
+            if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
+                throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
+                        + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
+                        + ", or a full batch cannot reach the followers");
+            }
+        }
     }
-
-    /**
-     * Deliberate lease bugs that prove the verification harness can see one. Switching either on requires the
-     * class {@value #NEGATIVE_CONTROL_CLASS}, which exists only in txn-coordinator's test classes: a replica
-     * started from the product's classpath refuses to start with it.
-     */
-    public enum NegativeControl {
-        NONE,
-        /** A new leader does not wait out the previous leader's lease (the core's test-only hook). */
-        SKIP_LEASE_WAIT,
-        /** A leader answers lease reads without checking that its lease still holds. */
-        STALE_LEASE_READS
-    }
-
-    static final String NEGATIVE_CONTROL_CLASS = "io.gnomon.paxos.TestOnlyNegativeControl";
 
     private final Options options;
     private final TrueTime trueTime;
     private final Supplier<StateMachine> machine;
     private final MessageCodec codec;
     private final LogLimiter limiter = new LogLimiter(LOG);
-    private final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(MAX_INBOX);
+    private final BlockingQueue<Object> inbox;
     private final ReplicaHealth health;
 
     private GrpcTransport transport;
+    /** Only with {@code faultAdmin}: the harness's partitions and lossy links, wrapped around {@link #transport}. */
+    private FaultyTransport faults;
     private GroupHost<AppendReplyTo> host;
     private Server server;
     private Thread loop;
@@ -182,6 +183,7 @@ public final class ReplicaServer implements AutoCloseable {
 
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
         this.options = options;
+        this.inbox = new LinkedBlockingQueue<>(options.limits().maxInboxItems());
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
         this.machine = machine;
         this.codec = new MessageCodec(options.paxos().limits());
@@ -197,25 +199,30 @@ public final class ReplicaServer implements AutoCloseable {
                 memberIds, false);
         Map<Integer, String> targets = new HashMap<>();
         options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
-        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, 64L << 20);
-        GroupHost.Options hostOptions = new GroupHost.Options(MAX_BATCH_WAIT_NANOS, options.compactEveryEntries(),
-                options.negativeControl() != NegativeControl.STALE_LEASE_READS);
-        host = GroupHost.start(options.paxos(), store, transport, trueTime, System::nanoTime, machine.get(),
-                new SecureRandom().nextLong(), hostOptions, new HostListener());
-        if (options.negativeControl() != NegativeControl.NONE) {
-            switchOnNegativeControl(host.replica());
+        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, options.limits());
+        Transport outbound = transport;
+        if (options.faultAdmin()) {
+            // The harness may hold back as much as every peer's queue holds.
+            faults = new FaultyTransport(me, transport, codec,
+                    options.limits().maxQueuedBytesPerPeer() * Math.max(1, targets.size() - 1));
+            outbound = faults;
         }
+        GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
+                options.compactEveryEntries(), options.leaseChecksOnReads());
+        host = GroupHost.start(options.paxos(), store, outbound, trueTime, System::nanoTime, machine.get(),
+                new SecureRandom().nextLong(), hostOptions, new HostListener());
+        options.coreHook().accept(host.replica());
         InetSocketAddress bind = options.members().get(me);
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
         // no executor hop per call.
         NettyServerBuilder b = NettyServerBuilder.forAddress(bind).directExecutor()
-                .maxInboundMessageSize(64 << 20)
+                .maxInboundMessageSize(options.limits().maxMessageBytes())
                 .addService(new PeerService())
                 .addService(new ClientService())
                 .addService(health.service())
                 .addService(ProtoReflectionServiceV1.newInstance());
         if (options.faultAdmin()) {
-            b.addService(new FaultAdminService());
+            b.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
         }
         server = b.build().start();
         running = true;
@@ -228,32 +235,6 @@ public final class ReplicaServer implements AutoCloseable {
         return this;
     }
 
-    /**
-     * The test-only switch that makes a core skip waiting out the previous leader's lease: {@value
-     * #NEGATIVE_CONTROL_CLASS}, loaded by name because it exists only in txn-coordinator's test classes (and the
-     * simulated harness's negative control uses it too). Throws IllegalStateException, naming {@code control},
-     * when it is not on this classpath.
-     */
-    @SuppressWarnings("unchecked")
-    public static java.util.function.Consumer<PaxosReplica> testOnlyLeaseSwitch(String control) {
-        try {
-            return (java.util.function.Consumer<PaxosReplica>) Class.forName(NEGATIVE_CONTROL_CLASS)
-                    .getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | LinkageError e) {
-            throw new IllegalStateException("negative control " + control + " is test-only: "
-                    + NEGATIVE_CONTROL_CLASS + " is not on this classpath (it lives in txn-coordinator's test classes)");
-        }
-    }
-
-    private void switchOnNegativeControl(PaxosReplica core) {
-        java.util.function.Consumer<PaxosReplica> enabler = testOnlyLeaseSwitch(options.negativeControl().toString());
-        if (options.negativeControl() == NegativeControl.SKIP_LEASE_WAIT) {
-            enabler.accept(core);
-        }
-        LOG.warn("replica {}: NEGATIVE CONTROL {} is on: this replica is deliberately unsafe", options.id(),
-                options.negativeControl());
-    }
-
     public int port() {
         return server.getPort();
     }
@@ -262,7 +243,8 @@ public final class ReplicaServer implements AutoCloseable {
 
     private void runLoop() {
         long nextTick = System.nanoTime();
-        List<Object> drained = new ArrayList<>(MAX_DRAIN);
+        int maxDrain = options.limits().maxDrainPerTurn();
+        List<Object> drained = new ArrayList<>(maxDrain);
         try {
             while (running) {
                 long wake = host.batchWaiting() ? earlier(nextTick, host.batchDeadlineNanos()) : nextTick;
@@ -273,7 +255,7 @@ public final class ReplicaServer implements AutoCloseable {
                 host.beginTurn();
                 if (first != null) {
                     handle(first);
-                    inbox.drainTo(drained, MAX_DRAIN);
+                    inbox.drainTo(drained, maxDrain);
                     for (Object o : drained) {
                         handle(o);
                     }
@@ -395,16 +377,17 @@ public final class ReplicaServer implements AutoCloseable {
                 .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(host.incarnation()).build();
     }
 
-    /** The transport to peers (tests look at what the lossy network did). */
-    GrpcTransport transport() {
-        return transport;
+    /** The fault harness's network in front of the transport, or null without {@code faultAdmin} (tests look at it). */
+    FaultyTransport faults() {
+        return faults;
     }
 
     // ------------------------------------------------------------------ inbound
 
     private void offerPeerMessage(Message m) {
         if (!inbox.offer(m)) {
-            limiter.warn("inbox", "replica " + options.id() + ": inbox full (" + MAX_INBOX + "); message dropped");
+            limiter.warn("inbox", "replica " + options.id() + ": inbox full (maxInboxItems "
+                    + options.limits().maxInboxItems() + "); message dropped");
         }
     }
 
@@ -425,7 +408,7 @@ public final class ReplicaServer implements AutoCloseable {
                         return;
                     }
                     claimedFrom = m.from();
-                    if (!transport.isBlocked(m.from())) {
+                    if (faults == null || faults.admits(m.from())) {
                         offerPeerMessage(m);
                     }
                 }
@@ -440,45 +423,6 @@ public final class ReplicaServer implements AutoCloseable {
                     end.onCompleted();
                 }
             };
-        }
-    }
-
-    private final class FaultAdminService extends FaultAdminGrpc.FaultAdminImplBase {
-        @Override
-        public void setPartition(PartitionRequest request, StreamObserver<FaultReply> reply) {
-            transport.setBlocked(java.util.Set.copyOf(request.getBlockedList()),
-                    java.util.Set.copyOf(request.getBlockedOutboundList()));
-            String d = "blocked " + request.getBlockedList() + ", sending to none of " + request.getBlockedOutboundList();
-            LOG.info("replica {}: partition: {}", options.id(), d);
-            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
-            reply.onCompleted();
-        }
-
-        @Override
-        public void setNetworkFault(NetworkFaultRequest request, StreamObserver<FaultReply> reply) {
-            GrpcTransport.NetworkFault f;
-            try {
-                f = new GrpcTransport.NetworkFault(request.getLossRate(), request.getDuplicateRate(),
-                        TimeUnit.MILLISECONDS.toNanos(request.getMaxDelayMillis()), request.getSeed());
-            } catch (IllegalArgumentException e) {
-                reply.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-                return;
-            }
-            transport.setNetworkFault(f);
-            String d = f.none() ? "network healed" : "loss " + f.lossRate() + ", duplicates " + f.duplicateRate()
-                    + ", delay up to " + request.getMaxDelayMillis() + " ms";
-            LOG.info("replica {}: network fault: {}", options.id(), d);
-            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
-            reply.onCompleted();
-        }
-
-        @Override
-        public void setClockFault(ClockFaultRequest request, StreamObserver<FaultReply> reply) {
-            String d = ((FaultableTrueTime) trueTime).inject(request.getStepNanos(), request.getDriftPpm(),
-                    request.getUnavailableMillis(), request.getClear());
-            LOG.info("replica {}: clock fault: {}", options.id(), d);
-            reply.onNext(FaultReply.newBuilder().setDetail(d).build());
-            reply.onCompleted();
         }
     }
 
@@ -574,6 +518,9 @@ public final class ReplicaServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (faults != null) {
+            faults.close();
         }
         if (transport != null) {
             transport.close();

@@ -22,6 +22,7 @@ final class LocalCluster implements AutoCloseable {
     final Map<Integer, ReplicaServer> servers = new LinkedHashMap<>();
     private final Path root;
     private boolean faultAdmin;
+    private ReplicaLimits replicaLimits = ReplicaLimits.DEFAULTS;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -33,6 +34,12 @@ final class LocalCluster implements AutoCloseable {
     /** Replicas started from now on serve the {@code FaultAdmin} service. */
     LocalCluster withFaultAdmin() {
         faultAdmin = true;
+        return this;
+    }
+
+    /** Replicas started from now on run with {@code limits}. */
+    LocalCluster withLimits(ReplicaLimits limits) {
+        replicaLimits = limits;
         return this;
     }
 
@@ -49,7 +56,7 @@ final class LocalCluster implements AutoCloseable {
                 TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS), limits, 7 + id);
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
-                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, ReplicaServer.NegativeControl.NONE);
+                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits);
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
                 ListAppendMachine::new).start();
         servers.put(id, s);

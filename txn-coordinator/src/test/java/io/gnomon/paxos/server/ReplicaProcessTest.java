@@ -71,7 +71,8 @@ class ReplicaProcessTest {
                 List.of("--truetime", "system:1ms", "--negative-control", "skip-lease-wait"));
         group.start(1);
         assertThatThrownBy(() -> group.awaitReady(1, T)).hasMessageContaining("exited before serving")
-                .hasMessageContaining("is test-only");
+                .hasMessageContaining("replica: negative control SKIP_LEASE_WAIT is test-only: "
+                        + NegativeControl.TEST_ONLY_CLASS + " is not on this classpath");
     }
 
     @Test

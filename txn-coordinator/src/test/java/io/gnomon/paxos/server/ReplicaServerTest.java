@@ -161,7 +161,7 @@ class ReplicaServerTest {
             long duplicated = 0;
             long delayed = 0;
             for (ReplicaServer r : cluster.servers.values()) {
-                GrpcTransport.NetworkFaultCounts c = r.transport().networkFaultCounts();
+                FaultyTransport.NetworkFaultCounts c = r.faults().networkFaultCounts();
                 dropped += c.dropped();
                 duplicated += c.duplicated();
                 delayed += c.delayed();

@@ -1,0 +1,72 @@
+package io.gnomon.paxos.server;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Every bound of a replica process in one place (STYLE.md rules 7 and 17); the core's bounds are in
+ * {@link io.gnomon.paxos.PaxosLimits} and the log's in {@link io.gnomon.paxos.storage.LogLimits}. docs/paxos.md,
+ * "Replica processes", has the table of defaults and of what happens at each limit.
+ *
+ * @param maxInboxItems            most requests and peer messages waiting for the event loop; past it a peer
+ *                                 message is dropped (rate-limited warning; the protocol retransmits) and a
+ *                                 client request is refused ({@code RESOURCE_EXHAUSTED}, a status
+ *                                 {@code UNAVAILABLE})
+ * @param maxDrainPerTurn          most inbox items one loop turn takes after the first, so one turn (one sync)
+ *                                 stays bounded; the rest wait for the next turn
+ * @param maxBatchWaitNanos        the longest a client append waits for the batch in flight before it is
+ *                                 proposed anyway
+ * @param maxMessageBytes          largest gRPC message the server accepts and a peer channel receives; a bigger
+ *                                 one fails its call ({@code RESOURCE_EXHAUSTED}) or breaks the peer stream
+ * @param maxQueuedBytesPerPeer    most encoded bytes waiting to be sent to one peer; past it new messages to
+ *                                 that peer are dropped (rate-limited warning) until the queue drains
+ * @param reconnectBackoffNanos    after a peer stream breaks, sends to that peer are dropped for this long
+ *                                 before the stream is reopened
+ */
+public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatchWaitNanos, int maxMessageBytes,
+                            long maxQueuedBytesPerPeer, long reconnectBackoffNanos) {
+
+    // Declared before DEFAULTS, whose check reads it.
+    /** The longest {@link #maxBatchWaitNanos} and {@link #reconnectBackoffNanos} may be: longer stalls the group. */
+    public static final long MAX_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** The defaults {@code bin/replica} runs with. */
+    public static final ReplicaLimits DEFAULTS = new ReplicaLimits(200_000, 4096, TimeUnit.MILLISECONDS.toNanos(2),
+            64 << 20, 64L << 20, TimeUnit.MILLISECONDS.toNanos(100));
+
+    public ReplicaLimits {
+        atLeast("maxInboxItems", maxInboxItems, 1);
+        atLeast("maxDrainPerTurn", maxDrainPerTurn, 1);
+        if (maxDrainPerTurn > maxInboxItems) {
+            throw new IllegalArgumentException("maxDrainPerTurn " + maxDrainPerTurn + " must be <= maxInboxItems "
+                    + maxInboxItems + " (a turn cannot take more than the inbox holds)");
+        }
+        within("maxBatchWaitNanos", maxBatchWaitNanos, 0, MAX_WAIT_NANOS);
+        atLeast("maxMessageBytes", maxMessageBytes, 1);
+        atLeast("maxQueuedBytesPerPeer", maxQueuedBytesPerPeer, 1);
+        within("reconnectBackoffNanos", reconnectBackoffNanos, 0, MAX_WAIT_NANOS);
+    }
+
+    /** These limits with {@code maxInboxItems} replaced (and {@code maxDrainPerTurn} cut down to it if larger). */
+    public ReplicaLimits withMaxInboxItems(int items) {
+        return new ReplicaLimits(items, Math.min(maxDrainPerTurn, Math.max(1, items)), maxBatchWaitNanos,
+                maxMessageBytes, maxQueuedBytesPerPeer, reconnectBackoffNanos);
+    }
+
+    /** These limits with {@code maxMessageBytes} replaced. */
+    public ReplicaLimits withMaxMessageBytes(int bytes) {
+        return new ReplicaLimits(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, bytes, maxQueuedBytesPerPeer,
+                reconnectBackoffNanos);
+    }
+
+    private static void atLeast(String name, long value, long min) {
+        if (value < min) {
+            throw new IllegalArgumentException(name + " " + value + ": must be >= " + min);
+        }
+    }
+
+    private static void within(String name, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(name + " " + value + ": must be from " + min + " to " + max);
+        }
+    }
+}
