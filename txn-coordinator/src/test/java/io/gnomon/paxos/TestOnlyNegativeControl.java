@@ -3,7 +3,7 @@ package io.gnomon.paxos;
 import java.util.function.Consumer;
 
 /**
- * The key to the replica server's negative controls ({@code ReplicaServer.NegativeControl}): it exists only in
+ * The key to the replica server's negative controls ({@code NegativeControl}): it exists only in
  * txn-coordinator's test classes (and the test jar), so a replica started from the product's classpath cannot
  * switch a deliberate lease bug on. Reaches the core's package-private hook.
  */

@@ -17,6 +17,7 @@ import io.gnomon.paxos.grpc.StatusReply;
 import io.gnomon.paxos.grpc.StatusRequest;
 import io.gnomon.paxos.runtime.DurableStateStore;
 import io.gnomon.paxos.runtime.GroupHost;
+import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.runtime.Transport;
@@ -51,7 +52,8 @@ import java.util.function.Supplier;
  * One replica as a server process: one group's {@link GroupHost} (the Paxos core behind its driver over a
  * Chronicle log, the {@link StateMachine}, batching, client outcomes, the read fence, compaction), peers reached
  * through {@link GrpcTransport}, clients served through the {@code Replica} gRPC service, and one event loop
- * thread that makes every call into the host (docs/paxos.md, "Replica processes"). The host's behaviour (what
+ * thread that runs every turn through a {@link GroupLoop} (the same turn the simulator's processes run, over one
+ * group here) and makes every call into the host (docs/paxos.md, "Replica processes"). The host's behaviour (what
  * an append's outcome is, when a lease read is served) is described there; this class only carries requests to
  * the loop and replies back.
  *
@@ -69,6 +71,8 @@ import java.util.function.Supplier;
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
+    /** The one group a replica process hosts until it hosts many (issue 19; docs/paxos.md, "Many groups per process"). */
+    static final long GROUP = 1;
 
     /**
      * How to run one replica.
@@ -109,6 +113,8 @@ public final class ReplicaServer implements AutoCloseable {
     /** Only with {@code faultAdmin}: the harness's partitions and lossy links, wrapped around {@link #transport}. */
     private FaultyTransport faults;
     private GroupHost<AppendReplyTo> host;
+    /** The loop's turn over its groups (one today, {@link #GROUP}): one sync per turn for every group that wrote. */
+    private GroupLoop<AppendReplyTo> groups;
     private Server server;
     private Thread loop;
     private volatile boolean running;
@@ -212,6 +218,8 @@ public final class ReplicaServer implements AutoCloseable {
         host = GroupHost.start(options.paxos(), store, outbound, trueTime, System::nanoTime, machine.get(),
                 new SecureRandom().nextLong(), hostOptions, new HostListener());
         options.coreHook().accept(host.replica());
+        groups = new GroupLoop<>(written -> store.sync());
+        groups.add(GROUP, host);
         InetSocketAddress bind = options.members().get(me);
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
         // no executor hop per call.
@@ -247,12 +255,12 @@ public final class ReplicaServer implements AutoCloseable {
         List<Object> drained = new ArrayList<>(maxDrain);
         try {
             while (running) {
-                long wake = host.batchWaiting() ? earlier(nextTick, host.batchDeadlineNanos()) : nextTick;
+                long wake = groups.batchWaiting() ? earlier(nextTick, groups.batchDeadlineNanos()) : nextTick;
                 long wait = wake - System.nanoTime();
                 Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
                 // One turn = one group commit: everything handled now is synced once, then sent and applied.
                 long t0 = System.nanoTime();
-                host.beginTurn();
+                groups.beginTurn();
                 if (first != null) {
                     handle(first);
                     inbox.drainTo(drained, maxDrain);
@@ -262,11 +270,11 @@ public final class ReplicaServer implements AutoCloseable {
                     drained.clear();
                 }
                 if (System.nanoTime() - nextTick >= 0) {
-                    boolean ticked = host.onTick();
+                    boolean ticked = groups.tickAll() == 0;
                     health.onTick(ticked, host.replica().leaderHint() >= 1);
                     nextTick = System.nanoTime() + options.tickNanos();
                 }
-                host.endTurn();
+                groups.endTurn();
                 countTurn(System.nanoTime() - t0);
             }
         } catch (InterruptedException e) {
@@ -288,9 +296,9 @@ public final class ReplicaServer implements AutoCloseable {
 
     private void handle(Object o) {
         if (o instanceof Message m) {
-            host.onMessage(m);
+            groups.onMessage(GROUP, m);
         } else if (o instanceof ClientAppend a) {
-            host.append(a.command(), a.reply());
+            groups.append(GROUP, a.command(), a.reply());
         } else if (o instanceof ClientRead r) {
             serveRead(r);
         } else if (o instanceof StatusQuery q) {
