@@ -219,6 +219,47 @@ class ProcessLogTest {
                 .hasMessageContaining("segment " + ProcessLog.segmentName(2) + " is missing");
     }
 
+    @Test
+    void aSegmentKilledWhileItsHeaderWasWrittenIsRepaired() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.NONE, 1024);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(3);
+        Path newest;
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            while (wal.currentSegment() < 3) {
+                write(wal, models, rng, 1 + rng.nextInt(2));
+            }
+            newest = wal.segmentFile(3);
+        }
+        // the frames in segment 3 are lost with its header: expected is the state without them
+        byte[] whole = Files.readAllBytes(newest);
+        Map<Long, DurableState.Recovered> full;
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            full = wal.recover(ProcessLogTest::initial);
+        }
+        for (int cut = 0; cut < ProcessLogOptions.SEGMENT_HEADER_BYTES; cut++) {
+            Path copy = tmp.resolve("hdr-" + cut);
+            copyDir(dir, copy);
+            Files.write(copy.resolve(newest.getFileName()), java.util.Arrays.copyOf(whole, cut));
+            try (ProcessLog wal = ProcessLog.open(copy, options)) {
+                assertThat(wal.repairedTail()).contains("torn header (" + cut + " bytes)");
+                assertThat(wal.currentSegment()).isEqualTo(3);
+                Map<Long, DurableState.Recovered> got = wal.recover(ProcessLogTest::initial);
+                assertThat(got.keySet()).isEqualTo(full.keySet());
+                wal.group(1).write(List.of(new PersistWrite.PersistDecided(1)));
+            }
+            try (ProcessLog wal = ProcessLog.open(copy, options)) {
+                assertThat(wal.repairedTail()).isNull();
+            }
+        }
+        Path older = tmp.resolve("older-header");
+        copyDir(dir, older);
+        flip(older.resolve(ProcessLog.segmentName(1)), 2);
+        assertThatThrownBy(() -> ProcessLog.open(older, options)).isInstanceOf(IOException.class)
+                .hasMessageContaining("segment " + ProcessLog.segmentName(1) + " at offset 0: not a process log segment");
+    }
+
     private static void flip(Path file, long offset) throws IOException {
         byte[] b = Files.readAllBytes(file);
         b[(int) offset] ^= 0x5A;
