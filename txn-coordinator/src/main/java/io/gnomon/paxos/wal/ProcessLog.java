@@ -356,7 +356,7 @@ public final class ProcessLog implements AutoCloseable {
     /**
      * Replays every group's frames, in order, into a {@link DurableState} per group: from its latest checkpoint if
      * it has one, otherwise from {@code initialState.apply(groupId)} (e.g. {@code new DurableState(initialMembers)}
-     * or {@link DurableState#joining()}). Groups with no frame are absent. Reads the segments again (the log keeps
+     * or {@link DurableState#joining()}; a new instance per call: replay mutates it). Groups with no frame are absent. Reads the segments again (the log keeps
      * no entry in memory); call it once, after {@link #open}.
      */
     public synchronized Map<Long, DurableState.Recovered> recover(LongFunction<DurableState> initialState) {
@@ -564,11 +564,13 @@ public final class ProcessLog implements AutoCloseable {
     private void writePending() throws IOException {
         ByteBuffer buf = encoder.buffer();
         buf.flip();
+        if (buf.hasRemaining()) {
+            currentUnforced = true;
+        }
         while (buf.hasRemaining()) {
             currentBytes += current.write(buf, currentBytes);
         }
         buf.clear();
-        currentUnforced = true;
     }
 
     /**

@@ -377,6 +377,28 @@ class ProcessLogTest {
     }
 
     @Test
+    void aClosedGroupViewRefusesWritesAndTheLogStaysOpenForTheOthers() throws Exception {
+        try (ProcessLog wal = ProcessLog.open(tmp.resolve("wal"), opts(SyncPolicy.SYNC_EACH_BATCH, 4096))) {
+            GroupLog one = wal.group(1);
+            GroupLog two = wal.group(2);
+            one.write(List.of(new PersistWrite.PersistDecided(1)));
+            one.close();
+            assertThatThrownBy(() -> one.write(List.of(new PersistWrite.PersistDecided(2))))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("group 1 is closed");
+            two.write(List.of(new PersistWrite.PersistDecided(3)));
+            two.write(List.of()); // nothing to write: nothing to force
+            two.sync();
+            int forces = wal.forcesForTest().size();
+            two.write(List.of());
+            two.sync();
+            assertThat(wal.forcesForTest()).hasSize(forces);
+            Map<Long, DurableState.Recovered> got = wal.recover(ProcessLogTest::initial);
+            assertThat(got.get(1L).decidedIndex()).isEqualTo(1);
+            assertThat(got.get(2L).decidedIndex()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void aBatchWithAFrameOverTheLimitWritesNothing() throws Exception {
         Path dir = tmp.resolve("wal");
         ProcessLogOptions options = new ProcessLogOptions(SyncPolicy.NONE, 1 << 20, 4096);
