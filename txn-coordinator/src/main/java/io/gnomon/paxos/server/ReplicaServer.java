@@ -20,7 +20,6 @@ import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
-import io.gnomon.paxos.runtime.Transport;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
