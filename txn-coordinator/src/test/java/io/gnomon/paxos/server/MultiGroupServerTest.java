@@ -144,6 +144,33 @@ class MultiGroupServerTest {
             assertThat(unknown.getDetail()).contains("does not host group 9");
         }
 
+        // A peer frame for a group process 1 does not host is dropped (with a warning), and nothing else changes.
+        ManagedChannel peer = NettyChannelBuilder.forTarget(cluster.targets().get(1)).usePlaintext().build();
+        try {
+            StreamObserver<PeerFrame> frames = PeerGrpc.newStub(peer).stream(new StreamObserver<>() {
+                @Override
+                public void onNext(PeerStreamEnd value) {
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            });
+            byte[] nack = new MessageCodec(PaxosLimits.DEFAULTS).encode(new Message.Nack(2, 1, 1, new Ballot(99, 2)));
+            frames.onNext(PeerFrame.newBuilder().setGroup(9)
+                    .setPayload(com.google.protobuf.ByteString.copyFrom(nack)).build());
+            frames.onCompleted();
+        } finally {
+            peer.shutdown();
+        }
+        for (long g : GROUPS) {
+            assertThat(client(g).status(1, T)).as("group %d on process 1", g).isPresent();
+        }
+
         // Process 1 dies: every group it led elects again elsewhere, and every group takes appends still.
         cluster.stop(1);
         for (long g : GROUPS) {
