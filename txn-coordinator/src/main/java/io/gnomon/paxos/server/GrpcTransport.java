@@ -72,7 +72,8 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
                     + message.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
             return;
         }
-        PeerFrame.Builder frame = PeerFrame.newBuilder().setPayload(UnsafeByteOperations.unsafeWrap(codec.encode(message)));
+        PeerFrame.Builder frame = PeerFrame.newBuilder()
+                .setPayload(UnsafeByteOperations.unsafeWrap(codec.encode(message)));
         if (groupId != 1) {
             frame.setGroup(groupId); // group 1 goes untagged, as before groups were on the wire
         }

@@ -121,7 +121,8 @@ public final class ReplicaClient implements AutoCloseable {
         if (appendCalls == AppendCalls.STREAM) {
             streamedAttempt(new StreamedAppend(ByteString.copyFrom(command), deadline, result));
         } else {
-            attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).setGroup(wireGroup()).build(), deadline, 0, result);
+            attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).setGroup(wireGroup()).build(),
+                    deadline, 0, result);
         }
         return result;
     }
@@ -324,7 +325,8 @@ public final class ReplicaClient implements AutoCloseable {
     /** A lease read through the leader, following hints; empty if no replica served it before the timeout. */
     public Optional<ReadReply> read(byte[] query, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        ReadRequest request = ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).setGroup(wireGroup()).build();
+        ReadRequest request = ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).setGroup(wireGroup())
+                .build();
         while (System.nanoTime() - deadline < 0) {
             int target = leaderGuess;
             try {

@@ -65,8 +65,8 @@ import java.util.function.Supplier;
  * are handled in the next turn, and the host proposes them as one batch, so one sync covers all of them.
  *
  * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
- * TrueTime is unusable or no leader is known) and server reflection, so probes and {@code grpcurl} need no
- * .proto file.
+ * TrueTime is unusable or some hosted group knows no leader) and server reflection, so probes and {@code grpcurl}
+ * need no .proto file.
  *
  * <p>With {@link Options#faultAdmin} it also serves the harness's {@code FaultAdmin} ({@link FaultAdminService}),
  * whose faults are decorators put around the real parts here and nowhere else: a {@link FaultyTransport} in front
