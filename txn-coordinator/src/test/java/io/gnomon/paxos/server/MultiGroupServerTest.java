@@ -184,6 +184,30 @@ class MultiGroupServerTest {
     }
 
     @Test
+    void optionsRefuseAGroupWithoutThisProcessOrWithAProcessThatHasNoAddress() {
+        Map<Integer, InetSocketAddress> members = Map.of(1, new InetSocketAddress("127.0.0.1", 1),
+                2, new InetSocketAddress("127.0.0.1", 2));
+        io.gnomon.paxos.PaxosConfig paxos = new io.gnomon.paxos.PaxosConfig(1, List.of(1, 2), 150_000_000L,
+                50_000_000L, 50_000_000L, 600_000_000L, PaxosLimits.DEFAULTS, 1);
+        io.gnomon.paxos.storage.LogLimits logLimits = new io.gnomon.paxos.storage.LogLimits(
+                PaxosLimits.DEFAULTS.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20);
+        java.util.function.Function<Map<Long, List<Integer>>, ReplicaServer.Options> options = groups ->
+                new ReplicaServer.Options(1, members, tmp, io.gnomon.paxos.storage.SyncPolicy.NONE, paxos, logLimits,
+                        0, 5_000_000L, false, core -> { }, true, ReplicaLimits.DEFAULTS, groups);
+        assertThat(options.apply(Map.of(1L, List.of(1, 2), 2L, List.of(1))).groups()).containsOnlyKeys(1L, 2L);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> options.apply(Map.of(2L, List.of(2))))
+                .hasMessage("groups: group 2's members [2] do not include this process, 1");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> options.apply(Map.of(3L, List.of(1, 2, 7))))
+                .hasMessageContaining("group 3's members [1, 2, 7] are not all among the processes with an address");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> options.apply(Map.of()))
+                .hasMessage("groups: process 1 must host at least one group");
+        assertThat(new ReplicaServer.Options(1, members, tmp, io.gnomon.paxos.storage.SyncPolicy.NONE, paxos,
+                logLimits, 0, 5_000_000L, false, core -> { }, true, ReplicaLimits.DEFAULTS).groups())
+                .as("the default: group 1 of every member").containsOnlyKeys(1L)
+                .hasEntrySatisfying(1L, ms -> assertThat(ms).containsExactlyInAnyOrder(1, 2));
+    }
+
+    @Test
     void oneStreamPerPeerProcessCarriesEveryGroupsFrames() throws Exception {
         AtomicInteger streams = new AtomicInteger();
         List<Long> groupsSeen = Collections.synchronizedList(new ArrayList<>());
