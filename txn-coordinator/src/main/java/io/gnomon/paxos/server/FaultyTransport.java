@@ -27,11 +27,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *       here has no netem; this is the transport doing it, by a seed.</li>
  * </ul>
  *
- * <p>Messages to this replica itself (its loopback) pass untouched.
+ * <p>Faults are between processes: a partition or a lossy link applies to every group's messages between the two
+ * processes alike, as a real network fault would. Messages to this replica itself (its loopback) pass untouched.
  */
-final class FaultyTransport implements Transport, AutoCloseable {
+final class FaultyTransport implements ProcessTransport, Transport, AutoCloseable {
     private final int me;
-    private final Transport inner;
+    private final ProcessTransport inner;
     private final MessageCodec codec;
     private final long maxHeldBytes;
     private volatile Set<Integer> blocked = Set.of();
@@ -49,7 +50,7 @@ final class FaultyTransport implements Transport, AutoCloseable {
      * @param codec         measures a held message, for {@code maxHeldBytes}
      * @param maxHeldBytes  most encoded bytes the lossy links may hold back at once; a copy past it is dropped
      */
-    FaultyTransport(int me, Transport inner, MessageCodec codec, long maxHeldBytes) {
+    FaultyTransport(int me, ProcessTransport inner, MessageCodec codec, long maxHeldBytes) {
         if (maxHeldBytes < 1) {
             throw new IllegalArgumentException("maxHeldBytes " + maxHeldBytes + ": must be >= 1");
         }
@@ -59,10 +60,21 @@ final class FaultyTransport implements Transport, AutoCloseable {
         this.maxHeldBytes = maxHeldBytes;
     }
 
+    /** Over a transport that knows one group (tests): every message goes to it whatever its group. */
+    FaultyTransport(int me, Transport inner, MessageCodec codec, long maxHeldBytes) {
+        this(me, (ProcessTransport) (to, group, message) -> inner.send(to, message), codec, maxHeldBytes);
+    }
+
+    /** A message of group 1. */
     @Override
     public void send(int to, Message message) {
+        send(to, 1, message);
+    }
+
+    @Override
+    public void send(int to, long groupId, Message message) {
         if (to == me) {
-            inner.send(to, message);
+            inner.send(to, groupId, message);
             return;
         }
         if (blockedOutbound.contains(to)) {
@@ -70,9 +82,9 @@ final class FaultyTransport implements Transport, AutoCloseable {
         }
         LinkFaults f = linkFaults;
         if (f == null) {
-            inner.send(to, message);
+            inner.send(to, groupId, message);
         } else {
-            f.send(to, message);
+            f.send(to, groupId, message);
         }
     }
 
@@ -163,7 +175,7 @@ final class FaultyTransport implements Transport, AutoCloseable {
             this.delayer = delayer;
         }
 
-        synchronized void send(int to, Message message) {
+        synchronized void send(int to, long groupId, Message message) {
             if (random.nextDouble() < spec.lossRate()) {
                 dropped.incrementAndGet();
                 return;
@@ -176,7 +188,7 @@ final class FaultyTransport implements Transport, AutoCloseable {
             for (int i = 0; i < copies; i++) {
                 long delayNanos = spec.maxDelayNanos() == 0 ? 0 : random.nextLong(spec.maxDelayNanos() + 1);
                 if (delayNanos == 0) {
-                    inner.send(to, message);
+                    inner.send(to, groupId, message);
                     continue;
                 }
                 // Held messages are bounded like the peers' queues; past that the lossy link drops them.
@@ -191,7 +203,7 @@ final class FaultyTransport implements Transport, AutoCloseable {
                     delayer.schedule(() -> {
                         heldBytes.addAndGet(-size);
                         if (!blockedOutbound.contains(to)) {
-                            inner.send(to, message);
+                            inner.send(to, groupId, message);
                         }
                     }, delayNanos, TimeUnit.NANOSECONDS);
                 } catch (RejectedExecutionException closed) {

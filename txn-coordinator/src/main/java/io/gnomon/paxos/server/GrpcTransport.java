@@ -5,7 +5,6 @@ import io.gnomon.paxos.grpc.PeerFrame;
 import io.gnomon.paxos.grpc.PeerGrpc;
 import io.gnomon.paxos.grpc.PeerStreamEnd;
 import io.gnomon.paxos.runtime.MessageCodec;
-import io.gnomon.paxos.runtime.Transport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -17,10 +16,10 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 
 /**
- * Sends Paxos messages to peer replicas over one long-lived gRPC client stream per peer. Fire and forget: a
+ * Sends Paxos messages to peer replica processes over one long-lived gRPC client stream per peer process, shared
+ * by every group: each frame carries its group ({@link ProcessTransport}). Fire and forget: a
  * message that cannot be sent now (no stream, the peer's queue over its byte budget) is dropped (a full queue
  * with a rate-limited warning), and the protocol's retransmission covers it. Sending never blocks the caller (the
  * replica's event loop): frames wait in a bounded per-peer queue drained whenever gRPC says the stream is ready.
@@ -29,12 +28,12 @@ import java.util.function.Consumer;
  * <p>The fault harness's partitions and lossy links are not here: {@link FaultyTransport} wraps this transport
  * when the replica serves {@code FaultAdmin}.
  */
-public final class GrpcTransport implements Transport, AutoCloseable {
+public final class GrpcTransport implements ProcessTransport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GrpcTransport.class);
 
     private final int me;
     private final MessageCodec codec;
-    private final Consumer<Message> loopback;
+    private final ProcessTransport loopback;
     private final long maxQueuedBytesPerPeer;
     private final int maxMessageBytes;
     private final long reconnectBackoffNanos;
@@ -43,10 +42,10 @@ public final class GrpcTransport implements Transport, AutoCloseable {
 
     /**
      * @param peerTargets  replica id to "host:port" of every other member
-     * @param loopback     where a message to this replica itself goes (the replica's own inbox)
+     * @param loopback     where a message to this process itself goes (the process's own inbox)
      * @param limits       its per-peer queue bytes, largest message and reconnect backoff
      */
-    public GrpcTransport(int me, Map<Integer, String> peerTargets, MessageCodec codec, Consumer<Message> loopback,
+    public GrpcTransport(int me, Map<Integer, String> peerTargets, MessageCodec codec, ProcessTransport loopback,
                          ReplicaLimits limits) {
         this.me = me;
         this.codec = codec;
@@ -62,9 +61,9 @@ public final class GrpcTransport implements Transport, AutoCloseable {
     }
 
     @Override
-    public void send(int to, Message message) {
+    public void send(int to, long groupId, Message message) {
         if (to == me) {
-            loopback.accept(message);
+            loopback.send(to, groupId, message);
             return;
         }
         PeerSender p = peers.get(to);
@@ -73,7 +72,12 @@ public final class GrpcTransport implements Transport, AutoCloseable {
                     + message.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
             return;
         }
-        p.send(codec.encode(message));
+        PeerFrame.Builder frame = PeerFrame.newBuilder()
+                .setPayload(UnsafeByteOperations.unsafeWrap(codec.encode(message)));
+        if (groupId != 1) {
+            frame.setGroup(groupId); // group 1 goes untagged, as before groups were on the wire
+        }
+        p.send(frame.build());
     }
 
     @Override
@@ -87,7 +91,7 @@ public final class GrpcTransport implements Transport, AutoCloseable {
         private final int id;
         private final String target;
         private final ManagedChannel channel;
-        private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+        private final ArrayDeque<PeerFrame> queue = new ArrayDeque<>();
         private long queuedBytes;
         private ClientCallStreamObserver<PeerFrame> stream;
         private long retryAfterNanos = System.nanoTime();
@@ -99,20 +103,21 @@ public final class GrpcTransport implements Transport, AutoCloseable {
                     .maxInboundMessageSize(maxMessageBytes).build();
         }
 
-        synchronized void send(byte[] frame) {
+        synchronized void send(PeerFrame frame) {
             if (stream == null) {
                 if (System.nanoTime() - retryAfterNanos < 0) {
                     return;
                 }
                 open();
             }
-            if (queuedBytes + frame.length > maxQueuedBytesPerPeer && !queue.isEmpty()) {
+            int bytes = frame.getPayload().size();
+            if (queuedBytes + bytes > maxQueuedBytesPerPeer && !queue.isEmpty()) {
                 limiter.warn("full-" + id, "replica " + me + ": send queue to replica " + id + " over "
                         + maxQueuedBytesPerPeer + " bytes (maxQueuedBytesPerPeer); dropping messages until it drains");
                 return;
             }
             queue.add(frame);
-            queuedBytes += frame.length;
+            queuedBytes += bytes;
             drain();
         }
 
@@ -164,9 +169,9 @@ public final class GrpcTransport implements Transport, AutoCloseable {
 
         private void drain() {
             while (stream != null && stream.isReady() && !queue.isEmpty()) {
-                byte[] f = queue.poll();
-                queuedBytes -= f.length;
-                stream.onNext(PeerFrame.newBuilder().setPayload(UnsafeByteOperations.unsafeWrap(f)).build());
+                PeerFrame f = queue.poll();
+                queuedBytes -= f.getPayload().size();
+                stream.onNext(f);
             }
         }
 

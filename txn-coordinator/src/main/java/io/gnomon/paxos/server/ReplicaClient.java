@@ -59,6 +59,8 @@ public final class ReplicaClient implements AutoCloseable {
     private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
     private final List<Integer> ids;
     private final AppendCalls appendCalls;
+    /** The group every request names (1, the default, goes untagged as before groups). */
+    private final long group;
     /** {@link AppendCalls#STREAM}: one per replica, and the thread that fails appends past their deadline. */
     private final Map<Integer, AppendStream> appendStreams = new TreeMap<>();
     private final ScheduledExecutorService deadlineChecker;
@@ -71,6 +73,20 @@ public final class ReplicaClient implements AutoCloseable {
 
     /** @param targets replica id to "host:port" */
     public ReplicaClient(Map<Integer, String> targets, AppendCalls appendCalls) {
+        this(targets, appendCalls, 1);
+    }
+
+    /**
+     * A client of one group of a cluster whose processes host many.
+     *
+     * @param targets replica id to "host:port" of the group's replicas (replica id == process id)
+     * @param group   the group every request names; 1 for a one-group cluster
+     */
+    public ReplicaClient(Map<Integer, String> targets, AppendCalls appendCalls, long group) {
+        if (group < 1) {
+            throw new IllegalArgumentException("group " + group + " must be >= 1");
+        }
+        this.group = group;
         targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().directExecutor().build()));
         this.ids = List.copyOf(channels.keySet());
         this.leaderGuess = ids.get(0);
@@ -105,7 +121,8 @@ public final class ReplicaClient implements AutoCloseable {
         if (appendCalls == AppendCalls.STREAM) {
             streamedAttempt(new StreamedAppend(ByteString.copyFrom(command), deadline, result));
         } else {
-            attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).build(), deadline, 0, result);
+            attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).setGroup(wireGroup()).build(),
+                    deadline, 0, result);
         }
         return result;
     }
@@ -200,7 +217,8 @@ public final class ReplicaClient implements AutoCloseable {
             }
             long appendId = nextAppendId++;
             current.inFlight.put(appendId, a);
-            current.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId).build());
+            current.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId)
+                    .setGroup(wireGroup()).build());
         }
 
         private void open() {
@@ -307,7 +325,8 @@ public final class ReplicaClient implements AutoCloseable {
     /** A lease read through the leader, following hints; empty if no replica served it before the timeout. */
     public Optional<ReadReply> read(byte[] query, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        ReadRequest request = ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).build();
+        ReadRequest request = ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).setGroup(wireGroup())
+                .build();
         while (System.nanoTime() - deadline < 0) {
             int target = leaderGuess;
             try {
@@ -337,7 +356,7 @@ public final class ReplicaClient implements AutoCloseable {
      */
     public CompletableFuture<ReadReply> readAsync(byte[] query, Duration timeout) {
         CompletableFuture<ReadReply> result = new CompletableFuture<>();
-        readAttempt(ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).build(),
+        readAttempt(ReadRequest.newBuilder().setQuery(ByteString.copyFrom(query)).setGroup(wireGroup()).build(),
                 System.nanoTime() + timeout.toNanos(), 0, result);
         return result;
     }
@@ -375,7 +394,7 @@ public final class ReplicaClient implements AutoCloseable {
     public Optional<StatusReply> status(int id, Duration timeout) {
         try {
             return Optional.of(ReplicaGrpc.newBlockingStub(channels.get(id))
-                    .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).status(StatusRequest.getDefaultInstance()));
+                    .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).status(StatusRequest.newBuilder().setGroup(wireGroup()).build()));
         } catch (StatusRuntimeException e) {
             return Optional.empty();
         }
@@ -405,6 +424,11 @@ public final class ReplicaClient implements AutoCloseable {
             leaderGuess = found;
         }
         return Optional.ofNullable(found);
+    }
+
+    /** The group as requests carry it: 0 (absent) for group 1, so a replica that predates groups understands. */
+    private long wireGroup() {
+        return group == 1 ? 0 : group;
     }
 
     public List<Integer> ids() {

@@ -11,8 +11,8 @@ import org.slf4j.Logger;
 /**
  * A replica's {@code grpc.health.v1} statuses, per service (docs/protocols.md, "Health"): {@code Peer} serves
  * while TrueTime is usable (without it every input is dropped); {@code Replica} and the server ({@code ""}) also
- * need a known leader, since without one no append can be taken or redirected. The event loop reports what it
- * saw on each tick; only changes reach the manager (and its Watch streams) and the log.
+ * need a known leader in every hosted group, since without one that group can take or redirect no append. The
+ * event loop reports what it saw on each tick; only changes reach the manager (and its Watch streams) and the log.
  *
  * <p>Threads: {@link #onTick} from the loop only; {@link #stopped} from any thread, once the loop no longer runs.
  */
@@ -40,8 +40,8 @@ final class ReplicaHealth {
     }
 
     /**
-     * What the loop saw on a tick: whether TrueTime answered, and whether this replica knows a leader (itself, or
-     * the last one it heard; a leader that died stays "known" until an election replaces it).
+     * What the loop saw on a tick: whether TrueTime answered, and whether every group this process hosts knows a
+     * leader (itself, or the last one it heard; a leader that died stays "known" until an election replaces it).
      */
     void onTick(boolean clockUsable, boolean leaderKnown) {
         if (stopped || reported && clockUsable == this.clockUsable && leaderKnown == this.leaderKnown) {

@@ -3,6 +3,11 @@ package io.gnomon.paxos.server;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.cli.VersionProvider;
+import io.gnomon.paxos.cluster.ClusterFile;
+import io.gnomon.paxos.cluster.ClusterFileException;
+import io.gnomon.paxos.cluster.ClusterSpec;
+import io.gnomon.paxos.cluster.GroupSpec;
+import io.gnomon.paxos.cluster.ProcessSpec;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
@@ -40,20 +45,32 @@ import java.util.function.Supplier;
                 "Example (3 replicas on one host):",
                 "  bin/replica --id 1 --member 1=127.0.0.1:7401 \\",
                 "      --member 2=127.0.0.1:7402 --member 3=127.0.0.1:7403 \\",
-                "      --data-dir /var/lib/gnomon/r1 --truetime shm:/dev/shm/gnomon-truetime", ""},
+                "      --data-dir /var/lib/gnomon/r1 --truetime shm:/dev/shm/gnomon-truetime", "",
+                "Example (process 1 of a cluster file, every group it replicates):",
+                "  bin/replica --cluster cluster.yaml --process 1 \\",
+                "      --truetime shm:/dev/shm/gnomon-truetime", ""},
         footer = {"", "Exit status: 0 after SIGTERM, 1 on a runtime failure (a failed durable write, a port in use),"
                 + " 2 on a usage or configuration error."})
 public final class ReplicaMain implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaMain.class);
 
-    @Option(names = "--id", required = true, paramLabel = "ID", description = "This replica's id (>= 1), one of the --member ids.")
-    int id;
+    @Option(names = "--id", paramLabel = "ID", description = "This replica's id (>= 1), one of the --member ids "
+            + "(one group, 1; or --cluster and --process).")
+    Integer id;
 
-    @Option(names = "--member", required = true, paramLabel = "ID=HOST:PORT",
+    @Option(names = "--member", paramLabel = "ID=HOST:PORT",
             description = "A member of the group and its address; give every member, this one included.")
     List<String> memberSpecs;
 
-    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "Directory of this replica's durable log.")
+    @Option(names = "--cluster", paramLabel = "FILE", description = "A cluster file (docs/cluster-file.md): run "
+            + "--process of it, hosting every group it replicates; instead of --id and --member.")
+    Path clusterFile;
+
+    @Option(names = "--process", paramLabel = "N", description = "With --cluster: which process of the file this is.")
+    Integer process;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory of this replica's durable logs (group 1's"
+            + " in it, every other group's in group-N/ below it). With --cluster, default: the process's data-dir.")
     Path dataDir;
 
     @Option(names = "--sync", defaultValue = "each-batch", paramLabel = "each-batch|none",
@@ -115,9 +132,54 @@ public final class ReplicaMain implements Callable<Integer> {
         TrueTime trueTime;
         Supplier<StateMachine> machineFactory;
         try {
-            Map<Integer, InetSocketAddress> members = parseMembers(memberSpecs);
-            if (!members.containsKey(id)) {
-                throw new IllegalArgumentException("--id " + id + " is not among the --member ids " + members.keySet());
+            Map<Integer, InetSocketAddress> members;
+            Map<Long, List<Integer>> groups;
+            if (clusterFile != null || process != null) {
+                if (clusterFile == null || process == null) {
+                    throw new IllegalArgumentException("--cluster and --process go together: give both");
+                }
+                if (id != null || memberSpecs != null) {
+                    throw new IllegalArgumentException("--cluster names every process and group: leave out --id and"
+                            + " --member");
+                }
+                ClusterSpec cluster;
+                try {
+                    cluster = ClusterFile.load(clusterFile);
+                } catch (ClusterFileException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+                ProcessSpec me = cluster.process(process).orElseThrow(() -> new IllegalArgumentException(
+                        "--process " + process + ": " + clusterFile + " has no process " + process + " (processes are "
+                                + cluster.processes().stream().map(ProcessSpec::id).toList() + ")"));
+                groups = new TreeMap<>();
+                for (GroupSpec g : cluster.groupsOf(process)) {
+                    groups.put((long) g.id(), g.replicas());
+                }
+                if (groups.isEmpty()) {
+                    throw new IllegalArgumentException("--process " + process + ": " + clusterFile
+                            + " gives process " + process + " no group to replicate");
+                }
+                if (dataDir == null) {
+                    dataDir = me.dataDir().orElseThrow(() -> new IllegalArgumentException("--process " + process
+                            + ": " + clusterFile + " gives it no data-dir; give --data-dir"));
+                }
+                // The server has one port for peers and clients alike today: it binds the process's peer address,
+                // and clients reach it there too (the file's client address is not used yet).
+                members = new TreeMap<>();
+                for (ProcessSpec p : cluster.processes()) {
+                    members.put(p.id(), new InetSocketAddress(p.peer().host(), p.peer().port()));
+                }
+                id = process;
+            } else {
+                if (id == null || memberSpecs == null || dataDir == null) {
+                    throw new IllegalArgumentException("give --id, --member (each member) and --data-dir, or"
+                            + " --cluster FILE --process N");
+                }
+                members = parseMembers(memberSpecs);
+                if (!members.containsKey(id)) {
+                    throw new IllegalArgumentException("--id " + id + " is not among the --member ids " + members.keySet());
+                }
+                groups = Map.of(ReplicaServer.GROUP, List.copyOf(members.keySet()));
             }
             SyncPolicy policy = switch (sync) {
                 case "each-batch" -> SyncPolicy.SYNC_EACH_BATCH;
@@ -150,7 +212,7 @@ public final class ReplicaMain implements Callable<Integer> {
             }
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
-                    ReplicaLimits.DEFAULTS);
+                    ReplicaLimits.DEFAULTS, groups);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());

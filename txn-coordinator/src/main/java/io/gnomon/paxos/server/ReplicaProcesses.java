@@ -1,5 +1,10 @@
 package io.gnomon.paxos.server;
 
+import io.gnomon.paxos.cluster.ClusterFile;
+import io.gnomon.paxos.cluster.ClusterSpec;
+import io.gnomon.paxos.cluster.HostPort;
+import io.gnomon.paxos.cluster.ProcessSpec;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -10,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
@@ -42,6 +48,9 @@ public final class ReplicaProcesses implements AutoCloseable {
     private final List<String> jvmArgs;
     private final Map<Integer, Integer> ports = new TreeMap<>();
     private final Map<Integer, Process> running = new TreeMap<>();
+    /** Set by {@link #withCluster}: each replica runs {@code --cluster} this file {@code --process} its id. */
+    private Path clusterFile;
+    private ClusterSpec cluster;
 
     /**
      * @param root        directory for the replicas' data and logs
@@ -65,6 +74,29 @@ public final class ReplicaProcesses implements AutoCloseable {
         for (int id = 1; id <= n; id++) {
             ports.put(id, freePort());
         }
+    }
+
+    /**
+     * Runs the processes as a cluster of many groups from now on: writes {@code root/cluster.yaml} (this object's
+     * processes and ports; {@code groups} groups splitting the key space, each on {@code replicasPerGroup}
+     * processes, as {@link ClusterSpec#evenlySplit}) and starts each replica with {@code --cluster} it and
+     * {@code --process} its id instead of {@code --id} and {@code --member}.
+     */
+    public ReplicaProcesses withCluster(int groups, int replicasPerGroup) throws IOException {
+        List<ProcessSpec> processes = new ArrayList<>();
+        ports.forEach((id, port) -> processes.add(new ProcessSpec(id, new HostPort("127.0.0.1", port),
+                new HostPort("127.0.0.1", freePort()), Optional.empty())));
+        cluster = ClusterSpec.of(processes,
+                ClusterSpec.evenlySplit(ports.size(), groups, replicasPerGroup, "127.0.0.1", 1).groups());
+        Files.createDirectories(root);
+        clusterFile = root.resolve("cluster.yaml");
+        Files.writeString(clusterFile, ClusterFile.write(cluster));
+        return this;
+    }
+
+    /** The cluster {@link #withCluster} wrote, or null. */
+    public ClusterSpec cluster() {
+        return cluster;
     }
 
     /** A group using this JVM's own classpath. */
@@ -131,9 +163,13 @@ public final class ReplicaProcesses implements AutoCloseable {
             cmd.add(a.replace("{id}", String.valueOf(id)));
         }
         cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, ReplicaMain.class.getName(),
-                "--id", String.valueOf(id), "--data-dir", dir(id).resolve("log").toString(),
-                "--ready-file", readyFile(id).toString()));
-        ports.forEach((m, port) -> cmd.addAll(List.of("--member", m + "=127.0.0.1:" + port)));
+                "--data-dir", dir(id).resolve("log").toString(), "--ready-file", readyFile(id).toString()));
+        if (clusterFile != null) {
+            cmd.addAll(List.of("--cluster", clusterFile.toString(), "--process", String.valueOf(id)));
+        } else {
+            cmd.addAll(List.of("--id", String.valueOf(id)));
+            ports.forEach((m, port) -> cmd.addAll(List.of("--member", m + "=127.0.0.1:" + port)));
+        }
         cmd.addAll(replicaArgsThisStart);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir(id).resolve("replica.log").toFile())).start();

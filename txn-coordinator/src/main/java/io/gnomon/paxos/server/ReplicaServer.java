@@ -20,7 +20,6 @@ import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
-import io.gnomon.paxos.runtime.Transport;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
@@ -42,6 +41,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.Collections;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -49,11 +51,13 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * One replica as a server process: one group's {@link GroupHost} (the Paxos core behind its driver over a
- * Chronicle log, the {@link StateMachine}, batching, client outcomes, the read fence, compaction), peers reached
- * through {@link GrpcTransport}, clients served through the {@code Replica} gRPC service, and one event loop
- * thread that runs every turn through a {@link GroupLoop} (the same turn the simulator's processes run, over one
- * group here) and makes every call into the host (docs/paxos.md, "Replica processes"). The host's behaviour (what
+ * One replica process hosting many Paxos groups: per group a {@link GroupHost} (the Paxos core behind its driver
+ * over the group's own Chronicle log, the {@link StateMachine}, batching, client outcomes, the read fence,
+ * compaction); peer processes reached through one {@link GrpcTransport} stream each, shared by every group (each
+ * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
+ * absent = 1); and one event loop thread that runs every turn through a {@link GroupLoop} over all the groups (the
+ * same turn the simulator's processes run) and makes every call into the hosts (docs/paxos.md, "Replica
+ * processes" and "Many groups per process"). Replica id == process id in every group. The host's behaviour (what
  * an append's outcome is, when a lease read is served) is described there; this class only carries requests to
  * the loop and replies back.
  *
@@ -61,8 +65,8 @@ import java.util.function.Supplier;
  * are handled in the next turn, and the host proposes them as one batch, so one sync covers all of them.
  *
  * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
- * TrueTime is unusable or no leader is known) and server reflection, so probes and {@code grpcurl} need no
- * .proto file.
+ * TrueTime is unusable or some hosted group knows no leader) and server reflection, so probes and {@code grpcurl}
+ * need no .proto file.
  *
  * <p>With {@link Options#faultAdmin} it also serves the harness's {@code FaultAdmin} ({@link FaultAdminService}),
  * whose faults are decorators put around the real parts here and nowhere else: a {@link FaultyTransport} in front
@@ -71,7 +75,7 @@ import java.util.function.Supplier;
  */
 public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
-    /** The one group a replica process hosts until it hosts many (issue 19; docs/paxos.md, "Many groups per process"). */
+    /** The group a request or peer frame without a group id means, and the one group of {@link Options}' default. */
     static final long GROUP = 1;
 
     /**
@@ -85,14 +89,50 @@ public final class ReplicaServer implements AutoCloseable {
      * @param leaseChecksOnReads  true except under the harness's negative control: false answers lease reads
      *                            without checking that the lease still holds
      * @param limits              the process's bounds: inbox, batching, message and queue sizes
+     * @param members             every process this one talks to (itself included), by process id
+     * @param paxos               the Paxos settings; each group's core gets them with its own members (and a seed
+     *                            mixed with the group id)
+     * @param groups              the groups this process hosts: group id to its members (process ids, this one
+     *                            among them, all in {@code members}); the other constructor's default is group 1
+     *                            of every member. Group 1's log is in {@code dataDir} itself (where a one-group
+     *                            replica always kept it, so old data dirs stay readable), every other group's in
+     *                            {@code dataDir/group-<id>/}
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                           boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
-                          ReplicaLimits limits) {
+                          ReplicaLimits limits, Map<Long, List<Integer>> groups) {
+        /** One group, {@link #GROUP}, of every member: a one-group replica as before groups. */
+        public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
+                       PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
+                       boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
+                       ReplicaLimits limits) {
+            this(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos, faultAdmin,
+                    coreHook, leaseChecksOnReads, limits, Map.of(GROUP, List.copyOf(members.keySet())));
+        }
+
         public Options {
             Objects.requireNonNull(coreHook, "coreHook");
             Objects.requireNonNull(limits, "limits");
+            if (groups == null || groups.isEmpty()) {
+                throw new IllegalArgumentException("groups: process " + id + " must host at least one group");
+            }
+            Map<Long, List<Integer>> copy = new TreeMap<>();
+            groups.forEach((g, ms) -> {
+                if (g < 1) {
+                    throw new IllegalArgumentException("groups: group id " + g + " must be >= 1");
+                }
+                if (!ms.contains(id)) {
+                    throw new IllegalArgumentException("groups: group " + g + "'s members " + ms
+                            + " do not include this process, " + id);
+                }
+                if (!members.keySet().containsAll(ms)) {
+                    throw new IllegalArgumentException("groups: group " + g + "'s members " + ms
+                            + " are not all among the processes with an address " + members.keySet());
+                }
+                copy.put(g, List.copyOf(ms));
+            });
+            groups = Collections.unmodifiableMap(copy);
             if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
                 throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
                         + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
@@ -112,15 +152,20 @@ public final class ReplicaServer implements AutoCloseable {
     private GrpcTransport transport;
     /** Only with {@code faultAdmin}: the harness's partitions and lossy links, wrapped around {@link #transport}. */
     private FaultyTransport faults;
-    private GroupHost<AppendReplyTo> host;
-    /** The loop's turn over its groups (one today, {@link #GROUP}): one sync per turn for every group that wrote. */
+    /** The hosted groups, by id; filled by {@link #start} and unchanged after, so transport threads may read it. */
+    private final Map<Long, GroupHost<AppendReplyTo>> hosts = new TreeMap<>();
+    private final Map<Long, DurableStateStore> stores = new TreeMap<>();
+    /** The loop's turn over its groups: one sync per turn for every group that wrote (each group's log, today). */
     private GroupLoop<AppendReplyTo> groups;
     private Server server;
     private Thread loop;
     private volatile boolean running;
     private boolean closed;
 
-    private record ClientAppend(byte[] command, AppendReplyTo reply) {
+    private record PeerMessage(long group, Message message) {
+    }
+
+    private record ClientAppend(long group, byte[] command, AppendReplyTo reply) {
     }
 
     /** Where one append's outcome goes: a unary {@code Append} call, or one reply on a client's {@code AppendStream}. */
@@ -181,10 +226,10 @@ public final class ReplicaServer implements AutoCloseable {
         }
     }
 
-    private record ClientRead(byte[] query, StreamObserver<ReadReply> reply) {
+    private record ClientRead(long group, byte[] query, StreamObserver<ReadReply> reply) {
     }
 
-    private record StatusQuery(StreamObserver<StatusReply> reply) {
+    private record StatusQuery(long group, StreamObserver<StatusReply> reply) {
     }
 
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
@@ -199,14 +244,10 @@ public final class ReplicaServer implements AutoCloseable {
     /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
     public ReplicaServer start() throws IOException {
         int me = options.id();
-        List<Integer> memberIds = List.copyOf(options.members().keySet());
-        ChronicleDurableLog log = ChronicleDurableLog.open(options.dataDir(), options.syncPolicy(), options.logLimits());
-        DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
-                memberIds, false);
         Map<Integer, String> targets = new HashMap<>();
         options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
         transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, options.limits());
-        Transport outbound = transport;
+        ProcessTransport outbound = transport;
         if (options.faultAdmin()) {
             // The harness may hold back as much as every peer's queue holds.
             faults = new FaultyTransport(me, transport, codec,
@@ -215,11 +256,29 @@ public final class ReplicaServer implements AutoCloseable {
         }
         GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
                 options.compactEveryEntries(), options.leaseChecksOnReads());
-        host = GroupHost.start(options.paxos(), store, outbound, trueTime, System::nanoTime, machine.get(),
-                new SecureRandom().nextLong(), hostOptions, new HostListener());
-        options.coreHook().accept(host.replica());
-        groups = new GroupLoop<>(written -> store.sync());
-        groups.add(GROUP, host);
+        // Over a log per group, the turn's one sync is one sync of each log that wrote (one shared log is the
+        // next step: io.gnomon.paxos.wal.ProcessLog).
+        groups = new GroupLoop<>(written -> written.forEach(g -> stores.get(g).sync()));
+        SecureRandom random = new SecureRandom();
+        try {
+            for (Map.Entry<Long, List<Integer>> g : options.groups().entrySet()) {
+                long groupId = g.getKey();
+                ChronicleDurableLog log = ChronicleDurableLog.open(groupDir(options.dataDir(), groupId),
+                        options.syncPolicy(), options.logLimits());
+                DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
+                        g.getValue(), false);
+                stores.put(groupId, store);
+                GroupHost<AppendReplyTo> host = GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()),
+                        store, outbound.forGroup(groupId), trueTime, System::nanoTime, machine.get(),
+                        random.nextLong(), hostOptions, new HostListener(groupId));
+                hosts.put(groupId, host);
+                options.coreHook().accept(host.replica());
+                groups.add(groupId, host);
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
         InetSocketAddress bind = options.members().get(me);
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
         // no executor hop per call.
@@ -236,11 +295,37 @@ public final class ReplicaServer implements AutoCloseable {
         running = true;
         loop = new Thread(this::runLoop, "replica-" + me + "-loop");
         loop.start();
-        LOG.info("replica {} serving on {}:{} (members {}, sync {}, lease {} ms, data {}, incarnation {})", me,
-                bind.getHostString(), server.getPort(), options.members(), options.syncPolicy(),
-                TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir(),
-                Long.toHexString(host.incarnation()));
+        LOG.info("replica {} serving on {}:{} (processes {}, groups {}, sync {}, lease {} ms, data {})", me,
+                bind.getHostString(), server.getPort(), options.members(), options.groups(), options.syncPolicy(),
+                TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir());
         return this;
+    }
+
+    /** Where group {@code groupId}'s log lives: group 1 in {@code dataDir} itself (the one-group layout), others below. */
+    static Path groupDir(Path dataDir, long groupId) {
+        return groupId == GROUP ? dataDir : dataDir.resolve("group-" + groupId);
+    }
+
+    /** The process's Paxos settings for one group: its members, and a seed of its own so elections spread. */
+    static PaxosConfig groupConfig(PaxosConfig p, long groupId, List<Integer> members) {
+        return new PaxosConfig(p.replicaId(), members, p.electionTimeoutNanos(), p.heartbeatIntervalNanos(),
+                p.retransmitIntervalNanos(), p.leaseDurationNanos(), p.limits(),
+                groupId == GROUP ? p.randomSeed() : p.randomSeed() ^ (groupId * 0x9E3779B97F4A7C15L));
+    }
+
+    /** The groups this process hosts, by id. */
+    Set<Long> hostedGroups() {
+        return hosts.keySet();
+    }
+
+    private String notHosted(long group) {
+        return "replica " + options.id() + " does not host group " + group + " (it hosts groups " + hosts.keySet()
+                + ")";
+    }
+
+    /** A request's group: absent (0) is {@link #GROUP}. */
+    private static long groupOf(long requested) {
+        return requested == 0 ? GROUP : requested;
     }
 
     public int port() {
@@ -271,7 +356,7 @@ public final class ReplicaServer implements AutoCloseable {
                 }
                 if (System.nanoTime() - nextTick >= 0) {
                     boolean ticked = groups.tickAll() == 0;
-                    health.onTick(ticked, host.replica().leaderHint() >= 1);
+                    health.onTick(ticked, everyGroupKnowsALeader());
                     nextTick = System.nanoTime() + options.tickNanos();
                 }
                 groups.endTurn();
@@ -286,8 +371,17 @@ public final class ReplicaServer implements AutoCloseable {
                     options.id(), e);
             running = false;
             health.stopped();
-            host.failAllWaiting("replica stopped: " + e);
+            hosts.values().forEach(h -> h.failAllWaiting("replica stopped: " + e));
         }
+    }
+
+    private boolean everyGroupKnowsALeader() {
+        for (GroupHost<AppendReplyTo> h : hosts.values()) {
+            if (h.replica().leaderHint() < 1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static long earlier(long a, long b) {
@@ -295,14 +389,15 @@ public final class ReplicaServer implements AutoCloseable {
     }
 
     private void handle(Object o) {
-        if (o instanceof Message m) {
-            groups.onMessage(GROUP, m);
+        // The group was checked against the hosted ones when the input arrived; the set never changes.
+        if (o instanceof PeerMessage m) {
+            groups.onMessage(m.group(), m.message());
         } else if (o instanceof ClientAppend a) {
-            groups.append(GROUP, a.command(), a.reply());
+            groups.append(a.group(), a.command(), a.reply());
         } else if (o instanceof ClientRead r) {
             serveRead(r);
         } else if (o instanceof StatusQuery q) {
-            q.reply().onNext(status());
+            q.reply().onNext(status(q.group()));
             q.reply().onCompleted();
         }
     }
@@ -322,15 +417,29 @@ public final class ReplicaServer implements AutoCloseable {
             statLastPrint = System.nanoTime();
             LOG.debug("replica {}, last 5 s: {} turns, {} us each on average (sync included); {} batches proposed, "
                             + "{} entries", options.id(), statTurns, statTurnNanos / statTurns / 1000,
-                    host.batchesProposed() - statBatches, host.entriesProposed() - statEntries);
+                    batchesProposed() - statBatches, entriesProposed() - statEntries);
             statTurns = statTurnNanos = 0;
-            statBatches = host.batchesProposed();
-            statEntries = host.entriesProposed();
+            statBatches = batchesProposed();
+            statEntries = entriesProposed();
         }
     }
 
-    /** Where the host's outcomes and remarks go: client replies, the rate-limited warning log, the info log. */
+    private long batchesProposed() {
+        return hosts.values().stream().mapToLong(GroupHost::batchesProposed).sum();
+    }
+
+    private long entriesProposed() {
+        return hosts.values().stream().mapToLong(GroupHost::entriesProposed).sum();
+    }
+
+    /** Where a host's outcomes and remarks go: client replies, the rate-limited warning log, the info log. */
     private final class HostListener implements GroupHost.Listener<AppendReplyTo> {
+        private final long group;
+
+        HostListener(long group) {
+            this.group = group;
+        }
+
         @Override
         public void outcome(AppendReplyTo client, GroupHost.AppendOutcome o) {
             AppendReply.Builder reply = AppendReply.newBuilder().setLeaderHint(o.leaderHint());
@@ -348,19 +457,19 @@ public final class ReplicaServer implements AutoCloseable {
 
         @Override
         public void warn(String key, String message) {
-            limiter.warn(key, message);
+            limiter.warn("group-" + group + "-" + key, "group " + group + ": " + message);
         }
 
         @Override
         public void info(String message) {
-            LOG.info(message);
+            LOG.info("group {}: {}", group, message);
         }
     }
 
     private void serveRead(ClientRead r) {
         GroupHost.ReadOutcome read;
         try {
-            read = host.read(r.query());
+            read = hosts.get(r.group()).read(r.query());
         } catch (IllegalArgumentException e) {
             r.reply().onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
@@ -375,14 +484,16 @@ public final class ReplicaServer implements AutoCloseable {
         r.reply().onCompleted();
     }
 
-    private StatusReply status() {
+    private StatusReply status(long group) {
+        GroupHost<AppendReplyTo> host = hosts.get(group);
         PaxosReplica core = host.replica();
         return StatusReply.newBuilder().setReplicaId(options.id()).setLeader(core.isLeader())
                 .setLeaderHint(Math.max(0, core.leaderHint())).setBallotRound(core.promised().round())
                 .setBallotReplica(core.promised().replicaId()).setConfigId(core.configId())
                 .addAllMembers(core.members()).setDecidedIndex(core.decidedIndex()).setLogEnd(core.logEnd())
                 .setAppliedIndex(host.appliedIndex()).setLeaseReadReady(host.leaseReadReady())
-                .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(host.incarnation()).build();
+                .setLeaseEndEpochNanos(core.leaseEndEpochNanos()).setIncarnation(host.incarnation())
+                .setGroup(group).addAllHostedGroups(hosts.keySet()).build();
     }
 
     /** The fault harness's network in front of the transport, or null without {@code faultAdmin} (tests look at it). */
@@ -392,8 +503,8 @@ public final class ReplicaServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ inbound
 
-    private void offerPeerMessage(Message m) {
-        if (!inbox.offer(m)) {
+    private void offerPeerMessage(int to, long group, Message m) {
+        if (!inbox.offer(new PeerMessage(group, m))) {
             limiter.warn("inbox", "replica " + options.id() + ": inbox full (maxInboxItems "
                     + options.limits().maxInboxItems() + "); message dropped");
         }
@@ -416,8 +527,14 @@ public final class ReplicaServer implements AutoCloseable {
                         return;
                     }
                     claimedFrom = m.from();
+                    long group = groupOf(frame.getGroup());
+                    if (!hosts.containsKey(group)) {
+                        limiter.warn("frame-group-" + group, "replica " + options.id() + ": dropped a frame for group "
+                                + group + " from replica " + m.from() + ": this process hosts groups " + hosts.keySet());
+                        return;
+                    }
                     if (faults == null || faults.admits(m.from())) {
-                        offerPeerMessage(m);
+                        offerPeerMessage(options.id(), group, m);
                     }
                 }
 
@@ -437,13 +554,18 @@ public final class ReplicaServer implements AutoCloseable {
     private final class ClientService extends ReplicaGrpc.ReplicaImplBase {
         @Override
         public void append(AppendRequest request, StreamObserver<AppendReply> reply) {
+            long group = groupOf(request.getGroup());
+            if (!hosts.containsKey(group)) {
+                reply.onError(Status.NOT_FOUND.withDescription(notHosted(group)).asRuntimeException());
+                return;
+            }
             byte[] command = request.getCommand().toByteArray();
-            String bad = invalidCommand(command);
+            String bad = invalidCommand(group, command);
             if (bad != null) {
                 reply.onError(Status.INVALID_ARGUMENT.withDescription(bad).asRuntimeException());
                 return;
             }
-            if (!offerAppend(command, new UnaryReply(reply))) {
+            if (!offerAppend(group, command, new UnaryReply(reply))) {
                 reply.onError(Status.RESOURCE_EXHAUSTED.withDescription(notAccepting()).asRuntimeException());
             }
         }
@@ -454,9 +576,10 @@ public final class ReplicaServer implements AutoCloseable {
             return new StreamObserver<>() {
                 @Override
                 public void onNext(AppendRequest request) {
+                    long group = groupOf(request.getGroup());
                     byte[] command = request.getCommand().toByteArray();
-                    String bad = invalidCommand(command);
-                    if (bad == null && !offerAppend(command, new StreamedReply(stream, request.getId()))) {
+                    String bad = hosts.containsKey(group) ? invalidCommand(group, command) : notHosted(group);
+                    if (bad == null && !offerAppend(group, command, new StreamedReply(stream, request.getId()))) {
                         bad = notAccepting();
                     }
                     if (bad != null) {
@@ -478,12 +601,12 @@ public final class ReplicaServer implements AutoCloseable {
         }
 
         /** Why {@code command} can never be appended (its size, or the state machine refuses it), or null. */
-        private String invalidCommand(byte[] command) {
-            return host.validate(command);
+        private String invalidCommand(long group, byte[] command) {
+            return hosts.get(group).validate(command);
         }
 
-        private boolean offerAppend(byte[] command, AppendReplyTo reply) {
-            return running && inbox.offer(new ClientAppend(command, reply));
+        private boolean offerAppend(long group, byte[] command, AppendReplyTo reply) {
+            return running && inbox.offer(new ClientAppend(group, command, reply));
         }
 
         private String notAccepting() {
@@ -492,7 +615,12 @@ public final class ReplicaServer implements AutoCloseable {
 
         @Override
         public void read(ReadRequest request, StreamObserver<ReadReply> reply) {
-            if (!running || !inbox.offer(new ClientRead(request.getQuery().toByteArray(), reply))) {
+            long group = groupOf(request.getGroup());
+            if (!hosts.containsKey(group)) {
+                reply.onError(Status.NOT_FOUND.withDescription(notHosted(group)).asRuntimeException());
+                return;
+            }
+            if (!running || !inbox.offer(new ClientRead(group, request.getQuery().toByteArray(), reply))) {
                 reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("replica " + options.id()
                         + " is not accepting requests").asRuntimeException());
             }
@@ -500,7 +628,12 @@ public final class ReplicaServer implements AutoCloseable {
 
         @Override
         public void status(StatusRequest request, StreamObserver<StatusReply> reply) {
-            if (!running || !inbox.offer(new StatusQuery(reply))) {
+            long group = groupOf(request.getGroup());
+            if (!hosts.containsKey(group)) {
+                reply.onError(Status.NOT_FOUND.withDescription(notHosted(group)).asRuntimeException());
+                return;
+            }
+            if (!running || !inbox.offer(new StatusQuery(group, reply))) {
                 reply.onError(Status.UNAVAILABLE.withDescription("replica " + options.id()
                         + " is not running").asRuntimeException());
             }
@@ -533,8 +666,14 @@ public final class ReplicaServer implements AutoCloseable {
         if (transport != null) {
             transport.close();
         }
-        if (host != null) {
-            host.close();
+        hosts.values().forEach(GroupHost::close);
+        if (hosts.size() < stores.size()) {
+            // start failed after opening this group's log and before its host took it over
+            stores.forEach((g, st) -> {
+                if (!hosts.containsKey(g)) {
+                    st.close();
+                }
+            });
         }
     }
 }

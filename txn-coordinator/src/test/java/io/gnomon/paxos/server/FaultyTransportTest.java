@@ -65,6 +65,24 @@ class FaultyTransportTest {
     }
 
     @Test
+    void aPartitionBetweenProcessesCutsEveryGroupAndTheTagReachesTheInnerTransport() {
+        List<String> tagged = Collections.synchronizedList(new ArrayList<>());
+        ProcessTransport inner = (to, group, m) -> tagged.add(to + "/" + group + ":" + ((Message.Nack) m).configId());
+        try (FaultyTransport t = new FaultyTransport(1, inner, CODEC, 1 << 20)) {
+            t.setBlocked(Set.of(2), Set.of());
+            t.forGroup(1).send(2, nack(2, 1));
+            t.forGroup(7).send(2, nack(2, 2));
+            t.forGroup(7).send(3, nack(3, 3));
+            t.forGroup(7).send(1, nack(1, 4));
+            assertThat(tagged).containsExactly("3/7:3", "1/7:4");
+            t.setBlocked(Set.of(), Set.of());
+            t.forGroup(7).send(2, nack(2, 5));
+            t.send(2, nack(2, 6)); // the plain Transport side is group 1
+            assertThat(tagged).containsExactly("3/7:3", "1/7:4", "2/7:5", "2/1:6");
+        }
+    }
+
+    @Test
     void aLossyLinkDropsOrDuplicatesByItsRatesAndCountsEachButNeverTouchesTheLoopback() {
         try (FaultyTransport t = replicaOne(1 << 20)) {
             t.setNetworkFault(new FaultyTransport.NetworkFault(1, 0, 0, 7));

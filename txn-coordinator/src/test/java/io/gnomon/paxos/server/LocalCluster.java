@@ -23,6 +23,8 @@ final class LocalCluster implements AutoCloseable {
     private final Path root;
     private boolean faultAdmin;
     private ReplicaLimits replicaLimits = ReplicaLimits.DEFAULTS;
+    /** Group id to members; null: the servers' default, group 1 of every member. */
+    private Map<Long, List<Integer>> groups;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -43,6 +45,12 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /** Replicas started from now on host these groups (each server the ones it is a member of). */
+    LocalCluster withGroups(Map<Long, List<Integer>> groups) {
+        this.groups = Map.copyOf(groups);
+        return this;
+    }
+
     Map<Integer, String> targets() {
         Map<Integer, String> t = new TreeMap<>();
         members.forEach((id, a) -> t.put(id, a.getHostString() + ":" + a.getPort()));
@@ -56,11 +64,25 @@ final class LocalCluster implements AutoCloseable {
                 TimeUnit.MILLISECONDS.toNanos(LEASE_MILLIS), limits, 7 + id);
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
-                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits);
+                50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits,
+                hostedBy(id));
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
                 ListAppendMachine::new).start();
         servers.put(id, s);
         return s;
+    }
+
+    private Map<Long, List<Integer>> hostedBy(int id) {
+        if (groups == null) {
+            return Map.of(ReplicaServer.GROUP, List.copyOf(members.keySet()));
+        }
+        Map<Long, List<Integer>> mine = new TreeMap<>();
+        groups.forEach((g, ms) -> {
+            if (ms.contains(id)) {
+                mine.put(g, ms);
+            }
+        });
+        return mine;
     }
 
     void startAll() throws IOException {

@@ -6,6 +6,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import io.gnomon.paxos.cluster.ClusterFile;
+import io.gnomon.paxos.cluster.ClusterFileException;
+
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,6 +62,62 @@ class ReplicaMainTest {
         assertThat(election.exitCode()).isEqualTo(2);
         assertThat(election.stderr()).isEqualTo("replica: --election-timeout-ms 50 must exceed --heartbeat-ms 100,"
                 + " or followers start elections under a healthy leader\n");
+    }
+
+    @Test
+    void aBadClusterFileIsRefusedWithClusterFilesMessageAndExitTwo(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("cluster.yaml");
+        Files.writeString(file, """
+                processes:
+                  - {id: 1, peer: "127.0.0.1:7101", client: "127.0.0.1:7102"}
+                groups:
+                  - {id: 1, range: {start: ""}, replicas: [1, 7]}
+                """);
+        ClusterFileException expected = org.junit.jupiter.api.Assertions.assertThrows(ClusterFileException.class,
+                () -> ClusterFile.load(file));
+        Run bad = LaunchScripts.run(dir, "replica", "--cluster", file.toString(), "--process", "1",
+                "--truetime", "system:1ms");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.stderr()).isEqualTo("replica: " + expected.getMessage() + "\n");
+    }
+
+    @Test
+    void clusterAndProcessGoTogetherAndNotWithIdOrMember(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("cluster.yaml");
+        Files.writeString(file, """
+                processes:
+                  - {id: 1, peer: "127.0.0.1:7101", client: "127.0.0.1:7102"}
+                groups:
+                  - {id: 1, replicas: [1]}
+                """);
+        assertThat(new CommandLine(new ReplicaMain()).execute("--cluster", file.toString())).isEqualTo(2);
+        assertThat(new CommandLine(new ReplicaMain()).execute("--cluster", file.toString(), "--process", "1",
+                "--id", "1")).isEqualTo(2);
+        assertThat(new CommandLine(new ReplicaMain()).execute("--cluster", file.toString(), "--process", "4"))
+                .isEqualTo(2);
+        // No data-dir in the file and none given.
+        assertThat(new CommandLine(new ReplicaMain()).execute("--cluster", file.toString(), "--process", "1"))
+                .isEqualTo(2);
+        assertThat(new CommandLine(new ReplicaMain()).execute("--id", "1")).isEqualTo(2);
+    }
+
+    @Test
+    void theClusterHelpExampleParses() {
+        List<String> lines = help().lines().toList();
+        int first = lines.indexOf("Example (process 1 of a cluster file, every group it replicates):") + 1;
+        assertThat(first).isPositive();
+        StringBuilder command = new StringBuilder();
+        int i = first;
+        for (; lines.get(i).endsWith("\\"); i++) {
+            command.append(lines.get(i), 0, lines.get(i).length() - 1);
+        }
+        command.append(lines.get(i));
+        List<String> words = new ArrayList<>(Arrays.asList(command.toString().trim().split("\\s+")));
+        assertThat(words.remove(0)).isEqualTo("bin/replica");
+        ReplicaMain parsed = new ReplicaMain();
+        new CommandLine(parsed).parseArgs(words.toArray(String[]::new));
+        assertThat(parsed.clusterFile).isEqualTo(Path.of("cluster.yaml"));
+        assertThat(parsed.process).isEqualTo(1);
     }
 
     private static String[] with(String[] base, String... more) {
