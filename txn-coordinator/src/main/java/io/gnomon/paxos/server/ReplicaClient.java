@@ -42,6 +42,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ReplicaClient implements AutoCloseable {
     private static final int MAX_REDIRECTS = 8;
+    /**
+     * After a round of {@link #MAX_REDIRECTS} redirects found no leader (an election is on), an append waits this
+     * long and starts another round, until its deadline: "not appended" is certain, so trying again is safe.
+     */
+    private static final long NO_LEADER_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** How often streamed appends are checked against their deadlines: the most a deadline is overrun by. */
     private static final long STREAM_DEADLINE_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
@@ -177,9 +182,23 @@ public final class ReplicaClient implements AutoCloseable {
             redirect(a.target, reply.getLeaderHint());
             a.redirects++;
             streamedAttempt(a);
+        } else if (reply.getOutcome() == Outcome.NOT_APPENDED && backOff(a.deadlineNanos)) {
+            redirect(a.target, reply.getLeaderHint());
+            a.redirects = 0;
+            afterBackoff(() -> streamedAttempt(a));
         } else {
             a.result.complete(reply);
         }
+    }
+
+    /** Whether an append refused by every replica it was sent to still has time for another round after a wait. */
+    private static boolean backOff(long deadlineNanos) {
+        return deadlineNanos - System.nanoTime() > NO_LEADER_BACKOFF_NANOS;
+    }
+
+    /** Runs {@code next} after {@link #NO_LEADER_BACKOFF_NANOS}, off the gRPC thread the reply came on. */
+    private static void afterBackoff(Runnable next) {
+        CompletableFuture.delayedExecutor(NO_LEADER_BACKOFF_NANOS, TimeUnit.NANOSECONDS).execute(next);
     }
 
     private void failExpiredStreamedAppends() {
@@ -309,6 +328,9 @@ public final class ReplicaClient implements AutoCloseable {
                 if (reply.getOutcome() == Outcome.NOT_APPENDED && redirects < MAX_REDIRECTS) {
                     redirect(target, reply.getLeaderHint());
                     attempt(request, deadlineNanos, redirects + 1, result);
+                } else if (reply.getOutcome() == Outcome.NOT_APPENDED && backOff(deadlineNanos)) {
+                    redirect(target, reply.getLeaderHint());
+                    afterBackoff(() -> attempt(request, deadlineNanos, 0, result));
                 } else {
                     result.complete(reply);
                 }

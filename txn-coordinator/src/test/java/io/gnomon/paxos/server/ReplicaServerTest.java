@@ -232,6 +232,20 @@ class ReplicaServerTest {
         assertThat(r.getDetail()).contains("truncated");
     }
 
+    /**
+     * An append sent while no replica leads yet (replicas wait out a lease before promising anyone after a start)
+     * waits for a leader until its deadline, instead of giving up after a round of redirects: "not appended" is
+     * certain, so the client tries again after a short wait. Before, it came back NOT_APPENDED within milliseconds,
+     * and under load an election in the middle of a test did the same (ReplicaServerTest failed once so).
+     */
+    @Test
+    void anAppendSentBeforeAnyLeaderIsElectedWaitsForOneUntilItsDeadline() throws Exception {
+        cluster = new LocalCluster(tmp, 3);
+        cluster.startAll();
+        client = new ReplicaClient(cluster.targets());
+        assertThat(client.append(append("early", 1), T).getOutcome()).isEqualTo(Outcome.APPLIED);
+    }
+
     @Test
     void garbageFramesAndUnknownReplicasAreDroppedWhileTheGroupServes() throws Exception {
         cluster = new LocalCluster(tmp, 3);
