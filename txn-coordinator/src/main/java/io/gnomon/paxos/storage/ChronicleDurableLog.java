@@ -29,9 +29,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -148,7 +145,7 @@ public final class ChronicleDurableLog implements DurableLog {
             requireWorkingMsync();
         }
         Files.createDirectories(dir);
-        FileChannel lock = lockDirectory(dir);
+        FileChannel lock = DirectoryLock.acquire(dir, LOCK_FILE, "paxos log directory");
         try {
             return open(dir, policy, limits, blockBytes, lock);
         } catch (IOException | RuntimeException e) {
@@ -170,41 +167,6 @@ public final class ChronicleDurableLog implements DurableLog {
                     + SyncPolicy.SYNC_EACH_BATCH + " cannot force the paxos log to disk; fix the native library "
                     + "(jnr-ffi/jffi) or run with SyncPolicy." + SyncPolicy.NONE + " knowing what it does not survive");
         }
-    }
-
-    /**
-     * Takes the directory's writer lock ({@link #LOCK_FILE}) and writes this process's id into it, or fails naming
-     * the holder: another process, or this one (a second open without a close).
-     */
-    private static FileChannel lockDirectory(Path dir) throws IOException {
-        Path lockFile = dir.resolve(LOCK_FILE);
-        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = channel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        } catch (IOException e) {
-            channel.close();
-            throw new IOException("cannot lock paxos log directory " + dir + " (" + lockFile + "): " + e.getMessage(), e);
-        }
-        if (lock == null) {
-            String holder;
-            try {
-                holder = Files.readString(lockFile).trim();
-            } catch (IOException e) {
-                holder = "";
-            }
-            channel.close();
-            throw new IOException("paxos log directory " + dir + " is in use by another writer"
-                    + (holder.isEmpty() ? "" : " (" + holder + ")") + ": one process may write a log; stop it or "
-                    + "use another directory");
-        }
-        channel.truncate(0);
-        channel.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid()).getBytes(
-                StandardCharsets.US_ASCII)), 0);
-        return channel;
     }
 
     private static ChronicleDurableLog open(Path dir, SyncPolicy policy, LogLimits limits, long blockBytes,

@@ -3,6 +3,7 @@ package io.gnomon.paxos.wal;
 import io.gnomon.paxos.DurableState;
 import io.gnomon.paxos.PersistWrite;
 import io.gnomon.paxos.runtime.GroupLog;
+import io.gnomon.paxos.storage.DirectoryLock;
 import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.paxos.wal.WalCodec.CorruptFrameException;
 import io.gnomon.paxos.wal.WalCodec.WalRecord;
@@ -15,8 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,43 +119,13 @@ public final class ProcessLog implements AutoCloseable {
             throw new IOException("process log " + dir + " is not a directory; point the log at a directory");
         }
         Files.createDirectories(dir);
-        FileChannel lock = lockDirectory(dir);
+        FileChannel lock = DirectoryLock.acquire(dir, LOCK_FILE, "process log");
         try {
             return openLocked(dir, options, lock);
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
         }
-    }
-
-    private static FileChannel lockDirectory(Path dir) throws IOException {
-        Path lockFile = dir.resolve(LOCK_FILE);
-        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = channel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        } catch (IOException e) {
-            channel.close();
-            throw new IOException("cannot lock process log " + dir + " (" + lockFile + "): " + e.getMessage(), e);
-        }
-        if (lock == null) {
-            String holder;
-            try {
-                holder = Files.readString(lockFile).trim();
-            } catch (IOException e) {
-                holder = "";
-            }
-            channel.close();
-            throw new IOException("process log " + dir + " is in use by another writer"
-                    + (holder.isEmpty() ? "" : " (" + holder + ")")
-                    + ": one process may write a log; stop it or use another directory");
-        }
-        channel.truncate(0);
-        channel.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII)), 0);
-        return channel;
     }
 
     private static ProcessLog openLocked(Path dir, ProcessLogOptions options, FileChannel lock) throws IOException {
