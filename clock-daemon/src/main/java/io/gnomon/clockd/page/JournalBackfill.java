@@ -12,7 +12,7 @@ import java.util.Set;
 /**
  * Feeds journal entries, oldest first, into {@link Summaries} as the daemon would have fed them live: a
  * snapshot is an estimate (its falsetickers marked as such), a measurement a measurement, and the events
- * are worked out as {@link History} works them out. For the first start with summaries, so a page shows the
+ * are worked out as the live page works them out ({@link PageEvents}). For the first start with summaries, so a page shows the
  * day before it too. Pure: entries in, the buckets closed and the events out.
  */
 final class JournalBackfill {
@@ -70,7 +70,7 @@ final class JournalBackfill {
                 }
             }
             case "condition" -> {
-                PageEvents.Event e = History.condition(conditions, f, epochMillis);
+                PageEvents.Event e = condition(conditions, f, epochMillis);
                 if (e != null) {
                     event(e);
                 }
@@ -106,5 +106,17 @@ final class JournalBackfill {
 
     private static long number(Map<String, Object> f, String name) {
         return f.get(name) instanceof Number v ? v.longValue() : 0;
+    }
+
+    /** A journaled condition's event (null if none: see {@link PageEvents#condition}); an unknown name is none. */
+    static PageEvents.Event condition(Map<String, SourceCondition> seen, Map<String, Object> f, long epochMillis) {
+        SourceCondition c;
+        try {
+            c = SourceCondition.valueOf(String.valueOf(f.get("condition")));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return PageEvents.condition(seen, String.valueOf(f.get("source")), c, String.valueOf(f.getOrDefault("detail", "")),
+                epochMillis);
     }
 }

@@ -126,7 +126,7 @@ public final class Page implements ClockDaemon.Sink, HttpEndpoint.Routes, AutoCl
         for (SourceState s : e.sources()) {
             marks.add(new Summaries.SourceMark(s.name(), summaryState(s, nowNanos)));
         }
-        // true time minus the system clock, as the journal's reader works it out (History)
+        // true time minus the system clock, as a reader of the journal works it out
         history.estimate(clocks.realtimeEpochNanos(), e.snapshot().boundNanos(),
                 nowNanos + e.snapshot().epochOffsetNanos() - clocks.realtimeEpochNanos(), marks);
         if (pending.isEmpty() && lastBroadcastMonotonicNanos != Long.MIN_VALUE

@@ -17,8 +17,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Earlier ranges for the page, read from the journal and downsampled here, so a page over a day of history
- * and 100 sources receives a fixed number of buckets per series, not every sample. Per bucket: ε's minimum,
+ * Earlier ranges for the page, read from the journal and downsampled here: how the page answered before it kept
+ * {@link Summaries}, kept in the test sources as their reference ({@code SummariesTest}, {@code HistoryTest}) and
+ * for the cost comparison ({@code bin/bench-page-history}). A page over a day of history and 100 sources receives a
+ * fixed number of buckets per series, not every sample. Per bucket: ε's minimum,
  * maximum and last value, the offset's last value, each source's last offset and bound; events are kept as
  * they are (they are rare), the newest {@link Limits#maxEvents} of them.
  */
@@ -122,7 +124,7 @@ final class History {
                     }
                 }
                 case "condition" -> {
-                    PageEvents.Event e = condition(conditions, f, epochMillis);
+                    PageEvents.Event e = JournalBackfill.condition(conditions, f, epochMillis);
                     if (e != null) {
                         events.add(e);
                     }
@@ -157,18 +159,6 @@ final class History {
             ev.add(Page.json(e));
         }
         return out;
-    }
-
-    /** A journaled condition's event (null if none: see {@link PageEvents#condition}); an unknown name is none. */
-    static PageEvents.Event condition(Map<String, SourceCondition> seen, Map<String, Object> f, long epochMillis) {
-        SourceCondition c;
-        try {
-            c = SourceCondition.valueOf(String.valueOf(f.get("condition")));
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-        return PageEvents.condition(seen, String.valueOf(f.get("source")), c, String.valueOf(f.getOrDefault("detail", "")),
-                epochMillis);
     }
 
     private static int bucket(long epochNanos, long fromEpochNanos, long widthNanos, int n) {
