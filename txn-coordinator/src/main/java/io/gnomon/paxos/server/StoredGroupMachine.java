@@ -89,6 +89,10 @@ abstract class StoredGroupMachine implements StoredMachine {
             throw new IllegalArgumentException("group " + group.groupId() + ": slot " + slot + " is negative");
         }
         checkInstalled("apply slot " + slot);
+        if (slot <= group.appliedIndex()) {
+            throw new IllegalArgumentException("group " + group.groupId() + ": slot " + slot + " is below the next slot to"
+                    + " apply, " + (group.appliedIndex() + 1) + ": each slot is applied once (replay from appliedIndex())");
+        }
         if (command == null) {
             group.apply(slot, List.of());
             return null;
