@@ -2,7 +2,7 @@ package io.gnomon.paxos.runtime;
 
 /**
  * The application a replica applies decided commands to, with its state possibly larger than memory: the target
- * shape of {@link StateMachine} (issue 19, /work/briefs/machine-interface.md), declared under its own name until
+ * shape of {@link StateMachine} (issue 19), declared under its own name until
  * the runtime moves onto it; at that merge it is renamed {@code StateMachine}. The state is streamed in chunks
  * ({@link #openSnapshot}, {@link #beginInstall}), never one {@code byte[]}; the machine keeps its own applied index
  * and makes it durable together with the data ({@link #flush}), so the host replays only the log's tail.
