@@ -202,6 +202,24 @@ class StoredMachineEquivalenceTest {
     }
 
     @Test
+    void aDamagedStoreIsRefusedAsCorruptNamingItsDirectory() throws Exception {
+        try (StoredMachines machines = StoredMachines.open(tmp)) {
+            machines.keyValue(1).apply(0, KeyValueMachine.put(new byte[] {1}, new byte[] {2}));
+        }
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(tmp.resolve("store"))) {
+            for (Path m : files.filter(f -> f.getFileName().toString().startsWith("MANIFEST-")).toList()) {
+                byte[] junk = new byte[(int) Math.max(64, java.nio.file.Files.size(m))];
+                java.util.Arrays.fill(junk, (byte) 0x5A);
+                java.nio.file.Files.write(m, junk);
+            }
+        }
+        assertThatThrownBy(() -> StoredMachines.open(tmp)).isInstanceOfSatisfying(StoreOpenException.class, e -> {
+            assertThat(e.reason()).isEqualTo(StoreOpenException.Reason.CORRUPT);
+            assertThat(e.getMessage()).contains(tmp.resolve("store") + " is corrupt").contains("restore it from a replica's snapshot");
+        });
+    }
+
+    @Test
     void manyGroupsFlushingCostOneEngineFlushPerRound() throws Exception {
         try (StoredMachines machines = StoredMachines.open(tmp)) {
             List<StoredMachine> ms = new ArrayList<>();
