@@ -27,6 +27,11 @@ public final class CounterMachine implements StateMachine {
     /** Any query: (commands, bytes) as two big-endian longs. */
     @Override
     public byte[] query(byte[] query) {
+        return counts(commands, bytes);
+    }
+
+    /** The query answer (and the stored form in {@link StoredCounterMachine}): two big-endian longs. */
+    static byte[] counts(long commands, long bytes) {
         return ByteBuffer.allocate(16).putLong(commands).putLong(bytes).array();
     }
 

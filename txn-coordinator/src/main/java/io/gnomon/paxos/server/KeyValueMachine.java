@@ -43,6 +43,11 @@ public final class KeyValueMachine implements StateMachine {
 
     @Override
     public String validate(byte[] command) {
+        return checkPut(command);
+    }
+
+    /** Why {@code command} is not a well-formed put, or null (shared with {@link StoredKeyValueMachine}). */
+    static String checkPut(byte[] command) {
         if (command.length < 4) {
             return "a put needs a 4-byte key length; got " + command.length + " bytes";
         }
@@ -68,10 +73,19 @@ public final class KeyValueMachine implements StateMachine {
 
     @Override
     public byte[] query(byte[] query) {
+        checkQuery(query);
+        return answer(values.get(new String(query, StandardCharsets.ISO_8859_1)));
+    }
+
+    /** Throws IllegalArgumentException unless {@code query} is a key of an allowed length. */
+    static void checkQuery(byte[] query) {
         if (query.length < 1 || query.length > KEY_BYTES_MAX) {
             throw new IllegalArgumentException("a query is a key of 1.." + KEY_BYTES_MAX + " bytes; got " + query.length);
         }
-        byte[] v = values.get(new String(query, StandardCharsets.ISO_8859_1));
+    }
+
+    /** A query's answer for a key holding {@code v} (null: absent). */
+    static byte[] answer(byte[] v) {
         if (v == null) {
             return new byte[] {0};
         }

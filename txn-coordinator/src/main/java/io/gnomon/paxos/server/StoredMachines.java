@@ -1,0 +1,134 @@
+package io.gnomon.paxos.server;
+
+import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.store.StoreLimits;
+import io.gnomon.paxos.store.StoreOpenException;
+import io.gnomon.paxos.store.VersionedStore;
+
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * One process's machines on the versioned store (issue 19): opens the process's single {@link VersionedStore} in
+ * {@code dataDir/store} and hands out one machine per group id, every machine a key prefix of that one engine, all
+ * sharing one {@link StoreFlusher}. Closing it flushes and closes the store.
+ *
+ * <pre>{@code
+ * try (StoredMachines machines = StoredMachines.open(dataDir)) {   // StoreOpenException: LOCKED, CORRUPT, OTHER
+ *     StoredMachine m = machines.machine("list-append", groupId);
+ *     long next = m.appliedIndex();           // replay the group's log from here (IncompleteInstallException: fetch a snapshot)
+ *     m.apply(next, command);
+ *     machines.flusher().flushAll();          // once per loop turn or period, for every group
+ *     long durable = m.flush();               // then free: the log may be compacted below it
+ * }
+ * }</pre>
+ */
+public final class StoredMachines implements AutoCloseable {
+    /**
+     * The store's limits for these machines: any command the runtime accepts fits (a key-value put's key of up
+     * to {@link KeyValueMachine#KEY_BYTES_MAX} bytes plus the machine's tag; a value below the Paxos value limit).
+     */
+    public static final StoreLimits LIMITS = StoreLimits.DEFAULTS
+            .withMaxKeyBytes(KeyValueMachine.KEY_BYTES_MAX + 1)
+            .withMaxValueBytes(PaxosLimits.DEFAULTS.maxValueBytes());
+
+    private final VersionedStore store;
+    private final StoreFlusher flusher;
+    private final Set<Long> inUse = new HashSet<>();
+
+    private StoredMachines(VersionedStore store) {
+        this.store = store;
+        this.flusher = new StoreFlusher(store);
+    }
+
+    /** Opens (or creates) the store in {@code dataDir/store} with {@link #LIMITS}. */
+    public static StoredMachines open(Path dataDir) throws StoreOpenException {
+        return open(dataDir, LIMITS);
+    }
+
+    /**
+     * Opens (or creates) the store in {@code dataDir/store}.
+     *
+     * @throws StoreOpenException whose {@link StoreOpenException#reason()} is LOCKED (another process, or another
+     *                            open StoredMachines in this one, has this data dir), CORRUPT (damaged files or not a
+     *                            versioned store) or OTHER; its message names the directory and what to do
+     */
+    public static StoredMachines open(Path dataDir, StoreLimits limits) throws StoreOpenException {
+        return new StoredMachines(VersionedStore.open(dataDir.resolve("store"), limits));
+    }
+
+    /**
+     * The machine of {@code groupId} by the name {@code --machine} uses: {@code list-append}, {@code counter} or
+     * {@code kv}. A group is one machine at a time, and always the same kind.
+     *
+     * @throws IllegalArgumentException for an unknown kind
+     * @throws IllegalStateException    if the group is already open, or holds another kind's data
+     */
+    public StoredMachine machine(String kind, long groupId) {
+        return switch (kind) {
+            case "list-append" -> listAppend(groupId);
+            case "counter" -> counter(groupId);
+            case "kv" -> keyValue(groupId);
+            default -> throw new IllegalArgumentException("machine kind " + kind + ": use list-append, counter or kv");
+        };
+    }
+
+    public StoredListAppendMachine listAppend(long groupId) {
+        claim(groupId);
+        try {
+            return new StoredListAppendMachine(this, store.group(groupId));
+        } catch (RuntimeException e) {
+            release(groupId);
+            throw e;
+        }
+    }
+
+    public StoredCounterMachine counter(long groupId) {
+        claim(groupId);
+        try {
+            return new StoredCounterMachine(this, store.group(groupId));
+        } catch (RuntimeException e) {
+            release(groupId);
+            throw e;
+        }
+    }
+
+    public StoredKeyValueMachine keyValue(long groupId) {
+        claim(groupId);
+        try {
+            return new StoredKeyValueMachine(this, store.group(groupId));
+        } catch (RuntimeException e) {
+            release(groupId);
+            throw e;
+        }
+    }
+
+    /** The process-wide flusher: a host calls {@link StoreFlusher#flushAll()} once per turn or period. */
+    public StoreFlusher flusher() {
+        return flusher;
+    }
+
+    /** The engine (reports, tests). */
+    public VersionedStore store() {
+        return store;
+    }
+
+    /** Flushes and closes the store; machines handed out refuse calls from now on (the store is closed). */
+    @Override
+    public void close() {
+        store.close();
+    }
+
+    private synchronized void claim(long groupId) {
+        if (!inUse.add(groupId)) {
+            throw new IllegalStateException("group " + groupId + " already has an open machine in " + store.directory()
+                    + ": close it first (two machines on one group would apply twice)");
+        }
+    }
+
+    synchronized void release(long groupId) {
+        inUse.remove(groupId);
+    }
+}
