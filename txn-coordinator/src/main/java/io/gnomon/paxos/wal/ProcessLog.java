@@ -72,8 +72,35 @@ public final class ProcessLog implements AutoCloseable {
     private static final class GroupPositions {
         /** The first segment the group's replay reads: its latest checkpoint's, or its first frame's. */
         long firstNeededSegment;
-        /** Its latest checkpoint, or null: replay skips the group's frames before it. */
-        Position lastCheckpoint;
+        /**
+         * Its latest checkpoint or FORGET, or null: replay skips the group's frames before it (a checkpoint restarts
+         * the group from its state, a FORGET from nothing).
+         */
+        Position replayFrom;
+        /** The latest of its frames is a FORGET: it needs no segment (a tombstone that keeps {@link #replayFrom}). */
+        boolean forgotten;
+    }
+
+    /** A frame of {@code groupId} at {@code at}: a core write (0), a checkpoint (1) or a FORGET (2). */
+    private static void note(Map<Long, GroupPositions> groups, long groupId, Position at, int kind) {
+        GroupPositions g = groups.get(groupId);
+        if (g == null) {
+            g = new GroupPositions();
+            g.firstNeededSegment = at.segment();
+            groups.put(groupId, g);
+        } else if (g.forgotten) {
+            g.forgotten = false; // back after a FORGET: its replay starts there, its frames from here
+            g.firstNeededSegment = at.segment();
+        }
+        if (kind != 0) {
+            g.replayFrom = at;
+            g.firstNeededSegment = at.segment();
+            g.forgotten = kind == 2;
+        }
+    }
+
+    private static int kindOf(WalRecord record) {
+        return record instanceof WalCodec.Checkpoint ? 1 : record instanceof WalCodec.Forget ? 2 : 0;
     }
 
     private final Path dir;
@@ -255,23 +282,10 @@ public final class ProcessLog implements AutoCloseable {
                     log.warn(line);
                     return line;
                 }
-                note(groups, record, segment, pos);
+                note(groups, record.groupId(), new Position(segment, pos), kindOf(record));
                 pos += WalCodec.FRAME_HEADER_BYTES + bodyBytes;
             }
             return null;
-        }
-    }
-
-    private static void note(Map<Long, GroupPositions> groups, WalRecord record, long segment, long offset) {
-        GroupPositions g = groups.get(record.groupId());
-        if (g == null) {
-            g = new GroupPositions();
-            g.firstNeededSegment = segment;
-            groups.put(record.groupId(), g);
-        }
-        if (record instanceof WalCodec.Checkpoint) {
-            g.lastCheckpoint = new Position(segment, offset);
-            g.firstNeededSegment = segment;
         }
     }
 
@@ -374,12 +388,14 @@ public final class ProcessLog implements AutoCloseable {
     private void replay(Map<Long, DurableState> states, WalRecord record, Position at,
                         LongFunction<DurableState> initialState) {
         GroupPositions g = groups.get(record.groupId());
-        Position from = g == null ? null : g.lastCheckpoint;
+        Position from = g == null ? null : g.replayFrom;
         if (from != null && at.compareTo(from) < 0) {
             return; // superseded by the group's latest checkpoint (and maybe in a segment others still need)
         }
         if (record instanceof WalCodec.Checkpoint c) {
             states.put(c.groupId(), restore(c.state()));
+        } else if (record instanceof WalCodec.Forget f) {
+            states.remove(f.groupId());
         } else if (record instanceof WalCodec.Write w) {
             states.computeIfAbsent(w.groupId(), id -> Objects.requireNonNull(initialState.apply(id),
                     "initial state of group " + id)).apply(w.write());
@@ -433,7 +449,7 @@ public final class ProcessLog implements AutoCloseable {
                 rollIfFull(WalCodec.FRAME_HEADER_BYTES + WalCodec.bodyBytes(w));
                 long offset = currentBytes + encoder.buffer().position();
                 encoder.write(groupId, w);
-                noteWritten(groupId, offset, false);
+                noteWritten(groupId, offset, 0);
             }
             writePending();
         } catch (IOException e) {
@@ -476,7 +492,7 @@ public final class ProcessLog implements AutoCloseable {
             long offset = currentBytes;
             encoder.checkpoint(groupId, state);
             writePending();
-            noteWritten(groupId, offset, true);
+            noteWritten(groupId, offset, 1);
         } catch (IOException e) {
             throw fail(new UncheckedIOException("process log " + dir + ": checkpoint failed; reopen the log to recover", e));
         } catch (RuntimeException e) {
@@ -484,17 +500,29 @@ public final class ProcessLog implements AutoCloseable {
         }
     }
 
-    private void noteWritten(long groupId, long offset, boolean checkpoint) {
-        GroupPositions g = groups.get(groupId);
-        if (g == null) {
-            g = new GroupPositions();
-            g.firstNeededSegment = currentSegment;
-            groups.put(groupId, g);
+    /**
+     * Writes that group {@code groupId} left this process (a FORGET frame): replay drops what it had of the group,
+     * and its frames no longer keep any segment. Not synced, like a write. A later write of the group starts it
+     * afresh.
+     */
+    public synchronized void forget(long groupId) {
+        checkOpen();
+        try {
+            encoder.reset();
+            rollIfFull(WalCodec.FRAME_HEADER_BYTES + WalCodec.MIN_BODY_BYTES);
+            long offset = currentBytes;
+            encoder.forget(groupId);
+            writePending();
+            noteWritten(groupId, offset, 2);
+        } catch (IOException e) {
+            throw fail(new UncheckedIOException("process log " + dir + ": forget failed; reopen the log to recover", e));
+        } catch (RuntimeException e) {
+            throw fail(e);
         }
-        if (checkpoint) {
-            g.lastCheckpoint = new Position(currentSegment, offset);
-            g.firstNeededSegment = currentSegment;
-        }
+    }
+
+    private void noteWritten(long groupId, long offset, int kind) {
+        note(groups, groupId, new Position(currentSegment, offset), kind);
     }
 
     /** Rolls to a new segment when the pending frames and one more of {@code frameBytes} would pass the limit. */
@@ -595,7 +623,7 @@ public final class ProcessLog implements AutoCloseable {
     public synchronized List<Long> groupsPinning(long segment) {
         List<Long> out = new ArrayList<>();
         groups.forEach((id, g) -> {
-            if (g.firstNeededSegment <= segment) {
+            if (!g.forgotten && g.firstNeededSegment <= segment) {
                 out.add(id);
             }
         });
@@ -612,7 +640,9 @@ public final class ProcessLog implements AutoCloseable {
         sync(); // a checkpoint must be durable before the frames it replaces go
         long keepFrom = currentSegment;
         for (GroupPositions g : groups.values()) {
-            keepFrom = Math.min(keepFrom, g.firstNeededSegment);
+            if (!g.forgotten) {
+                keepFrom = Math.min(keepFrom, g.firstNeededSegment);
+            }
         }
         List<Long> deleted = new ArrayList<>();
         try {
@@ -629,6 +659,39 @@ public final class ProcessLog implements AutoCloseable {
             throw fail(new UncheckedIOException("process log " + dir + ": deleting segments failed; reopen the log", e));
         }
         return deleted;
+    }
+
+    /**
+     * The log's truncation policy, for the thread that owns the cores of {@code groupIds}, between turns (when each
+     * core's state is what its written frames give): once the log holds more than {@code keepSegments} segments,
+     * checkpoints every one of those groups whose replay still needs a segment before the current one, with the state
+     * {@code stateOf} gives now ({@link io.gnomon.paxos.PaxosReplica#durableState()}), then deletes the segments no
+     * group needs ({@link #deleteUnneededSegments()}, which syncs first). A group not in {@code groupIds} keeps its
+     * segments. Under a steady load the log then holds about {@code keepSegments} segments plus one, whatever the
+     * number of groups, as long as their checkpoints fit in a segment. Cheap when nothing is due: one comparison.
+     *
+     * @return the groups checkpointed, in the order they were
+     */
+    public synchronized List<Long> truncate(int keepSegments, Iterable<Long> groupIds,
+                                            LongFunction<DurableState.Recovered> stateOf) {
+        if (keepSegments < 1) {
+            throw new IllegalArgumentException("keepSegments must be >= 1, was " + keepSegments);
+        }
+        checkOpen();
+        if (segments.size() <= keepSegments) {
+            return List.of();
+        }
+        long current = currentSegment;
+        List<Long> checkpointed = new ArrayList<>();
+        for (long id : groupIds) {
+            GroupPositions g = groups.get(id);
+            if (g != null && !g.forgotten && g.firstNeededSegment < current) {
+                checkpoint(id, stateOf.apply(id));
+                checkpointed.add(id);
+            }
+        }
+        deleteUnneededSegments();
+        return checkpointed;
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -677,7 +740,7 @@ public final class ProcessLog implements AutoCloseable {
         long offset = currentBytes;
         encoder.raw(groupId, type, rest);
         writePending();
-        noteWritten(groupId, offset, false);
+        noteWritten(groupId, offset, 0);
     }
 
     private void checkOpen() {

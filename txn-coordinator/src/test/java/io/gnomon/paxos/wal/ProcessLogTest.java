@@ -90,8 +90,11 @@ class ProcessLogTest {
                     if (models.containsKey(group)) {
                         wal.checkpoint(group, models.get(group).toRecovered());
                     }
-                } else if (action < 97) {
+                } else if (action < 95) {
                     deleted += wal.deleteUnneededSegments().size();
+                } else if (action < 97) {
+                    wal.forget(group);
+                    models.remove(group);
                 } else {
                     wal.close();
                     wal = ProcessLog.open(dir, options);
@@ -353,6 +356,89 @@ class ProcessLogTest {
         }
         try (ProcessLog wal = ProcessLog.open(dir, options)) {
             assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened after deletions");
+        }
+    }
+
+    @Test
+    void underASteadyLoadOfManyGroupsTruncateKeepsTheLogBoundedAndReplayUnchanged() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.NONE, 64 << 10);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(19);
+        List<Long> all = new ArrayList<>();
+        for (long g = 1; g <= 64; g++) {
+            all.add(g);
+        }
+        int maxSegments = 0;
+        long maxBytes = 0;
+        int checkpoints = 0;
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            for (int turn = 0; turn < 5_000; turn++) {
+                // a busy group 1, the others now and then; every group compacts below its last 20 entries
+                for (long g : List.of(1L, 1 + (long) rng.nextInt(64))) {
+                    write(wal, models, rng, g);
+                    DurableState.Recovered r = models.get(g).toRecovered();
+                    long logEnd = r.firstSlot() + r.entries().size();
+                    if (logEnd - r.firstSlot() > 20) {
+                        PersistWrite snap = new PersistWrite.PersistSnapshot(new io.gnomon.paxos.Snapshot(logEnd - 11,
+                                new byte[8], r.configId(), r.members(), r.configStartIndex()));
+                        models.get(g).apply(snap);
+                        wal.group(g).write(List.of(snap));
+                    }
+                }
+                wal.sync();
+                checkpoints += wal.truncate(2, all, g -> models.get(g).toRecovered()).size();
+                try (var files = Files.list(dir)) {
+                    List<Path> segs = files.filter(p -> p.toString().endsWith(ProcessLog.SUFFIX)).toList();
+                    maxSegments = Math.max(maxSegments, segs.size());
+                    long bytes = 0;
+                    for (Path p : segs) {
+                        bytes += Files.size(p);
+                    }
+                    maxBytes = Math.max(maxBytes, bytes);
+                }
+            }
+            assertThat(wal.currentSegment()).as("the load went through many segments").isGreaterThan(10);
+            assertThat(checkpoints).isGreaterThan(0);
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "after the load");
+        }
+        // the checkpoints of 64 groups of at most 21 entries of at most 120 bytes (< 2 KiB each) fit in two segments:
+        // never more than keepSegments, the one that was current and the two the checkpoints rolled into
+        assertThat(maxSegments).as("segments on disk at most").isLessThanOrEqualTo(5);
+        assertThat(maxBytes).isLessThanOrEqualTo(5L * (64 << 10));
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened");
+        }
+    }
+
+    @Test
+    void aForgottenGroupIsGoneFromReplayAndPinsNothingAndMayComeBack() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.SYNC_EACH_BATCH, 1024);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(5);
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            write(wal, models, rng, 7);
+            while (wal.currentSegment() < 3) {
+                write(wal, models, rng, 8);
+            }
+            wal.checkpoint(8, models.get(8L).toRecovered());
+            long checkpointed = wal.currentSegment(); // group 8's checkpoint may have rolled into a segment of its own
+            assertThat(wal.groupsPinning(1)).containsExactly(7L);
+            wal.forget(7);
+            models.remove(7L);
+            assertThat(wal.groupsPinning(1)).isEmpty();
+            assertThat(wal.deleteUnneededSegments()).hasSize((int) checkpointed - 1);
+            assertThat(wal.oldestSegment()).isEqualTo(checkpointed);
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "after forget");
+        }
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened after forget");
+            write(wal, models, rng, 7); // group 7 comes back: from an empty state
+            assertThat(models.get(7L).toRecovered().entries()).hasSize(1);
+        }
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "group 7 back");
         }
     }
 
