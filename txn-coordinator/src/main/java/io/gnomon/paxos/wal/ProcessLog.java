@@ -113,6 +113,13 @@ public final class ProcessLog implements AutoCloseable {
     private long currentSegment;
     private FileChannel current;
     private long currentBytes;
+    /**
+     * The current segment's file size: frames end at {@link #currentBytes}, zeros follow up to here. Written ahead
+     * in steps of {@link ProcessLogOptions#PREALLOCATE_BYTES} so that most syncs have no size or block allocation to
+     * force, only data (an fdatasync of a file that grows also writes its metadata).
+     */
+    private long currentAllocated;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
     /** Bytes written to the current segment that no force covers yet (SYNC_EACH_BATCH). */
     private boolean currentUnforced;
     /** A segment was created since the directory was last forced. */
@@ -160,6 +167,7 @@ public final class ProcessLog implements AutoCloseable {
         String repaired = null;
         Map<Long, GroupPositions> groups = new HashMap<>();
         long previous = -1;
+        long lastEnd = 0;
         for (Map.Entry<Long, Path> s : found.entrySet()) {
             if (previous >= 0 && s.getKey() != previous + 1) {
                 throw new IOException("process log " + dir + ": segment " + segmentName(previous + 1)
@@ -168,10 +176,11 @@ public final class ProcessLog implements AutoCloseable {
             }
             previous = s.getKey();
             boolean last = s.getKey().equals(found.lastKey());
-            String r = scan(dir, options, s.getKey(), s.getValue(), last, groups);
-            if (r != null) {
-                repaired = r;
+            Scanned r = scan(dir, options, s.getKey(), s.getValue(), last, groups);
+            if (r.repaired() != null) {
+                repaired = r.repaired();
             }
+            lastEnd = r.end();
         }
         ProcessLog l = new ProcessLog(dir, options, lock, repaired);
         l.segments.putAll(found);
@@ -182,7 +191,8 @@ public final class ProcessLog implements AutoCloseable {
             l.currentSegment = found.lastKey();
             l.current = FileChannel.open(found.lastEntry().getValue(), StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
-            l.currentBytes = l.current.size();
+            l.currentBytes = lastEnd;
+            l.currentAllocated = l.current.size();
         }
         return l;
     }
@@ -214,8 +224,8 @@ public final class ProcessLog implements AutoCloseable {
      * Checks every frame of one segment and notes, per group, its first frame and latest checkpoint. Repairs the
      * last segment's tail (returns the line that says so); throws for damage anywhere else.
      */
-    private static String scan(Path dir, ProcessLogOptions options, long segment, Path file, boolean last,
-                               Map<Long, GroupPositions> groups) throws IOException {
+    private static Scanned scan(Path dir, ProcessLogOptions options, long segment, Path file, boolean last,
+                                Map<Long, GroupPositions> groups) throws IOException {
         long size = Files.size(file);
         if (size > ProcessLogOptions.MAX_SEGMENT_BYTES + options.maxFrameBytes()) {
             throw new IOException("process log " + dir + ": segment " + file.getFileName() + " holds " + size
@@ -226,15 +236,17 @@ public final class ProcessLog implements AutoCloseable {
             map.order(ByteOrder.LITTLE_ENDIAN);
             String headerProblem = headerProblem(map, size);
             if (headerProblem != null) {
-                if (last && size < ProcessLogOptions.SEGMENT_HEADER_BYTES && isHeaderPrefix(map, size)) {
-                    // created, then killed before its header was complete: it holds no frame
+                if (last && (size < ProcessLogOptions.SEGMENT_HEADER_BYTES && isHeaderPrefix(map, size)
+                        || allZero(map, 0, Math.min(size, ProcessLogOptions.SEGMENT_HEADER_BYTES)))) {
+                    // created, then killed before its header was complete (or before its first page reached the disk,
+                    // with a size that did): no sync covered it, so nothing in it was acknowledged
                     ch.truncate(0);
                     ch.write(header(), 0);
                     forceIfSyncing(options, ch);
                     String line = "process log " + dir + ": segment " + file.getFileName() + " had a torn header ("
                             + size + " bytes): rewrote it";
                     log.warn(line);
-                    return line;
+                    return new Scanned(line, ProcessLogOptions.SEGMENT_HEADER_BYTES);
                 }
                 throw new IOException(corrupt(dir, file, 0, headerProblem, last));
             }
@@ -244,7 +256,14 @@ public final class ProcessLog implements AutoCloseable {
                 String problem = null;
                 long bodyBytes = 0;
                 WalRecord record = null;
-                if (size - pos < WalCodec.FRAME_HEADER_BYTES) {
+                boolean zeroHeader = size - pos < WalCodec.FRAME_HEADER_BYTES ? allZero(map, pos, size)
+                        : map.getLong((int) pos) == 0;
+                if (last && zeroHeader && allZero(map, pos, size)) {
+                    return new Scanned(null, pos); // the preallocated zeros after the last frame: the log's end
+                }
+                if (zeroHeader && last) {
+                    problem = "a zero frame header followed by other bytes than zeros (a torn write)";
+                } else if (size - pos < WalCodec.FRAME_HEADER_BYTES) {
                     problem = "a frame header cut short: " + (size - pos) + " of " + WalCodec.FRAME_HEADER_BYTES + " bytes";
                 } else {
                     bodyBytes = Integer.toUnsignedLong(map.getInt((int) pos));
@@ -280,13 +299,33 @@ public final class ProcessLog implements AutoCloseable {
                             + " at offset " + pos + ": " + problem + "; truncated " + (size - pos)
                             + " byte(s) there (never acknowledged by a sync if the disk kept what it was given)";
                     log.warn(line);
-                    return line;
+                    return new Scanned(line, pos);
                 }
                 note(groups, record.groupId(), new Position(segment, pos), kindOf(record));
                 pos += WalCodec.FRAME_HEADER_BYTES + bodyBytes;
             }
-            return null;
+            return new Scanned(null, size);
         }
+    }
+
+    /** What {@link #scan} found: the repair it made (or null) and where the segment's frames end. */
+    private record Scanned(String repaired, long end) {
+    }
+
+    /** Whether bytes [from, to) of {@code map} are all zero. */
+    private static boolean allZero(ByteBuffer map, long from, long to) {
+        int i = (int) from;
+        for (; i + 8 <= to; i += 8) {
+            if (map.getLong(i) != 0) {
+                return false;
+            }
+        }
+        for (; i < to; i++) {
+            if (map.get(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String corrupt(Path dir, Path file, long offset, String problem, boolean last) {
@@ -532,10 +571,16 @@ public final class ProcessLog implements AutoCloseable {
             return;
         }
         writePending();
-        if (options.syncPolicy() == SyncPolicy.SYNC_EACH_BATCH && currentUnforced) {
-            // Forced before the next segment exists: a later segment then always follows a complete one, so that
-            // damage before the last segment's tail is corruption, never a torn write.
-            current.force(false);
+        boolean cut = currentAllocated > currentBytes;
+        if (cut) {
+            // Only the last segment ends in preallocated zeros: an older one ends with its last frame, so that
+            // anything but a frame there is damage.
+            current.truncate(currentBytes);
+        }
+        if (options.syncPolicy() == SyncPolicy.SYNC_EACH_BATCH && (currentUnforced || cut)) {
+            // Forced (with its new size) before the next segment exists: a later segment then always follows a
+            // complete one, so that damage before the last segment's tail is corruption, never a torn write.
+            current.force(cut);
             forcesForTest.add(currentSegment);
         }
         current.close();
@@ -554,6 +599,7 @@ public final class ProcessLog implements AutoCloseable {
         current = ch;
         currentSegment = segment;
         currentBytes = ProcessLogOptions.SEGMENT_HEADER_BYTES;
+        currentAllocated = currentBytes;
         currentUnforced = true;
         directoryUnforced = true;
     }
@@ -563,11 +609,28 @@ public final class ProcessLog implements AutoCloseable {
         buf.flip();
         if (buf.hasRemaining()) {
             currentUnforced = true;
+            preallocate(currentBytes + buf.remaining());
         }
         while (buf.hasRemaining()) {
             currentBytes += current.write(buf, currentBytes);
         }
         buf.clear();
+    }
+
+    /** Extends the current segment with zeros, a step at a time, so that it holds at least {@code end} bytes. */
+    private void preallocate(long end) throws IOException {
+        if (end <= currentAllocated) {
+            return;
+        }
+        long target = Math.max(end, Math.min(currentAllocated + ProcessLogOptions.PREALLOCATE_BYTES,
+                options.segmentBytes()));
+        long pos = currentAllocated;
+        while (pos < target) {
+            ByteBuffer z = ZEROS.duplicate();
+            z.limit((int) Math.min(z.capacity(), target - pos));
+            pos += current.write(z, pos);
+        }
+        currentAllocated = target;
     }
 
     /**
@@ -724,6 +787,11 @@ public final class ProcessLog implements AutoCloseable {
                 log.warn("closing the lock of {}: {}", dir, e.toString());
             }
         }
+    }
+
+    /** Where the current segment's frames end (its file is longer: preallocated zeros follow). */
+    synchronized long endOfFramesForTest() {
+        return currentBytes;
     }
 
     synchronized List<Long> forcesForTest() {

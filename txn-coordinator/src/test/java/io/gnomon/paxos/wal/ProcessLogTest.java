@@ -122,6 +122,7 @@ class ProcessLogTest {
         // what the state is once each of the last frames is complete: file size -> expected states
         TreeMap<Long, Map<Long, DurableState.Recovered>> expectedAtEnd = new TreeMap<>();
         Path segment;
+        long end;
         try (ProcessLog wal = ProcessLog.open(dir, options)) {
             for (int i = 0; i < 30; i++) {
                 long g = 1 + rng.nextInt(3);
@@ -131,7 +132,7 @@ class ProcessLogTest {
                 wal.group(g).write(List.of(w));
             }
             segment = wal.segmentFile(wal.currentSegment());
-            expectedAtEnd.put(Files.size(segment), expected(models));
+            expectedAtEnd.put(wal.endOfFramesForTest(), expected(models));
             for (int i = 0; i < 4; i++) { // the last frames: one write each, and one checkpoint among them
                 long g = 1 + rng.nextInt(3);
                 DurableState m = models.computeIfAbsent(g, ProcessLogTest::initial);
@@ -144,10 +145,12 @@ class ProcessLogTest {
                     m.apply(w);
                     wal.group(g).write(List.of(w));
                 }
-                expectedAtEnd.put(Files.size(segment), expected(models));
+                expectedAtEnd.put(wal.endOfFramesForTest(), expected(models));
             }
+            end = wal.endOfFramesForTest();
         }
-        byte[] whole = Files.readAllBytes(segment);
+        assertThat(Files.size(segment)).as("preallocated beyond its frames").isGreaterThan(end);
+        byte[] whole = java.util.Arrays.copyOf(Files.readAllBytes(segment), (int) end); // the cuts end in no zeros
         long firstCut = expectedAtEnd.firstKey();
         int cuts = 0;
         for (long cut = firstCut; cut <= whole.length; cut++) {
@@ -191,7 +194,7 @@ class ProcessLogTest {
             }
             assertThat(wal.currentSegment()).isGreaterThanOrEqualTo(3);
             last = wal.segmentFile(wal.currentSegment());
-            lastFrameOffset = Files.size(last);
+            lastFrameOffset = wal.endOfFramesForTest();
             wal.group(1).write(List.of(new PersistWrite.PersistDecided(3)));
         }
         Path tail = tmp.resolve("tail");
@@ -220,6 +223,64 @@ class ProcessLogTest {
         Files.delete(gap.resolve(ProcessLog.segmentName(2)));
         assertThatThrownBy(() -> ProcessLog.open(gap, options)).isInstanceOf(IOException.class)
                 .hasMessageContaining("segment " + ProcessLog.segmentName(2) + " is missing");
+    }
+
+    @Test
+    void preallocatedZerosEndTheLogAndATornFrameBeforeThemIsCutWithEverythingAfterIt() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.SYNC_EACH_BATCH, 1 << 20);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(23);
+        Path segment;
+        long end;
+        long lastFrame;
+        Map<Long, DurableState.Recovered> beforeLast;
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            for (int i = 0; i < 20; i++) {
+                write(wal, models, rng, 1 + rng.nextInt(3));
+            }
+            beforeLast = expected(models);
+            lastFrame = wal.endOfFramesForTest();
+            write(wal, models, rng, 2);
+            wal.sync();
+            end = wal.endOfFramesForTest();
+            segment = wal.segmentFile(wal.currentSegment());
+        }
+        long size = Files.size(segment);
+        assertThat(size).as("zeros follow the frames, up to one preallocation step")
+                .isEqualTo(Math.min(1 << 20, ProcessLogOptions.PREALLOCATE_BYTES));
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertThat(wal.repairedTail()).as("zeros after the last frame are its end, not damage").isNull();
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened");
+            assertThat(wal.endOfFramesForTest()).isEqualTo(end);
+        }
+
+        // the last frame torn: its first bytes zero (a page not written back) and a later one written, or the other
+        // way round; in both the frame goes and so does every byte after it, so that no later write can end next
+        // to stale bytes that read as a frame
+        for (String how : List.of("zero header, bytes after", "half a frame, zeros after")) {
+            Path copy = tmp.resolve(how.replace(' ', '-').replace(",", ""));
+            copyDir(dir, copy);
+            Path seg = copy.resolve(segment.getFileName());
+            try (var ch = java.nio.channels.FileChannel.open(seg, java.nio.file.StandardOpenOption.WRITE)) {
+                if (how.startsWith("zero")) {
+                    ch.write(java.nio.ByteBuffer.allocate(8), lastFrame);
+                    ch.write(java.nio.ByteBuffer.wrap(new byte[]{7, 7, 7}), end + 100);
+                } else {
+                    ch.write(java.nio.ByteBuffer.allocate((int) (end - lastFrame) / 2), lastFrame + (end - lastFrame) / 2);
+                }
+            }
+            try (ProcessLog wal = ProcessLog.open(copy, options)) {
+                assertThat(wal.repairedTail()).as(how).contains("at offset " + lastFrame);
+                assertSame(wal.recover(ProcessLogTest::initial), beforeLast, how);
+                assertThat(Files.size(seg)).as(how + ": cut at the torn frame").isEqualTo(lastFrame);
+                wal.group(1).write(List.of(new PersistWrite.PersistDecided(1)));
+            }
+            try (ProcessLog wal = ProcessLog.open(copy, options)) {
+                assertThat(wal.repairedTail()).as(how + ", reopened").isNull();
+                assertThat(wal.recover(ProcessLogTest::initial).get(1L).decidedIndex()).isEqualTo(1);
+            }
+        }
     }
 
     @Test
