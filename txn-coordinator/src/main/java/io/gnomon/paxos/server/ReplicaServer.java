@@ -57,7 +57,8 @@ import java.util.function.Supplier;
 /**
  * One replica process hosting many Paxos groups: per group a {@link GroupHost} (the Paxos core behind its driver
  * over the process's one {@link ProcessLog}, or the group's own Chronicle log ({@link LogKind}), the {@link
- * StateMachine}, batching, client outcomes, the read fence, compaction); peer processes reached through one {@link GrpcTransport} stream each, shared by every group (each
+ * StateMachine}, batching, client outcomes, the read fence, compaction); peer processes reached through one {@link
+ * GrpcTransport} stream each, shared by every group (each
  * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
  * absent = 1); and one event loop thread that runs every turn through a {@link GroupLoop} over all the groups (the
  * same turn the simulator's processes run) and makes every call into the hosts (docs/paxos.md, "Replica
@@ -85,7 +86,7 @@ public final class ReplicaServer implements AutoCloseable {
     static final String PROCESS_LOG_DIR = "wal";
     /**
      * The process log's truncation: once it holds more segments than this, every group still needing an older
-     * segment than the current one is checkpointed from its core and the old segments go (docs/paxos-log.md).
+     * segment than the current one is checkpointed from its core and the old segments go (docs/process-log.md).
      */
     static final int KEEP_SEGMENTS = 2;
 

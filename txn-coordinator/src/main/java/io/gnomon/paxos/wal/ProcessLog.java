@@ -125,6 +125,8 @@ public final class ProcessLog implements AutoCloseable {
     /** A segment was created since the directory was last forced. */
     private boolean directoryUnforced;
     private final String repairedTail;
+    /** Groups {@link #truncate} could not checkpoint (too big a frame) and has said so once. */
+    private final java.util.Set<Long> tooBigToCheckpoint = new java.util.HashSet<>();
     /** For tests: each segment forced, in order, and -1 for each directory force. */
     private final List<Long> forcesForTest = new ArrayList<>();
     private RuntimeException failure;
@@ -731,7 +733,9 @@ public final class ProcessLog implements AutoCloseable {
      * {@code stateOf} gives now ({@link io.gnomon.paxos.PaxosReplica#durableState()}), then deletes the segments no
      * group needs ({@link #deleteUnneededSegments()}, which syncs first). A group not in {@code groupIds} keeps its
      * segments. Under a steady load the log then holds about {@code keepSegments} segments plus one, whatever the
-     * number of groups, as long as their checkpoints fit in a segment. Cheap when nothing is due: one comparison.
+     * number of groups, as long as their checkpoints fit in a segment. Cheap when nothing is due: one comparison. A
+     * group whose checkpoint would encode past {@link ProcessLogOptions#maxFrameBytes()} is skipped (one WARN line):
+     * it keeps its segments until it has snapshotted.
      *
      * @return the groups checkpointed, in the order they were
      */
@@ -749,7 +753,19 @@ public final class ProcessLog implements AutoCloseable {
         for (long id : groupIds) {
             GroupPositions g = groups.get(id);
             if (g != null && !g.forgotten && g.firstNeededSegment < current) {
-                checkpoint(id, stateOf.apply(id));
+                DurableState.Recovered state = stateOf.apply(id);
+                long frameBytes = WalCodec.FRAME_HEADER_BYTES + WalCodec.checkpointBodyBytes(state);
+                if (frameBytes > options.maxFrameBytes()) {
+                    // Not a reason to stop the replica: the group keeps its segments until it snapshots.
+                    if (tooBigToCheckpoint.add(id)) {
+                        log.warn("process log {}: group {} keeps its segments: its checkpoint would take {} bytes, more"
+                                + " than maxFrameBytes {}; it goes once the group has snapshotted (fewer entries above"
+                                + " its snapshot)", dir, id, frameBytes, options.maxFrameBytes());
+                    }
+                    continue;
+                }
+                tooBigToCheckpoint.remove(id);
+                checkpoint(id, state);
                 checkpointed.add(id);
             }
         }

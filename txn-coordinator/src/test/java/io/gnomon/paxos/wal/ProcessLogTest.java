@@ -503,6 +503,24 @@ class ProcessLogTest {
         }
     }
 
+    @Test
+    void truncateSkipsAGroupWhoseCheckpointWouldBeTooBigAndTheLogGoesOn() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = new ProcessLogOptions(SyncPolicy.NONE, 1024, 1024);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(9);
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            write(wal, models, rng, 2);
+            while (wal.currentSegment() < 4) {
+                write(wal, models, rng, 1); // group 1's entries add up to more than 1 KiB
+            }
+            List<Long> done = wal.truncate(2, List.of(1L, 2L), g -> models.get(g).toRecovered());
+            assertThat(done).as("group 2 checkpointed, group 1 skipped").containsExactly(2L);
+            assertThat(wal.groupsPinning(1)).containsExactly(1L);
+            write(wal, models, rng, 1); // the log goes on
+        }
+    }
+
     private static void write(ProcessLog wal, Map<Long, DurableState> models, SplittableRandom rng, long g) {
         DurableState m = models.computeIfAbsent(g, ProcessLogTest::initial);
         PersistWrite w = new PersistWrite.PersistAccepted(m.toRecovered().configId(), new Ballot(1, 1),
