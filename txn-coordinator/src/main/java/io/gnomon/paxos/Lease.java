@@ -155,6 +155,11 @@ final class Lease {
         return end;
     }
 
+    /** The largest grant end persisted (or recovered; 0 if none): what a replay of the writes says. */
+    long durableGrantEndEpochNanos() {
+        return durableGrantEndEpochNanos;
+    }
+
     /** The end of the running grant, for diagnostics. */
     long grantEndEpochNanos() {
         return grantedLeaseEndEpochNanos;

@@ -322,6 +322,18 @@ public final class PaxosReplica {
         return st.logEnd();
     }
 
+    /**
+     * This replica's durable state as a replay of every write it has returned so far would give it ({@link
+     * DurableState#toRecovered()} of those writes applied in order): what a log may write as a checkpoint of the
+     * replica in place of those writes. Between calls only; the entry list is copied (its references, not the
+     * values).
+     */
+    public DurableState.Recovered durableState() {
+        return new DurableState.Recovered(st.configId, st.members, st.configStartIndex, st.promised,
+                st.acceptedRound, st.snapshot, st.compactedIndex, st.log, st.decidedIndex,
+                st.lease.durableGrantEndEpochNanos());
+    }
+
     // ------------------------------------------------------------------ input checks and call frame
 
     private String validate(Message m) {

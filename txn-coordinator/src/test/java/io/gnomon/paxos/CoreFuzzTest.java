@@ -225,6 +225,7 @@ class CoreFuzzTest {
             for (PersistWrite w : o.toPersist()) {
                 d.apply(w);
             }
+            assertSameDurableState(id, reps.get(id).durableState(), d.toRecovered());
             messages += o.messages().size();
             net.addAll(o.messages());
             decided += o.decided().size();
@@ -241,6 +242,34 @@ class CoreFuzzTest {
             for (Output.Effect e : o.effects()) {
                 if (e instanceof Output.Effect.BecameLeader) {
                     leaderships++;
+                }
+            }
+        }
+
+        /**
+         * What a process log writes as a replica's checkpoint ({@link PaxosReplica#durableState()}) must be what a
+         * replay of its writes gives, after every output: otherwise a checkpoint would change the replica's past.
+         */
+        void assertSameDurableState(int id, DurableState.Recovered core, DurableState.Recovered replay) {
+            String where = "seed " + seed + ", replica " + id + ", after " + recent;
+            // field by field (a recursive comparison on every output made the runs several times slower)
+            boolean same = core.configId() == replay.configId() && core.members().equals(replay.members())
+                    && core.configStartIndex() == replay.configStartIndex()
+                    && core.promised().equals(replay.promised()) && core.acceptedRound().equals(replay.acceptedRound())
+                    && java.util.Objects.equals(core.snapshot(), replay.snapshot())
+                    && core.firstSlot() == replay.firstSlot() && core.decidedIndex() == replay.decidedIndex()
+                    && core.grantedLeaseEndEpochNanos() == replay.grantedLeaseEndEpochNanos()
+                    && core.entries().size() == replay.entries().size();
+            if (!same) {
+                throw new AssertionError(where + ": the core's durable state " + core + " is not the replay of its"
+                        + " writes " + replay);
+            }
+            for (int i = 0; i < core.entries().size(); i++) {
+                Entry a = core.entries().get(i);
+                Entry b = replay.entries().get(i);
+                if (!Arrays.equals(a.value(), b.value()) || a.nextConfigId() != b.nextConfigId()
+                        || !a.nextMembers().equals(b.nextMembers())) {
+                    throw new AssertionError(where + ": entry " + (core.firstSlot() + i) + " differs: " + a + " / " + b);
                 }
             }
         }

@@ -69,13 +69,20 @@ public final class ReplicaMain implements Callable<Integer> {
     @Option(names = "--process", paramLabel = "N", description = "With --cluster: which process of the file this is.")
     Integer process;
 
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory of this replica's durable logs (group 1's"
-            + " in it, every other group's in group-N/ below it). With --cluster, default: the process's data-dir.")
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory of this replica's durable log (--log "
+            + "process: wal/ in it; --log chronicle: group 1's in it, every other group's in group-N/ below it). With "
+            + "--cluster, default: the process's data-dir.")
     Path dataDir;
 
+    @Option(names = "--log", defaultValue = "process", paramLabel = "process|chronicle",
+            description = "process (default): one write-ahead log for every group of the process, one sync per loop "
+                    + "turn; chronicle: a Chronicle Queue log per group, what data dirs written before the process "
+                    + "log hold. A data dir written with one is refused by the other (docs/paxos-log.md).")
+    String logKind;
+
     @Option(names = "--sync", defaultValue = "each-batch", paramLabel = "each-batch|none",
-            description = "each-batch (default): msync each batch before replying, survives power loss; "
-                    + "none: survives kill -9 only (docs/paxos-log.md).")
+            description = "each-batch (default): sync each batch (fdatasync; msync with --log chronicle) before "
+                    + "replying, survives power loss; none: survives kill -9 only (docs/paxos-log.md).")
     String sync;
 
     @Option(names = "--truetime", defaultValue = "shm:/dev/shm/gnomon-truetime", paramLabel = "SPEC",
@@ -186,6 +193,11 @@ public final class ReplicaMain implements Callable<Integer> {
                 case "none" -> SyncPolicy.NONE;
                 default -> throw new IllegalArgumentException("--sync " + sync + ": use each-batch or none");
             };
+            ReplicaServer.LogKind kind = switch (logKind) {
+                case "process" -> ReplicaServer.LogKind.PROCESS;
+                case "chronicle" -> ReplicaServer.LogKind.CHRONICLE;
+                default -> throw new IllegalArgumentException("--log " + logKind + ": use process or chronicle");
+            };
             machineFactory = switch (machine) {
                 case "list-append" -> ListAppendMachine::new;
                 case "counter" -> CounterMachine::new;
@@ -212,7 +224,7 @@ public final class ReplicaMain implements Callable<Integer> {
             }
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
-                    ReplicaLimits.DEFAULTS, groups);
+                    ReplicaLimits.DEFAULTS, groups, kind);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());

@@ -1,6 +1,7 @@
 package io.gnomon.paxos.server;
 
 import com.google.protobuf.ByteString;
+import io.gnomon.paxos.DurableState;
 import io.gnomon.paxos.Message;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
@@ -23,6 +24,8 @@ import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
+import io.gnomon.paxos.wal.ProcessLog;
+import io.gnomon.paxos.wal.ProcessLogOptions;
 import io.gnomon.truetime.TrueTime;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -34,6 +37,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -52,8 +56,9 @@ import java.util.function.Supplier;
 
 /**
  * One replica process hosting many Paxos groups: per group a {@link GroupHost} (the Paxos core behind its driver
- * over the group's own Chronicle log, the {@link StateMachine}, batching, client outcomes, the read fence,
- * compaction); peer processes reached through one {@link GrpcTransport} stream each, shared by every group (each
+ * over the process's one {@link ProcessLog}, or the group's own Chronicle log ({@link LogKind}), the {@link
+ * StateMachine}, batching, client outcomes, the read fence, compaction); peer processes reached through one {@link
+ * GrpcTransport} stream each, shared by every group (each
  * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
  * absent = 1); and one event loop thread that runs every turn through a {@link GroupLoop} over all the groups (the
  * same turn the simulator's processes run) and makes every call into the hosts (docs/paxos.md, "Replica
@@ -77,6 +82,28 @@ public final class ReplicaServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaServer.class);
     /** The group a request or peer frame without a group id means, and the one group of {@link Options}' default. */
     static final long GROUP = 1;
+    /** Where the process log lives below the data dir ({@link LogKind#PROCESS}). */
+    static final String PROCESS_LOG_DIR = "wal";
+    /**
+     * The process log's truncation: once it holds more segments than this, every group still needing an older
+     * segment than the current one is checkpointed from its core and the old segments go (docs/process-log.md).
+     */
+    static final int KEEP_SEGMENTS = 2;
+
+    /** Which durable log the groups of a process write to. */
+    public enum LogKind {
+        /**
+         * One {@link ProcessLog} for every group, in {@code dataDir/wal/}: one sync per loop turn whatever the
+         * number of groups; each group truncated by checkpoints of its own. The default.
+         */
+        PROCESS,
+        /**
+         * A Chronicle Queue log per group ({@link ChronicleDurableLog} under {@link DurableStateStore}): group 1's in
+         * {@code dataDir}, every other group's in {@code dataDir/group-<id>/}; one sync per group that wrote. What
+         * data dirs written before the process log hold.
+         */
+        CHRONICLE
+    }
 
     /**
      * How to run one replica.
@@ -96,12 +123,24 @@ public final class ReplicaServer implements AutoCloseable {
      *                            among them, all in {@code members}); the other constructor's default is group 1
      *                            of every member. Group 1's log is in {@code dataDir} itself (where a one-group
      *                            replica always kept it, so old data dirs stay readable), every other group's in
-     *                            {@code dataDir/group-<id>/}
+     *                            {@code dataDir/group-<id>/} (with {@link LogKind#CHRONICLE})
+     * @param log                 the durable log: one process log in {@code dataDir/wal/} (the other constructors'
+     *                            default) or a Chronicle log per group; a data dir written with one is refused by
+     *                            the other
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                           boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
-                          ReplicaLimits limits, Map<Long, List<Integer>> groups) {
+                          ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log) {
+        /** With the process log. */
+        public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
+                       PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
+                       boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
+                       ReplicaLimits limits, Map<Long, List<Integer>> groups) {
+            this(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos, faultAdmin,
+                    coreHook, leaseChecksOnReads, limits, groups, LogKind.PROCESS);
+        }
+
         /** One group, {@link #GROUP}, of every member: a one-group replica as before groups. */
         public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                        PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
@@ -114,6 +153,7 @@ public final class ReplicaServer implements AutoCloseable {
         public Options {
             Objects.requireNonNull(coreHook, "coreHook");
             Objects.requireNonNull(limits, "limits");
+            Objects.requireNonNull(log, "log");
             if (groups == null || groups.isEmpty()) {
                 throw new IllegalArgumentException("groups: process " + id + " must host at least one group");
             }
@@ -139,6 +179,12 @@ public final class ReplicaServer implements AutoCloseable {
                         + ", or a full batch cannot reach the followers");
             }
         }
+
+        /** The same options with {@code kind} of log. */
+        public Options withLog(LogKind kind) {
+            return new Options(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos,
+                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind);
+        }
     }
 
     private final Options options;
@@ -154,8 +200,11 @@ public final class ReplicaServer implements AutoCloseable {
     private FaultyTransport faults;
     /** The hosted groups, by id; filled by {@link #start} and unchanged after, so transport threads may read it. */
     private final Map<Long, GroupHost<AppendReplyTo>> hosts = new TreeMap<>();
+    /** {@link LogKind#CHRONICLE}: each group's log. */
     private final Map<Long, DurableStateStore> stores = new TreeMap<>();
-    /** The loop's turn over its groups: one sync per turn for every group that wrote (each group's log, today). */
+    /** {@link LogKind#PROCESS}: every group's log. */
+    private ProcessLog wal;
+    /** The loop's turn over its groups: one sync per turn for every group that wrote. */
     private GroupLoop<AppendReplyTo> groups;
     private Server server;
     private Thread loop;
@@ -256,24 +305,12 @@ public final class ReplicaServer implements AutoCloseable {
         }
         GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
                 options.compactEveryEntries(), options.leaseChecksOnReads());
-        // Over a log per group, the turn's one sync is one sync of each log that wrote (one shared log is the
-        // next step: io.gnomon.paxos.wal.ProcessLog).
-        groups = new GroupLoop<>(written -> written.forEach(g -> stores.get(g).sync()));
         SecureRandom random = new SecureRandom();
         try {
-            for (Map.Entry<Long, List<Integer>> g : options.groups().entrySet()) {
-                long groupId = g.getKey();
-                ChronicleDurableLog log = ChronicleDurableLog.open(groupDir(options.dataDir(), groupId),
-                        options.syncPolicy(), options.logLimits());
-                DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
-                        g.getValue(), false);
-                stores.put(groupId, store);
-                GroupHost<AppendReplyTo> host = GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()),
-                        store, outbound.forGroup(groupId), trueTime, System::nanoTime, machine.get(),
-                        random.nextLong(), hostOptions, new HostListener(groupId));
-                hosts.put(groupId, host);
-                options.coreHook().accept(host.replica());
-                groups.add(groupId, host);
+            if (options.log() == LogKind.PROCESS) {
+                startOnProcessLog(outbound, hostOptions, random);
+            } else {
+                startOnChronicle(outbound, hostOptions, random);
             }
         } catch (IOException | RuntimeException e) {
             close();
@@ -295,10 +332,97 @@ public final class ReplicaServer implements AutoCloseable {
         running = true;
         loop = new Thread(this::runLoop, "replica-" + me + "-loop");
         loop.start();
-        LOG.info("replica {} serving on {}:{} (processes {}, groups {}, sync {}, lease {} ms, data {})", me,
-                bind.getHostString(), server.getPort(), options.members(), options.groups(), options.syncPolicy(),
+        LOG.info("replica {} serving on {}:{} (processes {}, groups {}, {} log, sync {}, lease {} ms, data {})", me,
+                bind.getHostString(), server.getPort(), options.members(), options.groups(),
+                options.log().name().toLowerCase(java.util.Locale.ROOT), options.syncPolicy(),
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir());
         return this;
+    }
+
+    /**
+     * Every group on one {@link ProcessLog} in {@code dataDir/wal/}: recovered from it in one pass, one sync of it
+     * per turn. Refuses a data dir that holds Chronicle logs.
+     */
+    private void startOnProcessLog(ProcessTransport outbound, GroupHost.Options hostOptions, SecureRandom random)
+            throws IOException {
+        Path dataDir = options.dataDir();
+        List<Path> chronicle = chronicleLogsIn(dataDir);
+        if (!chronicle.isEmpty()) {
+            throw new IOException("data dir " + dataDir + " holds Chronicle logs (" + chronicle + ", written with"
+                    + " --log chronicle); start this process with --log chronicle, or move them aside to start"
+                    + " afresh on the process log (this does not convert them)");
+        }
+        wal = ProcessLog.open(dataDir.resolve(PROCESS_LOG_DIR),
+                ProcessLogOptions.DEFAULTS.withSyncPolicy(options.syncPolicy()));
+        groups = new GroupLoop<>(written -> wal.sync());
+        Map<Long, DurableState.Recovered> recovered = wal.recover(g -> new DurableState(
+                options.groups().getOrDefault(g, List.of())));
+        List<Long> unhosted = new ArrayList<>(new TreeMap<>(recovered).keySet());
+        unhosted.removeAll(options.groups().keySet());
+        if (!unhosted.isEmpty()) {
+            LOG.warn("replica {}: the process log {} holds groups {} that this process no longer hosts: their frames"
+                            + " are kept (they keep old segments on disk) until a start that hosts them again",
+                    options.id(), dataDir.resolve(PROCESS_LOG_DIR), unhosted);
+        }
+        for (Map.Entry<Long, List<Integer>> g : options.groups().entrySet()) {
+            long groupId = g.getKey();
+            PaxosConfig config = groupConfig(options.paxos(), groupId, g.getValue());
+            DurableState.Recovered state = recovered.remove(groupId); // held once: by the core from here on
+            if (state == null) {
+                state = new DurableState(g.getValue()).toRecovered();
+            }
+            PaxosReplica core = PaxosReplica.recover(config, state, System.nanoTime(), trueTime.now());
+            addGroup(groupId, GroupHost.of(core, config, wal.group(groupId), outbound.forGroup(groupId), trueTime,
+                    System::nanoTime, machine.get(), random.nextLong(), hostOptions, new HostListener(groupId)));
+        }
+    }
+
+    /** A Chronicle log per group. Refuses a data dir that holds a process log. */
+    private void startOnChronicle(ProcessTransport outbound, GroupHost.Options hostOptions, SecureRandom random)
+            throws IOException {
+        Path walDir = options.dataDir().resolve(PROCESS_LOG_DIR);
+        if (Files.isDirectory(walDir)) {
+            throw new IOException("data dir " + options.dataDir() + " holds a process log (" + walDir + ", written"
+                    + " with --log process); start this process with --log process, or move it aside");
+        }
+        groups = new GroupLoop<>(written -> written.forEach(g -> stores.get(g).sync()));
+        for (Map.Entry<Long, List<Integer>> g : options.groups().entrySet()) {
+            long groupId = g.getKey();
+            ChronicleDurableLog log = ChronicleDurableLog.open(groupDir(options.dataDir(), groupId),
+                    options.syncPolicy(), options.logLimits());
+            DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
+                    g.getValue(), false);
+            stores.put(groupId, store);
+            addGroup(groupId, GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()), store,
+                    outbound.forGroup(groupId), trueTime, System::nanoTime, machine.get(), random.nextLong(),
+                    hostOptions, new HostListener(groupId)));
+        }
+    }
+
+    private void addGroup(long groupId, GroupHost<AppendReplyTo> host) {
+        hosts.put(groupId, host);
+        options.coreHook().accept(host.replica());
+        groups.add(groupId, host);
+    }
+
+    /** The Chronicle logs (their writer locks) in {@code dataDir} and its {@code group-N} directories. */
+    private static List<Path> chronicleLogsIn(Path dataDir) throws IOException {
+        List<Path> found = new ArrayList<>();
+        if (!Files.isDirectory(dataDir)) {
+            return found;
+        }
+        try (var list = Files.list(dataDir)) {
+            for (Path p : (Iterable<Path>) list::iterator) {
+                String name = p.getFileName().toString();
+                if (name.equals(ChronicleDurableLog.LOCK_FILE) || name.endsWith(".cq4")
+                        || (name.startsWith("group-") && Files.isDirectory(p)
+                        && Files.exists(p.resolve(ChronicleDurableLog.LOCK_FILE)))) {
+                    found.add(p);
+                }
+            }
+        }
+        found.sort(null);
+        return found;
     }
 
     /** Where group {@code groupId}'s log lives: group 1 in {@code dataDir} itself (the one-group layout), others below. */
@@ -360,6 +484,10 @@ public final class ReplicaServer implements AutoCloseable {
                     nextTick = System.nanoTime() + options.tickNanos();
                 }
                 groups.endTurn();
+                if (wal != null) {
+                    // between turns each core's state is what its frames say: a checkpoint may stand for them
+                    wal.truncate(KEEP_SEGMENTS, hosts.keySet(), g -> hosts.get(g).replica().durableState());
+                }
                 countTurn(System.nanoTime() - t0);
             }
         } catch (InterruptedException e) {
@@ -674,6 +802,9 @@ public final class ReplicaServer implements AutoCloseable {
                     st.close();
                 }
             });
+        }
+        if (wal != null) {
+            wal.close();
         }
     }
 }

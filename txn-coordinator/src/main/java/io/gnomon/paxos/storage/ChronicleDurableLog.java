@@ -67,7 +67,7 @@ public final class ChronicleDurableLog implements DurableLog {
      * The lock file: one process writes a log directory. A second writer would interleave its records with ours and
      * take our cycle files for unfinished ones ({@link #moveUnfinishedCycleFilesAside}); the lock refuses it at open.
      */
-    static final String LOCK_FILE = "writer.lock";
+    public static final String LOCK_FILE = "writer.lock";
     private static final long MIN_BLOCK_BYTES = 64L << 20;
     /**
      * Chronicle's document header, an int before the body: {@code StoreAppender.openContext} leaves the write

@@ -72,8 +72,35 @@ public final class ProcessLog implements AutoCloseable {
     private static final class GroupPositions {
         /** The first segment the group's replay reads: its latest checkpoint's, or its first frame's. */
         long firstNeededSegment;
-        /** Its latest checkpoint, or null: replay skips the group's frames before it. */
-        Position lastCheckpoint;
+        /**
+         * Its latest checkpoint or FORGET, or null: replay skips the group's frames before it (a checkpoint restarts
+         * the group from its state, a FORGET from nothing).
+         */
+        Position replayFrom;
+        /** The latest of its frames is a FORGET: it needs no segment (a tombstone that keeps {@link #replayFrom}). */
+        boolean forgotten;
+    }
+
+    /** A frame of {@code groupId} at {@code at}: a core write (0), a checkpoint (1) or a FORGET (2). */
+    private static void note(Map<Long, GroupPositions> groups, long groupId, Position at, int kind) {
+        GroupPositions g = groups.get(groupId);
+        if (g == null) {
+            g = new GroupPositions();
+            g.firstNeededSegment = at.segment();
+            groups.put(groupId, g);
+        } else if (g.forgotten) {
+            g.forgotten = false; // back after a FORGET: its replay starts there, its frames from here
+            g.firstNeededSegment = at.segment();
+        }
+        if (kind != 0) {
+            g.replayFrom = at;
+            g.firstNeededSegment = at.segment();
+            g.forgotten = kind == 2;
+        }
+    }
+
+    private static int kindOf(WalRecord record) {
+        return record instanceof WalCodec.Checkpoint ? 1 : record instanceof WalCodec.Forget ? 2 : 0;
     }
 
     private final Path dir;
@@ -86,11 +113,20 @@ public final class ProcessLog implements AutoCloseable {
     private long currentSegment;
     private FileChannel current;
     private long currentBytes;
+    /**
+     * The current segment's file size: frames end at {@link #currentBytes}, zeros follow up to here. Written ahead
+     * in steps of {@link ProcessLogOptions#PREALLOCATE_BYTES} so that most syncs have no size or block allocation to
+     * force, only data (an fdatasync of a file that grows also writes its metadata).
+     */
+    private long currentAllocated;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 << 10);
     /** Bytes written to the current segment that no force covers yet (SYNC_EACH_BATCH). */
     private boolean currentUnforced;
     /** A segment was created since the directory was last forced. */
     private boolean directoryUnforced;
     private final String repairedTail;
+    /** Groups {@link #truncate} could not checkpoint (too big a frame) and has said so once. */
+    private final java.util.Set<Long> tooBigToCheckpoint = new java.util.HashSet<>();
     /** For tests: each segment forced, in order, and -1 for each directory force. */
     private final List<Long> forcesForTest = new ArrayList<>();
     private RuntimeException failure;
@@ -133,6 +169,7 @@ public final class ProcessLog implements AutoCloseable {
         String repaired = null;
         Map<Long, GroupPositions> groups = new HashMap<>();
         long previous = -1;
+        long lastEnd = 0;
         for (Map.Entry<Long, Path> s : found.entrySet()) {
             if (previous >= 0 && s.getKey() != previous + 1) {
                 throw new IOException("process log " + dir + ": segment " + segmentName(previous + 1)
@@ -141,10 +178,11 @@ public final class ProcessLog implements AutoCloseable {
             }
             previous = s.getKey();
             boolean last = s.getKey().equals(found.lastKey());
-            String r = scan(dir, options, s.getKey(), s.getValue(), last, groups);
-            if (r != null) {
-                repaired = r;
+            Scanned r = scan(dir, options, s.getKey(), s.getValue(), last, groups);
+            if (r.repaired() != null) {
+                repaired = r.repaired();
             }
+            lastEnd = r.end();
         }
         ProcessLog l = new ProcessLog(dir, options, lock, repaired);
         l.segments.putAll(found);
@@ -155,7 +193,8 @@ public final class ProcessLog implements AutoCloseable {
             l.currentSegment = found.lastKey();
             l.current = FileChannel.open(found.lastEntry().getValue(), StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
-            l.currentBytes = l.current.size();
+            l.currentBytes = lastEnd;
+            l.currentAllocated = l.current.size();
         }
         return l;
     }
@@ -187,8 +226,8 @@ public final class ProcessLog implements AutoCloseable {
      * Checks every frame of one segment and notes, per group, its first frame and latest checkpoint. Repairs the
      * last segment's tail (returns the line that says so); throws for damage anywhere else.
      */
-    private static String scan(Path dir, ProcessLogOptions options, long segment, Path file, boolean last,
-                               Map<Long, GroupPositions> groups) throws IOException {
+    private static Scanned scan(Path dir, ProcessLogOptions options, long segment, Path file, boolean last,
+                                Map<Long, GroupPositions> groups) throws IOException {
         long size = Files.size(file);
         if (size > ProcessLogOptions.MAX_SEGMENT_BYTES + options.maxFrameBytes()) {
             throw new IOException("process log " + dir + ": segment " + file.getFileName() + " holds " + size
@@ -199,15 +238,17 @@ public final class ProcessLog implements AutoCloseable {
             map.order(ByteOrder.LITTLE_ENDIAN);
             String headerProblem = headerProblem(map, size);
             if (headerProblem != null) {
-                if (last && size < ProcessLogOptions.SEGMENT_HEADER_BYTES && isHeaderPrefix(map, size)) {
-                    // created, then killed before its header was complete: it holds no frame
+                if (last && (size < ProcessLogOptions.SEGMENT_HEADER_BYTES && isHeaderPrefix(map, size)
+                        || allZero(map, 0, Math.min(size, ProcessLogOptions.SEGMENT_HEADER_BYTES)))) {
+                    // created, then killed before its header was complete (or before its first page reached the disk,
+                    // with a size that did): no sync covered it, so nothing in it was acknowledged
                     ch.truncate(0);
                     ch.write(header(), 0);
                     forceIfSyncing(options, ch);
                     String line = "process log " + dir + ": segment " + file.getFileName() + " had a torn header ("
                             + size + " bytes): rewrote it";
                     log.warn(line);
-                    return line;
+                    return new Scanned(line, ProcessLogOptions.SEGMENT_HEADER_BYTES);
                 }
                 throw new IOException(corrupt(dir, file, 0, headerProblem, last));
             }
@@ -217,7 +258,14 @@ public final class ProcessLog implements AutoCloseable {
                 String problem = null;
                 long bodyBytes = 0;
                 WalRecord record = null;
-                if (size - pos < WalCodec.FRAME_HEADER_BYTES) {
+                boolean zeroHeader = size - pos < WalCodec.FRAME_HEADER_BYTES ? allZero(map, pos, size)
+                        : map.getLong((int) pos) == 0;
+                if (last && zeroHeader && allZero(map, pos, size)) {
+                    return new Scanned(null, pos); // the preallocated zeros after the last frame: the log's end
+                }
+                if (zeroHeader && last) {
+                    problem = "a zero frame header followed by other bytes than zeros (a torn write)";
+                } else if (size - pos < WalCodec.FRAME_HEADER_BYTES) {
                     problem = "a frame header cut short: " + (size - pos) + " of " + WalCodec.FRAME_HEADER_BYTES + " bytes";
                 } else {
                     bodyBytes = Integer.toUnsignedLong(map.getInt((int) pos));
@@ -253,26 +301,33 @@ public final class ProcessLog implements AutoCloseable {
                             + " at offset " + pos + ": " + problem + "; truncated " + (size - pos)
                             + " byte(s) there (never acknowledged by a sync if the disk kept what it was given)";
                     log.warn(line);
-                    return line;
+                    return new Scanned(line, pos);
                 }
-                note(groups, record, segment, pos);
+                note(groups, record.groupId(), new Position(segment, pos), kindOf(record));
                 pos += WalCodec.FRAME_HEADER_BYTES + bodyBytes;
             }
-            return null;
+            return new Scanned(null, size);
         }
     }
 
-    private static void note(Map<Long, GroupPositions> groups, WalRecord record, long segment, long offset) {
-        GroupPositions g = groups.get(record.groupId());
-        if (g == null) {
-            g = new GroupPositions();
-            g.firstNeededSegment = segment;
-            groups.put(record.groupId(), g);
+    /** What {@link #scan} found: the repair it made (or null) and where the segment's frames end. */
+    private record Scanned(String repaired, long end) {
+    }
+
+    /** Whether bytes [from, to) of {@code map} are all zero. */
+    private static boolean allZero(ByteBuffer map, long from, long to) {
+        int i = (int) from;
+        for (; i + 8 <= to; i += 8) {
+            if (map.getLong(i) != 0) {
+                return false;
+            }
         }
-        if (record instanceof WalCodec.Checkpoint) {
-            g.lastCheckpoint = new Position(segment, offset);
-            g.firstNeededSegment = segment;
+        for (; i < to; i++) {
+            if (map.get(i) != 0) {
+                return false;
+            }
         }
+        return true;
     }
 
     private static String corrupt(Path dir, Path file, long offset, String problem, boolean last) {
@@ -374,12 +429,14 @@ public final class ProcessLog implements AutoCloseable {
     private void replay(Map<Long, DurableState> states, WalRecord record, Position at,
                         LongFunction<DurableState> initialState) {
         GroupPositions g = groups.get(record.groupId());
-        Position from = g == null ? null : g.lastCheckpoint;
+        Position from = g == null ? null : g.replayFrom;
         if (from != null && at.compareTo(from) < 0) {
             return; // superseded by the group's latest checkpoint (and maybe in a segment others still need)
         }
         if (record instanceof WalCodec.Checkpoint c) {
             states.put(c.groupId(), restore(c.state()));
+        } else if (record instanceof WalCodec.Forget f) {
+            states.remove(f.groupId());
         } else if (record instanceof WalCodec.Write w) {
             states.computeIfAbsent(w.groupId(), id -> Objects.requireNonNull(initialState.apply(id),
                     "initial state of group " + id)).apply(w.write());
@@ -433,7 +490,7 @@ public final class ProcessLog implements AutoCloseable {
                 rollIfFull(WalCodec.FRAME_HEADER_BYTES + WalCodec.bodyBytes(w));
                 long offset = currentBytes + encoder.buffer().position();
                 encoder.write(groupId, w);
-                noteWritten(groupId, offset, false);
+                noteWritten(groupId, offset, 0);
             }
             writePending();
         } catch (IOException e) {
@@ -476,7 +533,7 @@ public final class ProcessLog implements AutoCloseable {
             long offset = currentBytes;
             encoder.checkpoint(groupId, state);
             writePending();
-            noteWritten(groupId, offset, true);
+            noteWritten(groupId, offset, 1);
         } catch (IOException e) {
             throw fail(new UncheckedIOException("process log " + dir + ": checkpoint failed; reopen the log to recover", e));
         } catch (RuntimeException e) {
@@ -484,17 +541,29 @@ public final class ProcessLog implements AutoCloseable {
         }
     }
 
-    private void noteWritten(long groupId, long offset, boolean checkpoint) {
-        GroupPositions g = groups.get(groupId);
-        if (g == null) {
-            g = new GroupPositions();
-            g.firstNeededSegment = currentSegment;
-            groups.put(groupId, g);
+    /**
+     * Writes that group {@code groupId} left this process (a FORGET frame): replay drops what it had of the group,
+     * and its frames no longer keep any segment. Not synced, like a write. A later write of the group starts it
+     * afresh.
+     */
+    public synchronized void forget(long groupId) {
+        checkOpen();
+        try {
+            encoder.reset();
+            rollIfFull(WalCodec.FRAME_HEADER_BYTES + WalCodec.MIN_BODY_BYTES);
+            long offset = currentBytes;
+            encoder.forget(groupId);
+            writePending();
+            noteWritten(groupId, offset, 2);
+        } catch (IOException e) {
+            throw fail(new UncheckedIOException("process log " + dir + ": forget failed; reopen the log to recover", e));
+        } catch (RuntimeException e) {
+            throw fail(e);
         }
-        if (checkpoint) {
-            g.lastCheckpoint = new Position(currentSegment, offset);
-            g.firstNeededSegment = currentSegment;
-        }
+    }
+
+    private void noteWritten(long groupId, long offset, int kind) {
+        note(groups, groupId, new Position(currentSegment, offset), kind);
     }
 
     /** Rolls to a new segment when the pending frames and one more of {@code frameBytes} would pass the limit. */
@@ -504,10 +573,16 @@ public final class ProcessLog implements AutoCloseable {
             return;
         }
         writePending();
-        if (options.syncPolicy() == SyncPolicy.SYNC_EACH_BATCH && currentUnforced) {
-            // Forced before the next segment exists: a later segment then always follows a complete one, so that
-            // damage before the last segment's tail is corruption, never a torn write.
-            current.force(false);
+        boolean cut = currentAllocated > currentBytes;
+        if (cut) {
+            // Only the last segment ends in preallocated zeros: an older one ends with its last frame, so that
+            // anything but a frame there is damage.
+            current.truncate(currentBytes);
+        }
+        if (options.syncPolicy() == SyncPolicy.SYNC_EACH_BATCH && (currentUnforced || cut)) {
+            // Forced (with its new size) before the next segment exists: a later segment then always follows a
+            // complete one, so that damage before the last segment's tail is corruption, never a torn write.
+            current.force(cut);
             forcesForTest.add(currentSegment);
         }
         current.close();
@@ -526,6 +601,7 @@ public final class ProcessLog implements AutoCloseable {
         current = ch;
         currentSegment = segment;
         currentBytes = ProcessLogOptions.SEGMENT_HEADER_BYTES;
+        currentAllocated = currentBytes;
         currentUnforced = true;
         directoryUnforced = true;
     }
@@ -535,11 +611,28 @@ public final class ProcessLog implements AutoCloseable {
         buf.flip();
         if (buf.hasRemaining()) {
             currentUnforced = true;
+            preallocate(currentBytes + buf.remaining());
         }
         while (buf.hasRemaining()) {
             currentBytes += current.write(buf, currentBytes);
         }
         buf.clear();
+    }
+
+    /** Extends the current segment with zeros, a step at a time, so that it holds at least {@code end} bytes. */
+    private void preallocate(long end) throws IOException {
+        if (end <= currentAllocated) {
+            return;
+        }
+        long target = Math.max(end, Math.min(currentAllocated + ProcessLogOptions.PREALLOCATE_BYTES,
+                options.segmentBytes()));
+        long pos = currentAllocated;
+        while (pos < target) {
+            ByteBuffer z = ZEROS.duplicate();
+            z.limit((int) Math.min(z.capacity(), target - pos));
+            pos += current.write(z, pos);
+        }
+        currentAllocated = target;
     }
 
     /**
@@ -595,7 +688,7 @@ public final class ProcessLog implements AutoCloseable {
     public synchronized List<Long> groupsPinning(long segment) {
         List<Long> out = new ArrayList<>();
         groups.forEach((id, g) -> {
-            if (g.firstNeededSegment <= segment) {
+            if (!g.forgotten && g.firstNeededSegment <= segment) {
                 out.add(id);
             }
         });
@@ -612,7 +705,9 @@ public final class ProcessLog implements AutoCloseable {
         sync(); // a checkpoint must be durable before the frames it replaces go
         long keepFrom = currentSegment;
         for (GroupPositions g : groups.values()) {
-            keepFrom = Math.min(keepFrom, g.firstNeededSegment);
+            if (!g.forgotten) {
+                keepFrom = Math.min(keepFrom, g.firstNeededSegment);
+            }
         }
         List<Long> deleted = new ArrayList<>();
         try {
@@ -629,6 +724,53 @@ public final class ProcessLog implements AutoCloseable {
             throw fail(new UncheckedIOException("process log " + dir + ": deleting segments failed; reopen the log", e));
         }
         return deleted;
+    }
+
+    /**
+     * The log's truncation policy, for the thread that owns the cores of {@code groupIds}, between turns (when each
+     * core's state is what its written frames give): once the log holds more than {@code keepSegments} segments,
+     * checkpoints every one of those groups whose replay still needs a segment before the current one, with the state
+     * {@code stateOf} gives now ({@link io.gnomon.paxos.PaxosReplica#durableState()}), then deletes the segments no
+     * group needs ({@link #deleteUnneededSegments()}, which syncs first). A group not in {@code groupIds} keeps its
+     * segments. Under a steady load the log then holds about {@code keepSegments} segments plus one, whatever the
+     * number of groups, as long as their checkpoints fit in a segment. Cheap when nothing is due: one comparison. A
+     * group whose checkpoint would encode past {@link ProcessLogOptions#maxFrameBytes()} is skipped (one WARN line):
+     * it keeps its segments until it has snapshotted.
+     *
+     * @return the groups checkpointed, in the order they were
+     */
+    public synchronized List<Long> truncate(int keepSegments, Iterable<Long> groupIds,
+                                            LongFunction<DurableState.Recovered> stateOf) {
+        if (keepSegments < 1) {
+            throw new IllegalArgumentException("keepSegments must be >= 1, was " + keepSegments);
+        }
+        checkOpen();
+        if (segments.size() <= keepSegments) {
+            return List.of();
+        }
+        long current = currentSegment;
+        List<Long> checkpointed = new ArrayList<>();
+        for (long id : groupIds) {
+            GroupPositions g = groups.get(id);
+            if (g != null && !g.forgotten && g.firstNeededSegment < current) {
+                DurableState.Recovered state = stateOf.apply(id);
+                long frameBytes = WalCodec.FRAME_HEADER_BYTES + WalCodec.checkpointBodyBytes(state);
+                if (frameBytes > options.maxFrameBytes()) {
+                    // Not a reason to stop the replica: the group keeps its segments until it snapshots.
+                    if (tooBigToCheckpoint.add(id)) {
+                        log.warn("process log {}: group {} keeps its segments: its checkpoint would take {} bytes, more"
+                                + " than maxFrameBytes {}; it goes once the group has snapshotted (fewer entries above"
+                                + " its snapshot)", dir, id, frameBytes, options.maxFrameBytes());
+                    }
+                    continue;
+                }
+                tooBigToCheckpoint.remove(id);
+                checkpoint(id, state);
+                checkpointed.add(id);
+            }
+        }
+        deleteUnneededSegments();
+        return checkpointed;
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -663,6 +805,11 @@ public final class ProcessLog implements AutoCloseable {
         }
     }
 
+    /** Where the current segment's frames end (its file is longer: preallocated zeros follow). */
+    synchronized long endOfFramesForTest() {
+        return currentBytes;
+    }
+
     synchronized List<Long> forcesForTest() {
         return List.copyOf(forcesForTest);
     }
@@ -677,7 +824,7 @@ public final class ProcessLog implements AutoCloseable {
         long offset = currentBytes;
         encoder.raw(groupId, type, rest);
         writePending();
-        noteWritten(groupId, offset, false);
+        noteWritten(groupId, offset, 0);
     }
 
     private void checkOpen() {

@@ -19,6 +19,11 @@ public record ProcessLogOptions(SyncPolicy syncPolicy, long segmentBytes, int ma
 
     /** Every segment starts with a header of this many bytes (magic and version). */
     static final int SEGMENT_HEADER_BYTES = 16;
+    /**
+     * The current segment is extended with zeros this many bytes at a time (at most to {@link #segmentBytes}) ahead
+     * of its frames, so that a sync between two extensions forces data only.
+     */
+    static final long PREALLOCATE_BYTES = 4L << 20;
     /** Upper bound of {@link #segmentBytes}: a segment plus one frame must stay below 2 GiB (it is mapped to scan). */
     static final long MAX_SEGMENT_BYTES = 1L << 30;
     /** Upper bound of {@link #maxFrameBytes}. */

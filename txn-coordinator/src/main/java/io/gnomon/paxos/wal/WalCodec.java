@@ -33,13 +33,15 @@ import java.util.zip.CRC32C;
  *   CHECKPOINT  (7): i64 configId, members, i64 configStartIndex, ballot promised, ballot acceptedRound,
  *                    u8 hasSnapshot [snapshot], i64 firstSlot, i64 decidedIndex, i64 grantedLeaseEndEpochNanos,
  *                    i32 count, count x entry
+ *   FORGET      (8): nothing more
  *   ballot   = i64 round, i32 replicaId
  *   members  = i32 count, count x i32
  *   entry    = i64 nextConfigId, members nextMembers, i32 valueLength, value
  *   snapshot = i64 lastIncludedSlot, i64 configId, members, i64 configStartIndex, i32 stateLength, state
  * </pre>
  * Types 1-6 are the core's {@link PersistWrite}s one to one (their replay is {@link DurableState}); 7 is the whole
- * durable state of a group, after which its earlier frames are not needed. Every count and length is checked
+ * durable state of a group, after which its earlier frames are not needed; 8 says the process no longer holds the
+ * group: replay drops what it had of it (a later frame of the group starts it afresh). Every count and length is checked
  * against the bytes that remain before anything is allocated.
  */
 final class WalCodec {
@@ -50,6 +52,7 @@ final class WalCodec {
     static final byte SNAPSHOT = 5;
     static final byte CONFIG = 6;
     static final byte CHECKPOINT = 7;
+    static final byte FORGET = 8;
 
     /** length and crc32c. */
     static final int FRAME_HEADER_BYTES = 8;
@@ -70,6 +73,10 @@ final class WalCodec {
 
     /** The whole durable state of group {@code groupId}: replay restarts the group from it. */
     record Checkpoint(long groupId, DurableState.Recovered state) implements WalRecord {
+    }
+
+    /** Group {@code groupId} left the process: its state so far is gone. */
+    record Forget(long groupId) implements WalRecord {
     }
 
     /** A frame body that does not decode; the message says why. */
@@ -143,6 +150,11 @@ final class WalCodec {
             buf.putLong(r.grantedLeaseEndEpochNanos());
             putEntries(r.entries());
             return finish(start);
+        }
+
+        /** Appends one FORGET frame for {@code groupId}; returns its size in bytes. */
+        int forget(long groupId) {
+            return finish(begin(MIN_BODY_BYTES, FORGET, groupId));
         }
 
         /** Any type and body bytes after the group id, framed with a correct length and crc: for tests. */
@@ -307,6 +319,7 @@ final class WalCodec {
                 case CONFIG -> new Write(groupId, new PersistConfig(in.getLong(), members(in), in.getLong(),
                         in.getLong()));
                 case CHECKPOINT -> new Checkpoint(groupId, checkpoint(in));
+                case FORGET -> new Forget(groupId);
                 default -> throw new CorruptFrameException("unknown frame type " + type);
             };
             if (in.hasRemaining()) {

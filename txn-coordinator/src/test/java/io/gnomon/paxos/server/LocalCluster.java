@@ -25,6 +25,7 @@ final class LocalCluster implements AutoCloseable {
     private ReplicaLimits replicaLimits = ReplicaLimits.DEFAULTS;
     /** Group id to members; null: the servers' default, group 1 of every member. */
     private Map<Long, List<Integer>> groups;
+    private ReplicaServer.LogKind log = ReplicaServer.LogKind.PROCESS;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -42,6 +43,12 @@ final class LocalCluster implements AutoCloseable {
     /** Replicas started from now on run with {@code limits}. */
     LocalCluster withLimits(ReplicaLimits limits) {
         replicaLimits = limits;
+        return this;
+    }
+
+    /** Replicas started from now on write {@code kind} of log. */
+    LocalCluster withLog(ReplicaServer.LogKind kind) {
+        log = kind;
         return this;
     }
 
@@ -65,7 +72,7 @@ final class LocalCluster implements AutoCloseable {
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
                 50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits,
-                hostedBy(id));
+                hostedBy(id), log);
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
                 ListAppendMachine::new).start();
         servers.put(id, s);

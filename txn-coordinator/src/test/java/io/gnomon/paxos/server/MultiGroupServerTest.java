@@ -22,6 +22,8 @@ import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -95,11 +97,13 @@ class MultiGroupServerTest {
                 .getResult().toByteArray());
     }
 
-    @Test
-    void everyGroupElectsAppliesAndServesReadsOnItsOwnAndSurvivesAProcessDeath() throws Exception {
+    @ParameterizedTest
+    @EnumSource(ReplicaServer.LogKind.class)
+    void everyGroupElectsAppliesAndServesReadsOnItsOwnAndSurvivesAProcessDeath(ReplicaServer.LogKind log)
+            throws Exception {
         Map<Long, List<Integer>> groups = new TreeMap<>();
         GROUPS.forEach(g -> groups.put(g, List.of(1, 2, 3)));
-        cluster = new LocalCluster(tmp, 3).withGroups(groups);
+        cluster = new LocalCluster(tmp, 3).withLog(log).withGroups(groups);
         cluster.startAll();
 
         Map<Long, Integer> leaders = new TreeMap<>();
@@ -120,9 +124,16 @@ class MultiGroupServerTest {
             assertThat(s.getGroup()).isEqualTo(g);
             assertThat(s.getHostedGroupsList()).containsExactlyElementsOf(GROUPS);
         }
-        // Group 1 keeps the one-group layout in the data dir itself; the others are below it.
-        assertThat(tmp.resolve("r1").resolve("group-2")).isDirectory();
-        assertThat(Files.exists(tmp.resolve("r1").resolve("group-1"))).isFalse();
+        if (log == ReplicaServer.LogKind.CHRONICLE) {
+            // Group 1 keeps the one-group layout in the data dir itself; the others are below it.
+            assertThat(tmp.resolve("r1").resolve("group-2")).isDirectory();
+            assertThat(Files.exists(tmp.resolve("r1").resolve("group-1"))).isFalse();
+        } else {
+            // One log for every group: no file or directory per group.
+            try (var files = Files.list(tmp.resolve("r1"))) {
+                assertThat(files.map(p -> p.getFileName().toString())).containsExactly("wal");
+            }
+        }
 
         // A group no process hosts: NOT_FOUND naming it and the hosted groups, for every kind of request.
         ManagedChannel ch = NettyChannelBuilder.forTarget(cluster.targets().get(1)).usePlaintext().build();
@@ -180,6 +191,42 @@ class MultiGroupServerTest {
             assertThat(r.getOutcome()).as("group %d after process 1 stopped: %s", g, r.getDetail())
                     .isEqualTo(Outcome.APPLIED);
             assertThat(read(g, "k")).as("group %d", g).endsWith(g * 100 + 6).hasSize(6);
+        }
+
+        // Process 1 comes back: every group recovers from its log and catches up.
+        cluster.start(1);
+        for (long g : GROUPS) {
+            int leader = awaitLeaseHolder(g);
+            long applied = client(g).status(leader, T).orElseThrow().getAppliedIndex();
+            awaitOrDescribe(() -> client(g).status(1, Duration.ofSeconds(1))
+                    .map(s -> s.getAppliedIndex() >= applied).orElse(false),
+                    "process 1 applies what group " + g + "'s leader had applied, " + applied);
+        }
+    }
+
+    @Test
+    void aDataDirWrittenWithOneLogIsRefusedByTheOther() throws Exception {
+        cluster = new LocalCluster(tmp, 1).withLog(ReplicaServer.LogKind.CHRONICLE);
+        cluster.start(1);
+        cluster.stop(1);
+        cluster.withLog(ReplicaServer.LogKind.PROCESS);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> cluster.start(1))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("holds Chronicle logs").hasMessageContaining("--log chronicle");
+        assertThat(tmp.resolve("r1").resolve("wal")).as("nothing written by the refused start").doesNotExist();
+
+        Path other = tmp.resolve("other");
+        cluster.close();
+        cluster = new LocalCluster(other, 1).withLog(ReplicaServer.LogKind.PROCESS);
+        cluster.start(1);
+        cluster.stop(1);
+        cluster.withLog(ReplicaServer.LogKind.CHRONICLE);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> cluster.start(1))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("holds a process log").hasMessageContaining("--log process");
+        try (var files = Files.list(other.resolve("r1"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("nothing written by the refused start")
+                    .containsExactly("wal");
         }
     }
 

@@ -62,6 +62,9 @@ class ReplicaMainTest {
         assertThat(election.exitCode()).isEqualTo(2);
         assertThat(election.stderr()).isEqualTo("replica: --election-timeout-ms 50 must exceed --heartbeat-ms 100,"
                 + " or followers start elections under a healthy leader\n");
+        Run log = LaunchScripts.run(dir, "replica", with(group, "--log", "rocks"));
+        assertThat(log.exitCode()).isEqualTo(2);
+        assertThat(log.stderr()).isEqualTo("replica: --log rocks: use process or chronicle\n");
     }
 
     @Test

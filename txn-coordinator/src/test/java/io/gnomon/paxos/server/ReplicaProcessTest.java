@@ -7,6 +7,8 @@ import io.gnomon.paxos.grpc.StatusReply;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -75,10 +77,12 @@ class ReplicaProcessTest {
                         + NegativeControl.TEST_ONLY_CLASS + " is not on this classpath");
     }
 
-    @Test
-    void killNineTheLeaderThenRestartAllAndFindEveryAcknowledgedWrite() throws Exception {
+    /** On the process log (the default) and on a Chronicle log per group. */
+    @ParameterizedTest
+    @ValueSource(strings = {"process", "chronicle"})
+    void killNineTheLeaderThenRestartAllAndFindEveryAcknowledgedWrite(String log) throws Exception {
         group = new ReplicaProcesses(tmp, 3, ChildJvm.classpath(),
-                List.of("--truetime", "system:1ms", "--lease-ms", String.valueOf(LEASE_MILLIS)));
+                List.of("--truetime", "system:1ms", "--lease-ms", String.valueOf(LEASE_MILLIS), "--log", log));
         group.startAll(T);
         client = new ReplicaClient(group.targets());
         await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> leaseHolder().isPresent());

@@ -90,8 +90,11 @@ class ProcessLogTest {
                     if (models.containsKey(group)) {
                         wal.checkpoint(group, models.get(group).toRecovered());
                     }
-                } else if (action < 97) {
+                } else if (action < 95) {
                     deleted += wal.deleteUnneededSegments().size();
+                } else if (action < 97) {
+                    wal.forget(group);
+                    models.remove(group);
                 } else {
                     wal.close();
                     wal = ProcessLog.open(dir, options);
@@ -119,6 +122,7 @@ class ProcessLogTest {
         // what the state is once each of the last frames is complete: file size -> expected states
         TreeMap<Long, Map<Long, DurableState.Recovered>> expectedAtEnd = new TreeMap<>();
         Path segment;
+        long end;
         try (ProcessLog wal = ProcessLog.open(dir, options)) {
             for (int i = 0; i < 30; i++) {
                 long g = 1 + rng.nextInt(3);
@@ -128,7 +132,7 @@ class ProcessLogTest {
                 wal.group(g).write(List.of(w));
             }
             segment = wal.segmentFile(wal.currentSegment());
-            expectedAtEnd.put(Files.size(segment), expected(models));
+            expectedAtEnd.put(wal.endOfFramesForTest(), expected(models));
             for (int i = 0; i < 4; i++) { // the last frames: one write each, and one checkpoint among them
                 long g = 1 + rng.nextInt(3);
                 DurableState m = models.computeIfAbsent(g, ProcessLogTest::initial);
@@ -141,10 +145,12 @@ class ProcessLogTest {
                     m.apply(w);
                     wal.group(g).write(List.of(w));
                 }
-                expectedAtEnd.put(Files.size(segment), expected(models));
+                expectedAtEnd.put(wal.endOfFramesForTest(), expected(models));
             }
+            end = wal.endOfFramesForTest();
         }
-        byte[] whole = Files.readAllBytes(segment);
+        assertThat(Files.size(segment)).as("preallocated beyond its frames").isGreaterThan(end);
+        byte[] whole = java.util.Arrays.copyOf(Files.readAllBytes(segment), (int) end); // the cuts end in no zeros
         long firstCut = expectedAtEnd.firstKey();
         int cuts = 0;
         for (long cut = firstCut; cut <= whole.length; cut++) {
@@ -188,7 +194,7 @@ class ProcessLogTest {
             }
             assertThat(wal.currentSegment()).isGreaterThanOrEqualTo(3);
             last = wal.segmentFile(wal.currentSegment());
-            lastFrameOffset = Files.size(last);
+            lastFrameOffset = wal.endOfFramesForTest();
             wal.group(1).write(List.of(new PersistWrite.PersistDecided(3)));
         }
         Path tail = tmp.resolve("tail");
@@ -217,6 +223,64 @@ class ProcessLogTest {
         Files.delete(gap.resolve(ProcessLog.segmentName(2)));
         assertThatThrownBy(() -> ProcessLog.open(gap, options)).isInstanceOf(IOException.class)
                 .hasMessageContaining("segment " + ProcessLog.segmentName(2) + " is missing");
+    }
+
+    @Test
+    void preallocatedZerosEndTheLogAndATornFrameBeforeThemIsCutWithEverythingAfterIt() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.SYNC_EACH_BATCH, 1 << 20);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(23);
+        Path segment;
+        long end;
+        long lastFrame;
+        Map<Long, DurableState.Recovered> beforeLast;
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            for (int i = 0; i < 20; i++) {
+                write(wal, models, rng, 1 + rng.nextInt(3));
+            }
+            beforeLast = expected(models);
+            lastFrame = wal.endOfFramesForTest();
+            write(wal, models, rng, 2);
+            wal.sync();
+            end = wal.endOfFramesForTest();
+            segment = wal.segmentFile(wal.currentSegment());
+        }
+        long size = Files.size(segment);
+        assertThat(size).as("zeros follow the frames, up to one preallocation step")
+                .isEqualTo(Math.min(1 << 20, ProcessLogOptions.PREALLOCATE_BYTES));
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertThat(wal.repairedTail()).as("zeros after the last frame are its end, not damage").isNull();
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened");
+            assertThat(wal.endOfFramesForTest()).isEqualTo(end);
+        }
+
+        // the last frame torn: its first bytes zero (a page not written back) and a later one written, or the other
+        // way round; in both the frame goes and so does every byte after it, so that no later write can end next
+        // to stale bytes that read as a frame
+        for (String how : List.of("zero header, bytes after", "half a frame, zeros after")) {
+            Path copy = tmp.resolve(how.replace(' ', '-').replace(",", ""));
+            copyDir(dir, copy);
+            Path seg = copy.resolve(segment.getFileName());
+            try (var ch = java.nio.channels.FileChannel.open(seg, java.nio.file.StandardOpenOption.WRITE)) {
+                if (how.startsWith("zero")) {
+                    ch.write(java.nio.ByteBuffer.allocate(8), lastFrame);
+                    ch.write(java.nio.ByteBuffer.wrap(new byte[]{7, 7, 7}), end + 100);
+                } else {
+                    ch.write(java.nio.ByteBuffer.allocate((int) (end - lastFrame) / 2), lastFrame + (end - lastFrame) / 2);
+                }
+            }
+            try (ProcessLog wal = ProcessLog.open(copy, options)) {
+                assertThat(wal.repairedTail()).as(how).contains("at offset " + lastFrame);
+                assertSame(wal.recover(ProcessLogTest::initial), beforeLast, how);
+                assertThat(Files.size(seg)).as(how + ": cut at the torn frame").isEqualTo(lastFrame);
+                wal.group(1).write(List.of(new PersistWrite.PersistDecided(1)));
+            }
+            try (ProcessLog wal = ProcessLog.open(copy, options)) {
+                assertThat(wal.repairedTail()).as(how + ", reopened").isNull();
+                assertThat(wal.recover(ProcessLogTest::initial).get(1L).decidedIndex()).isEqualTo(1);
+            }
+        }
     }
 
     @Test
@@ -353,6 +417,107 @@ class ProcessLogTest {
         }
         try (ProcessLog wal = ProcessLog.open(dir, options)) {
             assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened after deletions");
+        }
+    }
+
+    @Test
+    void underASteadyLoadOfManyGroupsTruncateKeepsTheLogBoundedAndReplayUnchanged() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.NONE, 64 << 10);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(19);
+        List<Long> all = new ArrayList<>();
+        for (long g = 1; g <= 64; g++) {
+            all.add(g);
+        }
+        int maxSegments = 0;
+        long maxBytes = 0;
+        int checkpoints = 0;
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            for (int turn = 0; turn < 5_000; turn++) {
+                // a busy group 1, the others now and then; every group compacts below its last 20 entries
+                for (long g : List.of(1L, 1 + (long) rng.nextInt(64))) {
+                    write(wal, models, rng, g);
+                    DurableState.Recovered r = models.get(g).toRecovered();
+                    long logEnd = r.firstSlot() + r.entries().size();
+                    if (logEnd - r.firstSlot() > 20) {
+                        PersistWrite snap = new PersistWrite.PersistSnapshot(new io.gnomon.paxos.Snapshot(logEnd - 11,
+                                new byte[8], r.configId(), r.members(), r.configStartIndex()));
+                        models.get(g).apply(snap);
+                        wal.group(g).write(List.of(snap));
+                    }
+                }
+                wal.sync();
+                checkpoints += wal.truncate(2, all, g -> models.get(g).toRecovered()).size();
+                try (var files = Files.list(dir)) {
+                    List<Path> segs = files.filter(p -> p.toString().endsWith(ProcessLog.SUFFIX)).toList();
+                    maxSegments = Math.max(maxSegments, segs.size());
+                    long bytes = 0;
+                    for (Path p : segs) {
+                        bytes += Files.size(p);
+                    }
+                    maxBytes = Math.max(maxBytes, bytes);
+                }
+            }
+            assertThat(wal.currentSegment()).as("the load went through many segments").isGreaterThan(10);
+            assertThat(checkpoints).isGreaterThan(0);
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "after the load");
+        }
+        // the checkpoints of 64 groups of at most 21 entries of at most 120 bytes (< 2 KiB each) fit in two segments:
+        // never more than keepSegments, the one that was current and the two the checkpoints rolled into
+        assertThat(maxSegments).as("segments on disk at most").isLessThanOrEqualTo(5);
+        assertThat(maxBytes).isLessThanOrEqualTo(5L * (64 << 10));
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened");
+        }
+    }
+
+    @Test
+    void aForgottenGroupIsGoneFromReplayAndPinsNothingAndMayComeBack() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = opts(SyncPolicy.SYNC_EACH_BATCH, 1024);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(5);
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            write(wal, models, rng, 7);
+            while (wal.currentSegment() < 3) {
+                write(wal, models, rng, 8);
+            }
+            wal.checkpoint(8, models.get(8L).toRecovered());
+            long checkpointed = wal.currentSegment(); // group 8's checkpoint may have rolled into a segment of its own
+            assertThat(wal.groupsPinning(1)).containsExactly(7L);
+            wal.forget(7);
+            models.remove(7L);
+            assertThat(wal.groupsPinning(1)).isEmpty();
+            assertThat(wal.deleteUnneededSegments()).hasSize((int) checkpointed - 1);
+            assertThat(wal.oldestSegment()).isEqualTo(checkpointed);
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "after forget");
+        }
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "reopened after forget");
+            write(wal, models, rng, 7); // group 7 comes back: from an empty state
+            assertThat(models.get(7L).toRecovered().entries()).hasSize(1);
+        }
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            assertSame(wal.recover(ProcessLogTest::initial), expected(models), "group 7 back");
+        }
+    }
+
+    @Test
+    void truncateSkipsAGroupWhoseCheckpointWouldBeTooBigAndTheLogGoesOn() throws Exception {
+        Path dir = tmp.resolve("wal");
+        ProcessLogOptions options = new ProcessLogOptions(SyncPolicy.NONE, 1024, 1024);
+        Map<Long, DurableState> models = new HashMap<>();
+        SplittableRandom rng = new SplittableRandom(9);
+        try (ProcessLog wal = ProcessLog.open(dir, options)) {
+            write(wal, models, rng, 2);
+            while (wal.currentSegment() < 4) {
+                write(wal, models, rng, 1); // group 1's entries add up to more than 1 KiB
+            }
+            List<Long> done = wal.truncate(2, List.of(1L, 2L), g -> models.get(g).toRecovered());
+            assertThat(done).as("group 2 checkpointed, group 1 skipped").containsExactly(2L);
+            assertThat(wal.groupsPinning(1)).containsExactly(1L);
+            write(wal, models, rng, 1); // the log goes on
         }
     }
 
