@@ -31,6 +31,10 @@ import java.util.concurrent.CompletionException;
  * that arrive while the leader waits for its sync are proposed together (group commit), as raft batches entries
  * into one Ready. A lease read is answered by the leader from its state machine while its TrueTime lease holds
  * and it has applied the log it took over (the read fence): linearizable without a round to the followers.
+ *
+ * <p>With groups (issue 19; {@code bin/bench-log --groups}), the replicas run a generated cluster file of G groups
+ * on every process, and each key goes to its group's leader through a client of that group; the keys start with a
+ * hash byte ({@link BenchKeys#spread()}) so that they fall evenly over the groups' ranges.
  */
 public final class GnomonAppendBackend implements AppendBackend {
 

@@ -37,7 +37,11 @@ import java.util.concurrent.Callable;
  *   | backend | clients | value bytes | ops | seconds | ops/s | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |
  * </pre>
  *
- * Backends run one after another, each against processes it starts (unless given endpoints) and stops.
+ * With {@code --groups 1,4,16,64} (issue 19) each Gnomon backend runs once per group count, its row named
+ * {@code gnomon-g<G>}, against replicas running a generated cluster file of G groups, and every row's keys (etcd's
+ * too) start with a hash byte that spreads them over the groups; the ratios compare each such row with etcd's.
+ *
+ * <p>Backends run one after another, each against processes it starts (unless given endpoints) and stops.
  * A new backend is a case in {@link #openBackend} plus its name in {@link #BACKENDS}.
  */
 @Command(name = "bench-log", mixinStandardHelpOptions = true, sortOptions = false,
