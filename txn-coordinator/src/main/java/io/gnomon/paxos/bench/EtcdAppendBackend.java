@@ -45,7 +45,7 @@ public final class EtcdAppendBackend implements AppendBackend {
 
     private final Client client;
     private final KV kv;
-    private final BenchKeys keys = new BenchKeys();
+    private final BenchKeys keys;
     private final Mode mode;
     private final int readKeysPerClient;
     private final String name;
@@ -59,21 +59,29 @@ public final class EtcdAppendBackend implements AppendBackend {
         this(endpoints, Mode.PUT, 1, "etcd", "", List.of());
     }
 
+    public EtcdAppendBackend(List<URI> endpoints, Mode mode, int readKeysPerClient, String name, String routing,
+                             List<Long> serverPids) {
+        this(endpoints, mode, readKeysPerClient, name, routing, serverPids, BenchKeys.plain());
+    }
+
     /**
      * @param readKeysPerClient in a read mode, keys written per client before the run; reads cycle over them
      * @param name              the result row's name
      * @param routing           how the endpoints were chosen, for the description
      * @param serverPids        the members' pids when the caller started them (their CPU per operation is reported),
      *                          else empty
+     * @param keys              the keys' shape: {@link BenchKeys#spread()} when the Gnomon rows of the run spread
+     *                          theirs over groups, so both sides store the same bytes
      */
-    public EtcdAppendBackend(List<URI> endpoints, Mode mode, int readKeysPerClient, String name, String routing,
-                             List<Long> serverPids) {
+    EtcdAppendBackend(List<URI> endpoints, Mode mode, int readKeysPerClient, String name, String routing,
+                      List<Long> serverPids, BenchKeys keys) {
         if (endpoints.isEmpty()) {
             throw new IllegalArgumentException("etcd endpoints must not be empty");
         }
         if (readKeysPerClient < 1) {
             throw new IllegalArgumentException("readKeysPerClient must be >= 1; got " + readKeysPerClient);
         }
+        this.keys = keys;
         this.client = Client.builder().endpoints(endpoints.toArray(URI[]::new)).build();
         this.kv = client.getKVClient();
         this.mode = mode;
@@ -82,7 +90,8 @@ public final class EtcdAppendBackend implements AppendBackend {
         this.serverPids = List.copyOf(serverPids);
         this.getOption = GetOption.builder().withSerializable(mode == Mode.SERIALIZABLE_GET).build();
         this.description = name + ": etcd via jetcd, endpoints " + endpoints + routing + "; " + switch (mode) {
-            case PUT -> "one put per operation, acknowledged when committed (majority WAL fsync) and applied";
+            case PUT -> (keys.isSpread() ? "keys led by a hash byte (as the groups' rows); " : "")
+                    + "one put per operation, acknowledged when committed (majority WAL fsync) and applied";
             case LINEARIZABLE_GET -> "one linearizable get per operation (read index: a heartbeat round to a majority), "
                     + readKeysPerClient + " keys per client written first";
             case SERIALIZABLE_GET -> "one serializable get per operation (the member's own store, no round), "

@@ -1,5 +1,7 @@
 package io.gnomon.paxos.bench;
 
+import io.gnomon.paxos.cluster.ClusterSpec;
+import io.gnomon.paxos.cluster.GroupSpec;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.server.KeyValueMachine;
 import io.gnomon.paxos.server.ReplicaClient;
@@ -9,7 +11,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -27,6 +31,10 @@ import java.util.concurrent.CompletionException;
  * that arrive while the leader waits for its sync are proposed together (group commit), as raft batches entries
  * into one Ready. A lease read is answered by the leader from its state machine while its TrueTime lease holds
  * and it has applied the log it took over (the read fence): linearizable without a round to the followers.
+ *
+ * <p>With groups (issue 19; {@code bin/bench-log --groups}), the replicas run a generated cluster file of G groups
+ * on every process, and each key goes to its group's leader through a client of that group; the keys start with a
+ * hash byte ({@link BenchKeys#spread()}) so that they fall evenly over the groups' ranges.
  */
 public final class GnomonAppendBackend implements AppendBackend {
 
@@ -36,10 +44,15 @@ public final class GnomonAppendBackend implements AppendBackend {
     private final ReplicaProcesses group;
     /** A flight recording was asked for in the JVM options: stop the replicas with SIGTERM so they write it. */
     private final boolean terminateGracefully;
+    /** The one group's client; with groups, the client of group 1. */
     private final ReplicaClient client;
+    /** With groups: the cluster file's groups (a key's group is {@link ClusterSpec#groupFor}), else null. */
+    private final ClusterSpec cluster;
+    /** With groups: one client per group, of that group's replicas, by group id; else empty. */
+    private final Map<Integer, ReplicaClient> groupClients = new TreeMap<>();
     private final Duration timeout;
     private final String description;
-    private final BenchKeys keys = new BenchKeys();
+    private final BenchKeys keys;
     private final boolean keyValue;
     private final Mode mode;
     private final int readKeysPerClient;
@@ -52,6 +65,8 @@ public final class GnomonAppendBackend implements AppendBackend {
         this.group = null;
         this.terminateGracefully = false;
         this.client = new ReplicaClient(targets, appendCalls);
+        this.cluster = null;
+        this.keys = BenchKeys.plain();
         this.timeout = opTimeout;
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
@@ -80,10 +95,30 @@ public final class GnomonAppendBackend implements AppendBackend {
         return leader;
     }
 
+    /** Starts {@code replicas} processes of one group, as before groups ({@code --id} and {@code --member}). */
     public GnomonAppendBackend(Path dir, int replicas, String syncPolicy, String machine, Mode mode,
                                int readKeysPerClient, String name, List<String> extraReplicaArgs,
                                List<String> replicaJvmArgs, Duration opTimeout, ReplicaClient.AppendCalls appendCalls)
             throws IOException {
+        this(dir, replicas, 0, syncPolicy, machine, mode, readKeysPerClient, name, extraReplicaArgs, replicaJvmArgs,
+                opTimeout, appendCalls);
+    }
+
+    /**
+     * Starts {@code replicas} processes; with {@code groups} &ge; 1 they run a generated cluster file
+     * ({@link ReplicaProcesses#withCluster}: {@code groups} groups splitting the key space evenly, each on every
+     * process) and each key goes to its group's leader through that group's client, the keys led by a hash byte
+     * ({@link BenchKeys#spread()}) so they fall evenly over the groups. {@code groups} 0 is the one-group start
+     * above.
+     */
+    public GnomonAppendBackend(Path dir, int replicas, int groups, String syncPolicy, String machine, Mode mode,
+                               int readKeysPerClient, String name, List<String> extraReplicaArgs,
+                               List<String> replicaJvmArgs, Duration opTimeout, ReplicaClient.AppendCalls appendCalls)
+            throws IOException {
+        if (groups < 0) {
+            throw new IllegalArgumentException("groups must be >= 0 (0: one group without a cluster file); got " + groups);
+        }
+        this.keys = groups == 0 ? BenchKeys.plain() : BenchKeys.spread();
         this.keyValue = checkMachine(machine, mode);
         this.mode = mode;
         this.readKeysPerClient = checkReadKeys(readKeysPerClient);
@@ -95,27 +130,76 @@ public final class GnomonAppendBackend implements AppendBackend {
         this.terminateGracefully = replicaJvmArgs.stream().anyMatch(a -> a.contains("FlightRecording"));
         this.timeout = opTimeout;
         try {
+            this.cluster = groups == 0 ? null : group.withCluster(groups, replicas).cluster();
             group.startAll(Duration.ofSeconds(60));
-            this.client = new ReplicaClient(group.targets(), appendCalls);
-            Optional<Integer> leader = awaitLeader(client);
-            if (leader.isEmpty()) {
-                throw new IOException("no Gnomon leader within 60 s; replica 1's log:\n" + group.log(1));
+            String leaders;
+            if (cluster == null) {
+                this.client = new ReplicaClient(group.targets(), appendCalls);
+                Optional<Integer> leader = awaitLeader(client);
+                if (leader.isEmpty()) {
+                    throw new IOException("no Gnomon leader within 60 s; replica 1's log:\n" + group.log(1));
+                }
+                leaders = "leader " + leader.get();
+            } else {
+                leaders = openGroupClients(appendCalls);
+                this.client = groupClients.get(cluster.groups().get(0).id());
             }
-            this.description = name + ": " + replicas + " replica processes in " + dir + ", --machine " + machine
+            this.description = name + ": " + replicas + " replica processes in " + dir
+                    + (cluster == null ? "" : " running a generated cluster file of " + groups + (groups == 1 ? " group" : " groups")
+                    + ", each on every process (keys led by a hash byte, each to its group's leader through the group's client)")
+                    + ", --machine " + machine
                     + ", --sync " + syncPolicy + (extraReplicaArgs.isEmpty() ? "" : " " + String.join(" ", extraReplicaArgs))
-                    + ", leader " + leader.get() + "; " + (mode == Mode.APPEND
+                    + ", " + leaders + "; " + (mode == Mode.APPEND
                     ? "each append to the leader (" + (appendCalls == ReplicaClient.AppendCalls.STREAM
                     ? "a message on one AppendStream" : "one unary Append call")
                     + "), acknowledged when decided (majority durable) and applied"
                     : "each read a lease read at the leader, " + readKeysPerClient + " keys per client written first");
         } catch (IOException | RuntimeException e) {
+            groupClients.values().forEach(ReplicaClient::close);
             group.close();
             throw e;
         } catch (InterruptedException e) {
+            groupClients.values().forEach(ReplicaClient::close);
             group.close();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting the replicas", e);
         }
+    }
+
+    /**
+     * One client per group of {@link #cluster}, each waiting until its group has a lease holder (60 s for all);
+     * returns how many groups each process leads, for the description.
+     */
+    private String openGroupClients(ReplicaClient.AppendCalls appendCalls) throws IOException, InterruptedException {
+        Map<Integer, String> all = group.targets();
+        Map<Integer, Integer> led = new TreeMap<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        for (GroupSpec g : cluster.groups()) {
+            Map<Integer, String> targets = new TreeMap<>();
+            g.replicas().forEach(p -> targets.put(p, all.get(p)));
+            ReplicaClient c = new ReplicaClient(targets, appendCalls, g.id());
+            groupClients.put(g.id(), c);
+            Optional<Integer> leader = Optional.empty();
+            while (leader.isEmpty() && System.nanoTime() - deadline < 0) {
+                leader = c.leaseHolder(Duration.ofSeconds(1));
+                if (leader.isEmpty()) {
+                    Thread.sleep(20); // an election in progress; bounded by the deadline
+                }
+            }
+            if (leader.isEmpty()) {
+                throw new IOException("group " + g.id() + " of " + cluster.groups().size()
+                        + " has no leader within 60 s of the processes serving; process 1's log:\n" + group.log(1));
+            }
+            led.merge(leader.get(), 1, Integer::sum);
+        }
+        StringBuilder b = new StringBuilder("groups led per process");
+        led.forEach((p, n) -> b.append(' ').append(p).append('=').append(n));
+        return b.toString();
+    }
+
+    /** The client of the group that holds {@code key}. */
+    private ReplicaClient clientFor(byte[] key) {
+        return cluster == null ? client : groupClients.get(cluster.groupFor(key).id());
     }
 
     private static boolean checkMachine(String machine, Mode mode) {
@@ -159,7 +243,8 @@ public final class GnomonAppendBackend implements AppendBackend {
             return put(keys.key(client, seq), value);
         }
         long n = seq % readKeysPerClient;
-        return this.client.readAsync(keys.key(client, n), timeout).thenApply(r -> {
+        byte[] key = keys.key(client, n);
+        return clientFor(key).readAsync(key, timeout).thenApply(r -> {
             if (!r.getServed() || r.getResult().size() != 1 + valueBytes || r.getResult().byteAt(0) != 1) {
                 throw new CompletionException(new IOException("lease read of client " + client + "'s key " + n
                         + ": served=" + r.getServed() + ", " + r.getResult().size() + " bytes, " + r.getDetail()));
@@ -170,7 +255,7 @@ public final class GnomonAppendBackend implements AppendBackend {
 
     private CompletableFuture<?> put(byte[] key, byte[] value) {
         byte[] command = keyValue ? KeyValueMachine.put(key, value) : value;
-        return this.client.appendAsync(command, timeout).thenApply(r -> {
+        return clientFor(key).appendAsync(command, timeout).thenApply(r -> {
             if (r.getOutcome() != Outcome.APPLIED) {
                 throw new CompletionException(new IOException(r.getOutcome() + ": " + r.getDetail()));
             }
@@ -185,7 +270,10 @@ public final class GnomonAppendBackend implements AppendBackend {
 
     @Override
     public void close() {
-        client.close();
+        if (cluster == null) {
+            client.close();
+        }
+        groupClients.values().forEach(ReplicaClient::close);
         if (group != null && terminateGracefully) {
             group.terminateAll(Duration.ofSeconds(30));
         } else if (group != null) {

@@ -19,8 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Closed-loop load on replicated logs, one result row per backend (issue 4: 64 clients, 100-byte
@@ -39,7 +37,11 @@ import java.util.regex.Pattern;
  *   | backend | clients | value bytes | ops | seconds | ops/s | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors |
  * </pre>
  *
- * Backends run one after another, each against processes it starts (unless given endpoints) and stops.
+ * With {@code --groups 1,4,16,64} (issue 19) each Gnomon backend runs once per group count, its row named
+ * {@code gnomon-g<G>}, against replicas running a generated cluster file of G groups, and every row's keys (etcd's
+ * too) start with a hash byte that spreads them over the groups; the ratios compare each such row with etcd's.
+ *
+ * <p>Backends run one after another, each against processes it starts (unless given endpoints) and stops.
  * A new backend is a case in {@link #openBackend} plus its name in {@link #BACKENDS}.
  */
 @Command(name = "bench-log", mixinStandardHelpOptions = true, sortOptions = false,
@@ -136,6 +138,13 @@ public final class LogLoadMain implements Callable<Integer> {
                     + "per put) or stream (puts as messages on one AppendStream per replica) (default ${DEFAULT-VALUE})")
     String gnomonAppendCalls;
 
+    @Option(names = "--groups", split = ",", paramLabel = "G",
+            description = "run each Gnomon backend once per G in this list (e.g. 1,4,16,64; rows gnomon-g1, ...): "
+                    + "the replicas run a generated cluster file of G groups, every group on every replica, and each "
+                    + "key goes to its group's leader; every backend's keys (etcd's too) are then led by a hash byte "
+                    + "so they spread over the groups' key ranges. Without it: one group, no cluster file, as before")
+    List<Integer> groups;
+
     @Option(names = "--gnomon-targets", split = ",", paramLabel = "ID=HOST:PORT",
             description = "drive running replicas instead of starting --gnomon-replicas")
     java.util.Map<Integer, String> gnomonTargets;
@@ -164,32 +173,27 @@ public final class LogLoadMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ClosedLoopLoad.Settings settings = settings();
-        for (String b : backends) {
-            if (!BACKENDS.contains(b)) {
-                throw new CommandLine.ParameterException(spec.commandLine(),
-                        "unknown --backend '" + b + "'; known backends: " + String.join(", ", BACKENDS));
-            }
-        }
         System.err.printf(Locale.ROOT, "bench-log: %d cores, %s; %d clients, %d-byte values, %s%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"),
                 settings.clients(), settings.valueBytes(),
                 settings.measuredOps() > 0 ? settings.measuredOps() + " measured appends"
                         : Duration.ofNanos(settings.measuredNanos()) + " measured");
+        List<Run> runs = runs();
         if (markdown && markdownHeader) {
             System.out.println(LoadResult.markdownHeader());
         }
         long errors = 0;
         java.util.Map<String, List<LoadResult>> results = new java.util.LinkedHashMap<>();
         for (int round = 1; round <= rounds; round++) {
-            for (String b : backends) {
+            for (Run run : runs) {
                 Deque<AutoCloseable> resources = new ArrayDeque<>();
                 try {
-                    AppendBackend backend = openBackend(b, resources);
+                    AppendBackend backend = openBackend(run, resources);
                     System.err.println("bench-log: " + (rounds > 1 ? "round " + round + ": " : "") + backend.description());
                     backend.prepare(settings.clients(), ClosedLoopLoad.value(settings.valueBytes()));
                     LoadResult r = ClosedLoopLoad.run(backend, settings);
                     System.out.println(markdown ? r.markdownRow() : r.summary());
-                    results.computeIfAbsent(b, k -> new ArrayList<>()).add(r);
+                    results.computeIfAbsent(run.row(), k -> new ArrayList<>()).add(r);
                     errors += r.errors();
                 } finally {
                     closeAll(resources);
@@ -205,7 +209,7 @@ public final class LogLoadMain implements Callable<Integer> {
                 System.out.println(markdown ? m.markdownRow() : m.summary());
             }
         }
-        printRatios(medians);
+        printRatios(runs, medians);
         if (errors > 0) {
             System.err.println("bench-log: " + errors + " appends failed; the figures above are not comparable");
             return 2;
@@ -217,59 +221,114 @@ public final class LogLoadMain implements Callable<Integer> {
     static final List<List<String>> PAIRS = List.of(List.of("gnomon", "etcd"), List.of("gnomon", "etcd-round-robin"),
             List.of("gnomon-lease-read", "etcd-read"), List.of("gnomon-lease-read", "etcd-serializable-read"));
 
-    private void printRatios(java.util.Map<String, LoadResult> medians) {
+    /**
+     * One backend run per round: {@code backend} as {@code --backend} names it, {@code groups} 0 for one group
+     * without a cluster file, and the result row's name.
+     */
+    record Run(String backend, int groups) {
+        String row() {
+            return groups == 0 ? backend : backend + "-g" + groups;
+        }
+    }
+
+    /** The backends in order, each Gnomon one once per {@code --groups} entry. */
+    List<Run> runs() {
+        for (String b : backends) {
+            if (!BACKENDS.contains(b)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "unknown --backend '" + b + "'; known backends: " + String.join(", ", BACKENDS));
+            }
+        }
+        if (groups != null) {
+            if (groups.isEmpty() || groups.stream().anyMatch(g -> g < 1 || g > 256)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--groups takes whole numbers from 1 to 256 (the keys' hash byte spreads them over at most "
+                                + "256 groups); got " + groups);
+            }
+            if (gnomonTargets != null && !gnomonTargets.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--groups starts its own replicas for each G; it cannot drive --gnomon-targets");
+            }
+        }
+        List<Run> runs = new ArrayList<>();
+        for (String b : backends) {
+            if (groups != null && b.startsWith("gnomon")) {
+                groups.forEach(g -> runs.add(new Run(b, g)));
+            } else {
+                runs.add(new Run(b, 0));
+            }
+        }
+        return runs;
+    }
+
+    private void printRatios(List<Run> runs, java.util.Map<String, LoadResult> medians) {
         List<String> lines = new ArrayList<>();
         for (List<String> pair : PAIRS) {
-            LoadResult g = medians.get(pair.get(0));
             LoadResult e = medians.get(pair.get(1));
-            if (g == null || e == null || e.opsPerSecond() == 0 || e.p50Nanos() == 0) {
+            if (e == null || e.opsPerSecond() == 0 || e.p50Nanos() == 0) {
                 continue;
             }
-            lines.add(String.format(Locale.ROOT, markdown ? "| %s / %s | %.2f | %.2f | %.2f |" : "%s / %s: ops/s %.2fx, p50 %.2fx, p99 %.2fx",
-                    pair.get(0), pair.get(1), g.opsPerSecond() / e.opsPerSecond(),
-                    (double) g.p50Nanos() / e.p50Nanos(), (double) g.p99Nanos() / e.p99Nanos()));
+            for (String row : runs.stream().filter(r -> r.backend().equals(pair.get(0))).map(Run::row).distinct().toList()) {
+                LoadResult g = medians.get(row);
+                if (g == null) {
+                    continue;
+                }
+                lines.add(String.format(Locale.ROOT, markdown ? "| %s / %s | %.2f | %.2f | %.2f | %s |"
+                                : "%s / %s: ops/s %.2fx, p50 %.2fx, p99 %.2fx, servers' CPU per op %sx",
+                        row, pair.get(1), g.opsPerSecond() / e.opsPerSecond(),
+                        (double) g.p50Nanos() / e.p50Nanos(), (double) g.p99Nanos() / e.p99Nanos(),
+                        cpuRatio(g.serverCpuMillisPer1kOps(), e.serverCpuMillisPer1kOps())));
+            }
         }
         if (lines.isEmpty()) {
             return;
         }
         if (markdown) {
             System.out.println();
-            System.out.println("| ratio" + (rounds > 1 ? " of medians" : "") + " | ops/s | p50 | p99 |");
-            System.out.println("|---|---|---|---|");
+            System.out.println("| ratio" + (rounds > 1 ? " of medians" : "") + " | ops/s | p50 | p99 | servers' CPU per op |");
+            System.out.println("|---|---|---|---|---|");
         }
         lines.forEach(System.out::println);
+    }
+
+    /** {@code a / b} to two places, or {@code -} when either is unknown. */
+    private static String cpuRatio(double a, double b) {
+        return Double.isNaN(a) || Double.isNaN(b) || b == 0 ? "-" : String.format(Locale.ROOT, "%.2f", a / b);
     }
 
     /**
      * Opens the named backend; everything it starts (clusters, clients) goes on {@code resources}, closed in
      * reverse order after the run. The backend itself must be pushed last so it closes first.
      */
-    private AppendBackend openBackend(String name, Deque<AutoCloseable> resources) throws Exception {
-        return switch (name) {
+    private AppendBackend openBackend(Run run, Deque<AutoCloseable> resources) throws Exception {
+        String name = run.row();
+        return switch (run.backend()) {
             case "etcd" -> openEtcd(resources, name, EtcdAppendBackend.Mode.PUT, true);
             case "etcd-round-robin" -> openEtcd(resources, name, EtcdAppendBackend.Mode.PUT, false);
             case "etcd-read" -> openEtcd(resources, name, EtcdAppendBackend.Mode.LINEARIZABLE_GET, true);
             case "etcd-serializable-read" -> openEtcd(resources, name, EtcdAppendBackend.Mode.SERIALIZABLE_GET, true);
-            case "gnomon" -> openGnomon(resources, name, GnomonAppendBackend.Mode.APPEND);
-            case "gnomon-lease-read" -> openGnomon(resources, name, GnomonAppendBackend.Mode.LEASE_READ);
+            case "gnomon" -> openGnomon(resources, name, run.groups(), GnomonAppendBackend.Mode.APPEND);
+            case "gnomon-lease-read" -> openGnomon(resources, name, run.groups(), GnomonAppendBackend.Mode.LEASE_READ);
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
                     "unknown --backend '" + name + "'; known backends: " + String.join(", ", BACKENDS));
         };
     }
 
-    private AppendBackend openGnomon(Deque<AutoCloseable> resources, String name, GnomonAppendBackend.Mode mode)
-            throws IOException {
+    private AppendBackend openGnomon(Deque<AutoCloseable> resources, String name, int groups,
+                                     GnomonAppendBackend.Mode mode) throws IOException {
         if (gnomonTargets != null && !gnomonTargets.isEmpty()) {
             GnomonAppendBackend backend = new GnomonAppendBackend(gnomonTargets, gnomonMachine, mode,
                     readKeysPerClient, name, duration("--op-timeout", opTimeout), appendCalls());
             resources.push(backend);
             return backend;
         }
-        Path dir = gnomonDir != null ? gnomonDir : Files.createTempDirectory("gnomon-bench-");
-        if (gnomonDir == null) {
-            resources.push(() -> deleteTree(dir));
+        // A cluster of G groups starts from empty logs each time: under --gnomon-dir in a directory of its own.
+        Path dir = gnomonDir == null ? Files.createTempDirectory("gnomon-bench-")
+                : groups == 0 ? gnomonDir : Files.createTempDirectory(Files.createDirectories(gnomonDir), name + "-");
+        if (gnomonDir == null || groups > 0) {
+            resources.push(() -> BenchCli.deleteTree(dir));
         }
-        GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, gnomonSync, gnomonMachine, mode,
+        GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, groups, gnomonSync, gnomonMachine, mode,
                 readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
                 replicaJvmArgs(),
                 duration("--op-timeout", opTimeout), appendCalls());
@@ -310,14 +369,6 @@ public final class LogLoadMain implements Callable<Integer> {
         };
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
     private AppendBackend openEtcd(Deque<AutoCloseable> resources, String name, EtcdAppendBackend.Mode mode,
                                    boolean leaderOnly) throws IOException {
         List<URI> endpoints;
@@ -347,7 +398,8 @@ public final class LogLoadMain implements Callable<Integer> {
                 routing = " (the leader, member " + leader.getAsInt() + ")";
             }
         }
-        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing, pids);
+        EtcdAppendBackend backend = new EtcdAppendBackend(endpoints, mode, readKeysPerClient, name, routing, pids,
+                groups == null ? BenchKeys.plain() : BenchKeys.spread());
         resources.push(backend);
         return backend;
     }
@@ -391,24 +443,7 @@ public final class LogLoadMain implements Callable<Integer> {
         }
     }
 
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
-
-    /** {@code 500ms}, {@code 30s}, {@code 2m}, or ISO-8601 ({@code PT30S}). */
     private Duration duration(String option, String text) {
-        Matcher m = DURATION.matcher(text.trim());
-        try {
-            if (m.matches()) {
-                long n = Long.parseLong(m.group(1));
-                return switch (m.group(2)) {
-                    case "ms" -> Duration.ofMillis(n);
-                    case "s" -> Duration.ofSeconds(n);
-                    default -> Duration.ofMinutes(n);
-                };
-            }
-            return Duration.parse(text.trim());
-        } catch (RuntimeException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    option + " must be a duration like 500ms, 30s, 2m or PT30S; got '" + text + "'");
-        }
+        return BenchCli.duration(spec, option, text);
     }
 }
