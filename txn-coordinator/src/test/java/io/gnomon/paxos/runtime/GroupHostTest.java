@@ -32,7 +32,7 @@ class GroupHostTest {
     private static final List<Integer> MEMBERS = List.of(1, 2, 3);
 
     /** An application that keeps the commands it applied and answers a read with them, joined by commas. */
-    static final class Journal implements StateMachine {
+    static final class Journal extends InMemoryMachine {
         final List<String> applied = new ArrayList<>();
 
         @Override
@@ -41,7 +41,7 @@ class GroupHostTest {
         }
 
         @Override
-        public byte[] apply(long slot, byte[] command) {
+        protected byte[] applyCommand(long slot, byte[] command) {
             String c = new String(command, StandardCharsets.UTF_8);
             applied.add(c);
             return ("applied " + c + " at " + slot).getBytes(StandardCharsets.UTF_8);
@@ -53,14 +53,14 @@ class GroupHostTest {
         }
 
         @Override
-        public byte[] snapshot() {
+        protected byte[] encodeState() {
             return String.join(",", applied).getBytes(StandardCharsets.UTF_8);
         }
 
         @Override
-        public void restore(byte[] snapshot) {
+        protected void decodeState(byte[] state) {
             applied.clear();
-            String s = new String(snapshot, StandardCharsets.UTF_8);
+            String s = new String(state, StandardCharsets.UTF_8);
             if (!s.isEmpty()) {
                 applied.addAll(List.of(s.split(",")));
             }
