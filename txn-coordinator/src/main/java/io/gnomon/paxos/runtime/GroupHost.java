@@ -53,9 +53,6 @@ public final class GroupHost<C> {
     /** Bytes of the tag in front of every proposed command: incarnation and sequence number. */
     public static final int TAG_BYTES = 16;
 
-    /** The chunk size a compaction reads the machine's snapshot in. */
-    static final int COMPACTION_CHUNK_BYTES = 64 << 10;
-
     /**
      * How a host batches, compacts and checks reads.
      *
@@ -64,12 +61,25 @@ public final class GroupHost<C> {
      *                             (0: never)
      * @param leaseChecksOnReads   false only in the harness's negative control: lease reads are answered without
      *                             checking that the lease still holds
+     * @param snapshotChunkBytes   the most bytes of one chunk of the machine's snapshot
      */
-    public record Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads) {
+    public record Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads,
+                          int snapshotChunkBytes) {
+        /** The chunk size hosts use unless told otherwise. */
+        public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 << 10;
+
         public Options {
             if (maxBatchWaitNanos < 0 || compactEveryEntries < 0) {
                 throw new IllegalArgumentException("maxBatchWaitNanos and compactEveryEntries must be >= 0");
             }
+            if (snapshotChunkBytes < 1) {
+                throw new IllegalArgumentException("snapshotChunkBytes must be >= 1, was " + snapshotChunkBytes);
+            }
+        }
+
+        /** With chunks of {@link #DEFAULT_SNAPSHOT_CHUNK_BYTES}. */
+        public Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads) {
+            this(maxBatchWaitNanos, compactEveryEntries, leaseChecksOnReads, DEFAULT_SNAPSHOT_CHUNK_BYTES);
         }
     }
 
@@ -526,7 +536,7 @@ public final class GroupHost<C> {
             return; // the snapshot's chunks are read at the applied index, which must be the durable one
         }
         java.io.ByteArrayOutputStream state = new java.io.ByteArrayOutputStream();
-        try (StateMachine.SnapshotSource source = machine.openSnapshot(COMPACTION_CHUNK_BYTES)) {
+        try (StateMachine.SnapshotSource source = machine.openSnapshot(options.snapshotChunkBytes())) {
             for (byte[] chunk = source.nextChunk(); chunk != null; chunk = source.nextChunk()) {
                 state.writeBytes(ByteBuffer.allocate(4).putInt(chunk.length).array());
                 state.writeBytes(chunk);
