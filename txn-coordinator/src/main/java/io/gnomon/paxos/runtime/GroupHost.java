@@ -10,6 +10,7 @@ import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -120,7 +121,10 @@ public final class GroupHost<C> {
         default void decided(Output.Decided decided) {
         }
 
-        /** A snapshot about to replace the state machine's state: the simulator checks it is the decided prefix. */
+        /**
+         * The core installs a snapshot (the machine gets its chunks next unless it holds that prefix already): the
+         * decided entries delivered after it start at its end.
+         */
         default void installing(Snapshot snapshot) {
         }
 
@@ -535,7 +539,7 @@ public final class GroupHost<C> {
         if (durable <= compacted || durable != machine.appliedIndex()) {
             return; // the snapshot's chunks are read at the applied index, which must be the durable one
         }
-        java.io.ByteArrayOutputStream state = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream state = new ByteArrayOutputStream();
         try (StateMachine.SnapshotSource source = machine.openSnapshot(options.snapshotChunkBytes())) {
             for (byte[] chunk = source.nextChunk(); chunk != null; chunk = source.nextChunk()) {
                 state.writeBytes(ByteBuffer.allocate(4).putInt(chunk.length).array());
