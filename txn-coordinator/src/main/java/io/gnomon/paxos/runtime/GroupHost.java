@@ -10,6 +10,7 @@ import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,12 +62,25 @@ public final class GroupHost<C> {
      *                             (0: never)
      * @param leaseChecksOnReads   false only in the harness's negative control: lease reads are answered without
      *                             checking that the lease still holds
+     * @param snapshotChunkBytes   the most bytes of one chunk of the machine's snapshot
      */
-    public record Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads) {
+    public record Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads,
+                          int snapshotChunkBytes) {
+        /** The chunk size hosts use unless told otherwise. */
+        public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 64 << 10;
+
         public Options {
             if (maxBatchWaitNanos < 0 || compactEveryEntries < 0) {
                 throw new IllegalArgumentException("maxBatchWaitNanos and compactEveryEntries must be >= 0");
             }
+            if (snapshotChunkBytes < 1) {
+                throw new IllegalArgumentException("snapshotChunkBytes must be >= 1, was " + snapshotChunkBytes);
+            }
+        }
+
+        /** With chunks of {@link #DEFAULT_SNAPSHOT_CHUNK_BYTES}. */
+        public Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads) {
+            this(maxBatchWaitNanos, compactEveryEntries, leaseChecksOnReads, DEFAULT_SNAPSHOT_CHUNK_BYTES);
         }
     }
 
@@ -107,7 +121,10 @@ public final class GroupHost<C> {
         default void decided(Output.Decided decided) {
         }
 
-        /** A snapshot about to replace the state machine's state: the simulator checks it is the decided prefix. */
+        /**
+         * The core installs a snapshot (the machine gets its chunks next unless it holds that prefix already): the
+         * decided entries delivered after it start at its end.
+         */
         default void installing(Snapshot snapshot) {
         }
 
@@ -132,9 +149,7 @@ public final class GroupHost<C> {
     private ReplicaDriver driver;
     private long nextSeq;
     private long batchStartNanos;
-    private long appliedIndex;
     private long readFence = Long.MAX_VALUE;
-    private long snapshotIndex;
     private final MonotonicClock clock;
     private long batchesProposed;
     private long entriesProposed;
@@ -154,7 +169,8 @@ public final class GroupHost<C> {
 
     /**
      * Starts a group's host from what {@code store} recovered ({@link ReplicaDriver#start}); the first turn
-     * re-applies the recovered snapshot and decided entries to {@code machine}, which must be empty.
+     * re-delivers the recovered snapshot and decided entries, and the host gives {@code machine} those it does not
+     * hold yet (slots from its {@link StateMachine#appliedIndex}; a snapshot only if it ends above it).
      *
      * @param incarnation a number no earlier start of this replica used (a random long), tagging its proposals
      */
@@ -262,15 +278,15 @@ public final class GroupHost<C> {
             TimeInterval now = nowOrNull();
             if (now == null || (options.leaseChecksOnReads() && !core.canServeLeaseRead(now))) {
                 refused = "replica " + replicaId + " leads without a valid lease";
-            } else if (appliedIndex < readFence) {
+            } else if (appliedIndex() < readFence) {
                 refused = "replica " + replicaId + " has not yet applied the log it took over (slot "
-                        + appliedIndex + " of " + readFence + ")";
+                        + appliedIndex() + " of " + readFence + ")";
             }
         }
         if (refused != null) {
-            return new ReadOutcome(null, refused, appliedIndex, hint);
+            return new ReadOutcome(null, refused, appliedIndex(), hint);
         }
-        return new ReadOutcome(machine.query(query), null, appliedIndex, hint);
+        return new ReadOutcome(machine.query(query), null, appliedIndex(), hint);
     }
 
     /** Whether appends are gathered, waiting for {@link #batchDeadlineNanos}. */
@@ -302,15 +318,15 @@ public final class GroupHost<C> {
         return driver.replica();
     }
 
-    /** The next slot to apply: every slot below it has been applied here. */
+    /** The next slot to apply: every slot below it has been applied here (the machine's applied index). */
     public long appliedIndex() {
-        return appliedIndex;
+        return machine.appliedIndex();
     }
 
     /** Whether a lease read would be served now (leads with a valid lease, read fence passed). */
     public boolean leaseReadReady() {
         TimeInterval now = nowOrNull();
-        return now != null && driver.replica().canServeLeaseRead(now) && appliedIndex >= readFence;
+        return now != null && driver.replica().canServeLeaseRead(now) && appliedIndex() >= readFence;
     }
 
     public long incarnation() {
@@ -326,9 +342,13 @@ public final class GroupHost<C> {
         return entriesProposed;
     }
 
-    /** Closes the driver and its log. */
+    /** Closes the driver and its log, then the state machine. */
     public void close() {
-        driver.close();
+        try {
+            driver.close();
+        } finally {
+            machine.close();
+        }
     }
 
     // ------------------------------------------------------------------ inside
@@ -422,16 +442,31 @@ public final class GroupHost<C> {
         return refused;
     }
 
+    /**
+     * A decided entry, in slot order. The machine gets it unless it holds it already (after a restart the core
+     * re-delivers its whole log, and the machine reopens at what it flushed); a decided slot above the machine's
+     * next one would be a gap between log and machine, which the compaction rule ({@link #maybeCompact}) excludes.
+     */
     private void apply(Output.Decided d) {
         listener.decided(d);
-        appliedIndex = d.slot() + 1;
+        long next = machine.appliedIndex();
+        if (d.slot() < next) {
+            return; // the machine holds it: flushed before a restart, or in a snapshot it installed
+        }
+        if (d.slot() > next) {
+            throw new IllegalStateException("replica " + replicaId + ": slot " + d.slot()
+                    + " decided but the state machine's next slot is " + next
+                    + ": the log and the machine do not cover the decided prefix");
+        }
         if (d.entry().isConfig()) {
+            machine.apply(d.slot(), null);
             return;
         }
         byte[] v = d.entry().value();
         if (v.length < TAG_BYTES) {
             listener.warn("untagged", "replica " + replicaId + ": slot " + d.slot() + " holds " + v.length
                     + " bytes, not a tagged command; skipped on every replica alike");
+            machine.apply(d.slot(), null);
             return;
         }
         ByteBuffer b = ByteBuffer.wrap(v);
@@ -472,26 +507,47 @@ public final class GroupHost<C> {
             waiting.clear();
         } else if (e instanceof Output.Effect.InstallSnapshot s) {
             listener.installing(s.snapshot());
-            machine.restore(s.snapshot().state());
-            appliedIndex = s.snapshot().endIndex();
-            snapshotIndex = appliedIndex;
+            if (s.snapshot().endIndex() > machine.appliedIndex()) { // else the machine is ahead of it already
+                StateMachine.SnapshotSink sink = machine.beginInstall(s.snapshot().endIndex());
+                ByteBuffer chunks = ByteBuffer.wrap(s.snapshot().state());
+                while (chunks.hasRemaining()) {
+                    byte[] chunk = new byte[chunks.getInt()];
+                    chunks.get(chunk);
+                    sink.add(chunk);
+                }
+                sink.finish();
+            }
         } else if (e instanceof Output.Effect.ConfigChanged c) {
             listener.info("replica " + replicaId + ": configuration " + c.configId() + " members " + c.members()
                     + " from slot " + c.configStartIndex());
         }
     }
 
+    /**
+     * Every {@code compactEveryEntries} applied entries: has the machine make its state durable ({@link
+     * StateMachine#flush}) and compacts the core's log below what it made durable, never further, so that the
+     * durable log and the durable machine together cover the decided prefix without a gap. The core's snapshot
+     * carries the machine's chunks, each as (length, bytes), concatenated.
+     */
     private void maybeCompact() {
         long every = options.compactEveryEntries();
-        if (every <= 0 || appliedIndex - snapshotIndex < every || appliedIndex < 1) {
+        long compacted = driver.replica().compactedIndex();
+        if (every <= 0 || machine.appliedIndex() - compacted < every) {
             return;
         }
-        long last = appliedIndex - 1;
-        byte[] state = machine.snapshot();
-        Output out = call(() -> driver.compact(last, state));
-        if (out != null && out.diagnostics().isEmpty()) {
-            snapshotIndex = appliedIndex;
+        long durable = machine.flush();
+        if (durable <= compacted || durable != machine.appliedIndex()) {
+            return; // the snapshot's chunks are read at the applied index, which must be the durable one
         }
+        ByteArrayOutputStream state = new ByteArrayOutputStream();
+        try (StateMachine.SnapshotSource source = machine.openSnapshot(options.snapshotChunkBytes())) {
+            for (byte[] chunk = source.nextChunk(); chunk != null; chunk = source.nextChunk()) {
+                state.writeBytes(ByteBuffer.allocate(4).putInt(chunk.length).array());
+                state.writeBytes(chunk);
+            }
+        }
+        byte[] bytes = state.toByteArray();
+        call(() -> driver.compact(durable - 1, bytes));
     }
 
     private int leaderHint() {

@@ -1,6 +1,6 @@
 package io.gnomon.paxos.server;
 
-import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.runtime.InMemoryMachine;
 
 import java.nio.ByteBuffer;
 
@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
  * The smallest state machine: counts the commands applied and the bytes they carried; any command is valid.
  * Used where only the log matters (the replication benchmark). The result of each command is its slot.
  */
-public final class CounterMachine implements StateMachine {
+public final class CounterMachine extends InMemoryMachine {
     private long commands;
     private long bytes;
 
@@ -18,7 +18,7 @@ public final class CounterMachine implements StateMachine {
     }
 
     @Override
-    public byte[] apply(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         commands++;
         bytes += command.length;
         return ByteBuffer.allocate(8).putLong(slot).array();
@@ -36,13 +36,18 @@ public final class CounterMachine implements StateMachine {
     }
 
     @Override
-    public byte[] snapshot() {
+    protected byte[] encodeState() {
         return query(new byte[0]);
     }
 
     @Override
-    public void restore(byte[] snapshot) {
-        ByteBuffer b = ByteBuffer.wrap(snapshot);
+    protected void decodeState(byte[] state) {
+        if (state.length == 0) {
+            commands = 0;
+            bytes = 0;
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(state);
         commands = b.getLong();
         bytes = b.getLong();
     }

@@ -1,6 +1,6 @@
 package io.gnomon.paxos.server;
 
-import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.runtime.InMemoryMachine;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +26,7 @@ import java.util.TreeMap;
  * client.read("k".getBytes(UTF_8), timeout);            // a lease read: [1, value...]
  * }</pre>
  */
-public final class KeyValueMachine implements StateMachine {
+public final class KeyValueMachine extends InMemoryMachine {
     /** etcd's default limit on a key is its request size (1.5 MiB); ours is smaller and named. */
     public static final int KEY_BYTES_MAX = 64 << 10;
 
@@ -60,7 +60,7 @@ public final class KeyValueMachine implements StateMachine {
     }
 
     @Override
-    public byte[] apply(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         String bad = validate(command);
         if (bad != null) {
             throw new IllegalArgumentException(bad);
@@ -97,7 +97,7 @@ public final class KeyValueMachine implements StateMachine {
 
     /** Count, then each (key length, key, value length, value) in key order, so equal states give equal bytes. */
     @Override
-    public byte[] snapshot() {
+    protected byte[] encodeState() {
         TreeMap<String, byte[]> sorted = new TreeMap<>(values);
         long size = 4;
         for (Map.Entry<String, byte[]> e : sorted.entrySet()) {
@@ -117,9 +117,12 @@ public final class KeyValueMachine implements StateMachine {
     }
 
     @Override
-    public void restore(byte[] snapshot) {
+    protected void decodeState(byte[] state) {
         values.clear();
-        ByteBuffer b = ByteBuffer.wrap(snapshot);
+        if (state.length == 0) {
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(state);
         int n = b.getInt();
         for (int i = 0; i < n; i++) {
             byte[] k = new byte[b.getInt()];

@@ -1,6 +1,6 @@
 package io.gnomon.paxos.server;
 
-import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.runtime.InMemoryMachine;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * log entry. This is the state machine the verification harness runs its list-append workload against
  * (docs/history-format.md): reads inside a transaction see the transaction's own earlier appends.
  */
-public final class ListAppendMachine implements StateMachine {
+public final class ListAppendMachine extends InMemoryMachine {
     private final Map<String, ArrayList<Long>> lists = new HashMap<>();
 
     @Override
@@ -29,7 +29,7 @@ public final class ListAppendMachine implements StateMachine {
     }
 
     @Override
-    public byte[] apply(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         List<ListAppend.Op> ops = ListAppend.decodeTxn(command);
         List<List<Long>> results = new ArrayList<>(ops.size());
         for (ListAppend.Op op : ops) {
@@ -50,8 +50,9 @@ public final class ListAppendMachine implements StateMachine {
         return ListAppend.encodeList(lists.getOrDefault(key, new ArrayList<>()));
     }
 
+    /** Count, then each (key, list) in key order, so equal states give equal bytes. */
     @Override
-    public byte[] snapshot() {
+    protected byte[] encodeState() {
         TreeMap<String, ArrayList<Long>> sorted = new TreeMap<>(lists);
         int size = 4;
         for (Map.Entry<String, ArrayList<Long>> e : sorted.entrySet()) {
@@ -68,9 +69,12 @@ public final class ListAppendMachine implements StateMachine {
     }
 
     @Override
-    public void restore(byte[] snapshot) {
+    protected void decodeState(byte[] state) {
         lists.clear();
-        ByteBuffer b = ByteBuffer.wrap(snapshot);
+        if (state.length == 0) {
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(state);
         int n = b.getInt();
         for (int i = 0; i < n; i++) {
             byte[] k = new byte[b.getInt()];

@@ -1,9 +1,9 @@
 package io.gnomon.paxos.sim;
 
-import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.runtime.InMemoryMachine;
 
 /** The simulator's own workload checks the log alone: its application keeps nothing and accepts every command. */
-final class NoStateMachine implements StateMachine {
+final class NoStateMachine extends InMemoryMachine {
     private static final byte[] NOTHING = new byte[0];
 
     @Override
@@ -12,7 +12,7 @@ final class NoStateMachine implements StateMachine {
     }
 
     @Override
-    public byte[] apply(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         return NOTHING;
     }
 
@@ -22,11 +22,11 @@ final class NoStateMachine implements StateMachine {
     }
 
     @Override
-    public byte[] snapshot() {
+    protected byte[] encodeState() {
         return NOTHING;
     }
 
     @Override
-    public void restore(byte[] snapshot) {
+    protected void decodeState(byte[] state) {
     }
 }

@@ -16,8 +16,10 @@ public interface SimWorkload {
     boolean finished();
 
     /**
-     * A new, empty state machine for a replica process that starts or restarts; its host applies decided commands
-     * to it and snapshots it, as a replica server's host does.
+     * A new, empty state machine for a group's replica on a process that starts for the first time; its host
+     * applies decided commands to it, flushes and snapshots it, as a replica server's host does. It must be an
+     * {@link io.gnomon.paxos.runtime.InMemoryMachine}: a crash of the process takes it back to what it flushed and
+     * the restarted host goes on with it.
      */
     StateMachine newMachine();
 

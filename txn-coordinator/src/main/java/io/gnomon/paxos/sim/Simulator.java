@@ -12,13 +12,13 @@ import io.gnomon.paxos.PersistWrite;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLog;
 import io.gnomon.paxos.runtime.GroupLoop;
+import io.gnomon.paxos.runtime.InMemoryMachine;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -141,6 +141,8 @@ public final class Simulator {
     // Ground truth for the checks, per group (index = group id, 1..groups).
     private final HashMap<Long, String>[] chosen;
     private final ArrayList<Long>[] prefixHash;
+    /** Per group: the hash of what state machines applied through each slot (PrefixCheckedMachine's ground truth). */
+    private final ArrayList<Long>[] machineHash;
     private final HashSet<String> proposed = new HashSet<>(); // "group:command"
     private final TreeMap<String, long[]>[] leases;
     private long valueCounter;
@@ -198,10 +200,12 @@ public final class Simulator {
         this.groups = groups;
         this.chosen = new HashMap[groups + 1];
         this.prefixHash = new ArrayList[groups + 1];
+        this.machineHash = new ArrayList[groups + 1];
         this.leases = new TreeMap[groups + 1];
         for (int g = 1; g <= groups; g++) {
             chosen[g] = new HashMap<>();
             prefixHash[g] = new ArrayList<>(List.of(0L));
+            machineHash[g] = new ArrayList<>(List.of(0L));
             leases[g] = new TreeMap<>();
         }
         this.steps = steps;
@@ -683,17 +687,18 @@ public final class Simulator {
         }
     }
 
-    /** A snapshot's state: the hash of the decided prefix it covers, then the application's (PrefixCheckedMachine). */
+    /**
+     * The core installs a snapshot: the decided entries it re-delivers next start at its end. (The state the
+     * machine installs is checked by PrefixCheckedMachine, chunk by chunk.)
+     */
     void installed(Node node, int g, io.gnomon.paxos.Snapshot s) {
         long end = s.endIndex();
-        ByteBuffer state = ByteBuffer.wrap(s.state());
-        long hash = state.getLong();
-        if (end >= prefixHash[g].size() || prefixHash[g].get((int) end) != hash) {
+        if (end >= prefixHash[g].size()) {
             throw failure("replica " + node.id + " of group " + g + " installed a snapshot through slot "
-                    + s.lastIncludedSlot() + " that is not the decided prefix", null);
+                    + s.lastIncludedSlot() + ", above every decided slot", null);
         }
         node.groupReplicas[g].appliedIndex = end;
-        node.groupReplicas[g].appliedHash = hash;
+        node.groupReplicas[g].appliedHash = prefixHash[g].get((int) end);
     }
 
     void becameLeader() {
@@ -1031,6 +1036,8 @@ public final class Simulator {
         int incarnation;
         /** Per group: what its replica here was told to persist and a sync made durable. */
         final DurableState[] disks = new DurableState[groups + 1];
+        /** Per group: its state machine here, which a crash takes back to what it flushed; null until first started. */
+        final PrefixCheckedMachine[] machines = new PrefixCheckedMachine[groups + 1];
         /** The process's one log: every group's writes since its last sync, in order; a crash keeps a random prefix. */
         final ArrayList<GroupWrite> unsynced = new ArrayList<>();
         /**
@@ -1121,7 +1128,10 @@ public final class Simulator {
             return groupReplicas[g].host.replica();
         }
 
-        /** Starts group {@code g}'s host around {@code core} on this process's loop, with a fresh state machine. */
+        /**
+         * Starts group {@code g}'s host around {@code core} on this process's loop, with its state machine here (new
+         * on the first start; after a crash, as it was when last flushed).
+         */
         void startGroup(Simulator sim, int g, PaxosConfig c, PaxosReplica core) {
             GroupLog log = new GroupLog() {
                 @Override
@@ -1140,13 +1150,20 @@ public final class Simulator {
                 public void close() {
                 }
             };
-            StateMachine app = workload != null ? workload.newMachine() : new NoStateMachine();
+            if (machines[g] == null) {
+                StateMachine app = workload != null ? workload.newMachine() : new NoStateMachine();
+                if (!(app instanceof InMemoryMachine m)) {
+                    throw new IllegalArgumentException("the workload's state machine " + app.getClass().getName()
+                            + " must be an InMemoryMachine: the simulator crashes it back to its durable copy");
+                }
+                machines[g] = new PrefixCheckedMachine(m, machineHash[g], what -> sim.failure(what, null),
+                        "replica " + id + " of group " + g);
+            }
             GroupHost.Options hostOptions = new GroupHost.Options(2 * MS, 8 + rng.nextInt(193),
-                    workload == null || !workload.staleLeaseReads());
+                    workload == null || !workload.staleLeaseReads(), 1 + rng.nextInt(64));
             Node self = this;
-            GroupReplica[] slot = new GroupReplica[1];
             GroupHost<Consumer<GroupHost.AppendOutcome>> host = GroupHost.of(core, c, log, (to, m) -> sim.send(g, m),
-                    clock, this::monotonicNanos, new PrefixCheckedMachine(() -> slot[0].appliedHash, app),
+                    clock, this::monotonicNanos, machines[g],
                     rng.nextLong(), hostOptions, new GroupHost.Listener<>() {
                         @Override
                         public void outcome(Consumer<GroupHost.AppendOutcome> client, GroupHost.AppendOutcome o) {
@@ -1170,8 +1187,7 @@ public final class Simulator {
                             }
                         }
                     });
-            slot[0] = new GroupReplica(g, host);
-            groupReplicas[g] = slot[0];
+            groupReplicas[g] = new GroupReplica(g, host);
             loop.add(g, host);
         }
 
@@ -1283,6 +1299,11 @@ public final class Simulator {
                 disks[unsynced.get(i).group()].apply(unsynced.get(i).write());
             }
             unsynced.clear();
+            for (PrefixCheckedMachine m : machines) {
+                if (m != null) {
+                    m.crash();
+                }
+            }
             awaitingSync = null;
             wakeAtTrueNanos = 0;
             loop = null;

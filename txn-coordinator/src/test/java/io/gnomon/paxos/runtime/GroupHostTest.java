@@ -1,5 +1,6 @@
 package io.gnomon.paxos.runtime;
 
+import io.gnomon.paxos.DurableState;
 import io.gnomon.paxos.Message;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
@@ -32,7 +33,7 @@ class GroupHostTest {
     private static final List<Integer> MEMBERS = List.of(1, 2, 3);
 
     /** An application that keeps the commands it applied and answers a read with them, joined by commas. */
-    static final class Journal implements StateMachine {
+    static final class Journal extends InMemoryMachine {
         final List<String> applied = new ArrayList<>();
 
         @Override
@@ -41,7 +42,7 @@ class GroupHostTest {
         }
 
         @Override
-        public byte[] apply(long slot, byte[] command) {
+        protected byte[] applyCommand(long slot, byte[] command) {
             String c = new String(command, StandardCharsets.UTF_8);
             applied.add(c);
             return ("applied " + c + " at " + slot).getBytes(StandardCharsets.UTF_8);
@@ -53,14 +54,14 @@ class GroupHostTest {
         }
 
         @Override
-        public byte[] snapshot() {
+        protected byte[] encodeState() {
             return String.join(",", applied).getBytes(StandardCharsets.UTF_8);
         }
 
         @Override
-        public void restore(byte[] snapshot) {
+        protected void decodeState(byte[] state) {
             applied.clear();
-            String s = new String(snapshot, StandardCharsets.UTF_8);
+            String s = new String(state, StandardCharsets.UTF_8);
             if (!s.isEmpty()) {
                 applied.addAll(List.of(s.split(",")));
             }
@@ -96,27 +97,49 @@ class GroupHostTest {
         final Map<Integer, GroupHost<String>> hosts = new TreeMap<>();
         final Map<Integer, MemoryLog> logs = new TreeMap<>();
         final Map<Integer, Journal> machines = new TreeMap<>();
+        final Map<Integer, PaxosConfig> configs = new TreeMap<>();
+        final long compactEveryEntries;
         final ArrayDeque<Message> network = new ArrayDeque<>();
         final Set<Integer> isolated = new HashSet<>();
         /** "client: OUTCOME detail-or-result", in the order the clients heard. */
         final List<String> heard = new ArrayList<>();
 
         Group(long compactEveryEntries) {
+            this.compactEveryEntries = compactEveryEntries;
             for (int id : MEMBERS) {
                 PaxosConfig config = new PaxosConfig(id, MEMBERS, Duration.ofMillis(500).toNanos(),
                         Duration.ofMillis(100).toNanos(), Duration.ofMillis(100).toNanos(),
                         Duration.ofSeconds(2).toNanos(), PaxosLimits.DEFAULTS, 7 + id);
-                PaxosReplica core = new PaxosReplica(config, monotonicNanos, trueTime.now());
-                MemoryLog log = new MemoryLog();
-                Journal machine = new Journal();
-                logs.put(id, log);
-                machines.put(id, machine);
-                hosts.put(id, GroupHost.of(core, config, log, (to, m) -> network.add(m), trueTime,
-                        () -> monotonicNanos, machine, 1000 + id,
-                        new GroupHost.Options(Duration.ofMillis(2).toNanos(), compactEveryEntries, true),
-                        (client, o) -> heard.add(client + ": " + o.outcome() + " "
-                                + (o.result() != null ? new String(o.result(), StandardCharsets.UTF_8) : o.detail()))));
+                configs.put(id, config);
+                machines.put(id, new Journal());
+                host(id, new PaxosReplica(config, monotonicNanos, trueTime.now()), new MemoryLog());
             }
+        }
+
+        private void host(int id, PaxosReplica core, MemoryLog log) {
+            logs.put(id, log);
+            hosts.put(id, GroupHost.of(core, configs.get(id), log, (to, m) -> network.add(m), trueTime,
+                    () -> monotonicNanos, machines.get(id), 1000 + id,
+                    new GroupHost.Options(Duration.ofMillis(2).toNanos(), compactEveryEntries, true, 3),
+                    (client, o) -> heard.add(client + ": " + o.outcome() + " "
+                            + (o.result() != null ? new String(o.result(), StandardCharsets.UTF_8) : o.detail()))));
+        }
+
+        /**
+         * Replica {@code id}'s process crashes and restarts: its log keeps what was synced, its machine what it
+         * flushed; the core recovers from the log and the host starts over both.
+         */
+        void crashAndRestart(int id) {
+            MemoryLog old = logs.get(id);
+            MemoryLog log = new MemoryLog();
+            DurableState disk = new DurableState(MEMBERS);
+            for (PersistWrite w : old.written.subList(0, old.synced)) {
+                disk.apply(w);
+                log.written.add(w);
+            }
+            log.synced = log.written.size();
+            machines.get(id).crash();
+            host(id, PaxosReplica.recover(configs.get(id), disk.toRecovered(), monotonicNanos, trueTime.now()), log);
         }
 
         void turn(int id, Consumer<GroupHost<String>> inputs) {
@@ -291,6 +314,44 @@ class GroupHostTest {
         assertThat(g.hosts.get(leader).replica().compactedIndex()).as("compacted up to an applied slot")
                 .isGreaterThanOrEqualTo(4);
         assertThat(g.logs.get(leader).written).anyMatch(w -> w.getClass().getSimpleName().contains("Snapshot"));
+    }
+
+    @Test
+    void aRestartedHostGivesItsMachineOnlyTheSlotsItLacksAndALaggardCatchesUpFromChunks() {
+        Group g = new Group(4);
+        int leader = g.awaitLeaseholder();
+        int laggard = g.follower(leader);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            String c = "v" + i;
+            expected.add(c);
+            g.turn(leader, h -> h.append(c.getBytes(StandardCharsets.UTF_8), c));
+            g.drain();
+        }
+        g.isolated.add(laggard);
+        for (int i = 10; i < 30; i++) {
+            String c = "v" + i;
+            expected.add(c);
+            g.turn(leader, h -> h.append(c.getBytes(StandardCharsets.UTF_8), c));
+            g.drain();
+        }
+        assertThat(g.heard).hasSize(30).allMatch(s -> s.contains("APPLIED"));
+        assertThat(g.hosts.get(leader).replica().compactedIndex()).as("the leader compacted past the laggard")
+                .isGreaterThan(g.machines.get(laggard).appliedIndex());
+
+        // The leader restarts: its machine goes back to what it flushed (at most 4 slots behind), the core replays
+        // its log, and the host applies each missing slot once.
+        long flushed = g.hosts.get(leader).replica().compactedIndex();
+        g.crashAndRestart(leader);
+        assertThat(g.machines.get(leader).appliedIndex()).isGreaterThanOrEqualTo(flushed);
+        g.isolated.clear();
+        int now = g.awaitLeaseholder();
+        g.step(200);
+        for (int id : MEMBERS) {
+            assertThat(g.machines.get(id).applied).as("replica %d (leader now %d)", id, now)
+                    .containsExactlyElementsOf(expected);
+        }
+        assertThat(g.hosts.get(laggard).appliedIndex()).isEqualTo(g.hosts.get(now).appliedIndex());
     }
 
     @Test

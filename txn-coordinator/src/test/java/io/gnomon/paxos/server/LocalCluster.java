@@ -20,6 +20,8 @@ final class LocalCluster implements AutoCloseable {
 
     final Map<Integer, InetSocketAddress> members = new TreeMap<>();
     final Map<Integer, ReplicaServer> servers = new LinkedHashMap<>();
+    /** The state machine each replica last started with (one group each); read it only once that replica stopped. */
+    final Map<Integer, ListAppendMachine> machines = new java.util.concurrent.ConcurrentHashMap<>();
     private final Path root;
     private boolean faultAdmin;
     private ReplicaLimits replicaLimits = ReplicaLimits.DEFAULTS;
@@ -74,7 +76,11 @@ final class LocalCluster implements AutoCloseable {
                 50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits,
                 hostedBy(id), log);
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
-                ListAppendMachine::new).start();
+                () -> {
+                    ListAppendMachine m = new ListAppendMachine();
+                    machines.put(id, m);
+                    return m;
+                }).start();
         servers.put(id, s);
         return s;
     }

@@ -115,6 +115,34 @@ class ReplicaServerTest {
     }
 
     @Test
+    void aFollowerBehindTheCompactedLogCatchesUpFromASnapshot() throws Exception {
+        cluster = new LocalCluster(tmp, 3); // compacts every 50 applied entries
+        cluster.startAll();
+        client = new ReplicaClient(cluster.targets());
+        int leader = awaitLeaseHolder();
+        int laggard = cluster.members.keySet().stream().filter(id -> id != leader).findFirst().orElseThrow();
+        cluster.stop(laggard);
+        java.util.Map<String, List<Long>> acked = new java.util.TreeMap<>();
+        for (long v = 1; v <= 160; v++) {
+            String key = "k" + v % 7;
+            AppendReply r = client.append(append(key, v), T);
+            assertThat(r.getOutcome()).as(r.getDetail()).isEqualTo(Outcome.APPLIED);
+            acked.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
+        }
+        long applied = client.status(leader, T).orElseThrow().getAppliedIndex();
+
+        // Its next slot was compacted away on both others: it can only catch up from a snapshot, then the log.
+        cluster.start(laggard);
+        awaitOrDescribe(() -> client.status(laggard, Duration.ofSeconds(1)).map(StatusReply::getAppliedIndex)
+                .orElse(-1L) >= applied, "replica " + laggard + " catches up to slot " + applied);
+        cluster.stop(laggard); // its loop has ended: its machine may be read here
+        ListAppendMachine m = cluster.machines.get(laggard);
+        assertThat(m.appliedIndex()).isGreaterThanOrEqualTo(applied);
+        acked.forEach((key, values) -> assertThat(ListAppend.decodeList(m.query(key.getBytes(StandardCharsets.UTF_8))))
+                .as(key).containsExactlyElementsOf(values));
+    }
+
+    @Test
     void aLossyDuplicatingReorderingNetworkBetweenReplicasLosesNoAcknowledgedAppend() throws Exception {
         cluster = new LocalCluster(tmp, 3).withFaultAdmin();
         cluster.startAll();
