@@ -1,7 +1,7 @@
 package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.runtime.IncompleteInstallException;
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.store.GroupStore;
 import io.gnomon.paxos.store.Mutation;
 import io.gnomon.paxos.store.Row;
@@ -26,7 +26,7 @@ import java.util.List;
  * slot to apply (0 when empty); {@code appliedIndex() == group.appliedIndex() + 1} and a slot is written as the
  * group's applied index.
  */
-abstract class StoredGroupMachine implements StoredMachine {
+abstract class StoredGroupMachine implements StateMachine {
     /** Reads see every version: versions are at timestamp = slot, and nothing is read at an older slot yet. */
     static final long LATEST = Long.MAX_VALUE;
     /** [u8 kind][i64 sourceGroupId][i64 appliedIndex][i64 gcWatermark][i32 sequence][u8 last] then the payload. */
@@ -89,15 +89,21 @@ abstract class StoredGroupMachine implements StoredMachine {
             throw new IllegalArgumentException("group " + group.groupId() + ": slot " + slot + " is negative");
         }
         checkInstalled("apply slot " + slot);
-        if (slot <= group.appliedIndex()) {
-            throw new IllegalArgumentException("group " + group.groupId() + ": slot " + slot + " is below the next slot to"
-                    + " apply, " + (group.appliedIndex() + 1) + ": each slot is applied once (replay from appliedIndex())");
+        if (slot != group.appliedIndex() + 1) {
+            throw new IllegalStateException("group " + group.groupId() + ": slot " + slot + " applied out of order: the"
+                    + " next slot to apply is " + (group.appliedIndex() + 1) + " (each slot once, in order; replay from"
+                    + " appliedIndex())");
         }
         if (command == null) {
             group.apply(slot, List.of());
             return null;
         }
-        return applyCommand(slot, command);
+        try {
+            return applyCommand(slot, command);
+        } catch (IllegalArgumentException e) {
+            group.apply(slot, List.of()); // the slot is applied as nothing, as on every replica (StateMachine#apply)
+            throw e;
+        }
     }
 
     /**

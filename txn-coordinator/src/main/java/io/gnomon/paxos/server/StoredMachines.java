@@ -1,7 +1,7 @@
 package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.PaxosLimits;
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.store.StoreLimits;
 import io.gnomon.paxos.store.StoreOpenException;
 import io.gnomon.paxos.store.VersionedStore;
@@ -17,7 +17,7 @@ import java.util.Set;
  *
  * <pre>{@code
  * try (StoredMachines machines = StoredMachines.open(dataDir)) {   // StoreOpenException: LOCKED, CORRUPT, OTHER
- *     StoredMachine m = machines.machine("list-append", groupId);
+ *     StateMachine m = machines.machine("list-append", groupId);
  *     long next = m.appliedIndex();           // replay the group's log from here (IncompleteInstallException: fetch a snapshot)
  *     m.apply(next, command);
  *     machines.flusher().flushAll();          // once per loop turn or period, for every group
@@ -66,7 +66,7 @@ public final class StoredMachines implements AutoCloseable {
      * @throws IllegalArgumentException for an unknown kind
      * @throws IllegalStateException    if the group is already open, or holds another kind's data
      */
-    public StoredMachine machine(String kind, long groupId) {
+    public StateMachine machine(String kind, long groupId) {
         return switch (kind) {
             case "list-append" -> listAppend(groupId);
             case "counter" -> counter(groupId);

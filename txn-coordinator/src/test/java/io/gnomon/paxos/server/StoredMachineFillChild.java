@@ -1,6 +1,6 @@
 package io.gnomon.paxos.server;
 
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -27,8 +27,8 @@ public final class StoredMachineFillChild {
         int appends = Integer.parseInt(args[3]);
         try (StoredMachines machines = StoredMachines.open(dir)) {
             long startNanos = System.nanoTime();
-            StoredMachine kv = machines.keyValue(0);
-            StoredMachine lists = machines.listAppend(1);
+            StateMachine kv = machines.keyValue(0);
+            StateMachine lists = machines.listAppend(1);
             for (int n = 0; n < puts; n++) {
                 kv.apply(n, KeyValueMachine.put(key(n), value(n, valueBytes)));
             }

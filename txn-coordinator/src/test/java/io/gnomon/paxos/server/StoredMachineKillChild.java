@@ -1,6 +1,6 @@
 package io.gnomon.paxos.server;
 
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.store.StoreLimits;
 
 import java.io.FileDescriptor;
@@ -35,7 +35,7 @@ public final class StoredMachineKillChild {
         int groups = Integer.parseInt(args[2]);
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.US_ASCII);
         try (StoredMachines machines = StoredMachines.open(dir, LIMITS)) {
-            List<StoredMachine> ms = new ArrayList<>();
+            List<StateMachine> ms = new ArrayList<>();
             StringBuilder start = new StringBuilder("START");
             for (int g = 0; g < groups; g++) {
                 ms.add(machines.machine(kind(g), g));
@@ -45,7 +45,7 @@ public final class StoredMachineKillChild {
             out.flush();
             while (true) {
                 int g = rng.nextInt(groups);
-                StoredMachine m = ms.get(g);
+                StateMachine m = ms.get(g);
                 long slot = m.appliedIndex();
                 byte[] result = m.apply(slot, command(g, slot));
                 out.println("A " + g + " " + slot + " " + crc(result));

@@ -2,7 +2,7 @@ package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.ChildJvm;
 import io.gnomon.paxos.runtime.StateMachine;
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.store.StoreOpenException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -148,7 +148,7 @@ class StoredMachineKillNineTest {
             try (StoredMachines machines = StoredMachines.open(tmp, StoredMachineKillChild.LIMITS)) {
                 for (int g = 0; g < GROUPS; g++) {
                     String run = "seed " + seed + ", kill " + kill + ", group " + g + " (" + StoredMachineKillChild.kind(g) + ")";
-                    StoredMachine m = machines.machine(StoredMachineKillChild.kind(g), g);
+                    StateMachine m = machines.machine(StoredMachineKillChild.kind(g), g);
                     long a = m.appliedIndex();
                     assertThat(a).as(run + ": reopened applied index vs the last flush's promise").isGreaterThanOrEqualTo(reported.durable[g]);
                     assertThat(a).as(run + ": reopened applied index vs the last apply reported (+1 in flight)")
@@ -168,7 +168,7 @@ class StoredMachineKillNineTest {
     }
 
     /** The machine answers every query as an in-memory machine that applied slots [0, a), and gave the same results. */
-    private static void assertHoldsPrefix(StoredMachine m, int g, long a, List<String> crcs, String run) {
+    private static void assertHoldsPrefix(StateMachine m, int g, long a, List<String> crcs, String run) {
         StateMachine memory = switch (StoredMachineKillChild.kind(g)) {
             case "list-append" -> new ListAppendMachine();
             case "kv" -> new KeyValueMachine();
@@ -176,8 +176,8 @@ class StoredMachineKillNineTest {
         };
         for (long slot = 0; slot < a; slot++) {
             byte[] c = StoredMachineKillChild.command(g, slot);
+            byte[] result = memory.apply(slot, c);
             if (c != null) {
-                byte[] result = memory.apply(slot, c);
                 if (slot < crcs.size()) {
                     assertThat(crcs.get((int) slot)).as(run + ": result of slot " + slot).isEqualTo(StoredMachineKillChild.crc(result));
                 }

@@ -1,7 +1,7 @@
 package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.ChildJvm;
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -73,8 +73,8 @@ class StoredMachineLargerThanHeapTest {
         long liveBytes;
         try (StoredMachines machines = StoredMachines.open(dataDir)) {
             liveBytes = machines.store().liveDataBytes();
-            StoredMachine kv = machines.keyValue(0);
-            StoredMachine lists = machines.listAppend(1);
+            StateMachine kv = machines.keyValue(0);
+            StateMachine lists = machines.listAppend(1);
             assertThat(kv.appliedIndex()).as("at or past the flush, at most the 8 unflushed puts past it").isBetween((long) PUTS, PUTS + 8L);
             assertThat(lists.appliedIndex()).isEqualTo(listSlots);
             for (int n = 0; n < PUTS; n++) {

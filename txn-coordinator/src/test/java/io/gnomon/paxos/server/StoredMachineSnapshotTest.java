@@ -1,7 +1,7 @@
 package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.runtime.IncompleteInstallException;
-import io.gnomon.paxos.runtime.StoredMachine;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.store.StoreLimits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * A machine's snapshot, streamed in small chunks and installed into a fresh store under another group id, answers
  * every query as the source does and goes on giving the same results; an install cut short is reported by
- * {@link StoredMachine#appliedIndex()} until a new one finishes.
+ * {@link StateMachine#appliedIndex()} until a new one finishes.
  */
 class StoredMachineSnapshotTest {
     @TempDir
@@ -33,17 +33,17 @@ class StoredMachineSnapshotTest {
             SplittableRandom rng = new SplittableRandom(seed);
             try (StoredMachines a = StoredMachines.open(tmp.resolve(kind.name() + "-a"), LIMITS);
                  StoredMachines b = StoredMachines.open(tmp.resolve(kind.name() + "-b"), LIMITS)) {
-                StoredMachine source = a.machine(kind.name(), 1);
-                StoredMachine target = b.machine(kind.name(), 9);
+                StateMachine source = a.machine(kind.name(), 1);
+                StateMachine target = b.machine(kind.name(), 9);
                 for (long slot = 0; slot < 3_000; slot++) {
                     source.apply(slot, kind.command().apply(rng));
                 }
                 target.apply(0, kind.command().apply(new SplittableRandom(7))); // old content, to be replaced
                 int chunks = 0;
-                try (StoredMachine.SnapshotSource s = source.openSnapshot(CHUNK_BYTES)) {
+                try (StateMachine.SnapshotSource s = source.openSnapshot(CHUNK_BYTES)) {
                     source.apply(3_000, kind.command().apply(rng)); // after the snapshot: not in it
                     assertThat(s.endIndex()).isEqualTo(3_000);
-                    StoredMachine.SnapshotSink sink = target.beginInstall(s.endIndex());
+                    StateMachine.SnapshotSink sink = target.beginInstall(s.endIndex());
                     for (byte[] c; (c = s.nextChunk()) != null; chunks++) {
                         assertThat(c.length).isLessThanOrEqualTo(CHUNK_BYTES);
                         sink.add(c);
@@ -80,29 +80,29 @@ class StoredMachineSnapshotTest {
         Path targetDir = tmp.resolve("b");
         SplittableRandom rng = new SplittableRandom(1);
         try (StoredMachines a = StoredMachines.open(sourceDir, LIMITS); StoredMachines b = StoredMachines.open(targetDir, LIMITS)) {
-            StoredMachine source = a.listAppend(1);
+            StateMachine source = a.listAppend(1);
             for (long slot = 0; slot < 2_000; slot++) {
                 source.apply(slot, StoredMachineEquivalenceTest.listAppendTxn(rng));
             }
-            StoredMachine target = b.listAppend(1);
+            StateMachine target = b.listAppend(1);
             target.apply(0, StoredMachineEquivalenceTest.listAppendTxn(rng));
-            try (StoredMachine.SnapshotSource s = source.openSnapshot(CHUNK_BYTES)) {
-                StoredMachine.SnapshotSink sink = target.beginInstall(s.endIndex());
+            try (StateMachine.SnapshotSource s = source.openSnapshot(CHUNK_BYTES)) {
+                StateMachine.SnapshotSink sink = target.beginInstall(s.endIndex());
                 sink.add(s.nextChunk());
                 assertThatThrownBy(sink::finish).hasMessageContaining("finish before the last chunk");
                 assertThatThrownBy(target::appliedIndex).isInstanceOf(IncompleteInstallException.class);
             } // the process "crashes" here: the store closes (and flushes) with the install unfinished
         }
         try (StoredMachines a = StoredMachines.open(sourceDir, LIMITS); StoredMachines b = StoredMachines.open(targetDir, LIMITS)) {
-            StoredMachine source = a.listAppend(1);
-            StoredMachine target = b.listAppend(1);
+            StateMachine source = a.listAppend(1);
+            StateMachine target = b.listAppend(1);
             assertThatThrownBy(target::appliedIndex).isInstanceOf(IncompleteInstallException.class)
                     .hasMessageContaining("interrupted by a crash").hasMessageContaining("fetch a snapshot");
             assertThatThrownBy(() -> target.query(new byte[] {'a'})).isInstanceOf(IncompleteInstallException.class);
             assertThatThrownBy(() -> target.apply(5_000, null)).isInstanceOf(IncompleteInstallException.class);
             assertThatThrownBy(() -> target.openSnapshot(CHUNK_BYTES)).isInstanceOf(IncompleteInstallException.class);
-            try (StoredMachine.SnapshotSource s = source.openSnapshot(CHUNK_BYTES)) {
-                StoredMachine.SnapshotSink sink = target.beginInstall(s.endIndex());
+            try (StateMachine.SnapshotSource s = source.openSnapshot(CHUNK_BYTES)) {
+                StateMachine.SnapshotSink sink = target.beginInstall(s.endIndex());
                 for (byte[] c; (c = s.nextChunk()) != null; ) {
                     sink.add(c);
                 }
@@ -118,16 +118,16 @@ class StoredMachineSnapshotTest {
     @Test
     void snapshotsOfAnotherKindTooSmallChunksAndOldSnapshotsAreRefused() throws Exception {
         try (StoredMachines m = StoredMachines.open(tmp, LIMITS)) {
-            StoredMachine kv = m.keyValue(1);
-            StoredMachine counter = m.counter(2);
+            StateMachine kv = m.keyValue(1);
+            StateMachine counter = m.counter(2);
             kv.apply(0, KeyValueMachine.put(new byte[] {1}, new byte[] {2}));
             counter.apply(0, new byte[] {1});
             counter.apply(1, new byte[] {1});
             assertThatThrownBy(() -> kv.openSnapshot(CHUNK_BYTES - 1)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("maxChunkBytes must be >= " + CHUNK_BYTES);
             assertThatThrownBy(() -> counter.beginInstall(2)).hasMessageContaining("does not advance past this machine's applied index 2");
-            try (StoredMachine.SnapshotSource s = kv.openSnapshot(CHUNK_BYTES)) {
-                StoredMachine.SnapshotSink sink = counter.beginInstall(5);
+            try (StateMachine.SnapshotSource s = kv.openSnapshot(CHUNK_BYTES)) {
+                StateMachine.SnapshotSink sink = counter.beginInstall(5);
                 assertThatThrownBy(() -> sink.add(s.nextChunk())).isInstanceOf(IllegalArgumentException.class)
                         .hasMessageContaining("machine kind 'k' (107) offered to a machine of kind 'c'");
             }
