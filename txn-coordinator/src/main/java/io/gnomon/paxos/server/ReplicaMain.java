@@ -38,8 +38,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
         versionProvider = VersionProvider.class,
         // Each example line stays under the 80-column help width: picocli wraps a longer one without a backslash,
         // and a pasted example then starts a smaller group than it names.
-        description = {"Runs one replica of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a Chronicle"
-                + " log, peers and clients over gRPC.", "",
+        description = {"Runs one replica process of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a"
+                + " write-ahead log, each group's state machine on the process's RocksDB store (--store), peers and"
+                + " clients over gRPC.", "",
                 "Example (3 replicas on one host):",
                 "  bin/replica --id 1 --member 1=127.0.0.1:7401 \\",
                 "      --member 2=127.0.0.1:7402 --member 3=127.0.0.1:7403 \\",
