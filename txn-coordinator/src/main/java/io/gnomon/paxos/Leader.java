@@ -287,6 +287,16 @@ final class Leader {
         }
     }
 
+    /**
+     * When {@link #tick} next does something: the heartbeat (which carries the retransmissions), or the step-down
+     * of a leader that has heard no majority for twice the election timeout, whichever is first.
+     */
+    long nextTickNanos() {
+        long heartbeat = lastHeartbeatNanos + st.config.heartbeatIntervalNanos();
+        long stepDown = lastMajorityContactNanos + 2 * st.config.electionTimeoutNanos() + 1;
+        return stepDown - heartbeat < 0 ? stepDown : heartbeat;
+    }
+
     private void sendAppends(int f) {
         Progress p = progress.get(f);
         if (p == null) {

@@ -336,7 +336,7 @@ public final class Simulator {
             case TICK -> {
                 Node node = nodes[e.node];
                 if (node.up() && !node.clockOut) {
-                    node.turn(this, GroupLoop::tickAll);
+                    node.turn(this, loop -> loop.tickDue(node.monotonicNanos()));
                     node.maybeResync();
                 }
                 schedule(10 * MS + rng.nextLong(2 * MS), Kind.TICK, e.node, null);
