@@ -1,0 +1,129 @@
+package io.gnomon.paxos.server;
+
+import io.gnomon.paxos.grpc.AppendReply;
+import io.gnomon.paxos.grpc.Outcome;
+import io.gnomon.paxos.grpc.ReadRequest;
+import io.gnomon.paxos.grpc.ReplicaGrpc;
+import io.gnomon.paxos.grpc.StatusRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * A process's groups on a pool of loop threads: three processes over real gRPC on loopback, each hosting twelve
+ * groups on three loops. Every group elects, applies and serves reads whichever loop drives it; requests reach
+ * their group's loop; a group no process hosts is NOT_FOUND still.
+ */
+class LoopPoolServerTest {
+    private static final Duration T = Duration.ofSeconds(30);
+    private static final int GROUPS = 12;
+
+    @TempDir
+    Path tmp;
+
+    private LocalCluster cluster;
+    private final Map<Long, ReplicaClient> clients = new TreeMap<>();
+
+    @AfterEach
+    void tearDown() {
+        clients.values().forEach(ReplicaClient::close);
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private ReplicaClient client(long group) {
+        return clients.computeIfAbsent(group,
+                g -> new ReplicaClient(cluster.targets(), ReplicaClient.AppendCalls.STREAM, g));
+    }
+
+    private static byte[] append(String key, long v) {
+        return ListAppend.encodeTxn(List.of(ListAppend.Op.append(key, v)));
+    }
+
+    @Test
+    void everyGroupElectsAppliesAndServesOnItsOwnLoop() throws Exception {
+        Map<Long, List<Integer>> groups = new TreeMap<>();
+        for (long g = 1; g <= GROUPS; g++) {
+            groups.put(g, List.of(1, 2, 3));
+        }
+        cluster = new LocalCluster(tmp, 3).withGroups(groups).withLimits(ReplicaLimits.DEFAULTS.withLoopThreads(3));
+        cluster.startAll();
+        for (ReplicaServer s : cluster.servers.values()) {
+            assertThat(s.loopThreads()).isEqualTo(3);
+        }
+        assertThat(Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                .filter(n -> n.startsWith("replica-1-loop-")).sorted().toList())
+                .containsExactly("replica-1-loop-0", "replica-1-loop-1", "replica-1-loop-2");
+
+        // Appends to every group at once: each loop takes its groups' appends in its own turns.
+        List<CompletableFuture<AppendReply>> replies = new ArrayList<>();
+        for (long g = 1; g <= GROUPS; g++) {
+            for (long v = 1; v <= 3; v++) {
+                replies.add(client(g).appendAsync(append("k", g * 100 + v), T));
+            }
+        }
+        for (CompletableFuture<AppendReply> f : replies) {
+            // APPLIED, or (a leader change while the groups settle) UNKNOWN: not a refusal at the door
+            assertThat(f.get(T.toMillis(), TimeUnit.MILLISECONDS).getRejected()).isFalse();
+        }
+        for (long g = 1; g <= GROUPS; g++) {
+            AppendReply r = client(g).append(append("k", g * 100 + 9), T);
+            assertThat(r.getOutcome()).as("group %d: %s", g, r.getDetail()).isEqualTo(Outcome.APPLIED);
+        }
+        for (long g = 1; g <= GROUPS; g++) {
+            long group = g;
+            List<Long> read = ListAppend.decodeList(client(g).read("k".getBytes(StandardCharsets.UTF_8), T)
+                    .orElseThrow().getResult().toByteArray());
+            assertThat(read).as("group %d reads its own appends only", g)
+                    .allMatch(v -> v / 100 == group).endsWith(g * 100 + 9);
+        }
+        for (int p = 1; p <= 3; p++) {
+            for (long g = 1; g <= GROUPS; g++) {
+                assertThat(client(g).status(p, T)).as("group %d on process %d", g, p).isPresent()
+                        .hasValueSatisfying(s -> assertThat(s.getHostedGroupsCount()).isEqualTo(GROUPS));
+            }
+        }
+
+        ManagedChannel ch = NettyChannelBuilder.forTarget(cluster.targets().get(2)).usePlaintext().build();
+        try {
+            var stub = ReplicaGrpc.newBlockingStub(ch).withDeadlineAfter(T.toMillis(), TimeUnit.MILLISECONDS);
+            StatusRuntimeException status = assertThrows(StatusRuntimeException.class,
+                    () -> stub.status(StatusRequest.newBuilder().setGroup(GROUPS + 1).build()));
+            assertThat(status.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.NOT_FOUND);
+            assertThat(status.getStatus().getDescription()).contains("group " + (GROUPS + 1));
+            StatusRuntimeException read = assertThrows(StatusRuntimeException.class,
+                    () -> stub.read(ReadRequest.newBuilder().setGroup(GROUPS + 1).build()));
+            assertThat(read.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.NOT_FOUND);
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    @Test
+    void neverMoreLoopsThanGroups() {
+        assertThat(ReplicaLimits.DEFAULTS.withLoopThreads(4).loopThreadsFor(2)).isEqualTo(2);
+        assertThat(ReplicaLimits.DEFAULTS.withLoopThreads(0).loopThreadsFor(1000))
+                .isEqualTo(Math.min(1000, Runtime.getRuntime().availableProcessors()));
+        assertThat(ReplicaLimits.DEFAULTS.loopThreads()).as("one per core by default").isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplicaLimits.DEFAULTS.withLoopThreads(-1))
+                .hasMessage("loopThreads -1: must be >= 0");
+    }
+}
