@@ -263,6 +263,9 @@ public final class ReplicaServer implements AutoCloseable {
                     options.limits().maxQueuedBytesPerPeer() * Math.max(1, targets.size() - 1));
             outbound = faults;
         }
+        for (Loop l : loops) {
+            l.outbox = new TurnOutbox(me, outbound);
+        }
         GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
                 options.compactEveryEntries(), options.leaseChecksOnReads());
         SecureRandom random = new SecureRandom();
@@ -274,12 +277,12 @@ public final class ReplicaServer implements AutoCloseable {
                 DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
                         g.getValue(), false);
                 stores.put(groupId, store);
+                Loop owner = loops[owners.size() % loops.length];
                 GroupHost<AppendReplyTo> host = GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()),
-                        store, outbound.forGroup(groupId), trueTime, System::nanoTime, machine.get(),
+                        store, owner.outbox.forGroup(groupId), trueTime, System::nanoTime, machine.get(),
                         random.nextLong(), hostOptions, new HostListener(groupId));
                 hosts.put(groupId, host);
                 options.coreHook().accept(host.replica());
-                Loop owner = loops[owners.size() % loops.length];
                 owners.put(groupId, owner);
                 owner.groups.add(groupId, host);
             }
@@ -362,8 +365,15 @@ public final class ReplicaServer implements AutoCloseable {
     private final class Loop {
         final int index;
         final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(options.limits().maxInboxItems());
-        final GroupLoop<AppendReplyTo> groups = new GroupLoop<>(written -> written.forEach(g -> stores.get(g).sync()));
+        /** What the loop's turns send: per peer process, one frame a turn for every group's messages. */
+        TurnOutbox outbox;
+        final GroupLoop<AppendReplyTo> groups = new GroupLoop<>(written -> {
+            outbox.flush(); // what left before the sync (a leader's Accepts) does not wait for it
+            written.forEach(g -> stores.get(g).sync());
+        });
         private Thread thread;
+        /** {@link GroupLoop#ticks} as of the last turn, for other threads. */
+        volatile long ticks;
         // Statistics, logged at DEBUG every 5 s (io.gnomon.paxos.server.ReplicaServer): how big batches are and
         // what a turn costs, the first things to look at when throughput disappoints.
         private long statTurns;
@@ -432,6 +442,8 @@ public final class ReplicaServer implements AutoCloseable {
                         nextTick = now + options.tickNanos();
                     }
                     groups.endTurn();
+                    outbox.flush();
+                    ticks = groups.ticks();
                     countTurn(System.nanoTime() - t0);
                 }
             } catch (InterruptedException e) {
@@ -575,6 +587,24 @@ public final class ReplicaServer implements AutoCloseable {
                 .setGroup(group).addAllHostedGroups(hosts.keySet()).build();
     }
 
+    /** Frames and messages this process has sent to its peers (tests look at them). */
+    long framesSent() {
+        return transport.framesSent();
+    }
+
+    long messagesSent() {
+        return transport.messagesSent();
+    }
+
+    /** Group ticks of every loop so far (tests look at them); read from another thread, so a rough figure. */
+    long groupTicks() {
+        long n = 0;
+        for (Loop l : loops) {
+            n += l.ticks;
+        }
+        return n;
+    }
+
     /** The fault harness's network in front of the transport, or null without {@code faultAdmin} (tests look at it). */
     FaultyTransport faults() {
         return faults;
@@ -597,6 +627,16 @@ public final class ReplicaServer implements AutoCloseable {
 
                 @Override
                 public void onNext(PeerFrame frame) {
+                    if (frame.getBatchCount() == 0) {
+                        onMessage(frame);
+                        return;
+                    }
+                    for (PeerFrame f : frame.getBatchList()) {
+                        onMessage(f);
+                    }
+                }
+
+                private void onMessage(PeerFrame frame) {
                     Message m;
                     try {
                         m = codec.decode(frame.getPayload().toByteArray());

@@ -117,6 +117,41 @@ class LoopPoolServerTest {
         }
     }
 
+    /**
+     * Idle groups: a leader is ticked once per heartbeat, a follower not at all, and what a loop's turn sends a peer
+     * goes in one frame, so the frames between processes grow with loops and turns, not with groups.
+     */
+    @Test
+    void idleGroupsAreNotTickedEachAndShareFramesToAPeer() throws Exception {
+        int groupCount = 48;
+        Map<Long, List<Integer>> groups = new TreeMap<>();
+        for (long g = 1; g <= groupCount; g++) {
+            groups.put(g, List.of(1, 2, 3));
+        }
+        cluster = new LocalCluster(tmp, 3).withGroups(groups).withLimits(ReplicaLimits.DEFAULTS.withLoopThreads(2));
+        cluster.startAll();
+        for (long g = 1; g <= groupCount; g++) {
+            long group = g;
+            await().atMost(T).pollInterval(Duration.ofMillis(20))
+                    .until(() -> client(group).leaseHolder(Duration.ofSeconds(1)).isPresent());
+        }
+        ReplicaServer s = cluster.servers.get(1);
+        long frames0 = s.framesSent();
+        long messages0 = s.messagesSent();
+        long ticks0 = s.groupTicks();
+        // Idle: every group's leader heartbeats (50 ms) and its followers answer; wait for a few thousand messages.
+        await().atMost(T).pollInterval(Duration.ofMillis(50)).until(() -> s.messagesSent() - messages0 >= 3000);
+        long frames = s.framesSent() - frames0;
+        long messages = s.messagesSent() - messages0;
+        long ticks = s.groupTicks() - ticks0;
+        System.out.printf("idle %d groups, process 1: %d messages in %d frames, %d group ticks%n", groupCount,
+                messages, frames, ticks);
+        assertThat(frames).as("frames carry several groups' messages each").isLessThan(messages);
+        // A tick of every group every 5 ms tick would be 48 per tick; each leader heartbeats every 50 ms, so the
+        // process's ticks are about its leaderships per 50 ms, a fraction of its messages (each heartbeat is two).
+        assertThat(ticks).as("only leaders are ticked, once per heartbeat").isLessThan(messages / 2);
+    }
+
     @Test
     void neverMoreLoopsThanGroups() {
         assertThat(ReplicaLimits.DEFAULTS.withLoopThreads(4).loopThreadsFor(2)).isEqualTo(2);
