@@ -67,8 +67,9 @@ class SimulatorTest {
     }
 
     /**
-     * Issue 19: eight groups on every process, sharing its loop, its log (one sync per turn, a crash losing every
-     * group's unsynced writes) and its transport; every check holds per group.
+     * Issue 19: eight groups on every process, dealt over its loops ({@code Simulator.LOOPS_PER_PROCESS}, each with
+     * its own turn and sync, as a replica server's loop threads), sharing its log (a crash losing every group's
+     * unsynced writes) and its transport; every check holds per group.
      */
     @Test
     void eightGroupsPerProcessThreeAndFiveReplicas() {
