@@ -97,11 +97,24 @@ public final class ReplicaServer implements AutoCloseable {
      *                            of every member. Group 1's log is in {@code dataDir} itself (where a one-group
      *                            replica always kept it, so old data dirs stay readable), every other group's in
      *                            {@code dataDir/group-<id>/}
+     * @param clientAddress       where clients reach this process (a cluster file's {@code client} address): the
+     *                            {@code Replica}, health, reflection and {@code FaultAdmin} services there, only
+     *                            {@code Peer} (and health) on {@code members.get(id)}; null (the other
+     *                            constructors): every service on the one address in {@code members}, as before
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                           boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
-                          ReplicaLimits limits, Map<Long, List<Integer>> groups) {
+                          ReplicaLimits limits, Map<Long, List<Integer>> groups, InetSocketAddress clientAddress) {
+        /** These groups, every service on the peer address (no separate client port). */
+        public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
+                       PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
+                       boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
+                       ReplicaLimits limits, Map<Long, List<Integer>> groups) {
+            this(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos, faultAdmin,
+                    coreHook, leaseChecksOnReads, limits, groups, null);
+        }
+
         /** One group, {@link #GROUP}, of every member: a one-group replica as before groups. */
         public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                        PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
@@ -133,6 +146,10 @@ public final class ReplicaServer implements AutoCloseable {
                 copy.put(g, List.copyOf(ms));
             });
             groups = Collections.unmodifiableMap(copy);
+            if (clientAddress != null && clientAddress.equals(members.get(id))) {
+                throw new IllegalArgumentException("clientAddress " + clientAddress + " is process " + id
+                        + "'s peer address; give a different one, or null to serve clients there");
+            }
             if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
                 throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
                         + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
@@ -158,6 +175,8 @@ public final class ReplicaServer implements AutoCloseable {
     /** The loop's turn over its groups: one sync per turn for every group that wrote (each group's log, today). */
     private GroupLoop<AppendReplyTo> groups;
     private Server server;
+    /** The client port's server, or {@link #server} itself without {@link Options#clientAddress}. */
+    private Server clientServer;
     private Thread loop;
     private volatile boolean running;
     private boolean closed;
@@ -280,25 +299,39 @@ public final class ReplicaServer implements AutoCloseable {
             throw e;
         }
         InetSocketAddress bind = options.members().get(me);
-        // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
-        // no executor hop per call.
-        NettyServerBuilder b = NettyServerBuilder.forAddress(bind).directExecutor()
-                .maxInboundMessageSize(options.limits().maxMessageBytes())
-                .addService(new PeerService())
-                .addService(new ClientService())
-                .addService(health.service())
-                .addService(ProtoReflectionServiceV1.newInstance());
+        NettyServerBuilder peers = serverOn(bind).addService(new PeerService());
+        // With a client address the peer port serves peers only (docs/cluster-file.md, "Ports").
+        NettyServerBuilder clients = options.clientAddress() == null ? peers : serverOn(options.clientAddress());
+        clients.addService(new ClientService());
         if (options.faultAdmin()) {
-            b.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
+            clients.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
         }
-        server = b.build().start();
+        server = peers.build().start();
+        try {
+            clientServer = clients == peers ? server : clients.build().start();
+        } catch (IOException e) {
+            close();
+            throw new IOException("client address " + options.clientAddress() + ": " + e.getMessage(), e);
+        }
         running = true;
         loop = new Thread(this::runLoop, "replica-" + me + "-loop");
         loop.start();
-        LOG.info("replica {} serving on {}:{} (processes {}, groups {}, sync {}, lease {} ms, data {})", me,
-                bind.getHostString(), server.getPort(), options.members(), options.groups(), options.syncPolicy(),
+        LOG.info("replica {} serving on {}:{}{} (processes {}, groups {}, sync {}, lease {} ms, data {})", me,
+                bind.getHostString(), server.getPort(), clientServer == server ? ""
+                        : ", clients on " + options.clientAddress().getHostString() + ":" + clientServer.getPort(),
+                options.members(), options.groups(), options.syncPolicy(),
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir());
         return this;
+    }
+
+    /** A server on {@code address} with health and reflection, whose handlers run on the transport threads. */
+    private NettyServerBuilder serverOn(InetSocketAddress address) {
+        // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
+        // no executor hop per call.
+        return NettyServerBuilder.forAddress(address).directExecutor()
+                .maxInboundMessageSize(options.limits().maxMessageBytes())
+                .addService(health.service())
+                .addService(ProtoReflectionServiceV1.newInstance());
     }
 
     /** Where group {@code groupId}'s log lives: group 1 in {@code dataDir} itself (the one-group layout), others below. */
@@ -328,8 +361,14 @@ public final class ReplicaServer implements AutoCloseable {
         return requested == 0 ? GROUP : requested;
     }
 
+    /** The peer port (and the client port too without {@link Options#clientAddress}). */
     public int port() {
         return server.getPort();
+    }
+
+    /** The port clients connect to: {@link #port()} unless {@link Options#clientAddress} is given. */
+    public int clientPort() {
+        return clientServer.getPort();
     }
 
     // ------------------------------------------------------------------ the event loop
@@ -649,6 +688,9 @@ public final class ReplicaServer implements AutoCloseable {
         closed = true;
         running = false;
         health.stopped();
+        if (clientServer != null && clientServer != server) {
+            clientServer.shutdownNow();
+        }
         if (server != null) {
             server.shutdownNow();
         }
