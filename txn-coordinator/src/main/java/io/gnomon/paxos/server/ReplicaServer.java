@@ -55,7 +55,7 @@ import java.util.function.Supplier;
  * over the group's own Chronicle log, the {@link StateMachine}, batching, client outcomes, the read fence,
  * compaction); peer processes reached through one {@link GrpcTransport} stream each, shared by every group (each
  * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
- * absent = 1); and one event loop thread that runs every turn through a {@link GroupLoop} over all the groups (the
+ * absent = 1), on the peer port or, given {@link Options#clientAddress}, on a client port of its own; and one event loop thread that runs every turn through a {@link GroupLoop} over all the groups (the
  * same turn the simulator's processes run) and makes every call into the hosts (docs/paxos.md, "Replica
  * processes" and "Many groups per process"). Replica id == process id in every group. The host's behaviour (what
  * an append's outcome is, when a lease read is served) is described there; this class only carries requests to
