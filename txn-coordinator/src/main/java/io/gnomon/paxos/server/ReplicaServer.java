@@ -61,7 +61,8 @@ import java.util.function.Supplier;
  * StateMachine}, batching, client outcomes, the read fence, compaction); peer processes reached through one {@link
  * GrpcTransport} stream each, shared by every group (each
  * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
- * absent = 1); and a fixed pool of loop threads ({@link ReplicaLimits#loopThreads}, about one per core), each
+ * absent = 1), on the peer port or, given {@link Options#clientAddress}, on a client port of its own; and a fixed
+ * pool of loop threads ({@link ReplicaLimits#loopThreads}, about one per core), each
  * owning a shard of the groups (in group id order, dealt round-robin) with its own inbox and its own {@link
  * GroupLoop} (the same turn the simulator's processes run): a group's every call is made by its loop's thread, so
  * each group stays single-threaded, and each loop syncs once per turn for its groups that wrote (docs/paxos.md,
@@ -130,18 +131,23 @@ public final class ReplicaServer implements AutoCloseable {
      * @param log                 the durable log: one process log in {@code dataDir/wal/} (the other constructors'
      *                            default) or a Chronicle log per group; a data dir written with one is refused by
      *                            the other
+     * @param clientAddress       where clients reach this process (a cluster file's {@code client} address): the
+     *                            {@code Replica}, health, reflection and {@code FaultAdmin} services there, only
+     *                            {@code Peer} (and health) on {@code members.get(id)}; null (the other
+     *                            constructors): every service on the one address in {@code members}, as before
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                           boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
-                          ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log) {
-        /** With the process log. */
+                          ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log,
+                          InetSocketAddress clientAddress) {
+        /** With the process log, every service on the peer address (no separate client port). */
         public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                        PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                        boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
                        ReplicaLimits limits, Map<Long, List<Integer>> groups) {
             this(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos, faultAdmin,
-                    coreHook, leaseChecksOnReads, limits, groups, LogKind.PROCESS);
+                    coreHook, leaseChecksOnReads, limits, groups, LogKind.PROCESS, null);
         }
 
         /** One group, {@link #GROUP}, of every member: a one-group replica as before groups. */
@@ -176,6 +182,10 @@ public final class ReplicaServer implements AutoCloseable {
                 copy.put(g, List.copyOf(ms));
             });
             groups = Collections.unmodifiableMap(copy);
+            if (clientAddress != null && clientAddress.equals(members.get(id))) {
+                throw new IllegalArgumentException("clientAddress " + clientAddress + " is process " + id
+                        + "'s peer address; give a different one, or null to serve clients there");
+            }
             if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
                 throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
                         + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
@@ -186,7 +196,7 @@ public final class ReplicaServer implements AutoCloseable {
         /** The same options with {@code kind} of log. */
         public Options withLog(LogKind kind) {
             return new Options(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos,
-                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind);
+                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind, clientAddress);
         }
     }
 
@@ -214,6 +224,8 @@ public final class ReplicaServer implements AutoCloseable {
      */
     private final Map<Long, Loop> owners = new HashMap<>();
     private Server server;
+    /** The client port's server, or {@link #server} itself without {@link Options#clientAddress}. */
+    private Server clientServer;
     private volatile boolean running;
     private boolean closed;
 
@@ -329,25 +341,29 @@ public final class ReplicaServer implements AutoCloseable {
             throw e;
         }
         InetSocketAddress bind = options.members().get(me);
-        // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
-        // no executor hop per call.
-        NettyServerBuilder b = NettyServerBuilder.forAddress(bind).directExecutor()
-                .maxInboundMessageSize(options.limits().maxMessageBytes())
-                .addService(new PeerService())
-                .addService(new ClientService())
-                .addService(health.service())
-                .addService(ProtoReflectionServiceV1.newInstance());
+        NettyServerBuilder peers = serverOn(bind).addService(new PeerService());
+        // With a client address the peer port serves peers only (docs/cluster-file.md, "Ports").
+        NettyServerBuilder clients = options.clientAddress() == null ? peers : serverOn(options.clientAddress());
+        clients.addService(new ClientService());
         if (options.faultAdmin()) {
-            b.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
+            clients.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
         }
-        server = b.build().start();
+        server = peers.build().start();
+        try {
+            clientServer = clients == peers ? server : clients.build().start();
+        } catch (IOException e) {
+            close();
+            throw new IOException("client address " + options.clientAddress() + ": " + e.getMessage(), e);
+        }
         running = true;
         for (Loop l : loops) {
             l.start();
         }
-        LOG.info("replica {} serving on {}:{} (processes {}, groups {}, {} loop threads, {} log, sync {}, lease {} ms,"
-                        + " data {})", me, bind.getHostString(), server.getPort(), options.members(), options.groups(),
-                loops.length, options.log().name().toLowerCase(java.util.Locale.ROOT), options.syncPolicy(),
+        LOG.info("replica {} serving on {}:{}{} (processes {}, groups {}, {} loop threads, {} log, sync {}, lease {} ms,"
+                        + " data {})", me, bind.getHostString(), server.getPort(), clientServer == server ? ""
+                        : ", clients on " + options.clientAddress().getHostString() + ":" + clientServer.getPort(),
+                options.members(), options.groups(), loops.length,
+                options.log().name().toLowerCase(java.util.Locale.ROOT), options.syncPolicy(),
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir());
         return this;
     }
@@ -444,6 +460,16 @@ public final class ReplicaServer implements AutoCloseable {
         return found;
     }
 
+    /** A server on {@code address} with health and reflection, whose handlers run on the transport threads. */
+    private NettyServerBuilder serverOn(InetSocketAddress address) {
+        // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
+        // no executor hop per call.
+        return NettyServerBuilder.forAddress(address).directExecutor()
+                .maxInboundMessageSize(options.limits().maxMessageBytes())
+                .addService(health.service())
+                .addService(ProtoReflectionServiceV1.newInstance());
+    }
+
     /** Where group {@code groupId}'s log lives: group 1 in {@code dataDir} itself (the one-group layout), others below. */
     static Path groupDir(Path dataDir, long groupId) {
         return groupId == GROUP ? dataDir : dataDir.resolve("group-" + groupId);
@@ -471,8 +497,14 @@ public final class ReplicaServer implements AutoCloseable {
         return requested == 0 ? GROUP : requested;
     }
 
+    /** The peer port (and the client port too without {@link Options#clientAddress}). */
     public int port() {
         return server.getPort();
+    }
+
+    /** The port clients connect to: {@link #port()} unless {@link Options#clientAddress} is given. */
+    public int clientPort() {
+        return clientServer.getPort();
     }
 
     // ------------------------------------------------------------------ the loop threads
@@ -907,6 +939,9 @@ public final class ReplicaServer implements AutoCloseable {
         closed = true;
         running = false;
         health.stopped();
+        if (clientServer != null && clientServer != server) {
+            clientServer.shutdownNow();
+        }
         if (server != null) {
             server.shutdownNow();
         }
