@@ -8,7 +8,6 @@ import io.gnomon.paxos.cluster.ClusterFileException;
 import io.gnomon.paxos.cluster.ClusterSpec;
 import io.gnomon.paxos.cluster.GroupSpec;
 import io.gnomon.paxos.cluster.ProcessSpec;
-import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.truetime.TrueTime;
@@ -33,15 +32,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 
 /** {@code bin/replica}: one replica of a replicated log as a process (docs/paxos.md, "Replica processes"). */
 @Command(name = "replica", mixinStandardHelpOptions = true, sortOptions = false,
         versionProvider = VersionProvider.class,
         // Each example line stays under the 80-column help width: picocli wraps a longer one without a backslash,
         // and a pasted example then starts a smaller group than it names.
-        description = {"Runs one replica of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a Chronicle"
-                + " log, peers and clients over gRPC.", "",
+        description = {"Runs one replica process of a Gnomon replicated log: Multi-Paxos with TrueTime leases over a"
+                + " write-ahead log, each group's state machine on the process's RocksDB store (--store), peers and"
+                + " clients over gRPC.", "",
                 "Example (3 replicas on one host):",
                 "  bin/replica --id 1 --member 1=127.0.0.1:7401 \\",
                 "      --member 2=127.0.0.1:7402 --member 3=127.0.0.1:7403 \\",
@@ -70,8 +69,9 @@ public final class ReplicaMain implements Callable<Integer> {
     Integer process;
 
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Directory of this replica's durable log (--log "
-            + "process: wal/ in it; --log chronicle: group 1's in it, every other group's in group-N/ below it). With "
-            + "--cluster, default: the process's data-dir.")
+            + "process: wal/ in it; --log chronicle: group 1's in it, every other group's in group-N/ below it) and, "
+            + "with --store rocks, of its machines' store (store/ in it). With --cluster, default: the process's "
+            + "data-dir.")
     Path dataDir;
 
     @Option(names = "--log", defaultValue = "process", paramLabel = "process|chronicle",
@@ -107,6 +107,13 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "(keys to values; the etcd comparison's); default ${DEFAULT-VALUE}.")
     String machine;
 
+    @Option(names = "--store", defaultValue = "rocks", paramLabel = "rocks|memory",
+            description = "rocks (default): every group's machine on one RocksDB store per process in the data dir's "
+                    + "store/, flushed before the log is compacted, so a restart replays only the log's tail and the "
+                    + "state may exceed the heap; memory: in-memory machines, rebuilt from the log at each start "
+                    + "(docs/versioned-store.md).")
+    String store;
+
     @Option(names = "--compact-every", defaultValue = "100000", paramLabel = "ENTRIES",
             description = "Snapshot and compact the log every this many applied entries (0: never; default "
                     + "${DEFAULT-VALUE}).")
@@ -138,7 +145,6 @@ public final class ReplicaMain implements Callable<Integer> {
     public Integer call() throws Exception {
         ReplicaServer.Options options;
         TrueTime trueTime;
-        Supplier<StateMachine> machineFactory;
         try {
             Map<Integer, InetSocketAddress> members;
             Map<Long, List<Integer>> groups;
@@ -200,11 +206,13 @@ public final class ReplicaMain implements Callable<Integer> {
                 case "chronicle" -> ReplicaServer.LogKind.CHRONICLE;
                 default -> throw new IllegalArgumentException("--log " + logKind + ": use process or chronicle");
             };
-            machineFactory = switch (machine) {
-                case "list-append" -> ListAppendMachine::new;
-                case "counter" -> CounterMachine::new;
-                case "kv" -> KeyValueMachine::new;
-                default -> throw new IllegalArgumentException("--machine " + machine + ": use list-append, counter or kv");
+            if (!StoredMachines.KINDS.contains(machine)) {
+                throw new IllegalArgumentException("--machine " + machine + ": use list-append, counter or kv");
+            }
+            ReplicaServer.StoreKind storeKind = switch (store) {
+                case "rocks" -> ReplicaServer.StoreKind.ROCKS;
+                case "memory" -> ReplicaServer.StoreKind.MEMORY;
+                default -> throw new IllegalArgumentException("--store " + store + ": use rocks or memory");
             };
             checkTimings();
             PaxosLimits limits = PaxosLimits.DEFAULTS;
@@ -226,7 +234,7 @@ public final class ReplicaMain implements Callable<Integer> {
             }
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
-                    ReplicaLimits.DEFAULTS, groups, kind, clientAddress);
+                    ReplicaLimits.DEFAULTS, groups, kind, clientAddress, storeKind);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());
@@ -267,7 +275,7 @@ public final class ReplicaMain implements Callable<Integer> {
                 Thread.interrupted(); // an interrupt is only for the clock wait
             }
         }
-        ReplicaServer server = new ReplicaServer(options, trueTime, machineFactory);
+        ReplicaServer server = new ReplicaServer(options, trueTime, machine);
         try {
             server.start();
         } catch (IOException | RuntimeException e) {

@@ -19,6 +19,7 @@ import io.gnomon.paxos.grpc.StatusRequest;
 import io.gnomon.paxos.runtime.DurableStateStore;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLoop;
+import io.gnomon.paxos.runtime.IncompleteInstallException;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
@@ -109,6 +110,18 @@ public final class ReplicaServer implements AutoCloseable {
         CHRONICLE
     }
 
+    /** Where the groups' state machines keep their state. */
+    public enum StoreKind {
+        /**
+         * One {@link StoredMachines} (RocksDB) per process in {@code dataDir/store}, a machine per group (its key
+         * prefix): a restart replays each group's log only from what its machine flushed, and the state may be
+         * larger than the heap (docs/versioned-store.md). What {@code bin/replica} runs by default.
+         */
+        ROCKS,
+        /** In-memory machines: a restart rebuilds each from its group's log (snapshot and tail). */
+        MEMORY
+    }
+
     /**
      * How to run one replica.
      *
@@ -135,12 +148,25 @@ public final class ReplicaServer implements AutoCloseable {
      *                            {@code Replica}, health, reflection and {@code FaultAdmin} services there, only
      *                            {@code Peer} (and health) on {@code members.get(id)}; null (the other
      *                            constructors): every service on the one address in {@code members}, as before
+     * @param store               where the machines keep their state: {@link StoreKind#MEMORY} (the other
+     *                            constructors' default) or {@link StoreKind#ROCKS} in {@code dataDir/store}, which
+     *                            needs the machine-kind constructor of the server
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                           boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
                           ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log,
-                          InetSocketAddress clientAddress) {
+                          InetSocketAddress clientAddress, StoreKind store) {
+        /** With in-memory machines. */
+        public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
+                       PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
+                       boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
+                       ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log,
+                       InetSocketAddress clientAddress) {
+            this(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos, faultAdmin,
+                    coreHook, leaseChecksOnReads, limits, groups, log, clientAddress, StoreKind.MEMORY);
+        }
+
         /** With the process log, every service on the peer address (no separate client port). */
         public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                        PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
@@ -163,6 +189,7 @@ public final class ReplicaServer implements AutoCloseable {
             Objects.requireNonNull(coreHook, "coreHook");
             Objects.requireNonNull(limits, "limits");
             Objects.requireNonNull(log, "log");
+            Objects.requireNonNull(store, "store");
             if (groups == null || groups.isEmpty()) {
                 throw new IllegalArgumentException("groups: process " + id + " must host at least one group");
             }
@@ -196,13 +223,24 @@ public final class ReplicaServer implements AutoCloseable {
         /** The same options with {@code kind} of log. */
         public Options withLog(LogKind kind) {
             return new Options(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos,
-                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind, clientAddress);
+                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind, clientAddress, store);
+        }
+
+        /** The same options with the machines' state kept in {@code kind}. */
+        public Options withStore(StoreKind kind) {
+            return new Options(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos,
+                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, log, clientAddress, kind);
         }
     }
 
     private final Options options;
     private final TrueTime trueTime;
+    /** {@link StoreKind#MEMORY}: a new machine per group. */
     private final Supplier<StateMachine> machine;
+    /** {@link StoreKind#ROCKS}: the {@code --machine} kind of every group's machine ({@link StoredMachines#machine}). */
+    private final String machineKind;
+    /** {@link StoreKind#ROCKS}: the process's machines, open from {@link #start} until {@link #close}. */
+    private StoredMachines machines;
     private final MessageCodec codec;
     private final LogLimiter limiter = new LogLimiter(LOG);
     private final ReplicaHealth health;
@@ -299,7 +337,28 @@ public final class ReplicaServer implements AutoCloseable {
     private record StatusQuery(long group, StreamObserver<StatusReply> reply) {
     }
 
+    /**
+     * A server whose groups each get a new machine from {@code machine}: in-memory machines, so {@code options}
+     * must say {@link StoreKind#MEMORY}.
+     */
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
+        this(options, trueTime, Objects.requireNonNull(machine, "machine"), null);
+        if (options.store() != StoreKind.MEMORY) {
+            throw new IllegalArgumentException("store " + options.store() + ": machines from a Supplier are in memory;"
+                    + " give the machine kind instead (ReplicaServer(Options, TrueTime, String))");
+        }
+    }
+
+    /**
+     * A server whose groups each run a machine of {@code machineKind} ({@code list-append}, {@code counter} or
+     * {@code kv}, as {@code --machine} names them), in memory or on the process's store as {@code options} say.
+     */
+    public ReplicaServer(Options options, TrueTime trueTime, String machineKind) {
+        this(options, trueTime, options.store() == StoreKind.MEMORY ? memoryMachines(machineKind) : null,
+                machineKind);
+    }
+
+    private ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine, String machineKind) {
         this.options = options;
         this.loops = new Loop[options.limits().loopThreadsFor(options.groups().size())];
         for (int i = 0; i < loops.length; i++) {
@@ -307,8 +366,22 @@ public final class ReplicaServer implements AutoCloseable {
         }
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
         this.machine = machine;
+        this.machineKind = machineKind;
+        if (machine == null) {
+            StoredMachines.checkKind(machineKind);
+        }
         this.codec = new MessageCodec(options.paxos().limits());
         this.health = new ReplicaHealth(options.id(), options.faultAdmin(), LOG, loops.length);
+    }
+
+    /** The in-memory machines of {@code kind}, as {@code --machine} names them. */
+    static Supplier<StateMachine> memoryMachines(String kind) {
+        StoredMachines.checkKind(kind);
+        return switch (kind) {
+            case "list-append" -> ListAppendMachine::new;
+            case "counter" -> CounterMachine::new;
+            default -> KeyValueMachine::new;
+        };
     }
 
     /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
@@ -327,10 +400,18 @@ public final class ReplicaServer implements AutoCloseable {
         for (Loop l : loops) {
             l.outbox = new TurnOutbox(me, outbound);
         }
-        GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
-                options.compactEveryEntries(), options.leaseChecksOnReads());
         SecureRandom random = new SecureRandom();
         try {
+            GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
+                    options.compactEveryEntries(), options.leaseChecksOnReads());
+            if (options.store() == StoreKind.ROCKS) {
+                // Opened before the log: a locked or damaged store stops the start before anything is recovered.
+                machines = StoredMachines.open(options.dataDir());
+                // a stored machine's snapshot chunk holds at least one whole entry of the store's largest size
+                hostOptions = new GroupHost.Options(hostOptions.maxBatchWaitNanos(), hostOptions.compactEveryEntries(),
+                        hostOptions.leaseChecksOnReads(), Math.max(hostOptions.snapshotChunkBytes(),
+                        machines.minSnapshotChunkBytes()));
+            }
             if (options.log() == LogKind.PROCESS) {
                 startOnProcessLog(hostOptions, random);
             } else {
@@ -359,11 +440,12 @@ public final class ReplicaServer implements AutoCloseable {
         for (Loop l : loops) {
             l.start();
         }
-        LOG.info("replica {} serving on {}:{}{} (processes {}, groups {}, {} loop threads, {} log, sync {}, lease {} ms,"
-                        + " data {})", me, bind.getHostString(), server.getPort(), clientServer == server ? ""
-                        : ", clients on " + options.clientAddress().getHostString() + ":" + clientServer.getPort(),
+        LOG.info("replica {} serving on {}:{}{} (processes {}, groups {}, {} loop threads, {} log, {} machines, sync {},"
+                        + " lease {} ms, data {})", me, bind.getHostString(), server.getPort(), clientServer == server
+                        ? "" : ", clients on " + options.clientAddress().getHostString() + ":" + clientServer.getPort(),
                 options.members(), options.groups(), loops.length,
-                options.log().name().toLowerCase(java.util.Locale.ROOT), options.syncPolicy(),
+                options.log().name().toLowerCase(java.util.Locale.ROOT),
+                options.store().name().toLowerCase(java.util.Locale.ROOT), options.syncPolicy(),
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir());
         return this;
     }
@@ -402,7 +484,7 @@ public final class ReplicaServer implements AutoCloseable {
             PaxosReplica core = PaxosReplica.recover(config, state, System.nanoTime(), trueTime.now());
             Loop owner = nextOwner();
             addGroup(groupId, owner, GroupHost.of(core, config, wal.group(groupId), owner.outbox.forGroup(groupId), trueTime,
-                    System::nanoTime, machine.get(), random.nextLong(), hostOptions, new HostListener(groupId)));
+                    System::nanoTime, newMachine(groupId), random.nextLong(), hostOptions, new HostListener(groupId)));
         }
     }
 
@@ -423,9 +505,38 @@ public final class ReplicaServer implements AutoCloseable {
             stores.put(groupId, store);
             Loop owner = nextOwner();
             addGroup(groupId, owner, GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()), store,
-                    owner.outbox.forGroup(groupId), trueTime, System::nanoTime, machine.get(), random.nextLong(),
+                    owner.outbox.forGroup(groupId), trueTime, System::nanoTime, newMachine(groupId), random.nextLong(),
                     hostOptions, new HostListener(groupId)));
         }
+    }
+
+    /**
+     * Group {@code groupId}'s machine: a new in-memory one, or the group's on the process's store, which must hold
+     * a state of the group (its own kind, no install cut short by a crash).
+     */
+    private StateMachine newMachine(long groupId) throws IOException {
+        if (machines == null) {
+            return machine.get();
+        }
+        StateMachine m;
+        try {
+            m = machines.machine(machineKind, groupId);
+        } catch (IllegalStateException e) {
+            throw new IOException("group " + groupId + " in " + machines.store().directory() + ": " + e.getMessage()
+                    + " (this process runs --machine " + machineKind + ")", e);
+        }
+        try {
+            m.appliedIndex();
+        } catch (IncompleteInstallException e) {
+            m.close();
+            // Until a host fetches a snapshot from a peer at start, the operator rebuilds the machines from the logs.
+            throw new IOException("group " + groupId + "'s machine in " + machines.store().directory() + " was cut"
+                    + " short installing a snapshot (a crash during the install), so it holds no state of the group"
+                    + " and this replica cannot fetch one at start yet. To recover, stop this process and move "
+                    + machines.store().directory() + " aside (keep the log: it holds this replica's promises); at the"
+                    + " next start every group's machine is rebuilt from its log's snapshot and tail", e);
+        }
+        return m;
     }
 
     /** The loop the next group goes to: groups in id order, dealt round-robin, so no loop is left without one. */
@@ -965,6 +1076,9 @@ public final class ReplicaServer implements AutoCloseable {
         }
         if (wal != null) {
             wal.close();
+        }
+        if (machines != null) {
+            machines.close(); // after every host closed its machine: flushes the engine and releases its lock
         }
     }
 }

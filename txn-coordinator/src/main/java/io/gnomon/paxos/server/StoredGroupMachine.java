@@ -154,7 +154,7 @@ abstract class StoredGroupMachine implements StateMachine {
     public final SnapshotSource openSnapshot(int maxChunkBytes) {
         checkOpen();
         checkInstalled("stream a snapshot");
-        int min = CHUNK_HEADER_BYTES + limits.maxChunkEntryBytes();
+        int min = owner.minSnapshotChunkBytes();
         if (maxChunkBytes < min) {
             throw new IllegalArgumentException("group " + group.groupId() + ": maxChunkBytes must be >= " + min
                     + " (a chunk header and the largest key and value the store's limits allow), was " + maxChunkBytes);

@@ -8,6 +8,7 @@ import io.gnomon.paxos.store.VersionedStore;
 
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -67,12 +68,23 @@ public final class StoredMachines implements AutoCloseable {
      * @throws IllegalStateException    if the group is already open, or holds another kind's data
      */
     public StateMachine machine(String kind, long groupId) {
+        checkKind(kind);
         return switch (kind) {
             case "list-append" -> listAppend(groupId);
             case "counter" -> counter(groupId);
             case "kv" -> keyValue(groupId);
-            default -> throw new IllegalArgumentException("machine kind " + kind + ": use list-append, counter or kv");
+            default -> throw new AssertionError(kind);
         };
+    }
+
+    /** The machine kinds {@link #machine} knows, as {@code --machine} names them. */
+    public static final List<String> KINDS = List.of("list-append", "counter", "kv");
+
+    /** @throws IllegalArgumentException unless {@code kind} is one of {@link #KINDS} */
+    public static void checkKind(String kind) {
+        if (!KINDS.contains(kind)) {
+            throw new IllegalArgumentException("machine kind " + kind + ": use list-append, counter or kv");
+        }
     }
 
     public StoredListAppendMachine listAppend(long groupId) {
@@ -103,6 +115,14 @@ public final class StoredMachines implements AutoCloseable {
             release(groupId);
             throw e;
         }
+    }
+
+    /**
+     * The smallest {@code maxChunkBytes} these machines' {@link StateMachine#openSnapshot} accepts: a chunk's header
+     * and the largest key and value the store's limits allow (one entry never spans chunks).
+     */
+    public int minSnapshotChunkBytes() {
+        return StoredGroupMachine.CHUNK_HEADER_BYTES + store.limits().maxChunkEntryBytes();
     }
 
     /** The process-wide flusher: a host calls {@link StoreFlusher#flushAll()} once per turn or period. */

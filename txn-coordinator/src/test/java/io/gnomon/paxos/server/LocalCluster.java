@@ -28,6 +28,7 @@ final class LocalCluster implements AutoCloseable {
     /** Group id to members; null: the servers' default, group 1 of every member. */
     private Map<Long, List<Integer>> groups;
     private ReplicaServer.LogKind log = ReplicaServer.LogKind.PROCESS;
+    private ReplicaServer.StoreKind store = ReplicaServer.StoreKind.MEMORY;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -54,6 +55,15 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Replicas started from now on keep their list-append machines in {@code kind} ({@link #machines} records only
+     * in-memory ones).
+     */
+    LocalCluster withStore(ReplicaServer.StoreKind kind) {
+        store = kind;
+        return this;
+    }
+
     /** Replicas started from now on host these groups (each server the ones it is a member of). */
     LocalCluster withGroups(Map<Long, List<Integer>> groups) {
         this.groups = Map.copyOf(groups);
@@ -74,13 +84,15 @@ final class LocalCluster implements AutoCloseable {
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
                 50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits,
-                hostedBy(id), log, null);
-        ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
-                () -> {
+                hostedBy(id), log, null, store);
+        SystemClockTrueTime trueTime = new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1));
+        ReplicaServer s = store == ReplicaServer.StoreKind.ROCKS ? new ReplicaServer(o, trueTime, "list-append")
+                : new ReplicaServer(o, trueTime, () -> {
                     ListAppendMachine m = new ListAppendMachine();
                     machines.put(id, m);
                     return m;
-                }).start();
+                });
+        s.start();
         servers.put(id, s);
         return s;
     }

@@ -65,6 +65,21 @@ class ReplicaMainTest {
         Run log = LaunchScripts.run(dir, "replica", with(group, "--log", "rocks"));
         assertThat(log.exitCode()).isEqualTo(2);
         assertThat(log.stderr()).isEqualTo("replica: --log rocks: use process or chronicle\n");
+        Run store = LaunchScripts.run(dir, "replica", with(group, "--store", "disk"));
+        assertThat(store.exitCode()).isEqualTo(2);
+        assertThat(store.stderr()).isEqualTo("replica: --store disk: use rocks or memory\n");
+    }
+
+    @Test
+    void aLockedStoreIsARuntimeFailureNamingTheDirectoryExitOne(@TempDir Path dir) throws Exception {
+        String[] group = {"--id", "1", "--member", "1=127.0.0.1:" + ReplicaProcesses.freePort(), "--data-dir",
+                dir.resolve("r1").toString(), "--truetime", "system:1ms"};
+        try (StoredMachines holder = StoredMachines.open(dir.resolve("r1"))) {
+            Run locked = LaunchScripts.run(dir, "replica", group);
+            assertThat(locked.exitCode()).isEqualTo(1);
+            assertThat(locked.stderr()).startsWith("replica 1: cannot start: ")
+                    .contains(dir.resolve("r1").resolve("store").toString()).contains("locked");
+        }
     }
 
     @Test

@@ -4,11 +4,12 @@ import io.gnomon.paxos.ChildJvm;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.StatusReply;
+import io.gnomon.paxos.runtime.StateMachine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -37,6 +38,7 @@ import static org.awaitility.Awaitility.await;
 class ReplicaProcessTest {
     private static final long LEASE_MILLIS = 2000;
     private static final int WRITERS = 4;
+    private static final int COMPACT_EVERY = 64;
     private static final Duration T = Duration.ofSeconds(30);
     /** Failover must happen; this bound only stops a test that would otherwise wait forever. */
     private static final Duration FAILOVER_LIMIT = Duration.ofMinutes(3);
@@ -77,12 +79,17 @@ class ReplicaProcessTest {
                         + NegativeControl.TEST_ONLY_CLASS + " is not on this classpath");
     }
 
-    /** On the process log (the default) and on a Chronicle log per group. */
+    /**
+     * On the process log (the default) and on a Chronicle log per group; machines on the RocksDB store (the
+     * default) and in memory. The log is compacted every {@link #COMPACT_EVERY} entries, so a restart on the store
+     * finds its machine at what it last flushed and replays only the log above it.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"process", "chronicle"})
-    void killNineTheLeaderThenRestartAllAndFindEveryAcknowledgedWrite(String log) throws Exception {
+    @CsvSource({"process,rocks", "chronicle,rocks", "process,memory"})
+    void killNineTheLeaderThenRestartAllAndFindEveryAcknowledgedWrite(String log, String store) throws Exception {
         group = new ReplicaProcesses(tmp, 3, ChildJvm.classpath(),
-                List.of("--truetime", "system:1ms", "--lease-ms", String.valueOf(LEASE_MILLIS), "--log", log));
+                List.of("--truetime", "system:1ms", "--lease-ms", String.valueOf(LEASE_MILLIS), "--log", log,
+                        "--store", store, "--compact-every", String.valueOf(COMPACT_EVERY)));
         group.startAll(T);
         client = new ReplicaClient(group.targets());
         await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> leaseHolder().isPresent());
@@ -136,6 +143,16 @@ class ReplicaProcessTest {
         // Kill the survivors too, restart all three from their logs.
         for (int id : group.ids()) {
             group.kill9(id);
+        }
+        if (store.equals("rocks")) {
+            // Each store holds its machine as of its last flush (before a compaction): a restart replays from there.
+            for (int id : group.ids()) {
+                try (StoredMachines machines = StoredMachines.open(group.dir(id).resolve("log"));
+                     StateMachine m = machines.listAppend(ReplicaServer.GROUP)) {
+                    assertThat(m.appliedIndex()).as("replica %d's machine on its store after SIGKILL", id)
+                            .isGreaterThanOrEqualTo(COMPACT_EVERY);
+                }
+            }
         }
         group.startAll(T);
         await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> leaseHolder().isPresent());

@@ -26,12 +26,16 @@ import static org.awaitility.Awaitility.await;
 /**
  * Issue 19's proof of state larger than memory: a 3-process cluster whose JVMs have a 256 MiB heap takes 1 GiB of
  * key-value puts (16,384 x 64 KiB) spread over its groups, every process is killed with SIGKILL, all restart, and
- * every acknowledged put reads back. It waits for the runtime to run machines on the versioned store: the replica
- * process must take {@code --store rocks} (open {@link StoredMachines} in its data dir), replay each group's log
- * from the machine's applied index, and compact the log from {@code flush()}.
+ * every acknowledged put reads back. The replica runs its machines on the versioned store ({@code --store rocks}:
+ * {@link StoredMachines} in its data dir, each group's log replayed from the machine's applied index, compacted from
+ * {@code flush()}); what it still waits for is in the {@code @Disabled} reason.
  */
-@Disabled("waits for the runtime on the StateMachine of machine-interface.md (helper 'snap') and ReplicaServer's"
-        + " --store rocks option, replay from appliedIndex() and compaction from flush() (issue 19, after snap's branch)")
+@Disabled("--store rocks, replay from appliedIndex() and compaction from flush() are wired (ReplicaProcessTest runs"
+        + " them under SIGKILL), but a 256 MiB heap cannot hold this: a group's log stays in the core's memory until"
+        + " it is compacted, and a compaction still reads the machine's whole state into the core's Snapshot as one"
+        + " byte[] (GroupHost.maybeCompact), which the process log's checkpoints and InstallSnapshot also carry whole"
+        + " (256 MiB per group here). Missing: snapshots streamed host to host with the core's Snapshot holding no"
+        + " state (helper 'snapb'); then run this with --compact-every small enough to bound the log in memory")
 class StoredClusterKillNineTest {
     static final Duration T = Duration.ofSeconds(60);
     static final int GROUPS = 4;
