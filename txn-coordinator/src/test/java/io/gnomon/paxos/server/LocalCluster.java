@@ -2,6 +2,7 @@ package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 
 /** N ReplicaServers in this JVM on loopback ports the test picks, each with its own data directory. */
 final class LocalCluster implements AutoCloseable {
@@ -28,6 +30,8 @@ final class LocalCluster implements AutoCloseable {
     /** Group id to members; null: the servers' default, group 1 of every member. */
     private Map<Long, List<Integer>> groups;
     private ReplicaServer.LogKind log = ReplicaServer.LogKind.PROCESS;
+    /** What each replica's server is given around its machine (a test's observation point); the machine itself unless set. */
+    private BiFunction<Integer, ListAppendMachine, StateMachine> wrap = (id, m) -> m;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -51,6 +55,12 @@ final class LocalCluster implements AutoCloseable {
     /** Replicas started from now on write {@code kind} of log. */
     LocalCluster withLog(ReplicaServer.LogKind kind) {
         log = kind;
+        return this;
+    }
+
+    /** Replicas started from now on run {@code wrap.apply(id, machine)} around their machine. */
+    LocalCluster withMachineWrapper(BiFunction<Integer, ListAppendMachine, StateMachine> wrap) {
+        this.wrap = wrap;
         return this;
     }
 
@@ -79,7 +89,7 @@ final class LocalCluster implements AutoCloseable {
                 () -> {
                     ListAppendMachine m = new ListAppendMachine();
                     machines.put(id, m);
-                    return m;
+                    return wrap.apply(id, m);
                 }).start();
         servers.put(id, s);
         return s;

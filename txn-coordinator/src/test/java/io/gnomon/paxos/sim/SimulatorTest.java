@@ -49,14 +49,14 @@ class SimulatorTest {
     }
 
     /**
-     * The same cycle with membership changes: without the wait for a lease held two configurations back, seeds 159,
-     * 329 and 479 (3 replicas) find overlapping leases (docs/paxos.md, "Membership change"; LeaseNegativeControlTest
+     * The same cycle with membership changes: without the wait for a lease held two configurations back, seeds 214,
+     * 380 and 811 (3 replicas) find overlapping leases (docs/paxos.md, "Membership change"; LeaseNegativeControlTest
      * shows it); with it they pass.
      */
     @Test
     void shorterLeaseRestartWithMembershipChanges() {
         long configChanges = 0;
-        int[][] runs = {{3, 1, 60}, {3, 159, 159}, {3, 329, 329}, {3, 479, 479}, {5, 1, 20}}; // replicas, first seed, last seed
+        int[][] runs = {{3, 1, 60}, {3, 214, 214}, {3, 380, 380}, {3, 811, 811}, {5, 1, 20}}; // replicas, first seed, last seed
         for (int[] run : runs) {
             for (long seed = run[1]; seed <= run[2]; seed++) {
                 configChanges += new Simulator(seed, run[0], STEPS, ReplicaFactory.REAL,
