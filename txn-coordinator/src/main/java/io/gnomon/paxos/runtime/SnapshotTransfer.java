@@ -116,10 +116,10 @@ final class SnapshotTransfer {
             return;
         }
         if (wantEnd >= 0) {
-            wantEnd = Math.max(wantEnd, endAtLeast);
+            wantEnd = Math.max(wantEnd, Math.max(1, endAtLeast));
             return;
         }
-        wantEnd = endAtLeast;
+        wantEnd = Math.max(1, endAtLeast); // an install is of a non-empty prefix
         peer = preferred > 0 && preferred != host.replicaId() ? preferred : nextPeer(0);
         startStream();
     }
@@ -155,9 +155,20 @@ final class SnapshotTransfer {
                 startStream();
                 return;
             }
-            sink = machine.beginInstall(c.endIndex());
         }
-        sink.add(c.data());
+        try {
+            if (c.seq() == 0) {
+                sink = machine.beginInstall(c.endIndex());
+            }
+            sink.add(c.data());
+        } catch (IllegalArgumentException e) {
+            // chunks this machine cannot take (another kind of machine, damaged bytes): not from this peer
+            host.warn("snapshot-chunk", "replica " + host.replicaId() + ": chunk " + c.seq() + " of replica "
+                    + c.from() + "'s snapshot refused: " + e.getMessage() + "; asking another peer");
+            peer = nextPeer(peer);
+            startStream();
+            return;
+        }
         lastHeardNanos = nanoTime.getAsLong();
         retries = 0;
         if (!c.last()) {
