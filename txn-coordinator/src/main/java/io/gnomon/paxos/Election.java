@@ -60,6 +60,23 @@ final class Election {
         }
     }
 
+    /** When {@link #followerTick} next does something: the election deadline, or a pre-vote's retransmission. */
+    long nextFollowerTickNanos() {
+        long due = st.electionDeadlineNanos;
+        if (preVoteBallot != null) {
+            long resend = lastPreVoteSentNanos + st.config.retransmitIntervalNanos();
+            if (resend - due < 0) {
+                due = resend;
+            }
+        }
+        return due;
+    }
+
+    /** When {@link #candidateTick} next sends its Prepares again. */
+    long nextCandidateTickNanos() {
+        return lastPrepareSentNanos + st.config.retransmitIntervalNanos();
+    }
+
     /** Whether this replica may campaign now; if not, sets its election timer for the next try. */
     private boolean mayCampaign() {
         if (st.membership.newerConfigKnown() || st.decidedIndex < st.configStartIndex || !st.members.contains(st.me)) {

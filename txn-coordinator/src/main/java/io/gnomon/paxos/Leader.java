@@ -43,7 +43,13 @@ final class Leader {
     private long adoptedLogEnd;
     private final TreeMap<Integer, Progress> progress = new TreeMap<>();
     private long selfAcked;
-    private long lastHeartbeatNanos;
+    /**
+     * When the next heartbeat is due: the next multiple of the heartbeat interval on the monotonic clock, so that
+     * every group a process leads heartbeats at the same instants and its loop sends them to each peer together,
+     * in one frame (docs/paxos.md, "Many groups per process"). Heartbeats are therefore at most one interval apart
+     * (plus the driver's tick), as before; the first after an election comes within one interval.
+     */
+    private long nextHeartbeatNanos;
     private long lastMajorityContactNanos;
     /** Proposals waiting for room in the pipeline (kept while a candidate, dropped on stepping down). */
     private final ArrayDeque<Entry> pending = new ArrayDeque<>();
@@ -153,7 +159,7 @@ final class Leader {
         st.role = Role.LEADER;
         st.lease.startedLeading();
         selfAcked = -1;
-        lastHeartbeatNanos = st.now;
+        nextHeartbeatNanos = heartbeatAfter(st.now);
         st.out.effects.add(new Effect.BecameLeader(st.configId, st.promised));
         for (int f : st.election.promisers()) {
             if (f != st.me) {
@@ -257,10 +263,10 @@ final class Leader {
             stepDown("no majority heard for " + (st.now - lastMajorityContactNanos) + " ns");
             return;
         }
-        if (st.now - lastHeartbeatNanos < st.config.heartbeatIntervalNanos()) {
+        if (st.now - nextHeartbeatNanos < 0) {
             return;
         }
-        lastHeartbeatNanos = st.now;
+        nextHeartbeatNanos = heartbeatAfter(st.now);
         long request = st.lease.leaseRequest();
         st.lease.recordGrant(st.me, st.lease.grant(st.me, request));
         for (int m : st.members) {
@@ -285,6 +291,22 @@ final class Leader {
                 }
             }
         }
+    }
+
+    /**
+     * When {@link #tick} next does something: the heartbeat (which carries the retransmissions), or the step-down
+     * of a leader that has heard no majority for twice the election timeout, whichever is first.
+     */
+    long nextTickNanos() {
+        long heartbeat = nextHeartbeatNanos;
+        long stepDown = lastMajorityContactNanos + 2 * st.config.electionTimeoutNanos() + 1;
+        return stepDown - heartbeat < 0 ? stepDown : heartbeat;
+    }
+
+    /** The first multiple of the heartbeat interval after {@code t}. */
+    private long heartbeatAfter(long t) {
+        long interval = st.config.heartbeatIntervalNanos();
+        return t - Math.floorMod(t, interval) + interval;
     }
 
     private void sendAppends(int f) {

@@ -225,6 +225,24 @@ public final class PaxosReplica {
     }
 
     /**
+     * The monotonic time of this replica's next timer: a {@link #tick} before it sends nothing and changes no role
+     * (the election timeout, a pre-vote, Prepare or heartbeat due, a leader's step-down without a majority). It
+     * moves with every input, so a driver asks again after each; one that ticks a replica only when this is due
+     * (an idle group costs its loop nothing between timers) behaves as one that ticks it all the time, but for a
+     * leader's majority contact, which it then samples at each heartbeat rather than at each tick.
+     */
+    public long nextTickNanos() {
+        if (!st.members.contains(st.me)) {
+            return st.now + st.config.electionTimeoutNanos(); // ticks do nothing; inputs bring it back in
+        }
+        return switch (st.role) {
+            case FOLLOWER -> st.election.nextFollowerTickNanos();
+            case CANDIDATE -> st.election.nextCandidateTickNanos();
+            case LEADER -> st.leader.nextTickNanos();
+        };
+    }
+
+    /**
      * Proposes values, appended in order as one batch. The whole batch is refused, with one diagnostic about the
      * whole input ({@link Diagnostic#WHOLE_INPUT}) and no value taken, when this replica does not lead, the queue
      * is full or a reconfiguration is in progress. A value over {@code maxValueBytes} is refused alone, with a

@@ -34,6 +34,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -41,11 +42,16 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Gnomon's replicated log as separate replica JVMs on loopback ({@link ReplicaProcesses}, {@code bin/replica
- * --fault-admin}), running the list-append machine. Read-write transactions are one log entry each
- * ({@link ReplicaClient#appendAsync}); a single-key read is a lease read sent to a replica chosen at random (then
- * to the one it names as leader), so a replica that wrongly believes it still holds a lease gets asked too.
- * Faults: SIGKILL and SIGSTOP through {@link ReplicaProcesses}, partitions and clock faults through each
- * replica's {@code FaultAdmin} service.
+ * --fault-admin}), running the list-append machine. With one group each process is one replica of it ({@code --id},
+ * {@code --member}); with several, the launcher writes a cluster file of that many groups, every one replicated by
+ * every process, and starts each process with {@code --cluster FILE --process N}. Keys are spread over the groups
+ * as in simulation ({@link TxnGenerator#groupOf(int, int)}: the harness's own map, not the file's key ranges, which
+ * the replicas do not enforce yet) and every transaction stays within one group. Read-write transactions are one
+ * log entry each of their group ({@link ReplicaClient#appendAsync}, one client per group); a single-key read is a
+ * lease read sent to a process chosen at random (then to the one it names as its group's leader), so a replica
+ * that wrongly believes it still holds a lease gets asked too. Faults act on processes, so on every group of one
+ * at once: SIGKILL and SIGSTOP through {@link ReplicaProcesses}, partitions and clock faults through each process's
+ * {@code FaultAdmin} service; "the leader" is the process leading group 1, as in simulation.
  */
 final class ReplicaCluster implements Cluster {
     /** Spanner's assumed worst-case clock drift (OSDI 2012, section 3: 200 µs/s). */
@@ -57,8 +63,13 @@ final class ReplicaCluster implements Cluster {
     private static final Duration LEADER_TIMEOUT = Duration.ofSeconds(10);
     private static final String PROBE_KEY = "torture-probe";
 
+    /** The group whose leader is the fault schedule's "leader" (the same as {@code SimulatedRun.PROBE_GROUP}). */
+    static final long VICTIM_GROUP = 1;
+
     private final ReplicaProcesses processes;
-    private final ReplicaClient client;
+    private final int groups;
+    /** One client per group (index = group id - 1), reaching every process's client address. */
+    private final List<ReplicaClient> clients = new ArrayList<>();
     private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
     private final Duration opTimeout;
     private final long faultHoldMillis;
@@ -73,18 +84,22 @@ final class ReplicaCluster implements Cluster {
      * @param electionMillis  followers' election timeout; a leader that hears no majority for twice this steps down
      * @param negativeControl {@code skip-lease-wait}, {@code stale-lease-reads}, or null
      * @param faultHoldMillis how long faults stay before healing (a clock outage lasts this long)
+     * @param groups          Paxos groups, each on every process; more than 1 starts the processes from a cluster file
      */
     ReplicaCluster(Path root, int replicas, String classpath, long leaseMillis, long electionMillis, String negativeControl,
-                   Duration opTimeout, long faultHoldMillis) throws IOException {
+                   Duration opTimeout, long faultHoldMillis, int groups) throws IOException {
         List<String> args = new ArrayList<>(List.of("--fault-admin", "--truetime", "system:1ms",
                 "--lease-ms", Long.toString(leaseMillis), "--election-timeout-ms", Long.toString(electionMillis), "--heartbeat-ms", "100"));
         if (negativeControl != null) {
             args.addAll(List.of("--negative-control", negativeControl));
         }
-        this.processes = startGroup(root, replicas, classpath, args);
+        this.groups = groups;
+        this.processes = startGroup(root, replicas, classpath, args, groups);
         this.opTimeout = opTimeout;
         this.faultHoldMillis = faultHoldMillis;
-        this.client = new ReplicaClient(processes.targets());
+        for (int g = 1; g <= groups; g++) {
+            clients.add(new ReplicaClient(processes.targets(), ReplicaClient.AppendCalls.UNARY, g));
+        }
         processes.targets().forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().build()));
     }
 
@@ -93,12 +108,18 @@ final class ReplicaCluster implements Cluster {
      * shared machine a replica occasionally exits at startup with an empty log (cause not found; a port taken
      * between choosing and binding it is one candidate), which says nothing about the protocol.
      */
-    private static ReplicaProcesses startGroup(Path root, int replicas, String classpath, List<String> args)
-            throws IOException {
+    private static ReplicaProcesses startGroup(Path root, int replicas, String classpath, List<String> args,
+                                               int groups) throws IOException {
         for (int attempt = 1; ; attempt++) {
             ReplicaProcesses group = new ReplicaProcesses(root.resolve("start-" + attempt), replicas, classpath, args);
             try {
+                if (groups > 1) {
+                    group.withCluster(groups, replicas);
+                }
                 group.startAll(START_TIMEOUT);
+                for (int id : group.ids()) {
+                    group.awaitServing(id, START_TIMEOUT); // every group knows a leader before the workload starts
+                }
                 return group;
             } catch (IllegalStateException e) {
                 group.close();
@@ -118,15 +139,25 @@ final class ReplicaCluster implements Cluster {
         return "processes";
     }
 
+    /** The group {@code key} (a workload key, {@code k<index>}) is in. */
+    private int groupOf(String key) {
+        return TxnGenerator.groupOf(key, groups);
+    }
+
+    private ReplicaClient client(long group) {
+        return clients.get((int) group - 1);
+    }
+
     @Override
     public CompletableFuture<TxnOutcome> execute(List<MicroOp> txn) {
+        int group = groupOf(txn.get(0).key()); // the workload keeps a transaction within one group
         if (txn.size() == 1 && txn.get(0) instanceof MicroOp.Read r) {
             List<Integer> ids = processes.ids();
             CompletableFuture<TxnOutcome> result = new CompletableFuture<>();
-            leaseRead(ids.get(ThreadLocalRandom.current().nextInt(ids.size())), r, true, result);
+            leaseRead(ids.get(ThreadLocalRandom.current().nextInt(ids.size())), group, r, true, result);
             return result;
         }
-        return client.appendAsync(ListAppendTxns.command(txn), opTimeout).thenApply(reply -> outcome(txn, reply));
+        return client(group).appendAsync(ListAppendTxns.command(txn), opTimeout).thenApply(reply -> outcome(txn, reply));
     }
 
     private static TxnOutcome outcome(List<MicroOp> txn, AppendReply reply) {
@@ -140,9 +171,10 @@ final class ReplicaCluster implements Cluster {
     }
 
     /** A read has no effect, so any read not served is {@code fail}. */
-    private void leaseRead(int target, MicroOp.Read read, boolean followHint, CompletableFuture<TxnOutcome> result) {
+    private void leaseRead(int target, int group, MicroOp.Read read, boolean followHint,
+                           CompletableFuture<TxnOutcome> result) {
         List<MicroOp> txn = List.of(read);
-        ReadRequest request = ReadRequest.newBuilder()
+        ReadRequest request = ReadRequest.newBuilder().setGroup(group == 1 ? 0 : group)
                 .setQuery(ByteString.copyFrom(read.key().getBytes(StandardCharsets.UTF_8))).build();
         var stub = ReplicaGrpc.newFutureStub(channels.get(target))
                 .withDeadlineAfter(opTimeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -153,7 +185,7 @@ final class ReplicaCluster implements Cluster {
                     List<Long> list = ListAppend.decodeList(reply.getResult().toByteArray());
                     result.complete(TxnOutcome.ok(List.of(new MicroOp.Read(read.key(), list))));
                 } else if (followHint && channels.containsKey(reply.getLeaderHint()) && reply.getLeaderHint() != target) {
-                    leaseRead(reply.getLeaderHint(), read, false, result);
+                    leaseRead(reply.getLeaderHint(), group, read, false, result);
                 } else {
                     result.complete(TxnOutcome.fail(txn, reply.getDetail()));
                 }
@@ -168,7 +200,7 @@ final class ReplicaCluster implements Cluster {
 
     @Override
     public Optional<List<Long>> finalRead(String key, Duration timeout) {
-        return client.read(key.getBytes(StandardCharsets.UTF_8), timeout)
+        return client(groupOf(key)).read(key.getBytes(StandardCharsets.UTF_8), timeout)
                 .map(r -> ListAppend.decodeList(r.getResult().toByteArray()));
     }
 
@@ -177,8 +209,12 @@ final class ReplicaCluster implements Cluster {
         return EnumSet.allOf(FaultKind.class);
     }
 
-    /** The replica that leads (preferring one that can serve lease reads), waiting up to 10 s for one. */
+    /**
+     * The process that leads {@link #VICTIM_GROUP} (preferring one that can serve lease reads), waiting up to 10 s
+     * for one.
+     */
     int leader() throws InterruptedException {
+        ReplicaClient client = client(VICTIM_GROUP);
         return Polling.require(() -> {
             Optional<Integer> holder = client.leaseHolder(Duration.ofMillis(300));
             if (holder.isPresent()) {
@@ -186,7 +222,7 @@ final class ReplicaCluster implements Cluster {
             }
             return client.statuses(Duration.ofMillis(300)).stream().filter(StatusReply::getLeader)
                     .map(StatusReply::getReplicaId).findFirst();
-        }, LEADER_TIMEOUT, "leader");
+        }, LEADER_TIMEOUT, "leader of group " + VICTIM_GROUP);
     }
 
     @Override
@@ -326,23 +362,41 @@ final class ReplicaCluster implements Cluster {
                 .withDeadlineAfter(ADMIN_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * Serving again means every group serves: a lease read of the probe key (in each group's own machine) is
+     * served and an append to it applied. All groups are probed at once; a group that served stays counted.
+     */
     @Override
     public Optional<Duration> awaitRecovery(Duration timeout) throws InterruptedException {
         long start = System.nanoTime();
-        byte[] query = PROBE_KEY.getBytes(StandardCharsets.UTF_8);
+        Set<Integer> waiting = new TreeSet<>();
+        for (int g = 1; g <= groups; g++) {
+            waiting.add(g);
+        }
         return Polling.await(() -> {
-            if (client.read(query, Duration.ofMillis(500)).isEmpty()) {
-                return Optional.empty();
-            }
-            byte[] probe = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, probeValue.getAndIncrement())));
-            return client.append(probe, Duration.ofSeconds(1)).getOutcome() == Outcome.APPLIED
-                    ? Optional.of(Duration.ofNanos(System.nanoTime() - start)) : Optional.empty();
+            Map<Integer, CompletableFuture<Boolean>> probes = new TreeMap<>();
+            waiting.forEach(g -> probes.put(g, probe(client(g))));
+            probes.forEach((g, served) -> {
+                if (served.join()) {
+                    waiting.remove(g);
+                }
+            });
+            return waiting.isEmpty() ? Optional.of(Duration.ofNanos(System.nanoTime() - start)) : Optional.empty();
         }, timeout, 20);
+    }
+
+    /** Whether {@code client}'s group serves a lease read and applies an append now; never fails exceptionally. */
+    private CompletableFuture<Boolean> probe(ReplicaClient client) {
+        byte[] query = PROBE_KEY.getBytes(StandardCharsets.UTF_8);
+        byte[] append = ListAppend.encodeTxn(List.of(ListAppend.Op.append(PROBE_KEY, probeValue.getAndIncrement())));
+        return client.readAsync(query, Duration.ofMillis(500)).thenCompose(read -> read.getServed()
+                ? client.appendAsync(append, Duration.ofSeconds(1)).thenApply(a -> a.getOutcome() == Outcome.APPLIED)
+                : CompletableFuture.completedFuture(false));
     }
 
     @Override
     public void close() {
-        client.close();
+        clients.forEach(ReplicaClient::close);
         channels.values().forEach(ManagedChannel::shutdownNow);
         processes.close();
     }

@@ -41,7 +41,7 @@ public final class TortureCommand implements Callable<Integer> {
 
     @Option(names = "--groups", defaultValue = "1", paramLabel = "N",
             description = "Paxos groups the keys are spread over, every process hosting a replica of each and every "
-                    + "transaction within one group; 1 to 64, sim backend only for now (default ${DEFAULT-VALUE}).")
+                    + "transaction within one group; 1 to 64, processes and sim backends (default ${DEFAULT-VALUE}).")
     int groups;
 
     @Option(names = "--duration", defaultValue = "30s", paramLabel = "DURATION",

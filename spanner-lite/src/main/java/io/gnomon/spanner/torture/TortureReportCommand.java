@@ -19,10 +19,14 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code bin/spanner-lite torture-report} ({@code bin/torture-report}): every fault kind in deterministic
@@ -58,7 +62,13 @@ public final class TortureReportCommand implements Callable<Integer> {
     @Option(names = "--faults", split = ",", paramLabel = "KIND", description = "Fault kinds (default: all).")
     List<String> faults;
 
-    @Option(names = "--no-etcd", description = "Leave out the etcd reference runs.")
+    @Option(names = "--groups", defaultValue = "1", paramLabel = "N",
+            description = "Paxos groups on each replica process in the processes runs, keys spread over them (1 to 64;"
+                    + " simulated and etcd runs stay one group; default ${DEFAULT-VALUE}).")
+    int groups;
+
+    @Option(names = "--no-etcd", description = "Leave out the etcd reference runs (their rows in --doc are kept, as "
+            + "simulation's are with --sim-runs 0).")
     boolean noEtcd;
 
     @Option(names = "--no-negative-control", description = "Leave out the negative controls.")
@@ -191,10 +201,14 @@ public final class TortureReportCommand implements Callable<Integer> {
         out.print(controls);
         if (doc != null) {
             if (!controlsOnly) {
-                rewrite(doc, BEGIN, END, table);
+                rewrite(doc, BEGIN, END, old -> merge(old, table, ranBackends(), 0,
+                        Comparator.comparingInt((List<String> row) -> BACKENDS.indexOf(row.get(0)))));
             }
             if (!noNegativeControl) {
-                rewrite(doc, CONTROLS_BEGIN, CONTROLS_END, controls);
+                rewrite(doc, CONTROLS_BEGIN, CONTROLS_END, old -> merge(old, controls, ranBackends(), 2,
+                        Comparator.comparingInt((List<String> row) -> NegativeControls.ALL.indexOf(row.get(0)))
+                                .thenComparingInt(row -> FaultKind.names().indexOf(row.get(1)))
+                                .thenComparingInt(row -> BACKENDS.indexOf(row.get(2)))));
             }
             err.println("torture-report: rewrote the " + (controlsOnly ? "negative controls' table"
                     : noNegativeControl ? "figures" : "figures and the negative controls' table") + " in " + doc);
@@ -232,6 +246,9 @@ public final class TortureReportCommand implements Callable<Integer> {
         for (String f : faults == null ? FaultKind.names() : faults) {
             kinds.add(FaultKind.parse(f));
         }
+        if (groups < 1 || groups > 64) {
+            throw new IllegalArgumentException("--groups " + groups + ": 1 to 64");
+        }
         if (simRuns < 0 || simRuns > 1000) {
             throw new IllegalArgumentException("--sim-runs " + simRuns + ": 0 to 1000");
         }
@@ -257,7 +274,8 @@ public final class TortureReportCommand implements Callable<Integer> {
                             continue;
                         }
                         for (int seed = 1; seed <= n; seed++) {
-                            plan.add(TortureSetup.negativeControl(backend, control, k, shared.clients, d, seed, cp));
+                            plan.add(withGroups(TortureSetup.negativeControl(backend, control, k, shared.clients, d,
+                                    seed, cp)));
                         }
                     }
                 }
@@ -277,8 +295,13 @@ public final class TortureReportCommand implements Callable<Integer> {
     }
 
     private TortureSetup setup(String backend, FaultKind k, Duration d, int seed, String control, String cp) {
-        return new TortureSetup(backend, 3, shared.clients, k, d, Duration.ofSeconds(2), Duration.ofMillis(2500), 1000, 300,
-                seed, control, cp);
+        return withGroups(new TortureSetup(backend, 3, shared.clients, k, d, Duration.ofSeconds(2),
+                Duration.ofMillis(2500), 1000, 300, seed, control, cp));
+    }
+
+    /** {@code --groups} for a processes run; the others stay one group. */
+    private TortureSetup withGroups(TortureSetup s) {
+        return s.backend().equals("processes") ? s.withGroups(groups) : s;
     }
 
     private String table(Iterable<Row> rows, Duration d) {
@@ -287,12 +310,16 @@ public final class TortureReportCommand implements Callable<Integer> {
                 .append(commit.isEmpty() ? "" : " at commit " + commit)
                 .append(" with `bin/torture-report --runs ").append(runs).append(" --duration ").append(duration)
                 .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
-                .append(" --sim-runs ").append(simRuns)
+                .append(" --sim-runs ").append(simRuns).append(noEtcd ? " --no-etcd" : "")
+                .append(groups == 1 ? "" : " --groups " + groups)
                 .append("` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, ")
                 .append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.version"))
                 .append(", Java ").append(System.getProperty("java.version"))
                 .append("; 3 replicas (lease 1000 ms, election timeout 300 ms), ")
-                .append(d.toSeconds()).append(" s per run. `processes`: replica JVMs on loopback, TrueTime system:1ms, ")
+                .append(d.toSeconds()).append(" s per run. `processes`: replica JVMs on loopback, ")
+                .append(groups == 1 ? "" : groups + " groups on each process started from a cluster file (keys spread over "
+                        + "them, each transaction within one, a fault hitting every group of its process), ")
+                .append("TrueTime system:1ms, ")
                 .append("times are wall-clock. `sim`: the same workload, schedule and checker with the replicas in ")
                 .append("deterministic simulation (simulated network, disks and clocks), times are simulated; ")
                 .append("each seed replays exactly (`bin/spanner-lite torture --backend sim --duration ").append(duration)
@@ -351,14 +378,95 @@ public final class TortureReportCommand implements Callable<Integer> {
     }
 
     static void rewrite(Path doc, String beginMarker, String endMarker, String table) throws IOException {
+        rewrite(doc, beginMarker, endMarker, old -> table);
+    }
+
+    /** Replaces the text between the markers with what {@code section} makes of the text there now. */
+    static void rewrite(Path doc, String beginMarker, String endMarker, UnaryOperator<String> section)
+            throws IOException {
         String text = Files.readString(doc, StandardCharsets.UTF_8);
         int begin = text.indexOf(beginMarker);
         int end = text.indexOf(endMarker);
         if (begin < 0 || end < begin) {
             throw new IllegalArgumentException(doc + " has no " + beginMarker + " ... " + endMarker + " markers");
         }
-        Files.writeString(doc, text.substring(0, begin + beginMarker.length()) + "\n" + table + text.substring(end),
-                StandardCharsets.UTF_8);
+        String old = text.substring(begin + beginMarker.length(), end).strip();
+        Files.writeString(doc, text.substring(0, begin + beginMarker.length()) + "\n" + section.apply(old)
+                + text.substring(end), StandardCharsets.UTF_8);
+    }
+
+    /** The backends in the order of the tables' rows. */
+    static final List<String> BACKENDS = List.of("sim", "processes", "etcd");
+
+    /** The backends this report runs (and whose rows in --doc it replaces). */
+    private Set<String> ranBackends() {
+        Set<String> ran = new TreeSet<>(Set.of("processes"));
+        if (simRuns > 0) {
+            ran.add("sim");
+        }
+        if (!noEtcd && !controlsOnly) {
+            ran.add("etcd");
+        }
+        return ran;
+    }
+
+    /**
+     * A table section ({@code fresh}: a paragraph saying how it was measured, a blank line, a markdown table) with
+     * the rows of {@code old} (the section there now) whose backend ({@code backendColumn}) this report did not run,
+     * so a report of one backend (e.g. {@code --sim-runs 0 --no-etcd}) leaves the others' figures in place; the
+     * paragraphs that measured the kept rows follow the fresh one. Rows are put in {@code order}.
+     */
+    static String merge(String old, String fresh, Set<String> ran, int backendColumn, Comparator<List<String>> order) {
+        Section before = Section.parse(old);
+        Section now = Section.parse(fresh);
+        List<List<String>> kept = before.rows().stream().filter(r -> r.size() > backendColumn
+                && !ran.contains(r.get(backendColumn))).toList();
+        if (kept.isEmpty() || now.header().isEmpty()) {
+            return fresh;
+        }
+        List<List<String>> rows = new ArrayList<>(now.rows());
+        rows.addAll(kept);
+        rows.sort(order);
+        Set<String> keptBackends = new TreeSet<>();
+        kept.forEach(r -> keptBackends.add(r.get(backendColumn)));
+        StringBuilder b = new StringBuilder(now.paragraph()).append("\n\nThe rows of ")
+                .append(String.join(", ", keptBackends)).append(" are kept from an earlier report: ")
+                .append(before.paragraph()).append("\n\n").append(now.header()).append('\n');
+        for (List<String> r : rows) {
+            b.append("| ").append(String.join(" | ", r)).append(" |\n");
+        }
+        return b.toString();
+    }
+
+    /**
+     * A table section as {@link #table} and {@link #controlsTable} write it: the text before the table, the
+     * table's header and separator lines, and each row's cells.
+     */
+    private record Section(String paragraph, String header, List<List<String>> rows) {
+        static Section parse(String text) {
+            StringBuilder paragraph = new StringBuilder();
+            List<String> header = new ArrayList<>();
+            List<List<String>> rows = new ArrayList<>();
+            for (String line : text.split("\n")) {
+                if (!line.startsWith("|")) {
+                    if (header.isEmpty() && !line.isBlank()) {
+                        paragraph.append(paragraph.length() == 0 ? "" : "\n").append(line);
+                    } else if (header.isEmpty()) {
+                        paragraph.append(paragraph.length() == 0 ? "" : "\n");
+                    }
+                } else if (header.size() < 2) {
+                    header.add(line);
+                } else {
+                    List<String> cells = new ArrayList<>();
+                    for (String c : line.substring(1, line.endsWith("|") ? line.length() - 1 : line.length())
+                            .split("\\|", -1)) {
+                        cells.add(c.strip());
+                    }
+                    rows.add(cells);
+                }
+            }
+            return new Section(paragraph.toString().strip(), String.join("\n", header), rows);
+        }
     }
 
     /**
@@ -373,8 +481,11 @@ public final class TortureReportCommand implements Callable<Integer> {
                 .append(" with `bin/torture-report").append(controlsOnly ? " --controls-only" : "")
                 .append(" --runs ").append(runs).append(" --sim-runs ").append(simRuns).append(" --duration ").append(duration)
                 .append(" --clients ").append(shared.clients).append(faults == null ? "" : " --faults " + String.join(",", faults))
+                .append(groups == 1 ? "" : " --groups " + groups)
                 .append("` on ").append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
-                .append(System.getProperty("java.version")).append("; 3 replicas at the default lease (1000 ms) and ")
+                .append(System.getProperty("java.version")).append("; 3 replicas")
+                .append(groups == 1 ? "" : " (" + groups + " groups on each process in the processes runs)")
+                .append(" at the default lease (1000 ms) and ")
                 .append("election timeout (300 ms), the default schedule (quiet 2 s, hold 2.5 s), clients' timeout ")
                 .append(TortureSetup.CONTROL_OP_TIMEOUT.toMillis()).append(" ms, ").append(d.toSeconds())
                 .append(" s per run. A simulated run replays with `bin/spanner-lite torture --backend sim --duration ")

@@ -15,8 +15,8 @@ import java.util.function.Consumer;
  * @param negativeControl  {@code skip-lease-wait}, {@code stale-lease-reads}, or null
  * @param opTimeout        how long a client waits for an answer before it records {@code info} (or {@code fail}
  *                         for a read) and moves on to another replica
- * @param groups           Paxos groups the keys are spread over, each transaction within one (simulation only for
- *                         now: a replica process hosts one group)
+ * @param groups           Paxos groups the keys are spread over, each transaction within one, every process
+ *                         (simulated or real) hosting a replica of each
  */
 record TortureSetup(String backend, int replicas, int clients, FaultKind fault, Duration duration, Duration quiet,
                     Duration hold, long leaseMillis, long electionMillis, long seed, String negativeControl, String replicaClasspath,
@@ -58,9 +58,9 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         if (groups < 1 || groups > 64) {
             throw new IllegalArgumentException("--groups " + groups + ": 1 to 64");
         }
-        if (groups > 1 && !backend.equals("sim")) {
-            throw new IllegalArgumentException("--groups " + groups + " needs --backend sim: a replica process hosts one "
-                    + "group for now (issue 19)");
+        if (groups > 1 && backend.equals("etcd")) {
+            throw new IllegalArgumentException("--groups " + groups + ": etcd is one group; use --backend processes "
+                    + "or sim");
         }
         if (backend.equals("etcd") && (replicas != 3 || negativeControl != null)) {
             throw new IllegalArgumentException("--backend etcd runs 3 members and has no negative control");
@@ -99,6 +99,12 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
                 1000, 300, seed, kind, replicaClasspath, CONTROL_OP_TIMEOUT);
     }
 
+    /** This setup with the keys spread over {@code groups} groups. */
+    TortureSetup withGroups(int groups) {
+        return new TortureSetup(backend, replicas, clients, fault, duration, quiet, hold, leaseMillis, electionMillis,
+                seed, negativeControl, replicaClasspath, opTimeout, groups);
+    }
+
     /** Starts the cluster in {@code dir}, runs, closes it; the history stays in {@code history}. */
     TortureRun.Summary run(Path dir, Path history, Consumer<String> log) throws IOException, InterruptedException {
         Workload.Config workload = Workload.Config.defaults(clients, seed, opTimeout, groups);
@@ -111,7 +117,8 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
             Thread cleanup = new Thread(cluster::close, "torture-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
             try {
-                log.accept("cluster up: " + cluster.name() + ", " + replicas + " members; running "
+                log.accept("cluster up: " + cluster.name() + ", " + replicas + " members"
+                        + (groups == 1 ? "" : ", " + groups + " groups on each") + "; running "
                         + duration.toSeconds() + " s with fault " + fault.cli());
                 return TortureRun.run(cluster, replicas, workload, schedule, negativeControl, history, log);
             } finally {
@@ -157,7 +164,7 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
             return new EtcdTxnCluster(dir, opTimeout);
         }
         return new ReplicaCluster(dir, replicas, replicaClasspath, leaseMillis, electionMillis, negativeControl, opTimeout,
-                hold.toMillis());
+                hold.toMillis(), groups);
     }
 
     /**

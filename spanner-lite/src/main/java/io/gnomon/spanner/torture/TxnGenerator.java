@@ -43,7 +43,12 @@ final class TxnGenerator {
 
     /** The group of a key this generator named ({@code k<index>}). */
     int groupOf(String key) {
-        return groupOf(Integer.parseInt(key.substring(1)), config.groups());
+        return groupOf(key, config.groups());
+    }
+
+    /** The group of a key this workload names ({@code k<index>}) when the keys are spread over {@code groups}. */
+    static int groupOf(String key, int groups) {
+        return groupOf(Integer.parseInt(key.substring(1)), groups);
     }
 
     /** A random key; with several groups, one of {@code group}'s keys. */

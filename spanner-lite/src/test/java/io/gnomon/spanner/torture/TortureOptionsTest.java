@@ -6,6 +6,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -49,9 +51,9 @@ class TortureOptionsTest {
                 .hasMessageContaining("--negative-control no-leases");
         assertThatThrownBy(() -> setup("zookeeper", 3, null)).hasMessageContaining("--backend zookeeper");
         assertThat(setup("sim", 5, "skip-lease-wait").backend()).isEqualTo("sim");
-        assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.NONE, Duration.ofSeconds(5),
-                Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, null, "", TortureSetup.DEFAULT_OP_TIMEOUT, 16))
-                .hasMessage("--groups 16 needs --backend sim: a replica process hosts one group for now (issue 19)");
+        assertThat(setup("processes", 3, null).withGroups(16).groups()).isEqualTo(16);
+        assertThatThrownBy(() -> setup("etcd", 3, null).withGroups(16))
+                .hasMessage("--groups 16: etcd is one group; use --backend processes or sim");
         assertThatThrownBy(() -> new TortureSetup("sim", 3, 4, FaultKind.NONE, Duration.ofSeconds(5),
                 Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, null, "", TortureSetup.DEFAULT_OP_TIMEOUT, 65))
                 .hasMessage("--groups 65: 1 to 64");
@@ -76,6 +78,22 @@ class TortureOptionsTest {
 
         Files.writeString(doc, "no markers\n");
         assertThatThrownBy(() -> TortureReportCommand.rewrite(doc, "x")).hasMessageContaining("markers");
+    }
+
+    /** A report of processes alone ({@code --sim-runs 0 --no-etcd}) leaves the other backends' rows in place. */
+    @Test
+    void aReportOfSomeBackendsKeepsTheOthersRows() {
+        String header = "| backend | fault | verdict |\n|---|---|---|\n";
+        String old = "Measured at A.\n\n" + header + "| sim | none | clean |\n| sim | kill-leader | clean |\n"
+                + "| processes | none | clean |\n| etcd | none | clean |\n";
+        String fresh = "Measured at B.\n\n" + header + "| processes | none | NOT CLEAN |\n";
+        String merged = TortureReportCommand.merge(old, fresh, Set.of("processes"), 0,
+                Comparator.comparingInt(row -> TortureReportCommand.BACKENDS.indexOf(row.get(0))));
+        assertThat(merged).isEqualTo("Measured at B.\n\nThe rows of etcd, sim are kept from an earlier report: "
+                + "Measured at A.\n\n" + header + "| sim | none | clean |\n| sim | kill-leader | clean |\n"
+                + "| processes | none | NOT CLEAN |\n| etcd | none | clean |\n");
+        assertThat(TortureReportCommand.merge(old, fresh, Set.of("sim", "processes", "etcd"), 0,
+                Comparator.comparingInt(row -> 0))).isEqualTo(fresh);
     }
 
     @Test

@@ -439,6 +439,24 @@ public final class GroupHost<C> {
         return Math.max(0, machineApplied());
     }
 
+    /**
+     * The monotonic time of this host's next timer, when {@link #onTick} next has something to do: its core's ({@link
+     * PaxosReplica#nextTickNanos}), or sooner the snapshot transfer's (a re-ask, an idle source to close), or now
+     * when the machine must start a fetch or apply entries held back. Moves with every input; a loop asks again
+     * after each turn.
+     */
+    public long nextTickNanos() {
+        PaxosReplica core = driver.replica();
+        long at = core.nextTickNanos();
+        long now = clock.nanoTime();
+        boolean behind = machineApplied() < core.compactedIndex();
+        if ((behind && !transfer.fetching()) || (!applyPaused() && machineApplied() < delivered)) {
+            return now - at < 0 ? now : at;
+        }
+        long transferAt = transfer.nextTimerNanos();
+        return transferAt != Long.MAX_VALUE && transferAt - at < 0 ? transferAt : at;
+    }
+
     /** Whether the host is fetching a snapshot from a peer (reads are refused while the machine is behind). */
     public boolean fetchingSnapshot() {
         return transfer.fetching();

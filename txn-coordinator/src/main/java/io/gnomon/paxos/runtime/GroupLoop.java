@@ -1,6 +1,7 @@
 package io.gnomon.paxos.runtime;
 
 import io.gnomon.paxos.Message;
+import io.gnomon.paxos.PaxosReplica;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -17,11 +19,16 @@ import java.util.function.Consumer;
  * (send what waited for the sync, apply, answer clients). One sync per turn for every group that wrote in it,
  * whatever the number of groups (docs/paxos.md, "Many groups per process").
  *
- * <p>A group costs a turn nothing unless an input reaches it or it holds appends gathered for a batch: untouched
- * groups are not begun or ended. {@link #tickAll} ticks every group; timers of idle groups are a later step.
+ * <p>A group costs a turn nothing unless an input reaches it, it holds appends gathered for a batch, or one of its
+ * timers is due: untouched groups are not begun or ended, and {@link #tickDue} ticks only the groups whose next
+ * timer ({@link GroupHost#nextTickNanos}: the core's, {@link PaxosReplica#nextTickNanos}, or a snapshot transfer's)
+ * has come, asked again after every turn that touched the group.
+ * An idle follower's election timer keeps moving ahead of it with each heartbeat it receives, so it is never
+ * ticked; an idle leader is ticked once per heartbeat interval.
  *
  * <p>Pure in the project's sense, like {@link GroupHost}: the sync goes through the {@link Syncer} it is given.
- * A replica server's loop thread drives one (today with its one group); the simulator's processes will too.
+ * Each of a replica server's loop threads drives one over its shard of the groups; so does each of the
+ * simulator's processes.
  * Single-threaded.
  *
  * @param <C> what identifies a waiting client (see {@link GroupHost})
@@ -45,6 +52,10 @@ public final class GroupLoop<C> {
 
     private final Syncer syncer;
     private final Map<Long, GroupHost<C>> groups = new HashMap<>();
+    /** Each group's next timer (monotonic nanos), and the same ordered by time: what {@link #tickDue} looks at. */
+    private final Map<Long, Long> dueAt = new HashMap<>();
+    private final TreeSet<Due> timers = new TreeSet<>();
+    private long ticks;
     /** Groups begun in this turn, in the order they were first touched (their outputs deliver in that order). */
     private final Set<Long> touched = new LinkedHashSet<>();
     /** Groups holding appends gathered for a batch: ended every turn until they have proposed them. */
@@ -65,6 +76,7 @@ public final class GroupLoop<C> {
         if (groups.putIfAbsent(groupId, Objects.requireNonNull(host)) != null) {
             throw new IllegalArgumentException("group " + groupId + " is already on this loop");
         }
+        schedule(groupId, host);
     }
 
     /** The group's host, or null if this loop does not drive {@code groupId}. */
@@ -125,15 +137,77 @@ public final class GroupLoop<C> {
         return true;
     }
 
-    /** Ticks every group (election, heartbeats, lease renewal); the number of groups whose clock did not answer. */
+    /**
+     * Ticks every group (election, heartbeats, lease renewal) whatever its timers: a process's first turn after it
+     * starts. The number of groups whose clock did not answer.
+     */
     public int tickAll() {
         int clockless = 0;
         for (long id : groups.keySet()) {
-            if (!touch(id).onTick()) {
+            if (!tick(id)) {
                 clockless++;
             }
         }
         return clockless;
+    }
+
+    /**
+     * Ticks the groups whose next timer is due at {@code nowNanos} (monotonic, the clock the hosts were given), and
+     * no other; the number whose clock did not answer. A group whose clock did not answer is ticked again at the
+     * next call, its timer being still due.
+     */
+    public int tickDue(long nowNanos) {
+        int clockless = 0;
+        List<Long> due = new ArrayList<>();
+        for (Due d : timers) {
+            if (d.at() - nowNanos > 0) {
+                break;
+            }
+            due.add(d.group());
+        }
+        for (long id : due) {
+            if (!tick(id)) {
+                clockless++;
+            }
+        }
+        return clockless;
+    }
+
+    /** The earliest next timer of this loop's groups (monotonic nanos); {@code Long.MAX_VALUE} without groups. */
+    public long nextTickNanos() {
+        return timers.isEmpty() ? Long.MAX_VALUE : timers.first().at();
+    }
+
+    /** Group ticks so far, for tests and statistics: an idle loop ticks only the groups whose timers are due. */
+    public long ticks() {
+        return ticks;
+    }
+
+    private boolean tick(long groupId) {
+        ticks++;
+        return touch(groupId).onTick();
+    }
+
+    /** A group's next timer, read from its core; asked again whenever a turn touched the group. */
+    private void schedule(long groupId, GroupHost<C> host) {
+        long at = host.nextTickNanos();
+        Long old = dueAt.put(groupId, at);
+        if (old != null) {
+            if (old == at) {
+                return;
+            }
+            timers.remove(new Due(old, groupId));
+        }
+        timers.add(new Due(at, groupId));
+    }
+
+    /** One group's next timer, in the order of {@link #timers}: by time (monotonic, so compared by difference). */
+    private record Due(long at, long group) implements Comparable<Due> {
+        @Override
+        public int compareTo(Due o) {
+            long d = at - o.at;
+            return d != 0 ? (d < 0 ? -1 : 1) : Long.compare(group, o.group);
+        }
     }
 
     /** Whether some group holds appends gathered for a batch; then {@link #batchDeadlineNanos} says when it is due. */
@@ -173,6 +247,7 @@ public final class GroupLoop<C> {
         for (long id : touched) {
             GroupHost<C> h = groups.get(id);
             ReplicaDriver.BatchEnd end = h.endTurnUnsynced();
+            schedule(id, h);
             if (!h.batchWaiting()) {
                 batching.remove(id);
             }

@@ -124,6 +124,22 @@ final class SnapshotTransfer {
         startStream();
     }
 
+    /**
+     * When {@link #onTick} next has something to do (monotonic nanos): re-ask for a chunk, or close an idle source;
+     * {@code Long.MAX_VALUE} when neither side has a stream.
+     */
+    long nextTimerNanos() {
+        long at = Long.MAX_VALUE;
+        if (wantEnd >= 0) {
+            at = lastHeardNanos + timeoutNanos;
+        }
+        if (source != null) {
+            long close = lastServedNanos + (MAX_RETRIES + 1) * timeoutNanos;
+            at = at == Long.MAX_VALUE || close - at < 0 ? close : at;
+        }
+        return at;
+    }
+
     /** Timers: re-ask for a chunk not received, abandon a stream that does not answer, close an idle source. */
     void onTick() {
         long now = nanoTime.getAsLong();

@@ -5,6 +5,7 @@ import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.Transport;
 
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.RejectedExecutionException;
@@ -85,6 +86,19 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
             inner.send(to, groupId, message);
         } else {
             f.send(to, groupId, message);
+        }
+    }
+
+    /**
+     * A turn's messages to one process: together when the link is whole, one by one (each dropped, repeated or
+     * held on its own) when it is lossy, none when it is cut.
+     */
+    @Override
+    public void sendAll(int to, List<GroupMessage> messages) {
+        if (to == me || linkFaults != null) {
+            ProcessTransport.super.sendAll(to, messages);
+        } else if (!blockedOutbound.contains(to)) {
+            inner.sendAll(to, messages);
         }
     }
 

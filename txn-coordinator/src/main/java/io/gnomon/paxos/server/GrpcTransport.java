@@ -14,12 +14,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * Sends Paxos messages to peer replica processes over one long-lived gRPC client stream per peer process, shared
- * by every group: each frame carries its group ({@link ProcessTransport}). Fire and forget: a
+ * by every group: each frame carries its group ({@link ProcessTransport}), or a batch of such frames ({@link
+ * #sendAll}: what one loop turn sends to the peer, as few frames as {@code maxMessageBytes} allows). Fire and forget: a
  * message that cannot be sent now (no stream, the peer's queue over its byte budget) is dropped (a full queue
  * with a rate-limited warning), and the protocol's retransmission covers it. Sending never blocks the caller (the
  * replica's event loop): frames wait in a bounded per-peer queue drained whenever gRPC says the stream is ready.
@@ -39,6 +41,8 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
     private final long reconnectBackoffNanos;
     private final Map<Integer, PeerSender> peers = new TreeMap<>();
     private final LogLimiter limiter = new LogLimiter(LOG);
+    /** Bytes a frame takes inside a batch besides its own: the field's tag and length. */
+    private static final int BATCH_ENTRY_OVERHEAD = 16;
 
     /**
      * @param peerTargets  replica id to "host:port" of every other member
@@ -72,12 +76,61 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
                     + message.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
             return;
         }
+        p.send(frame(groupId, message));
+    }
+
+    /** Every group's messages to one peer in one frame, or in several if together they exceed the largest message. */
+    @Override
+    public void sendAll(int to, List<GroupMessage> messages) {
+        if (to == me) {
+            ProcessTransport.super.sendAll(to, messages);
+            return;
+        }
+        PeerSender p = peers.get(to);
+        if (p == null) {
+            messages.forEach(m -> send(to, m.groupId(), m.message())); // warns
+            return;
+        }
+        PeerFrame.Builder batch = PeerFrame.newBuilder();
+        long bytes = 0;
+        for (GroupMessage m : messages) {
+            PeerFrame f = frame(m.groupId(), m.message());
+            int size = f.getSerializedSize() + BATCH_ENTRY_OVERHEAD;
+            if (batch.getBatchCount() > 0 && bytes + size > maxMessageBytes) {
+                p.send(batch.build());
+                batch = PeerFrame.newBuilder();
+                bytes = 0;
+            }
+            batch.addBatch(f);
+            bytes += size;
+        }
+        p.send(batch.getBatchCount() == 1 ? batch.getBatch(0) : batch.build());
+    }
+
+    /** Frames written to peer streams (a batch is one) since the start, and the messages in them: tests, statistics. */
+    long framesSent() {
+        long n = 0;
+        for (PeerSender p : peers.values()) {
+            n += p.framesSent();
+        }
+        return n;
+    }
+
+    long messagesSent() {
+        long n = 0;
+        for (PeerSender p : peers.values()) {
+            n += p.messagesSent();
+        }
+        return n;
+    }
+
+    private PeerFrame frame(long groupId, Message message) {
         PeerFrame.Builder frame = PeerFrame.newBuilder()
                 .setPayload(UnsafeByteOperations.unsafeWrap(codec.encode(message)));
         if (groupId != 1) {
             frame.setGroup(groupId); // group 1 goes untagged, as before groups were on the wire
         }
-        p.send(frame.build());
+        return frame.build();
     }
 
     @Override
@@ -95,6 +148,8 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
         private long queuedBytes;
         private ClientCallStreamObserver<PeerFrame> stream;
         private long retryAfterNanos = System.nanoTime();
+        private long framesSent;
+        private long messagesSent;
 
         PeerSender(int id, String target) {
             this.id = id;
@@ -110,7 +165,7 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
                 }
                 open();
             }
-            int bytes = frame.getPayload().size();
+            int bytes = frame.getSerializedSize();
             if (queuedBytes + bytes > maxQueuedBytesPerPeer && !queue.isEmpty()) {
                 limiter.warn("full-" + id, "replica " + me + ": send queue to replica " + id + " over "
                         + maxQueuedBytesPerPeer + " bytes (maxQueuedBytesPerPeer); dropping messages until it drains");
@@ -170,9 +225,19 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
         private void drain() {
             while (stream != null && stream.isReady() && !queue.isEmpty()) {
                 PeerFrame f = queue.poll();
-                queuedBytes -= f.getPayload().size();
+                queuedBytes -= f.getSerializedSize();
+                framesSent++;
+                messagesSent += Math.max(1, f.getBatchCount());
                 stream.onNext(f);
             }
+        }
+
+        synchronized long framesSent() {
+            return framesSent;
+        }
+
+        synchronized long messagesSent() {
+            return messagesSent;
         }
 
         synchronized void close() {

@@ -21,9 +21,12 @@ import java.util.concurrent.TimeUnit;
  *                                 that peer are dropped (rate-limited warning) until the queue drains
  * @param reconnectBackoffNanos    after a peer stream breaks, sends to that peer are dropped for this long
  *                                 before the stream is reopened
+ * @param loopThreads              loop threads of the process, each driving its shard of the groups (dealt
+ *                                 round-robin in group id order) with its own inbox ({@code maxInboxItems} each), turn and sync; 0:
+ *                                 one per available processor. Never more than the process has groups.
  */
 public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatchWaitNanos, int maxMessageBytes,
-                            long maxQueuedBytesPerPeer, long reconnectBackoffNanos) {
+                            long maxQueuedBytesPerPeer, long reconnectBackoffNanos, int loopThreads) {
 
     // Declared before DEFAULTS, whose check reads it.
     /** The longest {@link #maxBatchWaitNanos} and {@link #reconnectBackoffNanos} may be: longer stalls the group. */
@@ -32,6 +35,13 @@ public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatc
     /** The defaults {@code bin/replica} runs with. */
     public static final ReplicaLimits DEFAULTS = new ReplicaLimits(200_000, 4096, TimeUnit.MILLISECONDS.toNanos(2),
             64 << 20, 64L << 20, TimeUnit.MILLISECONDS.toNanos(100));
+
+    /** One loop thread per available processor ({@code loopThreads} 0). */
+    public ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatchWaitNanos, int maxMessageBytes,
+                         long maxQueuedBytesPerPeer, long reconnectBackoffNanos) {
+        this(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, maxMessageBytes, maxQueuedBytesPerPeer,
+                reconnectBackoffNanos, 0);
+    }
 
     public ReplicaLimits {
         atLeast("maxInboxItems", maxInboxItems, 1);
@@ -44,18 +54,31 @@ public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatc
         atLeast("maxMessageBytes", maxMessageBytes, 1);
         atLeast("maxQueuedBytesPerPeer", maxQueuedBytesPerPeer, 1);
         within("reconnectBackoffNanos", reconnectBackoffNanos, 0, MAX_WAIT_NANOS);
+        atLeast("loopThreads", loopThreads, 0);
+    }
+
+    /** The loop threads a process hosting {@code groups} groups runs: {@link #loopThreads}, resolved and capped. */
+    public int loopThreadsFor(int groups) {
+        int wanted = loopThreads > 0 ? loopThreads : Runtime.getRuntime().availableProcessors();
+        return Math.max(1, Math.min(wanted, groups));
+    }
+
+    /** These limits with {@code loopThreads} replaced (0: one per available processor). */
+    public ReplicaLimits withLoopThreads(int threads) {
+        return new ReplicaLimits(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, maxMessageBytes,
+                maxQueuedBytesPerPeer, reconnectBackoffNanos, threads);
     }
 
     /** These limits with {@code maxInboxItems} replaced (and {@code maxDrainPerTurn} cut down to it if larger). */
     public ReplicaLimits withMaxInboxItems(int items) {
         return new ReplicaLimits(items, Math.min(maxDrainPerTurn, Math.max(1, items)), maxBatchWaitNanos,
-                maxMessageBytes, maxQueuedBytesPerPeer, reconnectBackoffNanos);
+                maxMessageBytes, maxQueuedBytesPerPeer, reconnectBackoffNanos, loopThreads);
     }
 
     /** These limits with {@code maxMessageBytes} replaced. */
     public ReplicaLimits withMaxMessageBytes(int bytes) {
         return new ReplicaLimits(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, bytes, maxQueuedBytesPerPeer,
-                reconnectBackoffNanos);
+                reconnectBackoffNanos, loopThreads);
     }
 
     private static void atLeast(String name, long value, long min) {

@@ -126,7 +126,8 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "${DEFAULT-VALUE}); exit 1 naming the last status if it is not.")
     long awaitClockMillis;
 
-    @Option(names = "--ready-file", paramLabel = "FILE", description = "Written (atomically) with port=N once serving.")
+    @Option(names = "--ready-file", paramLabel = "FILE", description = "Written (atomically) once serving: port=N (peers) "
+            + "and client-port=M (clients; the same N without --cluster).")
     Path readyFile;
 
     public static void main(String[] args) {
@@ -141,6 +142,7 @@ public final class ReplicaMain implements Callable<Integer> {
         try {
             Map<Integer, InetSocketAddress> members;
             Map<Long, List<Integer>> groups;
+            InetSocketAddress clientAddress = null;
             if (clusterFile != null || process != null) {
                 if (clusterFile == null || process == null) {
                     throw new IllegalArgumentException("--cluster and --process go together: give both");
@@ -170,12 +172,12 @@ public final class ReplicaMain implements Callable<Integer> {
                     dataDir = me.dataDir().orElseThrow(() -> new IllegalArgumentException("--process " + process
                             + ": " + clusterFile + " gives it no data-dir; give --data-dir"));
                 }
-                // The server has one port for peers and clients alike today: it binds the process's peer address,
-                // and clients reach it there too (the file's client address is not used yet).
+                // Peers reach each process at its peer address; clients reach this one at its client address only.
                 members = new TreeMap<>();
                 for (ProcessSpec p : cluster.processes()) {
                     members.put(p.id(), new InetSocketAddress(p.peer().host(), p.peer().port()));
                 }
+                clientAddress = new InetSocketAddress(me.client().host(), me.client().port());
                 id = process;
             } else {
                 if (id == null || memberSpecs == null || dataDir == null) {
@@ -224,7 +226,7 @@ public final class ReplicaMain implements Callable<Integer> {
             }
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
-                    ReplicaLimits.DEFAULTS, groups, kind);
+                    ReplicaLimits.DEFAULTS, groups, kind, clientAddress);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());
@@ -278,7 +280,8 @@ public final class ReplicaMain implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         if (readyFile != null && stopRequested.getCount() > 0) {
             Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
-            Files.writeString(tmp, "port=" + server.port() + "\n", StandardCharsets.UTF_8);
+            Files.writeString(tmp, "port=" + server.port() + "\nclient-port=" + server.clientPort() + "\n",
+                    StandardCharsets.UTF_8);
             Files.move(tmp, readyFile, StandardCopyOption.ATOMIC_MOVE);
         }
         stopRequested.await();

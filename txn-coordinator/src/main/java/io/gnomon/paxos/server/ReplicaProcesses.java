@@ -4,6 +4,13 @@ import io.gnomon.paxos.cluster.ClusterFile;
 import io.gnomon.paxos.cluster.ClusterSpec;
 import io.gnomon.paxos.cluster.HostPort;
 import io.gnomon.paxos.cluster.ProcessSpec;
+import io.gnomon.paxos.grpc.ReplicaGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,8 +27,9 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A group of replicas as separate JVM processes on loopback, for tests, the benchmark and the fault harness:
- * start, SIGKILL, SIGSTOP/SIGCONT and restart each one. Ports are chosen once (free ephemeral ports on
+ * A group of replicas, or a cluster of processes hosting many groups ({@link #withCluster}), as separate JVM
+ * processes on loopback, for tests, the benchmark and the fault harness: start, wait for health, SIGTERM, SIGKILL,
+ * SIGSTOP/SIGCONT and restart each one. Ports are chosen once (free ephemeral ports on
  * 127.0.0.1) and kept across restarts; each replica's data and its stdout/stderr log live in
  * {@code root/r<ID>}. {@link #close} kills every process it started.
  */
@@ -77,17 +85,40 @@ public final class ReplicaProcesses implements AutoCloseable {
     }
 
     /**
-     * Runs the processes as a cluster of many groups from now on: writes {@code root/cluster.yaml} (this object's
-     * processes and ports; {@code groups} groups splitting the key space, each on {@code replicasPerGroup}
-     * processes, as {@link ClusterSpec#evenlySplit}) and starts each replica with {@code --cluster} it and
-     * {@code --process} its id instead of {@code --id} and {@code --member}.
+     * Runs the processes as a cluster of many groups from now on: {@code groups} groups splitting the key space,
+     * each on {@code replicasPerGroup} processes (as {@link ClusterSpec#evenlySplit}), this object's processes with
+     * their peer ports and a free client port each; see {@link #withCluster(ClusterSpec)}.
      */
     public ReplicaProcesses withCluster(int groups, int replicasPerGroup) throws IOException {
         List<ProcessSpec> processes = new ArrayList<>();
         ports.forEach((id, port) -> processes.add(new ProcessSpec(id, new HostPort("127.0.0.1", port),
                 new HostPort("127.0.0.1", freePort()), Optional.empty())));
-        cluster = ClusterSpec.of(processes,
-                ClusterSpec.evenlySplit(ports.size(), groups, replicasPerGroup, "127.0.0.1", 1).groups());
+        return withCluster(ClusterSpec.of(processes,
+                ClusterSpec.evenlySplit(ports.size(), groups, replicasPerGroup, "127.0.0.1", 1).groups()));
+    }
+
+    /**
+     * Runs the processes as {@code spec} from now on: writes it to {@code root/cluster.yaml} and starts each
+     * replica with {@code --cluster} it and {@code --process} its id instead of {@code --id} and {@code --member}
+     * (each process's data in {@code root/r<ID>/log} whatever the file's {@code data-dir}). {@link #targets()}
+     * are then the processes' client addresses: the peer port serves peers only.
+     *
+     * @throws IllegalArgumentException unless the file's processes are this object's ids, 1..n, on loopback
+     */
+    public ReplicaProcesses withCluster(ClusterSpec spec) throws IOException {
+        List<Integer> ids = spec.processes().stream().map(ProcessSpec::id).sorted().toList();
+        if (!ids.equals(ids())) {
+            throw new IllegalArgumentException("cluster processes " + ids + " are not the launcher's " + ids());
+        }
+        for (ProcessSpec p : spec.processes()) {
+            if (!InetAddress.getByName(p.peer().host()).isLoopbackAddress()
+                    || !InetAddress.getByName(p.client().host()).isLoopbackAddress()) {
+                throw new IllegalArgumentException("process " + p.id() + ": the launcher starts processes on this "
+                        + "host only; " + p.peer() + " and " + p.client() + " must be loopback addresses");
+            }
+            ports.put(p.id(), p.peer().port());
+        }
+        cluster = spec;
         Files.createDirectories(root);
         clusterFile = root.resolve("cluster.yaml");
         Files.writeString(clusterFile, ClusterFile.write(cluster));
@@ -117,7 +148,21 @@ public final class ReplicaProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * Where clients reach each process, by id: its client address in a cluster ({@link #withCluster}), else its
+     * one port.
+     */
     public Map<Integer, String> targets() {
+        if (cluster != null) {
+            Map<Integer, String> t = new TreeMap<>();
+            cluster.processes().forEach(p -> t.put(p.id(), p.client().toString()));
+            return t;
+        }
+        return peerTargets();
+    }
+
+    /** Where the other processes reach each process, by id (the same as {@link #targets()} outside a cluster). */
+    public Map<Integer, String> peerTargets() {
         Map<Integer, String> t = new TreeMap<>();
         ports.forEach((id, port) -> t.put(id, "127.0.0.1:" + port));
         return t;
@@ -197,6 +242,42 @@ public final class ReplicaProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until process {@code id} says SERVING for {@code gnomon.paxos.v1.Replica} on its client address
+     * (docs/protocols.md, "Health": TrueTime usable and every group it hosts knows a leader); fails with its log
+     * if it exits first or does not within {@code timeout}.
+     */
+    public void awaitServing(int id, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ManagedChannel channel = NettyChannelBuilder.forTarget(targets().get(id)).usePlaintext().build();
+        try {
+            HealthCheckRequest request = HealthCheckRequest.newBuilder().setService(ReplicaGrpc.SERVICE_NAME).build();
+            while (true) {
+                if (!isRunning(id)) {
+                    throw new IllegalStateException("replica " + id + " exited before serving; its log:\n" + log(id));
+                }
+                try {
+                    if (HealthGrpc.newBlockingStub(channel).withDeadlineAfter(1, TimeUnit.SECONDS).check(request)
+                            .getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
+                        return;
+                    }
+                } catch (StatusRuntimeException notYet) {
+                    // not listening yet, or the deadline passed: ask again
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("replica " + id + " not SERVING within " + timeout
+                            + " (no leader known for some group, or TrueTime unusable); its log:\n" + log(id));
+                }
+                Thread.sleep(20); // polling another process's health; bounded by the deadline
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
     public String log(int id) {
         try {
             return Files.readString(dir(id).resolve("replica.log"));
@@ -228,6 +309,21 @@ public final class ReplicaProcesses implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** SIGTERM (the replica closes its logs and exits 0), then SIGKILL if it still runs after {@code grace}. */
+    public void stop(int id, Duration grace) {
+        Process p = running.get(id);
+        if (p == null) {
+            return;
+        }
+        p.destroy(); // SIGTERM on Linux
+        try {
+            p.waitFor(grace.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        kill9(id);
     }
 
     /** SIGSTOP: the process stays, its threads stop (a long GC pause, a stalled VM). */

@@ -26,6 +26,7 @@ import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.paxos.wal.ProcessLog;
 import io.gnomon.paxos.wal.ProcessLogOptions;
+import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.TrueTime;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -60,9 +61,12 @@ import java.util.function.Supplier;
  * StateMachine}, batching, client outcomes, the read fence, compaction); peer processes reached through one {@link
  * GrpcTransport} stream each, shared by every group (each
  * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
- * absent = 1); and one event loop thread that runs every turn through a {@link GroupLoop} over all the groups (the
- * same turn the simulator's processes run) and makes every call into the hosts (docs/paxos.md, "Replica
- * processes" and "Many groups per process"). Replica id == process id in every group. The host's behaviour (what
+ * absent = 1), on the peer port or, given {@link Options#clientAddress}, on a client port of its own; and a fixed
+ * pool of loop threads ({@link ReplicaLimits#loopThreads}, about one per core), each
+ * owning a shard of the groups (in group id order, dealt round-robin) with its own inbox and its own {@link
+ * GroupLoop} (the same turn the simulator's processes run): a group's every call is made by its loop's thread, so
+ * each group stays single-threaded, and each loop syncs once per turn for its groups that wrote (docs/paxos.md,
+ * "Replica processes" and "Many groups per process"). Replica id == process id in every group. The host's behaviour (what
  * an append's outcome is, when a lease read is served) is described there; this class only carries requests to
  * the loop and replies back.
  *
@@ -127,18 +131,23 @@ public final class ReplicaServer implements AutoCloseable {
      * @param log                 the durable log: one process log in {@code dataDir/wal/} (the other constructors'
      *                            default) or a Chronicle log per group; a data dir written with one is refused by
      *                            the other
+     * @param clientAddress       where clients reach this process (a cluster file's {@code client} address): the
+     *                            {@code Replica}, health, reflection and {@code FaultAdmin} services there, only
+     *                            {@code Peer} (and health) on {@code members.get(id)}; null (the other
+     *                            constructors): every service on the one address in {@code members}, as before
      */
     public record Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                           PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                           boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
-                          ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log) {
-        /** With the process log. */
+                          ReplicaLimits limits, Map<Long, List<Integer>> groups, LogKind log,
+                          InetSocketAddress clientAddress) {
+        /** With the process log, every service on the peer address (no separate client port). */
         public Options(int id, Map<Integer, InetSocketAddress> members, Path dataDir, SyncPolicy syncPolicy,
                        PaxosConfig paxos, LogLimits logLimits, long compactEveryEntries, long tickNanos,
                        boolean faultAdmin, Consumer<PaxosReplica> coreHook, boolean leaseChecksOnReads,
                        ReplicaLimits limits, Map<Long, List<Integer>> groups) {
             this(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos, faultAdmin,
-                    coreHook, leaseChecksOnReads, limits, groups, LogKind.PROCESS);
+                    coreHook, leaseChecksOnReads, limits, groups, LogKind.PROCESS, null);
         }
 
         /** One group, {@link #GROUP}, of every member: a one-group replica as before groups. */
@@ -173,6 +182,10 @@ public final class ReplicaServer implements AutoCloseable {
                 copy.put(g, List.copyOf(ms));
             });
             groups = Collections.unmodifiableMap(copy);
+            if (clientAddress != null && clientAddress.equals(members.get(id))) {
+                throw new IllegalArgumentException("clientAddress " + clientAddress + " is process " + id
+                        + "'s peer address; give a different one, or null to serve clients there");
+            }
             if (limits.maxMessageBytes() <= paxos.limits().maxBatchBytes()) {
                 throw new IllegalArgumentException("limits.maxMessageBytes " + limits.maxMessageBytes()
                         + " must exceed paxos.limits.maxBatchBytes " + paxos.limits().maxBatchBytes()
@@ -183,7 +196,7 @@ public final class ReplicaServer implements AutoCloseable {
         /** The same options with {@code kind} of log. */
         public Options withLog(LogKind kind) {
             return new Options(id, members, dataDir, syncPolicy, paxos, logLimits, compactEveryEntries, tickNanos,
-                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind);
+                    faultAdmin, coreHook, leaseChecksOnReads, limits, groups, kind, clientAddress);
         }
     }
 
@@ -192,7 +205,6 @@ public final class ReplicaServer implements AutoCloseable {
     private final Supplier<StateMachine> machine;
     private final MessageCodec codec;
     private final LogLimiter limiter = new LogLimiter(LOG);
-    private final BlockingQueue<Object> inbox;
     private final ReplicaHealth health;
 
     private GrpcTransport transport;
@@ -204,10 +216,16 @@ public final class ReplicaServer implements AutoCloseable {
     private final Map<Long, DurableStateStore> stores = new TreeMap<>();
     /** {@link LogKind#PROCESS}: every group's log. */
     private ProcessLog wal;
-    /** The loop's turn over its groups: one sync per turn for every group that wrote. */
-    private GroupLoop<AppendReplyTo> groups;
+    /** The loop threads. */
+    private final Loop[] loops;
+    /**
+     * Which loop drives each group (the groups in id order, dealt round-robin, so no loop is left without one);
+     * filled by {@link #start} and unchanged after, so transport threads may read it.
+     */
+    private final Map<Long, Loop> owners = new HashMap<>();
     private Server server;
-    private Thread loop;
+    /** The client port's server, or {@link #server} itself without {@link Options#clientAddress}. */
+    private Server clientServer;
     private volatile boolean running;
     private boolean closed;
 
@@ -283,11 +301,14 @@ public final class ReplicaServer implements AutoCloseable {
 
     public ReplicaServer(Options options, TrueTime trueTime, Supplier<StateMachine> machine) {
         this.options = options;
-        this.inbox = new LinkedBlockingQueue<>(options.limits().maxInboxItems());
+        this.loops = new Loop[options.limits().loopThreadsFor(options.groups().size())];
+        for (int i = 0; i < loops.length; i++) {
+            loops[i] = new Loop(i);
+        }
         this.trueTime = options.faultAdmin() ? new FaultableTrueTime(trueTime) : trueTime;
         this.machine = machine;
         this.codec = new MessageCodec(options.paxos().limits());
-        this.health = new ReplicaHealth(options.id(), options.faultAdmin(), LOG);
+        this.health = new ReplicaHealth(options.id(), options.faultAdmin(), LOG, loops.length);
     }
 
     /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
@@ -303,37 +324,45 @@ public final class ReplicaServer implements AutoCloseable {
                     options.limits().maxQueuedBytesPerPeer() * Math.max(1, targets.size() - 1));
             outbound = faults;
         }
+        for (Loop l : loops) {
+            l.outbox = new TurnOutbox(me, outbound);
+        }
         GroupHost.Options hostOptions = new GroupHost.Options(options.limits().maxBatchWaitNanos(),
                 options.compactEveryEntries(), options.leaseChecksOnReads());
         SecureRandom random = new SecureRandom();
         try {
             if (options.log() == LogKind.PROCESS) {
-                startOnProcessLog(outbound, hostOptions, random);
+                startOnProcessLog(hostOptions, random);
             } else {
-                startOnChronicle(outbound, hostOptions, random);
+                startOnChronicle(hostOptions, random);
             }
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
         }
         InetSocketAddress bind = options.members().get(me);
-        // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
-        // no executor hop per call.
-        NettyServerBuilder b = NettyServerBuilder.forAddress(bind).directExecutor()
-                .maxInboundMessageSize(options.limits().maxMessageBytes())
-                .addService(new PeerService())
-                .addService(new ClientService())
-                .addService(health.service())
-                .addService(ProtoReflectionServiceV1.newInstance());
+        NettyServerBuilder peers = serverOn(bind).addService(new PeerService());
+        // With a client address the peer port serves peers only (docs/cluster-file.md, "Ports").
+        NettyServerBuilder clients = options.clientAddress() == null ? peers : serverOn(options.clientAddress());
+        clients.addService(new ClientService());
         if (options.faultAdmin()) {
-            b.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
+            clients.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
         }
-        server = b.build().start();
+        server = peers.build().start();
+        try {
+            clientServer = clients == peers ? server : clients.build().start();
+        } catch (IOException e) {
+            close();
+            throw new IOException("client address " + options.clientAddress() + ": " + e.getMessage(), e);
+        }
         running = true;
-        loop = new Thread(this::runLoop, "replica-" + me + "-loop");
-        loop.start();
-        LOG.info("replica {} serving on {}:{} (processes {}, groups {}, {} log, sync {}, lease {} ms, data {})", me,
-                bind.getHostString(), server.getPort(), options.members(), options.groups(),
+        for (Loop l : loops) {
+            l.start();
+        }
+        LOG.info("replica {} serving on {}:{}{} (processes {}, groups {}, {} loop threads, {} log, sync {}, lease {} ms,"
+                        + " data {})", me, bind.getHostString(), server.getPort(), clientServer == server ? ""
+                        : ", clients on " + options.clientAddress().getHostString() + ":" + clientServer.getPort(),
+                options.members(), options.groups(), loops.length,
                 options.log().name().toLowerCase(java.util.Locale.ROOT), options.syncPolicy(),
                 TimeUnit.NANOSECONDS.toMillis(options.paxos().leaseDurationNanos()), options.dataDir());
         return this;
@@ -343,7 +372,7 @@ public final class ReplicaServer implements AutoCloseable {
      * Every group on one {@link ProcessLog} in {@code dataDir/wal/}: recovered from it in one pass, one sync of it
      * per turn. Refuses a data dir that holds Chronicle logs.
      */
-    private void startOnProcessLog(ProcessTransport outbound, GroupHost.Options hostOptions, SecureRandom random)
+    private void startOnProcessLog(GroupHost.Options hostOptions, SecureRandom random)
             throws IOException {
         Path dataDir = options.dataDir();
         List<Path> chronicle = chronicleLogsIn(dataDir);
@@ -354,7 +383,6 @@ public final class ReplicaServer implements AutoCloseable {
         }
         wal = ProcessLog.open(dataDir.resolve(PROCESS_LOG_DIR),
                 ProcessLogOptions.DEFAULTS.withSyncPolicy(options.syncPolicy()));
-        groups = new GroupLoop<>(written -> wal.sync());
         Map<Long, DurableState.Recovered> recovered = wal.recover(g -> new DurableState(
                 options.groups().getOrDefault(g, List.of())));
         List<Long> unhosted = new ArrayList<>(new TreeMap<>(recovered).keySet());
@@ -372,20 +400,20 @@ public final class ReplicaServer implements AutoCloseable {
                 state = new DurableState(g.getValue()).toRecovered();
             }
             PaxosReplica core = PaxosReplica.recover(config, state, System.nanoTime(), trueTime.now());
-            addGroup(groupId, GroupHost.of(core, config, wal.group(groupId), outbound.forGroup(groupId), trueTime,
+            Loop owner = nextOwner();
+            addGroup(groupId, owner, GroupHost.of(core, config, wal.group(groupId), owner.outbox.forGroup(groupId), trueTime,
                     System::nanoTime, machine.get(), random.nextLong(), hostOptions, new HostListener(groupId)));
         }
     }
 
     /** A Chronicle log per group. Refuses a data dir that holds a process log. */
-    private void startOnChronicle(ProcessTransport outbound, GroupHost.Options hostOptions, SecureRandom random)
+    private void startOnChronicle(GroupHost.Options hostOptions, SecureRandom random)
             throws IOException {
         Path walDir = options.dataDir().resolve(PROCESS_LOG_DIR);
         if (Files.isDirectory(walDir)) {
             throw new IOException("data dir " + options.dataDir() + " holds a process log (" + walDir + ", written"
                     + " with --log process); start this process with --log process, or move it aside");
         }
-        groups = new GroupLoop<>(written -> written.forEach(g -> stores.get(g).sync()));
         for (Map.Entry<Long, List<Integer>> g : options.groups().entrySet()) {
             long groupId = g.getKey();
             ChronicleDurableLog log = ChronicleDurableLog.open(groupDir(options.dataDir(), groupId),
@@ -393,16 +421,23 @@ public final class ReplicaServer implements AutoCloseable {
             DurableStateStore store = new DurableStateStore(log, options.logLimits(), options.paxos().limits(),
                     g.getValue(), false);
             stores.put(groupId, store);
-            addGroup(groupId, GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()), store,
-                    outbound.forGroup(groupId), trueTime, System::nanoTime, machine.get(), random.nextLong(),
+            Loop owner = nextOwner();
+            addGroup(groupId, owner, GroupHost.start(groupConfig(options.paxos(), groupId, g.getValue()), store,
+                    owner.outbox.forGroup(groupId), trueTime, System::nanoTime, machine.get(), random.nextLong(),
                     hostOptions, new HostListener(groupId)));
         }
     }
 
-    private void addGroup(long groupId, GroupHost<AppendReplyTo> host) {
+    /** The loop the next group goes to: groups in id order, dealt round-robin, so no loop is left without one. */
+    private Loop nextOwner() {
+        return loops[owners.size() % loops.length];
+    }
+
+    private void addGroup(long groupId, Loop owner, GroupHost<AppendReplyTo> host) {
         hosts.put(groupId, host);
         options.coreHook().accept(host.replica());
-        groups.add(groupId, host);
+        owners.put(groupId, owner);
+        owner.groups.add(groupId, host);
     }
 
     /** The Chronicle logs (their writer locks) in {@code dataDir} and its {@code group-N} directories. */
@@ -423,6 +458,16 @@ public final class ReplicaServer implements AutoCloseable {
         }
         found.sort(null);
         return found;
+    }
+
+    /** A server on {@code address} with health and reflection, whose handlers run on the transport threads. */
+    private NettyServerBuilder serverOn(InetSocketAddress address) {
+        // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
+        // no executor hop per call.
+        return NettyServerBuilder.forAddress(address).directExecutor()
+                .maxInboundMessageSize(options.limits().maxMessageBytes())
+                .addService(health.service())
+                .addService(ProtoReflectionServiceV1.newInstance());
     }
 
     /** Where group {@code groupId}'s log lives: group 1 in {@code dataDir} itself (the one-group layout), others below. */
@@ -452,112 +497,201 @@ public final class ReplicaServer implements AutoCloseable {
         return requested == 0 ? GROUP : requested;
     }
 
+    /** The peer port (and the client port too without {@link Options#clientAddress}). */
     public int port() {
         return server.getPort();
     }
 
-    // ------------------------------------------------------------------ the event loop
+    /** The port clients connect to: {@link #port()} unless {@link Options#clientAddress} is given. */
+    public int clientPort() {
+        return clientServer.getPort();
+    }
 
-    private void runLoop() {
-        long nextTick = System.nanoTime();
-        int maxDrain = options.limits().maxDrainPerTurn();
-        List<Object> drained = new ArrayList<>(maxDrain);
-        try {
-            while (running) {
-                long wake = groups.batchWaiting() ? earlier(nextTick, groups.batchDeadlineNanos()) : nextTick;
-                long wait = wake - System.nanoTime();
-                Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
-                // One turn = one group commit: everything handled now is synced once, then sent and applied.
-                long t0 = System.nanoTime();
-                groups.beginTurn();
-                if (first != null) {
-                    handle(first);
-                    inbox.drainTo(drained, maxDrain);
-                    for (Object o : drained) {
-                        handle(o);
-                    }
-                    drained.clear();
-                }
-                if (System.nanoTime() - nextTick >= 0) {
-                    boolean ticked = groups.tickAll() == 0;
-                    health.onTick(ticked, everyGroupKnowsALeader());
-                    nextTick = System.nanoTime() + options.tickNanos();
-                }
-                groups.endTurn();
-                if (wal != null) {
-                    // between turns each core's state is what its frames say: a checkpoint may stand for them
-                    wal.truncate(KEEP_SEGMENTS, hosts.keySet(), g -> hosts.get(g).replica().durableState());
-                }
-                countTurn(System.nanoTime() - t0);
+    // ------------------------------------------------------------------ the loop threads
+
+    /** The loop that drives {@code group}, a hosted group. */
+    private Loop loopOf(long group) {
+        return owners.get(group);
+    }
+
+    /** The number of loop threads (tests look at it). */
+    int loopThreads() {
+        return loops.length;
+    }
+
+    /**
+     * One loop thread: its inbox, and its {@link GroupLoop} over its shard of the groups, with one sync per turn for
+     * the groups that wrote in it (one sync of the process log, which also covers what other loops wrote, or with
+     * {@code --log chronicle} one sync of each group's log that wrote), then a checkpoint of its groups that pin old
+     * process-log segments.
+     */
+    private final class Loop {
+        final int index;
+        final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(options.limits().maxInboxItems());
+        /** What the loop's turns send: per peer process, one frame a turn for every group's messages. */
+        TurnOutbox outbox;
+        final GroupLoop<AppendReplyTo> groups = new GroupLoop<>(written -> {
+            outbox.flush(); // what left before the sync (a leader's Accepts) does not wait for it
+            if (wal != null) {
+                wal.sync(); // one sync of the process log covers every group that wrote (other loops' too)
+            } else {
+                written.forEach(g -> stores.get(g).sync());
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException | Error e) {
-            // A failed durable write (the driver refuses further input) or a bug: this process must not go on
-            // answering as if its memory matched its disk. Restarting recovers from the log.
-            LOG.error("replica {}: event loop stopped; restart the process to recover from the log",
-                    options.id(), e);
-            running = false;
-            health.stopped();
-            hosts.values().forEach(h -> h.failAllWaiting("replica stopped: " + e));
+        });
+        private Thread thread;
+        /** {@link GroupLoop#ticks} as of the last turn, for other threads. */
+        volatile long ticks;
+        // Statistics, logged at DEBUG every 5 s (io.gnomon.paxos.server.ReplicaServer): how big batches are and
+        // what a turn costs, the first things to look at when throughput disappoints.
+        private long statTurns;
+        private long statTurnNanos;
+        private long statBatches;
+        private long statEntries;
+        private long statLastPrint = System.nanoTime();
+
+        Loop(int index) {
+            this.index = index;
+        }
+
+        void start() {
+            thread = new Thread(this::run, "replica-" + options.id() + "-loop-" + index);
+            thread.start();
+        }
+
+        void stop() {
+            if (thread == null) {
+                return;
+            }
+            thread.interrupt();
+            try {
+                thread.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        boolean offer(Object input) {
+            return inbox.offer(input);
+        }
+
+        /**
+         * Turns until the server stops. Timers have the tick's granularity, as when every group was ticked every
+         * tick: the loop wakes at the next tick only if some group's timer is due by then ({@link
+         * GroupLoop#tickDue}), so a loop of idle followers sleeps until an input arrives.
+         */
+        private void run() {
+            long nextTick = System.nanoTime();
+            int maxDrain = options.limits().maxDrainPerTurn();
+            List<Object> drained = new ArrayList<>(maxDrain);
+            try {
+                while (running) {
+                    long wake = groups.groupIds().isEmpty() ? nextTick : later(nextTick, groups.nextTickNanos());
+                    if (groups.batchWaiting()) {
+                        wake = earlier(wake, groups.batchDeadlineNanos());
+                    }
+                    long wait = wake - System.nanoTime();
+                    Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
+                    // One turn = one group commit: everything handled now is synced once, then sent and applied.
+                    long t0 = System.nanoTime();
+                    groups.beginTurn();
+                    if (first != null) {
+                        handle(first);
+                        inbox.drainTo(drained, maxDrain);
+                        for (Object o : drained) {
+                            handle(o);
+                        }
+                        drained.clear();
+                    }
+                    long now = System.nanoTime();
+                    if (now - nextTick >= 0) {
+                        groups.tickDue(now);
+                        health.onTick(index, clockUsable(), everyGroupKnowsALeader());
+                        nextTick = now + options.tickNanos();
+                    }
+                    groups.endTurn();
+                    outbox.flush();
+                    if (wal != null) {
+                        // between turns each core's state is what its frames say: a checkpoint may stand for them
+                        wal.truncate(KEEP_SEGMENTS, groups.groupIds(), g -> groups.group(g).replica().durableState());
+                    }
+                    ticks = groups.ticks();
+                    countTurn(System.nanoTime() - t0);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException | Error e) {
+                // A failed durable write (the driver refuses further input) or a bug: this process must not go on
+                // answering as if its memory matched its disk. Restarting recovers from the log.
+                LOG.error("replica {}: event loop {} stopped; restart the process to recover from the log",
+                        options.id(), index, e);
+                running = false;
+                health.stopped();
+                for (long g : groups.groupIds()) {
+                    groups.group(g).failAllWaiting("replica stopped: " + e);
+                }
+            }
+        }
+
+        private boolean everyGroupKnowsALeader() {
+            for (long g : groups.groupIds()) {
+                if (groups.group(g).replica().leaderHint() < 1) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private void handle(Object o) {
+            // The group was checked against the hosted ones when the input arrived, and routed to its loop.
+            if (o instanceof PeerMessage m) {
+                groups.onMessage(m.group(), m.message());
+            } else if (o instanceof ClientAppend a) {
+                groups.append(a.group(), a.command(), a.reply());
+            } else if (o instanceof ClientRead r) {
+                serveRead(r);
+            } else if (o instanceof StatusQuery q) {
+                q.reply().onNext(status(q.group()));
+                q.reply().onCompleted();
+            }
+        }
+
+        private void countTurn(long nanos) {
+            statTurns++;
+            statTurnNanos += nanos;
+            if (LOG.isDebugEnabled() && System.nanoTime() - statLastPrint > 5_000_000_000L) {
+                statLastPrint = System.nanoTime();
+                long batches = 0;
+                long entries = 0;
+                for (long g : groups.groupIds()) {
+                    batches += groups.group(g).batchesProposed();
+                    entries += groups.group(g).entriesProposed();
+                }
+                LOG.debug("replica {} loop {}, last 5 s: {} turns, {} us each on average (sync included); {} batches "
+                                + "proposed, {} entries, {} group ticks", options.id(), index, statTurns,
+                        statTurnNanos / statTurns / 1000, batches - statBatches, entries - statEntries, groups.ticks());
+                statTurns = statTurnNanos = 0;
+                statBatches = batches;
+                statEntries = entries;
+            }
         }
     }
 
-    private boolean everyGroupKnowsALeader() {
-        for (GroupHost<AppendReplyTo> h : hosts.values()) {
-            if (h.replica().leaderHint() < 1) {
-                return false;
-            }
+    /** Whether TrueTime answers now (for health: a loop whose groups are idle ticks none of them). */
+    private boolean clockUsable() {
+        try {
+            trueTime.now();
+            return true;
+        } catch (ClockUnavailableException e) {
+            return false;
         }
-        return true;
     }
 
     private static long earlier(long a, long b) {
         return a - b <= 0 ? a : b;
     }
 
-    private void handle(Object o) {
-        // The group was checked against the hosted ones when the input arrived; the set never changes.
-        if (o instanceof PeerMessage m) {
-            groups.onMessage(m.group(), m.message());
-        } else if (o instanceof ClientAppend a) {
-            groups.append(a.group(), a.command(), a.reply());
-        } else if (o instanceof ClientRead r) {
-            serveRead(r);
-        } else if (o instanceof StatusQuery q) {
-            q.reply().onNext(status(q.group()));
-            q.reply().onCompleted();
-        }
-    }
-
-    // Loop statistics, logged at DEBUG every 5 s (io.gnomon.paxos.server.ReplicaServer): how big batches are and
-    // what a turn costs, the first things to look at when throughput disappoints.
-    private long statTurns;
-    private long statTurnNanos;
-    private long statBatches;
-    private long statEntries;
-    private long statLastPrint = System.nanoTime();
-
-    private void countTurn(long nanos) {
-        statTurns++;
-        statTurnNanos += nanos;
-        if (LOG.isDebugEnabled() && System.nanoTime() - statLastPrint > 5_000_000_000L) {
-            statLastPrint = System.nanoTime();
-            LOG.debug("replica {}, last 5 s: {} turns, {} us each on average (sync included); {} batches proposed, "
-                            + "{} entries", options.id(), statTurns, statTurnNanos / statTurns / 1000,
-                    batchesProposed() - statBatches, entriesProposed() - statEntries);
-            statTurns = statTurnNanos = 0;
-            statBatches = batchesProposed();
-            statEntries = entriesProposed();
-        }
-    }
-
-    private long batchesProposed() {
-        return hosts.values().stream().mapToLong(GroupHost::batchesProposed).sum();
-    }
-
-    private long entriesProposed() {
-        return hosts.values().stream().mapToLong(GroupHost::entriesProposed).sum();
+    private static long later(long a, long b) {
+        return a - b >= 0 ? a : b;
     }
 
     /** Where a host's outcomes and remarks go: client replies, the rate-limited warning log, the info log. */
@@ -624,6 +758,24 @@ public final class ReplicaServer implements AutoCloseable {
                 .setGroup(group).addAllHostedGroups(hosts.keySet()).build();
     }
 
+    /** Frames and messages this process has sent to its peers (tests look at them). */
+    long framesSent() {
+        return transport.framesSent();
+    }
+
+    long messagesSent() {
+        return transport.messagesSent();
+    }
+
+    /** Group ticks of every loop so far (tests look at them); read from another thread, so a rough figure. */
+    long groupTicks() {
+        long n = 0;
+        for (Loop l : loops) {
+            n += l.ticks;
+        }
+        return n;
+    }
+
     /** The fault harness's network in front of the transport, or null without {@code faultAdmin} (tests look at it). */
     FaultyTransport faults() {
         return faults;
@@ -632,7 +784,7 @@ public final class ReplicaServer implements AutoCloseable {
     // ------------------------------------------------------------------ inbound
 
     private void offerPeerMessage(int to, long group, Message m) {
-        if (!inbox.offer(new PeerMessage(group, m))) {
+        if (!loopOf(group).offer(new PeerMessage(group, m))) {
             limiter.warn("inbox", "replica " + options.id() + ": inbox full (maxInboxItems "
                     + options.limits().maxInboxItems() + "); message dropped");
         }
@@ -646,6 +798,16 @@ public final class ReplicaServer implements AutoCloseable {
 
                 @Override
                 public void onNext(PeerFrame frame) {
+                    if (frame.getBatchCount() == 0) {
+                        onMessage(frame);
+                        return;
+                    }
+                    for (PeerFrame f : frame.getBatchList()) {
+                        onMessage(f);
+                    }
+                }
+
+                private void onMessage(PeerFrame frame) {
                     Message m;
                     try {
                         m = codec.decode(frame.getPayload().toByteArray());
@@ -734,7 +896,7 @@ public final class ReplicaServer implements AutoCloseable {
         }
 
         private boolean offerAppend(long group, byte[] command, AppendReplyTo reply) {
-            return running && inbox.offer(new ClientAppend(group, command, reply));
+            return running && loopOf(group).offer(new ClientAppend(group, command, reply));
         }
 
         private String notAccepting() {
@@ -748,7 +910,7 @@ public final class ReplicaServer implements AutoCloseable {
                 reply.onError(Status.NOT_FOUND.withDescription(notHosted(group)).asRuntimeException());
                 return;
             }
-            if (!running || !inbox.offer(new ClientRead(group, request.getQuery().toByteArray(), reply))) {
+            if (!running || !loopOf(group).offer(new ClientRead(group, request.getQuery().toByteArray(), reply))) {
                 reply.onError(Status.RESOURCE_EXHAUSTED.withDescription("replica " + options.id()
                         + " is not accepting requests").asRuntimeException());
             }
@@ -761,7 +923,7 @@ public final class ReplicaServer implements AutoCloseable {
                 reply.onError(Status.NOT_FOUND.withDescription(notHosted(group)).asRuntimeException());
                 return;
             }
-            if (!running || !inbox.offer(new StatusQuery(group, reply))) {
+            if (!running || !loopOf(group).offer(new StatusQuery(group, reply))) {
                 reply.onError(Status.UNAVAILABLE.withDescription("replica " + options.id()
                         + " is not running").asRuntimeException());
             }
@@ -777,16 +939,14 @@ public final class ReplicaServer implements AutoCloseable {
         closed = true;
         running = false;
         health.stopped();
+        if (clientServer != null && clientServer != server) {
+            clientServer.shutdownNow();
+        }
         if (server != null) {
             server.shutdownNow();
         }
-        if (loop != null) {
-            loop.interrupt();
-            try {
-                loop.join(TimeUnit.SECONDS.toMillis(10));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        for (Loop l : loops) {
+            l.stop();
         }
         if (faults != null) {
             faults.close();

@@ -31,7 +31,7 @@ public final class PaxosSimMain implements Callable<Integer> {
     int replicas = 3;
 
     @Option(names = "--groups", paramLabel = "N", description = "Paxos groups, each with a replica on every process, "
-            + "sharing its loop, log and transport (default ${DEFAULT-VALUE})")
+            + "dealt over its loops (up to 2), sharing its log and transport (default ${DEFAULT-VALUE})")
     int groups = 1;
 
     @Option(names = "--steps", paramLabel = "N", description = "events per seed (default 20000 for one group, "

@@ -51,6 +51,11 @@ public final class Simulator {
     static final long START_EPOCH_NANOS = 1_767_225_600_000_000_000L; // 2026-01-01T00:00:00Z
     static final long MAX_DRIFT_PPB = 200_000; // 200 ppm, Spanner's assumption
     static final int MAX_VALUE_BYTES = 128;
+    /**
+     * Loop threads of a simulated process (never more than it has groups): its groups dealt round-robin, each loop
+     * with its own turn, sync and wake-ups, as a replica server's pool of loop threads runs them.
+     */
+    static final int LOOPS_PER_PROCESS = 2;
 
     /**
      * The simulator's own fault schedule (without a workload). {@code RANDOM}: the mix described in docs/paxos.md.
@@ -116,7 +121,7 @@ public final class Simulator {
 
     private final long seed;
     private final int n;
-    /** Groups per process: every process hosts a replica of each, on one loop, one log and one transport. */
+    /** Groups per process: every process hosts a replica of each, dealt over its loops, one log and one transport. */
     private final int groups;
     private final int steps;
     private final ReplicaFactory factory;
@@ -161,9 +166,10 @@ public final class Simulator {
     }
 
     /**
-     * One seed of {@code scenario} with {@code groups} Paxos groups: every process hosts a replica of each group on
-     * one loop ({@code GroupLoop}), with one log and one sync per turn for all of them, and one transport; a crash
-     * loses the unsynced writes of every group on the process.
+     * One seed of {@code scenario} with {@code groups} Paxos groups: every process hosts a replica of each group,
+     * the groups dealt over its {@link #LOOPS_PER_PROCESS} loops ({@code GroupLoop}), each loop with its own turn
+     * and one sync per turn for its groups that wrote, and one transport; a crash loses the unsynced writes of every
+     * group on the process.
      */
     public Simulator(long seed, int replicas, int groups, int steps, ReplicaFactory factory, Scenario scenario) {
         this(seed, replicas, groups, steps, factory, null,
@@ -226,15 +232,15 @@ public final class Simulator {
         for (int id = 1; id <= n + 1; id++) {
             Node node = new Node(id, members);
             nodes[id] = node;
-            node.loop = new GroupLoop<>(written -> {
-                throw new IllegalStateException("the simulator syncs as an event of its own");
-            });
+            node.newLoops();
             for (int g = 1; g <= groups; g++) {
                 PaxosConfig c = node.configFor(rng.nextLong(), options.leaseNanos());
                 node.startGroup(this, g, c, id <= n ? factory.create(c, node.monotonicNanos(), node.trueTime())
                         : factory.joining(c, node.monotonicNanos(), node.trueTime()));
             }
-            schedule(rng.nextLong(10 * MS), Kind.TICK, id, null);
+            for (int l = 0; l < node.loops.length; l++) {
+                schedule(rng.nextLong(10 * MS), Kind.TICK, id, l, null, null);
+            }
         }
         if (workload == null) {
             schedule(50 * MS, Kind.CLIENT, 0, null);
@@ -291,7 +297,10 @@ public final class Simulator {
 
     private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL, WAKE }
 
-    /** {@code action}: a workload's {@link Runnable} (CALL) or {@link SimWorld.ReplicaAction} (REPLICA_CALL). */
+    /**
+     * {@code action}: a workload's {@link Runnable} (CALL) or {@link SimWorld.ReplicaAction} (REPLICA_CALL); {@code
+     * group}: a DELIVER's group, or the index of the process's loop a TICK, SYNC or WAKE is for.
+     */
     private record Event(long atTrueNanos, long seq, Kind kind, int node, int group, Message message, Object action)
             implements Comparable<Event> {
         @Override
@@ -314,9 +323,8 @@ public final class Simulator {
     }
 
     private void handle(Event e) {
-        if (e.node >= 1 && e.node < nodes.length && (nodes[e.node].paused
-                || (nodes[e.node].awaitingSync != null && e.kind != Kind.SYNC))) {
-            nodes[e.node].deferred.add(e); // a stopped process, or one blocked in its sync, handles nothing yet
+        if (e.node >= 1 && e.node < nodes.length && (nodes[e.node].paused || nodes[e.node].blockedFor(e))) {
+            nodes[e.node].deferred.add(e); // a stopped process, or a loop blocked in its sync, handles nothing yet
             return;
         }
         switch (e.kind) {
@@ -335,24 +343,24 @@ public final class Simulator {
                 mix(m.getClass().getSimpleName().hashCode());
                 mix(m.from());
                 mix(e.group);
-                node.turn(this, loop -> loop.onMessage(e.group, m));
+                node.turn(this, e.group, loop -> loop.onMessage(e.group, m));
             }
             case TICK -> {
                 Node node = nodes[e.node];
                 if (node.up() && !node.clockOut) {
-                    node.turn(this, GroupLoop::tickAll);
+                    node.turnOn(this, node.loops[e.group], loop -> loop.tickDue(node.monotonicNanos()));
                     node.maybeResync();
                 }
-                schedule(10 * MS + rng.nextLong(2 * MS), Kind.TICK, e.node, null);
+                schedule(10 * MS + rng.nextLong(2 * MS), Kind.TICK, e.node, e.group, null, null);
             }
             case WAKE -> {
                 Node node = nodes[e.node];
-                node.wakeAtTrueNanos = 0;
                 if (node.up()) {
-                    node.turn(this, loop -> { });
+                    node.loops[e.group].wakeAtTrueNanos = 0;
+                    node.turnOn(this, node.loops[e.group], loop -> { });
                 }
             }
-            case SYNC -> nodes[e.node].sync(this);
+            case SYNC -> nodes[e.node].sync(this, e.group);
             case CLIENT -> {
                 client();
                 schedule(rng.nextLong(40 * MS) + 1, Kind.CLIENT, 0, null);
@@ -380,7 +388,7 @@ public final class Simulator {
         List<Node> leaders = new ArrayList<>();
         List<Node> live = new ArrayList<>();
         for (int id = 1; id < nodes.length; id++) {
-            if (nodes[id].takesInput()) {
+            if (nodes[id].takesInput(g)) {
                 live.add(nodes[id]);
                 if (nodes[id].core(g).isLeader()) {
                     leaders.add(nodes[id]);
@@ -416,7 +424,7 @@ public final class Simulator {
                 throw failure("the host refused a command within the limit: " + b.length + " bytes", null);
             }
         }
-        target.turn(this, loop -> commands.forEach(c -> loop.append(g, c, outcome -> { })));
+        target.turn(this, g, loop -> commands.forEach(c -> loop.append(g, c, outcome -> { })));
     }
 
     /** Inputs a real network or a confused peer could produce: none may throw or break safety. */
@@ -435,7 +443,7 @@ public final class Simulator {
             default -> new Message.Accepted(1 + rng.nextInt(n), me + 1, core.configId(),
                     core.promised(), 3, Long.MIN_VALUE); // for someone else
         };
-        target.turn(this, loop -> loop.with(g, h -> {
+        target.turn(this, g, loop -> loop.with(g, h -> {
             Output out = h.onMessage(m);
             if (out != null && out.diagnostics().isEmpty() && !(m instanceof Message.Decide)) {
                 throw failure("bad input accepted without a diagnostic: " + m, null);
@@ -588,23 +596,25 @@ public final class Simulator {
             leaseNanos = node.restartLeaseNanos;
             node.restartLeaseNanos = 0;
         }
-        node.loop = new GroupLoop<>(written -> {
-            throw new IllegalStateException("the simulator syncs as an event of its own");
-        });
+        node.newLoops();
         for (int g = 1; g <= groups; g++) {
             PaxosConfig c = node.configFor(rng.nextLong(), leaseNanos);
             node.startGroup(this, g, c, factory.recover(c, node.disks[g].toRecovered(), node.monotonicNanos(),
                     node.trueTime()));
         }
-        node.turn(this, GroupLoop::tickAll);
+        for (Node.Loop l : node.loops) {
+            if (node.up()) { // a turn's sync may fail a check; the process stays up either way
+                node.turnOn(this, l, GroupLoop::tickAll);
+            }
+        }
     }
 
     /** A lease read at a random replica, served as a replica server serves one (GroupHost.read). */
     private void leaseRead() {
         Node node = nodes[1 + rng.nextInt(nodes.length - 1)];
         int g = 1 + rng.nextInt(groups);
-        if (!node.takesInput()) {
-            return; // a stopped process, or one blocked in its sync, answers nothing now
+        if (!node.takesInput(g)) {
+            return; // a stopped process, or one whose loop of g is blocked in its sync, answers nothing now
         }
         if (node.host(g).read(new byte[0]).served()) {
             checkLeaseRead(node, g);
@@ -795,8 +805,8 @@ public final class Simulator {
         return trueNanos;
     }
 
-    void scheduleSync(int node) {
-        schedule(20_000 + rng.nextLong(2 * MS), Kind.SYNC, node, null);
+    void scheduleSync(int node, int loop) {
+        schedule(20_000 + rng.nextLong(2 * MS), Kind.SYNC, node, loop, null, null);
     }
 
     // ------------------------------------------------------------------ what a workload sees
@@ -880,7 +890,7 @@ public final class Simulator {
                         + invalid);
             }
             proposed.add(group + ":" + commandKey(command));
-            x.turn(Simulator.this, loop -> loop.append(group, command, outcome));
+            x.turn(Simulator.this, group, loop -> loop.append(group, command, outcome));
         }
 
         @Override
@@ -1029,8 +1039,11 @@ public final class Simulator {
         final List<Integer> initialMembers;
         /** The lease and timings this process's replicas start with (a restart may shorten the lease). */
         PaxosConfig config;
-        /** The process's loop, driving its replica of every group; null while the process is down. */
-        GroupLoop<Consumer<GroupHost.AppendOutcome>> loop;
+        /**
+         * The process's loops, each driving its replicas of a shard of the groups (group g on loop (g - 1) mod
+         * their number); null while the process is down.
+         */
+        Loop[] loops;
         /** Per group (index = group id): its host here and what the checks know of it. */
         final GroupReplica[] groupReplicas = new GroupReplica[groups + 1];
         int incarnation;
@@ -1040,13 +1053,25 @@ public final class Simulator {
         final PrefixCheckedMachine[] machines = new PrefixCheckedMachine[groups + 1];
         /** The process's one log: every group's writes since its last sync, in order; a crash keeps a random prefix. */
         final ArrayList<GroupWrite> unsynced = new ArrayList<>();
-        /**
-         * Between a turn that wrote and its sync: the process is blocked in its sync (as a replica server's loop
-         * is), its events wait in {@link #deferred}, and this delivers the turn's outputs once the sync is done.
-         */
-        Runnable awaitingSync;
-        /** When a WAKE event is due for gathered appends (the server's loop wakes then); 0: none scheduled. */
-        long wakeAtTrueNanos;
+        /** One loop of the process: its groups' turns, and the sync a turn of it waits for. */
+        final class Loop {
+            final int index;
+            final GroupLoop<Consumer<GroupHost.AppendOutcome>> groups = new GroupLoop<>(written -> {
+                throw new IllegalStateException("the simulator syncs as an event of its own");
+            });
+            /**
+             * Between a turn that wrote and its sync: the loop is blocked in its sync (as a replica server's loop
+             * thread is), its events wait in {@link #deferred}, and this delivers the turn's outputs once the sync
+             * is done.
+             */
+            Runnable awaitingSync;
+            /** When a WAKE event is due for gathered appends (the server's loop wakes then); 0: none scheduled. */
+            long wakeAtTrueNanos;
+
+            Loop(int index) {
+                this.index = index;
+            }
+        }
         // Clocks: monotonic runs at (1 + drift) of true time; TrueTime is re-synchronized now and then.
         long monotonicBaseNanos;
         long trueBaseNanos;
@@ -1116,7 +1141,44 @@ public final class Simulator {
         }
 
         boolean up() {
-            return loop != null;
+            return loops != null;
+        }
+
+        /** The process (re)starts: its loops, with no groups yet. */
+        void newLoops() {
+            loops = new Loop[Math.min(LOOPS_PER_PROCESS, groups)];
+            for (int l = 0; l < loops.length; l++) {
+                loops[l] = new Loop(l);
+            }
+        }
+
+        /** The loop driving group {@code g}; the process must be up. */
+        Loop loopOf(int g) {
+            return loops[(g - 1) % loops.length];
+        }
+
+        /**
+         * Whether {@code e} must wait for a loop's sync: a message or timer for a loop blocked in its sync, or
+         * anything else addressed to the process while any of its loops is.
+         */
+        boolean blockedFor(Event e) {
+            if (loops == null || e.kind() == Kind.SYNC) {
+                return false;
+            }
+            return switch (e.kind()) {
+                case DELIVER -> loopOf(e.group()).awaitingSync != null;
+                case TICK, WAKE -> loops[e.group()].awaitingSync != null;
+                default -> !allLoopsFree();
+            };
+        }
+
+        private boolean allLoopsFree() {
+            for (Loop l : loops) {
+                if (l.awaitingSync != null) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         GroupHost<Consumer<GroupHost.AppendOutcome>> host(int g) {
@@ -1188,7 +1250,7 @@ public final class Simulator {
                         }
                     });
             groupReplicas[g] = new GroupReplica(g, host);
-            loop.add(g, host);
+            loopOf(g).groups.add(g, host);
         }
 
         /**
@@ -1196,53 +1258,81 @@ public final class Simulator {
          * any group wrote, the process blocks in its one sync (a SYNC event after a disk latency) and every group's
          * outputs are sent, applied and reported only then. Early Accepts have left already (ReplicaDriver's rule).
          */
-        void turn(Simulator sim, Consumer<GroupLoop<Consumer<GroupHost.AppendOutcome>>> inputs) {
-            if (!takesInput()) {
+        void turn(Simulator sim, int group, Consumer<GroupLoop<Consumer<GroupHost.AppendOutcome>>> inputs) {
+            if (!up()) {
+                throw new IllegalStateException("replica " + id + " is down");
+            }
+            turnOn(sim, loopOf(group), inputs);
+        }
+
+        /** A turn of loop {@code l}, as {@link #turn} describes; the loop's sync blocks this loop only. */
+        void turnOn(Simulator sim, Loop l, Consumer<GroupLoop<Consumer<GroupHost.AppendOutcome>>> inputs) {
+            if (!up() || paused || l.awaitingSync != null) {
                 throw new IllegalStateException("replica " + id + " is down, stopped or blocked in its sync");
             }
-            loop.beginTurn();
-            inputs.accept(loop);
-            GroupLoop.TurnEnd end = loop.endTurnUnsynced();
+            l.groups.beginTurn();
+            inputs.accept(l.groups);
+            GroupLoop.TurnEnd end = l.groups.endTurnUnsynced();
             if (end != null) {
                 if (end.needsSync()) {
-                    awaitingSync = end.deliver();
-                    sim.scheduleSync(id);
+                    l.awaitingSync = end.deliver();
+                    sim.scheduleSync(id, l.index);
                 } else {
                     end.deliver().run();
                 }
             }
-            if (awaitingSync == null) {
-                scheduleWake(sim);
+            if (l.awaitingSync == null) {
+                scheduleWake(sim, l);
             }
         }
 
-        /** Whether the process can handle an input now: up, not stopped, not blocked in its sync. */
+        /** Whether the process can handle any input now: up, not stopped, no loop blocked in its sync. */
         boolean takesInput() {
-            return up() && !paused && awaitingSync == null;
+            return up() && !paused && allLoopsFree();
+        }
+
+        /** Whether the process can handle an input for group {@code g} now: up, not stopped, its loop not blocked. */
+        boolean takesInput(int g) {
+            return up() && !paused && loopOf(g).awaitingSync == null;
         }
 
         /** The server's loop wakes when its gathered appends are due; so does the simulated one. */
-        void scheduleWake(Simulator sim) {
-            if (loop != null && loop.batchWaiting() && wakeAtTrueNanos == 0) {
-                long due = Math.max(MS / 10, loop.batchDeadlineNanos() - monotonicNanos());
-                wakeAtTrueNanos = trueNanos + due;
-                sim.schedule(due, Kind.WAKE, id, null);
+        void scheduleWake(Simulator sim, Loop l) {
+            if (l.groups.batchWaiting() && l.wakeAtTrueNanos == 0) {
+                long due = Math.max(MS / 10, l.groups.batchDeadlineNanos() - monotonicNanos());
+                l.wakeAtTrueNanos = trueNanos + due;
+                sim.schedule(due, Kind.WAKE, id, l.index, null, null);
             }
         }
 
-        /** The sync a turn waits for is done: its writes are durable, its outputs go out, the loop goes on. */
-        void sync(Simulator sim) {
-            if (!up() || awaitingSync == null) {
+        /**
+         * The sync a turn of loop {@code index} waits for is done: its groups' writes are durable, its outputs go
+         * out, the loop goes on. (Over a log per group, as the server keeps them today, a loop's sync makes its own
+         * groups' writes durable; the other loops' wait for their own syncs.)
+         */
+        void sync(Simulator sim, int index) {
+            if (!up() || loops[index].awaitingSync == null) {
                 return; // crashed meanwhile: the writes were kept or lost by the crash
             }
-            for (GroupWrite w : unsynced) {
-                disks[w.group()].apply(w.write());
+            Loop l = loops[index];
+            if (loops.length == 1) {
+                for (GroupWrite w : unsynced) {
+                    disks[w.group()].apply(w.write());
+                }
+                unsynced.clear();
+            } else {
+                unsynced.removeIf(w -> {
+                    if (loopOf(w.group()) != l) {
+                        return false;
+                    }
+                    disks[w.group()].apply(w.write());
+                    return true;
+                });
             }
-            unsynced.clear();
-            Runnable deliver = awaitingSync;
-            awaitingSync = null;
+            Runnable deliver = l.awaitingSync;
+            l.awaitingSync = null;
             deliver.run();
-            scheduleWake(sim);
+            scheduleWake(sim, l);
             if (!paused) {
                 releaseDeferred();
             }
@@ -1304,9 +1394,7 @@ public final class Simulator {
                     m.crash();
                 }
             }
-            awaitingSync = null;
-            wakeAtTrueNanos = 0;
-            loop = null;
+            loops = null;
             Arrays.fill(groupReplicas, null);
             continueEvents(); // a killed process is no longer stopped; what it held is dropped as it arrives
             if (clockOut || clockFaultHeld) {
@@ -1355,7 +1443,7 @@ public final class Simulator {
                 next.remove(rng.nextInt(next.size()));
             }
             next.sort(null);
-            turn(sim, loop -> loop.with(g, h -> h.proposeMembership(next)));
+            turn(sim, g, loop -> loop.with(g, h -> h.proposeMembership(next)));
         }
     }
 }

@@ -104,7 +104,7 @@ class GroupLoopTest {
         trueTime.advance(Duration.ofMillis(millis));
         for (GroupLoop<String> loop : loops.values()) {
             loop.beginTurn();
-            loop.tickAll();
+            loop.tickDue(monotonicNanos);
             loop.endTurn();
         }
         drain();
@@ -152,6 +152,24 @@ class GroupLoopTest {
         assertThat(log.syncs).hasSize(syncsBefore + 1);
         drain();
         assertThat(heard).containsExactlyInAnyOrderElementsOf(led.stream().map(g -> "group " + g + " APPLIED").toList());
+    }
+
+    @Test
+    void idleGroupsAreTickedOnlyWhenTheirTimersAreDue() {
+        Map<Long, Integer> holders = awaitLeaseholders();
+        long before = loops.values().stream().mapToLong(GroupLoop::ticks).sum();
+        for (int i = 0; i < 100; i++) {
+            step(20); // 2 s: 20 heartbeat intervals of 100 ms, 100 steps that once ticked every group
+        }
+        long ticks = loops.values().stream().mapToLong(GroupLoop::ticks).sum() - before;
+        assertThat(ticks).as("each leader once per heartbeat, followers never (their leader's Decides hold off "
+                + "their election timers)").isLessThanOrEqualTo(GROUPS * 21L);
+        for (int p : PROCESSES) {
+            for (long g = 1; g <= GROUPS; g++) {
+                assertThat(loops.get(p).group(g).replica().leaderHint()).isEqualTo(holders.get(g));
+            }
+        }
+        assertThat(awaitLeaseholders()).as("the same leaders hold their leases").isEqualTo(holders);
     }
 
     @Test

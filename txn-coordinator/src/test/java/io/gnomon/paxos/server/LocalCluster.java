@@ -84,7 +84,7 @@ final class LocalCluster implements AutoCloseable {
         ReplicaServer.Options o = new ReplicaServer.Options(id, members, root.resolve("r" + id),
                 SyncPolicy.NONE, paxos, new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 16 << 20),
                 50, TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, core -> { }, true, replicaLimits,
-                hostedBy(id), log);
+                hostedBy(id), log, null);
         ReplicaServer s = new ReplicaServer(o, new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1)),
                 () -> {
                     ListAppendMachine m = new ListAppendMachine();
