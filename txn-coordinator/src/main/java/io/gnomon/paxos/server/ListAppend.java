@@ -34,6 +34,16 @@ public final class ListAppend {
         }
     }
 
+    /** Why {@code command} is not an encoded transaction, or null if it is ({@link #decodeTxn} accepts it). */
+    public static String whyNotATxn(byte[] command) {
+        try {
+            decodeTxn(command);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
     public static byte[] encodeTxn(List<Op> ops) {
         int size = 4;
         List<byte[]> keys = new ArrayList<>(ops.size());

@@ -20,12 +20,7 @@ public final class ListAppendMachine extends InMemoryMachine {
 
     @Override
     public String validate(byte[] command) {
-        try {
-            ListAppend.decodeTxn(command);
-            return null;
-        } catch (IllegalArgumentException e) {
-            return e.getMessage();
-        }
+        return ListAppend.whyNotATxn(command);
     }
 
     @Override

@@ -35,12 +35,7 @@ public final class StoredListAppendMachine extends StoredGroupMachine {
 
     @Override
     public String validate(byte[] command) {
-        try {
-            ListAppend.decodeTxn(command);
-            return null;
-        } catch (IllegalArgumentException e) {
-            return e.getMessage();
-        }
+        return ListAppend.whyNotATxn(command);
     }
 
     @Override

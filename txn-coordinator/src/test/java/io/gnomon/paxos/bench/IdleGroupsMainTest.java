@@ -40,12 +40,13 @@ class IdleGroupsMainTest {
 
     @Test
     void aClusterStoppedByTheOpenFilesLimitFailsNamingThatLimitAndKeepsTheLogs() throws Exception {
-        // Today every group holds files of its own log; 200 groups need more than 200 descriptors.
+        // With --log chronicle every group holds files of its own log: 200 groups need more than 200 descriptors.
         Path out = tmp.resolve("out.txt");
         Path err = tmp.resolve("err.txt");
         Process p = new ProcessBuilder("bash", "-c", "ulimit -n 200 && exec \"$0\" \"$@\"",
                 LaunchScripts.BIN.resolve("bench-idle-groups").toString(), "--groups", "1,200", "--processes", "1",
-                "--idle", "100ms", "--dir", tmp.resolve("data").toString())
+                "--idle", "100ms", "--dir", tmp.resolve("data").toString(), "--replica-arg=--log",
+                "--replica-arg=chronicle")
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("finished").isTrue();
         String stderr = Files.readString(err);
@@ -55,6 +56,20 @@ class IdleGroupsMainTest {
                 .contains("Too many open files")
                 .contains("(the processes' directories are kept: ");
         assertThat(Files.readString(out)).as("N=1 measured before").contains("| 1 | 1 | 1 |");
+    }
+
+    @Test
+    void onTheProcessLogTwoHundredGroupsFitUnderTheSameOpenFilesLimit() throws Exception {
+        // The process log (the default) is one set of files for every group: an idle group costs no descriptor.
+        Path out = tmp.resolve("out.txt");
+        Path err = tmp.resolve("err.txt");
+        Process p = new ProcessBuilder("bash", "-c", "ulimit -n 200 && exec \"$0\" \"$@\"",
+                LaunchScripts.BIN.resolve("bench-idle-groups").toString(), "--groups", "1,200", "--processes", "1",
+                "--idle", "100ms", "--dir", tmp.resolve("data").toString())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("finished").isTrue();
+        assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+        assertThat(Files.readString(out)).contains("| 200 | 1 | 200 |");
     }
 
     @Test
