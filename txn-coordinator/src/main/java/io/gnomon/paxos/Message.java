@@ -93,4 +93,31 @@ public sealed interface Message {
     record InstallSnapshot(int from, int to, long configId, Ballot ballot, Snapshot snapshot, long decidedIndex,
                            long leaseEndRequestedEpochNanos) implements Message {
     }
+
+    /**
+     * Host to host, never given to a core: a replica whose state machine lacks a snapshot's state asks a peer for
+     * chunk {@code seq} of stream {@code streamId} (a new stream at {@code seq == 0}) of a snapshot ending at
+     * {@code endAtLeast} or later (docs/paxos.md, "State machines and snapshots").
+     */
+    record SnapshotRequest(int from, int to, long configId, long streamId, long seq, long endAtLeast)
+            implements Message {
+    }
+
+    /**
+     * Host to host, never given to a core: chunk {@code seq} of stream {@code streamId}, a snapshot of the sender's
+     * state machine ending at {@code endIndex}; {@code last} after the final chunk.
+     */
+    record SnapshotChunk(int from, int to, long configId, long streamId, long seq, long endIndex, byte[] data,
+                         boolean last) implements Message {
+        public SnapshotChunk {
+            if (data == null) {
+                throw new IllegalArgumentException("data must not be null");
+            }
+        }
+    }
+
+    /** Whether {@code m} is a host-to-host snapshot transfer message, which a core never receives. */
+    static boolean forHost(Message m) {
+        return m instanceof SnapshotRequest || m instanceof SnapshotChunk;
+    }
 }

@@ -274,16 +274,16 @@ public final class PaxosReplica {
      * The application's snapshot of slots {@code [0, lastIncludedSlot]}: the log below it is dropped and
      * replicas that need those slots get the snapshot instead. {@code lastIncludedSlot} must be decided.
      */
-    public Output compact(long lastIncludedSlot, byte[] state, long nowMonotonicNanos, TimeInterval trueTimeNow) {
+    public Output compact(long lastIncludedSlot, long nowMonotonicNanos, TimeInterval trueTimeNow) {
         begin(nowMonotonicNanos, trueTimeNow);
-        if (state == null || lastIncludedSlot >= st.decidedIndex || lastIncludedSlot < st.compactedIndex) {
+        if (lastIncludedSlot >= st.decidedIndex || lastIncludedSlot < st.compactedIndex) {
             st.diag(Code.BAD_SNAPSHOT, "snapshot through slot " + lastIncludedSlot + " refused: must be in ["
-                    + st.compactedIndex + ", " + (st.decidedIndex - 1) + "] (decided, not yet compacted) with state");
+                    + st.compactedIndex + ", " + (st.decidedIndex - 1) + "] (decided, not yet compacted)");
             return finish();
         }
         long end = lastIncludedSlot + 1;
         Membership.ConfigRecord c = st.membership.configInForceAt(end);
-        Snapshot s = new Snapshot(lastIncludedSlot, state, c.configId(), c.members(), c.startIndex());
+        Snapshot s = new Snapshot(lastIncludedSlot, c.configId(), c.members(), c.startIndex());
         st.log.subList(0, (int) (end - st.compactedIndex)).clear();
         st.compactedIndex = end;
         st.snapshot = s;
@@ -341,6 +341,18 @@ public final class PaxosReplica {
     }
 
     /**
+     * The decided entry of {@code slot}, which must be in {@code [compactedIndex, decidedIndex)}: a host whose state
+     * machine was behind the compacted prefix re-reads from here the decided entries above the snapshot it fetched.
+     */
+    public Entry decidedEntry(long slot) {
+        if (slot < st.compactedIndex || slot >= st.decidedIndex) {
+            throw new IllegalArgumentException("slot " + slot + " is not in the decided log [" + st.compactedIndex
+                    + ", " + st.decidedIndex + ")");
+        }
+        return st.entryAt(slot);
+    }
+
+    /**
      * This replica's durable state as a replay of every write it has returned so far would give it ({@link
      * DurableState#toRecovered()} of those writes applied in order): what a log may write as a checkpoint of the
      * replica in place of those writes. Between calls only; the entry list is copied (its references, not the
@@ -386,9 +398,10 @@ public final class PaxosReplica {
             ok = v.ballot() != null && !v.members().isEmpty() && v.ballot().round() < Long.MAX_VALUE / 2;
         } else if (m instanceof PreVoteReply v) {
             ok = v.ballot() != null && v.promised() != null;
-        } else {
-            InstallSnapshot s = (InstallSnapshot) m;
+        } else if (m instanceof InstallSnapshot s) {
             ok = s.ballot() != null && s.snapshot() != null;
+        } else {
+            return m.getClass().getSimpleName() + " from " + m.from() + " is for the host, not the core";
         }
         if (!ok) {
             entries = null;

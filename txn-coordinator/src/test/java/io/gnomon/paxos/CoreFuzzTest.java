@@ -179,10 +179,8 @@ class CoreFuzzTest {
                 long lo = p.compactedIndex();
                 long hi = p.decidedIndex();
                 long slot = hi > lo && rng.nextInt(8) != 0 ? lo + rng.nextLong(hi - lo) : hi + rng.nextInt(3) - 1;
-                byte[] state = new byte[rng.nextInt(10)];
-                rng.nextBytes(state);
                 feed("compact " + id + " " + slot);
-                handle(id, p.compact(slot, rng.nextInt(20) == 0 ? null : state, now, tt(id)));
+                handle(id, p.compact(slot, now, tt(id)));
             } else if (r < 85) {
                 int id = pick();
                 PaxosConfig c = config(id);

@@ -286,7 +286,7 @@ class PaxosTraceTest {
             settle(r.get(1).propose(List.of(v("e" + i)), now, tt()));
         }
         assertThat(r.get(1).decidedIndex()).isEqualTo(10);
-        Output compacted = r.get(1).compact(7, v("state-through-7"), now, tt());
+        Output compacted = r.get(1).compact(7, now, tt());
         assertThat(compacted.toPersist()).hasSize(1).first().isInstanceOf(PersistWrite.PersistSnapshot.class);
         assertThat(r.get(1).compactedIndex()).isEqualTo(8);
 

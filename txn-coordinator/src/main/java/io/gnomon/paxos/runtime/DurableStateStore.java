@@ -59,7 +59,8 @@ import java.util.NavigableMap;
  *   {@code <= d-1}); skipped when it would not raise the stored value (the core's meaning is a max).</li>
  *   <li>{@code PersistSnapshot(s)} → {@code persistSnapshot} with the core snapshot's configuration (id,
  *   members, start index) encoded in the log's opaque {@code membership} bytes and
- *   {@code lastIncludedBallot = Ballot.ZERO} (the core's snapshot carries no ballot; nothing reads it). Skipped
+ *   {@code lastIncludedBallot = Ballot.ZERO} (the core's snapshot carries no ballot; nothing reads it) and an empty
+ *   {@code state} (the state machine holds the state; the state of a log written before that is ignored). Skipped
  *   when it does not end past the stored snapshot, as in {@link DurableState}.</li>
  *   <li>{@code PersistConfig(id, members, start, truncateLogAt)} → a metadata record with the new configuration,
  *   accepted round {@code ZERO} and log end {@code min(logEnd, truncateLogAt)}. No promise is written: recovery
@@ -98,6 +99,8 @@ public final class DurableStateStore implements GroupLog {
     private static final byte TAG_CONFIG = 1;
     private static final byte META_VERSION = 1;
     private static final byte MEMBERSHIP_VERSION = 1;
+    /** A snapshot's state in the log: none (the state machine holds it); an older log's state is read and ignored. */
+    private static final byte[] NO_STATE = new byte[0];
     private static final int META_BYTES_MAX = 64 + 4 * 1024;
 
     private final DurableLog log;
@@ -211,7 +214,7 @@ public final class DurableStateStore implements GroupLog {
         } else if (w instanceof PersistWrite.PersistSnapshot s) {
             Snapshot snap = s.snapshot();
             if (snap.endIndex() > firstSlot) {
-                log.persistSnapshot(new DurableLog.Snapshot(snap.lastIncludedSlot(), Ballot.ZERO, snap.state(),
+                log.persistSnapshot(new DurableLog.Snapshot(snap.lastIncludedSlot(), Ballot.ZERO, NO_STATE,
                         encodeMembership(snap.configId(), snap.members(), snap.configStartIndex())));
                 firstSlot = snap.endIndex();
                 logEnd = Math.max(logEnd, firstSlot);
@@ -268,7 +271,8 @@ public final class DurableStateStore implements GroupLog {
             }
             long sc = m.getLong();
             long ss = m.getLong();
-            snapshot = new Snapshot(s.lastIncludedSlot(), s.state(), sc, readMembers(m), ss);
+            // s.state() is empty, or (a log written before snapshots became metadata) ignored: the machine holds it
+            snapshot = new Snapshot(s.lastIncludedSlot(), sc, readMembers(m), ss);
             firstSlot = snapshot.endIndex();
         }
         long logEnd = Math.max(metaLogEnd, firstSlot);

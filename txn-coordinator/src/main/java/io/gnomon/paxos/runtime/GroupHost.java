@@ -1,5 +1,6 @@
 package io.gnomon.paxos.runtime;
 
+import io.gnomon.paxos.Entry;
 import io.gnomon.paxos.Message;
 import io.gnomon.paxos.Output;
 import io.gnomon.paxos.PaxosConfig;
@@ -10,7 +11,6 @@ import io.gnomon.truetime.MonotonicClock;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +25,16 @@ import java.util.function.Supplier;
  * applies decided commands to, and what a server does around them: it batches client appends, tags each so its
  * outcome finds its client, applies decided entries, keeps the read fence for lease reads, and compacts the log
  * every so many applied entries (docs/paxos.md, "Replica processes").
+ *
+ * <p>Snapshots are metadata in the core; the state they stand for lives in the machine and moves host to host in
+ * chunks ({@link SnapshotTransfer}). A message carrying a snapshot that ends above what the machine holds (and
+ * above the core's decided index, so that the core would install it) is not given to the core: it is dropped, as a
+ * lost message, and the host fetches that state from the message's sender instead. Once the machine holds it
+ * (durably), the sender's retransmission passes, the core persists the snapshot and compacts, and the host only
+ * moves on: the machine has it already. While the machine holds no state of the group, or one behind the core's
+ * compacted prefix (an in-memory machine restarted after compaction, an install cut by a crash), the host applies
+ * nothing, refuses reads and fetches a snapshot from a peer; then it applies the decided entries above it from the
+ * core's log.
  *
  * <p>Pure in the project's sense: no threads, sockets, files or clocks inside. Time comes from the {@link
  * MonotonicClock} and {@link TrueTime} it is given, I/O goes through the driver's log and {@link Transport}, and
@@ -62,7 +72,9 @@ public final class GroupHost<C> {
      *                             (0: never)
      * @param leaseChecksOnReads   false only in the harness's negative control: lease reads are answered without
      *                             checking that the lease still holds
-     * @param snapshotChunkBytes   the most bytes of one chunk of the machine's snapshot
+     * @param snapshotChunkBytes   the most bytes of one chunk of the machine's snapshot sent to a peer (at most the
+     *                             core's {@code maxBatchBytes}, to which it is lowered, and under the transport's
+     *                             message limit)
      */
     public record Options(long maxBatchWaitNanos, long compactEveryEntries, boolean leaseChecksOnReads,
                           int snapshotChunkBytes) {
@@ -122,8 +134,8 @@ public final class GroupHost<C> {
         }
 
         /**
-         * The core installs a snapshot (the machine gets its chunks next unless it holds that prefix already): the
-         * decided entries delivered after it start at its end.
+         * The core installs a snapshot (the machine holds that prefix already, fetched from a peer, except in a
+         * restart's replay): the decided entries delivered after it start at its end.
          */
         default void installing(Snapshot snapshot) {
         }
@@ -151,11 +163,17 @@ public final class GroupHost<C> {
     private long batchStartNanos;
     private long readFence = Long.MAX_VALUE;
     private final MonotonicClock clock;
+    private final Transport transport;
+    private final long transferTimeoutNanos;
+    private final int chunkBytes;
+    private SnapshotTransfer transfer;
+    /** One past the last decided slot the driver delivered (after the sync covering it): what catchUp may apply. */
+    private long delivered;
     private long batchesProposed;
     private long entriesProposed;
 
     private GroupHost(PaxosConfig config, long incarnation, StateMachine machine, Options options,
-                      Listener<C> listener, TrueTime trueTime, MonotonicClock clock) {
+                      Listener<C> listener, TrueTime trueTime, MonotonicClock clock, Transport transport) {
         this.replicaId = config.replicaId();
         this.incarnation = incarnation;
         this.machine = Objects.requireNonNull(machine);
@@ -165,6 +183,57 @@ public final class GroupHost<C> {
         this.clock = Objects.requireNonNull(clock);
         this.maxBatchEntries = config.limits().maxBatchEntries();
         this.maxValueBytes = config.limits().maxValueBytes();
+        this.transport = Objects.requireNonNull(transport);
+        this.transferTimeoutNanos = 2 * config.retransmitIntervalNanos();
+        // a chunk must pass the peer's decoder (MessageCodec bounds a chunk's data by maxBatchBytes)
+        this.chunkBytes = Math.min(options.snapshotChunkBytes(), config.limits().maxBatchBytes());
+    }
+
+    /** Makes the transfer; it reads the driver (made next) only when called. */
+    private void startTransfer() {
+        transfer = new SnapshotTransfer(new SnapshotTransfer.Host() {
+            @Override
+            public int replicaId() {
+                return replicaId;
+            }
+
+            @Override
+            public long configId() {
+                return driver.replica().configId();
+            }
+
+            @Override
+            public List<Integer> members() {
+                return driver.replica().members();
+            }
+
+            @Override
+            public int leaderHint() {
+                return driver.replica().leaderHint();
+            }
+
+            @Override
+            public long machineApplied() {
+                return GroupHost.this.machineApplied();
+            }
+
+            @Override
+            public boolean canServe() {
+                return !applyPaused();
+            }
+
+            @Override
+            public void installed(long endIndex, int from, long chunks) {
+                listener.info("replica " + replicaId + ": installed a snapshot through slot " + (endIndex - 1)
+                        + " from replica " + from + " in " + chunks + " chunks");
+                catchUp(delivered);
+            }
+
+            @Override
+            public void warn(String key, String message) {
+                listener.warn(key, message);
+            }
+        }, machine, transport, clock::nanoTime, transferTimeoutNanos, chunkBytes, incarnation << 20);
     }
 
     /**
@@ -177,7 +246,8 @@ public final class GroupHost<C> {
     public static <C> GroupHost<C> start(PaxosConfig config, DurableStateStore store, Transport transport,
                                          TrueTime trueTime, MonotonicClock clock, StateMachine machine,
                                          long incarnation, Options options, Listener<C> listener) {
-        GroupHost<C> host = new GroupHost<>(config, incarnation, machine, options, listener, trueTime, clock);
+        GroupHost<C> host = new GroupHost<>(config, incarnation, machine, options, listener, trueTime, clock, transport);
+        host.startTransfer();
         host.driver = ReplicaDriver.start(config, store, transport, trueTime, clock, host::apply, host::effect);
         return host;
     }
@@ -189,7 +259,8 @@ public final class GroupHost<C> {
     public static <C> GroupHost<C> of(PaxosReplica core, PaxosConfig config, GroupLog log, Transport transport,
                                       TrueTime trueTime, MonotonicClock clock, StateMachine machine,
                                       long incarnation, Options options, Listener<C> listener) {
-        GroupHost<C> host = new GroupHost<>(config, incarnation, machine, options, listener, trueTime, clock);
+        GroupHost<C> host = new GroupHost<>(config, incarnation, machine, options, listener, trueTime, clock, transport);
+        host.startTransfer();
         host.driver = ReplicaDriver.of(core, log, transport, trueTime, clock, host::apply, host::effect);
         return host;
     }
@@ -221,9 +292,38 @@ public final class GroupHost<C> {
         return driver.endBatchUnsynced();
     }
 
-    /** Handles a message from a peer (or a loopback); the core's output, or null if TrueTime did not answer. */
+    /**
+     * Handles a message from a peer (or a loopback); the core's output, or null if TrueTime did not answer. A
+     * snapshot transfer message is the host's; a message carrying a snapshot the machine lacks is dropped and that
+     * state fetched from its sender (see the class comment): both give {@link Output#EMPTY}.
+     */
     public Output onMessage(Message m) {
+        if (m instanceof Message.SnapshotRequest q) {
+            transfer.onRequest(q);
+            return Output.EMPTY;
+        }
+        if (m instanceof Message.SnapshotChunk c) {
+            transfer.onChunk(c);
+            return Output.EMPTY;
+        }
+        Snapshot s = snapshotOf(m);
+        if (s != null && s.endIndex() > driver.replica().decidedIndex() && s.endIndex() > machineApplied()) {
+            transfer.want(s.endIndex(), m.from());
+            return Output.EMPTY;
+        }
         return call(() -> driver.onMessage(m));
+    }
+
+    /** The snapshot {@code m} carries, which the core would install if it ends above its decided index; or null. */
+    private static Snapshot snapshotOf(Message m) {
+        if (m instanceof Message.InstallSnapshot i) {
+            return i.snapshot();
+        } else if (m instanceof Message.AcceptSync a) {
+            return a.snapshot();
+        } else if (m instanceof Message.Promise p) {
+            return p.snapshot();
+        }
+        return null;
     }
 
     /**
@@ -234,8 +334,18 @@ public final class GroupHost<C> {
         return call(() -> driver.proposeMembership(nextMembers));
     }
 
-    /** Timers: election, heartbeats, lease renewal, retransmission. False if TrueTime did not answer. */
+    /**
+     * Timers: election, heartbeats, lease renewal, retransmission; snapshot transfer (a machine behind the core's
+     * compacted prefix starts a fetch). False if TrueTime did not answer.
+     */
     public boolean onTick() {
+        PaxosReplica core = driver.replica();
+        if (machineApplied() < core.compactedIndex()) {
+            transfer.want(core.compactedIndex(), 0);
+        } else if (!transfer.installing()) {
+            catchUp(delivered);
+        }
+        transfer.onTick();
         return call(driver::onTick) != null;
     }
 
@@ -274,6 +384,9 @@ public final class GroupHost<C> {
         String refused = null;
         if (!core.isLeader()) {
             refused = "replica " + replicaId + " does not lead";
+        } else if (applyPaused()) {
+            refused = "replica " + replicaId + " is fetching a snapshot of the group's state from a peer (its state"
+                    + " machine is behind the compacted log or installing)";
         } else {
             TimeInterval now = nowOrNull();
             if (now == null || (options.leaseChecksOnReads() && !core.canServeLeaseRead(now))) {
@@ -318,15 +431,41 @@ public final class GroupHost<C> {
         return driver.replica();
     }
 
-    /** The next slot to apply: every slot below it has been applied here (the machine's applied index). */
+    /**
+     * The next slot to apply: every slot below it has been applied here (the machine's applied index; 0 while it
+     * holds no state of the group, an install under way).
+     */
     public long appliedIndex() {
-        return machine.appliedIndex();
+        return Math.max(0, machineApplied());
+    }
+
+    /**
+     * The monotonic time of this host's next timer, when {@link #onTick} next has something to do: its core's ({@link
+     * PaxosReplica#nextTickNanos}), or sooner the snapshot transfer's (a re-ask, an idle source to close), or now
+     * when the machine must start a fetch or apply entries held back. Moves with every input; a loop asks again
+     * after each turn.
+     */
+    public long nextTickNanos() {
+        PaxosReplica core = driver.replica();
+        long at = core.nextTickNanos();
+        long now = clock.nanoTime();
+        boolean behind = machineApplied() < core.compactedIndex();
+        if ((behind && !transfer.fetching()) || (!applyPaused() && machineApplied() < delivered)) {
+            return now - at < 0 ? now : at;
+        }
+        long transferAt = transfer.nextTimerNanos();
+        return transferAt != Long.MAX_VALUE && transferAt - at < 0 ? transferAt : at;
+    }
+
+    /** Whether the host is fetching a snapshot from a peer (reads are refused while the machine is behind). */
+    public boolean fetchingSnapshot() {
+        return transfer.fetching();
     }
 
     /** Whether a lease read would be served now (leads with a valid lease, read fence passed). */
     public boolean leaseReadReady() {
         TimeInterval now = nowOrNull();
-        return now != null && driver.replica().canServeLeaseRead(now) && appliedIndex() >= readFence;
+        return now != null && driver.replica().canServeLeaseRead(now) && !applyPaused() && appliedIndex() >= readFence;
     }
 
     public long incarnation() {
@@ -344,6 +483,7 @@ public final class GroupHost<C> {
 
     /** Closes the driver and its log, then the state machine. */
     public void close() {
+        transfer.close();
         try {
             driver.close();
         } finally {
@@ -449,24 +589,64 @@ public final class GroupHost<C> {
      */
     private void apply(Output.Decided d) {
         listener.decided(d);
+        delivered = Math.max(delivered, d.slot() + 1);
+        if (applyPaused()) {
+            return; // applied from the core's log once the machine has fetched its snapshot (catchUp)
+        }
         long next = machine.appliedIndex();
         if (d.slot() < next) {
             return; // the machine holds it: flushed before a restart, or in a snapshot it installed
         }
         if (d.slot() > next) {
-            throw new IllegalStateException("replica " + replicaId + ": slot " + d.slot()
-                    + " decided but the state machine's next slot is " + next
-                    + ": the log and the machine do not cover the decided prefix");
+            catchUp(d.slot()); // entries held back while a stream was installing, from the core's log
         }
-        if (d.entry().isConfig()) {
-            machine.apply(d.slot(), null);
+        applyEntry(d.slot(), d.entry());
+    }
+
+    /**
+     * Whether the machine must not apply now: it holds no state of the group or one behind the core's compacted
+     * prefix (it must fetch a snapshot first), or chunks of a snapshot are being installed into it.
+     */
+    private boolean applyPaused() {
+        return transfer.installing() || machineApplied() < driver.replica().compactedIndex();
+    }
+
+    /** The machine's applied index, or -1 while it holds no state of the group ({@link IncompleteInstallException}). */
+    private long machineApplied() {
+        try {
+            return machine.appliedIndex();
+        } catch (IncompleteInstallException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Applies the decided entries from the machine's applied index up to {@code end} (at most what the driver
+     * delivered, so outcomes still follow the sync that covers their entry) from the core's log: those held back
+     * while the machine fetched a snapshot. The core keeps them (it compacts only what the machine flushed, and
+     * installs a snapshot only once the machine holds it).
+     */
+    private void catchUp(long end) {
+        if (applyPaused()) {
             return;
         }
-        byte[] v = d.entry().value();
+        PaxosReplica core = driver.replica();
+        for (long slot = machine.appliedIndex(); slot < end; slot++) {
+            applyEntry(slot, core.decidedEntry(slot));
+        }
+    }
+
+    /** Gives the machine decided slot {@code slot} (its next) and its client the outcome. */
+    private void applyEntry(long slot, Entry entry) {
+        if (entry.isConfig()) {
+            machine.apply(slot, null);
+            return;
+        }
+        byte[] v = entry.value();
         if (v.length < TAG_BYTES) {
-            listener.warn("untagged", "replica " + replicaId + ": slot " + d.slot() + " holds " + v.length
+            listener.warn("untagged", "replica " + replicaId + ": slot " + slot + " holds " + v.length
                     + " bytes, not a tagged command; skipped on every replica alike");
-            machine.apply(d.slot(), null);
+            machine.apply(slot, null);
             return;
         }
         ByteBuffer b = ByteBuffer.wrap(v);
@@ -476,16 +656,18 @@ public final class GroupHost<C> {
         b.get(command);
         byte[] result;
         try {
-            result = machine.apply(d.slot(), command);
+            result = machine.apply(slot, command);
+        } catch (IncompleteInstallException e) {
+            throw e;
         } catch (RuntimeException e) {
             // validate() refused nothing that reaches here unless the proposer skipped it; every replica skips alike.
-            listener.warn("apply", "replica " + replicaId + ": slot " + d.slot() + " not applicable: " + e.getMessage());
+            listener.warn("apply", "replica " + replicaId + ": slot " + slot + " not applicable: " + e.getMessage());
             result = new byte[0];
         }
         if (inc == incarnation) {
             C c = waiting.remove(seq);
             if (c != null) {
-                listener.outcome(c, new AppendOutcome(Outcome.APPLIED, d.slot(), result, null, replicaId));
+                listener.outcome(c, new AppendOutcome(Outcome.APPLIED, slot, result, null, replicaId));
             }
         }
     }
@@ -506,17 +688,9 @@ public final class GroupHost<C> {
             }
             waiting.clear();
         } else if (e instanceof Output.Effect.InstallSnapshot s) {
+            // The machine holds the snapshot's prefix already (onMessage let the message in only then), except in a
+            // restart's replay of a machine behind the compacted log: applyPaused() holds it back until it fetched.
             listener.installing(s.snapshot());
-            if (s.snapshot().endIndex() > machine.appliedIndex()) { // else the machine is ahead of it already
-                StateMachine.SnapshotSink sink = machine.beginInstall(s.snapshot().endIndex());
-                ByteBuffer chunks = ByteBuffer.wrap(s.snapshot().state());
-                while (chunks.hasRemaining()) {
-                    byte[] chunk = new byte[chunks.getInt()];
-                    chunks.get(chunk);
-                    sink.add(chunk);
-                }
-                sink.finish();
-            }
         } else if (e instanceof Output.Effect.ConfigChanged c) {
             listener.info("replica " + replicaId + ": configuration " + c.configId() + " members " + c.members()
                     + " from slot " + c.configStartIndex());
@@ -525,29 +699,22 @@ public final class GroupHost<C> {
 
     /**
      * Every {@code compactEveryEntries} applied entries: has the machine make its state durable ({@link
-     * StateMachine#flush}) and compacts the core's log below what it made durable, never further, so that the
-     * durable log and the durable machine together cover the decided prefix without a gap. The core's snapshot
-     * carries the machine's chunks, each as (length, bytes), concatenated.
+     * StateMachine#flush}) and compacts the core's log below what it made durable (and the core decided), never
+     * further, so that the durable log and the durable machine together cover the decided prefix without a gap. The
+     * core's snapshot is metadata; a peer that needs the state fetches it from a machine.
      */
     private void maybeCompact() {
         long every = options.compactEveryEntries();
-        long compacted = driver.replica().compactedIndex();
-        if (every <= 0 || machine.appliedIndex() - compacted < every) {
+        PaxosReplica core = driver.replica();
+        long compacted = core.compactedIndex();
+        if (every <= 0 || applyPaused() || machine.appliedIndex() - compacted < every) {
             return;
         }
-        long durable = machine.flush();
-        if (durable <= compacted || durable != machine.appliedIndex()) {
-            return; // the snapshot's chunks are read at the applied index, which must be the durable one
+        long durable = Math.min(machine.flush(), core.decidedIndex());
+        if (durable <= compacted) {
+            return;
         }
-        ByteArrayOutputStream state = new ByteArrayOutputStream();
-        try (StateMachine.SnapshotSource source = machine.openSnapshot(options.snapshotChunkBytes())) {
-            for (byte[] chunk = source.nextChunk(); chunk != null; chunk = source.nextChunk()) {
-                state.writeBytes(ByteBuffer.allocate(4).putInt(chunk.length).array());
-                state.writeBytes(chunk);
-            }
-        }
-        byte[] bytes = state.toByteArray();
-        call(() -> driver.compact(durable - 1, bytes));
+        call(() -> driver.compact(durable - 1));
     }
 
     private int leaderHint() {

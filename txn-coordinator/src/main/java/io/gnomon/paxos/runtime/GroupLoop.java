@@ -20,8 +20,9 @@ import java.util.function.Consumer;
  * whatever the number of groups (docs/paxos.md, "Many groups per process").
  *
  * <p>A group costs a turn nothing unless an input reaches it, it holds appends gathered for a batch, or one of its
- * timers is due: untouched groups are not begun or ended, and {@link #tickDue} ticks only the groups whose core's
- * next timer ({@link PaxosReplica#nextTickNanos}) has come, asked again after every turn that touched the group.
+ * timers is due: untouched groups are not begun or ended, and {@link #tickDue} ticks only the groups whose next
+ * timer ({@link GroupHost#nextTickNanos}: the core's, {@link PaxosReplica#nextTickNanos}, or a snapshot transfer's)
+ * has come, asked again after every turn that touched the group.
  * An idle follower's election timer keeps moving ahead of it with each heartbeat it receives, so it is never
  * ticked; an idle leader is ticked once per heartbeat interval.
  *
@@ -189,7 +190,7 @@ public final class GroupLoop<C> {
 
     /** A group's next timer, read from its core; asked again whenever a turn touched the group. */
     private void schedule(long groupId, GroupHost<C> host) {
-        long at = host.replica().nextTickNanos();
+        long at = host.nextTickNanos();
         Long old = dueAt.put(groupId, at);
         if (old != null) {
             if (old == at) {

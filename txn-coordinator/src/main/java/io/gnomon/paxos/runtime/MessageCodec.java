@@ -13,6 +13,8 @@ import io.gnomon.paxos.Message.PreVote;
 import io.gnomon.paxos.Message.PreVoteReply;
 import io.gnomon.paxos.Message.Prepare;
 import io.gnomon.paxos.Message.Promise;
+import io.gnomon.paxos.Message.SnapshotChunk;
+import io.gnomon.paxos.Message.SnapshotRequest;
 import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.Snapshot;
 
@@ -29,9 +31,12 @@ import java.util.List;
  *   ballot   = i64 round, i32 replicaId
  *   members  = i32 count, count x i32
  *   entries  = i32 count, count x (i32 valueLength, value, i64 nextConfigId, members)
- *   snapshot = u8 present (0|1) [i64 lastIncludedSlot, i32 stateLength, state, i64 configId, members,
- *              i64 configStartIndex]
+ *   snapshot = u8 present (0|1) [i64 lastIncludedSlot, i64 configId, members, i64 configStartIndex]
+ *   SnapshotRequest body = i64 streamId, i64 seq, i64 endAtLeast
+ *   SnapshotChunk body   = i64 streamId, i64 seq, i64 endIndex, u8 last (0|1), i32 dataLength, data
  * </pre>
+ * A snapshot is metadata only (the state travels in SnapshotChunks, host to host); a chunk's data is bounded by
+ * {@link PaxosLimits#maxBatchBytes()}.
  * Decoding never trusts a length: every count and length is checked against the bytes that remain and
  * against {@link PaxosLimits}, and trailing bytes are an error, so a truncated or damaged frame is reported
  * ({@link MalformedMessageException}, naming the offset and field) instead of becoming a wrong message.
@@ -48,6 +53,8 @@ public final class MessageCodec {
     private static final byte INSTALL_SNAPSHOT = 8;
     private static final byte PRE_VOTE = 9;
     private static final byte PRE_VOTE_REPLY = 10;
+    private static final byte SNAPSHOT_REQUEST = 11;
+    private static final byte SNAPSHOT_CHUNK = 12;
 
     private final PaxosLimits limits;
 
@@ -111,6 +118,11 @@ public final class MessageCodec {
             putBallot(b, v.ballot());
             b.put((byte) (v.granted() ? 1 : 0));
             putBallot(b, v.promised());
+        } else if (m instanceof SnapshotRequest q) {
+            b.putLong(q.streamId()).putLong(q.seq()).putLong(q.endAtLeast());
+        } else if (m instanceof SnapshotChunk c) {
+            b.putLong(c.streamId()).putLong(c.seq()).putLong(c.endIndex()).put((byte) (c.last() ? 1 : 0))
+                    .putInt(c.data().length).put(c.data());
         }
         if (b.hasRemaining()) {
             throw new IllegalStateException("encodedSize disagrees with encode for " + m.getClass().getSimpleName());
@@ -137,6 +149,10 @@ public final class MessageCodec {
             return PRE_VOTE;
         } else if (m instanceof PreVoteReply) {
             return PRE_VOTE_REPLY;
+        } else if (m instanceof SnapshotRequest) {
+            return SNAPSHOT_REQUEST;
+        } else if (m instanceof SnapshotChunk) {
+            return SNAPSHOT_CHUNK;
         }
         return INSTALL_SNAPSHOT;
     }
@@ -162,6 +178,10 @@ public final class MessageCodec {
             body = membersSize(v.members()) + 8 + BALLOT;
         } else if (m instanceof PreVoteReply) {
             body = BALLOT + 1 + BALLOT;
+        } else if (m instanceof SnapshotRequest) {
+            body = 24;
+        } else if (m instanceof SnapshotChunk c) {
+            body = 24 + 1 + 4 + c.data().length;
         } else {
             body = BALLOT + snapshotSize(((InstallSnapshot) m).snapshot()) + 16;
         }
@@ -181,7 +201,7 @@ public final class MessageCodec {
     }
 
     private static int snapshotSize(Snapshot s) {
-        return s == null ? 1 : 1 + 8 + 4 + s.state().length + 8 + membersSize(s.members()) + 8;
+        return s == null ? 1 : 1 + 8 + 8 + membersSize(s.members()) + 8;
     }
 
     private static void putBallot(ByteBuffer b, Ballot ballot) {
@@ -208,8 +228,7 @@ public final class MessageCodec {
             b.put((byte) 0);
             return;
         }
-        b.put((byte) 1).putLong(s.lastIncludedSlot()).putInt(s.state().length).put(s.state())
-                .putLong(s.configId());
+        b.put((byte) 1).putLong(s.lastIncludedSlot()).putLong(s.configId());
         putMembers(b, s.members());
         b.putLong(s.configStartIndex());
     }
@@ -251,6 +270,16 @@ public final class MessageCodec {
                         r.ballot("ballot"));
                 case PRE_VOTE_REPLY -> new PreVoteReply(from, to, configId, r.ballot("ballot"), r.bool("granted"),
                         r.ballot("promised"));
+                case SNAPSHOT_REQUEST -> new SnapshotRequest(from, to, configId, r.i64("streamId"), r.i64("seq"),
+                        r.i64("endAtLeast"));
+                case SNAPSHOT_CHUNK -> {
+                    long streamId = r.i64("streamId");
+                    long seq = r.i64("seq");
+                    long endIndex = r.i64("endIndex");
+                    boolean last = r.bool("last");
+                    yield new SnapshotChunk(from, to, configId, streamId, seq, endIndex, r.bytes("data",
+                            limits.maxBatchBytes()), last);
+                }
                 default -> throw new MalformedMessageException("unknown message type " + type);
             };
         } catch (IllegalArgumentException e) {
@@ -362,11 +391,10 @@ public final class MessageCodec {
                 throw new MalformedMessageException("snapshot.present is " + present + ", not 0 or 1");
             }
             long last = i64("snapshot.lastIncludedSlot");
-            byte[] state = bytes("snapshot.state", Integer.MAX_VALUE);
             long configId = i64("snapshot.configId");
             List<Integer> members = members("snapshot.members");
             long start = i64("snapshot.configStartIndex");
-            return new Snapshot(last, state, configId, members, start);
+            return new Snapshot(last, configId, members, start);
         }
 
         Snapshot snapshotRequired() throws MalformedMessageException {

@@ -124,9 +124,9 @@ public final class ReplicaDriver implements AutoCloseable {
     }
 
     /** The application's snapshot through {@code lastIncludedSlot} (decided); the log below it is compacted. */
-    public Output compact(long lastIncludedSlot, byte[] state) {
+    public Output compact(long lastIncludedSlot) {
         checkUsable();
-        return perform(replica.compact(lastIncludedSlot, state, clock.nanoTime(), trueTime.now()));
+        return perform(replica.compact(lastIncludedSlot, clock.nanoTime(), trueTime.now()));
     }
 
     /** The core, for queries ({@code isLeader}, {@code decidedIndex}, ...). Do not feed it inputs directly. */

@@ -529,12 +529,13 @@ public final class ReplicaServer implements AutoCloseable {
             m.appliedIndex();
         } catch (IncompleteInstallException e) {
             m.close();
-            // Until a host fetches a snapshot from a peer at start, the operator rebuilds the machines from the logs.
+            // Refused rather than left to the host's fetch: an operator should see that a store was damaged.
             throw new IOException("group " + groupId + "'s machine in " + machines.store().directory() + " was cut"
-                    + " short installing a snapshot (a crash during the install), so it holds no state of the group"
-                    + " and this replica cannot fetch one at start yet. To recover, stop this process and move "
-                    + machines.store().directory() + " aside (keep the log: it holds this replica's promises); at the"
-                    + " next start every group's machine is rebuilt from its log's snapshot and tail", e);
+                    + " short installing a snapshot (a crash during the install), so it holds no state of the group."
+                    + " To recover, stop this process and move " + machines.store().directory() + " aside (keep the"
+                    + " log: it holds this replica's promises); at the next start every group's machine starts empty,"
+                    + " replays its log if the log still holds every slot, and otherwise fetches the state from a peer",
+                    e);
         }
         return m;
     }

@@ -1222,7 +1222,9 @@ public final class Simulator {
                         "replica " + id + " of group " + g);
             }
             GroupHost.Options hostOptions = new GroupHost.Options(2 * MS, 8 + rng.nextInt(193),
-                    workload == null || !workload.staleLeaseReads(), 1 + rng.nextInt(64));
+                    workload == null || !workload.staleLeaseReads(),
+                    // a workload's machine holds kilobytes: chunks of up to 4 KiB keep its transfers to tens of chunks
+                    (workload == null ? 1 : 64) * (1 + rng.nextInt(64)));
             Node self = this;
             GroupHost<Consumer<GroupHost.AppendOutcome>> host = GroupHost.of(core, c, log, (to, m) -> sim.send(g, m),
                     clock, this::monotonicNanos, machines[g],

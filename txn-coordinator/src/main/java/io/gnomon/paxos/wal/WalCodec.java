@@ -37,8 +37,10 @@ import java.util.zip.CRC32C;
  *   ballot   = i64 round, i32 replicaId
  *   members  = i32 count, count x i32
  *   entry    = i64 nextConfigId, members nextMembers, i32 valueLength, value
- *   snapshot = i64 lastIncludedSlot, i64 configId, members, i64 configStartIndex, i32 stateLength, state
+ *   snapshot = i64 lastIncludedSlot, i64 configId, members, i64 configStartIndex, i32 stateLength (0), state
  * </pre>
+ * A snapshot is metadata only (the state lives in the group's state machine): its state is written empty, and the
+ * state bytes of a log written before that are read and ignored (the machine, not the log, holds the state).
  * Types 1-6 are the core's {@link PersistWrite}s one to one (their replay is {@link DurableState}); 7 is the whole
  * durable state of a group, after which its earlier frames are not needed; 8 says the process no longer holds the
  * group: replay drops what it had of it (a later frame of the group starts it afresh). Every count and length is checked
@@ -229,8 +231,7 @@ final class WalCodec {
             buf.putLong(s.configId());
             putMembers(s.members());
             buf.putLong(s.configStartIndex());
-            buf.putInt(s.state().length);
-            buf.put(s.state());
+            buf.putInt(0); // the state's length: a snapshot is metadata only now (see the class comment)
         }
     }
 
@@ -266,7 +267,7 @@ final class WalCodec {
     }
 
     private static long snapshotBytes(Snapshot s) {
-        return 8 + 8 + membersBytes(s.members()) + 8 + 4 + s.state().length;
+        return 8 + 8 + membersBytes(s.members()) + 8 + 4;
     }
 
     /** Type byte, group id and payload of {@code w}. */
@@ -383,7 +384,8 @@ final class WalCodec {
         long configId = in.getLong();
         List<Integer> members = members(in);
         long configStartIndex = in.getLong();
-        return new Snapshot(lastIncludedSlot, bytes(in, "state"), configId, members, configStartIndex);
+        bytes(in, "state"); // written empty; a log written before snapshots became metadata holds state: ignored
+        return new Snapshot(lastIncludedSlot, configId, members, configStartIndex);
     }
 
     private static int count(ByteBuffer in, int minBytesEach, String field) throws CorruptFrameException {

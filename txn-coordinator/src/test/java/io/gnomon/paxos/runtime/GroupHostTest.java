@@ -101,6 +101,8 @@ class GroupHostTest {
         final long compactEveryEntries;
         final ArrayDeque<Message> network = new ArrayDeque<>();
         final Set<Integer> isolated = new HashSet<>();
+        /** Snapshot chunks delivered, host to host. */
+        int chunksDelivered;
         /** "client: OUTCOME detail-or-result", in the order the clients heard. */
         final List<String> heard = new ArrayList<>();
 
@@ -153,6 +155,7 @@ class GroupHostTest {
             for (int n = 0; !network.isEmpty(); n++) {
                 Message m = network.poll();
                 if (!isolated.contains(m.from()) && !isolated.contains(m.to())) {
+                    chunksDelivered += m instanceof Message.SnapshotChunk ? 1 : 0;
                     turn(m.to(), h -> h.onMessage(m));
                 }
                 assertThat(n).as("the network quiesces").isLessThan(100_000);
@@ -352,6 +355,43 @@ class GroupHostTest {
                     .containsExactlyElementsOf(expected);
         }
         assertThat(g.hosts.get(laggard).appliedIndex()).isEqualTo(g.hosts.get(now).appliedIndex());
+        assertThat(g.chunksDelivered).as("the laggard's state came in chunks of 3 bytes").isGreaterThan(10);
+    }
+
+    @Test
+    void aMachineThatLostItsStateAfterCompactionRefusesReadsUntilItFetchedItFromAPeer() {
+        Group g = new Group(4);
+        int leader = g.awaitLeaseholder();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            String c = "v" + i;
+            expected.add(c);
+            g.turn(leader, h -> h.append(c.getBytes(StandardCharsets.UTF_8), c));
+            g.drain();
+        }
+        long compacted = g.hosts.get(leader).replica().compactedIndex();
+        assertThat(compacted).as("the leader's log no longer holds the first slots").isGreaterThan(0);
+
+        // The leader's process restarts with its log but an empty in-memory machine (nothing kept it).
+        MemoryLog log = g.logs.get(leader);
+        log.synced = log.written.size();
+        g.machines.put(leader, new Journal());
+        g.crashAndRestart(leader);
+        g.isolated.addAll(MEMBERS.stream().filter(id -> id != leader).toList());
+        g.turn(leader, h -> h.read(new byte[0])); // the restart's replay: nothing applied below the compacted log
+        assertThat(g.machines.get(leader).appliedIndex()).isZero();
+        assertThat(g.hosts.get(leader).fetchingSnapshot()).isFalse();
+        g.step(10);
+        assertThat(g.hosts.get(leader).fetchingSnapshot()).as("a tick starts the fetch").isTrue();
+
+        g.isolated.clear();
+        int chunksBefore = g.chunksDelivered;
+        for (int i = 0; i < 100 && !g.machines.get(leader).applied.equals(expected); i++) {
+            g.step(20);
+        }
+        assertThat(g.chunksDelivered - chunksBefore).as("chunks of 3 bytes").isGreaterThan(5);
+        assertThat(g.machines.get(leader).applied).containsExactlyElementsOf(expected);
+        assertThat(g.hosts.get(leader).fetchingSnapshot()).isFalse();
     }
 
     @Test

@@ -26,7 +26,7 @@ class MessageCodecTest {
         Ballot a = new Ballot(5, 1);
         List<Entry> entries = List.of(Entry.value(new byte[] {1, 2, 3}), Entry.config(2, List.of(1, 2, 4)),
                 Entry.value(new byte[0]));
-        Snapshot snap = new Snapshot(9, new byte[] {9, 8, 7}, 1, List.of(1, 2, 3), 0);
+        Snapshot snap = new Snapshot(9, 1, List.of(1, 2, 3), 0);
         return List.of(
                 new Message.Prepare(2, 1, 1, List.of(1, 2, 3), 0, b, a, 10, 8, 123_456_789L),
                 new Message.Promise(1, 2, 1, b, a, 12, 9, 10, entries, snap, Long.MIN_VALUE),
@@ -40,7 +40,10 @@ class MessageCodecTest {
                 new Message.InstallSnapshot(2, 3, 1, b, snap, 10, 1),
                 new Message.PreVote(3, 1, 2, List.of(1, 2, 3, 4), 40, b),
                 new Message.PreVoteReply(1, 3, 2, b, true, a),
-                new Message.PreVoteReply(1, 3, 2, b, false, Ballot.ZERO));
+                new Message.PreVoteReply(1, 3, 2, b, false, Ballot.ZERO),
+                new Message.SnapshotRequest(3, 1, 2, 77L << 20, 4, 40),
+                new Message.SnapshotChunk(1, 3, 2, 77L << 20, 4, 41, new byte[] {5, 6, 7}, false),
+                new Message.SnapshotChunk(1, 3, 2, 1, 0, 0, new byte[0], true));
     }
 
     @Test

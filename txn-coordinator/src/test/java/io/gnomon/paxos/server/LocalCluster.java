@@ -2,6 +2,7 @@ package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 
 /** N ReplicaServers in this JVM on loopback ports the test picks, each with its own data directory. */
 final class LocalCluster implements AutoCloseable {
@@ -29,6 +31,8 @@ final class LocalCluster implements AutoCloseable {
     private Map<Long, List<Integer>> groups;
     private ReplicaServer.LogKind log = ReplicaServer.LogKind.PROCESS;
     private ReplicaServer.StoreKind store = ReplicaServer.StoreKind.MEMORY;
+    /** What each replica's server is given around its machine (a test's observation point); the machine itself unless set. */
+    private BiFunction<Integer, ListAppendMachine, StateMachine> wrap = (id, m) -> m;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -64,6 +68,12 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /** Replicas started from now on run {@code wrap.apply(id, machine)} around their machine. */
+    LocalCluster withMachineWrapper(BiFunction<Integer, ListAppendMachine, StateMachine> wrap) {
+        this.wrap = wrap;
+        return this;
+    }
+
     /** Replicas started from now on host these groups (each server the ones it is a member of). */
     LocalCluster withGroups(Map<Long, List<Integer>> groups) {
         this.groups = Map.copyOf(groups);
@@ -90,7 +100,7 @@ final class LocalCluster implements AutoCloseable {
                 : new ReplicaServer(o, trueTime, () -> {
                     ListAppendMachine m = new ListAppendMachine();
                     machines.put(id, m);
-                    return m;
+                    return wrap.apply(id, m);
                 });
         s.start();
         servers.put(id, s);

@@ -442,7 +442,7 @@ class ProcessLogTest {
                     long logEnd = r.firstSlot() + r.entries().size();
                     if (logEnd - r.firstSlot() > 20) {
                         PersistWrite snap = new PersistWrite.PersistSnapshot(new io.gnomon.paxos.Snapshot(logEnd - 11,
-                                new byte[8], r.configId(), r.members(), r.configStartIndex()));
+                                r.configId(), r.members(), r.configStartIndex()));
                         models.get(g).apply(snap);
                         wal.group(g).write(List.of(snap));
                     }

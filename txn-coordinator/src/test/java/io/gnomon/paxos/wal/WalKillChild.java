@@ -106,7 +106,7 @@ public final class WalKillChild {
             if (rng.nextInt(10) == 0 && newEnd - 3 >= r.firstSlot()) {
                 long last = newEnd - 3;
                 out.add(new PersistWrite.PersistSnapshot(new Snapshot(last,
-                        ("g" + g + "@" + last).getBytes(StandardCharsets.US_ASCII), r.configId(), List.of(1, 2, 3), 0)));
+                        r.configId(), List.of(1, 2, 3), 0)));
             }
         }
         return out;

@@ -147,8 +147,8 @@ class WalKillNineTest {
             }
             assertThat(r.decidedIndex()).as(run + ": decided of group " + g).isGreaterThanOrEqualTo(ackedDecided);
             if (r.snapshot() != null) {
-                long last = r.snapshot().lastIncludedSlot();
-                assertThat(new String(r.snapshot().state(), StandardCharsets.US_ASCII)).isEqualTo("g" + g + "@" + last);
+                assertThat(r.snapshot().lastIncludedSlot()).as(run + ": snapshot of group " + g)
+                        .isLessThan(r.decidedIndex());
             }
             for (int i = 0; i < r.entries().size(); i++) {
                 Entry e = r.entries().get(i);
