@@ -204,10 +204,11 @@ public final class ReplicaProcesses implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(CHRONICLE_JVM_FLAGS);
+        cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC")); // defaults: a jvmArgs -Xmx after them wins
         for (String a : jvmArgs) {
             cmd.add(a.replace("{id}", String.valueOf(id)));
         }
-        cmd.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, ReplicaMain.class.getName(),
+        cmd.addAll(List.of("-cp", classpath, ReplicaMain.class.getName(),
                 "--data-dir", dir(id).resolve("log").toString(), "--ready-file", readyFile(id).toString()));
         if (clusterFile != null) {
             cmd.addAll(List.of("--cluster", clusterFile.toString(), "--process", String.valueOf(id)));

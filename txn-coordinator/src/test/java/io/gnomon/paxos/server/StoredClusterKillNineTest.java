@@ -5,7 +5,6 @@ import io.gnomon.paxos.cluster.GroupSpec;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.Outcome;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,23 +23,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Issue 19's proof of state larger than memory: a 3-process cluster whose JVMs have a 256 MiB heap takes 1 GiB of
- * key-value puts (16,384 x 64 KiB) spread over its groups, every process is killed with SIGKILL, all restart, and
- * every acknowledged put reads back. The replica runs its machines on the versioned store ({@code --store rocks}:
- * {@link StoredMachines} in its data dir, each group's log replayed from the machine's applied index, compacted from
- * {@code flush()}); what it still waits for is in the {@code @Disabled} reason.
+ * Issue 19's proof of state larger than memory: a 3-process cluster whose JVMs have a small heap takes more key-value
+ * puts than that heap holds (64 KiB values) spread over its groups, every process is killed with SIGKILL, all
+ * restart, and every acknowledged put reads back. The replicas run their machines on the versioned store ({@code
+ * --store rocks}: each group's log replayed from the machine's applied index, compacted from {@code flush()} every
+ * 256 entries, snapshots metadata only). The suite runs 384 MiB through 256 MiB heaps; the issue's figure, 1 GiB
+ * through 256 MiB heaps, is {@code -Dstored.cluster.mib=1024 -Dstored.cluster.heap=256m} (docs/versioned-store.md).
  */
-@Disabled("--store rocks, replay from appliedIndex() and compaction from flush() are wired (ReplicaProcessTest runs"
-        + " them under SIGKILL), but a 256 MiB heap cannot hold this: a group's log stays in the core's memory until"
-        + " it is compacted, and a compaction still reads the machine's whole state into the core's Snapshot as one"
-        + " byte[] (GroupHost.maybeCompact), which the process log's checkpoints and InstallSnapshot also carry whole"
-        + " (256 MiB per group here). Missing: snapshots streamed host to host with the core's Snapshot holding no"
-        + " state (helper 'snapb'); then run this with --compact-every small enough to bound the log in memory")
 class StoredClusterKillNineTest {
     static final Duration T = Duration.ofSeconds(60);
     static final int GROUPS = 4;
-    static final int PUTS = 16_384;
     static final int VALUE_BYTES = 64 << 10;
+    static final int PUTS = Integer.getInteger("stored.cluster.mib", 384) * ((1 << 20) / VALUE_BYTES);
+    static final String HEAP = System.getProperty("stored.cluster.heap", "256m");
     static final int IN_FLIGHT = 16;
 
     @TempDir
@@ -60,7 +55,8 @@ class StoredClusterKillNineTest {
     @Test
     void aGibibyteOfAcknowledgedPutsSurvivesSigkillOfEveryProcess() throws Exception {
         processes = new ReplicaProcesses(tmp, 3, ChildJvm.classpath(),
-                List.of("--truetime", "system:1ms", "--machine", "kv", "--store", "rocks"), List.of("-Xmx256m"))
+                List.of("--truetime", "system:1ms", "--machine", "kv", "--store", "rocks", "--compact-every", "256"),
+                List.of("-Xmx" + HEAP))
                 .withCluster(GROUPS, 3);
         processes.startAll(T);
         List<GroupSpec> groups = processes.cluster().groups();
