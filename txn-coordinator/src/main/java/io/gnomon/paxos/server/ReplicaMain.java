@@ -110,8 +110,9 @@ public final class ReplicaMain implements Callable<Integer> {
     @Option(names = "--store", defaultValue = "rocks", paramLabel = "rocks|memory",
             description = "rocks (default): every group's machine on one RocksDB store per process in the data dir's "
                     + "store/, flushed before the log is compacted, so a restart replays only the log's tail and the "
-                    + "state may exceed the heap; memory: in-memory machines, rebuilt from the log at each start "
-                    + "(docs/versioned-store.md).")
+                    + "state may exceed the heap; memory: in-memory machines, rebuilt at each start from the log, or from a peer once the log "
+                    + "is compacted (so a group whose every process restarts after a compaction loses its state; "
+                    + "docs/versioned-store.md).")
     String store;
 
     @Option(names = "--compact-every", defaultValue = "100000", paramLabel = "ENTRIES",

@@ -19,7 +19,6 @@ import io.gnomon.paxos.grpc.StatusRequest;
 import io.gnomon.paxos.runtime.DurableStateStore;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLoop;
-import io.gnomon.paxos.runtime.IncompleteInstallException;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
@@ -525,18 +524,8 @@ public final class ReplicaServer implements AutoCloseable {
             throw new IOException("group " + groupId + " in " + machines.store().directory() + ": " + e.getMessage()
                     + " (this process runs --machine " + machineKind + ")", e);
         }
-        try {
-            m.appliedIndex();
-        } catch (IncompleteInstallException e) {
-            m.close();
-            // Refused rather than left to the host's fetch: an operator should see that a store was damaged.
-            throw new IOException("group " + groupId + "'s machine in " + machines.store().directory() + " was cut"
-                    + " short installing a snapshot (a crash during the install), so it holds no state of the group."
-                    + " To recover, stop this process and move " + machines.store().directory() + " aside (keep the"
-                    + " log: it holds this replica's promises); at the next start every group's machine starts empty,"
-                    + " replays its log if the log still holds every slot, and otherwise fetches the state from a peer",
-                    e);
-        }
+        // A machine whose snapshot install a crash cut short (IncompleteInstallException) starts too: its host
+        // applies nothing and fetches the state from a peer, as for any machine behind the compacted log.
         return m;
     }
 
