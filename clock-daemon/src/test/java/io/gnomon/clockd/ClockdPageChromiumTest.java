@@ -12,11 +12,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.FluentWait;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.File;
@@ -77,7 +79,7 @@ class ClockdPageChromiumTest {
 
             browser = chromium();
             browser.get("http://127.0.0.1:" + clockd.metricsPort() + "/");
-            WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+            FluentWait<WebDriver> wait = waitFor(browser, Duration.ofSeconds(30));
             wait.until(b -> "SYNCHRONIZED".equals(b.findElement(By.id("status")).getAttribute("data-status")));
             wait.until(b -> intAttribute(b, "data-eps-points") >= 20 && intAttribute(b, "data-offset-points") >= 20);
             String liarName = clockd.daemon().latest().sources().get(3).name();
@@ -99,9 +101,9 @@ class ClockdPageChromiumTest {
             dwell(browser, DWELL_POINTS);
 
             scriptNanos.set(1_500_000_000L);
-            new WebDriverWait(browser, FEW_SECONDS).until(b ->
+            waitFor(browser, FEW_SECONDS).until(b ->
                     "UNSYNCHRONIZED".equals(b.findElement(By.id("status")).getAttribute("data-status")));
-            new WebDriverWait(browser, FEW_SECONDS).until(b -> b.findElements(By.cssSelector("#events li[data-kind='status']"))
+            waitFor(browser, FEW_SECONDS).until(b -> b.findElements(By.cssSelector("#events li[data-kind='status']"))
                     .stream().anyMatch(li -> li.getText().contains("SYNCHRONIZED → UNSYNCHRONIZED")));
             assertThat(browser.findElement(By.id("headline")).getText()).isEqualTo("status: UNSYNCHRONIZED (not usable)");
             assertThat(browser.findElement(By.id("why")).getText()).startsWith("why: fault injected (status UNSYNCHRONIZED)");
@@ -141,7 +143,7 @@ class ClockdPageChromiumTest {
             return;
         }
         int target = intAttribute(browser, "data-eps-points") + points;
-        new WebDriverWait(browser, Duration.ofSeconds(10L * points)).until(b -> intAttribute(b, "data-eps-points") >= target);
+        waitFor(browser, Duration.ofSeconds(10L * points)).until(b -> intAttribute(b, "data-eps-points") >= target);
     }
 
     static int intAttribute(WebDriver b, String name) {
@@ -153,5 +155,13 @@ class ClockdPageChromiumTest {
         File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
         Files.createDirectories(SCREENSHOTS);
         Files.copy(shot.toPath(), SCREENSHOTS.resolve("clockd-page-" + name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * A wait that also retries when the page redraws an element between finding it and reading it: the live page
+     * rebuilds its source rows on updates, so a found row can go stale (StaleElementReferenceException, seen once).
+     */
+    private static FluentWait<WebDriver> waitFor(WebDriver browser, Duration timeout) {
+        return new WebDriverWait(browser, timeout).ignoring(StaleElementReferenceException.class);
     }
 }
