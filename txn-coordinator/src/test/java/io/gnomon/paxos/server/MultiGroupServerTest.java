@@ -193,8 +193,18 @@ class MultiGroupServerTest {
             int leader = awaitLeaseHolder(g);
             assertThat(leader).isNotEqualTo(1);
             AppendReply r = client(g).append(append("k", g * 100 + 6), T);
+            // A leader elected as process 1 went may step down again on a loaded machine (no majority heard in
+            // time): then the append is UNKNOWN. The next lease holder has applied every entry it took over before
+            // it serves a read, so the read says whether the value is in; if not, it never will be: append it again.
+            for (int attempt = 0; r.getOutcome() == Outcome.UNKNOWN && attempt < 5; attempt++) {
+                awaitLeaseHolder(g);
+                if (read(g, "k").contains(g * 100 + 6)) {
+                    break;
+                }
+                r = client(g).append(append("k", g * 100 + 6), T);
+            }
             assertThat(r.getOutcome()).as("group %d after process 1 stopped: %s", g, r.getDetail())
-                    .isEqualTo(Outcome.APPLIED);
+                    .isIn(Outcome.APPLIED, Outcome.UNKNOWN);
             assertThat(read(g, "k")).as("group %d", g).endsWith(g * 100 + 6).hasSize(6);
         }
 
