@@ -51,6 +51,8 @@ final class Leader {
      */
     private long nextHeartbeatNanos;
     private long lastMajorityContactNanos;
+    /** When this leader last ticked (from its candidacy on): a longer gap than an election timeout is its own pause. */
+    private long lastTickNanos;
     /** Proposals waiting for room in the pipeline (kept while a candidate, dropped on stepping down). */
     private final ArrayDeque<Entry> pending = new ArrayDeque<>();
     /** When each other replica was last heard from, in any role: a leader that hears no majority steps down. */
@@ -69,6 +71,7 @@ final class Leader {
     void startCandidacy() {
         progress.clear();
         lastMajorityContactNanos = st.now;
+        lastTickNanos = st.now;
     }
 
     /** {@code f} promised our ballot again (it restarted, or its Promise was repeated): synchronize it afresh. */
@@ -250,6 +253,13 @@ final class Leader {
 
     /** The leader's timers: steps down without a majority, sends heartbeats (lease renewals) and retransmits. */
     void tick() {
+        if (st.now - lastTickNanos > st.config.electionTimeoutNanos()) {
+            // This leader did not run for longer than an election timeout (a stalled thread, a GC or VM pause): it
+            // sent no heartbeat meanwhile, so no answer was due, and the silence it sees is its own. Its followers get
+            // a full window to answer the heartbeats it sends now; its lease, which needs their grants, is not moved.
+            lastMajorityContactNanos = st.now;
+        }
+        lastTickNanos = st.now;
         int heard = 1;
         for (int m : st.members) {
             Long t = lastHeardFromNanos.get(m);

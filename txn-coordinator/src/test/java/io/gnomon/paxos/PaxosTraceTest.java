@@ -561,6 +561,50 @@ class PaxosTraceTest {
         assertThat(back.promised()).isEqualTo(r.get(1).promised());
     }
 
+    @Test
+    void aLeaderStepsDownAfterHearingNoMajorityButNotForItsOwnPause() {
+        start(1, 2, 3);
+        elect(1);
+        long elected = now;
+        // Its followers fall silent while it ticks every heartbeat: it steps down within 2 × 150 ms of the last tick
+        // that saw them (at most 150 ms after their last answer).
+        while (r.get(1).isLeader() && now - elected < 2_000 * MS) {
+            now += 40 * MS;
+            tick(1);
+        }
+        assertThat(r.get(1).isLeader()).isFalse();
+        assertThat(now - elected).isBetween(300 * MS, 150 * MS + 2 * 150 * MS + 40 * MS);
+
+        // Its own pause: ticked last 305 ms ago with its followers' answers in hand, it keeps leading, and it hears
+        // them answer the heartbeats it sends now.
+        r.clear();
+        now = 0;
+        start(1, 2, 3);
+        elect(1);
+        now += 40 * MS;
+        settle(tick(1));
+        now += 305 * MS; // more than 2 × election timeout since the last tick that saw a majority
+        Output resumed = tick(1);
+        assertThat(r.get(1).isLeader()).as("stepped down for its own pause").isTrue();
+        settle(resumed);
+        for (int i = 0; i < 20; i++) {
+            now += 40 * MS;
+            settle(tick(1));
+        }
+        assertThat(r.get(1).isLeader()).isTrue();
+
+        // Paused and then really alone: it steps down 2 × election timeout after the pause.
+        now += 305 * MS;
+        tick(1);
+        long resumedAt = now;
+        while (r.get(1).isLeader() && now - resumedAt < 2_000 * MS) {
+            now += 40 * MS;
+            tick(1);
+        }
+        assertThat(r.get(1).isLeader()).isFalse();
+        assertThat(now - resumedAt).isBetween(300 * MS, 2 * 150 * MS + 40 * MS);
+    }
+
     private void settleRecording(Output first, DurableState disk2) {
         List<Message> queue = new ArrayList<>(first.messages());
         while (!queue.isEmpty()) {

@@ -25,6 +25,8 @@ final class LocalCluster implements AutoCloseable {
     /** The state machine each replica last started with (one group each); read it only once that replica stopped. */
     final Map<Integer, ListAppendMachine> machines = new java.util.concurrent.ConcurrentHashMap<>();
     private final Path root;
+    /** Clients by group and call kind, closed with the cluster. */
+    private final Map<String, ReplicaClient> clients = new TreeMap<>();
     private boolean faultAdmin;
     private ReplicaLimits replicaLimits = ReplicaLimits.DEFAULTS;
     /** Group id to members; null: the servers' default, group 1 of every member. */
@@ -126,6 +128,11 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** A client of {@code group} through every member, made on first use and closed with the cluster. */
+    ReplicaClient client(long group, ReplicaClient.AppendCalls calls) {
+        return clients.computeIfAbsent(group + "/" + calls, k -> new ReplicaClient(targets(), calls, group));
+    }
+
     void stop(int id) {
         ReplicaServer s = servers.remove(id);
         if (s != null) {
@@ -135,6 +142,8 @@ final class LocalCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        clients.values().forEach(ReplicaClient::close);
+        clients.clear();
         for (ReplicaServer s : servers.values()) {
             s.close();
         }
