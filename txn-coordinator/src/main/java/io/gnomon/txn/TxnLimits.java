@@ -1,0 +1,43 @@
+package io.gnomon.txn;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Every bound of the transaction cores, with its unit (STYLE rule 17). A request over a limit is refused with the
+ * limit's name and value; nothing is half-done.
+ *
+ * @param maxLocksPerTxn        locks (keys and ranges) one transaction may hold or wait for in one group
+ * @param maxLockedTxns         transactions holding or waiting for locks in one group
+ * @param maxWaitingRequests    lock requests waiting in one group
+ * @param maxPreparedTxns       transactions prepared and not yet resolved in one group
+ * @param maxEpsilonNanos       the widest TrueTime half-interval a timestamp may be taken from; wider: refused
+ * @param idleTxnTimeoutNanos   a read-write transaction with no request for this long is aborted (its client
+ *                              vanished) and its locks released
+ * @param prepareTimeoutNanos   a coordinator that has not heard every participant's Prepared for this long aborts
+ * @param inquireIntervalNanos  a prepared participant that has not learned the outcome asks the coordinator again
+ *                              after this long
+ */
+public record TxnLimits(int maxLocksPerTxn, int maxLockedTxns, int maxWaitingRequests, int maxPreparedTxns,
+                        long maxEpsilonNanos, long idleTxnTimeoutNanos, long prepareTimeoutNanos,
+                        long inquireIntervalNanos) {
+    public static final TxnLimits DEFAULTS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
+            TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(10),
+            TimeUnit.MILLISECONDS.toNanos(500));
+
+    public TxnLimits {
+        positive("maxLocksPerTxn", maxLocksPerTxn);
+        positive("maxLockedTxns", maxLockedTxns);
+        positive("maxWaitingRequests", maxWaitingRequests);
+        positive("maxPreparedTxns", maxPreparedTxns);
+        positive("maxEpsilonNanos", maxEpsilonNanos);
+        positive("idleTxnTimeoutNanos", idleTxnTimeoutNanos);
+        positive("prepareTimeoutNanos", prepareTimeoutNanos);
+        positive("inquireIntervalNanos", inquireIntervalNanos);
+    }
+
+    private static void positive(String name, long value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, was " + value);
+        }
+    }
+}
