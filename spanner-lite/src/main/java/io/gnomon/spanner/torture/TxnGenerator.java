@@ -63,7 +63,9 @@ final class TxnGenerator {
 
     /** The next transaction of a client whose choices {@code random} makes. */
     List<MicroOp> next(SplittableRandom random) {
-        int group = config.groups() == 1 ? 1 : 1 + random.nextInt(config.groups());
+        int group = config.groups() == 1 ? 1
+                : config.hotGroupShare() > 0 && random.nextDouble() < config.hotGroupShare() ? 1
+                : 1 + random.nextInt(config.groups());
         if (random.nextDouble() < config.readOnlyFraction()) {
             return List.of(new MicroOp.Read(key(pickKey(random, group)), null));
         }

@@ -27,10 +27,16 @@ final class Workload {
      * @param readOnlyFraction  share of transactions that are a single-key read
      * @param opTimeout         how long a client waits before recording {@code info}
      * @param seed              seeds each client's choices (the backend's timing is not seeded)
+     * @param groups            groups the keys are spread over (key {@code k} in group {@code k % groups + 1})
+     * @param hotGroupShare     with several groups, the share of transactions in group 1, the group whose leader
+     *                          the faults aim at; the rest are spread evenly over all groups (0: all are)
      */
     record Config(int clients, int keys, int maxOpsPerTxn, double readOnlyFraction, Duration opTimeout, long seed,
-                  int groups) {
+                  int groups, double hotGroupShare) {
         Config {
+            if (!(hotGroupShare >= 0 && hotGroupShare <= 1)) {
+                throw new IllegalArgumentException("hot group share " + hotGroupShare + ": 0 to 1");
+            }
             if (groups < 1 || groups > 64 || groups > keys) {
                 throw new IllegalArgumentException("groups " + groups + ": 1 to 64, and no more than the keys (" + keys
                         + ")");
@@ -55,7 +61,12 @@ final class Workload {
          * two keys per group at least; every transaction stays within one group.
          */
         static Config defaults(int clients, long seed, Duration opTimeout, int groups) {
-            return new Config(clients, Math.max(8, 2 * groups), 4, 0.3, opTimeout, seed, groups);
+            return new Config(clients, Math.max(8, 2 * groups), 4, 0.3, opTimeout, seed, groups, 0);
+        }
+
+        /** This workload with {@code share} of its transactions in group 1. */
+        Config withHotGroupShare(double share) {
+            return new Config(clients, keys, maxOpsPerTxn, readOnlyFraction, opTimeout, seed, groups, share);
         }
     }
 

@@ -129,4 +129,19 @@ class SimulatedTortureTest {
         assertThat(caught).as(control + " under " + fault + ": caught in most of " + seeds + " seeds")
                 .hasSizeGreaterThan(seeds / 2);
     }
+
+    /**
+     * Issue 19: with 16 groups a control puts three quarters of its transactions in group 1, the faulted leader's
+     * ({@link TortureSetup#CONTROL_HOT_GROUP_SHARE}); spread evenly, these seeds showed no stale read at all.
+     */
+    @Test
+    void skipLeaseWaitIsCaughtWithSixteenGroups() throws Exception {
+        for (long seed = 1; seed <= 3; seed++) {
+            TortureSetup setup = TortureSetup.negativeControl("sim", "skip-lease-wait", FaultKind.ISOLATE_LEADER, 8,
+                    Duration.ofSeconds(20), seed, "").withGroups(16);
+            TortureRun.Summary s = run(setup, "skip-16-" + seed + ".jsonl");
+            assertThat(s.controlOutcome()).as(s.line()).isEqualTo(TortureRun.Summary.ControlOutcome.CAUGHT);
+            assertThat(s.staleReads()).as(s.line()).isPositive();
+        }
+    }
 }
