@@ -72,14 +72,16 @@ public final class SafeTime {
             throw new IllegalArgumentException("an applied timestamp must be >= 0, was " + ts);
         }
         checkIndex(index);
-        countPromisesBefore(index);
         if (ts < maxAppliedTs) {
             throw new IllegalStateException("entry " + index + " at ts " + ts + " is below ts " + maxAppliedTs
                     + " applied at an earlier index: the log's timestamps must not go back");
         }
-        if (ts <= promisedTs) {
+        // promises made at earlier indexes bind this entry, counted or not yet (the pending ones grow with index)
+        Map.Entry<Long, Long> binding = pendingPromises.lowerEntry(index);
+        long promised = binding == null ? promisedTs : Math.max(promisedTs, binding.getValue());
+        if (ts <= promised) {
             throw new IllegalStateException("entry " + index + " at ts " + ts + " breaks the leader's promise that "
-                    + "nothing after an earlier index is at or below " + promisedTs);
+                    + "nothing after an earlier index is at or below " + promised);
         }
         maxAppliedTs = ts;
         advanceTo(index);
@@ -187,15 +189,11 @@ public final class SafeTime {
         }
     }
 
-    /** Counts promises made at indexes below {@code index}: they bind the entry at {@code index}. */
-    private void countPromisesBefore(long index) {
-        while (!pendingPromises.isEmpty() && pendingPromises.firstKey() < index) {
-            promisedTs = Math.max(promisedTs, pendingPromises.pollFirstEntry().getValue());
-        }
-    }
-
+    /** Applied through {@code index}: the promises made at or before it count. */
     private void advanceTo(long index) {
         appliedIndex = index;
-        countPromisesBefore(index + 1);
+        while (!pendingPromises.isEmpty() && pendingPromises.firstKey() <= index) {
+            promisedTs = Math.max(promisedTs, pendingPromises.pollFirstEntry().getValue());
+        }
     }
 }
