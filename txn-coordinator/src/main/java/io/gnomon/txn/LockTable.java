@@ -215,17 +215,14 @@ public final class LockTable {
         final LinkedHashMap<Target, Mode> held = new LinkedHashMap<>();
         /** At most one waiting request per target (an upgrade of a held target, or a new target). */
         final LinkedHashMap<Target, Waiter> waiting = new LinkedHashMap<>();
+        /** Waiting requests on targets it holds (upgrades): they add no lock to the count. */
+        int waitingUpgrades;
         boolean prepared;
         boolean wounded;
 
+        /** Distinct targets held or waited for, what {@link TxnLimits#maxLocksPerTxn()} bounds. */
         int lockCount() {
-            int n = held.size();
-            for (Target t : waiting.keySet()) {
-                if (!held.containsKey(t)) {
-                    n++;
-                }
-            }
-            return n;
+            return held.size() + waiting.size() - waitingUpgrades;
         }
     }
 
@@ -375,15 +372,14 @@ public final class LockTable {
         }
         Outcome outcome;
         if (mustWait) {
-            Waiter w = new Waiter(txn, lock, queued != null ? queued.seq() : nextSeq++);
-            st.waiting.put(target, w);
-            queue.add(w);
-            waiterIndex.put(target, txn, w);
+            enqueue(st, new Waiter(txn, lock, queued != null ? queued.seq() : nextSeq++));
             outcome = WAITING;
         } else {
             hold(txn, st, lock);
             outcome = GRANTED;
         }
+        assert st.lockCount() <= limits.maxLocksPerTxn() && queue.size() <= limits.maxWaitingRequests()
+                && txns.size() <= limits.maxLockedTxns() : "a limit was passed by " + txn + " asking for " + lock;
         return new Result(outcome, toWound, regrant(vacated));
     }
 
@@ -493,6 +489,9 @@ public final class LockTable {
             check(!(st.prepared && st.wounded), txn + " is both prepared and wounded");
             check(!st.wounded || st.waiting.isEmpty(), txn + " is wounded but still waits for " + st.waiting.keySet());
             check(!st.prepared || st.waiting.isEmpty(), txn + " is prepared but still waits for " + st.waiting.keySet());
+            long upgrades = st.waiting.keySet().stream().filter(st.held::containsKey).count();
+            check(st.waitingUpgrades == upgrades, txn + " counts " + st.waitingUpgrades + " waiting upgrades, has "
+                    + upgrades);
             check(st.lockCount() <= limits.maxLocksPerTxn(), txn + " has " + st.lockCount() + " locks, over the limit");
             heldCount += st.held.size();
             waitingCount += st.waiting.size();
@@ -565,10 +564,26 @@ public final class LockTable {
         holders.put(t, txn, lock.mode());
     }
 
+    private void enqueue(TxnState st, Waiter w) {
+        Target t = w.lock().target();
+        assert !st.waiting.containsKey(t) : w.txn() + " already waits for " + t;
+        st.waiting.put(t, w);
+        if (st.held.containsKey(t)) {
+            st.waitingUpgrades++;
+        }
+        queue.add(w);
+        waiterIndex.put(t, w.txn(), w);
+    }
+
     private void dequeue(Waiter w) {
+        Target t = w.lock().target();
+        TxnState st = txns.get(w.txn());
         queue.remove(w);
-        waiterIndex.remove(w.lock().target(), w.txn());
-        txns.get(w.txn()).waiting.remove(w.lock().target());
+        waiterIndex.remove(t, w.txn());
+        st.waiting.remove(t);
+        if (st.held.containsKey(t)) {
+            st.waitingUpgrades--;
+        }
     }
 
     /** Wounds {@code txn}: it keeps its locks until released, but its waiting requests leave the queue now. */
