@@ -159,7 +159,7 @@ public final class LockTable {
 
     /** Why a request was refused; nothing changed in the table. */
     public enum Refusal {
-        /** {@link TxnLimits#maxLocksPerTxn()} would be exceeded (retry later is useless: the transaction is too big). */
+        /** {@link TxnLimits#maxLocksPerTxn()} would be exceeded (the transaction is too big to retry as is). */
         MAX_LOCKS_PER_TXN,
         /** {@link TxnLimits#maxLockedTxns()} would be exceeded. */
         MAX_LOCKED_TXNS,
@@ -336,8 +336,8 @@ public final class LockTable {
             return new Result(WAITING, List.of(), List.of());
         }
         if (st == null && txns.size() >= limits.maxLockedTxns()) {
-            return refused(Refusal.MAX_LOCKED_TXNS, "this group already has maxLockedTxns="
-                    + limits.maxLockedTxns() + " transactions holding or waiting for locks; " + txn + " must retry later");
+            return refused(Refusal.MAX_LOCKED_TXNS, "this group already has maxLockedTxns=" + limits.maxLockedTxns()
+                    + " transactions holding or waiting for locks; " + txn + " must retry later");
         }
         if (heldMode == null && queued == null && st != null && st.lockCount() >= limits.maxLocksPerTxn()) {
             return refused(Refusal.MAX_LOCKS_PER_TXN, txn + " already holds or waits for maxLocksPerTxn="
@@ -485,10 +485,12 @@ public final class LockTable {
         for (Map.Entry<TxnId, TxnState> e : txns.entrySet()) {
             TxnId txn = e.getKey();
             TxnState st = e.getValue();
-            check(!st.held.isEmpty() || !st.waiting.isEmpty(), txn + " is in the table holding and waiting for nothing");
+            check(!st.held.isEmpty() || !st.waiting.isEmpty(), txn + " is in the table holding and waiting for "
+                    + "nothing");
             check(!(st.prepared && st.wounded), txn + " is both prepared and wounded");
             check(!st.wounded || st.waiting.isEmpty(), txn + " is wounded but still waits for " + st.waiting.keySet());
-            check(!st.prepared || st.waiting.isEmpty(), txn + " is prepared but still waits for " + st.waiting.keySet());
+            check(!st.prepared || st.waiting.isEmpty(), txn + " is prepared but still waits for "
+                    + st.waiting.keySet());
             long upgrades = st.waiting.keySet().stream().filter(st.held::containsKey).count();
             check(st.waitingUpgrades == upgrades, txn + " counts " + st.waitingUpgrades + " waiting upgrades, has "
                     + upgrades);

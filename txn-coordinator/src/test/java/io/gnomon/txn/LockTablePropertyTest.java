@@ -29,8 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * one, any that waits for nothing (its commit), nothing is held or waiting: no deadlock, no lost request.
  *
  * <p>Each run prints nothing unless it fails; a failure names its seed. Rerun one seed with
- * {@code mvn -B -ntp -o -pl txn-coordinator -am test -Dtest=LockTablePropertyTest -Dsurefire.failIfNoSpecifiedTests=false
- * -Dlocktable.seed=N}.
+ * {@code mvn -B -ntp -o -pl txn-coordinator -am test -Dtest=LockTablePropertyTest
+ * -Dsurefire.failIfNoSpecifiedTests=false -Dlocktable.seed=N}.
  */
 class LockTablePropertyTest {
     static final int RUNS = 400;
@@ -59,6 +59,9 @@ class LockTablePropertyTest {
     /** A run with small limits, so refusals happen too. */
     @Test
     void randomSequencesWithTightLimits() {
+        if (System.getProperty("locktable.seed") != null) {
+            return;   // one seed asked for: the other test runs it (seeds above 10000 get these limits)
+        }
         for (long seed = 10_001; seed <= 10_000 + RUNS / 4; seed++) {
             run(seed);
         }
