@@ -13,8 +13,9 @@ import java.util.TreeMap;
  * <ul>
  *   <li>{@code tPaxosSafe}: the highest timestamp of an applied write, raised by the leader's promises
  *       ({@code promise(n, P)}: no entry after log index {@code n} has a timestamp {@code <= P}), each counting once
- *       the replica has applied through its index. Every write at or below it is applied here, because the group's
- *       log timestamps only grow with the index.</li>
+ *       the replica has applied through its index. Every write at or below it is applied here, because the
+ *       timestamps the group's leaders assign only grow with the index (the one exception, a commit of a
+ *       transaction prepared here at a coordinator's timestamp, is held back by {@code tTmSafe} until applied).</li>
  *   <li>{@code tTmSafe}: {@code min(prepareTs) - 1} over transactions prepared here and not yet resolved, because a
  *       prepared transaction commits at some {@code s >= prepareTs} not known yet; unbounded when none are.</li>
  * </ul>
@@ -27,7 +28,8 @@ import java.util.TreeMap;
  * <pre>{@code
  * SafeTime s = new SafeTime(1024);
  * s.applied(7, 1_000);          // a commit at ts 1000
- * s.prepared(txn, 1_500);       // entry 8: a prepare at 1500 (with s.applied(8, 1_500))
+ * s.prepared(txn, 1_500);       // entry 8: a prepare at 1500 ...
+ * s.applied(8, 1_500);          // ... applied in the same step
  * s.promise(9, 2_000);          // the leader: nothing after entry 9 at or below 2000
  * s.applied(9);                 // safeTime() = min(2000, 1500 - 1) = 1499
  * s.resolved(txn);              // safeTime() = 2000
