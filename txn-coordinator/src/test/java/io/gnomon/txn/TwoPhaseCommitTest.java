@@ -26,7 +26,12 @@ import io.gnomon.txn.TxnRecord.Prepare;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -544,5 +549,315 @@ class TwoPhaseCommitTest {
                         false)));
         assertThatThrownBy(() -> request(A, 1, List.of(1L), W1))
                 .hasMessage("coordinator group 1 must not be listed among the participants [1]");
+    }
+
+    // ------------------------------------------------------------------ randomized: three groups, a faulty network
+
+    /**
+     * Three groups' cores against each other through a network that drops, duplicates and reorders, with random
+     * leader changes (a fresh core rebuilt from the group's decided records; proposals still in flight are decided
+     * or lost), lock grants and wounds at random; then the network heals. Every transaction must end committed at
+     * one timestamp everywhere or aborted everywhere, no group in doubt, no lock held, and every client answer true.
+     * One seed: {@code mvn -B -ntp -o -pl txn-coordinator test -Dtest='TwoPhaseCommitTest#randomRuns*'
+     * -Dtwopc.seed=N -Dsurefire.failIfNoSpecifiedTests=false}; more seeds: {@code -Dtwopc.seeds=N}; each
+     * transaction's records per group on stderr: {@code -Dtwopc.debug}.
+     */
+    @Test
+    void randomRunsCommitOrAbortEveryTransactionEverywhere() {
+        String only = System.getProperty("twopc.seed");
+        long first = only != null ? Long.parseLong(only) : 1;
+        int seeds = only != null ? 1 : Integer.getInteger("twopc.seeds", 40);
+        int committed = 0;
+        int aborted = 0;
+        for (long seed = first; seed < first + seeds; seed++) {
+            RandomRun run = new RandomRun(seed);
+            try {
+                run.run();
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError("seed " + seed + " failed (replay: mvn -B -ntp -o -pl txn-coordinator test"
+                        + " -Dtest='TwoPhaseCommitTest#randomRuns*' -Dtwopc.seed=" + seed
+                        + " -Dsurefire.failIfNoSpecifiedTests=false): " + e.getMessage(), e);
+            }
+            committed += run.committed;
+            aborted += run.aborted;
+        }
+        System.out.printf("%d seeds from %d: %d transactions committed, %d aborted%n", seeds, first, committed,
+                aborted);
+        // the runs exercise both outcomes, not only one
+        assertThat(committed).isPositive();
+        assertThat(aborted).isPositive();
+    }
+
+    static final class RandomRun {
+        static final long[] GROUPS = {1, 2, 3};
+        static final TxnLimits RUN_LIMITS = new TxnLimits(1_000, 1_000, 1_000, 1_000, 10 * EPS, IDLE_TIMEOUT,
+                PREPARE_TIMEOUT, INQUIRE_INTERVAL);
+        static final long MAX_DELAY = 200_000;
+
+        record Event(long dueAt, long group, int term, Object what) {
+        }
+
+        record LocksHeld(TxnId txn) {
+        }
+
+        record Wounded(TxnId txn) {
+        }
+
+        record WaitDone(TxnId txn) {
+        }
+
+        record Txn(TxnId id, long coordinator, List<Long> participants) {
+        }
+
+        final long seed;
+        final Random rnd;
+        long t = T0;
+        boolean healed;
+        int committed;
+        int aborted;
+        final Map<Long, List<TxnRecord>> log = new HashMap<>();
+        final Map<Long, List<TxnRecord>> proposed = new HashMap<>();
+        final Map<Long, TwoPhaseCommit> leaders = new HashMap<>();
+        final Map<Long, Integer> term = new HashMap<>();
+        final Map<Long, Set<TxnId>> locked = new HashMap<>();
+        final Map<Long, Map<TxnId, Long>> applied = new HashMap<>();
+        final Map<TxnId, List<CommitOutcome>> replies = new HashMap<>();
+        final List<Txn> txns = new ArrayList<>();
+        final List<Event> events = new ArrayList<>();
+
+        RandomRun(long seed) {
+            this.seed = seed;
+            this.rnd = new Random(seed);
+        }
+
+        void run() {
+            for (long g : GROUPS) {
+                log.put(g, new ArrayList<>());
+                proposed.put(g, new ArrayList<>());
+                locked.put(g, new HashSet<>());
+                applied.put(g, new HashMap<>());
+                term.put(g, 0);
+                TwoPhaseCommit core = new TwoPhaseCommit(g, RUN_LIMITS);
+                leaders.put(g, core);
+                perform(g, core.becameLeader(at(t)));
+            }
+            for (int step = 0; step < 2_500; step++) {
+                t += rnd.nextInt(20_000);
+                int r = rnd.nextInt(100);
+                if (r < 6 && txns.size() < 40) {
+                    newTxn();
+                } else if (r < 40) {
+                    decideOne();
+                } else if (r < 85) {
+                    deliverOne();
+                } else if (r < 98) {
+                    tickAll();
+                } else {
+                    changeLeader(GROUPS[rnd.nextInt(GROUPS.length)]);
+                }
+            }
+            healed = true;
+            int rounds = 0;
+            while (!quiet()) {
+                assertThat(rounds++).as("rounds after healing until quiet").isLessThan(1_000);
+                t += 100_000;
+                for (long g : GROUPS) {
+                    while (!proposed.get(g).isEmpty()) {
+                        decide(g);
+                    }
+                }
+                while (deliverOne()) {
+                    // deliver everything due, in random order
+                }
+                tickAll();
+            }
+            check();
+        }
+
+        boolean quiet() {
+            for (long g : GROUPS) {
+                if (!proposed.get(g).isEmpty() || !leaders.get(g).inDoubt().isEmpty()) {
+                    return false;
+                }
+            }
+            return events.isEmpty();
+        }
+
+        void newTxn() {
+            TxnId id = new TxnId(t, txns.size(), 0);
+            long coordinator = GROUPS[rnd.nextInt(GROUPS.length)];
+            List<Long> participants = new ArrayList<>();
+            for (long g : GROUPS) {
+                if (g != coordinator && rnd.nextBoolean()) {
+                    participants.add(g);
+                }
+            }
+            txns.add(new Txn(id, coordinator, participants));
+            List<Long> all = new ArrayList<>(participants);
+            all.add(coordinator);
+            for (long g : all) {
+                if (!healed && rnd.nextInt(100) < 3) {
+                    continue; // the client vanished before sending this group its request
+                }
+                CommitRequest req = new CommitRequest(id, coordinator, participants, writes(g + "-" + id));
+                events.add(new Event(t + rnd.nextInt((int) MAX_DELAY), g, -1, req));
+            }
+        }
+
+        void decideOne() {
+            List<Long> busy = new ArrayList<>();
+            for (long g : GROUPS) {
+                if (!proposed.get(g).isEmpty()) {
+                    busy.add(g);
+                }
+            }
+            if (!busy.isEmpty()) {
+                decide(busy.get(rnd.nextInt(busy.size())));
+            }
+        }
+
+        /** Paxos decides a leader's proposals in the order it made them; every replica applies them so. */
+        void decide(long g) {
+            TxnRecord r = proposed.get(g).remove(0);
+            log.get(g).add(r);
+            perform(g, leaders.get(g).recordDecided(r, at(t)));
+        }
+
+        boolean deliverOne() {
+            List<Event> due = new ArrayList<>();
+            for (Event e : events) {
+                if (e.dueAt() <= t) {
+                    due.add(e);
+                }
+            }
+            if (due.isEmpty()) {
+                return false;
+            }
+            Event e = due.get(rnd.nextInt(due.size()));
+            events.remove(e);
+            long g = e.group();
+            if (e.term() != -1 && e.term() != term.get(g)) {
+                return true; // an effect of a leader that is gone
+            }
+            TwoPhaseCommit core = leaders.get(g);
+            TxnNow now = at(t);
+            Object what = e.what();
+            if (what instanceof TxnMessage m) {
+                perform(g, core.message(m, now));
+            } else if (what instanceof CommitRequest req) {
+                perform(g, core.commitRequest(req, now));
+            } else if (what instanceof LocksHeld l) {
+                perform(g, core.locksHeld(l.txn(), now));
+            } else if (what instanceof Wounded w) {
+                perform(g, core.wounded(w.txn(), now));
+            } else if (what instanceof WaitDone w) {
+                perform(g, core.commitWaitDone(w.txn(), now));
+            }
+            return true;
+        }
+
+        void tickAll() {
+            for (long g : GROUPS) {
+                perform(g, leaders.get(g).tick(at(t)));
+            }
+        }
+
+        /** The leader goes; proposals in flight are decided (a prefix) or lost; a fresh core replays the log. */
+        void changeLeader(long g) {
+            perform(g, leaders.get(g).lostLeadership());
+            List<TxnRecord> inFlight = proposed.get(g);
+            int survive = rnd.nextInt(inFlight.size() + 1);
+            log.get(g).addAll(inFlight.subList(0, survive));
+            inFlight.clear();
+            locked.get(g).clear(); // the new leader's lock table starts empty
+            term.put(g, term.get(g) + 1);
+            TwoPhaseCommit core = new TwoPhaseCommit(g, RUN_LIMITS);
+            leaders.put(g, core);
+            for (TxnRecord r : log.get(g)) {
+                for (TxnEffect e : core.recordDecided(r, at(t))) {
+                    assertThat(e).as("a follower replaying its log only applies").isInstanceOf(Apply.class);
+                    perform(g, List.of(e));
+                }
+            }
+            perform(g, core.becameLeader(at(t)));
+        }
+
+        void perform(long g, List<TxnEffect> effects) {
+            int myTerm = term.get(g);
+            for (TxnEffect e : effects) {
+                if (e instanceof LogRecord l) {
+                    proposed.get(g).add(l.record());
+                } else if (e instanceof Send s) {
+                    send(s.toGroup(), s.message());
+                } else if (e instanceof AcquireLocks a) {
+                    locked.get(g).add(a.txn());
+                    Object answer = !healed && rnd.nextInt(100) < 5 ? new Wounded(a.txn()) : new LocksHeld(a.txn());
+                    events.add(new Event(t + rnd.nextInt(20_000), g, myTerm, answer));
+                } else if (e instanceof CommitWaitUntil w) {
+                    events.add(new Event(Math.max(t, after(w.commitTimestampEpochNanos())), g, myTerm,
+                            new WaitDone(w.txn())));
+                } else if (e instanceof Apply a) {
+                    Long before = applied.get(g).putIfAbsent(a.txn(), a.commitTimestampEpochNanos());
+                    assertThat(before == null || before == a.commitTimestampEpochNanos())
+                            .as("%s applied in group %d at %d and at %d", a.txn(), g, before,
+                                    a.commitTimestampEpochNanos()).isTrue();
+                } else if (e instanceof ReleaseLocks r) {
+                    locked.get(g).remove(r.txn());
+                } else if (e instanceof Reply r) {
+                    replies.computeIfAbsent(r.txn(), k -> new ArrayList<>()).add(r.outcome());
+                }
+            }
+        }
+
+        void send(long to, TxnMessage m) {
+            if (!healed && rnd.nextInt(100) < 15) {
+                return; // lost
+            }
+            events.add(new Event(t + rnd.nextInt((int) MAX_DELAY), to, -1, m));
+            if (!healed && rnd.nextInt(100) < 10) {
+                events.add(new Event(t + rnd.nextInt((int) MAX_DELAY), to, -1, m)); // duplicated
+            }
+        }
+
+        void check() {
+            for (long g : GROUPS) {
+                assertThat(leaders.get(g).inDoubt()).as("group %d in doubt", g).isEmpty();
+                assertThat(locked.get(g)).as("locks still held in group %d", g).isEmpty();
+            }
+            for (Txn txn : txns) {
+                CommitOutcome decision = leaders.get(txn.coordinator()).outcome(txn.id());
+                List<Long> all = new ArrayList<>(txn.participants());
+                all.add(txn.coordinator());
+                if (System.getProperty("twopc.debug") != null) {
+                    for (long g : all) {
+                        System.err.println(txn + " group " + g + ": " + log.get(g).stream()
+                                .filter(r -> r.txn().equals(txn.id())).toList());
+                    }
+                }
+                if (decision instanceof Committed c) {
+                    committed++;
+                    for (long g : all) {
+                        assertThat(leaders.get(g).outcome(txn.id())).as("%s in group %d", txn, g).isEqualTo(c);
+                        assertThat(applied.get(g).get(txn.id())).as("%s applied in group %d", txn, g)
+                                .isEqualTo(c.commitTimestampEpochNanos());
+                    }
+                } else {
+                    aborted++;
+                    for (long g : all) {
+                        assertThat(leaders.get(g).outcome(txn.id()) instanceof Committed)
+                                .as("%s committed in group %d", txn, g).isFalse();
+                        assertThat(applied.get(g)).as("%s applied in group %d", txn, g).doesNotContainKey(txn.id());
+                    }
+                }
+                for (CommitOutcome told : replies.getOrDefault(txn.id(), List.of())) {
+                    if (told instanceof Committed) {
+                        assertThat(told).as("the client of %s was told", txn).isEqualTo(decision);
+                    } else if (told instanceof Aborted) {
+                        assertThat(decision instanceof Committed)
+                                .as("the client of %s was told it aborted, yet it committed", txn).isFalse();
+                    }
+                }
+            }
+        }
     }
 }
