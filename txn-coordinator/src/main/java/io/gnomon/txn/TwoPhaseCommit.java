@@ -65,7 +65,7 @@ public final class TwoPhaseCommit {
     private boolean leader;
     /** Commit requests in progress, as coordinator, participant or one-group committer. */
     private final Map<TxnId, InFlight> inFlight = new LinkedHashMap<>();
-    /** Read-write transactions that read here and have not asked to commit: their last request, for the idle timeout. */
+    /** Read-write transactions that read here and have not asked to commit: their last request (idle timeout). */
     private final Map<TxnId, Long> lastActivityMonotonicNanos = new LinkedHashMap<>();
 
     public TwoPhaseCommit(long groupId, TxnLimits limits) {
@@ -207,8 +207,8 @@ public final class TwoPhaseCommit {
     /** The lock table granted every lock of an {@link AcquireLocks}. */
     public List<TxnEffect> locksHeld(TxnId txn, TxnNow now) {
         List<TxnEffect> out = new ArrayList<>();
-        InFlight f = inFlight.get(txn);
-        if (!leader || f == null || f.phase != Phase.AWAITING_LOCKS) {
+        InFlight f = leaderInFlight(txn, Phase.AWAITING_LOCKS);
+        if (f == null) {
             return out;
         }
         switch (f.role) {
@@ -267,8 +267,8 @@ public final class TwoPhaseCommit {
     /** The host waited until {@code TT.after(commitTs)} for a {@link CommitWaitUntil}. */
     public List<TxnEffect> commitWaitDone(TxnId txn, TxnNow now) {
         List<TxnEffect> out = new ArrayList<>();
-        InFlight f = inFlight.get(txn);
-        if (!leader || f == null || f.phase != Phase.COMMITTING) {
+        InFlight f = leaderInFlight(txn, Phase.COMMITTING);
+        if (f == null) {
             return out;
         }
         if (now.trueTime().earliestEpochNanos() <= f.commitTimestampEpochNanos) {
@@ -365,6 +365,9 @@ public final class TwoPhaseCommit {
         if (!f.recordDecided || !f.commitWaitDone) {
             return;
         }
+        Decided d = outcomes.get(f.txn);
+        assert d != null && d.committed() && d.commitTimestampEpochNanos() == f.commitTimestampEpochNanos
+                : "group " + groupId + " finishes " + f.txn + " at " + f.commitTimestampEpochNanos + " but logged " + d;
         inFlight.remove(f.txn);
         replyIfWaiting(f, new Committed(f.commitTimestampEpochNanos), out);
         for (long g : f.participants) {
@@ -552,6 +555,7 @@ public final class TwoPhaseCommit {
         if (leader) {
             return out;
         }
+        assert inFlight.isEmpty() && lastActivityMonotonicNanos.isEmpty() : "leader-only state left from before";
         leader = true;
         for (Map.Entry<TxnId, PreparedTxn> e : prepared.entrySet()) {
             TxnId txn = e.getKey();
@@ -619,6 +623,12 @@ public final class TwoPhaseCommit {
 
     // ------------------------------------------------------------------ decisions
 
+    /** The transaction in progress on this leader in {@code phase}; null on a follower or in another phase. */
+    private InFlight leaderInFlight(TxnId txn, Phase phase) {
+        InFlight f = inFlight.get(txn);
+        return leader && f != null && f.phase == phase ? f : null;
+    }
+
     private void decideIfPrepared(InFlight f, TxnNow now, List<TxnEffect> out) {
         if (f.phase != Phase.COLLECTING || !f.prepareTimestamps.keySet().containsAll(f.participants)) {
             return;
@@ -635,6 +645,7 @@ public final class TwoPhaseCommit {
             return;
         }
         long s = ((Assignment.Assigned) a).timestampEpochNanos();
+        assert s >= floor && !outcomes.containsKey(f.txn) : "commit timestamp " + s + " below " + floor;
         f.phase = Phase.COMMITTING;
         f.commitTimestampEpochNanos = s;
         out.add(new MarkPrepared(f.txn));
@@ -644,6 +655,7 @@ public final class TwoPhaseCommit {
     }
 
     private void abortAsCoordinator(InFlight f, String reason, boolean retryable, List<TxnEffect> out) {
+        assert f.role != Role.PARTICIPANT : "a participant never aborts on its own";
         if (f.phase != Phase.AWAITING_LOCKS && f.phase != Phase.COLLECTING) {
             return; // committing or already aborting: the record in flight decides
         }

@@ -128,9 +128,12 @@ class TwoPhaseCommitTest {
     @Test
     void threeGroupsCommitAtOneTimestampAboveEveryPrepare() {
         long t = T0;
-        assertThat(g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(t))).containsExactly(new AcquireLocks(A, W1));
-        assertThat(g2.commitRequest(request(A, 1, List.of(2L, 3L), W2), at(t))).containsExactly(new AcquireLocks(A, W2));
-        assertThat(g3.commitRequest(request(A, 1, List.of(2L, 3L), W3), at(t))).containsExactly(new AcquireLocks(A, W3));
+        assertThat(g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(t)))
+                .containsExactly(new AcquireLocks(A, W1));
+        assertThat(g2.commitRequest(request(A, 1, List.of(2L, 3L), W2), at(t)))
+                .containsExactly(new AcquireLocks(A, W2));
+        assertThat(g3.commitRequest(request(A, 1, List.of(2L, 3L), W3), at(t)))
+                .containsExactly(new AcquireLocks(A, W3));
         assertThat(g1.locksHeld(A, at(t + 10))).isEmpty(); // waits for the participants
 
         long p2 = t + 100 + EPS;
