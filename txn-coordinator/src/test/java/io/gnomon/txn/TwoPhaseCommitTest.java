@@ -560,7 +560,9 @@ class TwoPhaseCommitTest {
      * Three groups' cores against each other through a network that drops, duplicates and reorders, with random
      * leader changes (a fresh core rebuilt from the group's decided records; proposals still in flight are decided
      * or lost), lock grants and wounds at random; then the network heals. Every transaction must end committed at
-     * one timestamp everywhere or aborted everywhere, no group in doubt, no lock held, and every client answer true.
+     * one timestamp everywhere or aborted everywhere, no group in doubt, no lock held, and every client answer true;
+     * each group's clock is off by up to ε/2, and a commit acknowledged before another's request reached its
+     * coordinator has the smaller timestamp (external consistency: caught when the host skips commit-wait).
      * One seed: {@code mvn -B -ntp -o -pl txn-coordinator test -Dtest='TwoPhaseCommitTest#randomRuns*'
      * -Dtwopc.seed=N -Dsurefire.failIfNoSpecifiedTests=false}; more seeds: {@code -Dtwopc.seeds=N}; each
      * transaction's records per group on stderr: {@code -Dtwopc.debug}.
@@ -607,7 +609,9 @@ class TwoPhaseCommitTest {
 
     static final class RandomRun {
         static final long[] GROUPS = {1, 2, 3};
-        static final TxnLimits RUN_LIMITS = new TxnLimits(1_000, 1_000, 1_000, 1_000, 10 * EPS, IDLE_TIMEOUT,
+        /** ε wide against message delays, so commit-wait matters to the external-consistency check. */
+        static final long RUN_EPS = 300_000;
+        static final TxnLimits RUN_LIMITS = new TxnLimits(1_000, 1_000, 1_000, 1_000, RUN_EPS, IDLE_TIMEOUT,
                 PREPARE_TIMEOUT, INQUIRE_INTERVAL);
         static final long MAX_DELAY = 200_000;
 
@@ -642,6 +646,10 @@ class TwoPhaseCommitTest {
         final Map<Long, Set<TxnId>> locked = new HashMap<>();
         final Map<Long, Map<TxnId, Long>> applied = new HashMap<>();
         final Map<TxnId, List<CommitOutcome>> replies = new HashMap<>();
+        final Map<Long, Long> clockOffset = new HashMap<>();
+        /** True time at which the coordinator first saw the commit request, and at which it said committed. */
+        final Map<TxnId, Long> requestedAt = new HashMap<>();
+        final Map<TxnId, Long> committedReplyAt = new HashMap<>();
         final List<Txn> txns = new ArrayList<>();
         final List<Event> events = new ArrayList<>();
 
@@ -651,8 +659,18 @@ class TwoPhaseCommitTest {
             this.rnd = new Random(seed);
         }
 
+        /**
+         * Group {@code g}'s reading: its clock is off true time {@code t} by up to ε/2 either way, and its interval
+         * of half-width ε still contains {@code t}, as TrueTime promises.
+         */
+        TxnNow now(long g) {
+            return new TxnNow(t, TimeInterval.around(t + clockOffset.get(g), RUN_EPS), ClockStatus.SYNCHRONIZED,
+                    t + 1_000_000_000_000L);
+        }
+
         void run() {
             for (long g : GROUPS) {
+                clockOffset.put(g, rnd.nextLong(-RUN_EPS / 2, RUN_EPS / 2 + 1));
                 log.put(g, new ArrayList<>());
                 proposed.put(g, new ArrayList<>());
                 locked.put(g, new HashSet<>());
@@ -660,7 +678,7 @@ class TwoPhaseCommitTest {
                 term.put(g, 0);
                 TwoPhaseCommit core = new TwoPhaseCommit(g, RUN_LIMITS);
                 leaders.put(g, core);
-                perform(g, core.becameLeader(at(t)));
+                perform(g, core.becameLeader(now(g)));
             }
             for (int step = 0; step < 2_500; step++) {
                 t += rnd.nextInt(20_000);
@@ -741,7 +759,7 @@ class TwoPhaseCommitTest {
         void decide(long g) {
             TxnRecord r = proposed.get(g).remove(0);
             log.get(g).add(r);
-            perform(g, leaders.get(g).recordDecided(r, at(t)));
+            perform(g, leaders.get(g).recordDecided(r, now(g)));
         }
 
         boolean deliverOne() {
@@ -761,11 +779,14 @@ class TwoPhaseCommitTest {
                 return true; // an effect of a leader that is gone
             }
             TwoPhaseCommit core = leaders.get(g);
-            TxnNow now = at(t);
+            TxnNow now = now(g);
             Object what = e.what();
             if (what instanceof TxnMessage m) {
                 perform(g, core.message(m, now));
             } else if (what instanceof CommitRequest req) {
+                if (req.coordinatorGroup() == g && core.isLeader()) {
+                    requestedAt.putIfAbsent(req.txn(), t);
+                }
                 perform(g, core.commitRequest(req, now));
             } else if (what instanceof LocksHeld l) {
                 perform(g, core.locksHeld(l.txn(), now));
@@ -779,7 +800,7 @@ class TwoPhaseCommitTest {
 
         void tickAll() {
             for (long g : GROUPS) {
-                perform(g, leaders.get(g).tick(at(t)));
+                perform(g, leaders.get(g).tick(now(g)));
             }
         }
 
@@ -796,12 +817,12 @@ class TwoPhaseCommitTest {
             TwoPhaseCommit core = new TwoPhaseCommit(g, RUN_LIMITS);
             leaders.put(g, core);
             for (TxnRecord r : log.get(g)) {
-                for (TxnEffect e : core.recordDecided(r, at(t))) {
+                for (TxnEffect e : core.recordDecided(r, now(g))) {
                     assertThat(e).as("a follower replaying its log only applies").isInstanceOf(Apply.class);
                     perform(g, List.of(e));
                 }
             }
-            perform(g, core.becameLeader(at(t)));
+            perform(g, core.becameLeader(now(g)));
             if (lateProposals && !lost.isEmpty() && rnd.nextInt(100) < 30) {
                 proposed.get(g).addAll(lost); // decided after the new leader's own records
                 lateRecords += lost.size();
@@ -820,7 +841,9 @@ class TwoPhaseCommitTest {
                     Object answer = !healed && rnd.nextInt(100) < 5 ? new Wounded(a.txn()) : new LocksHeld(a.txn());
                     events.add(new Event(t + rnd.nextInt(20_000), g, myTerm, answer));
                 } else if (e instanceof CommitWaitUntil w) {
-                    events.add(new Event(Math.max(t, after(w.commitTimestampEpochNanos())), g, myTerm,
+                    // the first true time at which this group's TT.now().earliest is past s
+                    long doneAt = w.commitTimestampEpochNanos() - clockOffset.get(g) + RUN_EPS + 1;
+                    events.add(new Event(Math.max(t, doneAt), g, myTerm,
                             new WaitDone(w.txn())));
                 } else if (e instanceof Apply a) {
                     Long before = applied.get(g).putIfAbsent(a.txn(), a.commitTimestampEpochNanos());
@@ -831,6 +854,9 @@ class TwoPhaseCommitTest {
                     locked.get(g).remove(r.txn());
                 } else if (e instanceof Reply r) {
                     replies.computeIfAbsent(r.txn(), k -> new ArrayList<>()).add(r.outcome());
+                    if (r.outcome() instanceof Committed) {
+                        committedReplyAt.putIfAbsent(r.txn(), t);
+                    }
                 }
             }
         }
@@ -845,7 +871,26 @@ class TwoPhaseCommitTest {
             }
         }
 
+        /**
+         * External consistency (Spanner 4.1.2): if A's commit was acknowledged before B's commit request reached
+         * B's coordinator, in true time, then {@code s_A < s_B}.
+         */
+        void checkExternalConsistency() {
+            for (Map.Entry<TxnId, Long> a : committedReplyAt.entrySet()) {
+                long sA = ((Committed) replies.get(a.getKey()).get(0)).commitTimestampEpochNanos();
+                for (Map.Entry<TxnId, Long> b : committedReplyAt.entrySet()) {
+                    Long bRequested = requestedAt.get(b.getKey());
+                    if (bRequested != null && bRequested > a.getValue()) {
+                        long sB = ((Committed) replies.get(b.getKey()).get(0)).commitTimestampEpochNanos();
+                        assertThat(sB).as("%s acknowledged at %d before %s was requested at %d", a.getKey(),
+                                a.getValue(), b.getKey(), bRequested).isGreaterThan(sA);
+                    }
+                }
+            }
+        }
+
         void check() {
+            checkExternalConsistency();
             for (long g : GROUPS) {
                 assertThat(leaders.get(g).inDoubt()).as("group %d in doubt", g).isEmpty();
                 assertThat(locked.get(g)).as("locks still held in group %d", g).isEmpty();
