@@ -577,7 +577,11 @@ public final class TwoPhaseCommit {
                 continue;
             }
             TxnId txn = e.getKey();
-            if (d.committed()) {
+            if (d.committed() && now.trueTime().earliestEpochNanos() > d.commitTimestampEpochNanos()) {
+                for (long g : d.participants()) { // commit-wait is long over
+                    out.add(new Send(g, new TxnMessage.Commit(txn, d.commitTimestampEpochNanos())));
+                }
+            } else if (d.committed()) {
                 InFlight f = new InFlight(txn, Role.COORDINATOR, groupId, d.participants(), List.of(), -1,
                         now.monotonicNanos());
                 f.phase = Phase.COMMITTING;

@@ -325,6 +325,10 @@ class TwoPhaseCommitTest {
         // it re-sends the decision once commit-wait is over (it has no client to answer)
         assertThat(newLeader.becameLeader(at(t + 40))).containsExactly(new CommitWaitUntil(A, s));
         assertThat(newLeader.commitWaitDone(A, at(after(s)))).containsExactly(new Send(2, new TxnMessage.Commit(A, s)));
+        // a leader that takes over once commit-wait is long over sends it at once
+        TwoPhaseCommit later = new TwoPhaseCommit(1, LIMITS);
+        later.recordDecided(commit, at(after(s)));
+        assertThat(later.becameLeader(at(after(s)))).containsExactly(new Send(2, new TxnMessage.Commit(A, s)));
 
         // that Commit is lost; group 2 inquires after the interval and is answered from the log
         assertThat(g2.tick(at(t + INQUIRE_INTERVAL - 1))).isEmpty();
