@@ -1,0 +1,938 @@
+package io.gnomon.txn;
+
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.TimeInterval;
+import io.gnomon.txn.CommitOutcome.Aborted;
+import io.gnomon.txn.CommitOutcome.Committed;
+import io.gnomon.txn.TxnEffect.AcquireLocks;
+import io.gnomon.txn.TxnEffect.Apply;
+import io.gnomon.txn.TxnEffect.CommitWaitUntil;
+import io.gnomon.txn.TxnEffect.LogRecord;
+import io.gnomon.txn.TxnEffect.MarkPrepared;
+import io.gnomon.txn.TxnEffect.ReleaseLocks;
+import io.gnomon.txn.TxnEffect.Reply;
+import io.gnomon.txn.TxnEffect.Send;
+import io.gnomon.txn.TxnMessage.Abort;
+import io.gnomon.txn.TxnMessage.Inquire;
+import io.gnomon.txn.TxnMessage.InquireReply;
+import io.gnomon.txn.TxnMessage.InquireReply.Decision;
+import io.gnomon.txn.TxnMessage.PrepareRefused;
+import io.gnomon.txn.TxnMessage.Prepared;
+import io.gnomon.txn.TxnRecord.AbortRecord;
+import io.gnomon.txn.TxnRecord.Commit;
+import io.gnomon.txn.TxnRecord.CommitRecord;
+import io.gnomon.txn.TxnRecord.Outcome;
+import io.gnomon.txn.TxnRecord.Prepare;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Two-phase commit traces: each test feeds one group's core (or three) a sequence of inputs and checks the exact
+ * effects, performing by hand what a host would (deciding a logged record, delivering a message). Time: the
+ * monotonic reading {@code t} is also TrueTime's midpoint, with ε = {@link #EPS}.
+ */
+class TwoPhaseCommitTest {
+    static final long EPS = 1_000;
+    static final long T0 = 1_000_000_000L;
+    static final long PREPARE_TIMEOUT = 5_000_000;
+    static final long INQUIRE_INTERVAL = 1_000_000;
+    static final long IDLE_TIMEOUT = 50_000_000;
+    static final TxnLimits LIMITS = new TxnLimits(100, 100, 100, 2, 10 * EPS, IDLE_TIMEOUT, PREPARE_TIMEOUT,
+            INQUIRE_INTERVAL);
+
+    static final TxnId A = new TxnId(100, 1, 0);
+    static final TxnId B = new TxnId(200, 2, 0);
+    static final TxnId C = new TxnId(300, 3, 0);
+    static final List<Write> W1 = writes("a");
+    static final List<Write> W2 = writes("m");
+    static final List<Write> W3 = writes("x");
+
+    final TwoPhaseCommit g1 = leader(1);
+    final TwoPhaseCommit g2 = leader(2);
+    final TwoPhaseCommit g3 = leader(3);
+
+    static List<Write> writes(String key) {
+        return List.of(Write.put(key.getBytes(UTF_8), ("v-" + key).getBytes(UTF_8)));
+    }
+
+    static TxnNow at(long t) {
+        return new TxnNow(t, TimeInterval.around(t, EPS), ClockStatus.SYNCHRONIZED, t + 1_000_000_000_000L);
+    }
+
+    /** The first moment at which {@code TT.after(s)} holds. */
+    static long after(long s) {
+        return s + EPS + 1;
+    }
+
+    static TwoPhaseCommit leader(long group) {
+        TwoPhaseCommit g = new TwoPhaseCommit(group, LIMITS);
+        assertThat(g.becameLeader(at(T0))).isEmpty();
+        return g;
+    }
+
+    static TxnRecord logged(List<TxnEffect> effects) {
+        List<TxnRecord> records = new ArrayList<>();
+        for (TxnEffect e : effects) {
+            if (e instanceof LogRecord l) {
+                records.add(l.record());
+            }
+        }
+        assertThat(records).as("records proposed in %s", effects).hasSize(1);
+        return records.get(0);
+    }
+
+    static CommitRequest request(TxnId txn, long coordinator, List<Long> participants, List<Write> writes) {
+        return new CommitRequest(txn, coordinator, participants, writes);
+    }
+
+    // ------------------------------------------------------------------ happy paths
+
+    @Test
+    void oneGroupSkipsTwoPhaseCommit() {
+        long t = T0;
+        assertThat(g1.commitRequest(request(A, 1, List.of(), W1), at(t))).containsExactly(new AcquireLocks(A, W1));
+        long s = t + 10 + EPS; // TT.now().latest when the locks are held
+        Commit commit = new Commit(A, s, W1);
+        assertThat(g1.locksHeld(A, at(t + 10)))
+                .containsExactly(new MarkPrepared(A), new LogRecord(commit), new CommitWaitUntil(A, s));
+        // commit-wait is over before the record is decided: nothing yet
+        assertThat(g1.commitWaitDone(A, at(after(s)))).isEmpty();
+        assertThat(g1.recordDecided(commit, at(after(s))))
+                .containsExactly(new Apply(A, W1, s), new Reply(A, new Committed(s)), new ReleaseLocks(A));
+        assertThat(g1.outcome(A)).isEqualTo(new Committed(s));
+    }
+
+    @Test
+    void theClientHearsCommittedOnlyOnceCommitWaitIsOver() {
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0));
+        Commit commit = (Commit) logged(g1.locksHeld(A, at(T0)));
+        long s = commit.commitTimestampEpochNanos();
+        assertThat(g1.recordDecided(commit, at(T0 + 1))).containsExactly(new Apply(A, W1, s));
+        assertThatThrownBy(() -> g1.commitWaitDone(A, at(s + EPS)))
+                .hasMessageContaining("commit-wait of " + A + " is not over");
+        assertThat(g1.commitWaitDone(A, at(after(s))))
+                .containsExactly(new Reply(A, new Committed(s)), new ReleaseLocks(A));
+    }
+
+    @Test
+    void threeGroupsCommitAtOneTimestampAboveEveryPrepare() {
+        long t = T0;
+        assertThat(g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(t)))
+                .containsExactly(new AcquireLocks(A, W1));
+        assertThat(g2.commitRequest(request(A, 1, List.of(2L, 3L), W2), at(t)))
+                .containsExactly(new AcquireLocks(A, W2));
+        assertThat(g3.commitRequest(request(A, 1, List.of(2L, 3L), W3), at(t)))
+                .containsExactly(new AcquireLocks(A, W3));
+        assertThat(g1.locksHeld(A, at(t + 10))).isEmpty(); // waits for the participants
+
+        long p2 = t + 100 + EPS;
+        Prepare prepare2 = new Prepare(A, p2, 1, W2);
+        assertThat(g2.locksHeld(A, at(t + 100))).containsExactly(new MarkPrepared(A), new LogRecord(prepare2));
+        assertThat(g2.recordDecided(prepare2, at(t + 150))).containsExactly(new Send(1, new Prepared(A, 2, p2)));
+        // group 3's clock reads well ahead: its prepare timestamp is above the coordinator's clock
+        long p3 = t + 900_000 + EPS;
+        Prepare prepare3 = new Prepare(A, p3, 1, W3);
+        assertThat(g3.locksHeld(A, at(t + 900_000))).containsExactly(new MarkPrepared(A), new LogRecord(prepare3));
+        assertThat(g3.recordDecided(prepare3, at(t + 900_000))).containsExactly(new Send(1, new Prepared(A, 3, p3)));
+        assertThat(g2.inDoubt()).containsExactly(A);
+
+        assertThat(g1.message(new Prepared(A, 2, p2), at(t + 200))).isEmpty();
+        long s = p3; // the largest prepare timestamp, above the coordinator's TT.now().latest
+        CommitRecord commit = new CommitRecord(A, s, List.of(2L, 3L), W1);
+        assertThat(g1.message(new Prepared(A, 3, p3), at(t + 300)))
+                .containsExactly(new MarkPrepared(A), new LogRecord(commit), new CommitWaitUntil(A, s));
+        assertThat(g1.recordDecided(commit, at(t + 400))).containsExactly(new Apply(A, W1, s));
+        assertThat(g1.commitWaitDone(A, at(after(s)))).containsExactly(new Reply(A, new Committed(s)),
+                new Send(2, new TxnMessage.Commit(A, s)), new Send(3, new TxnMessage.Commit(A, s)),
+                new ReleaseLocks(A));
+
+        for (TwoPhaseCommit p : List.of(g2, g3)) {
+            Outcome outcome = Outcome.committedAt(A, s);
+            assertThat(p.message(new TxnMessage.Commit(A, s), at(after(s)))).containsExactly(new LogRecord(outcome));
+            List<Write> w = p == g2 ? W2 : W3;
+            assertThat(p.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(A, w, s), new ReleaseLocks(A));
+            assertThat(p.inDoubt()).isEmpty();
+            assertThat(p.outcome(A)).isEqualTo(new Committed(s));
+        }
+    }
+
+    @Test
+    void theCommitTimestampIsAtLeastTheLatestWhenTheRequestArrived() {
+        // the request arrives while TrueTime is wide; the decision reads a narrower interval with a lower latest
+        TxnNow wide = new TxnNow(T0, TimeInterval.around(T0, 5 * EPS), ClockStatus.SYNCHRONIZED, T0 + 1_000_000_000L);
+        g1.commitRequest(request(A, 1, List.of(), W1), wide);
+        Commit commit = (Commit) logged(g1.locksHeld(A, at(T0 + 10)));
+        assertThat(commit.commitTimestampEpochNanos()).isEqualTo(T0 + 5 * EPS);
+    }
+
+    @Test
+    void aFollowerAppliesDecidedRecordsAndSendsNothing() {
+        TwoPhaseCommit follower = new TwoPhaseCommit(2, LIMITS);
+        Prepare prepare = new Prepare(A, T0, 1, W2);
+        assertThat(follower.recordDecided(prepare, at(T0))).isEmpty();
+        assertThat(follower.inDoubt()).containsExactly(A);
+        assertThat(follower.tick(at(T0 + 10 * INQUIRE_INTERVAL))).isEmpty();
+        assertThat(follower.message(new TxnMessage.Commit(A, T0 + 5), at(T0))).isEmpty();
+        assertThat(follower.recordDecided(Outcome.committedAt(A, T0 + 5), at(T0)))
+                .containsExactly(new Apply(A, W2, T0 + 5));
+        assertThat(follower.commitRequest(request(B, 2, List.of(), W2), at(T0))).containsExactly(new Reply(B,
+                new Aborted("group 2: this replica is not the leader", true)));
+        // a timestamp found in the log is never assigned again once it leads
+        assertThat(follower.oracle().maxAssignedEpochNanos()).isEqualTo(T0 + 5);
+    }
+
+    // ------------------------------------------------------------------ aborts
+
+    @Test
+    void aParticipantRefusingAbortsEveryGroup() {
+        long t = T0;
+        g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(t));
+        g2.commitRequest(request(A, 1, List.of(2L, 3L), W2), at(t));
+        g3.commitRequest(request(A, 1, List.of(2L, 3L), W3), at(t));
+        g1.locksHeld(A, at(t));
+        Prepare prepare3 = (Prepare) logged(g3.locksHeld(A, at(t)));
+        g3.recordDecided(prepare3, at(t));
+        String why = "wounded by an older transaction in group 2";
+        assertThat(g2.wounded(A, at(t + 10)))
+                .containsExactly(new ReleaseLocks(A), new Send(1, new PrepareRefused(A, 2, why)));
+        assertThat(g2.outcome(A)).isNull(); // it logged nothing
+
+        String reason = "participant group 2 refused to prepare: " + why;
+        AbortRecord abort = new AbortRecord(A, List.of(2L, 3L), reason, true);
+        assertThat(g1.message(new PrepareRefused(A, 2, why), at(t + 20))).containsExactly(new LogRecord(abort));
+        // group 3's Prepared arrives after the coordinator chose to abort: nothing changes
+        assertThat(g1.message(new Prepared(A, 3, prepare3.prepareTimestampEpochNanos()), at(t + 25))).isEmpty();
+        assertThat(g1.recordDecided(abort, at(t + 30))).containsExactly(new Reply(A, new Aborted(reason, true)),
+                new ReleaseLocks(A), new Send(2, new Abort(A, reason)), new Send(3, new Abort(A, reason)));
+
+        assertThat(g2.message(new Abort(A, reason), at(t + 40))).isEmpty();
+        assertThat(g3.message(new Abort(A, reason), at(t + 40))).containsExactly(new LogRecord(Outcome.aborted(A)));
+        assertThat(g3.recordDecided(Outcome.aborted(A), at(t + 50))).containsExactly(new ReleaseLocks(A));
+        assertThat(g3.inDoubt()).isEmpty();
+    }
+
+    @Test
+    void aPreparedParticipantIsNeverWoundedOrAbortedOnItsOwn() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        assertThat(g2.wounded(A, at(T0 + 1))).isEmpty(); // proposed: only the coordinator decides now
+        g2.recordDecided(prepare, at(T0 + 2));
+        assertThat(g2.wounded(A, at(T0 + 3))).isEmpty();
+        assertThat(g2.locksRefused(A, "whatever", at(T0 + 3))).isEmpty();
+        // hours later it still only asks
+        assertThat(g2.tick(at(T0 + 1_000 * PREPARE_TIMEOUT)))
+                .containsExactly(new Send(1, new Inquire(A, 2, prepare.prepareTimestampEpochNanos())));
+        assertThat(g2.inDoubt()).containsExactly(A);
+    }
+
+    @Test
+    void aCoordinatorTimesOutWaitingForPrepares() {
+        long t = T0;
+        g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(t));
+        g1.locksHeld(A, at(t + 10));
+        g1.message(new Prepared(A, 2, t + 50), at(t + 60));
+        assertThat(g1.tick(at(t + PREPARE_TIMEOUT - 1))).isEmpty();
+        String reason = "participant groups [3] did not prepare within " + PREPARE_TIMEOUT
+                + " ns (TxnLimits.prepareTimeoutNanos)";
+        AbortRecord abort = new AbortRecord(A, List.of(2L, 3L), reason, true);
+        assertThat(g1.tick(at(t + PREPARE_TIMEOUT))).containsExactly(new LogRecord(abort));
+        assertThat(g1.tick(at(t + 2 * PREPARE_TIMEOUT))).isEmpty(); // proposed once
+        // group 3's Prepared arrives while the abort is being decided: too late
+        assertThat(g1.message(new Prepared(A, 3, t + 70), at(t + PREPARE_TIMEOUT + 1))).isEmpty();
+        assertThat(g1.recordDecided(abort, at(t + PREPARE_TIMEOUT + 2))).containsExactly(
+                new Reply(A, new Aborted(reason, true)), new ReleaseLocks(A), new Send(2, new Abort(A, reason)),
+                new Send(3, new Abort(A, reason)));
+        // group 3 inquires later: answered from the log
+        assertThat(g1.message(new Inquire(A, 3, t + 70), at(t + PREPARE_TIMEOUT + 3)))
+                .containsExactly(new Send(3, new InquireReply(A, Decision.ABORTED, -1)));
+    }
+
+    @Test
+    void aCommitRequestWaitingForLocksTimesOutToo() {
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0));
+        String reason = "its locks in group 1 were not granted within " + PREPARE_TIMEOUT
+                + " ns (TxnLimits.prepareTimeoutNanos)";
+        assertThat(g1.tick(at(T0 + PREPARE_TIMEOUT)))
+                .containsExactly(new LogRecord(new AbortRecord(A, List.of(), reason, true)));
+        assertThat(g1.locksHeld(A, at(T0 + PREPARE_TIMEOUT + 1))).isEmpty(); // granted too late: ignored
+    }
+
+    @Test
+    void anUnusableClockRefusesTheCommitNamingStatusAndEpsilon() {
+        TxnNow unsynchronized = new TxnNow(T0, TimeInterval.around(T0, 7), ClockStatus.UNSYNCHRONIZED,
+                T0 + 1_000_000_000L);
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0));
+        String reason = "group 1 cannot take a commit timestamp: clock status UNSYNCHRONIZED (epsilon 7 ns) is not"
+                + " usable: no timestamp is taken from it";
+        assertThat(g1.locksHeld(A, unsynchronized))
+                .containsExactly(new LogRecord(new AbortRecord(A, List.of(), reason, true)));
+
+        // a participant whose ε is over the ceiling refuses to prepare (limit 10 x EPS, one past it)
+        TxnNow wide = new TxnNow(T0, TimeInterval.around(T0, 10 * EPS + 1), ClockStatus.SYNCHRONIZED,
+                T0 + 1_000_000_000L);
+        g2.commitRequest(request(B, 1, List.of(2L), W2), at(T0));
+        assertThat(g2.locksHeld(B, wide)).containsExactly(new ReleaseLocks(B), new Send(1, new PrepareRefused(B, 2,
+                "group 2 cannot take a prepare timestamp: clock epsilon 10001 ns (status SYNCHRONIZED) exceeds"
+                        + " maxEpsilonNanos 10000")));
+        // at the ceiling it prepares
+        TxnNow atCeiling = new TxnNow(T0, TimeInterval.around(T0, 10 * EPS), ClockStatus.SYNCHRONIZED,
+                T0 + 1_000_000_000L);
+        g2.commitRequest(request(C, 1, List.of(2L), W2), at(T0));
+        assertThat(logged(g2.locksHeld(C, atCeiling))).isEqualTo(new Prepare(C, T0 + 10 * EPS, 1, W2));
+    }
+
+    @Test
+    void aCommitPastTheLeaseEndIsRefused() {
+        TxnNow leaseEndingNow = new TxnNow(T0, TimeInterval.around(T0, EPS), ClockStatus.SYNCHRONIZED, T0 + EPS);
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0));
+        AbortRecord abort = (AbortRecord) logged(g1.locksHeld(A, leaseEndingNow));
+        assertThat(abort.reason()).startsWith("group 1 cannot take a commit timestamp: timestamp " + (T0 + EPS)
+                + " is not below this leader's lease end " + (T0 + EPS));
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    @Test
+    void aParticipantInDoubtLearnsTheCommitFromTheCoordinatorsNewLeader() {
+        long t = T0;
+        g1.commitRequest(request(A, 1, List.of(2L), W1), at(t));
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(t));
+        g1.locksHeld(A, at(t));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(t)));
+        g2.recordDecided(prepare, at(t));
+        CommitRecord commit = (CommitRecord) logged(g1.message(
+                new Prepared(A, 2, prepare.prepareTimestampEpochNanos()), at(t + 10)));
+        long s = commit.commitTimestampEpochNanos();
+        g1.recordDecided(commit, at(t + 20));
+        // group 1's leader crashes before commit-wait ends: the client never hears, group 2 never hears
+        List<TxnRecord> log1 = List.of(commit);
+
+        TwoPhaseCommit newLeader = new TwoPhaseCommit(1, LIMITS);
+        for (TxnRecord r : log1) {
+            assertThat(newLeader.recordDecided(r, at(t + 30))).containsExactly(new Apply(A, W1, s));
+        }
+        // it re-sends the decision once commit-wait is over (it has no client to answer)
+        assertThat(newLeader.becameLeader(at(t + 40))).containsExactly(new CommitWaitUntil(A, s));
+        assertThat(newLeader.commitWaitDone(A, at(after(s)))).containsExactly(new Send(2, new TxnMessage.Commit(A, s)));
+        // a leader that takes over once commit-wait is long over sends it at once
+        TwoPhaseCommit later = new TwoPhaseCommit(1, LIMITS);
+        later.recordDecided(commit, at(after(s)));
+        assertThat(later.becameLeader(at(after(s)))).containsExactly(new Send(2, new TxnMessage.Commit(A, s)));
+
+        // that Commit is lost; group 2 inquires after the interval and is answered from the log
+        assertThat(g2.tick(at(t + INQUIRE_INTERVAL - 1))).isEmpty();
+        Inquire inquire = new Inquire(A, 2, prepare.prepareTimestampEpochNanos());
+        assertThat(g2.tick(at(t + INQUIRE_INTERVAL))).containsExactly(new Send(1, inquire));
+        InquireReply reply = new InquireReply(A, Decision.COMMITTED, s);
+        assertThat(newLeader.message(inquire, at(t + INQUIRE_INTERVAL))).containsExactly(new Send(2, reply));
+        Outcome outcome = Outcome.committedAt(A, s);
+        assertThat(g2.message(reply, at(t + INQUIRE_INTERVAL))).containsExactly(new LogRecord(outcome));
+        assertThat(g2.recordDecided(outcome, at(t + INQUIRE_INTERVAL)))
+                .containsExactly(new Apply(A, W2, s), new ReleaseLocks(A));
+    }
+
+    @Test
+    void aCoordinatorsNewLeaderWithNoRecordAbortsOnlyAfterLoggingIt() {
+        long t = T0;
+        g1.commitRequest(request(A, 1, List.of(2L), W1), at(t));
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(t));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(t)));
+        g2.recordDecided(prepare, at(t));
+        // group 1's leader dies before deciding: nothing of A is in its log
+        TwoPhaseCommit newLeader = leader(1);
+        Inquire inquire = new Inquire(A, 2, prepare.prepareTimestampEpochNanos());
+        AbortRecord abort = new AbortRecord(A, List.of(2L),
+                "presumed abort: coordinator group 1 has no record of the transaction", true);
+        assertThat(newLeader.message(inquire, at(t + INQUIRE_INTERVAL))).containsExactly(new LogRecord(abort));
+        // asked again before the abort is decided: still deciding, and it does not propose twice
+        assertThat(newLeader.message(inquire, at(t + INQUIRE_INTERVAL + 1)))
+                .containsExactly(new Send(2, new InquireReply(A, Decision.DECIDING, -1)));
+        assertThat(newLeader.recordDecided(abort, at(t + INQUIRE_INTERVAL + 2)))
+                .containsExactly(new Send(2, new Abort(A, abort.reason())));
+        // the client's request, delayed, reaches the new leader now: answered from the log
+        assertThat(newLeader.commitRequest(request(A, 1, List.of(2L), W1), at(t + INQUIRE_INTERVAL + 3)))
+                .containsExactly(new Reply(A, new Aborted(abort.reason(), true)));
+    }
+
+    @Test
+    void aParticipantsNewLeaderRetakesLocksAndInquires() {
+        Prepare prepare = new Prepare(A, T0, 1, W2);
+        TwoPhaseCommit rebuilt = new TwoPhaseCommit(2, LIMITS);
+        assertThat(rebuilt.recordDecided(prepare, at(T0))).isEmpty();
+        assertThat(rebuilt.becameLeader(at(T0 + 10))).containsExactly(new AcquireLocks(A, W2), new MarkPrepared(A),
+                new Send(1, new Inquire(A, 2, T0)));
+        assertThat(rebuilt.message(new InquireReply(A, Decision.DECIDING, -1), at(T0 + 20))).isEmpty();
+        assertThat(rebuilt.tick(at(T0 + 10 + INQUIRE_INTERVAL))).containsExactly(new Send(1, new Inquire(A, 2, T0)));
+        // its timestamps exceed what the log holds
+        rebuilt.commitRequest(request(B, 1, List.of(2L), W3), at(T0 - 5 * EPS));
+        assertThat(((Prepare) logged(rebuilt.locksHeld(B, at(T0 - 5 * EPS)))).prepareTimestampEpochNanos())
+                .isEqualTo(T0 + 1);
+    }
+
+    @Test
+    void losingLeadershipAnswersWaitingClientsAndKeepsTheRecords() {
+        g1.commitRequest(request(A, 1, List.of(2L), W1), at(T0));
+        g1.commitRequest(request(B, 1, List.of(), W1), at(T0));
+        logged(g1.locksHeld(B, at(T0)));
+        g2.commitRequest(request(C, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(C, at(T0)));
+        g2.recordDecided(prepare, at(T0));
+        assertThat(g1.lostLeadership()).containsExactly(
+                new Reply(A, new Aborted("group 1 lost leadership before deciding", true)),
+                new Reply(B, new CommitOutcome.Unknown(
+                        "group 1 lost leadership while its outcome record was being decided; ask again")));
+        assertThat(g2.lostLeadership()).isEmpty();
+        assertThat(g2.inDoubt()).containsExactly(C);
+        assertThat(g2.tick(at(T0 + 10 * INQUIRE_INTERVAL))).isEmpty();
+        assertThat(g2.becameLeader(at(T0 + 10 * INQUIRE_INTERVAL))).containsExactly(new AcquireLocks(C, W2),
+                new MarkPrepared(C), new Send(1, new Inquire(C, 2, prepare.prepareTimestampEpochNanos())));
+    }
+
+    // ------------------------------------------------------------------ duplicates and reordering
+
+    @Test
+    void duplicatesAreAnsweredAndNothingIsAppliedTwice() {
+        long t = T0;
+        g1.commitRequest(request(A, 1, List.of(2L), W1), at(t));
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(t));
+        assertThat(g2.commitRequest(request(A, 1, List.of(2L), W2), at(t))).isEmpty();
+        g1.locksHeld(A, at(t));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(t)));
+        assertThat(g2.locksHeld(A, at(t))).isEmpty();
+        g2.recordDecided(prepare, at(t));
+        assertThat(g2.recordDecided(prepare, at(t))).isEmpty();
+        Prepared prepared = new Prepared(A, 2, prepare.prepareTimestampEpochNanos());
+        CommitRecord commit = (CommitRecord) logged(g1.message(prepared, at(t + 10)));
+        assertThat(g1.message(prepared, at(t + 11))).isEmpty();
+        long s = commit.commitTimestampEpochNanos();
+        g1.commitWaitDone(A, at(after(s)));
+        assertThat(g1.recordDecided(commit, at(after(s)))).containsExactly(new Apply(A, W1, s),
+                new Reply(A, new Committed(s)), new Send(2, new TxnMessage.Commit(A, s)), new ReleaseLocks(A));
+        assertThat(g1.recordDecided(commit, at(after(s)))).isEmpty();
+        // a second client request for the resolved transaction is answered from the log
+        assertThat(g1.commitRequest(request(A, 1, List.of(2L), W1), at(after(s))))
+                .containsExactly(new Reply(A, new Committed(s)));
+        // a duplicated Prepared after the decision gets the decision back
+        assertThat(g1.message(prepared, at(after(s))))
+                .containsExactly(new Send(2, new InquireReply(A, Decision.COMMITTED, s)));
+
+        TxnMessage.Commit commitMessage = new TxnMessage.Commit(A, s);
+        Outcome outcome = Outcome.committedAt(A, s);
+        assertThat(g2.message(commitMessage, at(after(s)))).containsExactly(new LogRecord(outcome));
+        assertThat(g2.message(commitMessage, at(after(s)))).isEmpty(); // proposed once
+        assertThat(g2.message(new InquireReply(A, Decision.COMMITTED, s), at(after(s)))).isEmpty();
+        assertThat(g2.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(A, W2, s), new ReleaseLocks(A));
+        assertThat(g2.recordDecided(outcome, at(after(s)))).isEmpty();
+        assertThat(g2.message(commitMessage, at(after(s)))).isEmpty();
+        // a late Abort for it changes nothing: the first outcome in the log holds
+        assertThat(g2.message(new Abort(A, "late"), at(after(s)))).isEmpty();
+        assertThat(g2.recordDecided(Outcome.aborted(A), at(after(s)))).isEmpty();
+        assertThat(g2.outcome(A)).isEqualTo(new Committed(s));
+    }
+
+    @Test
+    void aPreparedBeforeTheCommitRequestIsCountedWhenTheParticipantInquires() {
+        long t = T0;
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(t));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(t)));
+        g2.recordDecided(prepare, at(t));
+        long p = prepare.prepareTimestampEpochNanos();
+        // the Prepared overtakes the client's request to the coordinator: dropped, no abort presumed
+        assertThat(g1.message(new Prepared(A, 2, p), at(t + 1))).isEmpty();
+        g1.commitRequest(request(A, 1, List.of(2L), W1), at(t + 2));
+        assertThat(g1.locksHeld(A, at(t + 3))).isEmpty();
+        List<TxnEffect> effects = g1.message(new Inquire(A, 2, p), at(t + 4));
+        CommitRecord commit = (CommitRecord) logged(effects);
+        assertThat(effects).endsWith(new CommitWaitUntil(A, commit.commitTimestampEpochNanos()),
+                new Send(2, new InquireReply(A, Decision.DECIDING, -1)));
+    }
+
+    @Test
+    void anAbortWhileThePrepareIsBeingDecidedIsLoggedAfterIt() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        // the coordinator timed out and aborted meanwhile
+        assertThat(g2.message(new Abort(A, "timeout"), at(T0 + 1))).containsExactly(new LogRecord(Outcome.aborted(A)));
+        assertThat(g2.recordDecided(prepare, at(T0 + 2))).isEmpty(); // no Prepared for an aborted transaction
+        assertThat(g2.tick(at(T0 + 10 * INQUIRE_INTERVAL))).isEmpty();
+        assertThat(g2.recordDecided(Outcome.aborted(A), at(T0 + 3))).containsExactly(new ReleaseLocks(A));
+        assertThat(g2.inDoubt()).isEmpty();
+    }
+
+    @Test
+    void anAbortBeforeTheLocksAreGrantedDropsTheRequest() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        assertThat(g2.message(new Abort(A, "timeout"), at(T0 + 1))).containsExactly(new ReleaseLocks(A));
+        assertThat(g2.locksHeld(A, at(T0 + 2))).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ the client vanishing
+
+    @Test
+    void anIdleTransactionIsAbortedAndItsLocksGo() {
+        assertThat(g1.activity(A, at(T0))).isEmpty();
+        assertThat(g1.activity(A, at(T0 + 100))).isEmpty();
+        assertThat(g1.tick(at(T0 + 100 + IDLE_TIMEOUT - 1))).isEmpty();
+        assertThat(g1.tick(at(T0 + 100 + IDLE_TIMEOUT))).containsExactly(new ReleaseLocks(A), new Reply(A,
+                new Aborted("no request for " + IDLE_TIMEOUT
+                        + " ns (TxnLimits.idleTxnTimeoutNanos): the client is presumed gone", true)));
+        assertThat(g1.tick(at(T0 + 100 + 2 * IDLE_TIMEOUT))).isEmpty();
+    }
+
+    @Test
+    void aCommitRequestStopsTheIdleTimer() {
+        g1.activity(A, at(T0));
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0 + 1));
+        logged(g1.locksHeld(A, at(T0 + 2)));
+        assertThat(g1.tick(at(T0 + IDLE_TIMEOUT))).isEmpty();
+    }
+
+    @Test
+    void aClientThatVanishedMidCommitLeavesNoParticipantInDoubt() {
+        // the request reached the participant but never the coordinator
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        List<TxnEffect> sent = g2.recordDecided(prepare, at(T0));
+        Prepared prepared = (Prepared) ((Send) sent.get(0)).message();
+        assertThat(g1.message(prepared, at(T0 + 1))).isEmpty();
+        Inquire inquire = (Inquire) ((Send) g2.tick(at(T0 + INQUIRE_INTERVAL)).get(0)).message();
+        AbortRecord abort = (AbortRecord) logged(g1.message(inquire, at(T0 + INQUIRE_INTERVAL)));
+        Abort abortMessage = (Abort) ((Send) g1.recordDecided(abort, at(T0 + INQUIRE_INTERVAL)).get(0)).message();
+        Outcome outcome = (Outcome) logged(g2.message(abortMessage, at(T0 + INQUIRE_INTERVAL)));
+        assertThat(g2.recordDecided(outcome, at(T0 + INQUIRE_INTERVAL))).containsExactly(new ReleaseLocks(A));
+        assertThat(g2.inDoubt()).isEmpty();
+        assertThat(g1.outcome(A)).isInstanceOf(Aborted.class);
+    }
+
+    // ------------------------------------------------------------------ limits
+
+    @Test
+    void transactionsInCommitAtTheLimitAndOnePast() {
+        // LIMITS.maxPreparedTxns() == 2: two in commit are taken, the third is refused, retryably
+        assertThat(g1.commitRequest(request(A, 1, List.of(), W1), at(T0))).containsExactly(new AcquireLocks(A, W1));
+        g1.commitRequest(request(B, 1, List.of(2L), W1), at(T0));
+        String reason = "group 1 has 2 transactions in commit, the limit (TxnLimits.maxPreparedTxns 2); retry later";
+        assertThat(g1.commitRequest(request(C, 1, List.of(), W1), at(T0)))
+                .containsExactly(new Reply(C, new Aborted(reason, true)));
+
+        // a participant's prepared transactions count until resolved
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        g2.recordDecided((Prepare) logged(g2.locksHeld(A, at(T0))), at(T0));
+        g2.commitRequest(request(B, 3, List.of(2L), W2), at(T0));
+        assertThat(g2.commitRequest(request(C, 3, List.of(2L), W2), at(T0))).containsExactly(new Send(3,
+                new PrepareRefused(C, 2, "group 2 has 2 transactions in commit, the limit (TxnLimits.maxPreparedTxns"
+                        + " 2); retry later")));
+        g2.recordDecided(Outcome.aborted(A), at(T0));
+        assertThat(g2.commitRequest(request(C, 3, List.of(2L), W2), at(T0))).containsExactly(new AcquireLocks(C, W2));
+    }
+
+    @Test
+    void openReadWriteTransactionsAtTheLimitAndOnePast() {
+        TwoPhaseCommit g = new TwoPhaseCommit(1, new TxnLimits(100, 2, 100, 2, EPS, IDLE_TIMEOUT, PREPARE_TIMEOUT,
+                INQUIRE_INTERVAL));
+        g.becameLeader(at(T0));
+        assertThat(g.activity(A, at(T0))).isEmpty();
+        assertThat(g.activity(B, at(T0))).isEmpty();
+        assertThat(g.activity(C, at(T0))).containsExactly(new ReleaseLocks(C), new Reply(C, new Aborted(
+                "group 1 has 2 open read-write transactions, the limit (TxnLimits.maxLockedTxns 2); retry later",
+                true)));
+    }
+
+    @Test
+    void aRequestForAnotherGroupIsRefusedForGood() {
+        assertThat(g3.commitRequest(request(A, 1, List.of(2L), W1), at(T0))).containsExactly(new Reply(A,
+                new Aborted("group 3 is neither the coordinator (1) nor a participant [2] of this commit request",
+                        false)));
+        assertThatThrownBy(() -> request(A, 1, List.of(1L), W1))
+                .hasMessage("coordinator group 1 must not be listed among the participants [1]");
+    }
+
+    // ------------------------------------------------------------------ randomized: three groups, a faulty network
+
+    /**
+     * Three groups' cores against each other through a network that drops, duplicates and reorders, with random
+     * leader changes (a fresh core rebuilt from the group's decided records; proposals still in flight are decided
+     * or lost), lock grants and wounds at random; then the network heals. Every transaction must end committed at
+     * one timestamp everywhere or aborted everywhere, no group in doubt, no lock held, and every client answer true;
+     * each group's clock is off by up to ε/2, and a commit acknowledged before another's request reached its
+     * coordinator has the smaller timestamp (external consistency: caught when the host skips commit-wait).
+     * One seed: {@code mvn -B -ntp -o -pl txn-coordinator test -Dtest='TwoPhaseCommitTest#randomRuns*'
+     * -Dtwopc.seed=N -Dsurefire.failIfNoSpecifiedTests=false}; more seeds: {@code -Dtwopc.seeds=N}; each
+     * transaction's records per group on stderr: {@code -Dtwopc.debug}.
+     */
+    @Test
+    void randomRunsCommitOrAbortEveryTransactionEverywhere() {
+        randomRuns(false);
+    }
+
+    /**
+     * The same with a host that breaks {@link TwoPhaseCommit#becameLeader}'s contract: an old leader's lost
+     * proposals are sometimes decided after its successor's own records. The first outcome in the log still wins.
+     */
+    @Test
+    void randomRunsStayAtomicWhenAnOldLeadersProposalsAreDecidedLate() {
+        assertThat(randomRuns(true).lateRecords).isPositive();
+    }
+
+    private static RandomRun randomRuns(boolean lateProposals) {
+        String only = System.getProperty("twopc.seed");
+        long first = only != null ? Long.parseLong(only) : 1;
+        int seeds = only != null ? 1 : Integer.getInteger("twopc.seeds", 30);
+        RandomRun total = new RandomRun(0, lateProposals);
+        for (long seed = first; seed < first + seeds; seed++) {
+            RandomRun run = new RandomRun(seed, lateProposals);
+            try {
+                run.run();
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError("seed " + seed + " failed (replay: mvn -B -ntp -o -pl txn-coordinator test"
+                        + " -Dtest='TwoPhaseCommitTest#randomRuns*' -Dtwopc.seed=" + seed
+                        + " -Dsurefire.failIfNoSpecifiedTests=false): " + e.getMessage(), e);
+            }
+            total.committed += run.committed;
+            total.aborted += run.aborted;
+            total.lateRecords += run.lateRecords;
+        }
+        System.out.printf("%d seeds from %d%s: %d transactions committed, %d aborted%n", seeds, first,
+                lateProposals ? " (late proposals)" : "", total.committed, total.aborted);
+        // the runs exercise both outcomes, not only one
+        assertThat(total.committed).isPositive();
+        assertThat(total.aborted).isPositive();
+        return total;
+    }
+
+    static final class RandomRun {
+        static final long[] GROUPS = {1, 2, 3};
+        /** ε wide against message delays, so commit-wait matters to the external-consistency check. */
+        static final long RUN_EPS = 300_000;
+        static final TxnLimits RUN_LIMITS = new TxnLimits(1_000, 1_000, 1_000, 1_000, RUN_EPS, IDLE_TIMEOUT,
+                PREPARE_TIMEOUT, INQUIRE_INTERVAL);
+        static final long MAX_DELAY = 200_000;
+
+        record Event(long dueAt, long group, int term, Object what) {
+        }
+
+        record LocksHeld(TxnId txn) {
+        }
+
+        record Wounded(TxnId txn) {
+        }
+
+        record WaitDone(TxnId txn) {
+        }
+
+        record Txn(TxnId id, long coordinator, List<Long> participants) {
+        }
+
+        final long seed;
+        /** An old leader's lost proposals may be decided after its successor took over (the host breaks a contract). */
+        final boolean lateProposals;
+        int lateRecords;
+        final Random rnd;
+        long t = T0;
+        boolean healed;
+        int committed;
+        int aborted;
+        final Map<Long, List<TxnRecord>> log = new HashMap<>();
+        final Map<Long, List<TxnRecord>> proposed = new HashMap<>();
+        final Map<Long, TwoPhaseCommit> leaders = new HashMap<>();
+        final Map<Long, Integer> term = new HashMap<>();
+        final Map<Long, Set<TxnId>> locked = new HashMap<>();
+        final Map<Long, Map<TxnId, Long>> applied = new HashMap<>();
+        final Map<TxnId, List<CommitOutcome>> replies = new HashMap<>();
+        final Map<Long, Long> clockOffset = new HashMap<>();
+        /** True time at which the coordinator first saw the commit request, and at which it said committed. */
+        final Map<TxnId, Long> requestedAt = new HashMap<>();
+        final Map<TxnId, Long> committedReplyAt = new HashMap<>();
+        final List<Txn> txns = new ArrayList<>();
+        final List<Event> events = new ArrayList<>();
+
+        RandomRun(long seed, boolean lateProposals) {
+            this.seed = seed;
+            this.lateProposals = lateProposals;
+            this.rnd = new Random(seed);
+        }
+
+        /**
+         * Group {@code g}'s reading: its clock is off true time {@code t} by up to ε/2 either way, and its interval
+         * of half-width ε still contains {@code t}, as TrueTime promises.
+         */
+        TxnNow now(long g) {
+            return new TxnNow(t, TimeInterval.around(t + clockOffset.get(g), RUN_EPS), ClockStatus.SYNCHRONIZED,
+                    t + 1_000_000_000_000L);
+        }
+
+        void run() {
+            for (long g : GROUPS) {
+                clockOffset.put(g, rnd.nextLong(-RUN_EPS / 2, RUN_EPS / 2 + 1));
+                log.put(g, new ArrayList<>());
+                proposed.put(g, new ArrayList<>());
+                locked.put(g, new HashSet<>());
+                applied.put(g, new HashMap<>());
+                term.put(g, 0);
+                TwoPhaseCommit core = new TwoPhaseCommit(g, RUN_LIMITS);
+                leaders.put(g, core);
+                perform(g, core.becameLeader(now(g)));
+            }
+            for (int step = 0; step < 2_500; step++) {
+                t += rnd.nextInt(20_000);
+                int r = rnd.nextInt(100);
+                if (r < 6 && txns.size() < 40) {
+                    newTxn();
+                } else if (r < 40) {
+                    decideOne();
+                } else if (r < 85) {
+                    deliverOne();
+                } else if (r < 98) {
+                    tickAll();
+                } else {
+                    changeLeader(GROUPS[rnd.nextInt(GROUPS.length)]);
+                }
+            }
+            healed = true;
+            int rounds = 0;
+            while (!quiet()) {
+                assertThat(rounds++).as("rounds after healing until quiet").isLessThan(1_000);
+                t += 100_000;
+                for (long g : GROUPS) {
+                    while (!proposed.get(g).isEmpty()) {
+                        decide(g);
+                    }
+                }
+                while (deliverOne()) {
+                    // deliver everything due, in random order
+                }
+                tickAll();
+            }
+            check();
+        }
+
+        boolean quiet() {
+            for (long g : GROUPS) {
+                if (!proposed.get(g).isEmpty() || !leaders.get(g).inDoubt().isEmpty()) {
+                    return false;
+                }
+            }
+            return events.isEmpty();
+        }
+
+        void newTxn() {
+            TxnId id = new TxnId(t, txns.size(), 0);
+            long coordinator = GROUPS[rnd.nextInt(GROUPS.length)];
+            List<Long> participants = new ArrayList<>();
+            for (long g : GROUPS) {
+                if (g != coordinator && rnd.nextBoolean()) {
+                    participants.add(g);
+                }
+            }
+            txns.add(new Txn(id, coordinator, participants));
+            List<Long> all = new ArrayList<>(participants);
+            all.add(coordinator);
+            for (long g : all) {
+                if (!healed && rnd.nextInt(100) < 3) {
+                    continue; // the client vanished before sending this group its request
+                }
+                CommitRequest req = new CommitRequest(id, coordinator, participants, writes(g + "-" + id));
+                events.add(new Event(t + rnd.nextInt((int) MAX_DELAY), g, -1, req));
+            }
+        }
+
+        void decideOne() {
+            List<Long> busy = new ArrayList<>();
+            for (long g : GROUPS) {
+                if (!proposed.get(g).isEmpty()) {
+                    busy.add(g);
+                }
+            }
+            if (!busy.isEmpty()) {
+                decide(busy.get(rnd.nextInt(busy.size())));
+            }
+        }
+
+        /** Paxos decides a leader's proposals in the order it made them; every replica applies them so. */
+        void decide(long g) {
+            TxnRecord r = proposed.get(g).remove(0);
+            log.get(g).add(r);
+            perform(g, leaders.get(g).recordDecided(r, now(g)));
+        }
+
+        boolean deliverOne() {
+            List<Event> due = new ArrayList<>();
+            for (Event e : events) {
+                if (e.dueAt() <= t) {
+                    due.add(e);
+                }
+            }
+            if (due.isEmpty()) {
+                return false;
+            }
+            Event e = due.get(rnd.nextInt(due.size()));
+            events.remove(e);
+            long g = e.group();
+            if (e.term() != -1 && e.term() != term.get(g)) {
+                return true; // an effect of a leader that is gone
+            }
+            TwoPhaseCommit core = leaders.get(g);
+            TxnNow now = now(g);
+            Object what = e.what();
+            if (what instanceof TxnMessage m) {
+                perform(g, core.message(m, now));
+            } else if (what instanceof CommitRequest req) {
+                if (req.coordinatorGroup() == g && core.isLeader()) {
+                    requestedAt.putIfAbsent(req.txn(), t);
+                }
+                perform(g, core.commitRequest(req, now));
+            } else if (what instanceof LocksHeld l) {
+                perform(g, core.locksHeld(l.txn(), now));
+            } else if (what instanceof Wounded w) {
+                perform(g, core.wounded(w.txn(), now));
+            } else if (what instanceof WaitDone w) {
+                perform(g, core.commitWaitDone(w.txn(), now));
+            }
+            return true;
+        }
+
+        void tickAll() {
+            for (long g : GROUPS) {
+                perform(g, leaders.get(g).tick(now(g)));
+            }
+        }
+
+        /** The leader goes; proposals in flight are decided (a prefix) or lost; a fresh core replays the log. */
+        void changeLeader(long g) {
+            perform(g, leaders.get(g).lostLeadership());
+            List<TxnRecord> inFlight = proposed.get(g);
+            int survive = rnd.nextInt(inFlight.size() + 1);
+            log.get(g).addAll(inFlight.subList(0, survive));
+            List<TxnRecord> lost = new ArrayList<>(inFlight.subList(survive, inFlight.size()));
+            inFlight.clear();
+            locked.get(g).clear(); // the new leader's lock table starts empty
+            term.put(g, term.get(g) + 1);
+            TwoPhaseCommit core = new TwoPhaseCommit(g, RUN_LIMITS);
+            leaders.put(g, core);
+            for (TxnRecord r : log.get(g)) {
+                for (TxnEffect e : core.recordDecided(r, now(g))) {
+                    assertThat(e).as("a follower replaying its log only applies").isInstanceOf(Apply.class);
+                    perform(g, List.of(e));
+                }
+            }
+            perform(g, core.becameLeader(now(g)));
+            if (lateProposals && !lost.isEmpty() && rnd.nextInt(100) < 30) {
+                proposed.get(g).addAll(lost); // decided after the new leader's own records
+                lateRecords += lost.size();
+            }
+        }
+
+        void perform(long g, List<TxnEffect> effects) {
+            int myTerm = term.get(g);
+            for (TxnEffect e : effects) {
+                if (e instanceof LogRecord l) {
+                    proposed.get(g).add(l.record());
+                } else if (e instanceof Send s) {
+                    send(s.toGroup(), s.message());
+                } else if (e instanceof AcquireLocks a) {
+                    locked.get(g).add(a.txn());
+                    Object answer = !healed && rnd.nextInt(100) < 5 ? new Wounded(a.txn()) : new LocksHeld(a.txn());
+                    events.add(new Event(t + rnd.nextInt(20_000), g, myTerm, answer));
+                } else if (e instanceof CommitWaitUntil w) {
+                    // the first true time at which this group's TT.now().earliest is past s
+                    long doneAt = w.commitTimestampEpochNanos() - clockOffset.get(g) + RUN_EPS + 1;
+                    events.add(new Event(Math.max(t, doneAt), g, myTerm,
+                            new WaitDone(w.txn())));
+                } else if (e instanceof Apply a) {
+                    Long before = applied.get(g).putIfAbsent(a.txn(), a.commitTimestampEpochNanos());
+                    assertThat(before == null || before == a.commitTimestampEpochNanos())
+                            .as("%s applied in group %d at %d and at %d", a.txn(), g, before,
+                                    a.commitTimestampEpochNanos()).isTrue();
+                } else if (e instanceof ReleaseLocks r) {
+                    locked.get(g).remove(r.txn());
+                } else if (e instanceof Reply r) {
+                    replies.computeIfAbsent(r.txn(), k -> new ArrayList<>()).add(r.outcome());
+                    if (r.outcome() instanceof Committed) {
+                        committedReplyAt.putIfAbsent(r.txn(), t);
+                    }
+                }
+            }
+        }
+
+        void send(long to, TxnMessage m) {
+            if (!healed && rnd.nextInt(100) < 15) {
+                return; // lost
+            }
+            events.add(new Event(t + rnd.nextInt((int) MAX_DELAY), to, -1, m));
+            if (!healed && rnd.nextInt(100) < 10) {
+                events.add(new Event(t + rnd.nextInt((int) MAX_DELAY), to, -1, m)); // duplicated
+            }
+        }
+
+        /**
+         * External consistency (Spanner 4.1.2): if A's commit was acknowledged before B's commit request reached
+         * B's coordinator, in true time, then {@code s_A < s_B}.
+         */
+        void checkExternalConsistency() {
+            for (Map.Entry<TxnId, Long> a : committedReplyAt.entrySet()) {
+                long sA = ((Committed) replies.get(a.getKey()).get(0)).commitTimestampEpochNanos();
+                for (Map.Entry<TxnId, Long> b : committedReplyAt.entrySet()) {
+                    Long bRequested = requestedAt.get(b.getKey());
+                    if (bRequested != null && bRequested > a.getValue()) {
+                        long sB = ((Committed) replies.get(b.getKey()).get(0)).commitTimestampEpochNanos();
+                        assertThat(sB).as("%s acknowledged at %d before %s was requested at %d", a.getKey(),
+                                a.getValue(), b.getKey(), bRequested).isGreaterThan(sA);
+                    }
+                }
+            }
+        }
+
+        void check() {
+            checkExternalConsistency();
+            for (long g : GROUPS) {
+                assertThat(leaders.get(g).inDoubt()).as("group %d in doubt", g).isEmpty();
+                assertThat(locked.get(g)).as("locks still held in group %d", g).isEmpty();
+            }
+            for (Txn txn : txns) {
+                CommitOutcome decision = leaders.get(txn.coordinator()).outcome(txn.id());
+                List<Long> all = new ArrayList<>(txn.participants());
+                all.add(txn.coordinator());
+                if (System.getProperty("twopc.debug") != null) {
+                    for (long g : all) {
+                        System.err.println(txn + " group " + g + ": " + log.get(g).stream()
+                                .filter(r -> r.txn().equals(txn.id())).toList());
+                    }
+                }
+                if (decision instanceof Committed c) {
+                    committed++;
+                    for (long g : all) {
+                        assertThat(leaders.get(g).outcome(txn.id())).as("%s in group %d", txn, g).isEqualTo(c);
+                        assertThat(applied.get(g).get(txn.id())).as("%s applied in group %d", txn, g)
+                                .isEqualTo(c.commitTimestampEpochNanos());
+                    }
+                } else {
+                    aborted++;
+                    for (long g : all) {
+                        assertThat(leaders.get(g).outcome(txn.id()) instanceof Committed)
+                                .as("%s committed in group %d", txn, g).isFalse();
+                        assertThat(applied.get(g)).as("%s applied in group %d", txn, g).doesNotContainKey(txn.id());
+                    }
+                }
+                for (CommitOutcome told : replies.getOrDefault(txn.id(), List.of())) {
+                    if (told instanceof Committed) {
+                        assertThat(told).as("the client of %s was told", txn).isEqualTo(decision);
+                    } else if (told instanceof Aborted) {
+                        assertThat(decision instanceof Committed)
+                                .as("the client of %s was told it aborted, yet it committed", txn).isFalse();
+                    }
+                }
+            }
+        }
+    }
+}
