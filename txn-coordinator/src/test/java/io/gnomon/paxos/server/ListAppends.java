@@ -28,19 +28,31 @@ final class ListAppends {
     }
 
     /**
-     * Appends {@code v} (unique under {@code key}) exactly once. A leader that steps down after proposing (a loaded
-     * machine) answers UNKNOWN; the next lease holder has applied every entry it took over before it serves a
-     * read, so the read says whether {@code v} is in, and if it is not it never will be: then it is appended again.
-     * Fails the test if it is neither applied nor found after a few attempts.
+     * Appends {@code v} (unique under {@code key}) exactly once: {@link #appendOnce(ReplicaClient, List, Duration)}
+     * with one operation.
      */
     static void appendOnce(ReplicaClient client, String key, long v, Duration timeout) {
-        AppendReply r = client.append(append(key, v), timeout);
+        appendOnce(client, List.of(ListAppend.Op.append(key, v)), timeout);
+    }
+
+    /**
+     * Applies a transaction of appends (each value unique under its key) exactly once. A leader that steps down after
+     * proposing (a loaded machine) answers UNKNOWN; the next lease holder has applied every entry it took over before
+     * it serves a read, so a read of the first append's key says whether the transaction is in (it applies whole or
+     * not at all), and if it is not it never will be: then it is sent again. Fails the test if it is neither applied
+     * nor found after a few attempts.
+     */
+    static void appendOnce(ReplicaClient client, List<ListAppend.Op> appends, Duration timeout) {
+        ListAppend.Op first = appends.get(0);
+        byte[] command = ListAppend.encodeTxn(appends);
+        AppendReply r = client.append(command, timeout);
         for (int attempt = 1; r.getOutcome() == Outcome.UNKNOWN && attempt < ATTEMPTS; attempt++) {
-            if (read(client, key, timeout).contains(v)) {
+            if (read(client, first.key(), timeout).contains(first.value())) {
                 return;
             }
-            r = client.append(append(key, v), timeout);
+            r = client.append(command, timeout);
         }
-        assertThat(r.getOutcome()).as("append %d to %s: %s", v, key, r.getDetail()).isEqualTo(Outcome.APPLIED);
+        assertThat(r.getOutcome()).as("append %s: %s", appends.size() == 1 ? first : appends.size() + " values",
+                r.getDetail()).isEqualTo(Outcome.APPLIED);
     }
 }
