@@ -120,6 +120,11 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "${DEFAULT-VALUE}).")
     long compactEvery;
 
+    @Option(names = "--loop-threads", defaultValue = "0", paramLabel = "N",
+            description = "Loop threads of this process, each driving its share of the groups with its own turn and "
+                    + "sync (0, the default: one per available processor; never more than the groups hosted).")
+    int loopThreads;
+
     @Option(names = "--fault-admin", description = "Serve the FaultAdmin service (partitions, clock faults) for "
             + "the verification harness. Never on a production replica.")
     boolean faultAdmin;
@@ -235,7 +240,7 @@ public final class ReplicaMain implements Callable<Integer> {
             }
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
-                    ReplicaLimits.DEFAULTS, groups, kind, clientAddress, storeKind);
+                    ReplicaLimits.DEFAULTS.withLoopThreads(loopThreads), groups, kind, clientAddress, storeKind);
             trueTime = trueTime(trueTimeSpec);
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());
@@ -330,6 +335,9 @@ public final class ReplicaMain implements Callable<Integer> {
         if (leaseMillis <= heartbeatMillis) {
             throw new IllegalArgumentException("--lease-ms " + leaseMillis + " must exceed --heartbeat-ms "
                     + heartbeatMillis + ", or leases lapse while healthy");
+        }
+        if (loopThreads < 0) {
+            throw new IllegalArgumentException("--loop-threads " + loopThreads + ": must be >= 0 (0: one per processor)");
         }
         if (compactEvery < 0) {
             throw new IllegalArgumentException("--compact-every " + compactEvery + ": must be >= 0 (0: never)");

@@ -68,6 +68,9 @@ class ReplicaMainTest {
         Run store = LaunchScripts.run(dir, "replica", with(group, "--store", "disk"));
         assertThat(store.exitCode()).isEqualTo(2);
         assertThat(store.stderr()).isEqualTo("replica: --store disk: use rocks or memory\n");
+        Run loops = LaunchScripts.run(dir, "replica", with(group, "--loop-threads", "-1"));
+        assertThat(loops.exitCode()).isEqualTo(2);
+        assertThat(loops.stderr()).isEqualTo("replica: --loop-threads -1: must be >= 0 (0: one per processor)\n");
     }
 
     @Test
