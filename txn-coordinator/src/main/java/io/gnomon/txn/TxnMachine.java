@@ -38,7 +38,8 @@ import java.util.Optional;
  *
  * <p>State area rows ({@link StateRow}, {@code 0x03 | group | row key}): {@code 'p' | txn} holds the Prepare
  * record's bytes; {@code 'o' | txn} the outcome record's bytes without its writes (a {@code Commit}, a
- * {@code CommitRecord} with its participants, an {@code AbortRecord} with its reason, or an {@code Outcome}); txn is
+ * {@code CommitRecord} with its participants, an {@code AbortRecord} with its reason, or an {@code Outcome});
+ * {@code 'm'} the highest timestamp applied ({@link #maxTimestamp()}, i64 big-endian); txn is
  * {@code i64 priority, i64 client, i32 attempt}, big-endian. Outcomes are kept for ever for now, as TwoPhaseCommit
  * keeps them. User keys are stored after the machine's kind byte {@code 't'}.
  *
@@ -58,10 +59,20 @@ public final class TxnMachine extends StoredGroupMachine {
     public static final byte[] IGNORED = {0};
     private static final byte PREPARED_ROW = 'p';
     private static final byte OUTCOME_ROW = 'o';
+    private static final byte[] MAX_TIMESTAMP_ROW = {'m'};
+    private static final long UNKNOWN = Long.MIN_VALUE;
+    private static final int STATE_ROWS_PER_APPLY = 3;
+
+    /** Cache of the {@code 'm'} row ({@link #maxTimestamp()}); UNKNOWN until read, and again after an install. */
+    private long maxTimestamp = UNKNOWN;
     private static final int TXN_KEY_BYTES = 1 + 8 + 8 + 4;
 
     private TxnMachine(StoredMachines owner, GroupStore group) {
         super(owner, group, KIND);
+        if (limits.maxKeyBytes() < TXN_KEY_BYTES) {
+            throw new IllegalArgumentException("group " + group.groupId() + ": a transaction machine needs a store whose"
+                    + " maxKeyBytes is at least " + TXN_KEY_BYTES + " (its state rows' keys), this one's is " + limits.maxKeyBytes());
+        }
     }
 
     /**
@@ -87,12 +98,13 @@ public final class TxnMachine extends StoredGroupMachine {
     /** The store's limits for what applying {@code r} writes, or null when it fits. */
     private String checkLimits(TxnRecord r, int recordBytes) {
         List<Write> writes = writesOf(r);
-        // A batch holds the versions and at most two state rows (put the outcome or the prepare, delete the prepare).
-        if (writes.size() + 2 > limits.maxBatchMutations()) {
+        // A batch holds the versions and at most three state rows (the outcome or the prepare, the prepare's delete,
+        // the highest timestamp).
+        if (writes.size() + STATE_ROWS_PER_APPLY > limits.maxBatchMutations()) {
             return r.txn() + ": " + writes.size() + " writes in one group exceed the store's maxBatchMutations "
-                    + limits.maxBatchMutations() + " (less 2 for the transaction's state rows)";
+                    + limits.maxBatchMutations() + " (less " + STATE_ROWS_PER_APPLY + " for the transaction's state rows)";
         }
-        long bytes = recordBytes + TXN_KEY_BYTES * 2L;
+        long bytes = recordBytes + TXN_KEY_BYTES * 2L + MAX_TIMESTAMP_ROW.length + 8;
         for (Write w : writes) {
             if (1 + w.key().length > limits.maxKeyBytes()) {
                 return r.txn() + ": a key of " + w.key().length + " bytes exceeds the store's maxKeyBytes "
@@ -156,12 +168,15 @@ public final class TxnMachine extends StoredGroupMachine {
             write(slot, List.of());
             return IGNORED; // the first outcome in the log wins; a Prepare after it is moot
         }
-        if (r instanceof Prepare) {
+        if (r instanceof Prepare p) {
             if (group.getState(preparedKey).isPresent()) {
                 write(slot, List.of());
                 return IGNORED;
             }
-            write(slot, List.of(), List.of(StateRow.put(preparedKey, command)));
+            List<StateRow> rows = new ArrayList<>(List.of(StateRow.put(preparedKey, command)));
+            long max = raiseMaxTimestamp(p.prepareTimestampEpochNanos(), rows);
+            write(slot, List.of(), rows);
+            maxTimestamp = max;
             return APPLIED;
         }
         List<Write> writes;
@@ -184,9 +199,41 @@ public final class TxnMachine extends StoredGroupMachine {
         for (Write w : writes) {
             versions.add(new Mutation(key(w.key()), s, w.valueOrNull()));
         }
-        write(slot, versions, List.of(StateRow.put(outcomeKey, TxnRecordCodec.encode(remembered(r))),
+        List<StateRow> rows = new ArrayList<>(List.of(StateRow.put(outcomeKey, TxnRecordCodec.encode(remembered(r))),
                 StateRow.delete(preparedKey)));
+        long max = raiseMaxTimestamp(s, rows);
+        write(slot, versions, rows);
+        maxTimestamp = max;
         return APPLIED;
+    }
+
+    /** Adds the {@code 'm'} row to {@code rows} if {@code ts} raises it; returns the maximum after the write. */
+    private long raiseMaxTimestamp(long ts, List<StateRow> rows) {
+        long max = maxTimestamp();
+        if (ts > max) {
+            rows.add(StateRow.put(MAX_TIMESTAMP_ROW, ByteBuffer.allocate(8).putLong(ts).array()));
+            return ts;
+        }
+        return max;
+    }
+
+    /**
+     * The highest timestamp of the records this group applied and that took effect (prepare timestamps, and commit
+     * timestamps of commits and committed outcomes), -1 if none. After a restart or an install the host feeds it to
+     * the group's {@link TimestampOracle#observe} (no timestamp at or below one in the log is assigned again, even
+     * once the log is compacted) and uses it as SafeTime's applied bound.
+     */
+    public long maxTimestamp() {
+        if (maxTimestamp == UNKNOWN || group.installing()) { // installing: the read refuses with the reason
+            maxTimestamp = UNKNOWN;
+            maxTimestamp = group.getState(MAX_TIMESTAMP_ROW).map(v -> ByteBuffer.wrap(v).getLong()).orElse(-1L);
+        }
+        return maxTimestamp;
+    }
+
+    @Override
+    protected void afterInstall() {
+        maxTimestamp = UNKNOWN; // the install replaced the row
     }
 
     @Override

@@ -71,6 +71,7 @@ class TxnMachineTest {
             assertThat(get(m, "x", MAX)).as("prepared, not a version").isNull();
             assertThat(scan(m, "", null, MAX, 100)).isEmpty();
             assertThat(m.preparedTxns()).containsExactly(p1, p2, p3);
+            assertThat(m.maxTimestamp()).isEqualTo(70);
             assertThat(m.prepared(T2)).hasValue(p2);
 
             assertThat(apply(m, Outcome.committedAt(T1, 120))).isEqualTo(TxnMachine.APPLIED);
@@ -90,6 +91,7 @@ class TxnMachineTest {
             assertThat(m.outcomes()).containsExactly(Outcome.committedAt(T1, 120), Outcome.aborted(T2),
                     new AbortRecord(T3, List.of(5L), "wounded", true), new CommitRecord(T4, 300, List.of(5L, 6L), List.of()));
             assertThat(m.outcome(T3)).hasValue(new AbortRecord(T3, List.of(5L), "wounded", true));
+            assertThat(m.maxTimestamp()).isEqualTo(300);
         }
     }
 
@@ -109,6 +111,7 @@ class TxnMachineTest {
             assertThat(get(m, "k", MAX)).isNull();
             assertThat(m.preparedTxns()).isEmpty();
             assertThat(m.outcomes()).containsExactly(Outcome.aborted(T1));
+            assertThat(m.maxTimestamp()).as("ignored records raise nothing").isEqualTo(50);
 
             apply(m, new Commit(T2, 100, List.of(put("k", "first"))));
             assertThat(apply(m, new Commit(T2, 200, List.of(put("k", "second"))))).isEqualTo(TxnMachine.IGNORED);
@@ -119,7 +122,14 @@ class TxnMachineTest {
 
     @Test
     void malformedAndOversizedCommandsAreRefusedAndSkippedAlike() throws Exception {
-        StoreLimits small = StoreLimits.DEFAULTS.withMaxKeyBytes(9).withMaxValueBytes(64);
+        try (StoredMachines tiny = StoredMachines.open(tmp.resolve("tiny"), StoreLimits.DEFAULTS.withMaxKeyBytes(20))) {
+            for (int attempt = 0; attempt < 2; attempt++) { // refused alike twice: the first refusal released the group
+                assertThatThrownBy(() -> TxnMachine.open(tiny, 1)).hasMessageContaining("needs a store whose"
+                        + " maxKeyBytes is at least 21 (its state rows' keys), this one's is 20");
+            }
+        }
+        StoreLimits small = StoreLimits.DEFAULTS.withMaxKeyBytes(32).withMaxValueBytes(64);
+        String key31 = "k".repeat(31);
         try (StoredMachines machines = StoredMachines.open(tmp, small)) {
             TxnMachine m = TxnMachine.open(machines, 1);
             assertThat(m.validate(new byte[]{1, 99})).startsWith("not a transaction record: ");
@@ -128,25 +138,28 @@ class TxnMachineTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("slot 0 is not a transaction record");
             assertThat(m.appliedIndex()).as("the slot is applied as nothing").isEqualTo(1);
 
-            TxnRecord longKey = new Commit(T1, 10, List.of(put("123456789", "v")));
-            assertThat(m.validate(TxnRecordCodec.encode(longKey))).contains("a key of 9 bytes exceeds the store's maxKeyBytes 9");
-            assertThat(m.validate(TxnRecordCodec.encode(new Commit(T1, 10, List.of(put("12345678", "v")))))).isNull();
+            TxnRecord longKey = new Commit(T1, 10, List.of(put(key31 + "k", "v")));
+            assertThat(m.validate(TxnRecordCodec.encode(longKey))).contains("a key of 32 bytes exceeds the store's maxKeyBytes 32");
+            assertThat(m.validate(TxnRecordCodec.encode(new Commit(T1, 10, List.of(put(key31, "v")))))).isNull();
             assertThatThrownBy(() -> apply(m, longKey)).hasMessageContaining("slot 1: " + T1);
             assertThat(m.appliedIndex()).isEqualTo(2);
             assertThat(m.outcomes()).as("nothing of a refused record is written").isEmpty();
+            assertThat(m.maxTimestamp()).isEqualTo(-1);
 
             TxnRecord bigValue = new Prepare(T2, 10, 2, List.of(put("k", "x".repeat(65))));
             assertThat(m.validate(TxnRecordCodec.encode(bigValue))).contains("a value of 65 bytes exceeds");
             TxnRecord bigPrepare = new Prepare(T2, 10, 2, List.of(put("k1", "x".repeat(30)), put("k2", "x".repeat(30))));
             assertThat(m.validate(TxnRecordCodec.encode(bigPrepare))).contains("exceeds the store's maxValueBytes 64 (it is kept as one state row)");
             List<Write> many = new ArrayList<>();
-            for (int i = 0; i < small.maxBatchMutations() - 1; i++) {
+            for (int i = 0; i < small.maxBatchMutations() - 2; i++) {
                 many.add(Write.delete(b("k")));
             }
             assertThat(m.validate(TxnRecordCodec.encode(new Commit(T3, 10, many)))).contains("exceed the store's maxBatchMutations");
-            assertThat(m.validate(TxnRecordCodec.encode(new Commit(T3, 10, many.subList(0, many.size() - 1))))).isNull();
-            assertThat(m.apply(2, null)).isNull();
-            assertThat(m.appliedIndex()).isEqualTo(3);
+            Commit atTheLimit = new Commit(T3, 10, many.subList(0, many.size() - 1));
+            assertThat(m.validate(TxnRecordCodec.encode(atTheLimit))).isNull();
+            assertThat(apply(m, atTheLimit)).as("the writes and the state rows fit one batch").isEqualTo(TxnMachine.APPLIED);
+            assertThat(m.apply(3, null)).isNull();
+            assertThat(m.appliedIndex()).isEqualTo(4);
         }
     }
 
@@ -213,6 +226,7 @@ class TxnMachineTest {
         try (StoredMachines machines = StoredMachines.open(tmp)) {
             TxnMachine m = TxnMachine.open(machines, 2);
             assertThat(m.appliedIndex()).isEqualTo(applied);
+            assertThat(m.maxTimestamp()).isEqualTo(70);
             assertThat(m.preparedTxns()).containsExactly(p);
             assertThat(m.outcomes()).as("in transaction id order").containsExactly(Outcome.aborted(T2), new Commit(T3, 70, List.of()));
             assertThat(get(m, "z", 70)).isEqualTo("3");
@@ -236,6 +250,7 @@ class TxnMachineTest {
             TxnMachine dst = TxnMachine.open(target, 5);
             apply(dst, new Prepare(T4, 10, 9, List.of(put("old", "o"))));
             apply(dst, new Commit(new TxnId(9, 9, 9), 20, List.of(put("old2", "o"))));
+            assertThat(dst.maxTimestamp()).isEqualTo(20);
 
             try (StateMachine.SnapshotSource snap = src.openSnapshot(source.minSnapshotChunkBytes())) {
                 apply(src, Outcome.committedAt(T1, 90)); // after the snapshot was taken: not in it
@@ -246,6 +261,7 @@ class TxnMachineTest {
                 sink.finish();
             }
             assertThat(dst.appliedIndex()).isEqualTo(4);
+            assertThat(dst.maxTimestamp()).as("the target's own maximum was 20; the snapshot's is 65").isEqualTo(65);
             assertThat(dst.preparedTxns()).containsExactly(p);
             assertThat(dst.outcomes()).containsExactly(new CommitRecord(T2, 60, List.of(4L), List.of()), Outcome.aborted(T3));
             assertThat(dst.outcome(T4)).as("the install replaced what was there").isEmpty();
