@@ -105,10 +105,7 @@ public final class TxnQueryCodec {
     public static Query decodeQuery(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         try {
-            byte version = b.get();
-            if (version != VERSION) {
-                throw new IllegalArgumentException("query version " + version + " (this machine reads version " + VERSION + ")");
-            }
+            checkVersion(b, "query", "this machine");
             byte type = b.get();
             long ts = b.getLong();
             if (ts < 0) {
@@ -163,10 +160,7 @@ public final class TxnQueryCodec {
     public static Answer decodeAnswer(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         try {
-            byte version = b.get();
-            if (version != VERSION) {
-                throw new IllegalArgumentException("answer version " + version + " (this reader reads version " + VERSION + ")");
-            }
+            checkVersion(b, "answer", "this reader");
             byte status = b.get();
             Answer a;
             if (status == VALUE) {
@@ -195,6 +189,13 @@ public final class TxnQueryCodec {
             return a;
         } catch (BufferUnderflowException e) {
             throw new IllegalArgumentException("answer of " + bytes.length + " bytes is truncated at offset " + b.position());
+        }
+    }
+
+    private static void checkVersion(ByteBuffer b, String what, String reader) {
+        byte version = b.get();
+        if (version != VERSION) {
+            throw new IllegalArgumentException(what + " version " + version + " (" + reader + " reads version " + VERSION + ")");
         }
     }
 

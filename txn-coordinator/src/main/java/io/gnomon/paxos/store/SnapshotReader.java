@@ -14,7 +14,8 @@ import java.util.NoSuchElementException;
 
 /**
  * The chunks of one group's state, read lazily from one RocksDB snapshot: memory is one chunk at a time, whatever
- * the state's size. The group's versioned data comes first, then its state rows ({@link StateRow}). Every chunk carries the applied index and GC watermark the snapshot saw. Not thread-safe;
+ * the state's size. The group's versioned data comes first, then its state rows ({@link StateRow}). Every chunk
+ * carries the applied index and GC watermark the snapshot saw. Not thread-safe;
  * close it (closing the store closes it too).
  */
 public final class SnapshotReader implements Iterator<SnapshotChunk>, AutoCloseable {
