@@ -95,12 +95,13 @@ class SnapshotTest {
         int maxChunkBytes = LIMITS.maxChunkEntryBytes();
         try (VersionedStore source = VersionedStore.open(a, LIMITS)) {
             for (int i = 0; i < 200; i++) {
-                source.group(1).apply(i, List.of(Mutation.put(b("k" + i), 10 + i, new byte[150])));
+                source.group(1).apply(i, List.of(Mutation.put(b("k" + i), 10 + i, new byte[150])),
+                        i % 50 == 0 ? List.of(StateRow.put(b("s" + i), new byte[150])) : List.of());
             }
         }
         try (VersionedStore source = VersionedStore.open(a, LIMITS);
              VersionedStore target = VersionedStore.open(b, LIMITS)) {
-            target.group(1).apply(3, List.of(Mutation.put(b("old"), 1, b("old"))));
+            target.group(1).apply(3, List.of(Mutation.put(b("old"), 1, b("old"))), List.of(StateRow.put(b("old"), b("o"))));
             SnapshotReader reader = source.group(1).snapshotChunks(maxChunkBytes);
             SnapshotInstaller installer = target.group(1).beginInstall(reader.appliedIndex());
             installer.add(reader.next());
@@ -121,6 +122,7 @@ class SnapshotTest {
             assertThatThrownBy(() -> g.get(b("k1"), 100)).hasMessageContaining("snapshot install (applied index 199)");
             assertThatThrownBy(g::appliedIndex).hasMessageContaining("interrupted by a crash");
             assertThatThrownBy(() -> g.apply(200, List.of())).hasMessageContaining("cannot apply");
+            assertThatThrownBy(() -> g.getState(b("old"))).hasMessageContaining("cannot read its state");
             SnapshotInstaller abandoned = g.beginInstall(199);
             try (SnapshotReader reader = source.group(1).snapshotChunks(maxChunkBytes)) {
                 SnapshotInstaller installer = g.beginInstall(reader.appliedIndex());
@@ -132,6 +134,8 @@ class SnapshotTest {
             assertThat(g.appliedIndex()).isEqualTo(199);
             assertThat(g.get(b("old"), 100)).isEmpty();
             assertThat(g.scan(new byte[0], null, 1_000, 1_000)).hasSize(200);
+            assertThat(renderState(g.scanState(new byte[0], null, 100))).as("the old state rows went at the begin")
+                    .isEqualTo(renderState(source.group(1).scanState(new byte[0], null, 100))).hasSize(4);
             assertThat(target.groupsWithIncompleteInstall()).isEmpty();
         }
     }
