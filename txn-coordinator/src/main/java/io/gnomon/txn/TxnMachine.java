@@ -30,8 +30,9 @@ import java.util.Optional;
  *       versions at {@code s}, and the outcome is remembered, in the batch that moves the applied index.</li>
  *   <li>{@code Prepare(txn, p, coordinator, writes)}: the record is kept in the group's state area (not versions:
  *       reads never see it) until its outcome.</li>
- *   <li>{@code Outcome(txn, commit at s | abort)} and {@code AbortRecord(txn)}: the prepared writes become versions
- *       at {@code s} (or are dropped), the prepared row goes and the outcome is remembered.</li>
+ *   <li>{@code Outcome(txn, commit at s | abort)}: the prepared writes become versions at {@code s} (or are
+ *       dropped), the prepared row goes and the outcome is remembered. {@code AbortRecord(txn)} (a coordinator's):
+ *       the outcome is remembered. As in TwoPhaseCommit, only an Outcome resolves a Prepare.</li>
  *   <li>The <b>first</b> outcome record of a transaction wins (as in {@link TwoPhaseCommit}): any record of a
  *       transaction with a remembered outcome changes nothing, and so does a second Prepare.</li>
  * </ul>
@@ -192,15 +193,20 @@ public final class TxnMachine extends StoredGroupMachine {
             writes = prepared(r.txn()).map(Prepare::writes).orElse(List.of());
             s = o.commitTimestampEpochNanos();
         } else {
-            writes = List.of(); // AbortRecord, or an aborted Outcome: the prepared writes (if any) are dropped
+            writes = List.of(); // an aborted Outcome (the prepared writes are dropped), or an AbortRecord
             s = -1;
         }
         List<Mutation> versions = new ArrayList<>(writes.size());
         for (Write w : writes) {
             versions.add(new Mutation(key(w.key()), s, w.valueOrNull()));
         }
-        List<StateRow> rows = new ArrayList<>(List.of(StateRow.put(outcomeKey, TxnRecordCodec.encode(remembered(r))),
-                StateRow.delete(preparedKey)));
+        List<StateRow> rows = new ArrayList<>(List.of(StateRow.put(outcomeKey, TxnRecordCodec.encode(remembered(r)))));
+        if (r instanceof Outcome) {
+            // Only a participant's Outcome resolves a Prepare, as in TwoPhaseCommit: a coordinator's record of a
+            // transaction prepared in the same group (which the protocol never logs) leaves it in doubt there too,
+            // so the state a host rebuilds from here is the state replaying the log would give.
+            rows.add(StateRow.delete(preparedKey));
+        }
         long max = raiseMaxTimestamp(s, rows);
         write(slot, versions, rows);
         maxTimestamp = max;

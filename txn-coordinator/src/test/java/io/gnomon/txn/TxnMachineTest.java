@@ -82,7 +82,9 @@ class TxnMachineTest {
             assertThat(get(m, "x", MAX)).as("an aborted prepare's writes are dropped").isEqualTo("p1");
             apply(m, new AbortRecord(T3, List.of(5L), "wounded", true));
             assertThat(get(m, "z", MAX)).isNull();
-            assertThat(m.preparedTxns()).isEmpty();
+            assertThat(m.preparedTxns()).as("a coordinator's record resolves no Prepare, as in TwoPhaseCommit")
+                    .containsExactly(p3);
+            assertThat(apply(m, Outcome.aborted(T3))).as("the first outcome won").isEqualTo(TxnMachine.IGNORED);
 
             // A coordinator's commit record: its own writes at s, its participants remembered.
             apply(m, new CommitRecord(T4, 300, List.of(5L, 6L), List.of(put("x", "c4"))));
@@ -284,6 +286,97 @@ class TxnMachineTest {
             assertThatThrownBy(() -> TxnMachine.open(machines, 2)).hasMessageContaining("already has an open machine");
             m.close();
         }
+    }
+
+    /**
+     * Random record sequences (duplicates, late prepares, outcomes of every kind, a reopen now and then) fed to the
+     * machine and to a follower's TwoPhaseCommit alike: the machine's versions are exactly the core's Apply effects,
+     * its prepared set is the core's in-doubt set, its outcomes the core's, its maximum timestamp the oracle's.
+     * Seeded; rerun with {@code -Dtxn.machine.seed=N}.
+     */
+    @Test
+    void recordsLeaveTheMachineWhereTheyLeaveTwoPhaseCommit() throws Exception {
+        long seed = Long.getLong("txn.machine.seed", System.nanoTime());
+        System.out.println("TxnMachineTest seed " + seed + " (rerun: -Dtxn.machine.seed=" + seed + ")");
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+        TwoPhaseCommit core = new TwoPhaseCommit(6, TxnLimits.DEFAULTS);
+        TxnNow now = new TxnNow(0, io.gnomon.truetime.TimeInterval.around(1_000, 10),
+                io.gnomon.truetime.ClockStatus.SYNCHRONIZED, Long.MIN_VALUE);
+        java.util.Map<String, java.util.TreeMap<Long, String>> model = new java.util.TreeMap<>();
+        List<TxnId> txns = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            txns.add(new TxnId(i * 10L, rng.nextLong(), rng.nextInt(3)));
+        }
+        java.util.Set<TxnId> everPrepared = new java.util.HashSet<>();
+        List<String> keys = List.of("a", "b", "c", "d");
+        long clock = 100;
+        StoredMachines machines = StoredMachines.open(tmp);
+        TxnMachine m = TxnMachine.open(machines, 6);
+        try {
+            for (int step = 0; step < 300; step++) {
+                TxnId txn = txns.get(rng.nextInt(txns.size()));
+                List<Write> writes = new ArrayList<>();
+                for (int w = rng.nextInt(3); w > 0; w--) {
+                    String k = keys.get(rng.nextInt(keys.size()));
+                    writes.add(rng.nextInt(4) == 0 ? Write.delete(b(k)) : put(k, k + step));
+                }
+                clock += 1 + rng.nextInt(3);
+                TxnRecord r = switch (rng.nextInt(everPrepared.contains(txn) ? 7 : 6)) {
+                    case 0, 1 -> new Prepare(txn, clock, 2, writes);
+                    case 2 -> new Commit(txn, clock, writes);
+                    case 3 -> new CommitRecord(txn, clock, List.of(3L), writes);
+                    case 4 -> new AbortRecord(txn, List.of(3L), "reason " + step, rng.nextBoolean());
+                    case 5 -> Outcome.aborted(txn);
+                    default -> Outcome.committedAt(txn, clock); // only after a Prepare: the core throws otherwise
+                };
+                if (r instanceof Prepare) {
+                    everPrepared.add(txn);
+                }
+                boolean coreIgnores = core.outcome(txn) != null || (r instanceof Prepare && core.inDoubt().contains(txn));
+                for (TxnEffect e : core.recordDecided(r, now)) {
+                    if (e instanceof TxnEffect.Apply a) {
+                        for (Write w : a.writes()) {
+                            model.computeIfAbsent(new String(w.key(), UTF_8), k -> new java.util.TreeMap<>())
+                                    .put(a.commitTimestampEpochNanos(), w.isDelete() ? null : new String(w.valueOrNull(), UTF_8));
+                        }
+                    }
+                }
+                assertThat(apply(m, r)).as("step %d: %s", step, r)
+                        .isEqualTo(coreIgnores ? TxnMachine.IGNORED : TxnMachine.APPLIED);
+                if (rng.nextInt(50) == 0) {
+                    m.flush();
+                    machines.close();
+                    machines = StoredMachines.open(tmp);
+                    m = TxnMachine.open(machines, 6);
+                }
+                assertThat(m.preparedTxns().stream().map(Prepare::txn).sorted().toList()).as("step %d", step)
+                        .isEqualTo(core.inDoubt().stream().sorted().toList());
+                for (TxnId t : txns) {
+                    assertThat(m.outcome(t).map(TxnMachineTest::asOutcome).orElse(null)).as("step %d, %s", step, t)
+                            .isEqualTo(core.outcome(t));
+                }
+                assertThat(m.maxTimestamp()).isEqualTo(core.oracle().maxAssignedEpochNanos());
+                long t = rng.nextLong(100, clock + 2);
+                for (String k : keys) {
+                    java.util.Map.Entry<Long, String> v = model.getOrDefault(k, new java.util.TreeMap<>()).floorEntry(t);
+                    assertThat(get(m, k, t)).as("step %d: %s at %d", step, k, t).isEqualTo(v == null ? null : v.getValue());
+                }
+            }
+        } finally {
+            machines.close();
+        }
+    }
+
+    static CommitOutcome asOutcome(TxnRecord r) {
+        if (r instanceof Commit c) {
+            return new CommitOutcome.Committed(c.commitTimestampEpochNanos());
+        } else if (r instanceof CommitRecord c) {
+            return new CommitOutcome.Committed(c.commitTimestampEpochNanos());
+        } else if (r instanceof AbortRecord a) {
+            return new CommitOutcome.Aborted(a.reason(), a.retryable());
+        }
+        Outcome o = (Outcome) r;
+        return o.committed() ? new CommitOutcome.Committed(o.commitTimestampEpochNanos()) : new CommitOutcome.Aborted("", false);
     }
 
     static byte[] apply(TxnMachine m, TxnRecord r) {
