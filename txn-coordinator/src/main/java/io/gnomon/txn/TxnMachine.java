@@ -189,9 +189,11 @@ public final class TxnMachine extends StoredGroupMachine {
             writes = c.writes();
             s = c.commitTimestampEpochNanos();
         } else if (r instanceof Outcome o && o.committed()) {
-            // A commit with nothing prepared here (TwoPhaseCommit calls that a host bug) is remembered, writing nothing.
-            writes = prepared(r.txn()).map(Prepare::writes).orElse(List.of());
-            s = o.commitTimestampEpochNanos();
+            // A commit with nothing prepared here (TwoPhaseCommit calls that a host bug, and observes no timestamp)
+            // is remembered, writing nothing.
+            Optional<Prepare> p = prepared(r.txn());
+            writes = p.map(Prepare::writes).orElse(List.of());
+            s = p.isPresent() ? o.commitTimestampEpochNanos() : -1;
         } else {
             writes = List.of(); // an aborted Outcome (the prepared writes are dropped), or an AbortRecord
             s = -1;

@@ -114,11 +114,15 @@ class TxnMachineTest {
             assertThat(m.preparedTxns()).isEmpty();
             assertThat(m.outcomes()).containsExactly(Outcome.aborted(T1));
             assertThat(m.maxTimestamp()).as("ignored records raise nothing").isEqualTo(50);
+            assertThat(apply(m, Outcome.committedAt(T3, 900))).as("a commit with nothing prepared: remembered")
+                    .isEqualTo(TxnMachine.APPLIED);
+            assertThat(m.outcome(T3)).hasValue(Outcome.committedAt(T3, 900));
+            assertThat(m.maxTimestamp()).as("and no timestamp observed, as in TwoPhaseCommit").isEqualTo(50);
 
             apply(m, new Commit(T2, 100, List.of(put("k", "first"))));
             assertThat(apply(m, new Commit(T2, 200, List.of(put("k", "second"))))).isEqualTo(TxnMachine.IGNORED);
             assertThat(scan(m, "", null, MAX, 10)).containsExactly("k@100=first");
-            assertThat(m.appliedIndex()).as("ignored records still take their slots").isEqualTo(8);
+            assertThat(m.appliedIndex()).as("ignored records still take their slots").isEqualTo(9);
         }
     }
 
