@@ -32,7 +32,7 @@ public final class StoredCounterMachine extends StoredGroupMachine {
     }
 
     @Override
-    byte[] applyCommand(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         load();
         long c = commands + 1;
         long b = bytes + command.length;
@@ -44,13 +44,13 @@ public final class StoredCounterMachine extends StoredGroupMachine {
 
     /** Any query: (commands, bytes) as two big-endian longs. */
     @Override
-    byte[] answer(byte[] query) {
+    protected byte[] answer(byte[] query) {
         load();
         return CounterMachine.counts(commands, bytes);
     }
 
     @Override
-    void beforeFlush() {
+    protected void beforeFlush() {
         long lastSlot = group.appliedIndex();
         if (lastSlot > group.gcWatermark()) {
             group.collectGarbage(lastSlot); // reads are at the newest version only: the older ones are dead weight
@@ -58,7 +58,7 @@ public final class StoredCounterMachine extends StoredGroupMachine {
     }
 
     @Override
-    void afterInstall() {
+    protected void afterInstall() {
         loaded = false;
     }
 

@@ -8,6 +8,7 @@ import io.gnomon.paxos.store.Row;
 import io.gnomon.paxos.store.SnapshotChunk;
 import io.gnomon.paxos.store.SnapshotInstaller;
 import io.gnomon.paxos.store.SnapshotReader;
+import io.gnomon.paxos.store.StateRow;
 import io.gnomon.paxos.store.StoreLimits;
 
 import java.nio.ByteBuffer;
@@ -22,24 +23,27 @@ import java.util.List;
  * how a query reads the group; every user key it writes starts with its {@link #kind} byte, so a group opened as
  * another kind of machine is refused at open.
  *
+ * <p>Public so that machines of other packages (the transaction machine, io.gnomon.txn.TxnMachine) share it: a
+ * subclass is constructed only through {@link StoredMachines#open}, which gives each group one machine.
+ *
  * <p>Numbering: GroupStore counts the last applied log index (-1 when empty), the machine interface the next
  * slot to apply (0 when empty); {@code appliedIndex() == group.appliedIndex() + 1} and a slot is written as the
  * group's applied index.
  */
-abstract class StoredGroupMachine implements StateMachine {
+public abstract class StoredGroupMachine implements StateMachine {
     /** Reads see every version: versions are at timestamp = slot, and nothing is read at an older slot yet. */
     static final long LATEST = Long.MAX_VALUE;
     /** [u8 kind][i64 sourceGroupId][i64 appliedIndex][i64 gcWatermark][i32 sequence][u8 last] then the payload. */
     static final int CHUNK_HEADER_BYTES = 1 + 8 + 8 + 8 + 4 + 1;
 
-    final GroupStore group;
-    final StoreLimits limits;
+    protected final GroupStore group;
+    protected final StoreLimits limits;
     private final StoreFlusher flusher;
     private final StoredMachines owner;
     private final byte kind;
     private boolean closed;
 
-    StoredGroupMachine(StoredMachines owner, GroupStore group, byte kind) {
+    protected StoredGroupMachine(StoredMachines owner, GroupStore group, byte kind) {
         this.owner = owner;
         this.group = group;
         this.limits = owner.store().limits();
@@ -51,7 +55,7 @@ abstract class StoredGroupMachine implements StateMachine {
     }
 
     /** The first byte of every user key this machine writes. */
-    final byte kind() {
+    protected final byte kind() {
         return kind;
     }
 
@@ -67,7 +71,7 @@ abstract class StoredGroupMachine implements StateMachine {
     }
 
     /** The user key made of {@code parts}, after this machine's tag byte. */
-    final byte[] key(byte[]... parts) {
+    protected final byte[] key(byte[]... parts) {
         int n = 1;
         for (byte[] p : parts) {
             n += p.length;
@@ -111,11 +115,16 @@ abstract class StoredGroupMachine implements StateMachine {
      * from the group's state, then calls {@link #write} once. Throws IllegalArgumentException for a malformed
      * command, before writing anything.
      */
-    abstract byte[] applyCommand(long slot, byte[] command);
+    protected abstract byte[] applyCommand(long slot, byte[] command);
 
     /** The one engine write of an apply: the mutations and the applied index {@code slot}, atomically. */
-    final void write(long slot, List<Mutation> mutations) {
+    protected final void write(long slot, List<Mutation> mutations) {
         group.apply(slot, mutations);
+    }
+
+    /** The one engine write of an apply, with changes to the group's state area in the same batch. */
+    protected final void write(long slot, List<Mutation> mutations, List<StateRow> stateChanges) {
+        group.apply(slot, mutations, stateChanges);
     }
 
     @Override
@@ -125,7 +134,7 @@ abstract class StoredGroupMachine implements StateMachine {
         return answer(query);
     }
 
-    abstract byte[] answer(byte[] query);
+    protected abstract byte[] answer(byte[] query);
 
     @Override
     public final long appliedIndex() {
@@ -143,11 +152,11 @@ abstract class StoredGroupMachine implements StateMachine {
     }
 
     /** A hook before the flush (the counter drops its superseded versions there). */
-    void beforeFlush() {
+    protected void beforeFlush() {
     }
 
     /** After an install finished: cached state (if any) is reloaded from the group. */
-    void afterInstall() {
+    protected void afterInstall() {
     }
 
     @Override

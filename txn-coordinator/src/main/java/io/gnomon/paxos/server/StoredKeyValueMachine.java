@@ -46,7 +46,7 @@ public final class StoredKeyValueMachine extends StoredGroupMachine {
     }
 
     @Override
-    byte[] applyCommand(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         String bad = validate(command);
         if (bad != null) {
             throw new IllegalArgumentException(bad);
@@ -58,7 +58,7 @@ public final class StoredKeyValueMachine extends StoredGroupMachine {
     }
 
     @Override
-    byte[] answer(byte[] query) {
+    protected byte[] answer(byte[] query) {
         KeyValueMachine.checkQuery(query);
         if (1 + query.length > limits.maxKeyBytes()) {
             return new byte[] {0}; // no put of so long a key passes validate

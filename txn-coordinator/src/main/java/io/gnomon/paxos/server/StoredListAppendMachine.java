@@ -39,7 +39,7 @@ public final class StoredListAppendMachine extends StoredGroupMachine {
     }
 
     @Override
-    byte[] applyCommand(long slot, byte[] command) {
+    protected byte[] applyCommand(long slot, byte[] command) {
         List<ListAppend.Op> ops = ListAppend.decodeTxn(command);
         List<Mutation> mutations = new ArrayList<>();
         List<List<Long>> results = new ArrayList<>(ops.size());
@@ -69,7 +69,7 @@ public final class StoredListAppendMachine extends StoredGroupMachine {
 
     /** The query is a key; the answer its whole list ({@code []} for a key never appended to). */
     @Override
-    byte[] answer(byte[] query) {
+    protected byte[] answer(byte[] query) {
         byte[] k = new String(query, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8);
         return ListAppend.encodeList(k.length > 0xFFFF ? List.of() : readList(k));
     }

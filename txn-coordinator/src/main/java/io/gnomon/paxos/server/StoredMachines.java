@@ -2,6 +2,7 @@ package io.gnomon.paxos.server;
 
 import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.store.GroupStore;
 import io.gnomon.paxos.store.StoreLimits;
 import io.gnomon.paxos.store.StoreOpenException;
 import io.gnomon.paxos.store.VersionedStore;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * One process's machines on the versioned store (issue 19): opens the process's single {@link VersionedStore} in
@@ -88,29 +90,27 @@ public final class StoredMachines implements AutoCloseable {
     }
 
     public StoredListAppendMachine listAppend(long groupId) {
-        claim(groupId);
-        try {
-            return new StoredListAppendMachine(this, store.group(groupId));
-        } catch (RuntimeException e) {
-            release(groupId);
-            throw e;
-        }
+        return open(groupId, g -> new StoredListAppendMachine(this, g));
     }
 
     public StoredCounterMachine counter(long groupId) {
-        claim(groupId);
-        try {
-            return new StoredCounterMachine(this, store.group(groupId));
-        } catch (RuntimeException e) {
-            release(groupId);
-            throw e;
-        }
+        return open(groupId, g -> new StoredCounterMachine(this, g));
     }
 
     public StoredKeyValueMachine keyValue(long groupId) {
+        return open(groupId, g -> new StoredKeyValueMachine(this, g));
+    }
+
+    /**
+     * A machine of {@code groupId} made by {@code make} from the group's store (machines of other packages, such as
+     * io.gnomon.txn.TxnMachine, open themselves through this): a group has one open machine at a time.
+     *
+     * @throws IllegalStateException if the group is already open, or holds another kind's data
+     */
+    public <M extends StoredGroupMachine> M open(long groupId, Function<GroupStore, M> make) {
         claim(groupId);
         try {
-            return new StoredKeyValueMachine(this, store.group(groupId));
+            return make.apply(store.group(groupId));
         } catch (RuntimeException e) {
             release(groupId);
             throw e;

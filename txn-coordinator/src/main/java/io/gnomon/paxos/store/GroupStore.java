@@ -31,6 +31,8 @@ public final class GroupStore {
     private final long groupId;
     private final byte[] dataStart;
     private final byte[] dataEnd;
+    private final byte[] stateStart;
+    private final byte[] stateEnd;
     private final byte[] appliedKey;
     private final byte[] watermarkKey;
     private final byte[] installingKey;
@@ -50,6 +52,8 @@ public final class GroupStore {
         this.groupId = groupId;
         this.dataStart = KeyCodec.groupPrefix(KeyCodec.GROUP_DATA, groupId);
         this.dataEnd = KeyCodec.groupPrefixEnd(KeyCodec.GROUP_DATA, groupId);
+        this.stateStart = KeyCodec.groupPrefix(KeyCodec.GROUP_STATE, groupId);
+        this.stateEnd = KeyCodec.groupPrefixEnd(KeyCodec.GROUP_STATE, groupId);
         this.appliedKey = KeyCodec.metaKey(groupId, KeyCodec.META_APPLIED_INDEX);
         this.watermarkKey = KeyCodec.metaKey(groupId, KeyCodec.META_GC_WATERMARK);
         this.installingKey = KeyCodec.metaKey(groupId, KeyCodec.META_INSTALLING);
@@ -111,10 +115,22 @@ public final class GroupStore {
      *                                  mutation's timestamp is below the GC watermark
      */
     public void apply(long appliedIndex, List<Mutation> mutations) {
+        apply(appliedIndex, mutations, List.of());
+    }
+
+    /**
+     * {@link #apply(long, List)} with changes to the group's state area ({@link StateRow}: a put, or a delete when
+     * the value is null) in the same atomic engine write. State rows count against {@code maxBatchMutations} and
+     * {@code maxBatchBytes} as mutations do; their keys must be 1 to {@code maxKeyBytes} bytes and their values at
+     * most {@code maxValueBytes}, so every row fits in one snapshot chunk. A later change of one state key in the
+     * list replaces an earlier one.
+     */
+    public void apply(long appliedIndex, List<Mutation> mutations, List<StateRow> stateChanges) {
         StoreLimits limits = store.limits();
-        if (mutations.size() > limits.maxBatchMutations()) {
+        if (mutations.size() + stateChanges.size() > limits.maxBatchMutations()) {
             throw new IllegalArgumentException("group " + groupId + ": a batch holds at most maxBatchMutations="
-                    + limits.maxBatchMutations() + " mutations, was " + mutations.size() + "; split it across log entries");
+                    + limits.maxBatchMutations() + " mutations and state rows, was " + mutations.size()
+                    + (stateChanges.isEmpty() ? "" : " + " + stateChanges.size()) + "; split it across log entries");
         }
         store.enter();
         try {
@@ -131,6 +147,16 @@ public final class GroupStore {
                         checkMutation(m, limits);
                         bytes += m.key().length + (m.valueOrNull() == null ? 0 : m.valueOrNull().length);
                         batch.put(KeyCodec.versionKey(groupId, m.key(), m.timestamp()), KeyCodec.encodeValue(m.valueOrNull()));
+                    }
+                    for (StateRow r : stateChanges) {
+                        checkStateRow(r, limits);
+                        bytes += r.key().length + (r.valueOrNull() == null ? 0 : r.valueOrNull().length);
+                        byte[] k = KeyCodec.stateKey(groupId, r.key());
+                        if (r.valueOrNull() == null) {
+                            batch.delete(k);
+                        } else {
+                            batch.put(k, r.valueOrNull());
+                        }
                     }
                     if (bytes > limits.maxBatchBytes()) {
                         throw new IllegalArgumentException("group " + groupId + ": a batch holds at most maxBatchBytes="
@@ -162,6 +188,56 @@ public final class GroupStore {
                     + " is below the GC watermark " + gcWatermark + ": versions there are no longer kept consistent;"
                     + " write at or above the watermark");
         }
+    }
+
+    private void checkStateRow(StateRow r, StoreLimits limits) {
+        if (r.key().length == 0 || r.key().length > limits.maxKeyBytes()) {
+            throw new IllegalArgumentException("group " + groupId + ": a state row key must be 1.." + limits.maxKeyBytes()
+                    + " (maxKeyBytes) bytes, was " + r.key().length);
+        }
+        if (r.valueOrNull() != null && r.valueOrNull().length > limits.maxValueBytes()) {
+            throw new IllegalArgumentException("group " + groupId + ": state row value of " + r.valueOrNull().length
+                    + " bytes exceeds maxValueBytes=" + limits.maxValueBytes());
+        }
+    }
+
+    /**
+     * The rows of the group's state area with {@code startInclusive <= key < endExclusive} (unsigned byte order), in
+     * key order, at most {@code limit} of them (1..maxScanRows). To page, call again from the last key + 0x00.
+     *
+     * @param endExclusive null for the end of the state area
+     * @throws IllegalStateException if the group is mid-install
+     */
+    public List<StateRow> scanState(byte[] startInclusive, byte[] endExclusive, int limit) {
+        if (limit <= 0 || limit > store.limits().maxScanRows()) {
+            throw new IllegalArgumentException("group " + groupId + ": state scan limit must be in 1.."
+                    + store.limits().maxScanRows() + " (maxScanRows), was " + limit + "; page through larger ranges");
+        }
+        byte[] upperKey = endExclusive == null ? stateEnd : KeyCodec.stateKey(groupId, endExclusive);
+        List<StateRow> rows = new ArrayList<>();
+        store.enter();
+        try (ReadOptions ro = new ReadOptions(); Slice upper = new Slice(upperKey)) {
+            ro.setIterateUpperBound(upper);
+            try (RocksIterator it = store.db().newIterator(ro)) {
+                checkNotInstalling("read its state"); // after the iterator pinned its view, as reads of the data
+                for (it.seek(KeyCodec.stateKey(groupId, startInclusive)); it.isValid() && rows.size() < limit; it.next()) {
+                    rows.add(new StateRow(KeyCodec.stateKeyOf(it.key()), it.value()));
+                }
+                it.status();
+            }
+        } catch (RocksDBException e) {
+            throw VersionedStore.failure("group " + groupId + ": state scan", e);
+        } finally {
+            store.exit();
+        }
+        return rows;
+    }
+
+    /** The state row {@code key}'s value, or empty. */
+    public Optional<byte[]> getState(byte[] key) {
+        byte[] end = Arrays.copyOf(key, key.length + 1); // key + 0x00: the smallest key after it
+        List<StateRow> rows = scanState(key, end, 1);
+        return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0).valueOrNull());
     }
 
     /**
@@ -344,7 +420,7 @@ public final class GroupStore {
     /**
      * Starts replacing this group's whole content with a snapshot whose chunks carry {@code snapshotAppliedIndex}.
      * In one engine write: the install mark (so a crash from here until {@link SnapshotInstaller#finish()} reopens
-     * as "installing", never as a state) and a range delete of all the group's data. A second beginInstall
+     * as "installing", never as a state) and range deletes of all the group's data and state rows. A second beginInstall
      * supersedes an earlier unfinished installer.
      *
      * @throws IllegalArgumentException if {@code snapshotAppliedIndex} does not advance past the applied index
@@ -370,6 +446,7 @@ public final class GroupStore {
                 try (WriteBatch batch = new WriteBatch()) {
                     batch.put(installingKey, KeyCodec.longBytes(snapshotAppliedIndex));
                     batch.deleteRange(dataStart, dataEnd);
+                    batch.deleteRange(stateStart, stateEnd);
                     batch.delete(appliedKey);
                     batch.delete(watermarkKey);
                     store.write(batch, "group " + groupId + ": begin install of a snapshot at " + snapshotAppliedIndex);
@@ -423,6 +500,14 @@ public final class GroupStore {
 
     byte[] dataEnd() {
         return dataEnd;
+    }
+
+    byte[] stateStart() {
+        return stateStart;
+    }
+
+    byte[] stateEnd() {
+        return stateEnd;
     }
 
     byte[] appliedKey() {

@@ -10,6 +10,8 @@ import java.util.Arrays;
  *   store metadata  0x00 | name                                        (format version)
  *   group metadata  0x01 | groupId (8, big-endian) | tag (1)           (applied index, GC watermark, install mark)
  *   group data      0x02 | groupId (8, big-endian) | escape(userKey) 0x00 0x01 | ~timestamp (8, big-endian)
+ *   group state     0x03 | groupId (8, big-endian) | stateKey           (unversioned rows beside the data: the
+ *                                                                        transaction state of io.gnomon.txn.TxnMachine)
  * </pre>
  * The escape (FoundationDB's tuple layer and CockroachDB's key encoding do the same) writes 0x00 as 0x00 0xFF and
  * ends the key with 0x00 0x01: the terminator sorts below every escaped byte, so a key sorts before every key it
@@ -20,6 +22,7 @@ final class KeyCodec {
     static final byte STORE_META = 0x00;
     static final byte GROUP_META = 0x01;
     static final byte GROUP_DATA = 0x02;
+    static final byte GROUP_STATE = 0x03;
 
     static final byte META_APPLIED_INDEX = 'a';
     static final byte META_GC_WATERMARK = 'w';
@@ -118,15 +121,35 @@ final class KeyCodec {
         return unescape(versionKey, GROUP_PREFIX_BYTES, versionKey.length - TIMESTAMP_BYTES);
     }
 
-    /** The escaped user key with terminator and timestamp, the group prefix cut off: what a snapshot chunk carries. */
-    static byte[] suffixOf(byte[] dataKey) {
-        return Arrays.copyOfRange(dataKey, GROUP_PREFIX_BYTES, dataKey.length);
+    /** groupState(groupId) | stateKey: one unversioned row of the group's state area. */
+    static byte[] stateKey(long groupId, byte[] stateKey) {
+        byte[] p = groupPrefix(GROUP_STATE, groupId);
+        byte[] b = Arrays.copyOf(p, GROUP_PREFIX_BYTES + stateKey.length);
+        System.arraycopy(stateKey, 0, b, GROUP_PREFIX_BYTES, stateKey.length);
+        return b;
     }
 
-    static byte[] withGroup(long groupId, byte[] suffix) {
-        byte[] p = groupPrefix(GROUP_DATA, groupId);
-        byte[] b = Arrays.copyOf(p, GROUP_PREFIX_BYTES + suffix.length);
-        System.arraycopy(suffix, 0, b, GROUP_PREFIX_BYTES, suffix.length);
+    /** The state key of a group state row: everything after the group prefix. */
+    static byte[] stateKeyOf(byte[] engineKey) {
+        return Arrays.copyOfRange(engineKey, GROUP_PREFIX_BYTES, engineKey.length);
+    }
+
+    /**
+     * What a snapshot entry carries as its key: the engine key without its 8 group id bytes ({@code space |
+     * rest}, space {@link #GROUP_DATA} or {@link #GROUP_STATE}), so an installer may put it under another group id.
+     */
+    static byte[] snapshotKeyOf(byte[] engineKey) {
+        byte[] b = new byte[engineKey.length - 8];
+        b[0] = engineKey[0];
+        System.arraycopy(engineKey, GROUP_PREFIX_BYTES, b, 1, engineKey.length - GROUP_PREFIX_BYTES);
+        return b;
+    }
+
+    /** The engine key of a snapshot entry's key under {@code groupId} (the inverse of {@link #snapshotKeyOf}). */
+    static byte[] fromSnapshotKey(long groupId, byte[] snapshotKey) {
+        byte[] p = groupPrefix(snapshotKey[0], groupId);
+        byte[] b = Arrays.copyOf(p, GROUP_PREFIX_BYTES + snapshotKey.length - 1);
+        System.arraycopy(snapshotKey, 1, b, GROUP_PREFIX_BYTES, snapshotKey.length - 1);
         return b;
     }
 

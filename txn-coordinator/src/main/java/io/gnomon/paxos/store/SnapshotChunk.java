@@ -10,8 +10,10 @@ package io.gnomon.paxos.store;
  * @param gcWatermark   the source's GC watermark: versions below it are absent, so the receiver adopts it
  * @param sequence      0, 1, 2, ... within the stream
  * @param last          true on the stream's final chunk
- * @param payload       entries {@code [int suffixLength][suffix][int valueLength][value]} (engine encoding, the
- *                      group prefix cut off); at most the stream's maxChunkBytes long
+ * @param payload       entries {@code [int keyLength][key][int valueLength][value]}: the engine key with its 8
+ *                      group id bytes cut out ({@code 0x02 | escaped key | ~timestamp} for a version, then
+ *                      {@code 0x03 | state key} for the group's state rows) and the engine value; at most the
+ *                      stream's maxChunkBytes long
  */
 public record SnapshotChunk(long sourceGroupId, long appliedIndex, long gcWatermark, int sequence, boolean last,
                             byte[] payload) {

@@ -65,7 +65,7 @@ public final class SnapshotInstaller {
                 byte[] suffix = take(p, chunk);
                 byte[] value = take(p, chunk);
                 checkEntry(g, chunk, suffix, value);
-                batch.put(KeyCodec.withGroup(g, suffix), value);
+                batch.put(KeyCodec.fromSnapshotKey(g, suffix), value);
             }
             group.installChunk(generation, batch, "group " + g + ": install chunk " + chunk.sequence());
         } catch (RocksDBException e) {
@@ -81,10 +81,23 @@ public final class SnapshotInstaller {
     /** A chunk from the network may be damaged: refuse it whole rather than write keys outside the layout. */
     private static void checkEntry(long g, SnapshotChunk chunk, byte[] suffix, byte[] value) {
         try {
-            if (suffix.length < 2 + KeyCodec.TIMESTAMP_BYTES || value.length == 0) {
+            if (suffix.length == 0) {
+                throw new IllegalStateException("empty entry key");
+            }
+            if (suffix[0] == KeyCodec.GROUP_STATE) {
+                if (suffix.length < 2) {
+                    throw new IllegalStateException("state row without a key");
+                }
+                return;
+            }
+            if (suffix[0] != KeyCodec.GROUP_DATA) {
+                throw new IllegalStateException("entry of unknown key space " + (suffix[0] & 0xFF)
+                        + " (a snapshot of another format?)");
+            }
+            if (suffix.length < 1 + 2 + KeyCodec.TIMESTAMP_BYTES || value.length == 0) {
                 throw new IllegalStateException("entry too short");
             }
-            KeyCodec.unescape(suffix, 0, suffix.length - KeyCodec.TIMESTAMP_BYTES);
+            KeyCodec.unescape(suffix, 1, suffix.length - KeyCodec.TIMESTAMP_BYTES);
             KeyCodec.checkTimestamp(KeyCodec.timestampOf(suffix));
             KeyCodec.isTombstone(value);
         } catch (IllegalStateException | IllegalArgumentException e) {

@@ -8,12 +8,14 @@ import org.rocksdb.Snapshot;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 
 /**
  * The chunks of one group's state, read lazily from one RocksDB snapshot: memory is one chunk at a time, whatever
- * the state's size. Every chunk carries the applied index and GC watermark the snapshot saw. Not thread-safe;
+ * the state's size. The group's versioned data comes first, then its state rows ({@link StateRow}). Every chunk
+ * carries the applied index and GC watermark the snapshot saw. Not thread-safe;
  * close it (closing the store closes it too).
  */
 public final class SnapshotReader implements Iterator<SnapshotChunk>, AutoCloseable {
@@ -24,6 +26,10 @@ public final class SnapshotReader implements Iterator<SnapshotChunk>, AutoClosea
     private final ReadOptions readOptions;
     private final Slice upper;
     private final RocksIterator it;
+    private final byte[] dataEnd;
+    private final byte[] stateStart;
+    /** False while the iterator walks the group's data, true once it walks the group's state rows. */
+    private boolean inState;
     private final long appliedIndex;
     private final long gcWatermark;
     private int sequence;
@@ -36,7 +42,9 @@ public final class SnapshotReader implements Iterator<SnapshotChunk>, AutoClosea
         this.maxChunkBytes = maxChunkBytes;
         this.snapshot = store.db().getSnapshot();
         this.readOptions = new ReadOptions().setSnapshot(snapshot);
-        this.upper = new Slice(group.dataEnd());
+        this.upper = new Slice(group.stateEnd());
+        this.dataEnd = group.dataEnd();
+        this.stateStart = group.stateStart();
         readOptions.setIterateUpperBound(upper);
         try {
             // Metadata read from the same snapshot as the data: the applied index covers exactly these chunks.
@@ -85,7 +93,13 @@ public final class SnapshotReader implements Iterator<SnapshotChunk>, AutoClosea
             ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(maxChunkBytes, 1 << 16));
             ByteBuffer lengths = ByteBuffer.allocate(4);
             while (it.isValid()) {
-                byte[] suffix = KeyCodec.suffixOf(it.key());
+                byte[] key = it.key();
+                if (!inState && Arrays.compareUnsigned(key, dataEnd) >= 0) {
+                    inState = true; // the data is done; skip other groups' keys to this group's state rows
+                    it.seek(stateStart);
+                    continue;
+                }
+                byte[] suffix = KeyCodec.snapshotKeyOf(key);
                 byte[] value = it.value();
                 int entryBytes = 8 + suffix.length + value.length;
                 if (out.size() + entryBytes > maxChunkBytes) {

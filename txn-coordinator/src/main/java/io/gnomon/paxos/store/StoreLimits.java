@@ -42,8 +42,9 @@ public record StoreLimits(int maxKeyBytes, int maxValueBytes, int maxBatchMutati
 
     /** The largest snapshot chunk entry these limits allow: the smallest maxChunkBytes a snapshot stream takes. */
     public int maxChunkEntryBytes() {
-        // [int][escaped key: at most 2 bytes per byte + terminator + timestamp][int][tag + value]
-        return 4 + 2 * maxKeyBytes + 2 + KeyCodec.TIMESTAMP_BYTES + 4 + 1 + maxValueBytes;
+        // [int][space + escaped key: at most 2 bytes per byte + terminator + timestamp][int][tag + value]
+        // (a state row, [int][space + key][int][value], is smaller)
+        return 4 + 1 + 2 * maxKeyBytes + 2 + KeyCodec.TIMESTAMP_BYTES + 4 + 1 + maxValueBytes;
     }
 
     /** These limits with {@code writeBufferBytes} replaced (checked like the constructor). */

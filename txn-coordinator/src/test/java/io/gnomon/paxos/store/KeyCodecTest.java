@@ -88,6 +88,29 @@ class KeyCodecTest {
         assertThat(Arrays.compareUnsigned(meta, data)).isNegative();
         assertThat(Arrays.compareUnsigned(KeyCodec.groupPrefixEnd(KeyCodec.GROUP_DATA, Long.MAX_VALUE), new byte[]{KeyCodec.GROUP_DATA + 1})).isNegative();
         assertThatThrownBy(() -> KeyCodec.versionKey(-1, new byte[0], 0)).hasMessageContaining("groupId must be >= 0");
+        assertThatThrownBy(() -> KeyCodec.stateKey(-1, new byte[1])).hasMessageContaining("groupId must be >= 0");
+    }
+
+    @Test
+    void stateRowsLieAfterAllDataAndWithinTheirGroup() {
+        long seed = Long.getLong("store.codec.seed", System.nanoTime());
+        System.out.println("KeyCodecTest state seed " + seed + " (rerun: -Dstore.codec.seed=" + seed + ")");
+        SplittableRandom rng = new SplittableRandom(seed);
+        byte[] lastData = KeyCodec.versionKey(Long.MAX_VALUE, new byte[]{(byte) 0xFF, (byte) 0xFF}, 0);
+        for (int i = 0; i < 2_000; i++) {
+            long g = rng.nextInt(3) == 0 ? Long.MAX_VALUE - rng.nextInt(2) : rng.nextLong(Long.MAX_VALUE);
+            byte[] k = appendByte(randomKey(rng), rng.nextInt(256)); // state keys are non-empty
+            byte[] state = KeyCodec.stateKey(g, k);
+            assertThat(Arrays.compareUnsigned(state, lastData)).as("state after every group's data").isPositive();
+            assertThat(Arrays.compareUnsigned(state, KeyCodec.groupPrefix(KeyCodec.GROUP_STATE, g))).isPositive();
+            assertThat(Arrays.compareUnsigned(state, KeyCodec.groupPrefixEnd(KeyCodec.GROUP_STATE, g))).isNegative();
+            assertThat(KeyCodec.stateKeyOf(state)).isEqualTo(k);
+            assertThat(KeyCodec.fromSnapshotKey(g, KeyCodec.snapshotKeyOf(state))).isEqualTo(state);
+            byte[] data = KeyCodec.versionKey(g, k, randomTimestamp(rng));
+            assertThat(KeyCodec.snapshotKeyOf(data)[0]).isEqualTo(KeyCodec.GROUP_DATA);
+            assertThat(KeyCodec.fromSnapshotKey(g, KeyCodec.snapshotKeyOf(data))).isEqualTo(data);
+            assertThat(KeyCodec.groupIdOf(KeyCodec.fromSnapshotKey(7, KeyCodec.snapshotKeyOf(state)))).isEqualTo(7);
+        }
         assertThatThrownBy(() -> KeyCodec.versionKey(0, new byte[0], -5)).hasMessageContaining("timestamp must be >= 0");
     }
 
