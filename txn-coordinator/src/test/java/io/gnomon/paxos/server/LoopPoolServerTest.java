@@ -64,7 +64,7 @@ class LoopPoolServerTest {
     }
 
     private static byte[] append(String key, long v) {
-        return ListAppend.encodeTxn(List.of(ListAppend.Op.append(key, v)));
+        return ListAppends.append(key, v);
     }
 
     @Test

@@ -26,7 +26,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -91,12 +90,11 @@ class MultiGroupServerTest {
     }
 
     private static byte[] append(String key, long v) {
-        return ListAppend.encodeTxn(List.of(ListAppend.Op.append(key, v)));
+        return ListAppends.append(key, v);
     }
 
     private List<Long> read(long group, String key) {
-        return ListAppend.decodeList(client(group).read(key.getBytes(StandardCharsets.UTF_8), T).orElseThrow()
-                .getResult().toByteArray());
+        return ListAppends.read(client(group), key, T);
     }
 
     @ParameterizedTest

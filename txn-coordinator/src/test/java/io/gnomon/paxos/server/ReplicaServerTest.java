@@ -66,12 +66,11 @@ class ReplicaServerTest {
     }
 
     private static byte[] append(String key, long v) {
-        return ListAppend.encodeTxn(List.of(ListAppend.Op.append(key, v)));
+        return ListAppends.append(key, v);
     }
 
     private List<Long> read(String key) {
-        return ListAppend.decodeList(client.read(key.getBytes(StandardCharsets.UTF_8), T).orElseThrow()
-                .getResult().toByteArray());
+        return ListAppends.read(client, key, T);
     }
 
     @Test

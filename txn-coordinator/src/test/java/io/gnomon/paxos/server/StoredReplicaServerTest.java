@@ -48,8 +48,7 @@ class StoredReplicaServerTest {
     }
 
     private List<Long> read(long group) {
-        return ListAppend.decodeList(client(group).read("k".getBytes(StandardCharsets.UTF_8), T).orElseThrow()
-                .getResult().toByteArray());
+        return ListAppends.read(client(group), "k", T);
     }
 
     @Test
