@@ -50,6 +50,8 @@ public final class GnomonAppendBackend implements AppendBackend {
     private final ClusterSpec cluster;
     /** With groups: one client per group, of that group's replicas, by group id; else empty. */
     private final Map<Integer, ReplicaClient> groupClients = new TreeMap<>();
+    /** The channels every group's client shares: one connection (and append stream) per process. */
+    private ReplicaClient.Connections groupConnections;
     private final Duration timeout;
     private final String description;
     private final BenchKeys keys;
@@ -146,7 +148,7 @@ public final class GnomonAppendBackend implements AppendBackend {
             }
             this.description = name + ": " + replicas + " replica processes in " + dir
                     + (cluster == null ? "" : " running a generated cluster file of " + groups + (groups == 1 ? " group" : " groups")
-                    + ", each on every process (keys led by a hash byte, each to its group's leader through the group's client)")
+                    + ", each on every process (keys led by a hash byte, each to its group's leader; every group's client shares one connection per process)")
                     + ", --machine " + machine
                     + ", --sync " + syncPolicy + (extraReplicaArgs.isEmpty() ? "" : " " + String.join(" ", extraReplicaArgs))
                     + ", " + leaders + "; " + (mode == Mode.APPEND
@@ -155,11 +157,11 @@ public final class GnomonAppendBackend implements AppendBackend {
                     + "), acknowledged when decided (majority durable) and applied"
                     : "each read a lease read at the leader, " + readKeysPerClient + " keys per client written first");
         } catch (IOException | RuntimeException e) {
-            groupClients.values().forEach(ReplicaClient::close);
+            closeGroupClients();
             group.close();
             throw e;
         } catch (InterruptedException e) {
-            groupClients.values().forEach(ReplicaClient::close);
+            closeGroupClients();
             group.close();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting the replicas", e);
@@ -174,10 +176,9 @@ public final class GnomonAppendBackend implements AppendBackend {
         Map<Integer, String> all = group.targets();
         Map<Integer, Integer> led = new TreeMap<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        groupConnections = ReplicaClient.connect(all, appendCalls);
         for (GroupSpec g : cluster.groups()) {
-            Map<Integer, String> targets = new TreeMap<>();
-            g.replicas().forEach(p -> targets.put(p, all.get(p)));
-            ReplicaClient c = new ReplicaClient(targets, appendCalls, g.id());
+            ReplicaClient c = groupConnections.group(g.id(), g.replicas());
             groupClients.put(g.id(), c);
             Optional<Integer> leader = Optional.empty();
             while (leader.isEmpty() && System.nanoTime() - deadline < 0) {
@@ -268,12 +269,18 @@ public final class GnomonAppendBackend implements AppendBackend {
         return group == null ? List.of() : group.targets().keySet().stream().map(group::pid).toList();
     }
 
+    private void closeGroupClients() {
+        if (groupConnections != null) {
+            groupConnections.close();
+        }
+    }
+
     @Override
     public void close() {
         if (cluster == null) {
             client.close();
         }
-        groupClients.values().forEach(ReplicaClient::close);
+        closeGroupClients();
         if (group != null && terminateGracefully) {
             group.terminateAll(Duration.ofSeconds(30));
         } else if (group != null) {

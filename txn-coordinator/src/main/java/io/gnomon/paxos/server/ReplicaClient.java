@@ -20,10 +20,12 @@ import io.grpc.stub.ClientResponseObserver;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -61,14 +63,14 @@ public final class ReplicaClient implements AutoCloseable {
         STREAM
     }
 
-    private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
+    /** The channels (and append streams) this client uses; shared with other groups' clients if made by {@link Connections#group}. */
+    private final Connections connections;
+    /** Whether {@link #close} closes {@link #connections}: true unless they are shared. */
+    private final boolean ownsConnections;
+    /** This group's replicas, in order: where redirects without a hint go next. */
     private final List<Integer> ids;
-    private final AppendCalls appendCalls;
     /** The group every request names (1, the default, goes untagged as before groups). */
     private final long group;
-    /** {@link AppendCalls#STREAM}: one per replica, and the thread that fails appends past their deadline. */
-    private final Map<Integer, AppendStream> appendStreams = new TreeMap<>();
-    private final ScheduledExecutorService deadlineChecker;
     private volatile int leaderGuess;
 
     /** @param targets replica id to "host:port" */
@@ -82,31 +84,104 @@ public final class ReplicaClient implements AutoCloseable {
     }
 
     /**
-     * A client of one group of a cluster whose processes host many.
+     * A client of one group of a cluster whose processes host many, with channels of its own (for clients of many
+     * groups, {@link #connect} once and take each group's client from {@link Connections#group}).
      *
      * @param targets replica id to "host:port" of the group's replicas (replica id == process id)
      * @param group   the group every request names; 1 for a one-group cluster
      */
     public ReplicaClient(Map<Integer, String> targets, AppendCalls appendCalls, long group) {
+        this(new Connections(targets, appendCalls), true, targets.keySet(), group);
+    }
+
+    private ReplicaClient(Connections connections, boolean ownsConnections, Collection<Integer> replicas, long group) {
         if (group < 1) {
             throw new IllegalArgumentException("group " + group + " must be >= 1");
         }
+        if (replicas.isEmpty()) {
+            throw new IllegalArgumentException("group " + group + ": no replicas");
+        }
+        for (int r : replicas) {
+            if (!connections.channels.containsKey(r)) {
+                throw new IllegalArgumentException("group " + group + ": replica " + r + " has no address (known: "
+                        + connections.channels.keySet() + ")");
+            }
+        }
+        this.connections = connections;
+        this.ownsConnections = ownsConnections;
         this.group = group;
-        targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().directExecutor().build()));
-        this.ids = List.copyOf(channels.keySet());
+        this.ids = List.copyOf(new TreeSet<>(replicas));
         this.leaderGuess = ids.get(0);
-        this.appendCalls = appendCalls;
-        if (appendCalls == AppendCalls.STREAM) {
-            channels.forEach((id, c) -> appendStreams.put(id, new AppendStream(id, c)));
-            deadlineChecker = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "replica-client-deadlines");
-                t.setDaemon(true);
-                return t;
-            });
-            deadlineChecker.scheduleWithFixedDelay(this::failExpiredStreamedAppends, STREAM_DEADLINE_CHECK_NANOS,
-                    STREAM_DEADLINE_CHECK_NANOS, TimeUnit.NANOSECONDS);
-        } else {
-            deadlineChecker = null;
+    }
+
+    /**
+     * Channels to every process of a cluster, shared by the clients of its groups ({@link Connections#group}): with
+     * {@link AppendCalls#STREAM}, one {@code AppendStream} per process carries every group's appends, each request
+     * naming its group, as the replicas' own transport carries every group's messages on one stream per peer.
+     *
+     * @param processes process id to "host:port" (a replica id is its process's id)
+     */
+    public static Connections connect(Map<Integer, String> processes, AppendCalls appendCalls) {
+        return new Connections(processes, appendCalls);
+    }
+
+    /**
+     * Channels to a cluster's processes, and with {@link AppendCalls#STREAM} one append stream per process and the
+     * thread that fails streamed appends past their deadlines. Closing it ends every group client made from it.
+     */
+    public static final class Connections implements AutoCloseable {
+        private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
+        private final AppendCalls appendCalls;
+        private final Map<Integer, AppendStream> appendStreams = new TreeMap<>();
+        private final ScheduledExecutorService deadlineChecker;
+
+        private Connections(Map<Integer, String> targets, AppendCalls appendCalls) {
+            if (targets.isEmpty()) {
+                throw new IllegalArgumentException("no replica addresses");
+            }
+            this.appendCalls = appendCalls;
+            targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().directExecutor().build()));
+            if (appendCalls == AppendCalls.STREAM) {
+                channels.forEach((id, c) -> appendStreams.put(id, new AppendStream(id, c)));
+                deadlineChecker = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "replica-client-deadlines");
+                    t.setDaemon(true);
+                    return t;
+                });
+                deadlineChecker.scheduleWithFixedDelay(this::failExpiredStreamedAppends, STREAM_DEADLINE_CHECK_NANOS,
+                        STREAM_DEADLINE_CHECK_NANOS, TimeUnit.NANOSECONDS);
+            } else {
+                deadlineChecker = null;
+            }
+        }
+
+        /**
+         * The client of one group over these channels; closing it closes nothing shared.
+         *
+         * @param replicas the group's replicas (process ids), each with an address here
+         */
+        public ReplicaClient group(long group, Collection<Integer> replicas) {
+            return new ReplicaClient(this, false, replicas, group);
+        }
+
+        private void failExpiredStreamedAppends() {
+            long now = System.nanoTime();
+            for (AppendStream s : appendStreams.values()) {
+                s.failExpired(now);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (deadlineChecker != null) {
+                deadlineChecker.shutdownNow();
+            }
+            for (AppendStream s : appendStreams.values()) {
+                s.close();
+            }
+            for (ManagedChannel c : channels.values()) {
+                c.shutdownNow();
+            }
         }
     }
 
@@ -123,8 +198,8 @@ public final class ReplicaClient implements AutoCloseable {
     public CompletableFuture<AppendReply> appendAsync(byte[] command, Duration timeout) {
         CompletableFuture<AppendReply> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        if (appendCalls == AppendCalls.STREAM) {
-            streamedAttempt(new StreamedAppend(ByteString.copyFrom(command), deadline, result));
+        if (connections.appendCalls == AppendCalls.STREAM) {
+            streamedAttempt(new StreamedAppend(this, ByteString.copyFrom(command), deadline, result));
         } else {
             attempt(AppendRequest.newBuilder().setCommand(ByteString.copyFrom(command)).setGroup(wireGroup()).build(),
                     deadline, 0, result);
@@ -149,15 +224,17 @@ public final class ReplicaClient implements AutoCloseable {
 
     // ------------------------------------------------------------------ streamed appends
 
-    /** One streamed append through its redirects: the command, its deadline, and where its outcome goes. */
+    /** One streamed append through its redirects: its group's client, the command, its deadline, and where its outcome goes. */
     private static final class StreamedAppend {
+        final ReplicaClient client;
         final ByteString command;
         final long deadlineNanos;
         final CompletableFuture<AppendReply> result;
         int redirects;
         int target;
 
-        StreamedAppend(ByteString command, long deadlineNanos, CompletableFuture<AppendReply> result) {
+        StreamedAppend(ReplicaClient client, ByteString command, long deadlineNanos, CompletableFuture<AppendReply> result) {
+            this.client = client;
             this.command = command;
             this.deadlineNanos = deadlineNanos;
             this.result = result;
@@ -171,7 +248,7 @@ public final class ReplicaClient implements AutoCloseable {
             return;
         }
         a.target = target;
-        appendStreams.get(target).send(a);
+        connections.appendStreams.get(target).send(a);
     }
 
     /** A streamed append's reply: follow a leader hint as {@link #attempt} does, else it is the outcome. */
@@ -201,19 +278,12 @@ public final class ReplicaClient implements AutoCloseable {
         CompletableFuture.delayedExecutor(NO_LEADER_BACKOFF_NANOS, TimeUnit.NANOSECONDS).execute(next);
     }
 
-    private void failExpiredStreamedAppends() {
-        long now = System.nanoTime();
-        for (AppendStream s : appendStreams.values()) {
-            s.failExpired(now);
-        }
-    }
-
     /**
-     * The {@code AppendStream} to one replica. Sending opens it if needed; each append in flight waits in
-     * {@code inFlight} under its id until its reply, the stream's end (all then fail as a broken call does:
-     * {@code UNKNOWN}) or its deadline.
+     * The {@code AppendStream} to one replica process, shared by the clients of every group on it. Sending opens it
+     * if needed; each append in flight waits in {@code inFlight} under its id until its reply, the stream's end (all
+     * then fail as a broken call does: {@code UNKNOWN}) or its deadline.
      */
-    private final class AppendStream {
+    private static final class AppendStream {
         private final int id;
         private final ManagedChannel channel;
         /** The current stream and its appends in flight; replaced when it breaks. */
@@ -237,7 +307,7 @@ public final class ReplicaClient implements AutoCloseable {
             long appendId = nextAppendId++;
             current.inFlight.put(appendId, a);
             current.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId)
-                    .setGroup(wireGroup()).build());
+                    .setGroup(a.client.wireGroup()).build());
         }
 
         private void open() {
@@ -253,7 +323,7 @@ public final class ReplicaClient implements AutoCloseable {
                 public void onNext(AppendReply reply) {
                     StreamedAppend a = calls.inFlight.remove(reply.getId());
                     if (a != null) { // else it passed its deadline and was answered already
-                        onStreamedReply(a, reply);
+                        a.client.onStreamedReply(a, reply);
                     }
                 }
 
@@ -276,10 +346,10 @@ public final class ReplicaClient implements AutoCloseable {
                     current = null;
                 }
             }
-            redirect(id, 0);
             for (Long appendId : List.copyOf(calls.inFlight.keySet())) {
                 StreamedAppend a = calls.inFlight.remove(appendId);
                 if (a != null) {
+                    a.client.redirect(id, 0);
                     a.result.complete(failedCall(id, why));
                 }
             }
@@ -295,7 +365,7 @@ public final class ReplicaClient implements AutoCloseable {
             }
             for (var e : calls.inFlight.entrySet()) {
                 if (nowNanos - e.getValue().deadlineNanos >= 0 && calls.inFlight.remove(e.getKey(), e.getValue())) {
-                    redirect(id, 0);
+                    e.getValue().client.redirect(id, 0);
                     e.getValue().result.complete(failedCall(id, io.grpc.Status.DEADLINE_EXCEEDED
                             .withDescription("no reply on the append stream within the deadline")));
                 }
@@ -321,7 +391,7 @@ public final class ReplicaClient implements AutoCloseable {
             result.complete(deadlineBeforeLeader());
             return;
         }
-        var stub = ReplicaGrpc.newFutureStub(channels.get(target)).withDeadlineAfter(left, TimeUnit.NANOSECONDS);
+        var stub = ReplicaGrpc.newFutureStub(connections.channels.get(target)).withDeadlineAfter(left, TimeUnit.NANOSECONDS);
         Futures.addCallback(stub.append(request), new FutureCallback<>() {
             @Override
             public void onSuccess(AppendReply reply) {
@@ -352,7 +422,7 @@ public final class ReplicaClient implements AutoCloseable {
         while (System.nanoTime() - deadline < 0) {
             int target = leaderGuess;
             try {
-                ReadReply r = ReplicaGrpc.newBlockingStub(channels.get(target))
+                ReadReply r = ReplicaGrpc.newBlockingStub(connections.channels.get(target))
                         .withDeadlineAfter(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
                         .read(request);
                 if (r.getServed()) {
@@ -390,7 +460,7 @@ public final class ReplicaClient implements AutoCloseable {
             result.complete(ReadReply.newBuilder().setServed(false).setDetail("deadline passed before a leader served the read").build());
             return;
         }
-        var stub = ReplicaGrpc.newFutureStub(channels.get(target)).withDeadlineAfter(left, TimeUnit.NANOSECONDS);
+        var stub = ReplicaGrpc.newFutureStub(connections.channels.get(target)).withDeadlineAfter(left, TimeUnit.NANOSECONDS);
         Futures.addCallback(stub.read(request), new FutureCallback<>() {
             @Override
             public void onSuccess(ReadReply reply) {
@@ -415,7 +485,7 @@ public final class ReplicaClient implements AutoCloseable {
     /** One replica's status, or empty if it does not answer within the timeout. */
     public Optional<StatusReply> status(int id, Duration timeout) {
         try {
-            return Optional.of(ReplicaGrpc.newBlockingStub(channels.get(id))
+            return Optional.of(ReplicaGrpc.newBlockingStub(connections.channels.get(id))
                     .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).status(StatusRequest.newBuilder().setGroup(wireGroup()).build()));
         } catch (StatusRuntimeException e) {
             return Optional.empty();
@@ -458,7 +528,7 @@ public final class ReplicaClient implements AutoCloseable {
     }
 
     private void redirect(int from, int hint) {
-        if (hint > 0 && channels.containsKey(hint) && hint != from) {
+        if (hint > 0 && ids.contains(hint) && hint != from) {
             leaderGuess = hint;
         } else if (leaderGuess == from) {
             leaderGuess = ids.get((ids.indexOf(from) + 1) % ids.size());
@@ -473,16 +543,11 @@ public final class ReplicaClient implements AutoCloseable {
         }
     }
 
+    /** Closes the channels if this client has its own; a client from {@link Connections#group} leaves them open. */
     @Override
     public void close() {
-        if (deadlineChecker != null) {
-            deadlineChecker.shutdownNow();
-        }
-        for (AppendStream s : appendStreams.values()) {
-            s.close();
-        }
-        for (ManagedChannel c : channels.values()) {
-            c.shutdownNow();
+        if (ownsConnections) {
+            connections.close();
         }
     }
 }
