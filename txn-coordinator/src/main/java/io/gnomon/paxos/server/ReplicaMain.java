@@ -122,7 +122,7 @@ public final class ReplicaMain implements Callable<Integer> {
 
     @Option(names = "--loop-threads", defaultValue = "0", paramLabel = "N",
             description = "Loop threads of this process, each driving its share of the groups with its own turn and "
-                    + "sync (0, the default: one per available processor; never more than the groups hosted).")
+                    + "sync (0, the default: one per two available processors, at least one; never more than the groups hosted).")
     int loopThreads;
 
     @Option(names = "--fault-admin", description = "Serve the FaultAdmin service (partitions, clock faults) for "
@@ -337,7 +337,7 @@ public final class ReplicaMain implements Callable<Integer> {
                     + heartbeatMillis + ", or leases lapse while healthy");
         }
         if (loopThreads < 0) {
-            throw new IllegalArgumentException("--loop-threads " + loopThreads + ": must be >= 0 (0: one per processor)");
+            throw new IllegalArgumentException("--loop-threads " + loopThreads + ": must be >= 0 (0: one per two processors)");
         }
         if (compactEvery < 0) {
             throw new IllegalArgumentException("--compact-every " + compactEvery + ": must be >= 0 (0: never)");

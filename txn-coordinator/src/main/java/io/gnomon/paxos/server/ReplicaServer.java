@@ -62,7 +62,7 @@ import java.util.function.Supplier;
  * GrpcTransport} stream each, shared by every group (each
  * frame names its group); clients served through the {@code Replica} gRPC service (each request names its group,
  * absent = 1), on the peer port or, given {@link Options#clientAddress}, on a client port of its own; and a fixed
- * pool of loop threads ({@link ReplicaLimits#loopThreads}, about one per core), each
+ * pool of loop threads ({@link ReplicaLimits#loopThreads}, one per two cores by default), each
  * owning a shard of the groups (in group id order, dealt round-robin) with its own inbox and its own {@link
  * GroupLoop} (the same turn the simulator's processes run): a group's every call is made by its loop's thread, so
  * each group stays single-threaded, and each loop syncs once per turn for its groups that wrote (docs/paxos.md,

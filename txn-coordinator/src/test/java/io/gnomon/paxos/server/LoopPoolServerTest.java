@@ -231,8 +231,11 @@ class LoopPoolServerTest {
     void neverMoreLoopsThanGroups() {
         assertThat(ReplicaLimits.DEFAULTS.withLoopThreads(4).loopThreadsFor(2)).isEqualTo(2);
         assertThat(ReplicaLimits.DEFAULTS.withLoopThreads(0).loopThreadsFor(1000))
-                .isEqualTo(Math.min(1000, Runtime.getRuntime().availableProcessors()));
-        assertThat(ReplicaLimits.DEFAULTS.loopThreads()).as("one per core by default").isZero();
+                .isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+        assertThat(ReplicaLimits.DEFAULTS.loopThreads()).as("one per two cores by default").isZero();
+        assertThat(ReplicaLimits.defaultLoopThreads(1)).isEqualTo(1);
+        assertThat(ReplicaLimits.defaultLoopThreads(2)).isEqualTo(1);
+        assertThat(ReplicaLimits.defaultLoopThreads(8)).isEqualTo(4);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplicaLimits.DEFAULTS.withLoopThreads(-1))
                 .hasMessage("loopThreads -1: must be >= 0");
     }

@@ -70,7 +70,7 @@ class ReplicaMainTest {
         assertThat(store.stderr()).isEqualTo("replica: --store disk: use rocks or memory\n");
         Run loops = LaunchScripts.run(dir, "replica", with(group, "--loop-threads", "-1"));
         assertThat(loops.exitCode()).isEqualTo(2);
-        assertThat(loops.stderr()).isEqualTo("replica: --loop-threads -1: must be >= 0 (0: one per processor)\n");
+        assertThat(loops.stderr()).isEqualTo("replica: --loop-threads -1: must be >= 0 (0: one per two processors)\n");
     }
 
     @Test
