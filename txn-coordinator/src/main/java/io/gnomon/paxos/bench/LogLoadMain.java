@@ -116,10 +116,11 @@ public final class LogLoadMain implements Callable<Integer> {
                     + "replica's id, e.g. -XX:StartFlightRecording=filename=/tmp/r{id}.jfr,settings=profile")
     List<String> gnomonJvmArgs;
 
-    @Option(names = "--gnomon-jit", defaultValue = "c1",
-            description = "the replicas' JIT: c1 (-XX:TieredStopAtLevel=1: compiled once, quickly; a round's fresh "
-                    + "replicas spent much of its measured window compiling with C2 on 2 cores) or tiered (the JVM's "
-                    + "default, C1 then C2) (default ${DEFAULT-VALUE})")
+    @Option(names = "--gnomon-jit", defaultValue = "tiered",
+            description = "the replicas' JIT: tiered (the JVM's default, C1 then C2; give it a warm-up of 20 s or so, "
+                    + "or fresh replicas spend the measured window compiling with C2 on 2 cores) or c1 "
+                    + "(-XX:TieredStopAtLevel=1: compiled once, quickly, about a third slower in steady state) "
+                    + "(default ${DEFAULT-VALUE})")
     String gnomonJit;
 
     @Option(names = "--gnomon-young-gen-mb", defaultValue = "24",
