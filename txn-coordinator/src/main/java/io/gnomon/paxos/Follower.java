@@ -220,6 +220,7 @@ final class Follower {
             return;
         }
         st.advanceDecided(Math.min(d.decidedIndex(), st.logEnd()));
+        st.notePromise(d.promise());
         st.send(accepted(d.from(), d.leaseEndRequestedEpochNanos()));
     }
 

@@ -106,6 +106,23 @@ final class Leader {
         }
     }
 
+    /** A Decide to {@code to}, carrying the timestamp promise this replica knows. */
+    private Decide decide(int to, long decidedIndex, long leaseRequest) {
+        TimestampPromise p = st.timestampPromise;
+        return new Decide(st.me, to, st.configId, st.promised, decidedIndex, leaseRequest, p.afterIndex(), p.belowTs());
+    }
+
+    /**
+     * See {@link PaxosReplica#offerTimestampPromise}: the promise starts after the last slot this leader's log holds
+     * or will give a value it was handed already (queued proposals take the slots after the log's end, in order).
+     */
+    boolean offerTimestampPromise(long promisedBelowTs) {
+        if (st.role != Role.LEADER || promisedBelowTs < 0) {
+            return false;
+        }
+        return st.notePromise(new TimestampPromise(st.logEnd() - 1 + pending.size(), promisedBelowTs));
+    }
+
     /** Queues an entry {@link #refuseProposal} let through (a configuration entry from {@link Membership}). */
     void enqueue(Entry e) {
         pending.add(e);
@@ -245,7 +262,7 @@ final class Leader {
         long chosen = acks.get(st.majority() - 1);
         if (chosen > st.decidedIndex) {
             for (var e : progress.entrySet()) {
-                st.send(new Decide(st.me, e.getKey(), st.configId, st.promised, chosen, st.lease.leaseRequest()));
+                st.send(decide(e.getKey(), chosen, st.lease.leaseRequest()));
             }
             st.advanceDecided(chosen);
         }
@@ -293,7 +310,7 @@ final class Leader {
                     sendAcceptSync(m);
                 }
             } else {
-                st.send(new Decide(st.me, m, st.configId, st.promised, st.decidedIndex, request));
+                st.send(decide(m, st.decidedIndex, request));
                 if (p.acked < st.logEnd() && st.now - p.lastProgressNanos >= st.config.retransmitIntervalNanos()) {
                     p.nextIndex = p.acked; // go back: something was lost
                     p.lastProgressNanos = st.now;

@@ -72,9 +72,29 @@ public sealed interface Message {
         }
     }
 
-    /** Leader to follower: slots below {@code decidedIndex} are decided; also the heartbeat and lease renewal. */
+    /**
+     * Leader to follower: slots below {@code decidedIndex} are decided; also the heartbeat and lease renewal. It
+     * carries the latest timestamp promise the sender knows ({@link TimestampPromise}: no entry after
+     * {@code promiseAfterIndex} has a timestamp at or below {@code promisedBelowTs}), both -1 when it knows none.
+     */
     record Decide(int from, int to, long configId, Ballot ballot, long decidedIndex,
-                  long leaseEndRequestedEpochNanos) implements Message {
+                  long leaseEndRequestedEpochNanos, long promiseAfterIndex, long promisedBelowTs) implements Message {
+        public Decide {
+            if ((promiseAfterIndex < 0 || promisedBelowTs < 0) && (promiseAfterIndex != -1 || promisedBelowTs != -1)) {
+                throw new IllegalArgumentException("a timestamp promise needs index >= 0 and ts >= 0, or both -1 (none);"
+                        + " was index " + promiseAfterIndex + ", ts " + promisedBelowTs);
+            }
+        }
+
+        /** A Decide without a timestamp promise. */
+        public Decide(int from, int to, long configId, Ballot ballot, long decidedIndex, long leaseEndRequestedEpochNanos) {
+            this(from, to, configId, ballot, decidedIndex, leaseEndRequestedEpochNanos, -1, -1);
+        }
+
+        /** The promise it carries, {@link TimestampPromise#NONE} if none. */
+        public TimestampPromise promise() {
+            return promisedBelowTs < 0 ? TimestampPromise.NONE : new TimestampPromise(promiseAfterIndex, promisedBelowTs);
+        }
     }
 
     /** Follower to leader: my log up to {@code logEnd} is accepted in {@code ballot}; lease granted until. */

@@ -307,6 +307,27 @@ public final class PaxosReplica {
         return st.me;
     }
 
+    /**
+     * A leader's promise that no value it is handed from now on carries a timestamp at or below
+     * {@code promisedBelowTs} (the transaction host's {@code TimestampOracle.promiseBelow}, which must stay below this
+     * leader's lease end). The core makes it a {@link TimestampPromise} after the last slot of the values it holds
+     * (in its log or queued) and carries it on its Decides (heartbeats) to the followers. Values the host gathers
+     * but has not proposed yet are not covered: offer a promise only when none are waiting. False, and nothing
+     * kept, if this replica does not lead or the promise is not above the one known.
+     */
+    public boolean offerTimestampPromise(long promisedBelowTs) {
+        return st.leader.offerTimestampPromise(promisedBelowTs);
+    }
+
+    /**
+     * The latest timestamp promise this replica knows: its own as leader, or the one its leader's Decides carried
+     * (only Decides it accepted, from the leader of its promised ballot); {@link TimestampPromise#NONE} if none.
+     * Not durable: after a restart the next heartbeat brings it again.
+     */
+    public TimestampPromise timestampPromise() {
+        return st.timestampPromise;
+    }
+
     public boolean isLeader() {
         return st.role == Role.LEADER;
     }

@@ -42,6 +42,8 @@ final class ReplicaState {
     // Volatile state.
     Role role = Role.FOLLOWER;
     int leaderId = -1;
+    /** The latest timestamp promise known (made here as leader, or heard from a leader); NONE before any. */
+    TimestampPromise timestampPromise = TimestampPromise.NONE;
     long maxRoundSeen;
     long electionDeadlineNanos;
 
@@ -170,6 +172,15 @@ final class ReplicaState {
         decidedIndex = end;
         persist(new PersistSnapshot(s));
         out.effects.add(new Effect.InstallSnapshot(s));
+    }
+
+    /** Keeps {@code p} if it promises more than the promise known (a higher timestamp); true if it did. */
+    boolean notePromise(TimestampPromise p) {
+        if (p.isNone() || p.belowTs() <= timestampPromise.belowTs()) {
+            return false;
+        }
+        timestampPromise = p;
+        return true;
     }
 
     void resetElectionTimer() {

@@ -3,6 +3,7 @@ package io.gnomon.paxos;
 import io.gnomon.paxos.Message.Accept;
 import io.gnomon.paxos.Message.AcceptSync;
 import io.gnomon.paxos.Message.Accepted;
+import io.gnomon.paxos.Message.Decide;
 import io.gnomon.paxos.Message.InstallSnapshot;
 import io.gnomon.paxos.Message.PreVote;
 import io.gnomon.paxos.Message.PreVoteReply;
@@ -559,6 +560,58 @@ class PaxosTraceTest {
         assertThat(back.decidedIndex()).isEqualTo(2);
         // Before pre-vote 2 rejoined by campaigning; now its campaign would be refused, so this is its only way.
         assertThat(back.promised()).isEqualTo(r.get(1).promised());
+    }
+
+    @Test
+    void aLeadersTimestampPromiseCoversWhatItHoldsAndReachesItsFollowersOnItsDecides() {
+        start(1, 2, 3);
+        elect(1);
+        assertThat(r.get(2).offerTimestampPromise(1_000)).as("a follower makes no promise").isFalse();
+        assertThat(r.get(1).timestampPromise().isNone()).isTrue();
+
+        // Nine values, eight in the log (maxInflightEntries 8) and one queued: the promise starts after the ninth's slot.
+        List<byte[]> nine = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            nine.add(v("p" + i));
+        }
+        Output proposed = r.get(1).propose(nine, now, tt());
+        assertThat(r.get(1).logEnd()).isEqualTo(8);
+        assertThat(r.get(1).offerTimestampPromise(1_000)).isTrue();
+        assertThat(r.get(1).timestampPromise()).isEqualTo(new TimestampPromise(8, 1_000));
+        assertThat(r.get(1).offerTimestampPromise(1_000)).as("no more than the one known").isFalse();
+        assertThat(r.get(1).offerTimestampPromise(-5)).isFalse();
+
+        // The Decides of the decision and of the next heartbeat carry it; the followers keep it.
+        List<Message> delivered = settle(proposed);
+        assertThat(only(delivered, Decide.class)).isNotEmpty()
+                .allSatisfy(d -> assertThat(d.promise()).isEqualTo(new TimestampPromise(8, 1_000)));
+        assertThat(r.get(2).timestampPromise()).isEqualTo(new TimestampPromise(8, 1_000));
+        assertThat(r.get(3).timestampPromise()).isEqualTo(new TimestampPromise(8, 1_000));
+        assertThat(r.get(1).offerTimestampPromise(2_000)).isTrue();
+        assertThat(r.get(1).timestampPromise()).isEqualTo(new TimestampPromise(8, 2_000));
+        now += 41 * MS; // a heartbeat interval: the promise travels without any entry
+        settle(tick(1));
+        assertThat(r.get(2).timestampPromise()).isEqualTo(new TimestampPromise(8, 2_000));
+
+        // A Decide of a ballot the follower did not promise carries no weight; an older promise does not replace a newer.
+        Ballot stale = new Ballot(0, 3);
+        deliver(new Decide(3, 2, r.get(2).configId(), stale, 0, Long.MIN_VALUE, 50, 9_000));
+        assertThat(r.get(2).timestampPromise()).isEqualTo(new TimestampPromise(8, 2_000));
+        deliver(new Decide(1, 2, r.get(2).configId(), r.get(2).promised(), r.get(2).decidedIndex(), Long.MIN_VALUE,
+                8, 1_500));
+        assertThat(r.get(2).timestampPromise()).isEqualTo(new TimestampPromise(8, 2_000));
+
+        // Replica 1 goes; a new leader knows the promise it heard, still true, and carries it until it makes its own.
+        r.remove(1);
+        for (int i = 0; i < 100 && !r.get(2).isLeader(); i++) { // only 2 campaigns: 3 is never ticked past its timer
+            now += 20 * MS;
+            settle(tick(2));
+        }
+        assertThat(r.get(2).isLeader()).isTrue();
+        assertThat(r.get(2).timestampPromise()).isEqualTo(new TimestampPromise(8, 2_000));
+        assertThat(r.get(2).offerTimestampPromise(3_000)).isTrue();
+        assertThat(r.get(2).timestampPromise().belowTs()).isEqualTo(3_000);
+        assertThat(r.get(2).timestampPromise().afterIndex()).isEqualTo(r.get(2).logEnd() - 1);
     }
 
     @Test

@@ -42,7 +42,8 @@ import java.util.List;
  * ({@link MalformedMessageException}, naming the offset and field) instead of becoming a wrong message.
  */
 public final class MessageCodec {
-    static final byte VERSION = 1;
+    /** 2: Decide carries a timestamp promise (a replica of version 1 refuses these frames by their version). */
+    static final byte VERSION = 2;
     private static final byte PREPARE = 1;
     private static final byte PROMISE = 2;
     private static final byte ACCEPT_SYNC = 3;
@@ -101,6 +102,7 @@ public final class MessageCodec {
         } else if (m instanceof Decide d) {
             putBallot(b, d.ballot());
             b.putLong(d.decidedIndex()).putLong(d.leaseEndRequestedEpochNanos());
+            b.putLong(d.promiseAfterIndex()).putLong(d.promisedBelowTs());
         } else if (m instanceof Accepted a) {
             putBallot(b, a.ballot());
             b.putLong(a.logEnd()).putLong(a.leaseEndGrantedEpochNanos());
@@ -170,7 +172,9 @@ public final class MessageCodec {
             body = BALLOT + 8 + entriesSize(a.suffix()) + snapshotSize(a.snapshot()) + 16;
         } else if (m instanceof Accept a) {
             body = BALLOT + 8 + entriesSize(a.entries()) + 16;
-        } else if (m instanceof Decide || m instanceof Accepted) {
+        } else if (m instanceof Decide) {
+            body = BALLOT + 32;
+        } else if (m instanceof Accepted) {
             body = BALLOT + 16;
         } else if (m instanceof Nack) {
             body = BALLOT;
@@ -260,7 +264,7 @@ public final class MessageCodec {
                 case ACCEPT -> new Accept(from, to, configId, r.ballot("ballot"), r.i64("firstSlot"),
                         r.entries("entries"), r.i64("decidedIndex"), r.i64("leaseEnd"));
                 case DECIDE -> new Decide(from, to, configId, r.ballot("ballot"), r.i64("decidedIndex"),
-                        r.i64("leaseEnd"));
+                        r.i64("leaseEnd"), r.i64("promiseAfterIndex"), r.i64("promisedBelowTs"));
                 case ACCEPTED -> new Accepted(from, to, configId, r.ballot("ballot"), r.i64("logEnd"),
                         r.i64("leaseEnd"));
                 case NACK -> new Nack(from, to, configId, r.ballot("promised"));

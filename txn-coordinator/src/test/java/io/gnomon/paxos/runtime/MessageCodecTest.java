@@ -43,7 +43,8 @@ class MessageCodecTest {
                 new Message.PreVoteReply(1, 3, 2, b, false, Ballot.ZERO),
                 new Message.SnapshotRequest(3, 1, 2, 77L << 20, 4, 40),
                 new Message.SnapshotChunk(1, 3, 2, 77L << 20, 4, 41, new byte[] {5, 6, 7}, false),
-                new Message.SnapshotChunk(1, 3, 2, 1, 0, 0, new byte[0], true));
+                new Message.SnapshotChunk(1, 3, 2, 1, 0, 0, new byte[0], true),
+                new Message.Decide(2, 1, 1, b, 15, 99, 14, 1_700_000_000_123_456_789L));
     }
 
     @Test
@@ -77,14 +78,30 @@ class MessageCodecTest {
         byte[] longer = Arrays.copyOf(ok, ok.length + 1);
         assertThatThrownBy(() -> CODEC.decode(longer)).hasMessageContaining("trailing");
         byte[] v = ok.clone();
-        v[0] = 2;
-        assertThatThrownBy(() -> CODEC.decode(v)).hasMessageContaining("wire version 2");
+        v[0] = 1; // before Decide carried a timestamp promise
+        assertThatThrownBy(() -> CODEC.decode(v)).hasMessageContaining("unsupported wire version 1 (this replica speaks 2)");
         byte[] t = ok.clone();
         t[1] = 42;
         assertThatThrownBy(() -> CODEC.decode(t)).hasMessageContaining("unknown message type 42");
         byte[] reply = CODEC.encode(samples().get(11));         // a PreVoteReply: header, ballot, then granted
         reply[18 + 12] = 2;
         assertThatThrownBy(() -> CODEC.decode(reply)).hasMessageContaining("granted is 2, not 0 or 1");
+    }
+
+    @Test
+    void aDecideCarriesItsTimestampPromiseOrNone() throws Exception {
+        Ballot b = new Ballot(3, 1);
+        Message.Decide with = (Message.Decide) CODEC.decode(CODEC.encode(new Message.Decide(1, 2, 1, b, 9, 5, 8, 777)));
+        assertThat(with.promise()).isEqualTo(new io.gnomon.paxos.TimestampPromise(8, 777));
+        Message.Decide without = (Message.Decide) CODEC.decode(CODEC.encode(new Message.Decide(1, 2, 1, b, 9, 5)));
+        assertThat(without.promise().isNone()).isTrue();
+        // half a promise is no promise: refused by name, at the sender and at the receiver
+        assertThatThrownBy(() -> new Message.Decide(1, 2, 1, b, 9, 5, -1, 777))
+                .hasMessageContaining("a timestamp promise needs index >= 0 and ts >= 0, or both -1");
+        byte[] half = CODEC.encode(new Message.Decide(1, 2, 1, b, 9, 5, 8, 777));
+        java.nio.ByteBuffer.wrap(half).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(half.length - 16, -1);
+        assertThatThrownBy(() -> CODEC.decode(half)).isInstanceOf(MessageCodec.MalformedMessageException.class)
+                .hasMessageContaining("timestamp promise");
     }
 
     @Test
@@ -103,7 +120,7 @@ class MessageCodecTest {
 
     /** Random damage to a valid frame decodes to some message or is rejected; it never throws anything else. */
     @Property(tries = 300)
-    void damagedFramesNeverEscapeAsOtherExceptions(@ForAll @IntRange(min = 0, max = 12) int which,
+    void damagedFramesNeverEscapeAsOtherExceptions(@ForAll @IntRange(min = 0, max = 16) int which,
                                                    @ForAll long seed) {
         byte[] f = CODEC.encode(samples().get(which));
         SplittableRandom rng = new SplittableRandom(seed);
