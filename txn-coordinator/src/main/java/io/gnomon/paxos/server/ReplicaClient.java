@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -91,7 +92,7 @@ public final class ReplicaClient implements AutoCloseable {
      * @param group   the group every request names; 1 for a one-group cluster
      */
     public ReplicaClient(Map<Integer, String> targets, AppendCalls appendCalls, long group) {
-        this(new Connections(targets, appendCalls), true, targets.keySet(), group);
+        this(new Connections(targets, appendCalls, null), true, targets.keySet(), group);
     }
 
     private ReplicaClient(Connections connections, boolean ownsConnections, Collection<Integer> replicas, long group) {
@@ -122,7 +123,16 @@ public final class ReplicaClient implements AutoCloseable {
      * @param processes process id to "host:port" (a replica id is its process's id)
      */
     public static Connections connect(Map<Integer, String> processes, AppendCalls appendCalls) {
-        return new Connections(processes, appendCalls);
+        return new Connections(processes, appendCalls, null);
+    }
+
+    /**
+     * {@link #connect} over TLS: {@code credentials} from {@link TlsConfig#channelCredentials} (or any gRPC channel
+     * credentials); the processes' addresses must match their certificates (an IP or DNS subject alternative name).
+     */
+    public static Connections connect(Map<Integer, String> processes, AppendCalls appendCalls,
+                                      io.grpc.ChannelCredentials credentials) {
+        return new Connections(processes, appendCalls, Objects.requireNonNull(credentials, "credentials"));
     }
 
     /**
@@ -135,12 +145,15 @@ public final class ReplicaClient implements AutoCloseable {
         private final Map<Integer, AppendStream> appendStreams = new TreeMap<>();
         private final ScheduledExecutorService deadlineChecker;
 
-        private Connections(Map<Integer, String> targets, AppendCalls appendCalls) {
+        /** @param credentials TLS (or other) channel credentials; null: plaintext */
+        private Connections(Map<Integer, String> targets, AppendCalls appendCalls, io.grpc.ChannelCredentials credentials) {
             if (targets.isEmpty()) {
                 throw new IllegalArgumentException("no replica addresses");
             }
             this.appendCalls = appendCalls;
-            targets.forEach((id, t) -> channels.put(id, NettyChannelBuilder.forTarget(t).usePlaintext().directExecutor().build()));
+            targets.forEach((id, t) -> channels.put(id, (credentials == null
+                    ? NettyChannelBuilder.forTarget(t).usePlaintext() : NettyChannelBuilder.forTarget(t, credentials))
+                    .directExecutor().build()));
             if (appendCalls == AppendCalls.STREAM) {
                 channels.forEach((id, c) -> appendStreams.put(id, new AppendStream(id, c)));
                 deadlineChecker = Executors.newSingleThreadScheduledExecutor(r -> {
