@@ -25,9 +25,15 @@ import java.util.concurrent.TimeUnit;
  *                                 round-robin in group id order) with its own inbox ({@code maxInboxItems} each), turn and sync; 0:
  *                                 one per two available processors ({@link #defaultLoopThreads}). Never more than the
  *                                 process has groups.
+ * @param maxAppendsPerStream      most appends one client's {@code AppendStream} may have unanswered; the server
+ *                                 reads the stream's next request only while it has fewer, and only while the client
+ *                                 takes its replies (gRPC's {@code isReady}): a client that sends faster than it is
+ *                                 answered, or does not read its replies, is slowed by HTTP/2 flow control instead of
+ *                                 filling the server's memory with requests and replies
  */
 public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatchWaitNanos, int maxMessageBytes,
-                            long maxQueuedBytesPerPeer, long reconnectBackoffNanos, int loopThreads) {
+                            long maxQueuedBytesPerPeer, long reconnectBackoffNanos, int loopThreads,
+                            int maxAppendsPerStream) {
 
     // Declared before DEFAULTS, whose check reads it.
     /** The longest {@link #maxBatchWaitNanos} and {@link #reconnectBackoffNanos} may be: longer stalls the group. */
@@ -37,11 +43,17 @@ public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatc
     public static final ReplicaLimits DEFAULTS = new ReplicaLimits(200_000, 4096, TimeUnit.MILLISECONDS.toNanos(2),
             64 << 20, 64L << 20, TimeUnit.MILLISECONDS.toNanos(100));
 
-    /** The default number of loop threads ({@code loopThreads} 0: {@link #defaultLoopThreads}). */
+    /** {@link #maxAppendsPerStream} of {@link #DEFAULTS}. */
+    public static final int DEFAULT_MAX_APPENDS_PER_STREAM = 4096;
+
+    /**
+     * The default number of loop threads ({@code loopThreads} 0: {@link #defaultLoopThreads}) and
+     * {@link #DEFAULT_MAX_APPENDS_PER_STREAM}.
+     */
     public ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatchWaitNanos, int maxMessageBytes,
                          long maxQueuedBytesPerPeer, long reconnectBackoffNanos) {
         this(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, maxMessageBytes, maxQueuedBytesPerPeer,
-                reconnectBackoffNanos, 0);
+                reconnectBackoffNanos, 0, DEFAULT_MAX_APPENDS_PER_STREAM);
     }
 
     public ReplicaLimits {
@@ -56,6 +68,7 @@ public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatc
         atLeast("maxQueuedBytesPerPeer", maxQueuedBytesPerPeer, 1);
         within("reconnectBackoffNanos", reconnectBackoffNanos, 0, MAX_WAIT_NANOS);
         atLeast("loopThreads", loopThreads, 0);
+        atLeast("maxAppendsPerStream", maxAppendsPerStream, 1);
     }
 
     /** The loop threads a process hosting {@code groups} groups runs: {@link #loopThreads}, resolved and capped. */
@@ -78,19 +91,25 @@ public record ReplicaLimits(int maxInboxItems, int maxDrainPerTurn, long maxBatc
     /** These limits with {@code loopThreads} replaced (0: {@link #defaultLoopThreads}). */
     public ReplicaLimits withLoopThreads(int threads) {
         return new ReplicaLimits(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, maxMessageBytes,
-                maxQueuedBytesPerPeer, reconnectBackoffNanos, threads);
+                maxQueuedBytesPerPeer, reconnectBackoffNanos, threads, maxAppendsPerStream);
     }
 
     /** These limits with {@code maxInboxItems} replaced (and {@code maxDrainPerTurn} cut down to it if larger). */
     public ReplicaLimits withMaxInboxItems(int items) {
         return new ReplicaLimits(items, Math.min(maxDrainPerTurn, Math.max(1, items)), maxBatchWaitNanos,
-                maxMessageBytes, maxQueuedBytesPerPeer, reconnectBackoffNanos, loopThreads);
+                maxMessageBytes, maxQueuedBytesPerPeer, reconnectBackoffNanos, loopThreads, maxAppendsPerStream);
     }
 
     /** These limits with {@code maxMessageBytes} replaced. */
     public ReplicaLimits withMaxMessageBytes(int bytes) {
         return new ReplicaLimits(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, bytes, maxQueuedBytesPerPeer,
-                reconnectBackoffNanos, loopThreads);
+                reconnectBackoffNanos, loopThreads, maxAppendsPerStream);
+    }
+
+    /** These limits with {@code maxAppendsPerStream} replaced. */
+    public ReplicaLimits withMaxAppendsPerStream(int appends) {
+        return new ReplicaLimits(maxInboxItems, maxDrainPerTurn, maxBatchWaitNanos, maxMessageBytes,
+                maxQueuedBytesPerPeer, reconnectBackoffNanos, loopThreads, appends);
     }
 
     private static void atLeast(String name, long value, long min) {

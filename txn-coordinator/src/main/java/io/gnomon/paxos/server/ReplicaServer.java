@@ -32,6 +32,7 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -298,12 +299,29 @@ public final class ReplicaServer implements AutoCloseable {
      * The reply side of one {@code AppendStream}. Replies come from the event loop and, for refusals, from the
      * transport thread reading the stream: gRPC's observer is not thread-safe, so one lock orders them.
      */
+    /**
+     * The replies of one client's {@code AppendStream}, and its flow control: the server reads the stream's next
+     * request only on credit, {@code maxAppendsPerStream} at first and one more for each reply sent, and sent only
+     * while the client takes replies ({@code isReady}); credit earned while it does not waits for its {@code onReady}.
+     * So a stream never has more appends unanswered than the limit, nor replies piling up for a client that stopped
+     * reading: HTTP/2 flow control holds the client back instead.
+     */
     private static final class ReplyStream {
         private final StreamObserver<AppendReply> replies;
+        /** Null when the observer is not a server call's (a test's); then gRPC's automatic flow control applies. */
+        private final ServerCallStreamObserver<AppendReply> call;
         private boolean closed;
+        /** Requests the client may send that were not requested from gRPC yet. */
+        private int owed;
 
-        ReplyStream(StreamObserver<AppendReply> replies) {
+        ReplyStream(StreamObserver<AppendReply> replies, int maxUnanswered) {
             this.replies = replies;
+            this.call = replies instanceof ServerCallStreamObserver<AppendReply> c ? c : null;
+            if (call != null) {
+                call.disableAutoRequest();
+                call.setOnReadyHandler(this::grant);
+                call.request(maxUnanswered);
+            }
         }
 
         synchronized void send(AppendReply reply) {
@@ -314,6 +332,17 @@ public final class ReplicaServer implements AutoCloseable {
                 replies.onNext(reply);
             } catch (RuntimeException e) {
                 closed = true; // the client cancelled the stream or went away; nothing to do
+                return;
+            }
+            owed++;
+            grant();
+        }
+
+        /** Lets the client send as many more requests as replies went out, if it takes replies now. */
+        private synchronized void grant() {
+            if (call != null && !closed && owed > 0 && call.isReady()) {
+                call.request(owed);
+                owed = 0;
             }
         }
 
@@ -963,7 +992,7 @@ public final class ReplicaServer implements AutoCloseable {
 
         @Override
         public StreamObserver<AppendRequest> appendStream(StreamObserver<AppendReply> replies) {
-            ReplyStream stream = new ReplyStream(replies);
+            ReplyStream stream = new ReplyStream(replies, options.limits().maxAppendsPerStream());
             return new StreamObserver<>() {
                 @Override
                 public void onNext(AppendRequest request) {

@@ -27,6 +27,9 @@ class ReplicaLimitsTest {
     void theDefaultsAreTheDocumentedOnes() {
         assertThat(D).isEqualTo(new ReplicaLimits(200_000, 4096, TimeUnit.MILLISECONDS.toNanos(2), 64 << 20,
                 64L << 20, TimeUnit.MILLISECONDS.toNanos(100)));
+        assertThat(D.maxAppendsPerStream()).isEqualTo(4096);
+        assertThat(D.withMaxAppendsPerStream(1).maxAppendsPerStream()).isEqualTo(1);
+        assertThatThrownBy(() -> D.withMaxAppendsPerStream(0)).hasMessage("maxAppendsPerStream 0: must be >= 1");
     }
 
     @Test
