@@ -306,6 +306,8 @@ public final class ReplicaClient implements AutoCloseable {
         private final class Calls {
             final Map<Long, StreamedAppend> inFlight = new ConcurrentHashMap<>();
             ClientCallStreamObserver<AppendRequest> requests;
+            /** Why the stream ended, once it has; set before its appends in flight are failed. */
+            volatile io.grpc.Status ended;
         }
 
         AppendStream(int id, ManagedChannel channel) {
@@ -314,16 +316,26 @@ public final class ReplicaClient implements AutoCloseable {
         }
 
         synchronized void send(StreamedAppend a) {
-            if (current == null) {
-                open();
-            }
+            Calls calls = current != null ? current : open();
             long appendId = nextAppendId++;
-            current.inFlight.put(appendId, a);
-            current.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId)
+            calls.inFlight.put(appendId, a);
+            io.grpc.Status ended = calls.ended;
+            if (ended != null) {
+                // The stream failed as it opened (a replica that is down can fail it on this thread), before this
+                // append went out: certainly not appended, so the append follows its redirects as a refusal does.
+                if (calls.inFlight.remove(appendId, a)) {
+                    a.client.onStreamedReply(a, AppendReply.newBuilder().setOutcome(Outcome.NOT_APPENDED)
+                            .setDetail("replica " + id + ": the append stream failed before the append was sent: "
+                                    + ended.getCode() + " " + ended.getDescription()).build());
+                }
+                return;
+            }
+            calls.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId)
                     .setGroup(a.client.wireGroup()).build());
         }
 
-        private void open() {
+        /** Opens a stream and makes it current; it may already have ended when this returns ({@code Calls.ended}). */
+        private Calls open() {
             Calls calls = new Calls();
             current = calls;
             ReplicaGrpc.newStub(channel).appendStream(new ClientResponseObserver<AppendRequest, AppendReply>() {
@@ -350,10 +362,12 @@ public final class ReplicaClient implements AutoCloseable {
                     broken(calls, io.grpc.Status.UNAVAILABLE.withDescription("the replica closed the append stream"));
                 }
             });
+            return calls;
         }
 
         /** The stream ended: every append in flight on it may or may not be decided, as for a failed call. */
         private void broken(Calls calls, io.grpc.Status why) {
+            calls.ended = why;
             synchronized (this) {
                 if (current == calls) {
                     current = null;

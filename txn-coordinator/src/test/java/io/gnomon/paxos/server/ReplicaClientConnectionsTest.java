@@ -126,6 +126,24 @@ class ReplicaClientConnectionsTest {
     }
 
     @Test
+    void streamedAppendsToAProcessThatIsDownComeBackWithAnOutcomeNotAnException() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        try (ReplicaClient.Connections connections = ReplicaClient.connect(Map.of(1, "127.0.0.1:" + closedPort),
+                ReplicaClient.AppendCalls.STREAM)) {
+            ReplicaClient client = connections.group(1, List.of(1));
+            // Several in a row: the stream fails as it opens (on this thread or gRPC's), and each append is answered.
+            for (int i = 0; i < 5; i++) {
+                AppendReply r = client.appendAsync(new byte[] {1}, Duration.ofMillis(300)).get(T.toSeconds(), TimeUnit.SECONDS);
+                assertThat(r.getOutcome()).as(r.getDetail()).isIn(Outcome.NOT_APPENDED, Outcome.UNKNOWN);
+                assertThat(r.getDetail()).isNotBlank();
+            }
+        }
+    }
+
+    @Test
     void aGroupOfAProcessWithoutAnAddressIsRefused() throws Exception {
         try (ReplicaClient.Connections connections = ReplicaClient.connect(Map.of(1, process(1)),
                 ReplicaClient.AppendCalls.STREAM)) {
