@@ -301,8 +301,9 @@ public final class ReplicaServer implements AutoCloseable {
      */
     /**
      * The replies of one client's {@code AppendStream}, and its flow control: the server reads the stream's next
-     * request only on credit, {@code maxAppendsPerStream} at first and one more for each reply sent, and sent only
-     * while the client takes replies ({@code isReady}); credit earned while it does not waits for its {@code onReady}.
+     * request only on credit, {@code maxAppendsPerStream} at first and one more for each reply sent, given back in
+     * sixteenths of the limit (one gRPC request call per sixteenth of the replies, not one per reply) and only while
+     * the client takes replies ({@code isReady}); credit earned while it does not waits for its {@code onReady}.
      * So a stream never has more appends unanswered than the limit, nor replies piling up for a client that stopped
      * reading: HTTP/2 flow control holds the client back instead.
      */
@@ -313,9 +314,12 @@ public final class ReplicaServer implements AutoCloseable {
         private boolean closed;
         /** Requests the client may send that were not requested from gRPC yet. */
         private int owed;
+        /** How much credit is given back at once. */
+        private final int grantEvery;
 
         ReplyStream(StreamObserver<AppendReply> replies, int maxUnanswered) {
             this.replies = replies;
+            this.grantEvery = Math.max(1, maxUnanswered / 16);
             this.call = replies instanceof ServerCallStreamObserver<AppendReply> c ? c : null;
             if (call != null) {
                 call.disableAutoRequest();
@@ -334,8 +338,9 @@ public final class ReplicaServer implements AutoCloseable {
                 closed = true; // the client cancelled the stream or went away; nothing to do
                 return;
             }
-            owed++;
-            grant();
+            if (++owed >= grantEvery) {
+                grant();
+            }
         }
 
         /** Lets the client send as many more requests as replies went out, if it takes replies now. */
