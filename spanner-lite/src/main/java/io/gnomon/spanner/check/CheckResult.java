@@ -50,13 +50,15 @@ public record CheckResult(boolean valid, Map<AnomalyType, Integer> counts, Map<A
      * @param fail               fail completions
      * @param info               info completions plus invocations never completed
      * @param keys               distinct keys
+     * @param timestamped        transactions with a recorded commit or read timestamp (the timestamp rules apply
+     *                           to them)
      * @param nodes              transactions in the graph: ok, and info whose appends were seen
      * @param edges              edges per type (real time as a transitive reduction)
      * @param cyclicComponents   strongly connected components with more than one transaction
      * @param searchTruncated    whether the cycle search hit its step budget (some classes may be missing)
      * @param elapsedNanos       time the check took
      */
-    public record Stats(long ops, int txns, int ok, int fail, int info, int keys, int nodes, Map<EdgeType, Long> edges,
+    public record Stats(long ops, int txns, int ok, int fail, int info, int keys, int timestamped, int nodes, Map<EdgeType, Long> edges,
                         int cyclicComponents, boolean searchTruncated, long elapsedNanos) {
     }
 }

@@ -16,8 +16,9 @@ import java.util.function.LongSupplier;
 /**
  * Checks a list-append history for strict serializability, after Elle (Kingsbury and Alvaro, VLDB 2020):
  * infers each key's version order from the lists reads return, builds ww, wr, rw and real-time edges between
- * committed transactions, and reports cycles by class plus the anomalies visible without a cycle
- * (docs/history-format.md).
+ * committed transactions, and reports cycles by class plus the anomalies visible without a cycle; when the
+ * history records commit and read timestamps, also checks them against real time and the reads
+ * ({@link TimestampRules}; docs/history-format.md).
  *
  * <pre>{@code
  * CheckResult r = new Checker(Checker.Limits.DEFAULT, System::nanoTime).check(HistorySource.of(path));
@@ -66,6 +67,7 @@ public final class Checker {
             h = HistoryIndex.build(in, findings);
         }
         DependencyGraph g = DependencyGraph.build(h, findings);
+        TimestampRules.check(h, g.isNode, findings);
         CycleSearch cycles = new CycleSearch(g, findings, limits.cycleSearchSteps());
         cycles.run();
 
@@ -80,7 +82,7 @@ public final class Checker {
         for (EdgeType t : EdgeType.values()) {
             edges.put(t, g.edgesByType[t.ordinal()]);
         }
-        CheckResult.Stats stats = new CheckResult.Stats(h.ops, h.txnCount(), h.oks, h.fails, h.infos, h.keys.size(),
+        CheckResult.Stats stats = new CheckResult.Stats(h.ops, h.txnCount(), h.oks, h.fails, h.infos, h.keys.size(), h.timestamped,
                 nodes, edges, cycles.cyclicComponents(), cycles.truncated(), monotonicNanos.getAsLong() - startNanos);
         return new CheckResult(counts.isEmpty(), counts, examples, txns, stats);
     }
