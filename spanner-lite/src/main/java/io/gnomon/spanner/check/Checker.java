@@ -110,7 +110,9 @@ public final class Checker {
                 if (t != null) {
                     long done = h.completeIndex.get(t);
                     txns.put(t, new CheckResult.Txn(t, op.process(), op.type() == OpType.INVOKE ? null : op.type(),
-                            h.invokeIndex.get(t), done >= 0 ? done : null, op.value()));
+                            h.invokeIndex.get(t), done >= 0 ? done : null, op.value(), h.readMode(t),
+                            h.tsKind.get(t) == HistoryIndex.COMMIT_TS ? h.tsEpochNanos.get(t) : null,
+                            h.tsKind.get(t) == HistoryIndex.READ_TS ? h.tsEpochNanos.get(t) : null));
                 }
             }
         }

@@ -258,6 +258,12 @@ final class HistoryIndex {
         }
     }
 
+    /** The read mode of the transaction's invocation, or {@code null} when none was recorded. */
+    ReadMode readMode(int txn) {
+        int m = readMode.get(txn);
+        return m == NO_MODE ? null : ReadMode.values()[m];
+    }
+
     /** Whether the transaction's reads are stale (not bound by real time). */
     boolean stale(int txn) {
         return readMode.get(txn) == ReadMode.STALE.ordinal();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gnomon.spanner.history.MicroOp;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.util.List;
 import java.util.Map;
@@ -84,6 +85,9 @@ public final class Report {
                 out.append("    ").append(name(txn)).append(" = process ").append(txn.process()).append(", ")
                         .append(txn.outcome() == null ? "never completed" : txn.outcome().json())
                         .append(txn.completeIndex() == null ? "" : " at index " + txn.completeIndex())
+                        .append(txn.commitTs() == null ? "" : ", commit ts " + txn.commitTs())
+                        .append(txn.readTs() == null ? "" : ", " + (txn.readMode() == ReadMode.STALE ? "stale " : "")
+                                + "read ts " + txn.readTs())
                         .append(": ").append(microOps(txn.value())).append('\n');
             }
         }
@@ -192,6 +196,15 @@ public final class Report {
             o.put("invokeIndex", t.invokeIndex());
             if (t.completeIndex() != null) {
                 o.put("completeIndex", t.completeIndex());
+            }
+            if (t.readMode() != null) {
+                o.put("readMode", t.readMode().json());
+            }
+            if (t.commitTs() != null) {
+                o.put("commitTs", t.commitTs());
+            }
+            if (t.readTs() != null) {
+                o.put("readTs", t.readTs());
             }
             ArrayNode value = o.putArray("value");
             for (MicroOp m : t.value()) {

@@ -142,6 +142,9 @@ class SpannerLiteMainTest {
         JsonNode report = new ObjectMapper().readTree(run("check", "--json", late.toString()).stdout());
         assertThat(report.get("verdict").asText()).isEqualTo("timestamp-violation");
         assertThat(report.get("anomalies").get(0).get("txns").toString()).isEqualTo("[0,2]");
+        assertThat(report.get("txns").get("2").get("commitTs").asLong()).isEqualTo(90);
+        assertThat(report.get("txns").get("2").get("readMode").asText()).isEqualTo("strong");
+        assertThat(bad.stdout()).contains("T2 = process 2, ok at index 3, commit ts 90: [[append y 1]]");
 
         // A strong operation that lacks its timestamp is malformed, never valid.
         Files.writeString(late, Files.readString(late).replace(",\"commitTs\":90", ""));
