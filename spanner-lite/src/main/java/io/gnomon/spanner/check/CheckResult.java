@@ -63,7 +63,7 @@ public record CheckResult(boolean valid, Map<AnomalyType, Integer> counts, Map<A
      * @param searchTruncated    whether the cycle search hit its step budget (some classes may be missing)
      * @param elapsedNanos       time the check took
      */
-    public record Stats(long ops, int txns, int ok, int fail, int info, int keys, int timestamped, int nodes, Map<EdgeType, Long> edges,
-                        int cyclicComponents, boolean searchTruncated, long elapsedNanos) {
+    public record Stats(long ops, int txns, int ok, int fail, int info, int keys, int timestamped, int nodes,
+                        Map<EdgeType, Long> edges, int cyclicComponents, boolean searchTruncated, long elapsedNanos) {
     }
 }

@@ -82,8 +82,9 @@ public final class Checker {
         for (EdgeType t : EdgeType.values()) {
             edges.put(t, g.edgesByType[t.ordinal()]);
         }
-        CheckResult.Stats stats = new CheckResult.Stats(h.ops, h.txnCount(), h.oks, h.fails, h.infos, h.keys.size(), h.timestamped,
-                nodes, edges, cycles.cyclicComponents(), cycles.truncated(), monotonicNanos.getAsLong() - startNanos);
+        CheckResult.Stats stats = new CheckResult.Stats(h.ops, h.txnCount(), h.oks, h.fails, h.infos, h.keys.size(),
+                h.timestamped, nodes, edges, cycles.cyclicComponents(), cycles.truncated(),
+                monotonicNanos.getAsLong() - startNanos);
         return new CheckResult(counts.isEmpty(), counts, examples, txns, stats);
     }
 

@@ -240,8 +240,9 @@ final class HistoryIndex {
         Long commitTs = op.commitTsEpochNanos();
         Long readTs = op.readTsEpochNanos();
         if (op.type() == OpType.OK && p.readMode() != null && commitTs == null && readTs == null) {
-            throw new HistoryFormatException(line, "ok without commitTs or readTs, but its invoke on line " + p.line()
-                    + " has readMode " + p.readMode().json() + ", which needs one (the timestamp rules cannot judge it)");
+            throw new HistoryFormatException(line, "ok without commitTs or readTs, but its invoke on line "
+                    + p.line() + " has readMode " + p.readMode().json()
+                    + ", which needs one (the timestamp rules cannot judge it)");
         }
         if (readTs != null && p.readMode() == null) {
             throw new HistoryFormatException(line, "readTs without a readMode on its invoke on line " + p.line()

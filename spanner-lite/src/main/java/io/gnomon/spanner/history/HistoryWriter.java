@@ -22,6 +22,9 @@ import java.util.function.LongSupplier;
  * {@code time} from the given monotonic clock, forced to increase strictly so that line order, index order and
  * time order are one order (the checker's real-time edges rely on it). Pairing is checked as events arrive: a
  * process has at most one transaction in flight, and a completion must be for the transaction it invoked.
+ * Timestamps are optional: invoke with a {@link ReadMode}, then complete with {@link #okCommitted} (read-write),
+ * {@link #okRead} (read-only) or {@link #infoCommitted}; a transaction invoked with a mode cannot complete with a
+ * plain {@link #ok}, so a harness that records timestamps cannot leave one out by mistake.
  *
  * <pre>{@code
  * try (HistoryWriter h = HistoryWriter.open(path, System::nanoTime)) {
