@@ -126,6 +126,33 @@ class TimestampRulesTest {
     }
 
     @Test
+    void realTimeDoesNotOrderAStaleReadBeforeALaterTransactionEither() {
+        // A stale read (at an exact timestamp, say) completes at 20 with read ts 500; a commit invoked after it at 100.
+        assertValid(new Histories()
+                .ro(1, STALE, 500, read("y"))
+                .rw(2, 100, append("x", 1))
+                .check());
+    }
+
+    @Test
+    void anInfoTransactionKnownToHaveCommittedIsHeldToExternalConsistency() {
+        // T2's outcome is unknown but T4 saw its append, so it committed, at 90: below T0's 100, which completed first.
+        CheckResult r = new Histories()
+                .rw(1, 100, append("x", 1))
+                .invoke(2, STRONG, append("y", 1)).infoCommitted(2, 90)
+                .ro(3, STALE, 95, read("y", 1L))
+                .check();
+        assertOnly(r, AnomalyType.EXTERNAL_CONSISTENCY);
+        assertThat(invokeIndexes(r, only(r, AnomalyType.EXTERNAL_CONSISTENCY))).containsExactly(0L, 2L);
+        // Not seen, it may never have committed: nothing to hold it to.
+        assertValid(new Histories()
+                .rw(1, 100, append("x", 1))
+                .invoke(2, STRONG, append("y", 1)).infoCommitted(2, 90)
+                .ro(3, STALE, 95, read("y"))
+                .check());
+    }
+
+    @Test
     void aReadThatSeesACommitAboveItsTimestampIsAFutureRead() {
         CheckResult r = new Histories()
                 .invoke(1, STRONG, append("x", 1)).invoke(2, STRONG, read("x"))
