@@ -25,16 +25,35 @@ public enum AnomalyType {
      * history is not strictly serializable, but whether a serializability class is among its cycles is unknown.
      */
     UNCLASSIFIED_CYCLE("unclassified-cycle", false, "a cyclic component whose cycles the search ran out of steps to"
-            + " classify (so not strictly serializable; whether serializable is unknown): rerun with a larger --max-search-steps");
+            + " classify (so not strictly serializable; whether serializable is unknown): rerun with a larger --max-search-steps"),
+    /** Timestamp rule: real time orders two transactions, their timestamps do not. */
+    EXTERNAL_CONSISTENCY("external-consistency", false, "T1 completed before T2 was invoked, but T2's timestamp is"
+            + " not above T1's (equal is allowed when T2 is read-only)", true),
+    /** Timestamp rule: a read saw an append committed above its timestamp. */
+    TIMESTAMP_FUTURE_READ("timestamp-future-read", false, "a read at timestamp t returned an element whose transaction"
+            + " committed above t", true),
+    /** Timestamp rule: a read missed an append committed at or below its timestamp. */
+    TIMESTAMP_MISSED_WRITE("timestamp-missed-write", false, "a read at timestamp t lacks an element appended by another"
+            + " transaction committed at or below t", true),
+    /** Timestamp rule: a key's version order is not in commit-timestamp order. */
+    TIMESTAMP_ORDER("timestamp-order", false, "a key's version order puts one transaction's append before another's,"
+            + " but the first's commit timestamp is not below the second's", true);
 
     private final String label;
     private final boolean breaksSerializability;
     private final String definition;
 
+    private final boolean timestampRule;
+
     AnomalyType(String label, boolean breaksSerializability, String definition) {
+        this(label, breaksSerializability, definition, false);
+    }
+
+    AnomalyType(String label, boolean breaksSerializability, String definition, boolean timestampRule) {
         this.label = label;
         this.breaksSerializability = breaksSerializability;
         this.definition = definition;
+        this.timestampRule = timestampRule;
     }
 
     /** The class's name in reports, e.g. {@code G-single-realtime}. */
@@ -52,10 +71,19 @@ public enum AnomalyType {
 
     /**
      * Whether the anomaly is known to rule out strict serializability only: a real-time cycle class. False for
-     * {@link #UNCLASSIFIED_CYCLE}, whose class is unknown.
+     * {@link #UNCLASSIFIED_CYCLE}, whose class is unknown, and for the {@link #timestampRule()} classes.
      */
     public boolean realtimeOnly() {
-        return !breaksSerializability && this != UNCLASSIFIED_CYCLE;
+        return !breaksSerializability && this != UNCLASSIFIED_CYCLE && !timestampRule;
+    }
+
+    /**
+     * Whether the anomaly breaks a rule about recorded commit and read timestamps (external consistency, the
+     * snapshot rule); the values read may still be strictly serializable, but the timestamps the store returned
+     * do not describe them.
+     */
+    public boolean timestampRule() {
+        return timestampRule;
     }
 
     /** A one-line definition, as in docs/history-format.md. */

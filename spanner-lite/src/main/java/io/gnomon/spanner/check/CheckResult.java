@@ -2,6 +2,7 @@ package io.gnomon.spanner.check;
 
 import io.gnomon.spanner.history.MicroOp;
 import io.gnomon.spanner.history.OpType;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.util.List;
 import java.util.Map;
@@ -39,8 +40,12 @@ public record CheckResult(boolean valid, Map<AnomalyType, Integer> counts, Map<A
      * @param invokeIndex   the {@code index} of its invoke line
      * @param completeIndex the {@code index} of its completion line, or {@code null}
      * @param value         the completion's micro-ops (reads with results when ok), else the invocation's
+     * @param readMode      the read mode of its invocation, or {@code null} when none was recorded
+     * @param commitTs      its commit timestamp (epoch nanoseconds), or {@code null}
+     * @param readTs        its read timestamp (epoch nanoseconds), or {@code null}
      */
-    public record Txn(int id, int process, OpType outcome, long invokeIndex, Long completeIndex, List<MicroOp> value) {
+    public record Txn(int id, int process, OpType outcome, long invokeIndex, Long completeIndex, List<MicroOp> value,
+                      ReadMode readMode, Long commitTs, Long readTs) {
     }
 
     /**
@@ -50,13 +55,15 @@ public record CheckResult(boolean valid, Map<AnomalyType, Integer> counts, Map<A
      * @param fail               fail completions
      * @param info               info completions plus invocations never completed
      * @param keys               distinct keys
+     * @param timestamped        transactions with a recorded commit or read timestamp (the timestamp rules apply
+     *                           to them)
      * @param nodes              transactions in the graph: ok, and info whose appends were seen
      * @param edges              edges per type (real time as a transitive reduction)
      * @param cyclicComponents   strongly connected components with more than one transaction
      * @param searchTruncated    whether the cycle search hit its step budget (some classes may be missing)
      * @param elapsedNanos       time the check took
      */
-    public record Stats(long ops, int txns, int ok, int fail, int info, int keys, int nodes, Map<EdgeType, Long> edges,
-                        int cyclicComponents, boolean searchTruncated, long elapsedNanos) {
+    public record Stats(long ops, int txns, int ok, int fail, int info, int keys, int timestamped, int nodes,
+                        Map<EdgeType, Long> edges, int cyclicComponents, boolean searchTruncated, long elapsedNanos) {
     }
 }

@@ -16,8 +16,9 @@ import java.util.function.LongSupplier;
 /**
  * Checks a list-append history for strict serializability, after Elle (Kingsbury and Alvaro, VLDB 2020):
  * infers each key's version order from the lists reads return, builds ww, wr, rw and real-time edges between
- * committed transactions, and reports cycles by class plus the anomalies visible without a cycle
- * (docs/history-format.md).
+ * committed transactions, and reports cycles by class plus the anomalies visible without a cycle; when the
+ * history records commit and read timestamps, also checks them against real time and the reads
+ * ({@link TimestampRules}; docs/history-format.md).
  *
  * <pre>{@code
  * CheckResult r = new Checker(Checker.Limits.DEFAULT, System::nanoTime).check(HistorySource.of(path));
@@ -66,6 +67,7 @@ public final class Checker {
             h = HistoryIndex.build(in, findings);
         }
         DependencyGraph g = DependencyGraph.build(h, findings);
+        TimestampRules.check(h, g.isNode, findings);
         CycleSearch cycles = new CycleSearch(g, findings, limits.cycleSearchSteps());
         cycles.run();
 
@@ -81,7 +83,8 @@ public final class Checker {
             edges.put(t, g.edgesByType[t.ordinal()]);
         }
         CheckResult.Stats stats = new CheckResult.Stats(h.ops, h.txnCount(), h.oks, h.fails, h.infos, h.keys.size(),
-                nodes, edges, cycles.cyclicComponents(), cycles.truncated(), monotonicNanos.getAsLong() - startNanos);
+                h.timestamped, nodes, edges, cycles.cyclicComponents(), cycles.truncated(),
+                monotonicNanos.getAsLong() - startNanos);
         return new CheckResult(counts.isEmpty(), counts, examples, txns, stats);
     }
 
@@ -108,7 +111,9 @@ public final class Checker {
                 if (t != null) {
                     long done = h.completeIndex.get(t);
                     txns.put(t, new CheckResult.Txn(t, op.process(), op.type() == OpType.INVOKE ? null : op.type(),
-                            h.invokeIndex.get(t), done >= 0 ? done : null, op.value()));
+                            h.invokeIndex.get(t), done >= 0 ? done : null, op.value(), h.readMode(t),
+                            h.tsKind.get(t) == HistoryIndex.COMMIT_TS ? h.tsEpochNanos.get(t) : null,
+                            h.tsKind.get(t) == HistoryIndex.READ_TS ? h.tsEpochNanos.get(t) : null));
                 }
             }
         }

@@ -284,7 +284,9 @@ final class DependencyGraph {
      * A transitive reduction of "completed ok before invoked" (Elle's realtime graph): sweeping the history in
      * order, keep the frontier of ok completions not yet implied by a later one; an invocation gets an edge from
      * each, and an ok completion retires the frontier entries that completed before it was invoked. info and
-     * never-completed transactions get no outgoing edges: their completion time is unknown.
+     * never-completed transactions get no outgoing edges: their completion time is unknown. Stale read-only
+     * transactions ({@code readMode} stale) get none either way: real time does not bind a read at an older
+     * timestamp, so only the timestamp rules ({@link TimestampRules}) and the data edges judge them.
      */
     private void addRealtimeEdges() {
         dataEdges = from.size();
@@ -293,6 +295,9 @@ final class DependencyGraph {
             int event = history.events.get(e);
             int t = event >>> 1;
             long invokedNanos = history.invokeTimeNanos.get(t);
+            if (history.stale(t)) {
+                continue;
+            }
             if ((event & 1) == 0) {
                 if (isNode[t]) {
                     for (int i = 0; i < frontier.size(); i++) {

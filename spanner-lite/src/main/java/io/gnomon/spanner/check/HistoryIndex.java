@@ -5,6 +5,7 @@ import io.gnomon.spanner.history.HistoryReader;
 import io.gnomon.spanner.history.MicroOp;
 import io.gnomon.spanner.history.Op;
 import io.gnomon.spanner.history.OpType;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,6 +28,15 @@ final class HistoryIndex {
     static final int FAIL = 1;
     static final int INFO = 2;
 
+    /** {@link #tsKind}: no timestamp recorded. */
+    static final int NO_TS = 0;
+    /** {@link #tsKind}: a read-write transaction's commit timestamp. */
+    static final int COMMIT_TS = 1;
+    /** {@link #tsKind}: a read-only transaction's read timestamp. */
+    static final int READ_TS = 2;
+    /** {@link #readMode}: none recorded. */
+    static final int NO_MODE = -1;
+
     private static final int SHOWN_ELEMENTS = 8;
 
     // Per transaction, by checker id (the order of invocations).
@@ -37,6 +47,14 @@ final class HistoryIndex {
     final Growable.Longs completeTimeNanos = new Growable.Longs();
     final Growable.Ints process = new Growable.Ints();
     final Growable.Ints outcome = new Growable.Ints();
+    /** {@link ReadMode} ordinal from the invoke line, or {@link #NO_MODE}. */
+    final Growable.Ints readMode = new Growable.Ints();
+    /** {@link #NO_TS}, {@link #COMMIT_TS} or {@link #READ_TS}. */
+    final Growable.Ints tsKind = new Growable.Ints();
+    /** The commit or read timestamp, epoch nanoseconds; meaningless when {@link #tsKind} is {@link #NO_TS}. */
+    final Growable.Longs tsEpochNanos = new Growable.Longs();
+    /** Transactions with a recorded timestamp. */
+    int timestamped;
 
     final Map<String, Integer> keyIds = new HashMap<>();
     final List<KeyState> keys = new ArrayList<>();
@@ -59,7 +77,7 @@ final class HistoryIndex {
     private final Findings findings;
     private final Map<Integer, Pending> inFlight = new HashMap<>();
 
-    private record Pending(int txn, List<MicroOp> invocation, long line) {
+    private record Pending(int txn, List<MicroOp> invocation, ReadMode readMode, long line) {
     }
 
     /** What is known about one key. */
@@ -125,6 +143,9 @@ final class HistoryIndex {
         completeTimeNanos.add(Long.MAX_VALUE);
         process.add(op.process());
         outcome.add(INFO);
+        readMode.add(op.readMode() == null ? NO_MODE : op.readMode().ordinal());
+        tsKind.add(NO_TS);
+        tsEpochNanos.add(0);
         events.add(2 * txn);
         Set<String> appendedLater = new HashSet<>();
         for (int i = op.value().size() - 1; i >= 0; i--) {
@@ -140,7 +161,7 @@ final class HistoryIndex {
                 }
             }
         }
-        inFlight.put(op.process(), new Pending(txn, op.value(), line));
+        inFlight.put(op.process(), new Pending(txn, op.value(), op.readMode(), line));
     }
 
     private KeyState key(String name) {
@@ -161,6 +182,7 @@ final class HistoryIndex {
         }
         checkSameTransaction(p, op, line);
         int txn = p.txn();
+        recordTimestamp(p, op, line);
         completeIndex.set(txn, op.index());
         events.add(2 * txn + 1);
         switch (op.type()) {
@@ -204,6 +226,48 @@ final class HistoryIndex {
                         + "' without its result");
             }
         }
+    }
+
+    /**
+     * Takes the completion's timestamp, failing closed: a transaction invoked with a read mode claims the
+     * timestamp rules apply to it, so an ok without its timestamp is a malformed history, never a pass.
+     */
+    private void recordTimestamp(Pending p, Op op, long line) throws HistoryFormatException {
+        if (op.readMode() != null && op.readMode() != p.readMode()) {
+            throw new HistoryFormatException(line, "readMode " + op.readMode().json() + " differs from "
+                    + (p.readMode() == null ? "none" : p.readMode().json()) + " on its invoke on line " + p.line());
+        }
+        Long commitTs = op.commitTsEpochNanos();
+        Long readTs = op.readTsEpochNanos();
+        if (op.type() == OpType.OK && p.readMode() != null && commitTs == null && readTs == null) {
+            throw new HistoryFormatException(line, "ok without commitTs or readTs, but its invoke on line "
+                    + p.line() + " has readMode " + p.readMode().json()
+                    + ", which needs one (the timestamp rules cannot judge it)");
+        }
+        if (readTs != null && p.readMode() == null) {
+            throw new HistoryFormatException(line, "readTs without a readMode on its invoke on line " + p.line()
+                    + " (strong or stale: whether real time binds the read)");
+        }
+        if (commitTs != null && p.readMode() == ReadMode.STALE) {
+            throw new HistoryFormatException(line, "commitTs, but its invoke on line " + p.line() + " has readMode"
+                    + " stale, which only a read-only transaction has");
+        }
+        if (commitTs != null || readTs != null) {
+            tsKind.set(p.txn(), commitTs != null ? COMMIT_TS : READ_TS);
+            tsEpochNanos.set(p.txn(), commitTs != null ? commitTs : readTs);
+            timestamped++;
+        }
+    }
+
+    /** The read mode of the transaction's invocation, or {@code null} when none was recorded. */
+    ReadMode readMode(int txn) {
+        int m = readMode.get(txn);
+        return m == NO_MODE ? null : ReadMode.values()[m];
+    }
+
+    /** Whether the transaction's reads are stale (not bound by real time). */
+    boolean stale(int txn) {
+        return readMode.get(txn) == ReadMode.STALE.ordinal();
     }
 
     private static String describe(MicroOp m) {

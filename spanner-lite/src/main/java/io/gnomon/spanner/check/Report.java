@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gnomon.spanner.history.MicroOp;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.util.List;
 import java.util.Map;
@@ -20,9 +21,11 @@ public final class Report {
     }
 
     /**
-     * One word for the result: {@code valid}, {@code not-serializable}, {@code not-strictly-serializable}, or
+     * One word for the result: {@code valid}, {@code not-serializable}, {@code not-strictly-serializable},
      * {@code unclassified-cycle} when, short of a class that rules out serializability, the cycle search ran out
-     * of steps on a cyclic component (not strictly serializable; whether serializable is unknown).
+     * of steps on a cyclic component (not strictly serializable; whether serializable is unknown), or
+     * {@code timestamp-violation} when only timestamp rules are broken (the recorded timestamps contradict real
+     * time or what the reads returned).
      */
     public static String verdict(CheckResult r) {
         if (r.valid()) {
@@ -31,7 +34,11 @@ public final class Report {
         if (r.serializabilityViolated()) {
             return "not-serializable";
         }
-        return r.counts().containsKey(AnomalyType.UNCLASSIFIED_CYCLE) ? "unclassified-cycle" : "not-strictly-serializable";
+        if (r.counts().containsKey(AnomalyType.UNCLASSIFIED_CYCLE)) {
+            return "unclassified-cycle";
+        }
+        return r.counts().keySet().stream().anyMatch(AnomalyType::realtimeOnly) ? "not-strictly-serializable"
+                : "timestamp-violation";
     }
 
     /** A readable report showing at most {@code maxPerClass} anomalies of each class. */
@@ -59,10 +66,12 @@ public final class Report {
             });
             out.append('\n');
         }
-        out.append(String.format("%d ops, %d transactions (%d ok, %d fail, %d info), %d keys; graph: %d transactions,"
+        out.append(String.format("%d ops, %d transactions (%d ok, %d fail, %d info%s), %d keys; graph: %d transactions,"
                         + " %d ww, %d wr, %d rw, %d realtime edges, %d cyclic components%s; %.2f s%n",
-                s.ops(), s.txns(), s.ok(), s.fail(), s.info(), s.keys(), s.nodes(), s.edges().get(EdgeType.WW),
-                s.edges().get(EdgeType.WR), s.edges().get(EdgeType.RW), s.edges().get(EdgeType.REALTIME),
+                s.ops(), s.txns(), s.ok(), s.fail(), s.info(),
+                s.timestamped() == 0 ? "" : "; " + s.timestamped() + " with timestamps", s.keys(), s.nodes(),
+                s.edges().get(EdgeType.WW), s.edges().get(EdgeType.WR), s.edges().get(EdgeType.RW),
+                s.edges().get(EdgeType.REALTIME),
                 s.cyclicComponents(), s.searchTruncated() ? " (cycle search truncated: some classes may be missing)" : "",
                 s.elapsedNanos() / 1e9));
         return out.toString();
@@ -76,6 +85,9 @@ public final class Report {
                 out.append("    ").append(name(txn)).append(" = process ").append(txn.process()).append(", ")
                         .append(txn.outcome() == null ? "never completed" : txn.outcome().json())
                         .append(txn.completeIndex() == null ? "" : " at index " + txn.completeIndex())
+                        .append(txn.commitTs() == null ? "" : ", commit ts " + txn.commitTs())
+                        .append(txn.readTs() == null ? "" : ", " + (txn.readMode() == ReadMode.STALE ? "stale " : "")
+                                + "read ts " + txn.readTs())
                         .append(": ").append(microOps(txn.value())).append('\n');
             }
         }
@@ -185,6 +197,15 @@ public final class Report {
             if (t.completeIndex() != null) {
                 o.put("completeIndex", t.completeIndex());
             }
+            if (t.readMode() != null) {
+                o.put("readMode", t.readMode().json());
+            }
+            if (t.commitTs() != null) {
+                o.put("commitTs", t.commitTs());
+            }
+            if (t.readTs() != null) {
+                o.put("readTs", t.readTs());
+            }
             ArrayNode value = o.putArray("value");
             for (MicroOp m : t.value()) {
                 ArrayNode mo = value.addArray();
@@ -210,6 +231,7 @@ public final class Report {
         stats.put("fail", s.fail());
         stats.put("info", s.info());
         stats.put("keys", s.keys());
+        stats.put("timestamped", s.timestamped());
         stats.put("nodes", s.nodes());
         ObjectNode edges = stats.putObject("edges");
         for (Map.Entry<EdgeType, Long> e : s.edges().entrySet()) {

@@ -118,7 +118,48 @@ public final class HistoryReader implements Closeable {
         for (int i = 0; i < value.size(); i++) {
             mops.add(microOp(value.get(i), i, type));
         }
-        return new Op(index, (int) process, type, f, mops, timeNanos);
+        return timestamped(new Op(index, (int) process, type, f, mops, timeNanos), node);
+    }
+
+    /**
+     * The optional {@code readMode}, {@code commitTs} and {@code readTs} fields, checked against the line they are
+     * on; whether an ok that needs a timestamp has one is the checker's check (its mode is on the invoke line).
+     */
+    private Op timestamped(Op op, JsonNode node) throws HistoryFormatException {
+        ReadMode mode = null;
+        JsonNode m = node.get("readMode");
+        if (m != null) {
+            mode = m.isTextual() ? ReadMode.ofJson(m.asText()) : null;
+            if (mode == null) {
+                throw bad("unknown readMode " + m + " (expected \"strong\" or \"stale\")");
+            }
+        }
+        Long commitTs = optionalLong(node, "commitTs");
+        Long readTs = optionalLong(node, "readTs");
+        if (commitTs == null && readTs == null) {
+            return mode == null ? op : new Op(op.index(), op.process(), op.type(), op.f(), op.value(), op.timeNanos(),
+                    mode, null, null);
+        }
+        String field = commitTs != null ? "commitTs" : "readTs";
+        if (commitTs != null && readTs != null) {
+            throw bad("has both commitTs and readTs; a read-write transaction has a commit timestamp, a read-only one a"
+                    + " read timestamp");
+        }
+        if (op.type() == OpType.INVOKE || op.type() == OpType.FAIL) {
+            throw bad(field + " on " + (op.type() == OpType.INVOKE ? "an invoke" : "a fail")
+                    + "; timestamps belong on ok and info completions");
+        }
+        if (readTs != null && op.appends()) {
+            throw bad("readTs on a transaction that appends; a read-write transaction records its commitTs");
+        }
+        if (commitTs != null && mode == ReadMode.STALE) {
+            throw bad("commitTs with readMode \"stale\"; a read-write transaction reads at its commit timestamp");
+        }
+        return new Op(op.index(), op.process(), op.type(), op.f(), op.value(), op.timeNanos(), mode, commitTs, readTs);
+    }
+
+    private Long optionalLong(JsonNode node, String name) throws HistoryFormatException {
+        return node.has(name) ? longField(node, name) : null;
     }
 
     private MicroOp microOp(JsonNode m, int i, OpType type) throws HistoryFormatException {

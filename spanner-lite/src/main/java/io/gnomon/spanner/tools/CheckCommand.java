@@ -30,6 +30,8 @@ import java.util.concurrent.Callable;
 @Command(name = "check", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Check a list-append history for strict serializability.",
                 "The history is JSON Lines (docs/history-format.md); FILE - reads standard input.",
+                "When it records commit and read timestamps, they are checked too: against real time (external"
+                        + " consistency) and against what each read returned.",
                 "Exit status: 0 valid, 1 anomalies found, 2 unreadable or empty input or bad option, 3 a cycle left"
                         + " unclassified when the search ran out of steps (invalid; rerun with a larger --max-search-steps)."})
 final class CheckCommand implements Callable<Integer> {

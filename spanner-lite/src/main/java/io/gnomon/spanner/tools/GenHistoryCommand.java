@@ -52,6 +52,14 @@ final class GenHistoryCommand implements Callable<Integer> {
             description = "transactions that end info (default ${DEFAULT-VALUE})")
     int infoPercent = 5;
 
+    @Option(names = "--timestamps", description = "record commit and read timestamps and read modes, as Spanner"
+            + " returns them (off: the history has none, as before)")
+    boolean timestamps;
+
+    @Option(names = "--stale-percent", paramLabel = "PERCENT",
+            description = "with --timestamps: read-only transactions that read an older snapshot (default ${DEFAULT-VALUE})")
+    int stalePercent = 30;
+
     @Option(names = "--seed", paramLabel = "N", description = "the seed (default ${DEFAULT-VALUE})")
     long seed = 1;
 
@@ -67,7 +75,7 @@ final class GenHistoryCommand implements Callable<Integer> {
         SerialStoreSimulation.Config config;
         try {
             config = new SerialStoreSimulation.Config(seed, txns, processes, keys, maxAppendsPerKey, maxMicroOps,
-                    failPercent, infoPercent, fault);
+                    failPercent, infoPercent, fault, timestamps, stalePercent);
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("spanner-lite gen-history: " + e.getMessage());
             return 2;

@@ -3,6 +3,7 @@ package io.gnomon.spanner.tools;
 import io.gnomon.spanner.check.AnomalyType;
 import io.gnomon.spanner.history.HistoryWriter;
 import io.gnomon.spanner.history.MicroOp;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -21,6 +22,12 @@ import java.util.function.UnaryOperator;
  * records is strictly serializable. Some transactions fail (never applied) and some end {@code info} (applied or
  * not, by a coin flip); at the end, info-bound transactions still in flight are left without a completion.
  * Keys retire after {@code maxAppendsPerKey} appends so that lists stay short, as in Elle's workloads.
+ *
+ * <p>With {@link Config#timestamps()}, the store also assigns timestamps as Spanner would, from one strictly
+ * increasing clock at the instant a transaction takes effect: a read-write transaction's commit timestamp, a strong
+ * read-only one's read timestamp. A read-only transaction is stale with {@code stalePercent}: it reads the
+ * snapshot at an older timestamp (up to 5 ms back), so it may miss commits that completed before it was invoked,
+ * which real time would call a stale read. Some info transactions record their commit timestamp (applied or not).
  *
  * <p>{@link Fault} makes the store misbehave once, halfway through, on keys of its own, so that the checker
  * should find exactly that anomaly class: the checker's tests and {@code gen-history --fault} use it.
@@ -81,20 +88,34 @@ public final class SerialStoreSimulation {
      * @param failPercent      transactions that fail (not applied), in percent
      * @param infoPercent      transactions that end info (applied or not), in percent
      * @param fault            the misbehaviour to inject, or {@link Fault#NONE}
+     * @param timestamps       whether to record commit and read timestamps and read modes
+     * @param stalePercent     read-only transactions that read at an older timestamp, in percent (with timestamps)
      */
     public record Config(long seed, int txns, int processes, int activeKeys, int maxAppendsPerKey, int maxMicroOps,
-                         int failPercent, int infoPercent, Fault fault) {
+                         int failPercent, int infoPercent, Fault fault, boolean timestamps, int stalePercent) {
         public Config {
             if (txns < 0 || processes < 1 || activeKeys < 1 || maxAppendsPerKey < 1 || maxMicroOps < 1
-                    || failPercent < 0 || infoPercent < 0 || failPercent + infoPercent > 100) {
+                    || failPercent < 0 || infoPercent < 0 || failPercent + infoPercent > 100 || stalePercent < 0
+                    || stalePercent > 100) {
                 throw new IllegalArgumentException("bad simulation config: " + this);
             }
+        }
+
+        /** A configuration that records no timestamps, as histories were before they had any. */
+        public Config(long seed, int txns, int processes, int activeKeys, int maxAppendsPerKey, int maxMicroOps,
+                      int failPercent, int infoPercent, Fault fault) {
+            this(seed, txns, processes, activeKeys, maxAppendsPerKey, maxMicroOps, failPercent, infoPercent, fault,
+                    false, 0);
         }
     }
 
     private enum Fate { OK, FAIL, INFO }
 
     private static final long MAX_STEP_NANOS = 2_000_000;
+    /** Timestamps are epoch nanoseconds: simulated time 0 is this instant (2023-11-14). */
+    private static final long EPOCH_START_NANOS = 1_700_000_000_000_000_000L;
+    /** How far back a stale read may read. */
+    private static final long MAX_STALENESS_NANOS = 5_000_000;
 
     /** A transaction in flight: what it does, how it ends, and how the store bends for it. */
     private static final class Txn {
@@ -108,6 +129,8 @@ public final class SerialStoreSimulation {
         long insertBefore;
         List<MicroOp> results;
         boolean applied;
+        ReadMode readMode;    // with timestamps: strong, or stale for some read-only transactions
+        long tsEpochNanos;    // the commit or read timestamp it got when it took effect
 
         Txn(int process, List<MicroOp> ops, Fate fate, boolean scripted) {
             this.process = process;
@@ -130,6 +153,9 @@ public final class SerialStoreSimulation {
     private final PriorityQueue<Event> events = new PriorityQueue<>(
             (a, b) -> a.atNanos != b.atNanos ? Long.compare(a.atNanos, b.atNanos) : Long.compare(a.seq, b.seq));
     private final Map<String, List<Long>> state = new HashMap<>();
+    /** With timestamps: per key, the commit timestamp of each element of {@link #state}'s list, in the same order. */
+    private final Map<String, List<Long>> commitTs = new HashMap<>();
+    private long lastTsEpochNanos = EPOCH_START_NANOS;
     private final String[] active;
     private final int[] appendsTo;
     private final Deque<Txn> script = new ArrayDeque<>();
@@ -203,7 +229,12 @@ public final class SerialStoreSimulation {
             }
             return;
         }
-        history.invoke(process, txn.ops);
+        if (config.timestamps()) { // a fault's steps read strongly, so that its last step shows the anomaly
+            boolean readOnly = txn.ops.stream().allMatch(m -> m instanceof MicroOp.Read);
+            txn.readMode = readOnly && !txn.scripted && random.nextInt(100) < config.stalePercent()
+                    ? ReadMode.STALE : ReadMode.STRONG;
+        }
+        history.invoke(process, txn.ops, txn.readMode);
         schedule(random.nextLong(MAX_STEP_NANOS), APPLY, txn, process);
     }
 
@@ -239,6 +270,17 @@ public final class SerialStoreSimulation {
             case FAIL -> txn.applyEvenIfFailed;
             case INFO -> random.nextBoolean();
         };
+        if (config.timestamps()) {
+            if (txn.readMode == ReadMode.STALE) {
+                long back = random.nextLong(MAX_STALENESS_NANOS);
+                txn.tsEpochNanos = Math.max(EPOCH_START_NANOS, lastTsEpochNanos - back);
+            } else if (apply) { // one strictly increasing clock: the serial order is the timestamp order
+                lastTsEpochNanos = Math.max(lastTsEpochNanos + 1, EPOCH_START_NANOS + nowNanos);
+                txn.tsEpochNanos = lastTsEpochNanos;
+            } else { // the timestamp it would have had
+                txn.tsEpochNanos = Math.max(lastTsEpochNanos + 1, EPOCH_START_NANOS + nowNanos);
+            }
+        }
         if (apply) {
             txn.applied = true;
             txn.results = new ArrayList<>(txn.ops.size());
@@ -248,9 +290,14 @@ public final class SerialStoreSimulation {
                 if (m instanceof MicroOp.Append a) {
                     int at = a.key().equals(txn.insertKey) ? list.indexOf(txn.insertBefore) : -1;
                     list.add(at >= 0 ? at : list.size(), a.value());
+                    if (config.timestamps()) {
+                        List<Long> ts = commitTs.computeIfAbsent(m.key(), k -> new ArrayList<>());
+                        ts.add(at >= 0 ? at : ts.size(), txn.tsEpochNanos);
+                    }
                     txn.results.add(a);
                 } else {
-                    List<Long> read = new ArrayList<>(list);
+                    List<Long> read = txn.readMode == ReadMode.STALE ? snapshot(m.key(), txn.tsEpochNanos)
+                            : new ArrayList<>(list);
                     if (txn.readTwist != null && txn.readTwist[i] != null) {
                         read = txn.readTwist[i].apply(read);
                     }
@@ -261,18 +308,44 @@ public final class SerialStoreSimulation {
         schedule(random.nextLong(MAX_STEP_NANOS), COMPLETE, txn, txn.process);
     }
 
+    /** The list at {@code key} as of {@code tsEpochNanos}: the elements committed at or below it. */
+    private List<Long> snapshot(String key, long tsEpochNanos) {
+        List<Long> list = state.get(key);
+        List<Long> ts = commitTs.getOrDefault(key, List.of());
+        List<Long> read = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            if (ts.get(i) <= tsEpochNanos) {
+                read.add(list.get(i));
+            }
+        }
+        return read;
+    }
+
     private void complete(Txn txn) {
         if (txn.scripted) {
             scriptStepInFlight = false;
         }
+        boolean readOnly = txn.ops.stream().allMatch(m -> m instanceof MicroOp.Read);
         switch (txn.fate) {
-            case OK -> history.ok(txn.process, txn.results);
+            case OK -> {
+                if (!config.timestamps()) {
+                    history.ok(txn.process, txn.results);
+                } else if (readOnly) {
+                    history.okRead(txn.process, txn.results, txn.tsEpochNanos);
+                } else {
+                    history.okCommitted(txn.process, txn.results, txn.tsEpochNanos);
+                }
+            }
             case FAIL -> history.fail(txn.process);
             default -> {
                 if (started >= config.txns() && script.isEmpty()) {
                     return; // the client crashed without a word: the invocation stays open, counted as info
                 }
-                history.info(txn.process);
+                if (config.timestamps() && !readOnly && random.nextBoolean()) {
+                    history.infoCommitted(txn.process, txn.tsEpochNanos); // applied or not
+                } else {
+                    history.info(txn.process);
+                }
             }
         }
         schedule(random.nextLong(MAX_STEP_NANOS), INVOKE, null, txn.process);

@@ -3,6 +3,7 @@ package io.gnomon.spanner.check;
 import io.gnomon.spanner.history.HistoryFormatException;
 import io.gnomon.spanner.history.HistoryWriter;
 import io.gnomon.spanner.history.MicroOp;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -33,6 +34,39 @@ final class Histories {
     Histories ok(int process, MicroOp... ops) {
         writer.ok(process, List.of(ops));
         return this;
+    }
+
+    Histories invoke(int process, ReadMode mode, MicroOp... ops) {
+        writer.invoke(process, List.of(ops), mode);
+        return this;
+    }
+
+    /** A read-write transaction's ok with its commit timestamp. */
+    Histories okCommitted(int process, long commitTs, MicroOp... ops) {
+        writer.okCommitted(process, List.of(ops), commitTs);
+        return this;
+    }
+
+    /** A read-only transaction's ok with its read timestamp. */
+    Histories okRead(int process, long readTs, MicroOp... ops) {
+        writer.okRead(process, List.of(ops), readTs);
+        return this;
+    }
+
+    /** An unknown outcome whose commit timestamp, if it committed, is known. */
+    Histories infoCommitted(int process, long commitTs) {
+        writer.infoCommitted(process, commitTs);
+        return this;
+    }
+
+    /** A strong read-write transaction that runs alone and commits at {@code commitTs}. */
+    Histories rw(int process, long commitTs, MicroOp... ops) {
+        return invoke(process, ReadMode.STRONG, ops).okCommitted(process, commitTs, ops);
+    }
+
+    /** A read-only transaction that runs alone and reads at {@code readTs}. */
+    Histories ro(int process, ReadMode mode, long readTs, MicroOp... ops) {
+        return invoke(process, mode, ops).okRead(process, readTs, ops);
     }
 
     Histories fail(int process) {

@@ -74,4 +74,63 @@ class UnreadableHistoryTest {
         assertThat(refused(INVOKE_X1 + OK_X1.replace("\"index\":1", "\"index\":0")).reason()).contains("does not increase");
         assertThat(refused(INVOKE_X1 + OK_X1.replace("\"time\":20", "\"time\":5")).reason()).contains("is before");
     }
+
+    // Timestamps: a history that claims the timestamp rules apply but cannot be judged by them is refused.
+
+    private static final String INVOKE_STRONG_RX = INVOKE_X1.replace("[\"append\",\"x\",1]", "[\"r\",\"x\",null]")
+            .replace("}\n", ",\"readMode\":\"strong\"}\n");
+    private static final String OK_RX = OK_X1.replace("[\"append\",\"x\",1]", "[\"r\",\"x\",[]]");
+
+    private static String with(String line, String fields) {
+        return line.replace("}\n", "," + fields + "}\n");
+    }
+
+    @Test
+    void aReadModeWithoutATimestampOnTheOkIsMalformed() {
+        HistoryFormatException e = refused(INVOKE_STRONG_RX + OK_RX);
+        assertThat(e.lineNumber()).isEqualTo(2);
+        assertThat(e.reason()).isEqualTo("ok without commitTs or readTs, but its invoke on line 1 has readMode strong,"
+                + " which needs one (the timestamp rules cannot judge it)");
+        String staleInvoke = INVOKE_STRONG_RX.replace("strong", "stale");
+        assertThat(refused(staleInvoke + OK_RX).reason()).contains("has readMode stale, which needs one");
+        String rwInvoke = with(INVOKE_X1, "\"readMode\":\"strong\"");
+        assertThat(refused(rwInvoke + OK_X1).lineNumber()).isEqualTo(2);
+    }
+
+    @Test
+    void aReadTimestampNeedsAReadModeAndNoAppends() {
+        String plainRead = INVOKE_STRONG_RX.replace(",\"readMode\":\"strong\"", "");
+        assertThat(refused(plainRead + with(OK_RX, "\"readTs\":5")).reason())
+                .isEqualTo("readTs without a readMode on its invoke on line 1 (strong or stale: whether real time binds the read)");
+        String rwInvoke = with(INVOKE_X1, "\"readMode\":\"strong\"");
+        assertThat(refused(rwInvoke + with(OK_X1, "\"readTs\":5")).reason())
+                .startsWith("readTs on a transaction that appends");
+    }
+
+    @Test
+    void timestampsAndModesThatContradictTheOperationAreMalformed() {
+        assertThat(refused(with(INVOKE_X1, "\"commitTs\":5")).reason())
+                .isEqualTo("commitTs on an invoke; timestamps belong on ok and info completions");
+        assertThat(refused(INVOKE_X1 + OK_X1.replace("\"ok\"", "\"fail\"").replace("}\n", ",\"commitTs\":5}\n"))
+                .reason()).startsWith("commitTs on a fail");
+        assertThat(refused(INVOKE_STRONG_RX + with(OK_RX, "\"commitTs\":5,\"readTs\":5")).reason())
+                .startsWith("has both commitTs and readTs");
+        assertThat(refused(INVOKE_STRONG_RX.replace("strong", "eventual")).reason())
+                .isEqualTo("unknown readMode \"eventual\" (expected \"strong\" or \"stale\")");
+        assertThat(refused(INVOKE_STRONG_RX + with(OK_RX, "\"readTs\":\"5\"")).reason())
+                .startsWith("field 'readTs' must be an integer");
+        String staleInvoke = INVOKE_STRONG_RX.replace("strong", "stale");
+        assertThat(refused(staleInvoke + with(OK_RX, "\"commitTs\":5")).reason())
+                .isEqualTo("commitTs, but its invoke on line 1 has readMode stale, which only a read-only transaction has");
+        assertThat(refused(INVOKE_STRONG_RX + with(OK_RX, "\"readMode\":\"stale\",\"readTs\":5")).reason())
+                .isEqualTo("readMode stale differs from strong on its invoke on line 1");
+    }
+
+    @Test
+    void aTimestampedHistoryThatFollowsTheRulesIsRead() throws Exception {
+        CheckResult r = new Checker(Checker.Limits.DEFAULT, System::nanoTime).check(HistorySource.ofString(
+                INVOKE_STRONG_RX + with(OK_RX, "\"readMode\":\"strong\",\"readTs\":5")));
+        assertThat(r.valid()).isTrue();
+        assertThat(r.stats().timestamped()).isEqualTo(1);
+    }
 }

@@ -87,4 +87,55 @@ class HistoryWriterTest {
             assertThat(w.inFlightProcesses()).containsExactly(1);
         }
     }
+
+    @Test
+    void timestampsAndReadModesAreWrittenAndReadBack() throws Exception {
+        StringWriter out = new StringWriter();
+        long[] clock = {0};
+        MicroOp ax = new MicroOp.Append("x", 1);
+        MicroOp rx = new MicroOp.Read("x", List.of(1L));
+        try (HistoryWriter w = new HistoryWriter(out, () -> clock[0] += 10)) {
+            w.invoke(1, List.of(ax), ReadMode.STRONG);
+            w.okCommitted(1, List.of(ax), 1_700_000_000_000_000_100L);
+            w.invoke(2, List.of(rx), ReadMode.STALE);
+            w.okRead(2, List.of(rx), 1_700_000_000_000_000_050L);
+            w.invoke(3, List.of(new MicroOp.Append("y", 1)), ReadMode.STRONG);
+            w.infoCommitted(3, 1_700_000_000_000_000_200L);
+        }
+        String[] lines = out.toString().split("\n");
+        assertThat(lines[0]).isEqualTo("{\"index\":0,\"process\":1,\"type\":\"invoke\",\"f\":\"txn\","
+                + "\"value\":[[\"append\",\"x\",1]],\"time\":10,\"readMode\":\"strong\"}");
+        assertThat(lines[1]).endsWith("\"time\":20,\"commitTs\":1700000000000000100}");
+        assertThat(lines[3]).endsWith("\"time\":40,\"readTs\":1700000000000000050}");
+        List<Op> ops = HistoryReader.readAll(new StringReader(out.toString()));
+        assertThat(ops).extracting(Op::readMode).containsExactly(ReadMode.STRONG, null, ReadMode.STALE, null,
+                ReadMode.STRONG, null);
+        assertThat(ops).extracting(Op::commitTsEpochNanos).containsExactly(null, 1_700_000_000_000_000_100L, null,
+                null, null, 1_700_000_000_000_000_200L);
+        assertThat(ops.get(3).readTsEpochNanos()).isEqualTo(1_700_000_000_000_000_050L);
+        assertThat(ops.get(0).commitTsEpochNanos()).isNull();
+        assertThat(ops.get(5).type()).isEqualTo(OpType.INFO);
+    }
+
+    @Test
+    void aReadModeNeedsATimestampWhenTheTransactionCommits() throws Exception {
+        MicroOp ax = new MicroOp.Append("x", 1);
+        MicroOp rx = new MicroOp.Read("x", List.of());
+        try (HistoryWriter w = new HistoryWriter(new StringWriter(), () -> 0)) {
+            w.invoke(1, List.of(ax), ReadMode.STRONG);
+            assertThatThrownBy(() -> w.ok(1, List.of(ax))).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("needs a commit or read timestamp");
+            assertThatThrownBy(() -> w.okRead(1, List.of(ax), 5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("appends, so it is read-write");
+            w.okCommitted(1, List.of(ax), 5);
+            w.invoke(2, List.of(rx), ReadMode.STALE);
+            assertThatThrownBy(() -> w.okCommitted(2, List.of(rx), 5)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("readMode stale");
+            w.okRead(2, List.of(rx), 5);
+            w.invoke(3, List.of(rx));
+            assertThatThrownBy(() -> w.okRead(3, List.of(rx), 5)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("without a readMode");
+            assertThat(w.inFlightProcesses()).containsExactly(3);
+        }
+    }
 }

@@ -121,6 +121,39 @@ class SpannerLiteMainTest {
     }
 
     @Test
+    void timestampedHistoriesAreCheckedAgainstTheirTimestampsAndFailClosed(@TempDir Path dir) throws Exception {
+        Path file = generate(dir, "ts.jsonl", "--timestamps", "--stale-percent=50");
+        Run ok = run("check", "--json", file.toString());
+        assertThat(ok.exitCode()).as(ok.stdout()).isZero();
+        assertThat(new ObjectMapper().readTree(ok.stdout()).get("stats").get("timestamped").asInt()).isPositive();
+
+        // Real time orders T0 before T2, their commit timestamps do not.
+        Path late = Files.writeString(dir.resolve("ec.jsonl"), """
+                {"index":0,"process":1,"type":"invoke","f":"txn","value":[["append","x",1]],"time":10,"readMode":"strong"}
+                {"index":1,"process":1,"type":"ok","f":"txn","value":[["append","x",1]],"time":20,"commitTs":100}
+                {"index":2,"process":2,"type":"invoke","f":"txn","value":[["append","y",1]],"time":30,"readMode":"strong"}
+                {"index":3,"process":2,"type":"ok","f":"txn","value":[["append","y",1]],"time":40,"commitTs":90}
+                """);
+        Run bad = run("check", late.toString());
+        assertThat(bad.exitCode()).isEqualTo(1);
+        assertThat(bad.stdout()).startsWith("INVALID (timestamp-violation): 1 anomaly in 1 class")
+                .contains("external-consistency: 1 found")
+                .contains("T0 (commit ts 100, invoked at time 10, ok at time 20) completed before T2 (commit ts 90,");
+        JsonNode report = new ObjectMapper().readTree(run("check", "--json", late.toString()).stdout());
+        assertThat(report.get("verdict").asText()).isEqualTo("timestamp-violation");
+        assertThat(report.get("anomalies").get(0).get("txns").toString()).isEqualTo("[0,2]");
+        assertThat(report.get("txns").get("2").get("commitTs").asLong()).isEqualTo(90);
+        assertThat(report.get("txns").get("2").get("readMode").asText()).isEqualTo("strong");
+        assertThat(bad.stdout()).contains("T2 = process 2, ok at index 3, commit ts 90: [[append y 1]]");
+
+        // A strong operation that lacks its timestamp is malformed, never valid.
+        Files.writeString(late, Files.readString(late).replace(",\"commitTs\":90", ""));
+        Run malformed = run("check", late.toString());
+        assertThat(malformed.exitCode()).isEqualTo(2);
+        assertThat(malformed.stderr()).startsWith("spanner-lite check: " + late + ":4: ok without commitTs or readTs");
+    }
+
+    @Test
     void unreadableInputExitsTwoWithTheLine(@TempDir Path dir) throws Exception {
         Path file = generate(dir, "h.jsonl");
         java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(file));
