@@ -213,7 +213,7 @@ class LoopPoolServerTest {
             ten.add(new ProcessTransport.GroupMessage(g, m));
         }
         try (GrpcTransport t = new GrpcTransport(1, Map.of(2, "127.0.0.1:" + peer.getPort()), codec,
-                (to, group, msg) -> { }, limits)) {
+                (to, envelope) -> { }, limits)) {
             await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> {
                 t.send(2, 99, m); // opens the stream; dropped while it connects
                 return probes.get() > 0;

@@ -283,7 +283,7 @@ class MultiGroupServerTest {
         MessageCodec codec = new MessageCodec(PaxosLimits.DEFAULTS);
         List<String> loopback = Collections.synchronizedList(new ArrayList<>());
         try (GrpcTransport t = new GrpcTransport(1, Map.of(2, "127.0.0.1:" + peer.getPort()), codec,
-                (to, group, m) -> loopback.add(group + ""), ReplicaLimits.DEFAULTS)) {
+                (to, e) -> loopback.add(((ProcessTransport.GroupMessage) e).groupId() + ""), ReplicaLimits.DEFAULTS)) {
             Message m = new Message.Nack(1, 2, 1, new Ballot(1, 1));
             await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> {
                 for (long g : GROUPS) {
