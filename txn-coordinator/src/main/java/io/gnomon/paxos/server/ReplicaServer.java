@@ -2,7 +2,6 @@ package io.gnomon.paxos.server;
 
 import com.google.protobuf.ByteString;
 import io.gnomon.paxos.DurableState;
-import io.gnomon.paxos.Message;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.grpc.AppendReply;

@@ -4,8 +4,6 @@ import io.gnomon.paxos.Ballot;
 import io.gnomon.paxos.Message;
 import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.grpc.PeerFrame;
-import io.gnomon.paxos.grpc.PeerGrpc;
-import io.gnomon.paxos.grpc.PeerStreamEnd;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.server.ProcessTransport.Envelope;
 import io.gnomon.paxos.server.ProcessTransport.GroupMessage;
@@ -13,18 +11,13 @@ import io.gnomon.paxos.server.ProcessTransport.TxnEnvelope;
 import io.gnomon.txn.TxnId;
 import io.gnomon.txn.TxnMessage;
 import io.gnomon.txn.TxnMessage.InquireReply.Decision;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -39,53 +32,32 @@ class TxnWireTest {
     private static final MessageCodec CODEC = new MessageCodec(PaxosLimits.DEFAULTS);
     private static final int TURNS = 20;
 
-    /** A peer process's Peer service that reads every frame it gets, stream by stream. */
+    /** A peer process's Peer service that reads every frame it gets as {@link ReplicaServer} does, stream by stream. */
     private static final class RecordingPeer implements AutoCloseable {
-        final AtomicInteger streams = new AtomicInteger();
         /** Each frame (a batch's messages, or one message) as read, with the stream it came on. */
         final List<Frame> frames = Collections.synchronizedList(new ArrayList<>());
         final List<String> malformed = Collections.synchronizedList(new ArrayList<>());
-        final Server server;
+        final PeerStub stub;
 
         record Frame(int stream, List<Envelope> envelopes) {
         }
 
         RecordingPeer() throws Exception {
-            server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", ReplicaProcesses.freePort()))
-                    .directExecutor().addService(new PeerGrpc.PeerImplBase() {
-                        @Override
-                        public StreamObserver<PeerFrame> stream(StreamObserver<PeerStreamEnd> end) {
-                            int stream = streams.incrementAndGet();
-                            return new StreamObserver<>() {
-                                @Override
-                                public void onNext(PeerFrame frame) {
-                                    List<Envelope> read = new ArrayList<>();
-                                    try {
-                                        for (PeerFrame f : frame.getBatchCount() == 0 ? List.of(frame)
-                                                : frame.getBatchList()) {
-                                            read.add(GrpcTransport.envelope(f, CODEC));
-                                        }
-                                    } catch (GrpcTransport.MalformedFrameException e) {
-                                        malformed.add(e.getMessage());
-                                    }
-                                    frames.add(new Frame(stream, read));
-                                }
-
-                                @Override
-                                public void onError(Throwable t) {
-                                }
-
-                                @Override
-                                public void onCompleted() {
-                                    end.onCompleted();
-                                }
-                            };
-                        }
-                    }).build().start();
+            stub = new PeerStub((stream, frame) -> {
+                List<Envelope> read = new ArrayList<>();
+                try {
+                    for (PeerFrame f : frame.getBatchCount() == 0 ? List.of(frame) : frame.getBatchList()) {
+                        read.add(GrpcTransport.envelope(f, CODEC));
+                    }
+                } catch (GrpcTransport.MalformedFrameException e) {
+                    malformed.add(e.getMessage());
+                }
+                frames.add(new Frame(stream, read));
+            });
         }
 
         String target() {
-            return "127.0.0.1:" + server.getPort();
+            return stub.target();
         }
 
         /** Every envelope read so far, in arrival order. */
@@ -97,7 +69,7 @@ class TxnWireTest {
 
         @Override
         public void close() {
-            server.shutdownNow();
+            stub.close();
         }
     }
 
@@ -158,7 +130,7 @@ class TxnWireTest {
 
             assertThat(peer.malformed).isEmpty();
             assertThat(loopback).containsExactly(self);
-            assertThat(peer.streams.get()).as("one stream per sending process, shared by every kind").isEqualTo(2);
+            assertThat(peer.stub.streams.get()).as("one stream per sending process, shared by every kind").isEqualTo(2);
             for (int sender : List.of(1, 2)) {
                 List<TxnEnvelope> received = peer.envelopes().stream()
                         .filter(e -> e instanceof TxnEnvelope t && t.fromProcess() == sender)
