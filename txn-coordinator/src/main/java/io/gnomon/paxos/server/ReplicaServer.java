@@ -276,7 +276,9 @@ public final class ReplicaServer implements AutoCloseable {
 
     /**
      * What a hosted group does with the transaction messages other groups send it (its transaction host). Called on
-     * the group's loop thread only, so it may call the group's host and its {@link TxnSender} directly.
+     * the group's loop thread only, so it may call the group's host and its {@link TxnSender} directly. It must not
+     * block; one that throws stops the loop, as a host's bug does (messages are the protocol's, already decoded and
+     * checked: a bad one from a peer never reaches it).
      */
     @FunctionalInterface
     public interface TxnHandler {
