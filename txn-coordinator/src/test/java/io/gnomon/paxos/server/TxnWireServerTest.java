@@ -117,6 +117,35 @@ class TxnWireServerTest {
         }
     }
 
+    @Test
+    void aPartitionDropsTransactionMessagesOnArrivalAsItDropsPaxosOnes() throws Exception {
+        List<Delivery> deliveries = Collections.synchronizedList(new ArrayList<>());
+        cluster = new LocalCluster(tmp, 2).withFaultAdmin()
+                .withTxnHandlers(process -> (group, sender) -> (fromProcess, fromGroup, message) ->
+                        deliveries.add(new Delivery(process, group, fromProcess, fromGroup, message,
+                                Thread.currentThread().getName())));
+        cluster.startAll();
+        TxnId txn = new TxnId(1_000, 42, 0);
+        TxnMessage cut = new TxnMessage.Abort(txn, "sent across the partition");
+        TxnMessage barrier = new TxnMessage.Abort(txn, "sent after it by another process");
+        try (GrpcTransport outsider = new GrpcTransport(9, cluster.targets(), new MessageCodec(PaxosLimits.DEFAULTS),
+                (to, e) -> { }, ReplicaLimits.DEFAULTS)) {
+            // The stream to process 2 is up once something sent on it arrives.
+            await().atMost(T).pollInterval(Duration.ofMillis(50)).until(() -> {
+                outsider.send(2, new TxnEnvelope(9, 1, 1, new TxnMessage.Commit(txn, 1)));
+                return !deliveries.isEmpty();
+            });
+            cluster.servers.get(2).faults().setBlocked(java.util.Set.of(9), java.util.Set.of());
+            outsider.send(2, new TxnEnvelope(9, 1, 1, cut));
+            // The same stream, read in order into one loop, carries a message that names process 8 as its sender,
+            // which the partition does not cut: once it has arrived, the one before it was read, and refused.
+            outsider.send(2, new TxnEnvelope(8, 1, 1, barrier));
+            await().atMost(T).pollInterval(Duration.ofMillis(20))
+                    .until(() -> deliveries.stream().anyMatch(d -> d.message().equals(barrier)));
+        }
+        assertThat(deliveries).extracting(Delivery::message).doesNotContain(cut);
+    }
+
     private boolean warned(String text) {
         synchronized (warnings) { // the appender adds under its own lock
             return warnings.list.stream().anyMatch(e -> e.getFormattedMessage().contains(text));
