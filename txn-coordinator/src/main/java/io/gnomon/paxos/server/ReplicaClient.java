@@ -293,6 +293,8 @@ public final class ReplicaClient implements AutoCloseable {
         private final class Calls {
             final Map<Long, StreamedAppend> inFlight = new ConcurrentHashMap<>();
             ClientCallStreamObserver<AppendRequest> requests;
+            /** Why the call ended, once it has; no reply comes after. */
+            volatile io.grpc.Status brokenBy;
         }
 
         AppendStream(int id, ManagedChannel channel) {
@@ -301,16 +303,24 @@ public final class ReplicaClient implements AutoCloseable {
         }
 
         synchronized void send(StreamedAppend a) {
-            if (current == null) {
-                open();
-            }
+            Calls calls = current != null ? current : open();
             long appendId = nextAppendId++;
-            current.inFlight.put(appendId, a);
-            current.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId)
+            calls.inFlight.put(appendId, a);
+            io.grpc.Status brokenBy = calls.brokenBy;
+            if (brokenBy != null) {
+                // The call failed as it started: on a channel in transient failure (a replica that just died) gRPC
+                // ends it on this thread, inside open(). Fail the append as broken() fails those in flight.
+                if (calls.inFlight.remove(appendId) != null) {
+                    a.client.redirect(id, 0);
+                    a.result.complete(failedCall(id, brokenBy));
+                }
+                return;
+            }
+            calls.requests.onNext(AppendRequest.newBuilder().setCommand(a.command).setId(appendId)
                     .setGroup(a.client.wireGroup()).build());
         }
 
-        private void open() {
+        private Calls open() {
             Calls calls = new Calls();
             current = calls;
             ReplicaGrpc.newStub(channel).appendStream(new ClientResponseObserver<AppendRequest, AppendReply>() {
@@ -337,10 +347,12 @@ public final class ReplicaClient implements AutoCloseable {
                     broken(calls, io.grpc.Status.UNAVAILABLE.withDescription("the replica closed the append stream"));
                 }
             });
+            return calls;
         }
 
         /** The stream ended: every append in flight on it may or may not be decided, as for a failed call. */
         private void broken(Calls calls, io.grpc.Status why) {
+            calls.brokenBy = why; // before the lock: a send holding it fails its append itself (see send)
             synchronized (this) {
                 if (current == calls) {
                     current = null;

@@ -136,4 +136,20 @@ class ReplicaClientConnectionsTest {
                     .hasMessage("group 0 must be >= 1");
         }
     }
+
+    /**
+     * A stream whose call fails as it starts (gRPC runs its onError on the sending thread when the channel is in
+     * transient failure, as to a replica that just died) answers the append UNKNOWN like any broken stream; it once
+     * threw a NullPointerException out of append (the stream was dropped inside its own opening).
+     */
+    @Test
+    void anAppendStreamThatFailsAsItOpensAnswersUnknown() {
+        Map<Integer, String> nobody = Map.of(1, "127.0.0.1:" + ReplicaProcesses.freePort());
+        try (ReplicaClient client = new ReplicaClient(nobody, ReplicaClient.AppendCalls.STREAM)) {
+            for (int i = 0; i < 3; i++) { // the first may fail later, as the connection is refused; the next at once
+                AppendReply r = client.append(new byte[] {1}, java.time.Duration.ofSeconds(2));
+                assertThat(r.getOutcome()).as(r.getDetail()).isEqualTo(io.gnomon.paxos.grpc.Outcome.UNKNOWN);
+            }
+        }
+    }
 }
