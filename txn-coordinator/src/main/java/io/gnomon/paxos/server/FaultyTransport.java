@@ -3,6 +3,7 @@ package io.gnomon.paxos.server;
 import io.gnomon.paxos.Message;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.Transport;
+import io.gnomon.txn.TxnMessageCodec;
 
 import java.util.HashSet;
 import java.util.List;
@@ -29,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  *
  * <p>Faults are between processes: a partition or a lossy link applies to every group's messages between the two
- * processes alike, as a real network fault would. Messages to this replica itself (its loopback) pass untouched.
+ * processes alike, as a real network fault would, and to transaction messages between groups ({@link TxnEnvelope})
+ * exactly as to Paxos ones: every {@link Envelope} takes the same path here. Messages to this replica itself (its
+ * loopback) pass untouched.
  */
 final class FaultyTransport implements ProcessTransport, Transport, AutoCloseable {
     private final int me;
@@ -48,7 +51,7 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
 
     /**
      * @param inner         the transport that sends
-     * @param codec         measures a held message, for {@code maxHeldBytes}
+     * @param codec         measures a held Paxos message, for {@code maxHeldBytes}
      * @param maxHeldBytes  most encoded bytes the lossy links may hold back at once; a copy past it is dropped
      */
     FaultyTransport(int me, ProcessTransport inner, MessageCodec codec, long maxHeldBytes) {
@@ -63,7 +66,12 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
 
     /** Over a transport that knows one group (tests): every message goes to it whatever its group. */
     FaultyTransport(int me, Transport inner, MessageCodec codec, long maxHeldBytes) {
-        this(me, (ProcessTransport) (to, group, message) -> inner.send(to, message), codec, maxHeldBytes);
+        this(me, (ProcessTransport) (to, envelope) -> {
+            if (!(envelope instanceof GroupMessage m)) {
+                throw new IllegalArgumentException("a one-group transport carries Paxos messages only, not " + envelope);
+            }
+            inner.send(to, m.message());
+        }, codec, maxHeldBytes);
     }
 
     /** A message of group 1. */
@@ -73,9 +81,9 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
     }
 
     @Override
-    public void send(int to, long groupId, Message message) {
+    public void send(int to, Envelope envelope) {
         if (to == me) {
-            inner.send(to, groupId, message);
+            inner.send(to, envelope);
             return;
         }
         if (blockedOutbound.contains(to)) {
@@ -83,9 +91,9 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
         }
         LinkFaults f = linkFaults;
         if (f == null) {
-            inner.send(to, groupId, message);
+            inner.send(to, envelope);
         } else {
-            f.send(to, groupId, message);
+            f.send(to, envelope);
         }
     }
 
@@ -94,7 +102,7 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
      * held on its own) when it is lossy, none when it is cut.
      */
     @Override
-    public void sendAll(int to, List<GroupMessage> messages) {
+    public void sendAll(int to, List<? extends Envelope> messages) {
         if (to == me || linkFaults != null) {
             ProcessTransport.super.sendAll(to, messages);
         } else if (!blockedOutbound.contains(to)) {
@@ -189,7 +197,7 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
             this.delayer = delayer;
         }
 
-        synchronized void send(int to, long groupId, Message message) {
+        synchronized void send(int to, Envelope envelope) {
             if (random.nextDouble() < spec.lossRate()) {
                 dropped.incrementAndGet();
                 return;
@@ -202,11 +210,11 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
             for (int i = 0; i < copies; i++) {
                 long delayNanos = spec.maxDelayNanos() == 0 ? 0 : random.nextLong(spec.maxDelayNanos() + 1);
                 if (delayNanos == 0) {
-                    inner.send(to, groupId, message);
+                    inner.send(to, envelope);
                     continue;
                 }
                 // Held messages are bounded like the peers' queues; past that the lossy link drops them.
-                int size = codec.encode(message).length;
+                int size = encodedBytes(envelope);
                 if (heldBytes.addAndGet(size) > maxHeldBytes) {
                     heldBytes.addAndGet(-size);
                     dropped.incrementAndGet();
@@ -217,7 +225,7 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
                     delayer.schedule(() -> {
                         heldBytes.addAndGet(-size);
                         if (!blockedOutbound.contains(to)) {
-                            inner.send(to, groupId, message);
+                            inner.send(to, envelope);
                         }
                     }, delayNanos, TimeUnit.NANOSECONDS);
                 } catch (RejectedExecutionException closed) {
@@ -225,6 +233,11 @@ final class FaultyTransport implements ProcessTransport, Transport, AutoCloseabl
                 }
             }
         }
+    }
+
+    private int encodedBytes(Envelope envelope) {
+        return envelope instanceof GroupMessage m ? codec.encode(m.message()).length
+                : TxnMessageCodec.encode(((TxnEnvelope) envelope).message()).length;
     }
 
     /** Stops the lossy links; held messages are not sent. Does not close the transport it wraps. */

@@ -1,10 +1,12 @@
 package io.gnomon.paxos.server;
 
-import io.gnomon.paxos.Message;
 import io.gnomon.paxos.grpc.PeerFrame;
 import io.gnomon.paxos.grpc.PeerGrpc;
 import io.gnomon.paxos.grpc.PeerStreamEnd;
+import io.gnomon.paxos.grpc.TxnFrame;
 import io.gnomon.paxos.runtime.MessageCodec;
+import io.gnomon.txn.TxnMessageCodec;
+import io.gnomon.txn.TxnRecordCodec.MalformedRecordException;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -21,7 +23,9 @@ import java.util.TreeMap;
 /**
  * Sends Paxos messages to peer replica processes over one long-lived gRPC client stream per peer process, shared
  * by every group: each frame carries its group ({@link ProcessTransport}), or a batch of such frames ({@link
- * #sendAll}: what one loop turn sends to the peer, as few frames as {@code maxMessageBytes} allows). Fire and forget: a
+ * #sendAll}: what one loop turn sends to the peer, as few frames as {@code maxMessageBytes} allows). Transaction
+ * messages between groups ({@link TxnEnvelope}) go on the same stream and the same queue, in frames whose {@code txn}
+ * field holds {@link TxnMessageCodec}'s bytes with the source and destination groups. Fire and forget: a
  * message that cannot be sent now (no stream, the peer's queue over its byte budget) is dropped (a full queue
  * with a rate-limited warning), and the protocol's retransmission covers it. Sending never blocks the caller (the
  * replica's event loop): frames wait in a bounded per-peer queue drained whenever gRPC says the stream is ready.
@@ -65,36 +69,37 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
     }
 
     @Override
-    public void send(int to, long groupId, Message message) {
+    public void send(int to, Envelope envelope) {
         if (to == me) {
-            loopback.send(to, groupId, message);
+            loopback.send(to, envelope);
             return;
         }
         PeerSender p = peers.get(to);
         if (p == null) {
+            Object m = envelope instanceof GroupMessage g ? g.message() : ((TxnEnvelope) envelope).message();
             limiter.warn("unknown-" + to, "replica " + me + ": no address for replica " + to + "; "
-                    + message.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
+                    + m.getClass().getSimpleName() + " dropped (known peers: " + peers.keySet() + ")");
             return;
         }
-        p.send(frame(groupId, message));
+        p.send(frame(envelope));
     }
 
     /** Every group's messages to one peer in one frame, or in several if together they exceed the largest message. */
     @Override
-    public void sendAll(int to, List<GroupMessage> messages) {
+    public void sendAll(int to, List<? extends Envelope> messages) {
         if (to == me) {
             ProcessTransport.super.sendAll(to, messages);
             return;
         }
         PeerSender p = peers.get(to);
         if (p == null) {
-            messages.forEach(m -> send(to, m.groupId(), m.message())); // warns
+            messages.forEach(m -> send(to, m)); // warns
             return;
         }
         PeerFrame.Builder batch = PeerFrame.newBuilder();
         long bytes = 0;
-        for (GroupMessage m : messages) {
-            PeerFrame f = frame(m.groupId(), m.message());
+        for (Envelope m : messages) {
+            PeerFrame f = frame(m);
             int size = f.getSerializedSize() + BATCH_ENTRY_OVERHEAD;
             if (batch.getBatchCount() > 0 && bytes + size > maxMessageBytes) {
                 p.send(batch.build());
@@ -124,13 +129,50 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
         return n;
     }
 
-    private PeerFrame frame(long groupId, Message message) {
+    private PeerFrame frame(Envelope envelope) {
+        if (envelope instanceof TxnEnvelope t) {
+            return PeerFrame.newBuilder().setTxn(TxnFrame.newBuilder().setFromProcess(t.fromProcess())
+                    .setFromGroup(t.fromGroup()).setToGroup(t.toGroup())
+                    .setMessage(UnsafeByteOperations.unsafeWrap(TxnMessageCodec.encode(t.message())))).build();
+        }
+        GroupMessage m = (GroupMessage) envelope;
         PeerFrame.Builder frame = PeerFrame.newBuilder()
-                .setPayload(UnsafeByteOperations.unsafeWrap(codec.encode(message)));
-        if (groupId != 1) {
-            frame.setGroup(groupId); // group 1 goes untagged, as before groups were on the wire
+                .setPayload(UnsafeByteOperations.unsafeWrap(codec.encode(m.message())));
+        if (m.groupId() != 1) {
+            frame.setGroup(m.groupId()); // group 1 goes untagged, as before groups were on the wire
         }
         return frame.build();
+    }
+
+    /** A frame that holds no message this process can read; the text says why. */
+    static final class MalformedFrameException extends Exception {
+        MalformedFrameException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * What one frame (not a batch: each of a batch's frames is read by itself) sent by {@link #frame} holds: a group's
+     * Paxos message (an absent group is group 1) or a transaction message between groups. The receiving side's only
+     * reading of the wire, so what a transport sends is what its peer reads.
+     */
+    static Envelope envelope(PeerFrame frame, MessageCodec codec) throws MalformedFrameException {
+        if (frame.hasTxn()) {
+            TxnFrame t = frame.getTxn();
+            try {
+                return new TxnEnvelope(t.getFromProcess(), t.getFromGroup(), t.getToGroup(),
+                        TxnMessageCodec.decode(t.getMessage().toByteArray()));
+            } catch (MalformedRecordException | IllegalArgumentException e) {
+                throw new MalformedFrameException("transaction frame from replica " + t.getFromProcess() + ": "
+                        + e.getMessage());
+            }
+        }
+        try {
+            return new GroupMessage(frame.getGroup() == 0 ? 1 : frame.getGroup(),
+                    codec.decode(frame.getPayload().toByteArray()));
+        } catch (MessageCodec.MalformedMessageException e) {
+            throw new MalformedFrameException(e.getMessage());
+        }
     }
 
     @Override

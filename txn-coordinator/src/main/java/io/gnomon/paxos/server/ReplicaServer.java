@@ -2,7 +2,6 @@ package io.gnomon.paxos.server;
 
 import com.google.protobuf.ByteString;
 import io.gnomon.paxos.DurableState;
-import io.gnomon.paxos.Message;
 import io.gnomon.paxos.PaxosConfig;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.grpc.AppendReply;
@@ -21,6 +20,9 @@ import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.server.ProcessTransport.Envelope;
+import io.gnomon.paxos.server.ProcessTransport.GroupMessage;
+import io.gnomon.paxos.server.ProcessTransport.TxnEnvelope;
 import io.gnomon.paxos.storage.ChronicleDurableLog;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
@@ -28,6 +30,7 @@ import io.gnomon.paxos.wal.ProcessLog;
 import io.gnomon.paxos.wal.ProcessLogOptions;
 import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.TrueTime;
+import io.gnomon.txn.TxnMessage;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -77,6 +80,11 @@ import java.util.function.Supplier;
  * <p>Besides its own services the server answers gRPC health checks ({@link ReplicaHealth}: NOT_SERVING while
  * TrueTime is unusable or some hosted group knows no leader) and server reflection, so probes and {@code grpcurl}
  * need no .proto file.
+ *
+ * <p>Transaction messages between groups (two-phase commit, docs/transactions.md) travel on the same peer streams as
+ * the Paxos frames ({@link TxnEnvelope}, coalesced per loop turn): each hosted group sends through a {@link TxnSender}
+ * and receives, on its loop's thread, through the {@link TxnHandler} that {@link #withTxnHandlers} made for it. A
+ * group with no handler drops what it is sent with a rate-limited warning naming the group.
  *
  * <p>With {@link Options#faultAdmin} it also serves the harness's {@code FaultAdmin} ({@link FaultAdminService}),
  * whose faults are decorators put around the real parts here and nowhere else: a {@link FaultyTransport} in front
@@ -267,8 +275,38 @@ public final class ReplicaServer implements AutoCloseable {
     private volatile boolean running;
     private boolean closed;
 
-    private record PeerMessage(long group, Message message) {
+    /**
+     * What a hosted group does with the transaction messages other groups send it (its transaction host). Called on
+     * the group's loop thread only, so it may call the group's host and its {@link TxnSender} directly. It must not
+     * block; one that throws stops the loop, as a host's bug does (messages are the protocol's, already decoded and
+     * checked: a bad one from a peer never reaches it).
+     */
+    @FunctionalInterface
+    public interface TxnHandler {
+        void onTxnMessage(int fromProcess, long fromGroup, TxnMessage message);
     }
+
+    /**
+     * How a hosted group sends a transaction message to group {@code toGroup} on process {@code toProcess} (whose
+     * replica of that group should lead it; the choice is the caller's). Call it on the group's loop thread only (from
+     * its handler or its host's step): what it sends leaves at the end of the loop's turn, in the same frame as the
+     * turn's Paxos messages to that process. Fire and forget.
+     */
+    @FunctionalInterface
+    public interface TxnSender {
+        void send(int toProcess, long toGroup, TxnMessage message);
+    }
+
+    /** Makes each hosted group's {@link TxnHandler}, given the group's {@link TxnSender}; null: the group has none. */
+    @FunctionalInterface
+    public interface TxnHandlers {
+        TxnHandler forGroup(long groupId, TxnSender sender);
+    }
+
+    /** Until {@link #withTxnHandlers}: no group has a handler. */
+    private TxnHandlers txnHandlers = (group, sender) -> null;
+    /** Each hosted group's handler, if it has one; filled by {@link #start} and unchanged after (loop threads read it). */
+    private final Map<Long, TxnHandler> groupTxnHandlers = new HashMap<>();
 
     private record ClientAppend(long group, byte[] command, AppendReplyTo reply) {
     }
@@ -415,6 +453,18 @@ public final class ReplicaServer implements AutoCloseable {
             case "counter" -> CounterMachine::new;
             default -> KeyValueMachine::new;
         };
+    }
+
+    /**
+     * Gives every hosted group a transaction handler made by {@code handlers} when the server starts (before any
+     * message can arrive). Call it before {@link #start}.
+     */
+    public ReplicaServer withTxnHandlers(TxnHandlers handlers) {
+        if (transport != null) {
+            throw new IllegalStateException("withTxnHandlers: replica " + options.id() + " has already started");
+        }
+        this.txnHandlers = Objects.requireNonNull(handlers, "handlers");
+        return this;
     }
 
     /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
@@ -573,6 +623,12 @@ public final class ReplicaServer implements AutoCloseable {
         options.coreHook().accept(host.replica());
         owners.put(groupId, owner);
         owner.groups.add(groupId, host);
+        TxnSender sender = (toProcess, toGroup, message) ->
+                owner.outbox.send(toProcess, new TxnEnvelope(options.id(), groupId, toGroup, message));
+        TxnHandler handler = txnHandlers.forGroup(groupId, sender);
+        if (handler != null) {
+            groupTxnHandlers.put(groupId, handler);
+        }
     }
 
     /** The Chronicle logs (their writer locks) in {@code dataDir} and its {@code group-N} directories. */
@@ -654,6 +710,15 @@ public final class ReplicaServer implements AutoCloseable {
         return loops.length;
     }
 
+    /** The name of the thread that drives hosted group {@code group} (tests look at it). */
+    String loopThreadName(long group) {
+        return loopThreadName(loopOf(group).index);
+    }
+
+    private String loopThreadName(int loopIndex) {
+        return "replica-" + options.id() + "-loop-" + loopIndex;
+    }
+
     /**
      * One loop thread: its inbox, and its {@link GroupLoop} over its shard of the groups, with one sync per turn for
      * the groups that wrote in it (one sync of the process log, which also covers what other loops wrote, or with
@@ -689,7 +754,7 @@ public final class ReplicaServer implements AutoCloseable {
         }
 
         void start() {
-            thread = new Thread(this::run, "replica-" + options.id() + "-loop-" + index);
+            thread = new Thread(this::run, loopThreadName(index));
             thread.start();
         }
 
@@ -778,8 +843,10 @@ public final class ReplicaServer implements AutoCloseable {
 
         private void handle(Object o) {
             // The group was checked against the hosted ones when the input arrived, and routed to its loop.
-            if (o instanceof PeerMessage m) {
-                groups.onMessage(m.group(), m.message());
+            if (o instanceof GroupMessage m) {
+                groups.onMessage(m.groupId(), m.message());
+            } else if (o instanceof TxnEnvelope t) {
+                deliverTxn(t);
             } else if (o instanceof ClientAppend a) {
                 groups.append(a.group(), a.command(), a.reply());
             } else if (o instanceof ClientRead r) {
@@ -918,11 +985,42 @@ public final class ReplicaServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ inbound
 
-    private void offerPeerMessage(int to, long group, Message m) {
-        if (!loopOf(group).offer(new PeerMessage(group, m))) {
+    /**
+     * Hands a peer's message (or one this process sent itself) to its group's loop. A Paxos message's group was
+     * checked when its frame was read; a transaction message's is checked here, as it may come by the loopback.
+     */
+    private void offerPeerMessage(int to, Envelope envelope) {
+        long group;
+        if (envelope instanceof TxnEnvelope t) {
+            group = t.toGroup();
+            if (!hosts.containsKey(group)) {
+                limiter.warn("txn-group-" + group, "replica " + options.id() + ": dropped a transaction message ("
+                        + describe(t) + ") for group " + group + ": this process hosts groups " + hosts.keySet());
+                return;
+            }
+        } else {
+            group = ((GroupMessage) envelope).groupId();
+        }
+        if (!loopOf(group).offer(envelope)) {
             limiter.warn("inbox", "replica " + options.id() + ": inbox full (maxInboxItems "
                     + options.limits().maxInboxItems() + "); message dropped");
         }
+    }
+
+    /** On the group's loop: to the group's transaction handler, or dropped (with a warning) if it has none yet. */
+    private void deliverTxn(TxnEnvelope t) {
+        TxnHandler handler = groupTxnHandlers.get(t.toGroup());
+        if (handler == null) {
+            limiter.warn("txn-no-handler-" + t.toGroup(), "group " + t.toGroup() + ": no transaction handler on replica "
+                    + options.id() + " (its transaction host is not running); dropped " + describe(t));
+            return;
+        }
+        handler.onTxnMessage(t.fromProcess(), t.fromGroup(), t.message());
+    }
+
+    private static String describe(TxnEnvelope t) {
+        return t.message().getClass().getSimpleName() + " of " + t.message().txn() + " from group " + t.fromGroup()
+                + " on replica " + t.fromProcess();
     }
 
     private final class PeerService extends PeerGrpc.PeerImplBase {
@@ -943,23 +1041,25 @@ public final class ReplicaServer implements AutoCloseable {
                 }
 
                 private void onMessage(PeerFrame frame) {
-                    Message m;
+                    Envelope e;
                     try {
-                        m = codec.decode(frame.getPayload().toByteArray());
-                    } catch (MessageCodec.MalformedMessageException e) {
+                        e = GrpcTransport.envelope(frame, codec);
+                    } catch (GrpcTransport.MalformedFrameException ex) {
                         limiter.warn("frame", "replica " + options.id() + ": dropped a malformed frame on the stream"
-                                + (claimedFrom < 0 ? "" : " from replica " + claimedFrom) + ": " + e.getMessage());
+                                + (claimedFrom < 0 ? "" : " from replica " + claimedFrom) + ": " + ex.getMessage());
                         return;
                     }
-                    claimedFrom = m.from();
-                    long group = groupOf(frame.getGroup());
-                    if (!hosts.containsKey(group)) {
-                        limiter.warn("frame-group-" + group, "replica " + options.id() + ": dropped a frame for group "
-                                + group + " from replica " + m.from() + ": this process hosts groups " + hosts.keySet());
+                    int from = e instanceof GroupMessage m ? m.message().from() : ((TxnEnvelope) e).fromProcess();
+                    claimedFrom = from;
+                    // A transaction message's group is checked as it is offered (it may also come by the loopback).
+                    if (e instanceof GroupMessage m && !hosts.containsKey(m.groupId())) {
+                        limiter.warn("frame-group-" + m.groupId(), "replica " + options.id() + ": dropped a frame for"
+                                + " group " + m.groupId() + " from replica " + from + ": this process hosts groups "
+                                + hosts.keySet());
                         return;
                     }
-                    if (faults == null || faults.admits(m.from())) {
-                        offerPeerMessage(options.id(), group, m);
+                    if (faults == null || faults.admits(from)) {
+                        offerPeerMessage(options.id(), e);
                     }
                 }
 

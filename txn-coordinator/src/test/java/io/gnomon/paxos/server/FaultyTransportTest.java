@@ -5,6 +5,8 @@ import io.gnomon.paxos.Message;
 import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.gnomon.paxos.runtime.Transport;
+import io.gnomon.txn.TxnId;
+import io.gnomon.txn.TxnMessage;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -67,7 +69,8 @@ class FaultyTransportTest {
     @Test
     void aPartitionBetweenProcessesCutsEveryGroupAndTheTagReachesTheInnerTransport() {
         List<String> tagged = Collections.synchronizedList(new ArrayList<>());
-        ProcessTransport inner = (to, group, m) -> tagged.add(to + "/" + group + ":" + ((Message.Nack) m).configId());
+        ProcessTransport inner = (to, e) -> tagged.add(to + "/" + ((ProcessTransport.GroupMessage) e).groupId() + ":"
+                + ((Message.Nack) ((ProcessTransport.GroupMessage) e).message()).configId());
         try (FaultyTransport t = new FaultyTransport(1, inner, CODEC, 1 << 20)) {
             t.setBlocked(Set.of(2), Set.of());
             t.forGroup(1).send(2, nack(2, 1));
@@ -138,6 +141,59 @@ class FaultyTransportTest {
             assertThat(c.dropped() + sent.size()).isEqualTo(50);
             assertThat(c.dropped()).isPositive();
         }
+    }
+
+    @Test
+    void transactionMessagesMeetThePartitionsLossAndDelayOfPaxosOnes() {
+        List<String> inner = Collections.synchronizedList(new ArrayList<>());
+        ProcessTransport recordingEveryKind = (to, e) -> inner.add(to + ":" + (e instanceof ProcessTransport.TxnEnvelope t
+                ? "txn " + ((TxnMessage.Commit) t.message()).commitTimestampEpochNanos()
+                : "paxos " + ((Message.Nack) ((ProcessTransport.GroupMessage) e).message()).configId()));
+        try (FaultyTransport t = new FaultyTransport(1, recordingEveryKind, CODEC, 1 << 20)) {
+            t.setBlocked(Set.of(2), Set.of());
+            t.send(2, txn(1));
+            t.send(2, 5, nack(2, 1));
+            t.sendAll(2, List.of(txn(2), new ProcessTransport.GroupMessage(5, nack(2, 2))));
+            t.send(3, txn(3));
+            t.send(1, txn(4)); // the loopback is never cut
+            assertThat(inner).as("a partition drops both kinds").containsExactly("3:txn 3", "1:txn 4");
+            assertThat(t.admits(2)).as("and the receiving side refuses what 2 sends, txn frames included").isFalse();
+            t.setBlocked(Set.of(), Set.of());
+            t.sendAll(2, List.of(txn(5), new ProcessTransport.GroupMessage(5, nack(2, 5))));
+            assertThat(inner).endsWith("2:txn 5", "2:paxos 5");
+
+            inner.clear();
+            t.setNetworkFault(new FaultyTransport.NetworkFault(1, 0, 0, 7));
+            t.send(2, txn(6));
+            t.sendAll(2, List.of(txn(7), txn(8)));
+            assertThat(inner).as("a lossy link drops them").isEmpty();
+            t.setNetworkFault(new FaultyTransport.NetworkFault(0, 1, 0, 7));
+            t.send(2, txn(9));
+            assertThat(inner).as("and duplicates them").containsExactly("2:txn 9", "2:txn 9");
+            assertThat(t.networkFaultCounts()).isEqualTo(new FaultyTransport.NetworkFaultCounts(3, 1, 0));
+
+            inner.clear();
+            t.setNetworkFault(new FaultyTransport.NetworkFault(0, 0, TimeUnit.MILLISECONDS.toNanos(5), 3));
+            for (long n = 1; n <= 30; n++) {
+                t.send(2, txn(100 + n));
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> inner.size() == 30);
+            assertThat(t.networkFaultCounts().delayed()).as("and holds them back").isPositive();
+        }
+        try (FaultyTransport t = new FaultyTransport(1, recordingEveryKind, CODEC, 1)) {
+            t.setNetworkFault(new FaultyTransport.NetworkFault(0, 0, TimeUnit.SECONDS.toNanos(1), 3));
+            inner.clear();
+            for (long n = 1; n <= 20; n++) {
+                t.send(2, txn(n));
+            }
+            assertThat(t.networkFaultCounts().dropped() + inner.size()).as("counted against the held bytes")
+                    .isEqualTo(20);
+            assertThat(t.networkFaultCounts().dropped()).isPositive();
+        }
+    }
+
+    private static ProcessTransport.TxnEnvelope txn(long n) {
+        return new ProcessTransport.TxnEnvelope(1, 3, 4, new TxnMessage.Commit(new TxnId(1, 2, 0), n));
     }
 
     @Test

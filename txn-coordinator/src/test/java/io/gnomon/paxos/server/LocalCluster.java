@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
+import java.util.function.IntFunction;
 
 /** N ReplicaServers in this JVM on loopback ports the test picks, each with its own data directory. */
 final class LocalCluster implements AutoCloseable {
@@ -35,6 +36,8 @@ final class LocalCluster implements AutoCloseable {
     private ReplicaServer.StoreKind store = ReplicaServer.StoreKind.MEMORY;
     /** What each replica's server is given around its machine (a test's observation point); the machine itself unless set. */
     private BiFunction<Integer, ListAppendMachine, StateMachine> wrap = (id, m) -> m;
+    /** Each replica's groups' transaction handlers, by replica id; null: the servers' default, none. */
+    private IntFunction<ReplicaServer.TxnHandlers> txnHandlers;
 
     LocalCluster(Path root, int n) {
         this.root = root;
@@ -76,6 +79,12 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /** Replicas started from now on give their groups the transaction handlers {@code handlers.apply(id)} makes. */
+    LocalCluster withTxnHandlers(IntFunction<ReplicaServer.TxnHandlers> handlers) {
+        this.txnHandlers = handlers;
+        return this;
+    }
+
     /** Replicas started from now on host these groups (each server the ones it is a member of). */
     LocalCluster withGroups(Map<Long, List<Integer>> groups) {
         this.groups = Map.copyOf(groups);
@@ -104,6 +113,9 @@ final class LocalCluster implements AutoCloseable {
                     machines.put(id, m);
                     return wrap.apply(id, m);
                 });
+        if (txnHandlers != null) {
+            s.withTxnHandlers(txnHandlers.apply(id));
+        }
         s.start();
         servers.put(id, s);
         return s;

@@ -6,23 +6,17 @@ import io.gnomon.paxos.PaxosLimits;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.Outcome;
 import io.gnomon.paxos.grpc.PeerFrame;
-import io.gnomon.paxos.grpc.PeerGrpc;
-import io.gnomon.paxos.grpc.PeerStreamEnd;
 import io.gnomon.paxos.grpc.ReadRequest;
 import io.gnomon.paxos.grpc.ReplicaGrpc;
 import io.gnomon.paxos.grpc.StatusRequest;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -171,37 +165,19 @@ class LoopPoolServerTest {
         List<Integer> frameSizes = Collections.synchronizedList(new ArrayList<>());
         List<Long> groupsSeen = Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicInteger probes = new java.util.concurrent.atomic.AtomicInteger();
-        Server peer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
-                .addService(new PeerGrpc.PeerImplBase() {
-                    @Override
-                    public StreamObserver<PeerFrame> stream(StreamObserver<PeerStreamEnd> end) {
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onNext(PeerFrame frame) {
-                                if (frame.getGroup() == 99) {
-                                    probes.incrementAndGet(); // the stream is up
-                                    return;
-                                }
-                                if (frame.getBatchCount() == 0) { // a lone message: a frame of its own
-                                    frameSizes.add(1);
-                                    groupsSeen.add(frame.getGroup());
-                                } else {
-                                    frameSizes.add(frame.getBatchCount());
-                                    frame.getBatchList().forEach(f -> groupsSeen.add(f.getGroup()));
-                                }
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {
-                            }
-
-                            @Override
-                            public void onCompleted() {
-                                end.onCompleted();
-                            }
-                        };
-                    }
-                }).build().start();
+        PeerStub peer = new PeerStub((stream, frame) -> {
+            if (frame.getGroup() == 99) {
+                probes.incrementAndGet(); // the stream is up
+                return;
+            }
+            if (frame.getBatchCount() == 0) { // a lone message: a frame of its own
+                frameSizes.add(1);
+                groupsSeen.add(frame.getGroup());
+            } else {
+                frameSizes.add(frame.getBatchCount());
+                frame.getBatchList().forEach(f -> groupsSeen.add(f.getGroup()));
+            }
+        });
         MessageCodec codec = new MessageCodec(PaxosLimits.DEFAULTS);
         Message m = new Message.Nack(1, 2, 1, new Ballot(1, 1));
         int oneFrame = PeerFrame.newBuilder().setGroup(2)
@@ -212,8 +188,8 @@ class LoopPoolServerTest {
         for (long g = 2; g <= 11; g++) {
             ten.add(new ProcessTransport.GroupMessage(g, m));
         }
-        try (GrpcTransport t = new GrpcTransport(1, Map.of(2, "127.0.0.1:" + peer.getPort()), codec,
-                (to, group, msg) -> { }, limits)) {
+        try (GrpcTransport t = new GrpcTransport(1, Map.of(2, peer.target()), codec,
+                (to, envelope) -> { }, limits)) {
             await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> {
                 t.send(2, 99, m); // opens the stream; dropped while it connects
                 return probes.get() > 0;
@@ -221,7 +197,7 @@ class LoopPoolServerTest {
             t.sendAll(2, ten);
             await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> groupsSeen.size() == 10);
         } finally {
-            peer.shutdownNow();
+            peer.close();
         }
         assertThat(frameSizes).containsExactly(3, 3, 3, 1);
         assertThat(groupsSeen).containsExactly(2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L);

@@ -14,10 +14,8 @@ import io.gnomon.paxos.grpc.StatusReply;
 import io.gnomon.paxos.grpc.StatusRequest;
 import io.gnomon.paxos.runtime.MessageCodec;
 import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -256,34 +254,12 @@ class MultiGroupServerTest {
 
     @Test
     void oneStreamPerPeerProcessCarriesEveryGroupsFrames() throws Exception {
-        AtomicInteger streams = new AtomicInteger();
         List<Long> groupsSeen = Collections.synchronizedList(new ArrayList<>());
-        Server peer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).directExecutor()
-                .addService(new PeerGrpc.PeerImplBase() {
-                    @Override
-                    public StreamObserver<PeerFrame> stream(StreamObserver<PeerStreamEnd> end) {
-                        streams.incrementAndGet();
-                        return new StreamObserver<>() {
-                            @Override
-                            public void onNext(PeerFrame frame) {
-                                groupsSeen.add(frame.getGroup());
-                            }
-
-                            @Override
-                            public void onError(Throwable t) {
-                            }
-
-                            @Override
-                            public void onCompleted() {
-                                end.onCompleted();
-                            }
-                        };
-                    }
-                }).build().start();
+        PeerStub peer = new PeerStub((stream, frame) -> groupsSeen.add(frame.getGroup()));
         MessageCodec codec = new MessageCodec(PaxosLimits.DEFAULTS);
         List<String> loopback = Collections.synchronizedList(new ArrayList<>());
-        try (GrpcTransport t = new GrpcTransport(1, Map.of(2, "127.0.0.1:" + peer.getPort()), codec,
-                (to, group, m) -> loopback.add(group + ""), ReplicaLimits.DEFAULTS)) {
+        try (GrpcTransport t = new GrpcTransport(1, Map.of(2, peer.target()), codec,
+                (to, e) -> loopback.add(((ProcessTransport.GroupMessage) e).groupId() + ""), ReplicaLimits.DEFAULTS)) {
             Message m = new Message.Nack(1, 2, 1, new Ballot(1, 1));
             await().atMost(T).pollInterval(Duration.ofMillis(20)).until(() -> {
                 for (long g : GROUPS) {
@@ -293,9 +269,9 @@ class MultiGroupServerTest {
             });
             t.forGroup(3).send(1, m);
         } finally {
-            peer.shutdownNow();
+            peer.close();
         }
-        assertThat(streams.get()).isEqualTo(1);
+        assertThat(peer.streams.get()).isEqualTo(1);
         // Group 1 goes untagged (0), as before groups were on the wire; the others carry their id.
         assertThat(groupsSeen).contains(0L, 2L, 3L, 4L).doesNotContain(1L);
         assertThat(loopback).containsExactly("3");
