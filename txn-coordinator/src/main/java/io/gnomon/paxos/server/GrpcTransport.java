@@ -38,6 +38,8 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GrpcTransport.class);
 
     private final int me;
+    /** The peer channels' credentials; null: plaintext. */
+    private final io.grpc.ChannelCredentials credentials;
     private final MessageCodec codec;
     private final ProcessTransport loopback;
     private final long maxQueuedBytesPerPeer;
@@ -55,7 +57,16 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
      */
     public GrpcTransport(int me, Map<Integer, String> peerTargets, MessageCodec codec, ProcessTransport loopback,
                          ReplicaLimits limits) {
+        this(me, peerTargets, codec, loopback, limits, null);
+    }
+
+    /**
+     * @param credentials the peer channels' credentials ({@link TlsConfig#channelCredentials}); null: plaintext
+     */
+    public GrpcTransport(int me, Map<Integer, String> peerTargets, MessageCodec codec, ProcessTransport loopback,
+                         ReplicaLimits limits, io.grpc.ChannelCredentials credentials) {
         this.me = me;
+        this.credentials = credentials;
         this.codec = codec;
         this.loopback = loopback;
         this.maxQueuedBytesPerPeer = limits.maxQueuedBytesPerPeer();
@@ -196,7 +207,8 @@ public final class GrpcTransport implements ProcessTransport, AutoCloseable {
         PeerSender(int id, String target) {
             this.id = id;
             this.target = target;
-            this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().directExecutor()
+            this.channel = (credentials == null ? NettyChannelBuilder.forTarget(target).usePlaintext()
+                    : NettyChannelBuilder.forTarget(target, credentials)).directExecutor()
                     .maxInboundMessageSize(maxMessageBytes).build();
         }
 

@@ -125,6 +125,24 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "sync (0, the default: one per two available processors, at least one; never more than the groups hosted).")
     int loopThreads;
 
+    @Option(names = "--tls-cert", paramLabel = "PEM",
+            description = "This replica's certificate chain (PEM, its own certificate first): serve every port and "
+                    + "dial the peers over TLS. Needs --tls-key and --tls-ca; the members' addresses must be in their "
+                    + "certificates' subject alternative names.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The PKCS#8 private key (PEM) of --tls-cert.")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", paramLabel = "PEM",
+            description = "Certificates (PEM) of the authorities trusted to sign the peers' (and with "
+                    + "--tls-require-client-cert the clients') certificates.")
+    Path tlsCa;
+
+    @Option(names = "--tls-require-client-cert",
+            description = "Mutual TLS: accept only clients and peers presenting a certificate --tls-ca signed.")
+    boolean tlsRequireClientCert;
+
     @Option(names = "--fault-admin", description = "Serve the FaultAdmin service (partitions, clock faults) for "
             + "the verification harness. Never on a production replica.")
     boolean faultAdmin;
@@ -151,6 +169,7 @@ public final class ReplicaMain implements Callable<Integer> {
     public Integer call() throws Exception {
         ReplicaServer.Options options;
         TrueTime trueTime;
+        TlsConfig tls;
         try {
             Map<Integer, InetSocketAddress> members;
             Map<Long, List<Integer>> groups;
@@ -242,6 +261,7 @@ public final class ReplicaMain implements Callable<Integer> {
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
                     ReplicaLimits.DEFAULTS.withLoopThreads(loopThreads), groups, kind, clientAddress, storeKind);
             trueTime = trueTime(trueTimeSpec);
+            tls = tls();
         } catch (IllegalArgumentException e) {
             System.err.println("replica: " + e.getMessage());
             return 2;
@@ -283,8 +303,11 @@ public final class ReplicaMain implements Callable<Integer> {
         }
         ReplicaServer server = new ReplicaServer(options, trueTime, machine);
         try {
+            if (tls != null) {
+                server.withTls(tls);
+            }
             server.start();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | TlsConfig.TlsConfigException e) {
             System.err.println("replica " + id + ": cannot start: " + e.getMessage());
             server.close();
             return 1;
@@ -303,6 +326,26 @@ public final class ReplicaMain implements Callable<Integer> {
         removeShutdownHook(hook);
         System.err.println("replica " + id + ": stopped; log in " + dataDir + " closed");
         return 0;
+    }
+
+    /** The TLS files, read and checked; null without {@code --tls-cert}. A configuration error: exit 2. */
+    private TlsConfig tls() {
+        if (tlsCert == null && tlsKey == null && tlsCa == null) {
+            if (tlsRequireClientCert) {
+                throw new IllegalArgumentException("--tls-require-client-cert needs TLS: give --tls-cert, --tls-key and --tls-ca");
+            }
+            return null;
+        }
+        if (tlsCert == null || tlsKey == null || tlsCa == null) {
+            throw new IllegalArgumentException("--tls-cert, --tls-key and --tls-ca go together; missing:"
+                    + (tlsCert == null ? " --tls-cert" : "") + (tlsKey == null ? " --tls-key" : "")
+                    + (tlsCa == null ? " --tls-ca" : ""));
+        }
+        try {
+            return TlsConfig.load(tlsCert, tlsKey, tlsCa, tlsRequireClientCert);
+        } catch (TlsConfig.TlsConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /** Runs {@code stop} on SIGTERM and on SIGINT (unless the parent started us with SIGINT ignored). */

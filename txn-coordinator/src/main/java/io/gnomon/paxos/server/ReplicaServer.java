@@ -303,6 +303,9 @@ public final class ReplicaServer implements AutoCloseable {
         TxnHandler forGroup(long groupId, TxnSender sender);
     }
 
+    /** From {@link #withTls}; null: plaintext ports and peer channels. */
+    private io.grpc.ServerCredentials serverCredentials;
+    private io.grpc.ChannelCredentials peerCredentials;
     /** Until {@link #withTxnHandlers}: no group has a handler. */
     private TxnHandlers txnHandlers = (group, sender) -> null;
     /** Each hosted group's handler, if it has one; filled by {@link #start} and unchanged after (loop threads read it). */
@@ -467,12 +470,25 @@ public final class ReplicaServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Serves every port over TLS ({@code tls}: mutual TLS if it requires client certificates) and dials peers with
+     * its certificate; the members' addresses must match their certificates. Call it before {@link #start}.
+     */
+    public ReplicaServer withTls(TlsConfig tls) throws TlsConfig.TlsConfigException {
+        if (transport != null) {
+            throw new IllegalStateException("withTls: replica " + options.id() + " has already started");
+        }
+        this.serverCredentials = tls.serverCredentials();
+        this.peerCredentials = tls.channelCredentials();
+        return this;
+    }
+
     /** Recovers from the log, binds the port, starts the loop; returns once clients and peers can connect. */
     public ReplicaServer start() throws IOException {
         int me = options.id();
         Map<Integer, String> targets = new HashMap<>();
         options.members().forEach((id, a) -> targets.put(id, a.getHostString() + ":" + a.getPort()));
-        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, options.limits());
+        transport = new GrpcTransport(me, targets, codec, this::offerPeerMessage, options.limits(), peerCredentials);
         ProcessTransport outbound = transport;
         if (options.faultAdmin()) {
             // The harness may hold back as much as every peer's queue holds.
@@ -655,7 +671,8 @@ public final class ReplicaServer implements AutoCloseable {
     private NettyServerBuilder serverOn(InetSocketAddress address) {
         // Handlers only decode and hand over to the loop (never block), so they run on the transport threads:
         // no executor hop per call.
-        return NettyServerBuilder.forAddress(address).directExecutor()
+        return (serverCredentials == null ? NettyServerBuilder.forAddress(address)
+                : NettyServerBuilder.forAddress(address, serverCredentials)).directExecutor()
                 .maxInboundMessageSize(options.limits().maxMessageBytes())
                 .addService(health.service())
                 .addService(ProtoReflectionServiceV1.newInstance());

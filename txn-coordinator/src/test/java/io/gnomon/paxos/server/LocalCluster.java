@@ -30,6 +30,7 @@ final class LocalCluster implements AutoCloseable {
     private final Map<String, ReplicaClient> clients = new TreeMap<>();
     private boolean faultAdmin;
     private ReplicaLimits replicaLimits = ReplicaLimits.DEFAULTS;
+    private TlsConfig tls;
     /** Group id to members; null: the servers' default, group 1 of every member. */
     private Map<Long, List<Integer>> groups;
     private ReplicaServer.LogKind log = ReplicaServer.LogKind.PROCESS;
@@ -85,6 +86,12 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
+    /** Replicas started from now on serve and dial over {@code tls} ({@link ReplicaServer#withTls}). */
+    LocalCluster withTls(TlsConfig tls) {
+        this.tls = tls;
+        return this;
+    }
+
     /** Replicas started from now on host these groups (each server the ones it is a member of). */
     LocalCluster withGroups(Map<Long, List<Integer>> groups) {
         this.groups = Map.copyOf(groups);
@@ -115,6 +122,13 @@ final class LocalCluster implements AutoCloseable {
                 });
         if (txnHandlers != null) {
             s.withTxnHandlers(txnHandlers.apply(id));
+        }
+        if (tls != null) {
+            try {
+                s.withTls(tls);
+            } catch (TlsConfig.TlsConfigException e) {
+                throw new IOException(e.getMessage(), e);
+            }
         }
         s.start();
         servers.put(id, s);

@@ -71,6 +71,18 @@ class ReplicaMainTest {
         Run loops = LaunchScripts.run(dir, "replica", with(group, "--loop-threads", "-1"));
         assertThat(loops.exitCode()).isEqualTo(2);
         assertThat(loops.stderr()).isEqualTo("replica: --loop-threads -1: must be >= 0 (0: one per two processors)\n");
+        Run halfTls = LaunchScripts.run(dir, "replica", with(group, "--tls-cert", dir.resolve("c.pem").toString()));
+        assertThat(halfTls.exitCode()).isEqualTo(2);
+        assertThat(halfTls.stderr()).isEqualTo("replica: --tls-cert, --tls-key and --tls-ca go together; missing: "
+                + "--tls-key --tls-ca\n");
+        Run noCert = LaunchScripts.run(dir, "replica", with(group, "--tls-cert", dir.resolve("c.pem").toString(),
+                "--tls-key", dir.resolve("c.key").toString(), "--tls-ca", dir.resolve("ca.pem").toString()));
+        assertThat(noCert.exitCode()).isEqualTo(2);
+        assertThat(noCert.stderr()).isEqualTo("replica: certificate chain " + dir.resolve("c.pem") + ": no such file\n");
+        Run mutualOnly = LaunchScripts.run(dir, "replica", with(group, "--tls-require-client-cert"));
+        assertThat(mutualOnly.exitCode()).isEqualTo(2);
+        assertThat(mutualOnly.stderr()).isEqualTo("replica: --tls-require-client-cert needs TLS: give --tls-cert, "
+                + "--tls-key and --tls-ca\n");
     }
 
     @Test

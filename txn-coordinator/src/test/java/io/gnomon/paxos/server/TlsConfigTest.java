@@ -22,6 +22,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * TLS from PEM files: {@link TlsConfig#load} refuses unusable files by name and reason, and a server with its
@@ -106,6 +107,23 @@ class TlsConfigTest {
         AppendReply distrusted = appendThrough(target, config("rogue", "rogue-ca", false).channelCredentials());
         assertThat(distrusted.getOutcome()).isEqualTo(Outcome.UNKNOWN);
         assertThat(distrusted.getDetail()).contains("UNAVAILABLE");
+    }
+
+    @Test
+    void aClusterOverMutualTlsElectsReplicatesAndServesOnlyClientsWithACertificate() throws Exception {
+        try (LocalCluster cluster = new LocalCluster(tmp.resolve("cluster"), 3).withTls(config("server", "ca", true))) {
+            cluster.startAll(); // the replicas dial each other over TLS with the same certificate
+            try (ReplicaClient.Connections tls = ReplicaClient.connect(cluster.targets(), ReplicaClient.AppendCalls.STREAM,
+                    config("client", "ca", false).channelCredentials())) {
+                ReplicaClient client = tls.group(ReplicaServer.GROUP, cluster.targets().keySet());
+                await().atMost(T).pollInterval(Duration.ofMillis(20))
+                        .until(() -> client.leaseHolder(Duration.ofSeconds(1)).isPresent());
+                ListAppends.appendOnce(client, "k", 1, T);
+                assertThat(ListAppends.read(client, "k", T)).containsExactly(1L);
+            }
+            ReplicaClient plain = cluster.client(ReplicaServer.GROUP, ReplicaClient.AppendCalls.UNARY);
+            assertThat(plain.statuses(Duration.ofSeconds(2))).as("plaintext clients get no answer").isEmpty();
+        }
     }
 
     @Test
