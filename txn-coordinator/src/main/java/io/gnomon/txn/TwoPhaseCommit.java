@@ -61,6 +61,9 @@ public final class TwoPhaseCommit {
     /** Every outcome decided in this group's log (first one wins), by role. */
     private final Map<TxnId, Decided> outcomes = new LinkedHashMap<>();
 
+    /** Whether any input reached this core: {@link #restore} is for a fresh one only. */
+    private boolean fed;
+
     // ---- leader only
     private boolean leader;
     /** Commit requests in progress, as coordinator, participant or one-group committer. */
@@ -133,6 +136,7 @@ public final class TwoPhaseCommit {
 
     /** A client's commit request for this group (leader only: a follower refuses it, retryably). */
     public List<TxnEffect> commitRequest(CommitRequest req, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         TxnId txn = req.txn();
         boolean coordinator = req.coordinatorGroup() == groupId;
@@ -188,6 +192,7 @@ public final class TwoPhaseCommit {
      * timeout: with no request for {@code TxnLimits.idleTxnTimeoutNanos} its locks go (its client vanished).
      */
     public List<TxnEffect> activity(TxnId txn, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader || inFlight.containsKey(txn) || outcomes.containsKey(txn) || prepared.containsKey(txn)) {
             return out;
@@ -206,6 +211,7 @@ public final class TwoPhaseCommit {
 
     /** The lock table granted every lock of an {@link AcquireLocks}. */
     public List<TxnEffect> locksHeld(TxnId txn, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         InFlight f = leaderInFlight(txn, Phase.AWAITING_LOCKS);
         if (f == null) {
@@ -234,11 +240,13 @@ public final class TwoPhaseCommit {
 
     /** The lock table wounded the transaction (an older one wants its locks). Ignored once it is prepared. */
     public List<TxnEffect> wounded(TxnId txn, TxnNow now) {
+        fed = true;
         return abortBeforePrepared(txn, "wounded by an older transaction in group " + groupId, now);
     }
 
     /** The lock table refused a lock of the transaction (a limit, or it was already finished). */
     public List<TxnEffect> locksRefused(TxnId txn, String reason, TxnNow now) {
+        fed = true;
         return abortBeforePrepared(txn, "group " + groupId + " refused its locks: " + reason, now);
     }
 
@@ -266,6 +274,7 @@ public final class TwoPhaseCommit {
 
     /** The host waited until {@code TT.after(commitTs)} for a {@link CommitWaitUntil}. */
     public List<TxnEffect> commitWaitDone(TxnId txn, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         InFlight f = leaderInFlight(txn, Phase.COMMITTING);
         if (f == null) {
@@ -284,6 +293,7 @@ public final class TwoPhaseCommit {
 
     /** A record of this group was decided: every replica, in log order. */
     public List<TxnEffect> recordDecided(TxnRecord record, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         TxnId txn = record.txn();
         if (outcomes.containsKey(txn)) {
@@ -293,16 +303,16 @@ public final class TwoPhaseCommit {
             prepareDecided(p, now, out);
         } else if (record instanceof CommitRecord c) {
             oracle.observe(c.commitTimestampEpochNanos());
-            outcomes.put(txn, new Decided(true, c.commitTimestampEpochNanos(), c.participantGroups(), "", false));
+            outcomes.put(txn, decidedOf(c));
             out.add(new Apply(txn, c.writes(), c.commitTimestampEpochNanos()));
             commitDecided(txn, c.commitTimestampEpochNanos(), c.participantGroups(), out);
         } else if (record instanceof Commit c) {
             oracle.observe(c.commitTimestampEpochNanos());
-            outcomes.put(txn, new Decided(true, c.commitTimestampEpochNanos(), List.of(), "", false));
+            outcomes.put(txn, decidedOf(c));
             out.add(new Apply(txn, c.writes(), c.commitTimestampEpochNanos()));
             commitDecided(txn, c.commitTimestampEpochNanos(), List.of(), out);
         } else if (record instanceof AbortRecord a) {
-            outcomes.put(txn, new Decided(false, -1, a.participantGroups(), a.reason(), a.retryable()));
+            outcomes.put(txn, decidedOf(a));
             abortDecided(a, out);
         } else if (record instanceof Outcome o) {
             outcomeDecided(o, out);
@@ -395,7 +405,7 @@ public final class TwoPhaseCommit {
     private void outcomeDecided(Outcome o, List<TxnEffect> out) {
         TxnId txn = o.txn();
         PreparedTxn p = prepared.remove(txn);
-        outcomes.put(txn, new Decided(o.committed(), o.commitTimestampEpochNanos(), List.of(), "", false));
+        outcomes.put(txn, decidedOf(o));
         if (o.committed()) {
             if (p == null) {
                 throw new IllegalStateException("group " + groupId + ": " + txn + " committed at "
@@ -417,6 +427,7 @@ public final class TwoPhaseCommit {
 
     /** A message from another group's leader. A follower ignores them. */
     public List<TxnEffect> message(TxnMessage m, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
             return out;
@@ -503,10 +514,69 @@ public final class TwoPhaseCommit {
         }
     }
 
+    // ------------------------------------------------------------------ recovery
+
+    /**
+     * Loads the record-derived state of a fresh core from its group's machine ({@code TxnMachine}'s recovery
+     * accessors), after a restart on a compacted log or a snapshot install, before any record is replayed:
+     * {@code prepared} (each unresolved Prepare) and {@code outcomes} (Commit, CommitRecord, AbortRecord or Outcome
+     * records, writes not needed) fill the core exactly as {@link #recordDecided} of those records would, and the
+     * oracle observes {@code maxTimestamp} (the highest timestamp applied, -1 for none). Emits nothing: the
+     * machine has applied the records, and the leader's work for them is what {@link #becameLeader} does for
+     * replayed records (re-taking prepared transactions' locks, re-sending outcomes).
+     *
+     * @throws IllegalStateException    if the core was fed any input before (records would mix with replayed ones)
+     * @throws IllegalArgumentException if an outcome is a Prepare, or a transaction is listed twice
+     */
+    public void restore(List<Prepare> preparedTxns, List<TxnRecord> outcomeRecords, long maxTimestamp) {
+        if (fed) {
+            throw new IllegalStateException("group " + groupId + ": restore is for a fresh core, and this one has"
+                    + " been fed inputs already (" + prepared.size() + " prepared, " + outcomes.size()
+                    + " outcomes, leader " + leader + "); make a new TwoPhaseCommit to restore into");
+        }
+        fed = true;
+        for (Prepare p : preparedTxns) {
+            if (prepared.containsKey(p.txn())) {
+                throw new IllegalArgumentException("group " + groupId + ": " + p.txn() + " is listed twice among"
+                        + " the prepared transactions to restore");
+            }
+            prepared.put(p.txn(), new PreparedTxn(p.prepareTimestampEpochNanos(), p.coordinatorGroup(), p.writes()));
+            oracle.observe(p.prepareTimestampEpochNanos());
+        }
+        for (TxnRecord r : outcomeRecords) {
+            if (outcomes.containsKey(r.txn())) {
+                throw new IllegalArgumentException("group " + groupId + ": " + r.txn() + " has two outcomes to"
+                        + " restore, " + outcomes.get(r.txn()) + " and " + r);
+            }
+            outcomes.put(r.txn(), decidedOf(r));
+            if (r instanceof Outcome) {
+                prepared.remove(r.txn()); // as outcomeDecided; the machine lists none such, a caller might
+            }
+        }
+        if (maxTimestamp >= 0) {
+            oracle.observe(maxTimestamp);
+        }
+    }
+
+    /** The outcome an outcome record decides, as {@link #recordDecided} keeps it. */
+    private static Decided decidedOf(TxnRecord r) {
+        if (r instanceof CommitRecord c) {
+            return new Decided(true, c.commitTimestampEpochNanos(), c.participantGroups(), "", false);
+        } else if (r instanceof Commit c) {
+            return new Decided(true, c.commitTimestampEpochNanos(), List.of(), "", false);
+        } else if (r instanceof AbortRecord a) {
+            return new Decided(false, -1, a.participantGroups(), a.reason(), a.retryable());
+        } else if (r instanceof Outcome o) {
+            return new Decided(o.committed(), o.commitTimestampEpochNanos(), List.of(), "", false);
+        }
+        throw new IllegalArgumentException("not an outcome record: " + r);
+    }
+
     // ------------------------------------------------------------------ time and leadership
 
     /** Timeouts: prepare timeout (coordinator), inquire interval (prepared participant), idle transactions. */
     public List<TxnEffect> tick(TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
             return out;
@@ -551,6 +621,7 @@ public final class TwoPhaseCommit {
      * again to their participants (a commit once commit-wait is over).
      */
     public List<TxnEffect> becameLeader(TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (leader) {
             return out;
@@ -604,6 +675,7 @@ public final class TwoPhaseCommit {
      * those whose outcome record was proposed are told the outcome is unknown.
      */
     public List<TxnEffect> lostLeadership() {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
             return out;
