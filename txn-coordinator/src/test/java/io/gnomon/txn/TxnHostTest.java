@@ -1,0 +1,479 @@
+package io.gnomon.txn;
+
+import io.gnomon.paxos.DurableState;
+import io.gnomon.paxos.Message;
+import io.gnomon.paxos.PaxosConfig;
+import io.gnomon.paxos.PaxosLimits;
+import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.paxos.PersistWrite;
+import io.gnomon.paxos.cluster.Key;
+import io.gnomon.paxos.runtime.GroupHost;
+import io.gnomon.paxos.runtime.GroupLog;
+import io.gnomon.paxos.server.StoredMachines;
+import io.gnomon.truetime.ClockStatus;
+import io.gnomon.truetime.testing.FakeTrueTime;
+import io.gnomon.txn.CommitOutcome.Aborted;
+import io.gnomon.txn.CommitOutcome.Committed;
+import io.gnomon.txn.LockTable.Lock;
+import io.gnomon.txn.TxnHost.ReadResult;
+import io.gnomon.txn.TxnQueryCodec.Get;
+import io.gnomon.txn.TxnQueryCodec.Value;
+import io.gnomon.txn.TxnRecord.CommitRecord;
+import io.gnomon.txn.TxnRecord.Outcome;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The transaction host over real group hosts: per group three replicas over in-memory logs, each with a {@link
+ * TxnMachine} in its own RocksDB store, one fake TrueTime the test moves, a queue for each group's Paxos network and
+ * a test router for messages between groups' leaders. Driven turn by turn as a server's loop would drive it.
+ */
+class TxnHostTest {
+    static final List<Integer> MEMBERS = List.of(1, 2, 3);
+    static final long EPS = Duration.ofMillis(2).toNanos();
+    static final TxnLimits LIMITS = new TxnLimits(100, 100, 100, 100, Duration.ofMillis(10).toNanos(),
+            Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(1).toNanos(), Duration.ofMillis(50).toNanos());
+    static final TxnHost.Options OPTIONS = new TxnHost.Options(100, 64, Duration.ofMillis(10).toNanos(), 100);
+
+    @TempDir
+    Path tmp;
+    Cluster c;
+
+    @AfterEach
+    void close() {
+        if (c != null) {
+            c.close();
+        }
+    }
+
+    /** A log in memory: what was written, and how much of it a sync covered. */
+    static final class MemoryLog implements GroupLog {
+        final List<PersistWrite> written = new ArrayList<>();
+        int synced;
+
+        @Override
+        public void write(List<PersistWrite> writes) {
+            written.addAll(writes);
+        }
+
+        @Override
+        public void sync() {
+            synced = written.size();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    record Packet(long group, Message message) {
+    }
+
+    record Routed(long toGroup, TxnMessage message) {
+    }
+
+    final class Replica {
+        final long group;
+        final int id;
+        final PaxosConfig config;
+        MemoryLog log;
+        StoredMachines store;
+        TxnHost.Machine machine;
+        TxnHost<String> txn;
+
+        Replica(long group, int id) {
+            this.group = group;
+            this.id = id;
+            this.config = new PaxosConfig(id, MEMBERS, Duration.ofMillis(500).toNanos(), Duration.ofMillis(100).toNanos(),
+                    Duration.ofMillis(100).toNanos(), Duration.ofSeconds(2).toNanos(), PaxosLimits.DEFAULTS,
+                    7 + id + 10 * group);
+        }
+
+        void start(PaxosReplica core, MemoryLog log) throws Exception {
+            this.log = log;
+            store = StoredMachines.open(tmp.resolve("g" + group + "r" + id));
+            machine = new TxnHost.Machine(TxnMachine.open(store, group));
+            Replica self = this;
+            GroupHost<Object> gh = GroupHost.of(core, config, log, (to, m) -> c.paxos.add(new Packet(group, m)),
+                    c.trueTime, () -> c.monotonicNanos, machine, 1000 + id + 100L * c.starts++,
+                    new GroupHost.Options(Duration.ofMillis(2).toNanos(), 0, true),
+                    (client, o) -> self.txn.proposalOutcome((TxnHost.Proposal) client, o));
+            txn = TxnHost.start(group, gh, machine, LIMITS, OPTIONS, c.trueTime, () -> c.monotonicNanos,
+                    new TxnHost.Outputs<>() {
+                        @Override
+                        public void send(long toGroup, TxnMessage message) {
+                            c.routed.add(new Routed(toGroup, message));
+                        }
+
+                        @Override
+                        public void reply(String client, CommitOutcome outcome) {
+                            c.heard.add(client + ": " + outcome);
+                        }
+
+                        @Override
+                        public void readDone(String client, ReadResult result) {
+                            c.reads.put(client, result);
+                        }
+                    });
+        }
+
+        String name() {
+            return group + "/" + id;
+        }
+
+        /** The value of {@code key} at {@code t} in this replica's machine (null: none). */
+        String get(String key, long t) {
+            Value v = (Value) TxnQueryCodec.decodeAnswer(machine.query(TxnQueryCodec.encode(new Get(b(key), t))));
+            return v.valueOrNull() == null ? null : new String(v.valueOrNull(), UTF_8);
+        }
+    }
+
+    final class Cluster implements AutoCloseable {
+        final FakeTrueTime trueTime = new FakeTrueTime(Instant.parse("2026-01-01T00:00:00Z"), Duration.ofNanos(EPS));
+        long monotonicNanos = 1_000_000_000L;
+        int starts;
+        final Map<Long, Map<Integer, Replica>> groups = new TreeMap<>();
+        final ArrayDeque<Packet> paxos = new ArrayDeque<>();
+        final ArrayDeque<Routed> routed = new ArrayDeque<>();
+        /** Replicas cut off from the network ("group/id"). */
+        final Set<String> isolated = new HashSet<>();
+        /** Groups the router delivers nothing to. */
+        final Set<Long> blocked = new HashSet<>();
+        final List<String> heard = new ArrayList<>();
+        final Map<String, ReadResult> reads = new LinkedHashMap<>();
+
+        Cluster(long... groupIds) throws Exception {
+            c = this;
+            for (long g : groupIds) {
+                Map<Integer, Replica> rs = new TreeMap<>();
+                groups.put(g, rs);
+                for (int id : MEMBERS) {
+                    Replica r = new Replica(g, id);
+                    rs.put(id, r);
+                    r.start(new PaxosReplica(r.config, monotonicNanos, trueTime.now()), new MemoryLog());
+                }
+            }
+        }
+
+        Replica replica(long g, int id) {
+            return groups.get(g).get(id);
+        }
+
+        List<Replica> all() {
+            List<Replica> out = new ArrayList<>();
+            groups.values().forEach(m -> out.addAll(m.values()));
+            return out;
+        }
+
+        void turn(Replica r, Consumer<TxnHost<String>> inputs) {
+            r.txn.beginTurn();
+            inputs.accept(r.txn);
+            r.txn.endTurn();
+        }
+
+        /** The replica of {@code g} the router sends to: the transaction leader not cut off, or null. */
+        Replica leaderOf(long g) {
+            Map<Integer, Replica> rs = groups.get(g);
+            if (rs == null) {
+                return null;
+            }
+            return rs.values().stream().filter(r -> r.txn.isLeader() && !isolated.contains(r.name()))
+                    .findFirst().orElse(null);
+        }
+
+        /** Delivers every message and runs every host that needs a turn, until nothing is left to do now. */
+        void drain() {
+            for (int n = 0; ; n++) {
+                assertThat(n).as("the cluster quiesces").isLessThan(100_000);
+                Packet p = paxos.poll();
+                if (p != null) {
+                    Replica from = replica(p.group(), p.message().from());
+                    Replica to = replica(p.group(), p.message().to());
+                    if (!isolated.contains(from.name()) && !isolated.contains(to.name())) {
+                        turn(to, h -> h.group().onMessage(p.message()));
+                    }
+                    continue;
+                }
+                Routed m = routed.poll();
+                if (m != null) {
+                    Replica to = blocked.contains(m.toGroup()) ? null : leaderOf(m.toGroup());
+                    if (to != null) {
+                        turn(to, h -> h.message(m.message()));
+                    }
+                    continue;
+                }
+                Replica due = all().stream().filter(r -> r.txn.nextTickNanos() - monotonicNanos <= 0)
+                        .findFirst().orElse(null);
+                if (due == null) {
+                    return;
+                }
+                turn(due, h -> {
+                });
+            }
+        }
+
+        void step(long millis) {
+            monotonicNanos += Duration.ofMillis(millis).toNanos();
+            trueTime.advance(Duration.ofMillis(millis));
+            for (Replica r : all()) {
+                turn(r, h -> h.group().onTick());
+            }
+            drain();
+        }
+
+        /** Steps until {@code g} has a transaction leader the router reaches; returns it. */
+        Replica awaitLeader(long g) {
+            for (int i = 0; i < 1000; i++) {
+                Replica l = leaderOf(g);
+                if (l != null && l.txn.group().leaseReadReady()) {
+                    return l;
+                }
+                step(10);
+            }
+            throw new AssertionError("no leader of group " + g + " after 10 s");
+        }
+
+        /** Steps a millisecond at a time until {@code done} holds (at most 10 s). */
+        void stepUntil(String what, java.util.function.BooleanSupplier done) {
+            for (int i = 0; i < 10_000 && !done.getAsBoolean(); i++) {
+                step(1);
+            }
+            assertThat(done.getAsBoolean()).as(what).isTrue();
+        }
+
+        @Override
+        public void close() {
+            for (Replica r : all()) {
+                try {
+                    r.txn.group().close();
+                } finally {
+                    r.store.close();
+                }
+            }
+        }
+    }
+
+    static byte[] b(String s) {
+        return s.getBytes(UTF_8);
+    }
+
+    static Write put(String key, String value) {
+        return Write.put(b(key), b(value));
+    }
+
+    TxnId txn(long client) {
+        return new TxnId(c.trueTime.now().earliestEpochNanos(), client, 0);
+    }
+
+    // ------------------------------------------------------------------ tests
+
+    @Test
+    void aOneGroupCommitHoldsItsLocksAndAnswersOnlyOnceItsTimestampHasPassed() throws Exception {
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        TxnId t = txn(1);
+        long latestAtRequest = c.trueTime.now().latestEpochNanos();
+        c.turn(l, h -> h.commit(new CommitRequest(t, 1, List.of(), List.of(put("k", "v"))), "client"));
+        assertThat(l.txn.lockTable().held(t)).containsExactly(Lock.exclusive(Key.ofUtf8("k")));
+        c.drain();
+        long s = ((Committed) l.txn.core().outcome(t)).commitTimestampEpochNanos();
+        assertThat(s).as("s >= TT.now().latest when the request arrived").isGreaterThanOrEqualTo(latestAtRequest);
+        for (Replica r : c.groups.get(1L).values()) {
+            assertThat(r.get("k", s)).as("%s applied it at s", r.name()).isEqualTo("v");
+            assertThat(r.get("k", s - 1)).as("%s: nothing below s", r.name()).isNull();
+        }
+        assertThat(c.trueTime.after(s)).as("decided before commit-wait is over").isFalse();
+        while (!c.trueTime.after(s)) {
+            assertThat(c.heard).as("no answer before TT.after(s)").isEmpty();
+            assertThat(l.txn.lockTable().held(t)).as("locks held through commit-wait").isNotEmpty();
+            c.step(1);
+        }
+        assertThat(c.heard).containsExactly("client: " + new Committed(s));
+        assertThat(l.txn.lockTable().held(t)).isEmpty();
+    }
+
+    @Test
+    void twoGroupsCommitAtOneTimestampThroughTwoPhaseCommit() throws Exception {
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        TxnId t = txn(1);
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        c.turn(l2, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("b", "2"))), "participant"));
+        c.drain();
+        assertThat(l2.machine.txnMachine().prepared(t)).as("the participant prepared").isPresent();
+        long p = l2.machine.txnMachine().prepared(t).orElseThrow().prepareTimestampEpochNanos();
+        c.stepUntil("the client heard", () -> !c.heard.isEmpty());
+        long s = ((Committed) l1.txn.core().outcome(t)).commitTimestampEpochNanos();
+        assertThat(c.heard).containsExactly("client: " + new Committed(s));
+        assertThat(s).as("the commit timestamp is at least the prepare timestamp").isGreaterThanOrEqualTo(p);
+        c.stepUntil("the participant applied the outcome everywhere", () -> c.groups.get(2L).values().stream()
+                .allMatch(r -> r.machine.txnMachine().outcome(t).isPresent()));
+        for (Replica r : c.all()) {
+            String key = r.group == 1 ? "a" : "b";
+            assertThat(r.get(key, s)).as("%s at s", r.name()).isEqualTo(r.group == 1 ? "1" : "2");
+            assertThat(r.get(key, s - 1)).as("%s below s", r.name()).isNull();
+        }
+        assertThat(l1.machine.txnMachine().outcome(t)).hasValue(new CommitRecord(t, s, List.of(2L), List.of()));
+        assertThat(l2.machine.txnMachine().outcome(t)).hasValue(Outcome.committedAt(t, s));
+        assertThat(l2.txn.core().inDoubt()).isEmpty();
+        assertThat(l2.txn.lockTable().txns()).isEmpty();
+        assertThat(l1.txn.lockTable().txns()).isEmpty();
+    }
+
+    @Test
+    void anOlderTransactionWoundsAYoungerOneWhoseClientHearsARetryableAbort() throws Exception {
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        TxnId older = new TxnId(100, 1, 0);
+        TxnId younger = new TxnId(200, 2, 0);
+        // the younger one coordinates a two-group commit whose participant (group 2) never answers: it holds "k"
+        c.turn(l, h -> h.commit(new CommitRequest(younger, 1, List.of(2L), List.of(put("k", "young"))), "young"));
+        c.drain();
+        assertThat(l.txn.lockTable().held(younger)).containsExactly(Lock.exclusive(Key.ofUtf8("k")));
+        c.turn(l, h -> h.commit(new CommitRequest(older, 1, List.of(), List.of(put("k", "old"))), "old"));
+        c.drain();
+        assertThat(c.heard).hasSize(1);
+        assertThat(c.heard.get(0)).startsWith("young: " + Aborted.class.getSimpleName())
+                .contains("wounded by an older transaction in group 1").contains("retryable=true");
+        c.stepUntil("the older one committed", () -> c.heard.size() == 2);
+        long s = ((Committed) l.txn.core().outcome(older)).commitTimestampEpochNanos();
+        assertThat(c.heard.get(1)).isEqualTo("old: " + new Committed(s));
+        assertThat(l.get("k", Long.MAX_VALUE)).isEqualTo("old");
+    }
+
+    @Test
+    void aLockingReadTakesASharedLockAndReadsTheNewestVersion() throws Exception {
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        TxnId w = txn(1);
+        c.turn(l, h -> h.commit(new CommitRequest(w, 1, List.of(), List.of(put("k", "v1"))), "w"));
+        c.stepUntil("committed", () -> !c.heard.isEmpty());
+        TxnId reader = new TxnId(100, 2, 0);
+        c.turn(l, h -> h.lockingRead(reader, new Get(b("k"), 0), "read"));
+        assertThat(((Value) c.reads.get("read").answer()).valueOrNull()).as("the newest version, not the one at t=0")
+                .isEqualTo(b("v1"));
+        assertThat(l.txn.lockTable().held(reader)).containsExactly(Lock.shared(Key.ofUtf8("k")));
+        // a younger writer waits for the reader's commit
+        TxnId writer = new TxnId(200, 3, 0);
+        c.turn(l, h -> h.commit(new CommitRequest(writer, 1, List.of(), List.of(put("k", "v2"))), "writer"));
+        c.step(50);
+        assertThat(c.heard).hasSize(1);
+        assertThat(l.txn.lockTable().waiting(writer)).containsExactly(Lock.exclusive(Key.ofUtf8("k")));
+        c.turn(l, h -> h.commit(new CommitRequest(reader, 1, List.of(), List.of(put("r", "x"))), "reader"));
+        c.stepUntil("both committed", () -> c.heard.size() == 3);
+        assertThat(c.heard.get(1)).startsWith("reader: Committed");
+        assertThat(c.heard.get(2)).startsWith("writer: Committed");
+        // an older writer wounds a younger reader: its read locks go, and its commit is refused later
+        TxnId youngReader = new TxnId(Long.MAX_VALUE / 2, 4, 0);
+        c.turn(l, h -> h.lockingRead(youngReader, new Get(b("k"), 0), "read2"));
+        c.turn(l, h -> h.commit(new CommitRequest(new TxnId(300, 5, 0), 1, List.of(), List.of(put("k", "v3"))), "w3"));
+        c.stepUntil("the older writer committed", () -> c.heard.size() == 4);
+        c.turn(l, h -> h.commit(new CommitRequest(youngReader, 1, List.of(), List.of(put("z", "z"))), "late"));
+        assertThat(c.heard.get(4)).startsWith("late: Aborted").contains("aborted " + youngReader + " before its commit")
+                .contains("wounded");
+    }
+
+    @Test
+    void aReadWaitsUntilSafeTimePassesItsTimestampAndFailsClearlyPastItsDeadline() throws Exception {
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        Replica f = c.groups.get(1L).values().stream().filter(r -> r != l).findFirst().orElseThrow();
+        c.turn(l, h -> h.commit(new CommitRequest(txn(1), 1, List.of(), List.of(put("k", "v1"))), "w1"));
+        c.stepUntil("committed", () -> c.heard.size() == 1);
+        long t = f.txn.safeTime().safeTime() + 1;
+        long deadline = c.monotonicNanos + Duration.ofSeconds(5).toNanos();
+        c.turn(f, h -> h.read(new Get(b("k"), t), "read", deadline));
+        c.step(20);
+        assertThat(c.reads).as("a follower's safe time moves only with writes: the read waits").isEmpty();
+        assertThat(f.txn.waitingReads()).isEqualTo(1);
+        c.turn(l, h -> h.commit(new CommitRequest(txn(2), 1, List.of(), List.of(put("k", "v2"))), "w2"));
+        c.stepUntil("the read is answered", () -> c.reads.containsKey("read"));
+        assertThat(f.txn.safeTime().safeTime()).isGreaterThanOrEqualTo(t);
+        assertThat(((Value) c.reads.get("read").answer()).valueOrNull()).as("the value at t, below the new write")
+                .isEqualTo(b("v1"));
+
+        long far = c.trueTime.now().latestEpochNanos() + Duration.ofHours(1).toNanos();
+        long since = c.monotonicNanos;
+        c.turn(f, h -> h.read(new Get(b("k"), far), "late", since + Duration.ofMillis(30).toNanos()));
+        c.stepUntil("the read fails", () -> c.reads.containsKey("late"));
+        assertThat(c.reads.get("late").served()).isFalse();
+        assertThat(c.reads.get("late").failure()).startsWith("group 1: safe time ")
+                .contains(" below read timestamp " + far + " after waiting ").endsWith(" ms");
+        assertThat(c.monotonicNanos - since).isGreaterThanOrEqualTo(Duration.ofMillis(30).toNanos());
+    }
+
+    @Test
+    void aParticipantsNewLeaderRetakesThePreparedLocksAndLearnsTheOutcome() throws Exception {
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica old = c.awaitLeader(2);
+        TxnId t = txn(1);
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        c.turn(old, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("b", "2"))), "participant"));
+        c.drain();
+        assertThat(l1.machine.txnMachine().outcome(t)).as("the coordinator decided").isPresent();
+        // the Commit to group 2 is lost, and group 2's leader goes away
+        c.blocked.add(2L);
+        c.stepUntil("the client heard", () -> !c.heard.isEmpty());
+        long s = ((Committed) l1.txn.core().outcome(t)).commitTimestampEpochNanos();
+        assertThat(old.txn.core().inDoubt()).containsExactly(t);
+        c.isolated.add(old.name());
+        c.stepUntil("group 2 has a new leader", () -> c.leaderOf(2) != null);
+        Replica fresh = c.leaderOf(2);
+        assertThat(fresh).isNotSameAs(old);
+        assertThat(fresh.txn.core().inDoubt()).as("still in doubt: the coordinator is not reachable yet").contains(t);
+        assertThat(fresh.txn.lockTable().held(t)).as("the prepared locks are taken again")
+                .containsExactly(Lock.exclusive(Key.ofUtf8("b")));
+        assertThat(fresh.txn.lockTable().isPrepared(t)).isTrue();
+        c.blocked.remove(2L);
+        c.stepUntil("the new leader learned the outcome", () -> fresh.machine.txnMachine().outcome(t).isPresent());
+        assertThat(fresh.machine.txnMachine().outcome(t)).hasValue(Outcome.committedAt(t, s));
+        c.stepUntil("its followers applied it", () -> c.groups.get(2L).values().stream()
+                .filter(r -> r != old).allMatch(r -> "2".equals(r.get("b", s))));
+        assertThat(fresh.txn.lockTable().held(t)).isEmpty();
+        assertThat(fresh.get("b", s - 1)).isNull();
+    }
+
+    @Test
+    void aCommitIsRefusedOnAnUnusableClockOrAnEpsilonOverTheCeiling() throws Exception {
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        long logEnd = l.txn.group().replica().logEnd();
+        c.trueTime.setStatus(ClockStatus.UNSYNCHRONIZED);
+        c.turn(l, h -> h.commit(new CommitRequest(new TxnId(1, 1, 0), 1, List.of(), List.of(put("k", "v"))), "a"));
+        c.trueTime.setStatus(ClockStatus.SYNCHRONIZED);
+        c.trueTime.setEpsilonNanos(LIMITS.maxEpsilonNanos() + 1);
+        c.turn(l, h -> h.commit(new CommitRequest(new TxnId(2, 1, 0), 1, List.of(), List.of(put("k", "v"))), "b"));
+        assertThat(c.heard).hasSize(2);
+        assertThat(c.heard.get(0)).startsWith("a: Aborted").contains("TrueTime is UNSYNCHRONIZED (not usable)")
+                .contains("retryable=true");
+        assertThat(c.heard.get(1)).startsWith("b: Aborted").contains("TrueTime is SYNCHRONIZED with ε "
+                + (LIMITS.maxEpsilonNanos() + 1) + " ns, over the ceiling TxnLimits.maxEpsilonNanos "
+                + LIMITS.maxEpsilonNanos() + " ns");
+        assertThat(l.txn.lockTable().txns()).as("no lock taken").isEmpty();
+        assertThat(l.txn.group().replica().logEnd()).as("nothing logged").isEqualTo(logEnd);
+        // with the clock back within the ceiling the same request commits
+        c.trueTime.setEpsilonNanos(EPS);
+        c.turn(l, h -> h.commit(new CommitRequest(new TxnId(2, 1, 1), 1, List.of(), List.of(put("k", "v"))), "c"));
+        c.stepUntil("committed", () -> c.heard.size() == 3);
+        assertThat(c.heard.get(2)).startsWith("c: Committed");
+    }
+}
