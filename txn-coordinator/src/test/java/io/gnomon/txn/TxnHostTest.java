@@ -134,6 +134,24 @@ class TxnHostTest {
                     });
         }
 
+        /**
+         * The process crashes and restarts: the log keeps what was synced, the store what it holds; the core recovers
+         * from the log and the transaction host from the machine.
+         */
+        void crashAndRestart() throws Exception {
+            MemoryLog old = log;
+            txn.group().close(); // closes the log and the machine
+            store.close();
+            MemoryLog kept = new MemoryLog();
+            DurableState disk = new DurableState(MEMBERS);
+            for (PersistWrite w : old.written.subList(0, old.synced)) {
+                disk.apply(w);
+                kept.written.add(w);
+            }
+            kept.synced = kept.written.size();
+            start(PaxosReplica.recover(config, disk.toRecovered(), c.monotonicNanos, c.trueTime.now()), kept);
+        }
+
         String name() {
             return group + "/" + id;
         }
@@ -450,6 +468,36 @@ class TxnHostTest {
                 .filter(r -> r != old).allMatch(r -> "2".equals(r.get("b", s))));
         assertThat(fresh.txn.lockTable().held(t)).isEmpty();
         assertThat(fresh.get("b", s - 1)).isNull();
+    }
+
+    @Test
+    void aRestartedGroupRestoresItsPreparedTransactionFromTheMachineAndFinishesIt() throws Exception {
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        TxnId t = txn(1);
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        c.turn(l2, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("b", "2"))), "participant"));
+        c.drain();
+        c.blocked.add(2L);
+        c.stepUntil("the client heard", () -> !c.heard.isEmpty());
+        long s = ((Committed) l1.txn.core().outcome(t)).commitTimestampEpochNanos();
+        for (Replica r : c.groups.get(2L).values()) {
+            assertThat(r.machine.txnMachine().prepared(t)).as("%s applied the Prepare", r.name()).isPresent();
+            r.crashAndRestart();
+            assertThat(r.txn.core().inDoubt()).as("%s restored the prepared transaction from its machine, before"
+                    + " any slot is replayed", r.name()).containsExactly(t);
+            assertThat(r.txn.safeTime().safeTime()).as("safe time stays below the prepare timestamp")
+                    .isLessThan(r.machine.txnMachine().prepared(t).orElseThrow().prepareTimestampEpochNanos());
+        }
+        c.paxos.clear(); // what the old processes sent is gone with them
+        c.blocked.remove(2L);
+        Replica fresh = c.awaitLeader(2);
+        c.stepUntil("group 2 learned the outcome everywhere", () -> c.groups.get(2L).values().stream()
+                .allMatch(r -> "2".equals(r.get("b", s))));
+        assertThat(fresh.machine.txnMachine().outcome(t)).hasValue(Outcome.committedAt(t, s));
+        assertThat(fresh.txn.core().inDoubt()).isEmpty();
+        assertThat(fresh.txn.lockTable().txns()).isEmpty();
     }
 
     @Test
