@@ -10,6 +10,7 @@ import io.gnomon.paxos.cluster.Key;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.GroupLog;
 import io.gnomon.paxos.server.StoredMachines;
+import io.gnomon.paxos.store.StoreLimits;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.testing.FakeTrueTime;
 import io.gnomon.txn.CommitOutcome.Aborted;
@@ -50,11 +51,15 @@ class TxnHostTest {
     static final long EPS = Duration.ofMillis(2).toNanos();
     static final TxnLimits LIMITS = new TxnLimits(100, 100, 100, 100, Duration.ofMillis(10).toNanos(),
             Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(1).toNanos(), Duration.ofMillis(50).toNanos());
+    /** Small enough that a snapshot chunk (which must hold the largest key and value) fits a Paxos message. */
+    static final StoreLimits STORE_LIMITS = StoreLimits.DEFAULTS.withMaxKeyBytes(64).withMaxValueBytes(1024);
     static final TxnHost.Options OPTIONS = new TxnHost.Options(100, 64, Duration.ofMillis(10).toNanos(), 100);
 
     @TempDir
     Path tmp;
     Cluster c;
+    /** The group hosts' compaction interval (0: never), set before a test makes its cluster. */
+    long compactEveryEntries;
 
     @AfterEach
     void close() {
@@ -108,12 +113,12 @@ class TxnHostTest {
 
         void start(PaxosReplica core, MemoryLog log) throws Exception {
             this.log = log;
-            store = StoredMachines.open(tmp.resolve("g" + group + "r" + id));
+            store = StoredMachines.open(tmp.resolve("g" + group + "r" + id), STORE_LIMITS);
             machine = new TxnHost.Machine(TxnMachine.open(store, group));
             Replica self = this;
             GroupHost<Object> gh = GroupHost.of(core, config, log, (to, m) -> c.paxos.add(new Packet(group, m)),
                     c.trueTime, () -> c.monotonicNanos, machine, 1000 + id + 100L * c.starts++,
-                    new GroupHost.Options(Duration.ofMillis(2).toNanos(), 0, true),
+                    new GroupHost.Options(Duration.ofMillis(2).toNanos(), compactEveryEntries, true),
                     (client, o) -> self.txn.proposalOutcome((TxnHost.Proposal) client, o));
             txn = TxnHost.start(group, gh, machine, LIMITS, OPTIONS, c.trueTime, () -> c.monotonicNanos,
                     new TxnHost.Outputs<>() {
@@ -498,6 +503,41 @@ class TxnHostTest {
         assertThat(fresh.machine.txnMachine().outcome(t)).hasValue(Outcome.committedAt(t, s));
         assertThat(fresh.txn.core().inDoubt()).isEmpty();
         assertThat(fresh.txn.lockTable().txns()).isEmpty();
+    }
+
+    @Test
+    void aFollowerThatInstallsASnapshotRebuildsItsCoresFromIt() throws Exception {
+        compactEveryEntries = 2;
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        Replica f = c.groups.get(2L).values().stream().filter(r -> r != l2).findFirst().orElseThrow();
+        c.isolated.add(f.name());
+        TxnId t = txn(1);
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        c.turn(l2, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("b", "2"))), "participant"));
+        c.drain();
+        c.blocked.add(2L);
+        c.stepUntil("the client heard", () -> !c.heard.isEmpty());
+        long s = ((Committed) l1.txn.core().outcome(t)).commitTimestampEpochNanos();
+        for (int i = 0; i < 4; i++) { // group 2's log moves on and is compacted past what f holds
+            int n = i;
+            c.turn(l2, h -> h.commit(new CommitRequest(txn(10 + n), 2, List.of(), List.of(put("x" + n, "y"))), "w" + n));
+            c.stepUntil("committed", () -> c.heard.size() == 2 + n);
+        }
+        assertThat(l2.txn.group().replica().compactedIndex()).isGreaterThan(f.machine.appliedIndex());
+        assertThat(f.txn.core().inDoubt()).isEmpty();
+        c.isolated.remove(f.name());
+        c.stepUntil("f installed a snapshot", () -> f.machine.appliedIndex() >= l2.machine.appliedIndex());
+        c.step(1);
+        assertThat(f.txn.core().inDoubt()).as("rebuilt from the installed machine").containsExactly(t);
+        assertThat(f.get("x3", Long.MAX_VALUE)).isEqualTo("y");
+        c.blocked.remove(2L);
+        c.stepUntil("f applied the outcome", () -> "2".equals(f.get("b", s)));
+        assertThat(f.txn.core().inDoubt()).isEmpty();
+        assertThat(f.txn.core().outcome(t)).isEqualTo(new Committed(s));
+        assertThat(f.txn.safeTime().safeTime()).as("the resolved prepare no longer holds safe time back")
+                .isGreaterThanOrEqualTo(s);
     }
 
     @Test
