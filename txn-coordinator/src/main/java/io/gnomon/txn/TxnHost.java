@@ -371,15 +371,16 @@ public final class TxnHost<C> {
                 retryable = false;
             }
         }
-        if (refusal != null) {
-            if (coordinator) {
-                outputs.reply(client, new Aborted(refusal, retryable));
-            } else if (req.participantGroups().contains(groupId)) {
-                outputs.send(req.coordinatorGroup(), new TxnMessage.PrepareRefused(txn, groupId, refusal));
-            }
+        // The coordinator answers the client; so does a group that is neither (the core refuses it for good).
+        boolean answers = coordinator || !req.participantGroups().contains(groupId);
+        if (refusal != null && answers) {
+            outputs.reply(client, new Aborted(refusal, retryable));
+            return;
+        } else if (refusal != null) {
+            outputs.send(req.coordinatorGroup(), new TxnMessage.PrepareRefused(txn, groupId, refusal));
             return;
         }
-        if (coordinator) {
+        if (answers) {
             commitClients.put(txn, client);
         }
         perform(core.commitRequest(req, now), now);

@@ -433,6 +433,15 @@ class TxnHostTest {
         assertThat(((Value) c.reads.get("read").answer()).valueOrNull()).as("the value at t, below the new write")
                 .isEqualTo(b("v1"));
 
+        // the leader's safe time follows TT.now().latest with its promises while the group is idle
+        long soon = c.trueTime.now().latestEpochNanos() + Duration.ofMillis(5).toNanos();
+        c.turn(l, h -> h.read(new Get(b("k"), soon), "leader", c.monotonicNanos + Duration.ofSeconds(5).toNanos()));
+        assertThat(c.reads).as("t is above TT.now().latest: no promise covers it yet").doesNotContainKey("leader");
+        c.stepUntil("the leader's read is answered", () -> c.reads.containsKey("leader"));
+        assertThat(c.reads.get("leader").failure()).as("served, not failed").isNull();
+        assertThat(c.trueTime.now().latestEpochNanos()).isGreaterThan(soon);
+        assertThat(((Value) c.reads.get("leader").answer()).valueOrNull()).isEqualTo(b("v2"));
+
         long far = c.trueTime.now().latestEpochNanos() + Duration.ofHours(1).toNanos();
         long since = c.monotonicNanos;
         c.turn(f, h -> h.read(new Get(b("k"), far), "late", since + Duration.ofMillis(30).toNanos()));
@@ -538,6 +547,26 @@ class TxnHostTest {
         assertThat(f.txn.core().outcome(t)).isEqualTo(new Committed(s));
         assertThat(f.txn.safeTime().safeTime()).as("the resolved prepare no longer holds safe time back")
                 .isGreaterThanOrEqualTo(s);
+    }
+
+    @Test
+    void aRequestForAnotherGroupIsAnsweredAndAParticipantRefusesThroughTheCoordinator() throws Exception {
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        c.turn(l2, h -> h.commit(new CommitRequest(new TxnId(1, 1, 0), 1, List.of(3L), List.of(put("k", "v"))), "x"));
+        assertThat(c.heard).hasSize(1);
+        assertThat(c.heard.get(0)).startsWith("x: Aborted").contains("neither the coordinator");
+        // a participant whose clock is too wide refuses to prepare: the coordinator aborts, and says why
+        TxnId t = new TxnId(2, 1, 0);
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        c.trueTime.setEpsilonNanos(LIMITS.maxEpsilonNanos() + 1);
+        c.turn(l2, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("b", "2"))), "participant"));
+        c.trueTime.setEpsilonNanos(EPS);
+        c.stepUntil("the client heard", () -> c.heard.size() == 2);
+        assertThat(c.heard.get(1)).startsWith("client: Aborted").contains("participant group 2 refused to prepare")
+                .contains("over the ceiling TxnLimits.maxEpsilonNanos");
+        assertThat(l1.txn.lockTable().txns()).isEmpty();
     }
 
     @Test
