@@ -534,21 +534,28 @@ public final class TwoPhaseCommit {
                     + " been fed inputs already (" + prepared.size() + " prepared, " + outcomes.size()
                     + " outcomes, leader " + leader + "); make a new TwoPhaseCommit to restore into");
         }
-        fed = true;
+        Map<TxnId, Prepare> byTxn = new LinkedHashMap<>();
         for (Prepare p : preparedTxns) {
-            if (prepared.containsKey(p.txn())) {
+            if (byTxn.put(p.txn(), p) != null) {
                 throw new IllegalArgumentException("group " + groupId + ": " + p.txn() + " is listed twice among"
                         + " the prepared transactions to restore");
             }
+        }
+        Map<TxnId, Decided> decided = new LinkedHashMap<>();
+        for (TxnRecord r : outcomeRecords) {
+            if (decided.put(r.txn(), decidedOf(r)) != null) {
+                throw new IllegalArgumentException("group " + groupId + ": " + r.txn() + " has two outcomes to"
+                        + " restore, the second " + r);
+            }
+        }
+        // checked: nothing changes before here, so a refused restore leaves the core fresh
+        fed = true;
+        for (Prepare p : byTxn.values()) {
             prepared.put(p.txn(), new PreparedTxn(p.prepareTimestampEpochNanos(), p.coordinatorGroup(), p.writes()));
             oracle.observe(p.prepareTimestampEpochNanos());
         }
+        outcomes.putAll(decided);
         for (TxnRecord r : outcomeRecords) {
-            if (outcomes.containsKey(r.txn())) {
-                throw new IllegalArgumentException("group " + groupId + ": " + r.txn() + " has two outcomes to"
-                        + " restore, " + outcomes.get(r.txn()) + " and " + r);
-            }
-            outcomes.put(r.txn(), decidedOf(r));
             if (r instanceof Outcome) {
                 prepared.remove(r.txn()); // as outcomeDecided; the machine lists none such, a caller might
             }

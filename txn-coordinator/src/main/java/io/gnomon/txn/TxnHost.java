@@ -381,7 +381,11 @@ public final class TxnHost<C> {
             return;
         }
         if (answers) {
-            commitClients.put(txn, client);
+            C earlier = commitClients.put(txn, client);
+            if (earlier != null && !earlier.equals(client)) {
+                outputs.reply(earlier, new CommitOutcome.Unknown("group " + groupId + ": a duplicate commit request"
+                        + " of " + txn + " took this one's place; that one is answered"));
+            }
         }
         perform(core.commitRequest(req, now), now);
     }

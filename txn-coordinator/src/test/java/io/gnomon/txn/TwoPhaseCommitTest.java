@@ -489,8 +489,12 @@ class TwoPhaseCommitTest {
         assertThatThrownBy(() -> g.restore(List.of(), List.of(LOG.get(0)), T0))
                 .hasMessageContaining("not an outcome record");
         TwoPhaseCommit h = new TwoPhaseCommit(1, LIMITS);
-        assertThatThrownBy(() -> h.restore(List.of(), List.of(Outcome.aborted(A), Outcome.aborted(A)), T0))
-                .hasMessageContaining("has two outcomes to restore");
+        assertThatThrownBy(() -> h.restore(List.of((Prepare) LOG.get(0)), List.of(Outcome.aborted(B),
+                Outcome.aborted(B)), T0)).hasMessageContaining("has two outcomes to restore");
+        assertThatThrownBy(() -> h.restore(List.of((Prepare) LOG.get(0), (Prepare) LOG.get(0)), List.of(), T0))
+                .hasMessageContaining("is listed twice among the prepared transactions");
+        h.restore(List.of((Prepare) LOG.get(0)), List.of(), T0);
+        assertThat(h.inDoubt()).as("the refused restores left the core fresh").containsExactly(A);
     }
 
     @Test

@@ -570,6 +570,24 @@ class TxnHostTest {
     }
 
     @Test
+    void aDuplicateCommitRequestTakesTheFirstOnesPlaceAndALateOneIsAnsweredFromTheLog() throws Exception {
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        TxnId t = txn(1);
+        CommitRequest req = new CommitRequest(t, 1, List.of(), List.of(put("k", "v")));
+        c.turn(l, h -> h.commit(req, "first"));
+        c.turn(l, h -> h.commit(req, "second"));
+        assertThat(c.heard).hasSize(1);
+        assertThat(c.heard.get(0)).startsWith("first: Unknown").contains("a duplicate commit request");
+        c.stepUntil("committed", () -> c.heard.size() == 2);
+        long s = ((Committed) l.txn.core().outcome(t)).commitTimestampEpochNanos();
+        assertThat(c.heard.get(1)).isEqualTo("second: " + new Committed(s));
+        c.turn(l, h -> h.commit(req, "third"));
+        assertThat(c.heard.get(2)).isEqualTo("third: " + new Committed(s));
+        assertThat(l.machine.txnMachine().outcomes()).as("committed once").hasSize(1);
+    }
+
+    @Test
     void aCommitIsRefusedOnAnUnusableClockOrAnEpsilonOverTheCeiling() throws Exception {
         new Cluster(1);
         Replica l = c.awaitLeader(1);
