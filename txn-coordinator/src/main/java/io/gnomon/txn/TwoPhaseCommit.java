@@ -291,6 +291,43 @@ public final class TwoPhaseCommit {
 
     // ------------------------------------------------------------------ the log
 
+    /**
+     * The host could not propose {@code record}, an effect of this leader's, and it is certainly not in the log
+     * (the group host answered NOT_APPENDED: backpressure, a membership change in flight). Its timestamp is not
+     * proposed again, since records logged since may carry larger ones (log order must stay assignment order): a
+     * Prepare becomes a refusal to prepare, a commit record an abort (retryable); an abort, which has no timestamp,
+     * is proposed again at once (a decision to abort is never turned into a commit); a participant's Outcome at the
+     * next Commit, Abort or inquiry answer. Anything else (a record since decided, another leader's) is ignored.
+     * The host calls it only while its group host leads (else leadership is being lost, which answers for all).
+     */
+    public List<TxnEffect> notLogged(TxnRecord record, String reason, TxnNow now) {
+        fed = true;
+        List<TxnEffect> out = new ArrayList<>();
+        InFlight f = inFlight.get(record.txn());
+        if (!leader || f == null || outcomes.containsKey(record.txn())) {
+            return out;
+        }
+        String why = "group " + groupId + " could not log its " + record.getClass().getSimpleName() + ": " + reason;
+        if (record instanceof Prepare p && f.role == Role.PARTICIPANT && f.phase == Phase.PREPARING
+                && !prepared.containsKey(p.txn())) {
+            refuseToPrepare(f, why, out); // an abort Outcome proposed behind it no longer matters
+        } else if ((record instanceof Commit || record instanceof CommitRecord) && f.phase == Phase.COMMITTING
+                && !f.recordDecided && f.commitTimestampEpochNanos == commitTimestampOf(record)) {
+            f.phase = Phase.COLLECTING; // so that the abort below is logged; its commit-wait ends ignored
+            f.commitTimestampEpochNanos = -1;
+            abortAsCoordinator(f, why, true, out);
+        } else if (record instanceof AbortRecord a && f.phase == Phase.ABORTING) {
+            out.add(new LogRecord(a)); // no timestamp of its own: safe to log later (never undecided to commit)
+        } else if (record instanceof Outcome && f.role == Role.PARTICIPANT) {
+            f.outcomeProposed = false; // the next Commit, Abort or inquiry answer proposes it again
+        }
+        return out;
+    }
+
+    private static long commitTimestampOf(TxnRecord r) {
+        return r instanceof Commit c ? c.commitTimestampEpochNanos() : ((CommitRecord) r).commitTimestampEpochNanos();
+    }
+
     /** A record of this group was decided: every replica, in log order. */
     public List<TxnEffect> recordDecided(TxnRecord record, TxnNow now) {
         fed = true;

@@ -457,9 +457,16 @@ public final class TxnHost<C> {
 
     /** What became of an append of this host's (the driver's group listener routes a {@link Proposal}'s here). */
     public void proposalOutcome(Proposal proposal, GroupHost.AppendOutcome outcome) {
-        if (outcome.outcome() != GroupHost.Outcome.APPLIED) {
-            outputs.warn("group " + groupId + ": the " + proposal.record().getClass().getSimpleName() + " of "
-                    + proposal.record().txn() + " was " + outcome.outcome() + ": " + outcome.detail());
+        if (outcome.outcome() == GroupHost.Outcome.APPLIED) {
+            return; // fed to the cores from the machine's queue
+        }
+        outputs.warn("group " + groupId + ": the " + proposal.record().getClass().getSimpleName() + " of "
+                + proposal.record().txn() + " was " + outcome.outcome() + ": " + outcome.detail());
+        // UNKNOWN, or refused because this replica stopped leading: lostLeadership answers for it. Otherwise the
+        // record is certainly not in the log (backpressure, a membership change in flight): the core decides anew.
+        if (outcome.outcome() == GroupHost.Outcome.NOT_APPENDED && leader && group.replica().isLeader()) {
+            TxnNow now = now();
+            perform(core.notLogged(proposal.record(), outcome.detail(), now), now);
         }
     }
 

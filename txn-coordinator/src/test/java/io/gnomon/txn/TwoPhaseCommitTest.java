@@ -380,6 +380,44 @@ class TwoPhaseCommitTest {
                 .isEqualTo(T0 + 1);
     }
 
+    // ------------------------------------------------------------------ records the host could not log
+
+    @Test
+    void aPrepareThatWasNotLoggedBecomesARefusalToPrepare() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        assertThat(g2.notLogged(prepare, "backpressure", at(T0 + 1))).containsExactly(new ReleaseLocks(A),
+                new Send(1, new PrepareRefused(A, 2, "group 2 could not log its Prepare: backpressure")));
+        assertThat(g2.notLogged(prepare, "backpressure", at(T0 + 2))).as("once").isEmpty();
+    }
+
+    @Test
+    void aCommitRecordThatWasNotLoggedBecomesARetryableAbortAndItsTimestampIsNotProposedAgain() {
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0));
+        Commit commit = (Commit) logged(g1.locksHeld(A, at(T0)));
+        AbortRecord abort = new AbortRecord(A, List.of(), "group 1 could not log its Commit: backpressure", true);
+        assertThat(g1.notLogged(commit, "backpressure", at(T0 + 1))).containsExactly(new LogRecord(abort));
+        assertThat(g1.commitWaitDone(A, at(after(commit.commitTimestampEpochNanos())))).as("no commit to finish")
+                .isEmpty();
+        // the abort itself is refused too: proposed again as it is, never turned into a commit
+        assertThat(g1.notLogged(abort, "a membership change is in flight", at(T0 + 2)))
+                .containsExactly(new LogRecord(abort));
+        assertThat(g1.recordDecided(abort, at(T0 + 3)))
+                .containsExactly(new Reply(A, new Aborted(abort.reason(), true)), new ReleaseLocks(A));
+        assertThat(g1.notLogged(commit, "late", at(T0 + 4))).as("decided since: ignored").isEmpty();
+    }
+
+    @Test
+    void aParticipantsOutcomeThatWasNotLoggedIsProposedAgainAtTheNextCommit() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        g2.recordDecided(prepare, at(T0));
+        Outcome outcome = (Outcome) logged(g2.message(new TxnMessage.Commit(A, T0 + 10), at(T0 + 1)));
+        assertThat(g2.message(new TxnMessage.Commit(A, T0 + 10), at(T0 + 2))).as("proposed already").isEmpty();
+        assertThat(g2.notLogged(outcome, "backpressure", at(T0 + 3))).isEmpty();
+        assertThat(g2.message(new TxnMessage.Commit(A, T0 + 10), at(T0 + 4))).containsExactly(new LogRecord(outcome));
+    }
+
     // ------------------------------------------------------------------ restore from the machine
 
     static final TxnId D = new TxnId(400, 4, 0);

@@ -588,6 +588,30 @@ class TxnHostTest {
     }
 
     @Test
+    void aPrepareTheGroupRefusesToAppendBecomesARefusalAndTheCoordinatorAborts() throws Exception {
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        int follower = MEMBERS.stream().filter(id -> id != l2.id).findFirst().orElseThrow();
+        TxnId t = txn(1);
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        // a membership change in flight in group 2 (its followers cut off, so it stays undecided): its core
+        // refuses the batch that carries the Prepare
+        c.groups.get(2L).values().stream().filter(r -> r != l2).forEach(r -> c.isolated.add(r.name()));
+        c.turn(l2, h -> {
+            h.group().proposeMembership(MEMBERS.stream().filter(id -> id != follower).toList());
+            h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("b", "2"))), "participant");
+        });
+        c.stepUntil("the client heard", () -> !c.heard.isEmpty());
+        assertThat(c.heard.get(0)).startsWith("client: Aborted").contains("participant group 2 refused to prepare")
+                .contains("could not log its Prepare").contains("membership change").contains("retryable=true");
+        assertThat(l1.machine.txnMachine().outcome(t)).get().isInstanceOf(TxnRecord.AbortRecord.class);
+        assertThat(l2.txn.group().replica().logEnd()).as("nothing of it in group 2's log")
+                .isEqualTo(l2.txn.group().replica().decidedIndex() + 1);
+        assertThat(l1.txn.lockTable().txns()).isEmpty();
+    }
+
+    @Test
     void aCommitIsRefusedOnAnUnusableClockOrAnEpsilonOverTheCeiling() throws Exception {
         new Cluster(1);
         Replica l = c.awaitLeader(1);
