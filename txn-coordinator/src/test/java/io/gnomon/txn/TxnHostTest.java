@@ -612,6 +612,110 @@ class TxnHostTest {
     }
 
     @Test
+    void randomTransactionsAcrossTwoGroupsWithLeadersCutOffCommitOrAbortAtomically() throws Exception {
+        long elections = 0;
+        for (long seed = 1; seed <= SEEDS; seed++) {
+            elections += randomRun(seed);
+        }
+        assertThat(elections).as("leaders were replaced in these runs").isGreaterThan(2L * SEEDS);
+    }
+
+    static final long SEEDS = 3;
+
+    /** One seeded run; returns how many times replicas became leader. */
+    private long randomRun(long seed) throws Exception {
+        java.util.Random rnd = new java.util.Random(seed);
+        tmp = java.nio.file.Files.createDirectories(tmp.resolve("run" + seed));
+        if (c != null) {
+            c.close();
+        }
+        new Cluster(1, 2);
+        c.awaitLeader(1);
+        c.awaitLeader(2);
+        Map<TxnId, Map<Long, Write>> txns = new LinkedHashMap<>();
+        Map<TxnId, Long> coordinators = new LinkedHashMap<>();
+        String cut = null;
+        long healAt = 0;
+        for (int i = 0; i < 60; i++) {
+            if (cut == null && rnd.nextInt(6) == 0) { // cut one replica off (often a leader) for a while
+                long g = 1 + rnd.nextInt(2);
+                Replica victim = rnd.nextBoolean() && c.leaderOf(g) != null ? c.leaderOf(g)
+                        : c.replica(g, MEMBERS.get(rnd.nextInt(3)));
+                cut = victim.name();
+                c.isolated.add(cut);
+                // past the 2 s lease, so a cut-off leader is replaced
+                healAt = c.monotonicNanos + Duration.ofMillis(2_500 + rnd.nextInt(1_500)).toNanos();
+            } else if (cut != null && c.monotonicNanos - healAt >= 0) {
+                c.isolated.remove(cut);
+                cut = null;
+            }
+            TxnId t = new TxnId(c.trueTime.now().earliestEpochNanos() - rnd.nextInt(1_000_000), i, 0);
+            long coordinator = 1 + rnd.nextInt(2);
+            List<Long> groups = rnd.nextBoolean() ? List.of(1L, 2L) : List.of(coordinator);
+            List<Long> participants = groups.stream().filter(g -> g != coordinator).toList();
+            Map<Long, Write> writes = new TreeMap<>();
+            for (long g : groups) {
+                writes.put(g, put("k" + rnd.nextInt(3), t + "@" + g));
+            }
+            txns.put(t, writes);
+            coordinators.put(t, coordinator);
+            for (long g : groups) {
+                Replica to = c.leaderOf(g);
+                if (to == null) {
+                    to = c.replica(g, MEMBERS.get(rnd.nextInt(3))); // a follower refuses it
+                }
+                CommitRequest req = new CommitRequest(t, coordinator, participants, List.of(writes.get(g)));
+                String client = g == coordinator ? t.toString() : "participant";
+                c.turn(to, h -> h.commit(req, client));
+            }
+            c.step(1 + rnd.nextInt(cut == null ? 30 : 200));
+        }
+        if (cut != null) {
+            c.isolated.remove(cut);
+        }
+        c.stepUntil("every transaction's client heard", () -> txns.keySet().stream()
+                .allMatch(t -> c.heard.stream().anyMatch(h -> h.startsWith(t + ": "))));
+        c.stepUntil("no participant in doubt", () -> c.all().stream().allMatch(r -> r.txn.core().inDoubt().isEmpty()));
+        c.stepUntil("every replica caught up with its group", () -> c.groups.values().stream().allMatch(rs ->
+                rs.values().stream().map(r -> r.machine.appliedIndex()).distinct().count() == 1));
+        for (long g : List.of(1L, 2L)) {
+            List<TxnRecord> outcomes = c.replica(g, 1).machine.txnMachine().outcomes();
+            for (Replica r : c.groups.get(g).values()) {
+                assertThat(r.machine.txnMachine().outcomes()).as("seed %d: %s agrees with replica 1", seed, r.name())
+                        .isEqualTo(outcomes);
+            }
+        }
+        int committed = 0;
+        for (var e : txns.entrySet()) {
+            TxnId t = e.getKey();
+            List<String> said = c.heard.stream().filter(h -> h.startsWith(t + ": ")).toList();
+            assertThat(said).as("seed %d: %s answered once", seed, t).hasSize(1);
+            CommitOutcome coordinatorSays = c.replica(coordinators.get(t), 1).txn.core().outcome(t);
+            if (said.get(0).contains("Committed")) {
+                assertThat(coordinatorSays).isInstanceOf(Committed.class);
+                assertThat(said.get(0)).isEqualTo(t + ": " + coordinatorSays);
+            }
+            for (var w : e.getValue().entrySet()) {
+                for (Replica r : c.groups.get(w.getKey()).values()) {
+                    CommitOutcome here = r.txn.core().outcome(t);
+                    if (coordinatorSays instanceof Committed cs) {
+                        assertThat(here).as("seed %d: %s in %s", seed, t, r.name()).isEqualTo(cs);
+                        assertThat(r.get(new String(w.getValue().key(), UTF_8), cs.commitTimestampEpochNanos()))
+                                .as("seed %d: %s's write at s in %s", seed, t, r.name())
+                                .isEqualTo(new String(w.getValue().valueOrNull(), UTF_8));
+                    } else {
+                        assertThat(here instanceof Committed).as("seed %d: %s not committed in %s (%s)", seed, t,
+                                r.name(), here).isFalse();
+                    }
+                }
+            }
+            committed += coordinatorSays instanceof Committed ? 1 : 0;
+        }
+        assertThat(committed).as("seed %d: some transactions commit", seed).isGreaterThan(5);
+        return c.all().stream().mapToLong(r -> r.txn.group().leaderships()).sum();
+    }
+
+    @Test
     void aCommitIsRefusedOnAnUnusableClockOrAnEpsilonOverTheCeiling() throws Exception {
         new Cluster(1);
         Replica l = c.awaitLeader(1);
