@@ -89,7 +89,10 @@ public final class TxnHost<C> {
         }
     }
 
-    /** What this host appends through its group host: the driver's listener hands it back to {@link #proposalOutcome}. */
+    /**
+     * What this host appends through its group host, as the append's client: the driver's listener hands it back to
+     * {@link #proposalOutcome}.
+     */
     public record Proposal(TxnRecord record) {
     }
 
@@ -331,8 +334,9 @@ public final class TxnHost<C> {
         }
         for (WaitingRead<C> r : reads) {
             at = earlier(at, r.deadlineNanos());
+            // the leader's promises follow TT.now().latest (a timestamp past the deadline waits for the deadline)
             long ahead = r.query().readTimestampEpochNanos() - tt.latestEpochNanos() + 2;
-            if (leader && tt != UNKNOWN_TIME && ahead > 0) { // the leader's promises follow TT.now().latest
+            if (leader && tt != UNKNOWN_TIME && ahead > 0 && ahead < r.deadlineNanos() - nowNanos) {
                 at = earlier(at, nowNanos + ahead);
             }
         }
@@ -450,7 +454,8 @@ public final class TxnHost<C> {
         } else if (r.outcome() instanceof LockTable.Granted) {
             answerNewest(query, client);
         } else {
-            lockingReads.computeIfAbsent(txn, t -> new ArrayList<>()).add(new LockingRead<>(lock.target(), query, client));
+            lockingReads.computeIfAbsent(txn, t -> new ArrayList<>())
+                    .add(new LockingRead<>(lock.target(), query, client));
         }
         lockAnswers(r, now);
     }
