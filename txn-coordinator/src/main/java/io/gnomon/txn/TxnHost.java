@@ -248,6 +248,12 @@ public final class TxnHost<C> {
     /** CommitWaitUntil: commit timestamp by transaction. */
     private final Map<TxnId, Long> commitWaits = new LinkedHashMap<>();
     private final Map<TxnId, List<LockingRead<C>>> lockingReads = new LinkedHashMap<>();
+    /**
+     * Records appended and not yet answered by the group host (each append gets one outcome): while any is, a
+     * timestamp this leader assigned may not have a slot yet (the core queues proposals past its pipeline depth,
+     * {@code PaxosLimits.maxInflightEntries}), so no promise can name an index that covers it.
+     */
+    private int outstandingProposals;
 
     // ---- every replica
     private final Map<TxnId, C> commitClients = new HashMap<>();
@@ -462,6 +468,7 @@ public final class TxnHost<C> {
 
     /** What became of an append of this host's (the driver's group listener routes a {@link Proposal}'s here). */
     public void proposalOutcome(Proposal proposal, GroupHost.AppendOutcome outcome) {
+        outstandingProposals--;
         if (outcome.outcome() == GroupHost.Outcome.APPLIED) {
             return; // fed to the cores from the machine's queue
         }
@@ -660,12 +667,13 @@ public final class TxnHost<C> {
 
     /**
      * The leader promises its own SafeTime that nothing logged from now on is at or below {@code P}
-     * ({@link TimestampOracle#promiseBelow}), counting once it applied every entry in its log: only while no append
-     * waits in the group host's batch, so every timestamp assigned so far is in the log already.
+     * ({@link TimestampOracle#promiseBelow}), counting once it applied every entry in its log: only while every
+     * record it appended has had its outcome (so every timestamp assigned so far is in an applied entry, not in the
+     * group host's batch nor queued in the core behind its pipeline), and nothing waits in the batch.
      */
     private void promise(TxnNow now) {
         long logEnd = group.replica().logEnd();
-        if (!leader || group.batchWaiting() || logEnd < 1) {
+        if (!leader || outstandingProposals > 0 || group.batchWaiting() || logEnd < 1) {
             return;
         }
         Assignment a = core.oracle().promiseBelow(now.trueTime(), now.clockStatus(), now.leaseEndEpochNanos());
@@ -714,6 +722,7 @@ public final class TxnHost<C> {
                 if (bad != null) { // commit() checked the request's records: a host bug
                     outputs.warn("group " + groupId + ": cannot log " + l.record().txn() + ": " + bad);
                 } else {
+                    outstandingProposals++; // before: a replica that does not lead answers within append
                     group.append(bytes, new Proposal(l.record()));
                 }
             } else if (e instanceof Send s) {

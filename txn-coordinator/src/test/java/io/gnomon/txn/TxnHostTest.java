@@ -60,6 +60,8 @@ class TxnHostTest {
     Cluster c;
     /** The group hosts' compaction interval (0: never), set before a test makes its cluster. */
     long compactEveryEntries;
+    /** The Paxos cores' limits, set before a test makes its cluster. */
+    PaxosLimits paxosLimits = PaxosLimits.DEFAULTS;
 
     @AfterEach
     void close() {
@@ -107,7 +109,7 @@ class TxnHostTest {
             this.group = group;
             this.id = id;
             this.config = new PaxosConfig(id, MEMBERS, Duration.ofMillis(500).toNanos(), Duration.ofMillis(100).toNanos(),
-                    Duration.ofMillis(100).toNanos(), Duration.ofSeconds(2).toNanos(), PaxosLimits.DEFAULTS,
+                    Duration.ofMillis(100).toNanos(), Duration.ofSeconds(2).toNanos(), paxosLimits,
                     7 + id + 10 * group);
         }
 
@@ -713,6 +715,37 @@ class TxnHostTest {
         }
         assertThat(committed).as("seed %d: some transactions commit", seed).isGreaterThan(5);
         return c.all().stream().mapToLong(r -> r.txn.group().leaderships()).sum();
+    }
+
+    @Test
+    void theLeaderPromisesNothingWhileAnAssignedTimestampWaitsForASlot() throws Exception {
+        // a pipeline one entry deep: a second commit record waits in the core's queue, without a slot
+        PaxosLimits d = PaxosLimits.DEFAULTS;
+        paxosLimits = new PaxosLimits(d.maxValueBytes(), d.maxBatchEntries(), d.maxBatchBytes(), 1,
+                d.maxPendingProposals(), d.maxEntriesPerMessage());
+        new Cluster(1);
+        Replica l = c.awaitLeader(1);
+        c.groups.get(1L).values().stream().filter(r -> r != l).forEach(r -> c.isolated.add(r.name()));
+        TxnId first = txn(1);
+        c.turn(l, h -> h.commit(new CommitRequest(first, 1, List.of(), List.of(put("j", "v1"))), "first"));
+        c.step(5);
+        TxnId second = txn(2);
+        c.turn(l, h -> h.commit(new CommitRequest(second, 1, List.of(), List.of(put("k", "v2"))), "second"));
+        long logEnd = l.txn.group().replica().logEnd();
+        for (int i = 0; i < 10; i++) {
+            c.step(5); // the second record leaves the batch for the core's queue; time passes its timestamp
+        }
+        assertThat(l.txn.group().batchWaiting()).isFalse();
+        assertThat(l.txn.group().replica().logEnd()).as("the second record has no slot yet").isEqualTo(logEnd);
+        long s2 = c.trueTime.now().latestEpochNanos() - Duration.ofMillis(45).toNanos(); // at or above its timestamp
+        c.turn(l, h -> h.read(new Get(b("k"), s2), "read", c.monotonicNanos + Duration.ofSeconds(5).toNanos()));
+        c.groups.get(1L).values().forEach(r -> c.isolated.remove(r.name()));
+        c.stepUntil("both committed", () -> c.heard.size() == 2);
+        long s = ((Committed) l.txn.core().outcome(second)).commitTimestampEpochNanos();
+        assertThat(s).as("the read's timestamp is at or above the second's").isLessThanOrEqualTo(s2);
+        c.stepUntil("the read is answered", () -> c.reads.containsKey("read"));
+        assertThat(((Value) c.reads.get("read").answer()).valueOrNull()).as("the read sees the second write")
+                .isEqualTo(b("v2"));
     }
 
     @Test
