@@ -61,6 +61,9 @@ public final class TwoPhaseCommit {
     /** Every outcome decided in this group's log (first one wins), by role. */
     private final Map<TxnId, Decided> outcomes = new LinkedHashMap<>();
 
+    /** Whether any input reached this core: {@link #restore} is for a fresh one only. */
+    private boolean fed;
+
     // ---- leader only
     private boolean leader;
     /** Commit requests in progress, as coordinator, participant or one-group committer. */
@@ -133,6 +136,7 @@ public final class TwoPhaseCommit {
 
     /** A client's commit request for this group (leader only: a follower refuses it, retryably). */
     public List<TxnEffect> commitRequest(CommitRequest req, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         TxnId txn = req.txn();
         boolean coordinator = req.coordinatorGroup() == groupId;
@@ -188,6 +192,7 @@ public final class TwoPhaseCommit {
      * timeout: with no request for {@code TxnLimits.idleTxnTimeoutNanos} its locks go (its client vanished).
      */
     public List<TxnEffect> activity(TxnId txn, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader || inFlight.containsKey(txn) || outcomes.containsKey(txn) || prepared.containsKey(txn)) {
             return out;
@@ -206,6 +211,7 @@ public final class TwoPhaseCommit {
 
     /** The lock table granted every lock of an {@link AcquireLocks}. */
     public List<TxnEffect> locksHeld(TxnId txn, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         InFlight f = leaderInFlight(txn, Phase.AWAITING_LOCKS);
         if (f == null) {
@@ -234,11 +240,13 @@ public final class TwoPhaseCommit {
 
     /** The lock table wounded the transaction (an older one wants its locks). Ignored once it is prepared. */
     public List<TxnEffect> wounded(TxnId txn, TxnNow now) {
+        fed = true;
         return abortBeforePrepared(txn, "wounded by an older transaction in group " + groupId, now);
     }
 
     /** The lock table refused a lock of the transaction (a limit, or it was already finished). */
     public List<TxnEffect> locksRefused(TxnId txn, String reason, TxnNow now) {
+        fed = true;
         return abortBeforePrepared(txn, "group " + groupId + " refused its locks: " + reason, now);
     }
 
@@ -266,6 +274,7 @@ public final class TwoPhaseCommit {
 
     /** The host waited until {@code TT.after(commitTs)} for a {@link CommitWaitUntil}. */
     public List<TxnEffect> commitWaitDone(TxnId txn, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         InFlight f = leaderInFlight(txn, Phase.COMMITTING);
         if (f == null) {
@@ -282,8 +291,46 @@ public final class TwoPhaseCommit {
 
     // ------------------------------------------------------------------ the log
 
+    /**
+     * The host could not propose {@code record}, an effect of this leader's, and it is certainly not in the log
+     * (the group host answered NOT_APPENDED: backpressure, a membership change in flight). Its timestamp is not
+     * proposed again, since records logged since may carry larger ones (log order must stay assignment order): a
+     * Prepare becomes a refusal to prepare, a commit record an abort (retryable); an abort, which has no timestamp,
+     * is proposed again at once (a decision to abort is never turned into a commit); a participant's Outcome at the
+     * next Commit, Abort or inquiry answer. Anything else (a record since decided, another leader's) is ignored.
+     * The host calls it only while its group host leads (else leadership is being lost, which answers for all).
+     */
+    public List<TxnEffect> notLogged(TxnRecord record, String reason, TxnNow now) {
+        fed = true;
+        List<TxnEffect> out = new ArrayList<>();
+        InFlight f = inFlight.get(record.txn());
+        if (!leader || f == null || outcomes.containsKey(record.txn())) {
+            return out;
+        }
+        String why = "group " + groupId + " could not log its " + record.getClass().getSimpleName() + ": " + reason;
+        if (record instanceof Prepare p && f.role == Role.PARTICIPANT && f.phase == Phase.PREPARING
+                && !prepared.containsKey(p.txn())) {
+            refuseToPrepare(f, why, out); // an abort Outcome proposed behind it no longer matters
+        } else if ((record instanceof Commit || record instanceof CommitRecord) && f.phase == Phase.COMMITTING
+                && !f.recordDecided && f.commitTimestampEpochNanos == commitTimestampOf(record)) {
+            f.phase = Phase.COLLECTING; // so that the abort below is logged; its commit-wait ends ignored
+            f.commitTimestampEpochNanos = -1;
+            abortAsCoordinator(f, why, true, out);
+        } else if (record instanceof AbortRecord a && f.phase == Phase.ABORTING) {
+            out.add(new LogRecord(a)); // no timestamp of its own: safe to log later (never undecided to commit)
+        } else if (record instanceof Outcome && f.role == Role.PARTICIPANT) {
+            f.outcomeProposed = false; // the next Commit, Abort or inquiry answer proposes it again
+        }
+        return out;
+    }
+
+    private static long commitTimestampOf(TxnRecord r) {
+        return r instanceof Commit c ? c.commitTimestampEpochNanos() : ((CommitRecord) r).commitTimestampEpochNanos();
+    }
+
     /** A record of this group was decided: every replica, in log order. */
     public List<TxnEffect> recordDecided(TxnRecord record, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         TxnId txn = record.txn();
         if (outcomes.containsKey(txn)) {
@@ -293,16 +340,16 @@ public final class TwoPhaseCommit {
             prepareDecided(p, now, out);
         } else if (record instanceof CommitRecord c) {
             oracle.observe(c.commitTimestampEpochNanos());
-            outcomes.put(txn, new Decided(true, c.commitTimestampEpochNanos(), c.participantGroups(), "", false));
+            outcomes.put(txn, decidedOf(c));
             out.add(new Apply(txn, c.writes(), c.commitTimestampEpochNanos()));
             commitDecided(txn, c.commitTimestampEpochNanos(), c.participantGroups(), out);
         } else if (record instanceof Commit c) {
             oracle.observe(c.commitTimestampEpochNanos());
-            outcomes.put(txn, new Decided(true, c.commitTimestampEpochNanos(), List.of(), "", false));
+            outcomes.put(txn, decidedOf(c));
             out.add(new Apply(txn, c.writes(), c.commitTimestampEpochNanos()));
             commitDecided(txn, c.commitTimestampEpochNanos(), List.of(), out);
         } else if (record instanceof AbortRecord a) {
-            outcomes.put(txn, new Decided(false, -1, a.participantGroups(), a.reason(), a.retryable()));
+            outcomes.put(txn, decidedOf(a));
             abortDecided(a, out);
         } else if (record instanceof Outcome o) {
             outcomeDecided(o, out);
@@ -395,7 +442,7 @@ public final class TwoPhaseCommit {
     private void outcomeDecided(Outcome o, List<TxnEffect> out) {
         TxnId txn = o.txn();
         PreparedTxn p = prepared.remove(txn);
-        outcomes.put(txn, new Decided(o.committed(), o.commitTimestampEpochNanos(), List.of(), "", false));
+        outcomes.put(txn, decidedOf(o));
         if (o.committed()) {
             if (p == null) {
                 throw new IllegalStateException("group " + groupId + ": " + txn + " committed at "
@@ -417,6 +464,7 @@ public final class TwoPhaseCommit {
 
     /** A message from another group's leader. A follower ignores them. */
     public List<TxnEffect> message(TxnMessage m, TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
             return out;
@@ -503,10 +551,76 @@ public final class TwoPhaseCommit {
         }
     }
 
+    // ------------------------------------------------------------------ recovery
+
+    /**
+     * Loads the record-derived state of a fresh core from its group's machine ({@code TxnMachine}'s recovery
+     * accessors), after a restart on a compacted log or a snapshot install, before any record is replayed:
+     * {@code prepared} (each unresolved Prepare) and {@code outcomes} (Commit, CommitRecord, AbortRecord or Outcome
+     * records, writes not needed) fill the core exactly as {@link #recordDecided} of those records would, and the
+     * oracle observes {@code maxTimestamp} (the highest timestamp applied, -1 for none). Emits nothing: the
+     * machine has applied the records, and the leader's work for them is what {@link #becameLeader} does for
+     * replayed records (re-taking prepared transactions' locks, re-sending outcomes).
+     *
+     * @throws IllegalStateException    if the core was fed any input before (records would mix with replayed ones)
+     * @throws IllegalArgumentException if an outcome is a Prepare, or a transaction is listed twice
+     */
+    public void restore(List<Prepare> preparedTxns, List<TxnRecord> outcomeRecords, long maxTimestamp) {
+        if (fed) {
+            throw new IllegalStateException("group " + groupId + ": restore is for a fresh core, and this one has"
+                    + " been fed inputs already (" + prepared.size() + " prepared, " + outcomes.size()
+                    + " outcomes, leader " + leader + "); make a new TwoPhaseCommit to restore into");
+        }
+        Map<TxnId, Prepare> byTxn = new LinkedHashMap<>();
+        for (Prepare p : preparedTxns) {
+            if (byTxn.put(p.txn(), p) != null) {
+                throw new IllegalArgumentException("group " + groupId + ": " + p.txn() + " is listed twice among"
+                        + " the prepared transactions to restore");
+            }
+        }
+        Map<TxnId, Decided> decided = new LinkedHashMap<>();
+        for (TxnRecord r : outcomeRecords) {
+            if (decided.put(r.txn(), decidedOf(r)) != null) {
+                throw new IllegalArgumentException("group " + groupId + ": " + r.txn() + " has two outcomes to"
+                        + " restore, the second " + r);
+            }
+        }
+        // checked: nothing changes before here, so a refused restore leaves the core fresh
+        fed = true;
+        for (Prepare p : byTxn.values()) {
+            prepared.put(p.txn(), new PreparedTxn(p.prepareTimestampEpochNanos(), p.coordinatorGroup(), p.writes()));
+            oracle.observe(p.prepareTimestampEpochNanos());
+        }
+        outcomes.putAll(decided);
+        for (TxnRecord r : outcomeRecords) {
+            if (r instanceof Outcome) {
+                prepared.remove(r.txn()); // as outcomeDecided; the machine lists none such, a caller might
+            }
+        }
+        if (maxTimestamp >= 0) {
+            oracle.observe(maxTimestamp);
+        }
+    }
+
+    /** The outcome an outcome record decides, as {@link #recordDecided} keeps it. */
+    private static Decided decidedOf(TxnRecord r) {
+        if (r instanceof CommitRecord c) {
+            return new Decided(true, c.commitTimestampEpochNanos(), c.participantGroups(), "", false);
+        } else if (r instanceof Commit c) {
+            return new Decided(true, c.commitTimestampEpochNanos(), List.of(), "", false);
+        } else if (r instanceof AbortRecord a) {
+            return new Decided(false, -1, a.participantGroups(), a.reason(), a.retryable());
+        } else if (r instanceof Outcome o) {
+            return new Decided(o.committed(), o.commitTimestampEpochNanos(), List.of(), "", false);
+        }
+        throw new IllegalArgumentException("not an outcome record: " + r);
+    }
+
     // ------------------------------------------------------------------ time and leadership
 
     /** Timeouts: prepare timeout (coordinator), inquire interval (prepared participant), idle transactions. */
     public List<TxnEffect> tick(TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
             return out;
@@ -551,6 +665,7 @@ public final class TwoPhaseCommit {
      * again to their participants (a commit once commit-wait is over).
      */
     public List<TxnEffect> becameLeader(TxnNow now) {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (leader) {
             return out;
@@ -604,6 +719,7 @@ public final class TwoPhaseCommit {
      * those whose outcome record was proposed are told the outcome is unknown.
      */
     public List<TxnEffect> lostLeadership() {
+        fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
             return out;

@@ -380,6 +380,161 @@ class TwoPhaseCommitTest {
                 .isEqualTo(T0 + 1);
     }
 
+    // ------------------------------------------------------------------ records the host could not log
+
+    @Test
+    void aPrepareThatWasNotLoggedBecomesARefusalToPrepare() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        assertThat(g2.notLogged(prepare, "backpressure", at(T0 + 1))).containsExactly(new ReleaseLocks(A),
+                new Send(1, new PrepareRefused(A, 2, "group 2 could not log its Prepare: backpressure")));
+        assertThat(g2.notLogged(prepare, "backpressure", at(T0 + 2))).as("once").isEmpty();
+    }
+
+    @Test
+    void aCommitRecordThatWasNotLoggedBecomesARetryableAbortAndItsTimestampIsNotProposedAgain() {
+        g1.commitRequest(request(A, 1, List.of(), W1), at(T0));
+        Commit commit = (Commit) logged(g1.locksHeld(A, at(T0)));
+        AbortRecord abort = new AbortRecord(A, List.of(), "group 1 could not log its Commit: backpressure", true);
+        assertThat(g1.notLogged(commit, "backpressure", at(T0 + 1))).containsExactly(new LogRecord(abort));
+        assertThat(g1.commitWaitDone(A, at(after(commit.commitTimestampEpochNanos())))).as("no commit to finish")
+                .isEmpty();
+        // the abort itself is refused too: proposed again as it is, never turned into a commit
+        assertThat(g1.notLogged(abort, "a membership change is in flight", at(T0 + 2)))
+                .containsExactly(new LogRecord(abort));
+        assertThat(g1.recordDecided(abort, at(T0 + 3)))
+                .containsExactly(new Reply(A, new Aborted(abort.reason(), true)), new ReleaseLocks(A));
+        assertThat(g1.notLogged(commit, "late", at(T0 + 4))).as("decided since: ignored").isEmpty();
+    }
+
+    @Test
+    void aParticipantsOutcomeThatWasNotLoggedIsProposedAgainAtTheNextCommit() {
+        g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));
+        g2.recordDecided(prepare, at(T0));
+        Outcome outcome = (Outcome) logged(g2.message(new TxnMessage.Commit(A, T0 + 10), at(T0 + 1)));
+        assertThat(g2.message(new TxnMessage.Commit(A, T0 + 10), at(T0 + 2))).as("proposed already").isEmpty();
+        assertThat(g2.notLogged(outcome, "backpressure", at(T0 + 3))).isEmpty();
+        assertThat(g2.message(new TxnMessage.Commit(A, T0 + 10), at(T0 + 4))).containsExactly(new LogRecord(outcome));
+    }
+
+    // ------------------------------------------------------------------ restore from the machine
+
+    static final TxnId D = new TxnId(400, 4, 0);
+    static final TxnId E = new TxnId(500, 5, 0);
+    static final TxnId F = new TxnId(600, 6, 0);
+    static final TxnId G = new TxnId(700, 7, 2);
+
+    /**
+     * Group 1's log: A prepared (coordinator 2, unresolved), B prepared then committed, C committed as coordinator
+     * of 2 and 3 long ago, D aborted as coordinator of 3, E a one-group commit, F committed as coordinator of 3 at a
+     * timestamp whose commit-wait is not over at {@code T0}.
+     */
+    static final List<TxnRecord> LOG = List.of(
+            new Prepare(A, T0 - 9_000, 2, W1),
+            new Prepare(B, T0 - 8_000, 3, W2),
+            Outcome.committedAt(B, T0 - 7_000),
+            new CommitRecord(C, T0 - 6_000, List.of(2L, 3L), W3),
+            new AbortRecord(D, List.of(3L), "wounded by an older transaction in group 1", true),
+            new Commit(E, T0 - 5_000, writes("e")),
+            new CommitRecord(F, T0 + 3 * EPS, List.of(3L), writes("f")));
+
+    /** A follower of group 1 fed {@link #LOG}, and one restored with what TxnMachine keeps of it. */
+    static TwoPhaseCommit[] fedAndRestored() {
+        TwoPhaseCommit fed = new TwoPhaseCommit(1, LIMITS);
+        for (TxnRecord r : LOG) {
+            fed.recordDecided(r, at(T0 - 10_000));
+        }
+        TwoPhaseCommit restored = new TwoPhaseCommit(1, LIMITS);
+        restored.restore(List.of((Prepare) LOG.get(0)), List.of(Outcome.committedAt(B, T0 - 7_000),
+                new CommitRecord(C, T0 - 6_000, List.of(2L, 3L), List.of()), (AbortRecord) LOG.get(4),
+                new Commit(E, T0 - 5_000, List.of()), new CommitRecord(F, T0 + 3 * EPS, List.of(3L), List.of())),
+                T0 + 3 * EPS);
+        return new TwoPhaseCommit[]{fed, restored};
+    }
+
+    @Test
+    void aRestoredCoreActsAsOneFedTheSameRecords() {
+        TwoPhaseCommit[] both = fedAndRestored();
+        List<List<TxnEffect>> seen = new ArrayList<>();
+        for (TwoPhaseCommit g : both) {
+            List<TxnEffect> effects = new ArrayList<>();
+            assertThat(g.inDoubt()).containsExactly(A);
+            assertThat(g.outcome(B)).isEqualTo(new Committed(T0 - 7_000));
+            assertThat(g.outcome(D)).isEqualTo(new Aborted("wounded by an older transaction in group 1", true));
+            assertThat(g.oracle().maxAssignedEpochNanos()).isEqualTo(T0 + 3 * EPS);
+            // a new leader: re-takes A's locks and inquires, re-sends C's commit and D's abort, commit-waits for F
+            effects.addAll(g.becameLeader(at(T0)));
+            // inquiries are answered from the restored outcomes; an unknown transaction is presumed aborted
+            effects.addAll(g.message(new Inquire(C, 2, T0 - 6_500), at(T0 + 1)));
+            effects.addAll(g.message(new Inquire(D, 3, T0 - 6_500), at(T0 + 1)));
+            effects.addAll(g.message(new Inquire(G, 3, T0 - 6_500), at(T0 + 1)));
+            // a duplicate commit request of E is answered from the log
+            effects.addAll(g.commitRequest(request(E, 1, List.of(), writes("e")), at(T0 + 2)));
+            effects.addAll(g.commitWaitDone(F, at(after(T0 + 3 * EPS))));
+            // A learns its outcome
+            effects.addAll(g.message(new TxnMessage.Commit(A, T0 + 5 * EPS), at(T0 + 3)));
+            seen.add(effects);
+        }
+        assertThat(seen.get(0)).containsExactly(
+                new AcquireLocks(A, W1), new MarkPrepared(A), new Send(2, new Inquire(A, 1, T0 - 9_000)),
+                new Send(2, new TxnMessage.Commit(C, T0 - 6_000)), new Send(3, new TxnMessage.Commit(C, T0 - 6_000)),
+                new Send(3, new Abort(D, "wounded by an older transaction in group 1")),
+                new CommitWaitUntil(F, T0 + 3 * EPS),
+                new Send(2, new InquireReply(C, Decision.COMMITTED, T0 - 6_000)),
+                new Send(3, new InquireReply(D, Decision.ABORTED, -1)),
+                new LogRecord(new AbortRecord(G, List.of(3L), "presumed abort: coordinator group 1 has no record of"
+                        + " the transaction", true)),
+                new Reply(E, new Committed(T0 - 5_000)),
+                new Send(3, new TxnMessage.Commit(F, T0 + 3 * EPS)),
+                new LogRecord(Outcome.committedAt(A, T0 + 5 * EPS)));
+        assertThat(seen.get(1)).as("the restored core's effects").isEqualTo(seen.get(0));
+    }
+
+    @Test
+    void aRestoredFollowerAppliesWhatFollowsAsAFedOneDoes() {
+        TwoPhaseCommit[] both = fedAndRestored();
+        for (TwoPhaseCommit g : both) {
+            assertThat(g.recordDecided(Outcome.committedAt(A, T0), at(T0))).containsExactly(new Apply(A, W1, T0));
+            assertThat(g.recordDecided(new Prepare(C, T0 + 1, 2, W2), at(T0)))
+                    .as("a late Prepare of a decided transaction").isEmpty();
+            assertThat(g.recordDecided(Outcome.aborted(B), at(T0))).as("the first outcome won").isEmpty();
+            assertThat(g.inDoubt()).isEmpty();
+        }
+        assertThat(both[1].outcome(A)).isEqualTo(both[0].outcome(A)).isEqualTo(new Committed(T0));
+    }
+
+    @Test
+    void restoreAfterAnyInputIsRefused() {
+        List<java.util.function.Consumer<TwoPhaseCommit>> inputs = List.of(
+                g -> g.recordDecided(Outcome.aborted(A), at(T0)),
+                g -> g.becameLeader(at(T0)),
+                g -> g.lostLeadership(),
+                g -> g.tick(at(T0)),
+                g -> g.message(new Inquire(A, 2, T0), at(T0)),
+                g -> g.commitRequest(request(A, 1, List.of(), W1), at(T0)),
+                g -> g.activity(A, at(T0)),
+                g -> g.restore(List.of(), List.of(), -1));
+        for (var input : inputs) {
+            TwoPhaseCommit g = new TwoPhaseCommit(1, LIMITS);
+            input.accept(g);
+            assertThatThrownBy(() -> g.restore(List.of((Prepare) LOG.get(0)), List.of(), T0))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("restore is for a fresh core");
+            assertThat(g.inDoubt()).as("a refused restore changes nothing").isEmpty();
+        }
+        TwoPhaseCommit g = new TwoPhaseCommit(1, LIMITS);
+        assertThatThrownBy(() -> g.restore(List.of(), List.of(LOG.get(0)), T0))
+                .hasMessageContaining("not an outcome record");
+        TwoPhaseCommit h = new TwoPhaseCommit(1, LIMITS);
+        assertThatThrownBy(() -> h.restore(List.of((Prepare) LOG.get(0)), List.of(Outcome.aborted(B),
+                Outcome.aborted(B)), T0)).hasMessageContaining("has two outcomes to restore");
+        assertThatThrownBy(() -> h.restore(List.of((Prepare) LOG.get(0), (Prepare) LOG.get(0)), List.of(), T0))
+                .hasMessageContaining("is listed twice among the prepared transactions");
+        h.restore(List.of((Prepare) LOG.get(0)), List.of(), T0);
+        assertThat(h.inDoubt()).as("the refused restores left the core fresh").containsExactly(A);
+    }
+
     @Test
     void losingLeadershipAnswersWaitingClientsAndKeepsTheRecords() {
         g1.commitRequest(request(A, 1, List.of(2L), W1), at(T0));

@@ -171,6 +171,8 @@ public final class GroupHost<C> {
     private long delivered;
     private long batchesProposed;
     private long entriesProposed;
+    /** How many times this host became leader (a host polling between turns sees a re-election it missed). */
+    private long leaderships;
 
     private GroupHost(PaxosConfig config, long incarnation, StateMachine machine, Options options,
                       Listener<C> listener, TrueTime trueTime, MonotonicClock clock, Transport transport) {
@@ -468,6 +470,20 @@ public final class GroupHost<C> {
         return now != null && driver.replica().canServeLeaseRead(now) && !applyPaused() && appliedIndex() >= readFence;
     }
 
+    /**
+     * Whether this replica leads and has applied every entry of the log it took over (the read fence), lease aside:
+     * from then on its machine holds every entry an earlier leader acted on. {@code TxnHost} tells its cores they
+     * lead only then.
+     */
+    public boolean adoptedLogApplied() {
+        return driver.replica().isLeader() && !applyPaused() && appliedIndex() >= readFence;
+    }
+
+    /** How many times this host became leader since it started: a change means a new term, even between polls. */
+    public long leaderships() {
+        return leaderships;
+    }
+
     public long incarnation() {
         return incarnation;
     }
@@ -675,6 +691,7 @@ public final class GroupHost<C> {
     private void effect(Output.Effect e) {
         if (e instanceof Output.Effect.BecameLeader b) {
             readFence = driver.replica().logEnd();
+            leaderships++;
             listener.leadership(true);
             listener.info("replica " + replicaId + ": leader in ballot " + b.ballot() + " (configuration "
                     + b.configId() + "); lease reads after slot " + readFence + " is applied");
