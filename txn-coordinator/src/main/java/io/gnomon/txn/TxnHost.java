@@ -2,6 +2,8 @@ package io.gnomon.txn;
 
 import io.gnomon.paxos.cluster.Key;
 import io.gnomon.paxos.cluster.KeyRange;
+import io.gnomon.paxos.PaxosReplica;
+import io.gnomon.paxos.TimestampPromise;
 import io.gnomon.paxos.runtime.GroupHost;
 import io.gnomon.paxos.runtime.IncompleteInstallException;
 import io.gnomon.paxos.runtime.StateMachine;
@@ -232,6 +234,8 @@ public final class TxnHost<C> {
 
     private TwoPhaseCommit core;
     private SafeTime safeTime;
+    /** The core's timestamp promise last given to {@link #safeTime}; null before any. */
+    private TimestampPromise promiseFed;
     /** Transactions SafeTime holds prepared (so that a resolving Outcome is told to it once). */
     private final Set<TxnId> safePrepared = new HashSet<>();
 
@@ -553,6 +557,7 @@ public final class TxnHost<C> {
         }
         core = new TwoPhaseCommit(groupId, limits);
         safeTime = new SafeTime(options.maxPendingPromises());
+        promiseFed = null; // the new SafeTime hears the promise known again
         safePrepared.clear();
         TxnMachine m = machine.txnMachine();
         long applied;
@@ -666,19 +671,26 @@ public final class TxnHost<C> {
     }
 
     /**
-     * The leader promises its own SafeTime that nothing logged from now on is at or below {@code P}
-     * ({@link TimestampOracle#promiseBelow}), counting once it applied every entry in its log: only while every
-     * record it appended has had its outcome (so every timestamp assigned so far is in an applied entry, not in the
-     * group host's batch nor queued in the core behind its pipeline), and nothing waits in the batch.
+     * The leader promises that nothing logged from now on is at or below {@code P}
+     * ({@link TimestampOracle#promiseBelow}) through its Paxos core ({@link PaxosReplica#offerTimestampPromise}: after
+     * the last slot the core holds, queued proposals included), which carries it to the followers on its heartbeats;
+     * only while every record it appended has had its outcome and nothing waits in the group host's batch, so every
+     * timestamp assigned so far is in the core. On every replica, the latest promise the core knows goes to
+     * {@link SafeTime}, counting once this replica applied through its index: an idle group's followers serve reads
+     * up to about the leader's {@code TT.now().latest} of its last heartbeat.
      */
     private void promise(TxnNow now) {
-        long logEnd = group.replica().logEnd();
-        if (!leader || outstandingProposals > 0 || group.batchWaiting() || logEnd < 1) {
-            return;
+        PaxosReplica replica = group.replica();
+        if (leader && outstandingProposals == 0 && !group.batchWaiting() && replica.logEnd() >= 1) {
+            Assignment a = core.oracle().promiseBelow(now.trueTime(), now.clockStatus(), now.leaseEndEpochNanos());
+            if (a instanceof Assignment.Assigned p && p.timestampEpochNanos() >= 0) {
+                replica.offerTimestampPromise(p.timestampEpochNanos());
+            }
         }
-        Assignment a = core.oracle().promiseBelow(now.trueTime(), now.clockStatus(), now.leaseEndEpochNanos());
-        if (a instanceof Assignment.Assigned p && p.timestampEpochNanos() >= 0) {
-            safeTime.promise(logEnd - 1, p.timestampEpochNanos());
+        TimestampPromise known = replica.timestampPromise();
+        if (!known.isNone() && !known.equals(promiseFed)) {
+            safeTime.promise(known.afterIndex(), known.belowTs());
+            promiseFed = known;
         }
     }
 
