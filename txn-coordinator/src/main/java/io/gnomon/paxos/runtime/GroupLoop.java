@@ -43,6 +43,23 @@ public final class GroupLoop<C> {
         void sync(Set<Long> groupsThatWrote);
     }
 
+    /**
+     * A companion of one group's host driven by the same turns (a transaction host, {@code io.gnomon.txn.TxnHost}):
+     * it acts in every turn that touches the group, before the group ends it, and has timers of its own, which
+     * count as the group's. Called on the loop's thread only.
+     */
+    public interface TurnHook {
+        /** The group's turn is about to end: its inputs are in; the hook may still give the group host inputs. */
+        void beforeEnd();
+
+        /** The group delivered what the turn's sync released (sends, applied entries, client outcomes). */
+        default void afterDeliver() {
+        }
+
+        /** The hook's next timer (monotonic nanos, the clock the hosts were given); {@code Long.MAX_VALUE}: none. */
+        long nextTickNanos();
+    }
+
     /** What a turn leaves to do, in order: sync the groups that wrote (if any), then deliver every group's outputs. */
     public record TurnEnd(Set<Long> groupsThatWrote, Runnable deliver) {
         public boolean needsSync() {
@@ -52,6 +69,7 @@ public final class GroupLoop<C> {
 
     private final Syncer syncer;
     private final Map<Long, GroupHost<C>> groups = new HashMap<>();
+    private final Map<Long, TurnHook> hooks = new HashMap<>();
     /** Each group's next timer (monotonic nanos), and the same ordered by time: what {@link #tickDue} looks at. */
     private final Map<Long, Long> dueAt = new HashMap<>();
     private final TreeSet<Due> timers = new TreeSet<>();
@@ -75,6 +93,27 @@ public final class GroupLoop<C> {
         }
         if (groups.putIfAbsent(groupId, Objects.requireNonNull(host)) != null) {
             throw new IllegalArgumentException("group " + groupId + " is already on this loop");
+        }
+        schedule(groupId, host);
+    }
+
+    /**
+     * Attaches {@code hook} to a group this loop drives (one hook per group): from now on every turn that touches the
+     * group calls its {@link TurnHook#beforeEnd} before the group ends the turn and its {@link TurnHook#afterDeliver}
+     * after the group delivered, and the group's timer is the earlier of its host's and the hook's (a group due by
+     * its hook's timer is ticked as any due group: an early core tick only checks the core's own timers). Outside a
+     * turn.
+     */
+    public void hook(long groupId, TurnHook hook) {
+        if (inTurn) {
+            throw new IllegalStateException("hooks are attached between turns");
+        }
+        GroupHost<C> host = groups.get(groupId);
+        if (host == null) {
+            throw new IllegalArgumentException("group " + groupId + " is not on this loop");
+        }
+        if (hooks.putIfAbsent(groupId, Objects.requireNonNull(hook)) != null) {
+            throw new IllegalArgumentException("group " + groupId + " has a hook already");
         }
         schedule(groupId, host);
     }
@@ -191,6 +230,13 @@ public final class GroupLoop<C> {
     /** A group's next timer, read from its core; asked again whenever a turn touched the group. */
     private void schedule(long groupId, GroupHost<C> host) {
         long at = host.nextTickNanos();
+        TurnHook hook = hooks.get(groupId);
+        if (hook != null) {
+            long hookAt = hook.nextTickNanos();
+            if (hookAt - at < 0) {
+                at = hookAt;
+            }
+        }
         Long old = dueAt.put(groupId, at);
         if (old != null) {
             if (old == at) {
@@ -246,6 +292,10 @@ public final class GroupLoop<C> {
         List<Runnable> delivers = new ArrayList<>();
         for (long id : touched) {
             GroupHost<C> h = groups.get(id);
+            TurnHook hook = hooks.get(id);
+            if (hook != null) {
+                hook.beforeEnd();
+            }
             ReplicaDriver.BatchEnd end = h.endTurnUnsynced();
             schedule(id, h);
             if (!h.batchWaiting()) {
@@ -255,7 +305,16 @@ public final class GroupLoop<C> {
                 if (end.needsSync()) {
                     wrote.add(id);
                 }
-                delivers.add(end.deliver());
+                if (hook == null) {
+                    delivers.add(end.deliver());
+                } else {
+                    Runnable deliver = end.deliver();
+                    delivers.add(() -> {
+                        deliver.run();
+                        hook.afterDeliver();
+                        schedule(id, h); // what was delivered may move the hook's timer (decided entries to feed)
+                    });
+                }
             }
         }
         touched.clear();

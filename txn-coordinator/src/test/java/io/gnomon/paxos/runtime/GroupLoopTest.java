@@ -154,6 +154,69 @@ class GroupLoopTest {
         assertThat(heard).containsExactlyInAnyOrderElementsOf(led.stream().map(g -> "group " + g + " APPLIED").toList());
     }
 
+    /** A hook recording what it saw, with a timer the test sets. */
+    private static final class RecordingHook implements GroupLoop.TurnHook {
+        final List<String> calls = new ArrayList<>();
+        final GroupHost<String> host;
+        long due = Long.MAX_VALUE;
+        long dueAfterDeliver = Long.MAX_VALUE;
+        byte[] appendOnce;
+
+        RecordingHook(GroupHost<String> host) {
+            this.host = host;
+        }
+
+        @Override
+        public void beforeEnd() {
+            calls.add("beforeEnd logEnd=" + host.replica().logEnd());
+            if (appendOnce != null) {
+                host.append(appendOnce, "from the hook");
+                appendOnce = null;
+            }
+        }
+
+        @Override
+        public void afterDeliver() {
+            calls.add("afterDeliver");
+            due = dueAfterDeliver;
+        }
+
+        @Override
+        public long nextTickNanos() {
+            return due;
+        }
+    }
+
+    @Test
+    void aHookActsBeforeItsGroupEndsEachTurnAndItsTimerIsTheGroups() {
+        Map<Long, Integer> holders = awaitLeaseholders();
+        int p = holders.get(1L);
+        GroupLoop<String> loop = loops.get(p);
+        RecordingHook hook = new RecordingHook(loop.group(1L));
+        hook.due = monotonicNanos + Duration.ofMillis(5).toNanos(); // before any heartbeat (100 ms)
+        loop.hook(1L, hook);
+        assertThat(loop.nextTickNanos()).isLessThanOrEqualTo(hook.due);
+        assertThatThrownBy(() -> loop.hook(1L, hook)).hasMessage("group 1 has a hook already");
+        assertThatThrownBy(() -> loop.hook(99L, hook)).hasMessage("group 99 is not on this loop");
+
+        // Its timer makes the loop turn the group; what it appends before the end is proposed in that turn.
+        long logEnd = loop.group(1L).replica().logEnd();
+        hook.appendOnce = "hooked".getBytes(StandardCharsets.UTF_8);
+        hook.dueAfterDeliver = monotonicNanos + Duration.ofMillis(7).toNanos();
+        monotonicNanos += Duration.ofMillis(5).toNanos();
+        loop.beginTurn();
+        loop.tickDue(monotonicNanos);
+        hook.due = Long.MAX_VALUE; // asked again as the turn ends: no timer until the delivery sets one
+        loop.endTurn();
+        assertThat(loop.group(1L).replica().logEnd()).as("proposed in the turn the hook appended in")
+                .isEqualTo(logEnd + 1);
+        assertThat(hook.calls).containsExactly("beforeEnd logEnd=" + logEnd, "afterDeliver");
+        assertThat(loop.nextTickNanos()).as("the delivery moved the hook's timer, and the loop's")
+                .isLessThanOrEqualTo(hook.dueAfterDeliver);
+        drain();
+        assertThat(heard).contains("from the hook APPLIED");
+    }
+
     @Test
     void idleGroupsAreTickedOnlyWhenTheirTimersAreDue() {
         Map<Long, Integer> holders = awaitLeaseholders();
