@@ -5,6 +5,7 @@ import io.gnomon.paxos.cluster.KeyRange;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.TimestampPromise;
 import io.gnomon.paxos.runtime.GroupHost;
+import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.IncompleteInstallException;
 import io.gnomon.paxos.runtime.StateMachine;
 import io.gnomon.truetime.ClockStatus;
@@ -44,6 +45,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * The transaction host of one group (issue 20, step 2): beside the group's {@link GroupHost}, driven by the same
@@ -67,7 +70,7 @@ import java.util.Set;
  *
  * @param <C> what identifies a waiting client (a gRPC reply, a simulated client)
  */
-public final class TxnHost<C> {
+public final class TxnHost<C> implements GroupLoop.TurnHook {
     /** Where the host's outputs go: the driver implements it. */
     public interface Outputs<C> {
         /** To the leader of {@code toGroup} (the driver routes it); may be lost, duplicated or reordered. */
@@ -224,7 +227,9 @@ public final class TxnHost<C> {
     private static final TimeInterval UNKNOWN_TIME = new TimeInterval(0, Long.MAX_VALUE);
 
     private final long groupId;
-    private final GroupHost<? super Proposal> group;
+    private final GroupHost<?> group;
+    /** Appends a record through {@link #group}, with the group host's client for its {@link Proposal}. */
+    private final BiConsumer<byte[], Proposal> appender;
     private final Machine machine;
     private final TxnLimits limits;
     private final Options options;
@@ -265,10 +270,12 @@ public final class TxnHost<C> {
     /** Transactions aborted while only reading (their locks went): a later commit request of theirs is refused. */
     private final LinkedHashMap<TxnId, String> abortedReaders = new LinkedHashMap<>();
 
-    private TxnHost(long groupId, GroupHost<? super Proposal> group, Machine machine, TxnLimits limits,
-                    Options options, TrueTime trueTime, MonotonicClock clock, Outputs<C> outputs) {
+    private <X> TxnHost(long groupId, GroupHost<X> group, Function<Proposal, X> asClient, Machine machine,
+                        TxnLimits limits, Options options, TrueTime trueTime, MonotonicClock clock, Outputs<C> outputs) {
         this.groupId = groupId;
         this.group = Objects.requireNonNull(group);
+        Objects.requireNonNull(asClient);
+        this.appender = (bytes, proposal) -> group.append(bytes, asClient.apply(proposal));
         this.machine = Objects.requireNonNull(machine);
         this.limits = Objects.requireNonNull(limits);
         this.options = Objects.requireNonNull(options);
@@ -286,7 +293,18 @@ public final class TxnHost<C> {
     public static <C> TxnHost<C> start(long groupId, GroupHost<? super Proposal> group, Machine machine,
                                        TxnLimits limits, Options options, TrueTime trueTime, MonotonicClock clock,
                                        Outputs<C> outputs) {
-        TxnHost<C> host = new TxnHost<>(groupId, group, machine, limits, options, trueTime, clock, outputs);
+        return start(groupId, group, p -> p, machine, limits, options, trueTime, clock, outputs);
+    }
+
+    /**
+     * As {@link #start(long, GroupHost, Machine, TxnLimits, Options, TrueTime, MonotonicClock, Outputs)}, for a group
+     * host whose clients are of another kind: {@code asClient} makes the client that stands for a {@link Proposal}
+     * (the driver hands its outcome to {@link #proposalOutcome}).
+     */
+    public static <C, X> TxnHost<C> start(long groupId, GroupHost<X> group, Function<Proposal, X> asClient,
+                                          Machine machine, TxnLimits limits, Options options, TrueTime trueTime,
+                                          MonotonicClock clock, Outputs<C> outputs) {
+        TxnHost<C> host = new TxnHost<>(groupId, group, asClient, machine, limits, options, trueTime, clock, outputs);
         machine.decided.clear();
         host.rebuild();
         return host;
@@ -321,12 +339,19 @@ public final class TxnHost<C> {
         serveReads(now);
     }
 
+    /** {@link GroupLoop.TurnHook}: a loop that begins and ends the group host's turns settles this host in each. */
+    @Override
+    public void beforeEnd() {
+        settle();
+    }
+
     /**
      * The monotonic time at which this host next needs a turn ({@link #settle}): now while decided records wait to
      * be fed or leadership changed; else its earliest timer (commit-wait's end estimated from TrueTime, the core's
      * tick, a read's deadline, a leader's read waiting for time to pass its timestamp); {@link Long#MAX_VALUE} when
      * none.
      */
+    @Override
     public long nextTickNanos() {
         long nowNanos = clock.nanoTime();
         if (!machine.decided.isEmpty() || machine.installed || (!leader && group.adoptedLogApplied())
@@ -493,7 +518,7 @@ public final class TxnHost<C> {
     }
 
     /** The group host this one drives (its {@code onMessage} and {@code onTick} go inside this host's turns). */
-    public GroupHost<? super Proposal> group() {
+    public GroupHost<?> group() {
         return group;
     }
 
@@ -735,7 +760,7 @@ public final class TxnHost<C> {
                     outputs.warn("group " + groupId + ": cannot log " + l.record().txn() + ": " + bad);
                 } else {
                     outstandingProposals++; // before: a replica that does not lead answers within append
-                    group.append(bytes, new Proposal(l.record()));
+                    appender.accept(bytes, new Proposal(l.record()));
                 }
             } else if (e instanceof Send s) {
                 outputs.send(s.toGroup(), s.message());
