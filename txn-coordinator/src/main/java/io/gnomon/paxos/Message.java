@@ -80,9 +80,10 @@ public sealed interface Message {
     record Decide(int from, int to, long configId, Ballot ballot, long decidedIndex,
                   long leaseEndRequestedEpochNanos, long promiseAfterIndex, long promisedBelowTs) implements Message {
         public Decide {
-            if ((promiseAfterIndex < 0 || promisedBelowTs < 0) && (promiseAfterIndex != -1 || promisedBelowTs != -1)) {
-                throw new IllegalArgumentException("a timestamp promise needs index >= 0 and ts >= 0, or both -1 (none);"
-                        + " was index " + promiseAfterIndex + ", ts " + promisedBelowTs);
+            // index -1 with a timestamp: the promise covers the whole log (a leader whose log is still empty)
+            if (promiseAfterIndex < -1 || (promisedBelowTs < 0 && (promiseAfterIndex != -1 || promisedBelowTs != -1))) {
+                throw new IllegalArgumentException("a timestamp promise needs index >= -1 and ts >= 0, or both -1"
+                        + " (none); was index " + promiseAfterIndex + ", ts " + promisedBelowTs);
             }
         }
 

@@ -11,7 +11,8 @@ package io.gnomon.paxos;
  * <p>A promise stays true after its leader is gone: a later leader's timestamps lie inside its own lease, which
  * begins after the promising leader's lease ended, and a promise is always below the end of the promising lease.
  *
- * @param afterIndex the log index the promise starts after, {@code >= 0} ({@code -1} only in {@link #NONE})
+ * @param afterIndex the log index the promise starts after, {@code >= -1} ({@code -1}: the whole log, as a leader
+ *                   whose log is still empty promises; {@link #NONE} has it too)
  * @param belowTs    no entry after {@code afterIndex} has a timestamp {@code <= belowTs}, epoch nanoseconds
  */
 public record TimestampPromise(long afterIndex, long belowTs) {

@@ -535,6 +535,31 @@ public final class LockTable {
         return new Result(new Refused(refusal, message), List.of(), List.of());
     }
 
+    /**
+     * The prepared transactions younger than {@code txn} that hold a lock conflicting with {@code lock}: wound-wait
+     * would wound them, but a prepared transaction's fate is its coordinator's, so the host asks the coordinator to
+     * abort them instead (else an older transaction could wait here for one whose coordinator waits for it).
+     */
+    public List<TxnId> preparedYoungerHolders(TxnId txn, Lock lock) {
+        List<TxnId> out = new ArrayList<>();
+        for (TxnId h : conflictingHolders(txn, lock)) {
+            TxnState hs = txns.get(h);
+            if (txn.olderThan(h) && hs.prepared) {
+                out.add(h);
+            }
+        }
+        return out;
+    }
+
+    /** Every transaction in the table with what it holds and waits for, for operators and failing tests. */
+    public String describe() {
+        StringBuilder b = new StringBuilder();
+        new TreeMap<>(txns).forEach((t, st) -> b.append(t).append(st.prepared ? " prepared" : "")
+                .append(st.wounded ? " wounded" : "").append(" holds ").append(st.held)
+                .append(" waits ").append(st.waiting.keySet()).append('\n'));
+        return b.toString();
+    }
+
     /** Other transactions holding a lock that conflicts with {@code lock}, oldest first. */
     private TreeSet<TxnId> conflictingHolders(TxnId txn, Lock lock) {
         TreeSet<TxnId> out = new TreeSet<>();

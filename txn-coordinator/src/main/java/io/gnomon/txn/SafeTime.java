@@ -104,11 +104,11 @@ public final class SafeTime {
     /**
      * The leader promises that no entry after log index {@code index} has a timestamp {@code <= promisedBelowTs}
      * (Spanner's MinNextTS, from {@code TimestampOracle.promiseBelow}). It counts once this replica has applied
-     * through {@code index}, at once if it has.
+     * through {@code index}, at once if it has ({@code index} -1: the whole log, at once).
      */
     public void promise(long index, long promisedBelowTs) {
-        if (index < 0 || promisedBelowTs < 0) {
-            throw new IllegalArgumentException("a promise needs index >= 0 and ts >= 0, was index " + index
+        if (index < -1 || promisedBelowTs < 0) {
+            throw new IllegalArgumentException("a promise needs index >= -1 and ts >= 0, was index " + index
                     + ", ts " + promisedBelowTs);
         }
         if (index <= appliedIndex) {

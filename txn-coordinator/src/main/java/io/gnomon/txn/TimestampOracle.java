@@ -20,11 +20,18 @@ import io.gnomon.truetime.TimeInterval;
  */
 public final class TimestampOracle {
     private final long maxEpsilonNanos;
+    private final boolean acceptUnverifiedClock;
     /** Every timestamp at or below this was assigned, promised or observed: the next one is above it. */
     private long maxAssignedEpochNanos = -1;
 
     /** @param maxEpsilonNanos the widest TrueTime half-interval a timestamp may be taken from (TxnLimits) */
     public TimestampOracle(long maxEpsilonNanos) {
+        this(maxEpsilonNanos, false);
+    }
+
+    /** @param acceptUnverifiedClock take timestamps from an UNVERIFIED clock too ({@link TxnLimits#acceptUnverifiedClock}) */
+    public TimestampOracle(long maxEpsilonNanos, boolean acceptUnverifiedClock) {
+        this.acceptUnverifiedClock = acceptUnverifiedClock;
         if (maxEpsilonNanos <= 0) {
             throw new IllegalArgumentException("maxEpsilonNanos must be > 0, was " + maxEpsilonNanos);
         }
@@ -88,7 +95,7 @@ public final class TimestampOracle {
 
     private String clockRefusal(TimeInterval now, ClockStatus status, long leaseEndEpochNanos) {
         long epsilonNanos = now.epsilonNanos();
-        if (!status.isUsable()) {
+        if (!status.isUsable() && !(acceptUnverifiedClock && status == ClockStatus.UNVERIFIED)) {
             return "clock status " + status + " (epsilon " + epsilonNanos
                     + " ns) is not usable: no timestamp is taken from it";
         }

@@ -74,7 +74,7 @@ public final class TwoPhaseCommit {
     public TwoPhaseCommit(long groupId, TxnLimits limits) {
         this.groupId = groupId;
         this.limits = limits;
-        this.oracle = new TimestampOracle(limits.maxEpsilonNanos());
+        this.oracle = new TimestampOracle(limits.maxEpsilonNanos(), limits.acceptUnverifiedClock());
     }
 
     private enum Role { COORDINATOR, PARTICIPANT, SINGLE_GROUP }
@@ -117,6 +117,8 @@ public final class TwoPhaseCommit {
         boolean commitWaitDone;
         /** Participant: this leader proposed its Outcome record (or an abort while its Prepare was undecided). */
         boolean outcomeProposed;
+        /** A participant asked its coordinator to abort it ({@link #woundPrepared}). */
+        boolean woundForwarded;
         /** Participant: when it last told the coordinator it is prepared (inquire timer). */
         long lastInquiryMonotonicNanos;
 
@@ -209,6 +211,26 @@ public final class TwoPhaseCommit {
         return out;
     }
 
+    /**
+     * The client gives up read-write transaction {@code txn} before asking to commit it (Abort, or a transaction
+     * that only read): its locks go, and a later commit request of it is refused. Nothing once it asked to commit:
+     * then its outcome is the commit protocol's (too late to abort from outside).
+     */
+    public List<TxnEffect> clientAbort(TxnId txn, TxnNow now) {
+        fed = true;
+        List<TxnEffect> out = new ArrayList<>();
+        if (!leader || inFlight.containsKey(txn) || prepared.containsKey(txn)) {
+            return out;
+        }
+        lastActivityMonotonicNanos.remove(txn);
+        // Its read locks go even when its outcome is known here (an abort heard before the client's request)
+        out.add(new ReleaseLocks(txn));
+        if (!outcomes.containsKey(txn)) {
+            out.add(new Reply(txn, new Aborted("the client aborted it", false)));
+        }
+        return out;
+    }
+
     /** The lock table granted every lock of an {@link AcquireLocks}. */
     public List<TxnEffect> locksHeld(TxnId txn, TxnNow now) {
         fed = true;
@@ -242,6 +264,34 @@ public final class TwoPhaseCommit {
     public List<TxnEffect> wounded(TxnId txn, TxnNow now) {
         fed = true;
         return abortBeforePrepared(txn, "wounded by an older transaction in group " + groupId, now);
+    }
+
+    /**
+     * Older transaction {@code by} waits here for a lock that {@code prepared}, prepared in this group as a
+     * participant, holds: wound-wait would wound it, but only its coordinator may abort it now, so the coordinator is
+     * asked to (once per transaction; it aborts only if it has not decided yet, else the outcome comes soon). Without
+     * this, an older transaction waiting here while the younger one's coordinator waits for the older one's locks
+     * would hold both until the prepare timeout.
+     */
+    public List<TxnEffect> woundPrepared(TxnId prepared, TxnId by, TxnNow now) {
+        fed = true;
+        List<TxnEffect> out = new ArrayList<>();
+        InFlight f = inFlight.get(prepared);
+        if (!leader || f == null || f.role != Role.PARTICIPANT || f.woundForwarded || f.outcomeProposed) {
+            return out;
+        }
+        f.woundForwarded = true;
+        out.add(new Send(f.coordinatorGroup, new TxnMessage.PrepareRefused(prepared, groupId, "wounded while prepared"
+                + " in group " + groupId + " by older transaction " + by)));
+        return out;
+    }
+
+    /** Transactions in flight here (role, phase) and open readers, for operators and failing tests. */
+    public String describe() {
+        StringBuilder b = new StringBuilder("leader=" + leader + " readers=" + lastActivityMonotonicNanos.keySet());
+        inFlight.forEach((t, f) -> b.append("\n  ").append(t).append(' ').append(f.role).append(' ').append(f.phase)
+                .append(" participants ").append(f.participants).append(" prepared ").append(f.prepareTimestamps.keySet()));
+        return b.toString();
     }
 
     /** The lock table refused a lock of the transaction (a limit, or it was already finished). */

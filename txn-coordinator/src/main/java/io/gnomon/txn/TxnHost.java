@@ -491,8 +491,24 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         } else {
             lockingReads.computeIfAbsent(txn, t -> new ArrayList<>())
                     .add(new LockingRead<>(lock.target(), query, client));
+            woundPrepared(txn, lock, now);
         }
         lockAnswers(r, now);
+    }
+
+    /**
+     * The client aborts read-write transaction {@code txn} before its commit request (leader only): its locks go,
+     * its waiting locking reads fail, and a later commit request of it is refused. False when this host does not
+     * lead, or the transaction already asked to commit (its outcome is then the commit protocol's).
+     */
+    public boolean abort(TxnId txn) {
+        if (!leader) {
+            return false;
+        }
+        TxnNow now = now();
+        List<TxnEffect> effects = core.clientAbort(txn, now);
+        perform(effects, now);
+        return !effects.isEmpty();
     }
 
     /** What became of an append of this host's (the driver's group listener routes a {@link Proposal}'s here). */
@@ -562,7 +578,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
     private String clockRefusal(TxnId txn, TxnNow now) {
         ClockStatus status = now.clockStatus();
         long eps = now.trueTime().epsilonNanos();
-        if (!status.isUsable() || now.trueTime() == UNKNOWN_TIME) {
+        if (!limits.clockUsable(status) || now.trueTime() == UNKNOWN_TIME) {
             return "group " + groupId + " refuses to commit " + txn + ": TrueTime is " + status
                     + " (not usable), ε unknown; retry once the clock is synchronized";
         }
@@ -706,7 +722,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
      */
     private void promise(TxnNow now) {
         PaxosReplica replica = group.replica();
-        if (leader && outstandingProposals == 0 && !group.batchWaiting() && replica.logEnd() >= 1) {
+        if (leader && outstandingProposals == 0 && !group.batchWaiting()) {
             Assignment a = core.oracle().promiseBelow(now.trueTime(), now.clockStatus(), now.leaseEndEpochNanos());
             if (a instanceof Assignment.Assigned p && p.timestampEpochNanos() >= 0) {
                 replica.offerTimestampPromise(p.timestampEpochNanos());
@@ -784,7 +800,13 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             perform(core.locksRefused(txn, "this replica is not the leader", now), now);
             return;
         }
+        // Every target is registered as waited for before the first request: a request's side effects (a wounded
+        // reader's locks released at once) may grant an earlier request of this transaction within this loop.
         Set<Target> waiting = new LinkedHashSet<>();
+        for (Write w : writes) {
+            waiting.add(Lock.exclusive(Key.of(w.key())).target());
+        }
+        commitLocksWaiting.put(txn, waiting);
         for (Write w : writes) {
             Lock lock = Lock.exclusive(Key.of(w.key()));
             LockTable.Result r = locks.acquire(txn, lock);
@@ -794,15 +816,23 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
                 perform(core.locksRefused(txn, refused.message(), now), now);
                 return;
             }
-            if (r.outcome() instanceof LockTable.Waiting) {
-                waiting.add(lock.target());
+            if (r.outcome() instanceof LockTable.Granted) {
+                waiting.remove(lock.target());
+            } else {
+                woundPrepared(txn, lock, now);
             }
             lockAnswers(r, now);
         }
-        if (waiting.isEmpty()) {
+        // granted() told the core once the last waited-for lock came; if none had to wait, tell it now
+        if (waiting.isEmpty() && commitLocksWaiting.remove(txn) != null) {
             perform(core.locksHeld(txn, now), now);
-        } else {
-            commitLocksWaiting.put(txn, waiting);
+        }
+    }
+
+    /** {@code txn} waits for {@code lock}: the prepared younger holders' coordinators are asked to abort them. */
+    private void woundPrepared(TxnId txn, Lock lock, TxnNow now) {
+        for (TxnId h : locks.preparedYoungerHolders(txn, lock)) {
+            perform(core.woundPrepared(h, txn, now), now);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.gnomon.txn;
 
+import io.gnomon.truetime.ClockStatus;
+
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,13 +18,35 @@ import java.util.concurrent.TimeUnit;
  * @param prepareTimeoutNanos   a coordinator that has not heard every participant's Prepared for this long aborts
  * @param inquireIntervalNanos  a prepared participant that has not learned the outcome asks the coordinator again
  *                              after this long
+ * @param acceptUnverifiedClock take timestamps from an {@link ClockStatus#UNVERIFIED} clock too (the host's clock
+ *                              widened by an operator-stated ε, no time source: one host's processes, tests, the
+ *                              local launcher); false by default, since such an interval is an assumption
  */
 public record TxnLimits(int maxLocksPerTxn, int maxLockedTxns, int maxWaitingRequests, int maxPreparedTxns,
                         long maxEpsilonNanos, long idleTxnTimeoutNanos, long prepareTimeoutNanos,
-                        long inquireIntervalNanos) {
+                        long inquireIntervalNanos, boolean acceptUnverifiedClock) {
     public static final TxnLimits DEFAULTS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
             TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(10),
             TimeUnit.MILLISECONDS.toNanos(500));
+
+    /** With {@code acceptUnverifiedClock} false. */
+    public TxnLimits(int maxLocksPerTxn, int maxLockedTxns, int maxWaitingRequests, int maxPreparedTxns,
+                     long maxEpsilonNanos, long idleTxnTimeoutNanos, long prepareTimeoutNanos,
+                     long inquireIntervalNanos) {
+        this(maxLocksPerTxn, maxLockedTxns, maxWaitingRequests, maxPreparedTxns, maxEpsilonNanos, idleTxnTimeoutNanos,
+                prepareTimeoutNanos, inquireIntervalNanos, false);
+    }
+
+    /** These limits, taking timestamps from an {@link ClockStatus#UNVERIFIED} clock too. */
+    public TxnLimits acceptingUnverifiedClock() {
+        return new TxnLimits(maxLocksPerTxn, maxLockedTxns, maxWaitingRequests, maxPreparedTxns, maxEpsilonNanos,
+                idleTxnTimeoutNanos, prepareTimeoutNanos, inquireIntervalNanos, true);
+    }
+
+    /** Whether a timestamp may be taken from a clock of this status under these limits. */
+    public boolean clockUsable(ClockStatus status) {
+        return status.isUsable() || (acceptUnverifiedClock && status == ClockStatus.UNVERIFIED);
+    }
 
     public TxnLimits {
         positive("maxLocksPerTxn", maxLocksPerTxn);

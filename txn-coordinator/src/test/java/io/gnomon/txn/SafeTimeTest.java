@@ -177,7 +177,7 @@ class SafeTimeTest {
     void negativeInputsAreRefused() {
         assertThatThrownBy(() -> s.applied(1, -1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> s.promise(1, -1)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> s.promise(-1, 5)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> s.promise(-2, 5)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> s.prepared(T1, -1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new SafeTime(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("maxPendingPromises must be > 0, was 0");

@@ -95,11 +95,16 @@ class MessageCodecTest {
         assertThat(with.promise()).isEqualTo(new io.gnomon.paxos.TimestampPromise(8, 777));
         Message.Decide without = (Message.Decide) CODEC.decode(CODEC.encode(new Message.Decide(1, 2, 1, b, 9, 5)));
         assertThat(without.promise().isNone()).isTrue();
+        // index -1 with a timestamp covers the whole log (a leader whose log is still empty)
+        Message.Decide whole = (Message.Decide) CODEC.decode(CODEC.encode(new Message.Decide(1, 2, 1, b, 9, 5, -1, 777)));
+        assertThat(whole.promise()).isEqualTo(new io.gnomon.paxos.TimestampPromise(-1, 777));
         // half a promise is no promise: refused by name, at the sender and at the receiver
-        assertThatThrownBy(() -> new Message.Decide(1, 2, 1, b, 9, 5, -1, 777))
-                .hasMessageContaining("a timestamp promise needs index >= 0 and ts >= 0, or both -1");
+        assertThatThrownBy(() -> new Message.Decide(1, 2, 1, b, 9, 5, 8, -1))
+                .hasMessageContaining("a timestamp promise needs index >= -1 and ts >= 0, or both -1");
+        assertThatThrownBy(() -> new Message.Decide(1, 2, 1, b, 9, 5, -2, 777))
+                .hasMessageContaining("a timestamp promise needs index >= -1 and ts >= 0, or both -1");
         byte[] half = CODEC.encode(new Message.Decide(1, 2, 1, b, 9, 5, 8, 777));
-        java.nio.ByteBuffer.wrap(half).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(half.length - 16, -1);
+        java.nio.ByteBuffer.wrap(half).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(half.length - 8, -1);
         assertThatThrownBy(() -> CODEC.decode(half)).isInstanceOf(MessageCodec.MalformedMessageException.class)
                 .hasMessageContaining("timestamp promise");
     }
