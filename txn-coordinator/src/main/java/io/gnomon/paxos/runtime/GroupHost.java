@@ -428,6 +428,11 @@ public final class GroupHost<C> {
 
     // ------------------------------------------------------------------ queries
 
+    /** The state machine this host applies to (a companion host that wraps it, such as a transaction host's). */
+    public StateMachine machine() {
+        return machine;
+    }
+
     /** The core, for queries ({@code isLeader}, {@code decidedIndex}, ...). Do not feed it inputs directly. */
     public PaxosReplica replica() {
         return driver.replica();

@@ -8,6 +8,9 @@ import io.gnomon.paxos.cluster.ClusterFileException;
 import io.gnomon.paxos.cluster.ClusterSpec;
 import io.gnomon.paxos.cluster.GroupSpec;
 import io.gnomon.paxos.cluster.ProcessSpec;
+import io.gnomon.txn.TxnHost;
+import io.gnomon.txn.TxnLimits;
+import io.gnomon.txn.server.TxnNode;
 import io.gnomon.paxos.storage.LogLimits;
 import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.truetime.TrueTime;
@@ -102,10 +105,14 @@ public final class ReplicaMain implements Callable<Integer> {
             description = "Leader's heartbeat and lease renewal interval (default ${DEFAULT-VALUE}).")
     long heartbeatMillis;
 
-    @Option(names = "--machine", defaultValue = "list-append", paramLabel = "list-append|counter|kv",
-            description = "State machine: list-append (keys to lists; the harness's), counter (counts entries) or kv "
-                    + "(keys to values; the etcd comparison's); default ${DEFAULT-VALUE}.")
+    @Option(names = "--machine", defaultValue = "list-append", paramLabel = "list-append|counter|kv|txn",
+            description = "State machine: list-append (keys to lists; the harness's), counter (counts entries), kv "
+                    + "(keys to values; the etcd comparison's) or txn (versioned keys with transactions: serves the "
+                    + "TxnKv service on the client port, docs/txn-service.md); default ${DEFAULT-VALUE}.")
     String machine;
+
+    /** Every group of the cluster with its replicas (the transaction service routes messages by it). */
+    private Map<Long, List<Integer>> allGroups;
 
     @Option(names = "--store", defaultValue = "rocks", paramLabel = "rocks|memory",
             description = "rocks (default): every group's machine on one RocksDB store per process in the data dir's "
@@ -173,6 +180,7 @@ public final class ReplicaMain implements Callable<Integer> {
         try {
             Map<Integer, InetSocketAddress> members;
             Map<Long, List<Integer>> groups;
+            allGroups = new TreeMap<>();
             InetSocketAddress clientAddress = null;
             if (clusterFile != null || process != null) {
                 if (clusterFile == null || process == null) {
@@ -192,6 +200,7 @@ public final class ReplicaMain implements Callable<Integer> {
                         "--process " + process + ": " + clusterFile + " has no process " + process + " (processes are "
                                 + cluster.processes().stream().map(ProcessSpec::id).toList() + ")"));
                 groups = new TreeMap<>();
+                cluster.groups().forEach(g -> allGroups.put((long) g.id(), g.replicas()));
                 for (GroupSpec g : cluster.groupsOf(process)) {
                     groups.put((long) g.id(), g.replicas());
                 }
@@ -220,6 +229,7 @@ public final class ReplicaMain implements Callable<Integer> {
                     throw new IllegalArgumentException("--id " + id + " is not among the --member ids " + members.keySet());
                 }
                 groups = Map.of(ReplicaServer.GROUP, List.copyOf(members.keySet()));
+                allGroups.putAll(groups);
             }
             SyncPolicy policy = switch (sync) {
                 case "each-batch" -> SyncPolicy.SYNC_EACH_BATCH;
@@ -232,7 +242,7 @@ public final class ReplicaMain implements Callable<Integer> {
                 default -> throw new IllegalArgumentException("--log " + logKind + ": use process or chronicle");
             };
             if (!StoredMachines.KINDS.contains(machine)) {
-                throw new IllegalArgumentException("--machine " + machine + ": use list-append, counter or kv");
+                throw new IllegalArgumentException("--machine " + machine + ": use list-append, counter, kv or txn");
             }
             ReplicaServer.StoreKind storeKind = switch (store) {
                 case "rocks" -> ReplicaServer.StoreKind.ROCKS;
@@ -302,6 +312,13 @@ public final class ReplicaMain implements Callable<Integer> {
             }
         }
         ReplicaServer server = new ReplicaServer(options, trueTime, machine);
+        if (machine.equals("txn")) {
+            // The transactional service (TxnKv) on the client port. A system:EPSILON clock is the operator's stated
+            // assumption: timestamps are taken from it as the leases are (one host's processes, the local launcher).
+            TxnLimits limits = trueTimeSpec.startsWith("system:") ? TxnLimits.DEFAULTS.acceptingUnverifiedClock()
+                    : TxnLimits.DEFAULTS;
+            new TxnNode(id, allGroups, trueTime, limits, TxnHost.Options.DEFAULTS).attach(server);
+        }
         try {
             if (tls != null) {
                 server.withTls(tls);

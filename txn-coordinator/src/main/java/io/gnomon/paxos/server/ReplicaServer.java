@@ -257,7 +257,7 @@ public final class ReplicaServer implements AutoCloseable {
     /** Only with {@code faultAdmin}: the harness's partitions and lossy links, wrapped around {@link #transport}. */
     private FaultyTransport faults;
     /** The hosted groups, by id; filled by {@link #start} and unchanged after, so transport threads may read it. */
-    private final Map<Long, GroupHost<AppendReplyTo>> hosts = new TreeMap<>();
+    private final Map<Long, GroupHost<AppendClient>> hosts = new TreeMap<>();
     /** {@link LogKind#CHRONICLE}: each group's log. */
     private final Map<Long, DurableStateStore> stores = new TreeMap<>();
     /** {@link LogKind#PROCESS}: every group's log. */
@@ -282,8 +282,22 @@ public final class ReplicaServer implements AutoCloseable {
      * checked: a bad one from a peer never reaches it).
      */
     @FunctionalInterface
-    public interface TxnHandler {
+    public interface TxnHandler extends GroupLoop.TurnHook {
         void onTxnMessage(int fromProcess, long fromGroup, TxnMessage message);
+
+        /**
+         * As a {@link GroupLoop.TurnHook} of its group (a transaction host settles here): called before the group ends
+         * every turn that touched it. Nothing by default.
+         */
+        @Override
+        default void beforeEnd() {
+        }
+
+        /** Its own next timer, which counts as the group's; none by default. */
+        @Override
+        default long nextTickNanos() {
+            return Long.MAX_VALUE;
+        }
     }
 
     /**
@@ -297,17 +311,32 @@ public final class ReplicaServer implements AutoCloseable {
         void send(int toProcess, long toGroup, TxnMessage message);
     }
 
-    /** Makes each hosted group's {@link TxnHandler}, given the group's {@link TxnSender}; null: the group has none. */
+    /**
+     * Makes each hosted group's {@link TxnHandler}, given the group's host (whose appends' clients are {@link
+     * AppendClient}s) and {@link TxnSender}; null: the group has none. Called on the starting thread, before any loop
+     * runs; the handler is then the group's turn hook too.
+     */
     @FunctionalInterface
     public interface TxnHandlers {
-        TxnHandler forGroup(long groupId, TxnSender sender);
+        TxnHandler forGroup(long groupId, GroupHost<AppendClient> host, TxnSender sender);
+    }
+
+    /**
+     * Who hears what became of an append to a hosted group: a client's {@code Append} call or stream, or whoever else
+     * appends on the group's loop (a transaction host's record). Called on the group's loop thread.
+     */
+    @FunctionalInterface
+    public interface AppendClient {
+        void outcome(GroupHost.AppendOutcome outcome);
     }
 
     /** From {@link #withTls}; null: plaintext ports and peer channels. */
     private io.grpc.ServerCredentials serverCredentials;
     private io.grpc.ChannelCredentials peerCredentials;
     /** Until {@link #withTxnHandlers}: no group has a handler. */
-    private TxnHandlers txnHandlers = (group, sender) -> null;
+    private TxnHandlers txnHandlers = (group, host, sender) -> null;
+    /** Services served on the client port beside the log's ({@link #withClientService}). */
+    private final List<io.grpc.BindableService> extraClientServices = new ArrayList<>();
     /** Each hosted group's handler, if it has one; filled by {@link #start} and unchanged after (loop threads read it). */
     private final Map<Long, TxnHandler> groupTxnHandlers = new HashMap<>();
 
@@ -315,9 +344,25 @@ public final class ReplicaServer implements AutoCloseable {
     }
 
     /** Where one append's outcome goes: a unary {@code Append} call, or one reply on a client's {@code AppendStream}. */
-    private interface AppendReplyTo {
+    private interface AppendReplyTo extends AppendClient {
         /** Sends the outcome; a client that went away (cancelled, deadline, stream closed) is ignored. */
         void send(AppendReply.Builder reply);
+
+        @Override
+        default void outcome(GroupHost.AppendOutcome o) {
+            AppendReply.Builder reply = AppendReply.newBuilder().setLeaderHint(o.leaderHint());
+            switch (o.outcome()) {
+                case APPLIED -> reply.setOutcome(Outcome.APPLIED).setSlot(o.slot())
+                        .setResult(ByteString.copyFrom(o.result()));
+                case NOT_APPENDED -> reply.setOutcome(Outcome.NOT_APPENDED).setDetail(o.detail());
+                case UNKNOWN -> reply.setOutcome(Outcome.UNKNOWN).setDetail(o.detail());
+            }
+            try {
+                send(reply);
+            } catch (RuntimeException e) {
+                // the client went away (cancelled, deadline); nothing to do
+            }
+        }
     }
 
     private record UnaryReply(StreamObserver<AppendReply> call) implements AppendReplyTo {
@@ -454,8 +499,36 @@ public final class ReplicaServer implements AutoCloseable {
         return switch (kind) {
             case "list-append" -> ListAppendMachine::new;
             case "counter" -> CounterMachine::new;
+            case "txn" -> throw new IllegalArgumentException("machine kind txn keeps its versions on the process's"
+                    + " store: run it with the rocks store (--store rocks), not in memory");
             default -> KeyValueMachine::new;
         };
+    }
+
+    /**
+     * Serves {@code service} on the client port beside the log's (a transactional service over the groups, which
+     * reaches them through {@link #submit}). Call it before {@link #start}.
+     */
+    public ReplicaServer withClientService(io.grpc.BindableService service) {
+        if (transport != null) {
+            throw new IllegalStateException("withClientService: replica " + options.id() + " has already started");
+        }
+        extraClientServices.add(Objects.requireNonNull(service, "service"));
+        return this;
+    }
+
+    /**
+     * Runs {@code task} on hosted group {@code groupId}'s loop thread, inside a turn that touches the group (so its
+     * handler's {@link TxnHandler#beforeEnd} runs after it, and what it appends is proposed and synced with the
+     * turn). False, and {@code task} never runs, when the group is not hosted, the server is not running, or the
+     * loop's inbox is full (the caller answers the client: retry later). Never blocks.
+     */
+    public boolean submit(long groupId, Runnable task) {
+        Loop loop = owners.get(groupId);
+        return running && loop != null && loop.offer(new GroupTask(groupId, Objects.requireNonNull(task, "task")));
+    }
+
+    private record GroupTask(long group, Runnable task) {
     }
 
     /**
@@ -525,6 +598,7 @@ public final class ReplicaServer implements AutoCloseable {
         // With a client address the peer port serves peers only (docs/cluster-file.md, "Ports").
         NettyServerBuilder clients = options.clientAddress() == null ? peers : serverOn(options.clientAddress());
         clients.addService(new ClientService());
+        extraClientServices.forEach(clients::addService);
         if (options.faultAdmin()) {
             clients.addService(new FaultAdminService(me, faults, (FaultableTrueTime) trueTime));
         }
@@ -634,16 +708,17 @@ public final class ReplicaServer implements AutoCloseable {
         return loops[owners.size() % loops.length];
     }
 
-    private void addGroup(long groupId, Loop owner, GroupHost<AppendReplyTo> host) {
+    private void addGroup(long groupId, Loop owner, GroupHost<AppendClient> host) {
         hosts.put(groupId, host);
         options.coreHook().accept(host.replica());
         owners.put(groupId, owner);
         owner.groups.add(groupId, host);
         TxnSender sender = (toProcess, toGroup, message) ->
                 owner.outbox.send(toProcess, new TxnEnvelope(options.id(), groupId, toGroup, message));
-        TxnHandler handler = txnHandlers.forGroup(groupId, sender);
+        TxnHandler handler = txnHandlers.forGroup(groupId, host, sender);
         if (handler != null) {
             groupTxnHandlers.put(groupId, handler);
+            owner.groups.hook(groupId, handler);
         }
     }
 
@@ -747,7 +822,7 @@ public final class ReplicaServer implements AutoCloseable {
         final BlockingQueue<Object> inbox = new LinkedBlockingQueue<>(options.limits().maxInboxItems());
         /** What the loop's turns send: per peer process, one frame a turn for every group's messages. */
         TurnOutbox outbox;
-        final GroupLoop<AppendReplyTo> groups = new GroupLoop<>(written -> {
+        final GroupLoop<AppendClient> groups = new GroupLoop<>(written -> {
             outbox.flush(); // what left before the sync (a leader's Accepts) does not wait for it
             if (wal != null) {
                 wal.sync(); // one sync of the process log covers every group that wrote (other loops' too)
@@ -864,6 +939,8 @@ public final class ReplicaServer implements AutoCloseable {
                 groups.onMessage(m.groupId(), m.message());
             } else if (o instanceof TxnEnvelope t) {
                 deliverTxn(t);
+            } else if (o instanceof GroupTask t) {
+                groups.with(t.group(), h -> t.task().run());
             } else if (o instanceof ClientAppend a) {
                 groups.append(a.group(), a.command(), a.reply());
             } else if (o instanceof ClientRead r) {
@@ -914,7 +991,7 @@ public final class ReplicaServer implements AutoCloseable {
     }
 
     /** Where a host's outcomes and remarks go: client replies, the rate-limited warning log, the info log. */
-    private final class HostListener implements GroupHost.Listener<AppendReplyTo> {
+    private final class HostListener implements GroupHost.Listener<AppendClient> {
         private final long group;
 
         HostListener(long group) {
@@ -922,18 +999,8 @@ public final class ReplicaServer implements AutoCloseable {
         }
 
         @Override
-        public void outcome(AppendReplyTo client, GroupHost.AppendOutcome o) {
-            AppendReply.Builder reply = AppendReply.newBuilder().setLeaderHint(o.leaderHint());
-            switch (o.outcome()) {
-                case APPLIED -> reply.setOutcome(Outcome.APPLIED).setSlot(o.slot()).setResult(ByteString.copyFrom(o.result()));
-                case NOT_APPENDED -> reply.setOutcome(Outcome.NOT_APPENDED).setDetail(o.detail());
-                case UNKNOWN -> reply.setOutcome(Outcome.UNKNOWN).setDetail(o.detail());
-            }
-            try {
-                client.send(reply);
-            } catch (RuntimeException e) {
-                // the client went away (cancelled, deadline); nothing to do
-            }
+        public void outcome(AppendClient client, GroupHost.AppendOutcome o) {
+            client.outcome(o);
         }
 
         @Override
@@ -966,7 +1033,7 @@ public final class ReplicaServer implements AutoCloseable {
     }
 
     private StatusReply status(long group) {
-        GroupHost<AppendReplyTo> host = hosts.get(group);
+        GroupHost<AppendClient> host = hosts.get(group);
         PaxosReplica core = host.replica();
         return StatusReply.newBuilder().setReplicaId(options.id()).setLeader(core.isLeader())
                 .setLeaderHint(Math.max(0, core.leaderHint())).setBallotRound(core.promised().round())
@@ -1032,7 +1099,9 @@ public final class ReplicaServer implements AutoCloseable {
                     + options.id() + " (its transaction host is not running); dropped " + describe(t));
             return;
         }
-        handler.onTxnMessage(t.fromProcess(), t.fromGroup(), t.message());
+        // inside a turn that touches the group: its turn hook (the handler) acts before the group ends it
+        loopOf(t.toGroup()).groups.with(t.toGroup(),
+                h -> handler.onTxnMessage(t.fromProcess(), t.fromGroup(), t.message()));
     }
 
     private static String describe(TxnEnvelope t) {

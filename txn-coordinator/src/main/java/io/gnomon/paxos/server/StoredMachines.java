@@ -6,6 +6,8 @@ import io.gnomon.paxos.store.GroupStore;
 import io.gnomon.paxos.store.StoreLimits;
 import io.gnomon.paxos.store.StoreOpenException;
 import io.gnomon.paxos.store.VersionedStore;
+import io.gnomon.txn.TxnHost;
+import io.gnomon.txn.TxnMachine;
 
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -63,8 +65,8 @@ public final class StoredMachines implements AutoCloseable {
     }
 
     /**
-     * The machine of {@code groupId} by the name {@code --machine} uses: {@code list-append}, {@code counter} or
-     * {@code kv}. A group is one machine at a time, and always the same kind.
+     * The machine of {@code groupId} by the name {@code --machine} uses: {@code list-append}, {@code counter},
+     * {@code kv} or {@code txn} (a transaction host's {@link TxnHost.Machine}, versions at commit timestamps). A group is one machine at a time, and always the same kind.
      *
      * @throws IllegalArgumentException for an unknown kind
      * @throws IllegalStateException    if the group is already open, or holds another kind's data
@@ -75,17 +77,18 @@ public final class StoredMachines implements AutoCloseable {
             case "list-append" -> listAppend(groupId);
             case "counter" -> counter(groupId);
             case "kv" -> keyValue(groupId);
+            case "txn" -> new TxnHost.Machine(TxnMachine.open(this, groupId));
             default -> throw new AssertionError(kind);
         };
     }
 
     /** The machine kinds {@link #machine} knows, as {@code --machine} names them. */
-    public static final List<String> KINDS = List.of("list-append", "counter", "kv");
+    public static final List<String> KINDS = List.of("list-append", "counter", "kv", "txn");
 
     /** @throws IllegalArgumentException unless {@code kind} is one of {@link #KINDS} */
     public static void checkKind(String kind) {
         if (!KINDS.contains(kind)) {
-            throw new IllegalArgumentException("machine kind " + kind + ": use list-append, counter or kv");
+            throw new IllegalArgumentException("machine kind " + kind + ": use list-append, counter, kv or txn");
         }
     }
 

@@ -58,7 +58,7 @@ class TxnWireServerTest {
         // Group 1 on every process, 2 on processes 1 and 2, 3 on 3 alone (with no handler there).
         cluster = new LocalCluster(tmp, 3).withLimits(ReplicaLimits.DEFAULTS.withLoopThreads(2))
                 .withGroups(Map.of(1L, List.of(1, 2, 3), 2L, List.of(1, 2), 3L, List.of(3)))
-                .withTxnHandlers(process -> (group, sender) -> process == 3 && group == 3 ? null
+                .withTxnHandlers(process -> (group, host, sender) -> process == 3 && group == 3 ? null
                         : (fromProcess, fromGroup, message) -> {
                             deliveries.add(new Delivery(process, group, fromProcess, fromGroup, message,
                                     Thread.currentThread().getName()));
@@ -85,7 +85,9 @@ class TxnWireServerTest {
             // answer its handler sends to another process, each on its group's loop thread.
             await().atMost(T).pollInterval(Duration.ofMillis(50)).until(() -> {
                 outsider.send(1, new TxnEnvelope(9, 1, 2, prepared));
-                return deliveries.stream().anyMatch(d -> d.process() == 2);
+                synchronized (deliveries) { // loop threads add to it meanwhile
+                    return deliveries.stream().anyMatch(d -> d.process() == 2);
+                }
             });
         }
         List<Delivery> got;
@@ -121,7 +123,7 @@ class TxnWireServerTest {
     void aPartitionDropsTransactionMessagesOnArrivalAsItDropsPaxosOnes() throws Exception {
         List<Delivery> deliveries = Collections.synchronizedList(new ArrayList<>());
         cluster = new LocalCluster(tmp, 2).withFaultAdmin()
-                .withTxnHandlers(process -> (group, sender) -> (fromProcess, fromGroup, message) ->
+                .withTxnHandlers(process -> (group, host, sender) -> (fromProcess, fromGroup, message) ->
                         deliveries.add(new Delivery(process, group, fromProcess, fromGroup, message,
                                 Thread.currentThread().getName())));
         cluster.startAll();
@@ -141,7 +143,11 @@ class TxnWireServerTest {
             // which the partition does not cut: once it has arrived, the one before it was read, and refused.
             outsider.send(2, new TxnEnvelope(8, 1, 1, barrier));
             await().atMost(T).pollInterval(Duration.ofMillis(20))
-                    .until(() -> deliveries.stream().anyMatch(d -> d.message().equals(barrier)));
+                    .until(() -> {
+                        synchronized (deliveries) { // loop threads add to it meanwhile
+                            return deliveries.stream().anyMatch(d -> d.message().equals(barrier));
+                        }
+                    });
         }
         assertThat(deliveries).extracting(Delivery::message).doesNotContain(cut);
     }
