@@ -85,6 +85,14 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         /** Something an operator may need to see. */
         default void warn(String message) {
         }
+
+        /**
+         * The leader's commit-wait of {@code txn} (at commit timestamp {@code commitTs}) ended after {@code
+         * waitedNanos} (monotonic, from when the timestamp was chosen; replication ran meanwhile), just before its
+         * outcome goes out. For metrics and commit statistics.
+         */
+        default void commitWaited(TxnId txn, long commitTs, long waitedNanos) {
+        }
     }
 
     /** A read's answer (then {@code failure} is null), or why it failed. */
@@ -256,6 +264,8 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
     private final Set<TxnId> markWhenHeld = new HashSet<>();
     /** CommitWaitUntil: commit timestamp by transaction. */
     private final Map<TxnId, Long> commitWaits = new LinkedHashMap<>();
+    /** When each commit-wait began (monotonic), for {@link Outputs#commitWaited}. */
+    private final Map<TxnId, Long> commitWaitSince = new HashMap<>();
     private final Map<TxnId, List<LockingRead<C>>> lockingReads = new LinkedHashMap<>();
     /**
      * Records appended and not yet answered by the group host (each append gets one outcome): while any is, a
@@ -684,6 +694,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         commitLocksWaiting.clear();
         markWhenHeld.clear();
         commitWaits.clear();
+        commitWaitSince.clear();
         for (TxnId txn : new ArrayList<>(lockingReads.keySet())) {
             failLockingReads(txn, "group " + groupId + " lost leadership; the transaction must retry");
         }
@@ -701,6 +712,10 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             Map.Entry<TxnId, Long> e = it.next();
             if (now.trueTime().earliestEpochNanos() > e.getValue() && now.trueTime() != UNKNOWN_TIME) {
                 it.remove();
+                Long since = commitWaitSince.remove(e.getKey());
+                if (since != null) {
+                    outputs.commitWaited(e.getKey(), e.getValue(), now.monotonicNanos() - since);
+                }
                 perform(core.commitWaitDone(e.getKey(), now), now);
                 it = commitWaits.entrySet().iterator(); // effects may have added or removed waits
             }
@@ -786,6 +801,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
                 markPrepared(m.txn());
             } else if (e instanceof CommitWaitUntil c) {
                 commitWaits.put(c.txn(), c.commitTimestampEpochNanos());
+                commitWaitSince.putIfAbsent(c.txn(), now.monotonicNanos());
             } else if (e instanceof ReleaseLocks r) {
                 release(r.txn(), now);
             } else if (e instanceof Reply r) {

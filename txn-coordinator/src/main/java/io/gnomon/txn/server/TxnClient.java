@@ -96,8 +96,11 @@ public final class TxnClient implements AutoCloseable {
         T run(ReadWrite txn);
     }
 
-    /** A committed transaction: what its body returned and its commit timestamp. */
-    public record Committed<T>(T value, long commitTimestamp, int attempts) {
+    /**
+     * A committed transaction: what its body returned, its commit timestamp, the attempts it took and how long the
+     * coordinator leader's commit-wait lasted (0 for a transaction without writes).
+     */
+    public record Committed<T>(T value, long commitTimestamp, int attempts, long commitWaitNanos) {
     }
 
     /** The transaction did not commit; {@link #retryable} says whether trying again (a new transaction) may work. */
@@ -138,8 +141,8 @@ public final class TxnClient implements AutoCloseable {
             T value;
             try {
                 value = body.run(txn);
-                long ts = txn.commit();
-                return new Committed<>(value, ts, attempt);
+                CommitReply done = txn.commit();
+                return new Committed<>(value, done.getCommitTimestamp(), attempt, done.getCommitWaitNanos());
             } catch (AbortedException e) {
                 txn.release();
                 if (!e.retryable() || attempt >= MAX_ATTEMPTS || System.nanoTime() - deadline >= 0) {
@@ -242,11 +245,11 @@ public final class TxnClient implements AutoCloseable {
          * Commits: the first written group coordinates; a transaction without writes only releases its locks. The
          * groups it only read release their locks after the outcome, whatever it is ({@link #release} is not needed).
          */
-        long commit() {
+        CommitReply commit() {
             if (writes.isEmpty()) {
                 finished = true;
                 releaseLocks();
-                return 0;
+                return CommitReply.getDefaultInstance();
             }
             List<Long> groups = new ArrayList<>(writes.keySet());
             long coordinator = groups.get(0);
@@ -277,7 +280,7 @@ public final class TxnClient implements AutoCloseable {
                 }
             }
             return switch (outcome.getOutcome()) {
-                case COMMITTED -> outcome.getCommitTimestamp();
+                case COMMITTED -> outcome;
                 case ABORTED -> throw new AbortedException(outcome.getMessage(), outcome.getRetryable());
                 default -> throw new OutcomeUnknownException("transaction " + id + ": " + outcome.getMessage());
             };

@@ -86,6 +86,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
     private final ConcurrentHashMap<Long, Integer> leaderHints = new ConcurrentHashMap<>();
     /** Hosted groups' transaction hosts: each called only on its group's loop thread. */
     private final ConcurrentHashMap<Long, TxnHost<Caller>> hosts = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Handler> handlers = new ConcurrentHashMap<>();
     private ReplicaServer server;
 
     /**
@@ -117,6 +118,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         handler.txn = TxnHost.start(groupId, host, p -> o -> handler.txn.proposalOutcome(p, o), machine, limits,
                 options, trueTime, System::nanoTime, handler);
         hosts.put(groupId, handler.txn);
+        handlers.put(groupId, handler);
         return handler;
     }
 
@@ -136,6 +138,8 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         private final long groupId;
         private final TxnSender sender;
         TxnHost<Caller> txn;
+        /** Commit-wait durations of commits about to be answered here (taken by the answer). */
+        final Map<TxnId, Long> commitWaits = new java.util.HashMap<>();
 
         Handler(long groupId, TxnSender sender) {
             this.groupId = groupId;
@@ -189,6 +193,14 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         @Override
         public void warn(String message) {
             LOG.warn("replica {}: {}", processId, message);
+        }
+
+        @Override
+        public void commitWaited(TxnId txnId, long commitTs, long waitedNanos) {
+            if (commitWaits.size() >= 10_000) {
+                commitWaits.clear(); // answers that never came (clients gone): statistics only
+            }
+            commitWaits.put(txnId, waitedNanos);
         }
     }
 
@@ -252,7 +264,9 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 h.commit(req, new Caller() {
                     @Override
                     public void committed(CommitOutcome outcome) {
-                        reply(reply, TxnProto.commitReply(outcome).setLeaderHint(leaderHint(group)).build());
+                        Long waited = handlers.get(group).commitWaits.remove(req.txn());
+                        reply(reply, TxnProto.commitReply(outcome).setLeaderHint(leaderHint(group))
+                                .setCommitWaitNanos(waited == null ? 0 : waited).build());
                     }
                 });
                 if (participant) {

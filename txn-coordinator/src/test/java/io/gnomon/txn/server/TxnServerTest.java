@@ -75,6 +75,8 @@ class TxnServerTest {
             return null;
         }, TIMEOUT);
         assertThat(c.commitTimestamp()).isPositive();
+        // with ε = 1 ms the leader must wait until TT.after(s), about 2ε after choosing s: never nothing
+        assertThat(c.commitWaitNanos()).isPositive();
         TxnClient.Snapshot strong = client.get(key, TxnClient.Bound.strong(), 0, TIMEOUT);
         assertThat(strong.valueOrNull()).isEqualTo(utf8("v1"));
         assertThat(strong.readTimestamp()).isGreaterThanOrEqualTo(c.commitTimestamp());
