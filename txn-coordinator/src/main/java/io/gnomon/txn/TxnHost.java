@@ -566,6 +566,24 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         return locks;
     }
 
+    /**
+     * The highest GC watermark this replica may collect below now (issue 20: versions are kept for {@code
+     * retentionNanos}, never below a read in use): the lowest of its safe time (every later write is above it),
+     * {@code TT.now().earliest - retentionNanos}, and the timestamps of the reads waiting here; -1 when TrueTime
+     * does not answer or nothing may be collected yet.
+     */
+    public long gcWatermarkAllowed(long retentionNanos) {
+        TimeInterval tt = readTrueTime();
+        if (tt == UNKNOWN_TIME) {
+            return -1;
+        }
+        long w = Math.min(safeTime.safeTime(), tt.earliestEpochNanos() - retentionNanos);
+        for (WaitingRead<C> r : reads) {
+            w = Math.min(w, r.query().readTimestampEpochNanos());
+        }
+        return Math.max(-1, w);
+    }
+
     /** Snapshot reads waiting for safe time. */
     public int waitingReads() {
         return reads.size();

@@ -226,6 +226,23 @@ public final class TxnMachine extends StoredGroupMachine {
     }
 
     /**
+     * Drops the versions no read at or above {@code belowTimestamp} can see ({@link GroupStore#collectGarbage}): a read
+     * below it then answers {@link TxnQueryCodec.BelowRetention}, never thinned data. Safe from a thread other than the
+     * one applying (the store orders them); the caller keeps {@code belowTimestamp} at or below the replica's safe
+     * time, so nothing applied later is below it.
+     *
+     * @return the versions deleted
+     */
+    public long collectGarbage(long belowTimestamp) {
+        return group.collectGarbage(belowTimestamp);
+    }
+
+    /** The GC watermark: reads below it are refused. 0 before any collection. */
+    public long gcWatermark() {
+        return group.gcWatermark();
+    }
+
+    /**
      * The highest timestamp of the records this group applied and that took effect (prepare timestamps, and commit
      * timestamps of commits and committed outcomes), -1 if none. After a restart or an install the host feeds it to
      * the group's {@link TimestampOracle#observe} (no timestamp at or below one in the log is assigned again, even

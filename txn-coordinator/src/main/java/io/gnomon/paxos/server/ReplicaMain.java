@@ -111,6 +111,11 @@ public final class ReplicaMain implements Callable<Integer> {
                     + "TxnKv service on the client port, docs/txn-service.md); default ${DEFAULT-VALUE}.")
     String machine;
 
+    @Option(names = "--version-retention-s", defaultValue = "3600", paramLabel = "S",
+            description = "With --machine txn: keep old versions this many seconds (reads older are refused by name);"
+                    + " collected every minute, never at or above safe time or a read in use (default ${DEFAULT-VALUE}).")
+    long versionRetentionSeconds;
+
     /** Every group of the cluster with its replicas (the transaction service routes messages by it). */
     private Map<Long, List<Integer>> allGroups;
 
@@ -317,7 +322,14 @@ public final class ReplicaMain implements Callable<Integer> {
             // assumption: timestamps are taken from it as the leases are (one host's processes, the local launcher).
             TxnLimits limits = trueTimeSpec.startsWith("system:") ? TxnLimits.DEFAULTS.acceptingUnverifiedClock()
                     : TxnLimits.DEFAULTS;
-            new TxnNode(id, allGroups, trueTime, limits, TxnHost.Options.DEFAULTS).attach(server);
+            if (versionRetentionSeconds < 0) {
+                System.err.println("replica " + id + ": --version-retention-s must be >= 0, was "
+                        + versionRetentionSeconds);
+                return 2;
+            }
+            new TxnNode(id, allGroups, trueTime, limits, TxnHost.Options.DEFAULTS)
+                    .withVersionRetention(TimeUnit.SECONDS.toNanos(versionRetentionSeconds), TimeUnit.MINUTES.toNanos(1))
+                    .attach(server);
         }
         try {
             if (tls != null) {

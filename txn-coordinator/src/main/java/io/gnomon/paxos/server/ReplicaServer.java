@@ -335,6 +335,8 @@ public final class ReplicaServer implements AutoCloseable {
     private io.grpc.ChannelCredentials peerCredentials;
     /** Until {@link #withTxnHandlers}: no group has a handler. */
     private TxnHandlers txnHandlers = (group, host, sender) -> null;
+    /** Closed first when the server closes ({@link #closeWith}). */
+    private final List<AutoCloseable> closeFirst = new ArrayList<>();
     /** Services served on the client port beside the log's ({@link #withClientService}). */
     private final List<io.grpc.BindableService> extraClientServices = new ArrayList<>();
     /** Each hosted group's handler, if it has one; filled by {@link #start} and unchanged after (loop threads read it). */
@@ -514,6 +516,12 @@ public final class ReplicaServer implements AutoCloseable {
             throw new IllegalStateException("withClientService: replica " + options.id() + " has already started");
         }
         extraClientServices.add(Objects.requireNonNull(service, "service"));
+        return this;
+    }
+
+    /** Closes {@code c} first when this server closes (a companion's background work that uses the groups). */
+    public synchronized ReplicaServer closeWith(AutoCloseable c) {
+        closeFirst.add(Objects.requireNonNull(c, "c"));
         return this;
     }
 
@@ -1260,6 +1268,13 @@ public final class ReplicaServer implements AutoCloseable {
         closed = true;
         running = false;
         health.stopped();
+        for (AutoCloseable c : closeFirst) {
+            try {
+                c.close(); // before the loops and the store go: it may be using them
+            } catch (Exception e) {
+                LOG.warn("replica {}: closing {}: {}", options.id(), c, e.toString());
+            }
+        }
         if (clientServer != null && clientServer != server) {
             clientServer.shutdownNow();
         }

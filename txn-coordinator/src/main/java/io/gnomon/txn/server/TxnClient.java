@@ -421,7 +421,7 @@ public final class TxnClient implements AutoCloseable {
             Refusal f = r.getRefused();
             Status s = f.getReason() == Refusal.Reason.BELOW_RETENTION ? Status.FAILED_PRECONDITION
                     : Status.UNAVAILABLE;
-            throw s.withDescription("group " + group + ": " + f.getMessage()).asRuntimeException();
+            throw s.withDescription(f.getMessage()).asRuntimeException(); // the message names the group
         }
         return r;
     }

@@ -88,6 +88,11 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
     private final ConcurrentHashMap<Long, TxnHost<Caller>> hosts = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Handler> handlers = new ConcurrentHashMap<>();
     private ReplicaServer server;
+    /** Versions are kept this long (issue 20: one hour by default); older reads are refused. */
+    private long retentionNanos = TimeUnit.HOURS.toNanos(1);
+    private long gcIntervalNanos = TimeUnit.MINUTES.toNanos(1);
+    /** Collects old versions of every hosted group off the loops ({@link #collectGarbage}). */
+    private java.util.concurrent.ScheduledExecutorService gc;
 
     /**
      * @param processId     this process's replica id
@@ -102,10 +107,66 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         this.options = Objects.requireNonNull(options);
     }
 
-    /** Gives {@code server} (not started, running the {@code txn} machine) this node's handlers and service. */
+    /**
+     * Keeps versions for {@code retentionNanos} and collects older ones every {@code intervalNanos} (defaults: one
+     * hour, every minute). Call before {@link #attach}.
+     */
+    public TxnNode withVersionRetention(long retentionNanos, long intervalNanos) {
+        if (retentionNanos < 0 || intervalNanos <= 0) {
+            throw new IllegalArgumentException("version retention must be >= 0 and the GC interval > 0, were "
+                    + retentionNanos + " and " + intervalNanos + " ns");
+        }
+        this.retentionNanos = retentionNanos;
+        this.gcIntervalNanos = intervalNanos;
+        return this;
+    }
+
+    /**
+     * Gives {@code server} (not started, running the {@code txn} machine) this node's handlers and service, and
+     * collects old versions in the background while it runs (stopped when it closes).
+     */
     public ReplicaServer attach(ReplicaServer server) {
         this.server = Objects.requireNonNull(server);
-        return server.withTxnHandlers(this).withClientService(new Service());
+        gc = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "replica-" + processId + "-version-gc");
+            t.setDaemon(true);
+            return t;
+        });
+        gc.scheduleWithFixedDelay(this::collectGarbage, gcIntervalNanos, gcIntervalNanos, TimeUnit.NANOSECONDS);
+        return server.withTxnHandlers(this).withClientService(new Service()).closeWith(() -> {
+            gc.shutdownNow();
+            gc.awaitTermination(10, TimeUnit.SECONDS);
+        });
+    }
+
+    /**
+     * One GC pass: per hosted group, its loop says how far versions may go ({@link TxnHost#gcWatermarkAllowed}: at
+     * or below safe time, the retention and reads waiting), then this thread deletes below it (the store orders it
+     * with the loop's applies and reads; a read that comes later below the watermark is refused by name).
+     */
+    void collectGarbage() {
+        for (Map.Entry<Long, TxnHost<Caller>> e : hosts.entrySet()) {
+            long group = e.getKey();
+            java.util.concurrent.CompletableFuture<Long> allowed = new java.util.concurrent.CompletableFuture<>();
+            if (!server.submit(group, () -> allowed.complete(e.getValue().gcWatermarkAllowed(retentionNanos)))) {
+                continue;
+            }
+            try {
+                long w = allowed.get(10, TimeUnit.SECONDS);
+                io.gnomon.txn.TxnMachine m = ((TxnHost.Machine) e.getValue().group().machine()).txnMachine();
+                if (w > 0 && w > m.gcWatermark()) {
+                    long deleted = m.collectGarbage(w);
+                    LOG.debug("replica {} group {}: GC watermark {}, {} versions deleted", processId, group, w,
+                            deleted);
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception ex) {
+                // a snapshot being installed, the server stopping: the next pass tries again
+                LOG.debug("replica {} group {}: no GC this pass: {}", processId, group, ex.toString());
+            }
+        }
     }
 
     @Override

@@ -40,6 +40,8 @@ final class TxnTestCluster implements AutoCloseable {
     final Map<Integer, ReplicaServer> servers = new TreeMap<>();
     final Map<Integer, TxnNode> nodes = new TreeMap<>();
     final TrueTime trueTime = new SystemClockTrueTime(TimeUnit.MILLISECONDS.toNanos(1));
+    /** Version retention and GC interval; null: TxnNode's defaults. */
+    private long[] retention;
 
     TxnTestCluster(Path root, int processes, int groups, TxnLimits limits) {
         this.root = root;
@@ -55,6 +57,12 @@ final class TxnTestCluster implements AutoCloseable {
         }
         ClusterSpec layout = ClusterSpec.evenlySplit(processes, groups, processes, "127.0.0.1", 10_000);
         spec = ClusterSpec.of(ps, layout.groups());
+    }
+
+    /** Processes started from now on keep versions for {@code retentionNanos}, collecting every {@code intervalNanos}. */
+    TxnTestCluster withVersionRetention(long retentionNanos, long intervalNanos) {
+        retention = new long[]{retentionNanos, intervalNanos};
+        return this;
     }
 
     void startAll() throws IOException {
@@ -81,6 +89,9 @@ final class TxnTestCluster implements AutoCloseable {
                 TimeUnit.MILLISECONDS.toNanos(5), false, core -> { }, true, ReplicaLimits.DEFAULTS, mine,
                 ReplicaServer.LogKind.PROCESS, clientAddresses.get(id), ReplicaServer.StoreKind.ROCKS);
         TxnNode node = new TxnNode(id, all, trueTime, limits, TxnHost.Options.DEFAULTS);
+        if (retention != null) {
+            node.withVersionRetention(retention[0], retention[1]);
+        }
         ReplicaServer s = node.attach(new ReplicaServer(o, trueTime, "txn")).start();
         servers.put(id, s);
         nodes.put(id, node);
