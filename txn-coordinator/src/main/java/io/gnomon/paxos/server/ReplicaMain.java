@@ -116,6 +116,11 @@ public final class ReplicaMain implements Callable<Integer> {
                     + " collected every minute, never at or above safe time or a read in use (default ${DEFAULT-VALUE}).")
     long versionRetentionSeconds;
 
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT",
+            description = "With --machine txn: serve the transaction metrics (Prometheus text, GET /metrics) here, "
+                    + "e.g. 127.0.0.1:9464. Default: not served.")
+    String metricsAddress;
+
     /** Every group of the cluster with its replicas (the transaction service routes messages by it). */
     private Map<Long, List<Integer>> allGroups;
 
@@ -327,9 +332,22 @@ public final class ReplicaMain implements Callable<Integer> {
                         + versionRetentionSeconds);
                 return 2;
             }
-            new TxnNode(id, allGroups, trueTime, limits, TxnHost.Options.DEFAULTS)
-                    .withVersionRetention(TimeUnit.SECONDS.toNanos(versionRetentionSeconds), TimeUnit.MINUTES.toNanos(1))
-                    .attach(server);
+            TxnNode node = new TxnNode(id, allGroups, trueTime, limits, TxnHost.Options.DEFAULTS)
+                    .withVersionRetention(TimeUnit.SECONDS.toNanos(versionRetentionSeconds), TimeUnit.MINUTES.toNanos(1));
+            node.attach(server);
+            if (metricsAddress != null) {
+                try {
+                    int colon = metricsAddress.lastIndexOf(':');
+                    InetSocketAddress at = new InetSocketAddress(metricsAddress.substring(0, colon),
+                            Integer.parseInt(metricsAddress.substring(colon + 1)));
+                    server.closeWith(io.gnomon.txn.server.MetricsHttp.serve(at, node.metrics()::scrape));
+                } catch (IOException | RuntimeException e) {
+                    System.err.println("replica " + id + ": --metrics-address " + metricsAddress + ": cannot serve"
+                            + " there (" + e.getMessage() + "); give HOST:PORT with a free port");
+                    server.close();
+                    return 2;
+                }
+            }
         }
         try {
             if (tls != null) {

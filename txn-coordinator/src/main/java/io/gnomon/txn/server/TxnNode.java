@@ -87,6 +87,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
     /** Hosted groups' transaction hosts: each called only on its group's loop thread. */
     private final ConcurrentHashMap<Long, TxnHost<Caller>> hosts = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Handler> handlers = new ConcurrentHashMap<>();
+    private final TxnMetrics metrics;
     private ReplicaServer server;
     /** Versions are kept this long (issue 20: one hour by default); older reads are refused. */
     private long retentionNanos = TimeUnit.HOURS.toNanos(1);
@@ -105,6 +106,12 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         this.trueTime = Objects.requireNonNull(trueTime);
         this.limits = Objects.requireNonNull(limits);
         this.options = Objects.requireNonNull(options);
+        this.metrics = new TxnMetrics(trueTime);
+    }
+
+    /** This process's transaction metrics (serve {@link TxnMetrics#scrape} to Prometheus). */
+    public TxnMetrics metrics() {
+        return metrics;
     }
 
     /**
@@ -198,6 +205,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
     private final class Handler implements ReplicaServer.TxnHandler, TxnHost.Outputs<Caller> {
         private final long groupId;
         private final TxnSender sender;
+        private final TxnMetrics.GroupGauges gauges;
         TxnHost<Caller> txn;
         /** Commit-wait durations of commits about to be answered here (taken by the answer). */
         final Map<TxnId, Long> commitWaits = new java.util.HashMap<>();
@@ -205,6 +213,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         Handler(long groupId, TxnSender sender) {
             this.groupId = groupId;
             this.sender = sender;
+            this.gauges = metrics.group(groupId);
         }
 
         @Override
@@ -218,6 +227,13 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         @Override
         public void beforeEnd() {
             txn.beforeEnd();
+            gauges.lockWaits = txn.lockTable() == null ? 0 : txn.lockTable().waitingRequests();
+            gauges.prepared = txn.safeTime().preparedCount();
+            gauges.safeTime = txn.safeTime().safeTime();
+            if (gauges.leader != txn.isLeader()) {
+                gauges.leader = txn.isLeader();
+                gauges.leaderChanges.increment();
+            }
             int hint = txn.group().replica().leaderHint();
             if (hint > 0 && leaderHint(groupId) != hint) {
                 leaderHints.put(groupId, hint);
@@ -262,6 +278,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 commitWaits.clear(); // answers that never came (clients gone): statistics only
             }
             commitWaits.put(txnId, waitedNanos);
+            metrics.commitWaited(waitedNanos);
         }
     }
 
@@ -314,6 +331,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 return;
             }
             boolean participant = req.coordinatorGroup() != group && req.participantGroups().contains(group);
+            long arrived = System.nanoTime();
             onLoop(group, reply, () -> {
                 TxnHost<Caller> h = hosts.get(group);
                 if (!h.isLeader()) {
@@ -326,6 +344,10 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                     @Override
                     public void committed(CommitOutcome outcome) {
                         Long waited = handlers.get(group).commitWaits.remove(req.txn());
+                        metrics.commitAnswered(outcome instanceof CommitOutcome.Committed ? "committed"
+                                        : outcome instanceof CommitOutcome.Aborted ? "aborted" : "unknown",
+                                System.nanoTime() - arrived,
+                                outcome instanceof CommitOutcome.Aborted a ? a.reason() : null);
                         reply(reply, TxnProto.commitReply(outcome).setLeaderHint(leaderHint(group))
                                 .setCommitWaitNanos(waited == null ? 0 : waited).build());
                     }

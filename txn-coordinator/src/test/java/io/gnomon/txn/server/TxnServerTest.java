@@ -77,6 +77,10 @@ class TxnServerTest {
         assertThat(c.commitTimestamp()).isPositive();
         // with ε = 1 ms the leader must wait until TT.after(s), about 2ε after choosing s: never nothing
         assertThat(c.commitWaitNanos()).isPositive();
+        // the coordinator leader counted it: one committed commit and one commit-wait, on exactly one process
+        assertThat(cluster.nodes.values().stream().map(n -> n.metrics().scrape()).filter(m ->
+                m.contains("gnomon_txn_commit_seconds_count{outcome=\"committed\"} 1")
+                        && m.contains("gnomon_txn_commit_wait_seconds_count 1"))).hasSize(1);
         TxnClient.Snapshot strong = client.get(key, TxnClient.Bound.strong(), 0, TIMEOUT);
         assertThat(strong.valueOrNull()).isEqualTo(utf8("v1"));
         assertThat(strong.readTimestamp()).isGreaterThanOrEqualTo(c.commitTimestamp());
