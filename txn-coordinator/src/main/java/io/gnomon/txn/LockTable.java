@@ -456,6 +456,12 @@ public final class LockTable {
         return st != null && st.wounded;
     }
 
+    /** Whether {@code txn} holds or waits for any lock here and is not wounded. */
+    public boolean holdsUnwounded(TxnId txn) {
+        TxnState st = txns.get(txn);
+        return st != null && !st.wounded;
+    }
+
     public boolean isPrepared(TxnId txn) {
         TxnState st = txns.get(txn);
         return st != null && st.prepared;

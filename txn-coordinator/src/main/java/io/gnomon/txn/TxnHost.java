@@ -2,6 +2,7 @@ package io.gnomon.txn;
 
 import io.gnomon.paxos.cluster.Key;
 import io.gnomon.paxos.cluster.KeyRange;
+import io.gnomon.paxos.Ballot;
 import io.gnomon.paxos.PaxosReplica;
 import io.gnomon.paxos.TimestampPromise;
 import io.gnomon.paxos.runtime.GroupHost;
@@ -401,10 +402,23 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
      * {@link TxnLimits#maxEpsilonNanos}; for good when its records would exceed the group's limits.
      */
     public void commit(CommitRequest req, C client) {
+        commit(req, client, null);
+    }
+
+    /**
+     * As {@link #commit(CommitRequest, Object)}, for a transaction whose locking reads in this group were served
+     * under leadership {@code readUnder} (null: it did not read here). Locks are not replicated: under another
+     * leadership they are gone and a writer may have changed what was read, so the commit is refused (retryable).
+     */
+    public void commit(CommitRequest req, C client, Ballot readUnder) {
         TxnNow now = now();
         TxnId txn = req.txn();
         boolean coordinator = req.coordinatorGroup() == groupId;
         String refusal = clockRefusal(txn, now);
+        if (refusal == null && readUnder != null && !readUnder.equals(leadership())) {
+            refusal = "group " + groupId + ": " + txn + " read here under leadership " + readUnder + ", this leader"
+                    + " holds " + leadership() + ": its read locks went with the leadership change";
+        }
         boolean retryable = true;
         if (refusal == null && abortedReaders.containsKey(txn)) {
             refusal = "group " + groupId + " aborted " + txn + " before its commit request: "
@@ -504,6 +518,21 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             woundPrepared(txn, lock, now);
         }
         lockAnswers(r, now);
+    }
+
+    /** The leadership (Paxos ballot) whose lock table this host keeps while it leads; null when it does not. */
+    public Ballot leadership() {
+        return leader && group.replica().isLeader() ? group.replica().promised() : null;
+    }
+
+    /**
+     * Whether {@code txn}'s read locks, taken under leadership {@code readUnder}, are still held here: the same
+     * leadership, and the transaction not aborted since (wounded, idle, refused). With every group's answer true
+     * after its last read, a transaction that only read held all its locks at one moment: its reads are serializable.
+     */
+    public boolean readLocksHeld(TxnId txn, Ballot readUnder) {
+        return readUnder != null && readUnder.equals(leadership()) && !abortedReaders.containsKey(txn)
+                && locks != null && locks.holdsUnwounded(txn);
     }
 
     /**

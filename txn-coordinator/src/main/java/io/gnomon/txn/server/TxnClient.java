@@ -7,7 +7,9 @@ import io.gnomon.paxos.cluster.Key;
 import io.gnomon.paxos.store.Row;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.txn.TxnId;
+import io.gnomon.txn.grpc.AbortReply;
 import io.gnomon.txn.grpc.AbortRequest;
+import io.gnomon.txn.grpc.Ballot;
 import io.gnomon.txn.grpc.CommitReply;
 import io.gnomon.txn.grpc.LockingReadRequest;
 import io.gnomon.txn.grpc.NowReply;
@@ -173,6 +175,8 @@ public final class TxnClient implements AutoCloseable {
         private final long deadline;
         /** Groups read from (their leaders hold this transaction's shared locks), in order of first read. */
         private final List<Long> readGroups = new ArrayList<>();
+        /** Per group read: the leadership whose lock table holds this transaction's read locks. */
+        private final Map<Long, Ballot> readBallots = new java.util.HashMap<>();
         /** Buffered writes by group, in order of each group's first write; per key, the last write wins. */
         private final Map<Long, Map<Key, io.gnomon.txn.grpc.Write>> writes = new LinkedHashMap<>();
         private boolean finished;
@@ -238,24 +242,45 @@ public final class TxnClient implements AutoCloseable {
                 throw new AbortedException("group " + group + ": " + r.getRefused().getMessage(),
                         r.getRefused().getRetryable());
             }
+            // Locks live in the leader's memory: reads of one transaction in one group must all be under one
+            // leadership, else the earlier ones' locks are gone.
+            Ballot earlier = readBallots.putIfAbsent(group, r.getLeaderBallot());
+            if (earlier != null && !earlier.equals(r.getLeaderBallot())) {
+                throw new AbortedException("group " + group + " changed leader (" + earlier.getReplica() + " to "
+                        + r.getLeaderBallot().getReplica() + ") during " + id + ": its earlier read locks are gone",
+                        true);
+            }
             return r;
         }
 
         /**
-         * Commits: the first written group coordinates; a transaction without writes only releases its locks. The
-         * groups it only read release their locks after the outcome, whatever it is ({@link #release} is not needed).
+         * Commits. Every group the transaction wrote or read takes part: the first written group coordinates, the
+         * others prepare (a group only read prepares no write: it keeps its read locks until the outcome, and
+         * refuses if they went with a leadership change). A transaction without writes validates its reads instead:
+         * every group it read from confirms it still held the read locks (the same leadership, not wounded), then
+         * releases them; if one did not, the reads may not be consistent and the transaction aborts, retryably.
          */
         CommitReply commit() {
             if (writes.isEmpty()) {
                 finished = true;
-                releaseLocks();
+                boolean allHeld = true;
+                for (long g : readGroups) {
+                    allHeld &= abortAt(g);
+                }
+                if (!allHeld) {
+                    throw new AbortedException(id + " lost read locks before it finished (a leader change, or it was"
+                            + " wounded): its reads are not known to be consistent", true);
+                }
                 return CommitReply.getDefaultInstance();
             }
             List<Long> groups = new ArrayList<>(writes.keySet());
+            for (long g : readGroups) {
+                if (!groups.contains(g)) {
+                    groups.add(g);
+                }
+            }
             long coordinator = groups.get(0);
             List<Long> participants = groups.subList(1, groups.size());
-            // groups read but not written: their shared locks go now (their reads are validated by the locks held
-            // until here: a writer could not have changed them meanwhile)
             // the participants' requests go at once, beside the coordinator's; one that fails (unreachable until
             // the deadline) leaves the coordinator to time the prepare out and abort
             List<Future<?>> others = new ArrayList<>();
@@ -273,11 +298,9 @@ public final class TxnClient implements AutoCloseable {
                 }
             }
             finished = true;
-            for (long g : readGroups) {
-                // a group only read, or one whose commit request may have come after the coordinator's abort
-                if (!writes.containsKey(g) || outcome.getOutcome() != CommitReply.Outcome.COMMITTED) {
-                    abortAt(g);
-                }
+            if (outcome.getOutcome() != CommitReply.Outcome.COMMITTED) {
+                // a group whose commit request came after the coordinator's abort keeps its read locks: free them
+                releaseLocks();
             }
             return switch (outcome.getOutcome()) {
                 case COMMITTED -> outcome;
@@ -287,10 +310,15 @@ public final class TxnClient implements AutoCloseable {
         }
 
         private CommitReply commitAt(long group, long coordinator, List<Long> participants) {
-            io.gnomon.txn.grpc.CommitRequest req = io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(group)
+            io.gnomon.txn.grpc.CommitRequest.Builder b = io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(group)
                     .setTxn(TxnProto.txnId(id)).setCoordinatorGroup(coordinator)
                     .addAllParticipantGroups(participants)
-                    .addAllWrites(writes.get(group).values()).build();
+                    .addAllWrites(writes.getOrDefault(group, Map.of()).values());
+            Ballot read = readBallots.get(group);
+            if (read != null) {
+                b.setReadBallot(read);
+            }
+            io.gnomon.txn.grpc.CommitRequest req = b.build();
             return atLeader(group, deadline, stub -> stub.commit(req),
                     reply -> reply.getOutcome() == CommitReply.Outcome.NOT_LEADER ? reply.getLeaderHint() : -1);
         }
@@ -309,13 +337,20 @@ public final class TxnClient implements AutoCloseable {
             }
         }
 
-        private void abortAt(long group) {
+        /** Releases this transaction's locks in {@code group}; whether they were held until then. */
+        private boolean abortAt(long group) {
             try {
-                AbortRequest req = AbortRequest.newBuilder().setGroup(group).setTxn(TxnProto.txnId(id)).build();
-                atLeader(group, deadline, stub -> stub.abort(req), reply -> reply.getAborted() ? -1
+                AbortRequest.Builder b = AbortRequest.newBuilder().setGroup(group).setTxn(TxnProto.txnId(id));
+                Ballot read = readBallots.get(group);
+                if (read != null) {
+                    b.setReadBallot(read);
+                }
+                AbortRequest req = b.build();
+                AbortReply r = atLeader(group, deadline, stub -> stub.abort(req), reply -> reply.getAborted() ? -1
                         : reply.getLeaderHint() == leaderOf(group) ? -1 : reply.getLeaderHint());
+                return r.getHeld();
             } catch (RuntimeException e) {
-                // best effort: the leader's idle timeout releases them
+                return false; // the leader's idle timeout releases them
             }
         }
     }
@@ -415,7 +450,8 @@ public final class TxnClient implements AutoCloseable {
         SnapshotReadRequest.Builder b = SnapshotReadRequest.newBuilder().setGroup(group).setQuery(query);
         bound.into(b);
         SnapshotReadRequest req = b.build();
-        ReadReply r = replica > 0 ? stub(replica, deadline).snapshotRead(req)
+        // at a chosen replica: wait for its channel (a restarted process) within the deadline rather than fail
+        ReadReply r = replica > 0 ? stub(replica, deadline).withWaitForReady().snapshotRead(req)
                 : atLeader(group, deadline, stub -> stub.snapshotRead(req), reply -> -1);
         if (r.hasRefused()) {
             Refusal f = r.getRefused();

@@ -307,7 +307,12 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 h.lockingRead(txn, query, new Caller() {
                     @Override
                     public void read(TxnHost.ReadResult result) {
-                        reply(reply, readReply(group, result, 0, true));
+                        ReadReply r = readReply(group, result, 0, true);
+                        io.gnomon.paxos.Ballot b = h.leadership();
+                        if (result.served() && b != null) { // answered by this leadership's lock table
+                            r = r.toBuilder().setLeaderBallot(TxnProto.ballot(b)).build();
+                        }
+                        reply(reply, r);
                     }
                 });
             });
@@ -331,6 +336,8 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 return;
             }
             boolean participant = req.coordinatorGroup() != group && req.participantGroups().contains(group);
+            io.gnomon.paxos.Ballot readUnder = request.hasReadBallot() ? TxnProto.ballot(request.getReadBallot())
+                    : null;
             long arrived = System.nanoTime();
             onLoop(group, reply, () -> {
                 TxnHost<Caller> h = hosts.get(group);
@@ -351,8 +358,9 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                         reply(reply, TxnProto.commitReply(outcome).setLeaderHint(leaderHint(group))
                                 .setCommitWaitNanos(waited == null ? 0 : waited).build());
                     }
-                });
+                }, readUnder);
                 if (participant) {
+                    // (its refusal, if any, went to the coordinator, whose answer is the outcome)
                     reply(reply, CommitReply.newBuilder().setOutcome(CommitReply.Outcome.ACCEPTED)
                             .setLeaderHint(processId).build());
                 }
@@ -370,8 +378,14 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 fail(reply, e);
                 return;
             }
-            onLoop(group, reply, () -> reply(reply, AbortReply.newBuilder().setAborted(hosts.get(group).abort(txn))
-                    .setLeaderHint(leaderHint(group)).build()));
+            io.gnomon.paxos.Ballot readUnder = request.hasReadBallot() ? TxnProto.ballot(request.getReadBallot())
+                    : null;
+            onLoop(group, reply, () -> {
+                TxnHost<Caller> h = hosts.get(group);
+                boolean held = h.readLocksHeld(txn, readUnder);
+                reply(reply, AbortReply.newBuilder().setAborted(h.abort(txn)).setHeld(held)
+                        .setLeaderHint(leaderHint(group)).build());
+            });
         }
 
         @Override

@@ -62,6 +62,14 @@ final class TxnProto {
         return Query.newBuilder().setRange(r).build();
     }
 
+    static io.gnomon.txn.grpc.Ballot ballot(io.gnomon.paxos.Ballot b) {
+        return io.gnomon.txn.grpc.Ballot.newBuilder().setRound(b.round()).setReplica(b.replicaId()).build();
+    }
+
+    static io.gnomon.paxos.Ballot ballot(io.gnomon.txn.grpc.Ballot b) {
+        return new io.gnomon.paxos.Ballot(b.getRound(), b.getReplica());
+    }
+
     static CommitReply.Builder commitReply(CommitOutcome outcome) {
         CommitReply.Builder b = CommitReply.newBuilder();
         if (outcome instanceof CommitOutcome.Committed c) {

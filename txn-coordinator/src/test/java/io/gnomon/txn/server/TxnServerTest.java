@@ -177,21 +177,7 @@ class TxnServerTest {
         TxnId old = TxnId.newBuilder().setPriorityEpochNanos(1).setClientId(7).build();
         LockingReadRequest lockingRead = LockingReadRequest.newBuilder().setGroup(2).setTxn(old)
                 .setQuery(TxnProto.key(key)).build();
-        int leader = 0;
-        for (int tries = 0; leader == 0; tries++) {
-            assertThat(tries).as("a leader of group 2 answers within 200 rounds").isLessThan(200);
-            for (int p = 1; p <= 3 && leader == 0; p++) {
-                try (Raw raw = raw(p)) {
-                    var read = raw.stub().read(lockingRead);
-                    if (!read.hasRefused()) {
-                        assertThat(read.getValue().getFound()).isFalse();
-                        leader = p;
-                    } else {
-                        assertThat(read.getRefused().getReason()).isEqualTo(Refusal.Reason.NOT_LEADER);
-                    }
-                }
-            }
-        }
+        int leader = leaderAnswering(2, lockingRead); // its read takes the shared lock
         try (Raw raw = raw(leader)) {
             assertThat(raw.stub().abort(io.gnomon.txn.grpc.AbortRequest.newBuilder().setGroup(2).setTxn(old).build())
                     .getAborted()).isTrue();
@@ -201,6 +187,51 @@ class TxnServerTest {
             return null;
         }, TimeUnit.SECONDS.toNanos(15)).commitTimestamp();
         assertThat(ts).isPositive();
+    }
+
+    @Test
+    void aCommitWhoseReadsWereUnderAnotherLeadershipIsRefused() {
+        byte[] key = cluster.keyIn(3, "read-then-write");
+        TxnId txn = TxnId.newBuilder().setPriorityEpochNanos(5).setClientId(9).build();
+        int leader = leaderAnswering(3, LockingReadRequest.newBuilder().setGroup(3).setTxn(txn)
+                .setQuery(TxnProto.key(key)).build());
+        try (Raw raw = raw(leader)) {
+            var read = raw.stub().read(LockingReadRequest.newBuilder().setGroup(3).setTxn(txn)
+                    .setQuery(TxnProto.key(key)).build());
+            io.gnomon.txn.grpc.Ballot under = read.getLeaderBallot();
+            assertThat(under.getReplica()).isEqualTo(leader);
+            // as if the reads had been served by an earlier leadership: its locks are not this leader's
+            io.gnomon.txn.grpc.Ballot earlier = under.toBuilder().setRound(under.getRound() - 1).build();
+            var refused = raw.stub().commit(io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(3).setTxn(txn)
+                    .setCoordinatorGroup(3).setReadBallot(earlier).addWrites(io.gnomon.txn.grpc.Write.newBuilder()
+                            .setKey(com.google.protobuf.ByteString.copyFrom(key))
+                            .setValue(com.google.protobuf.ByteString.copyFrom(utf8("x")))).build());
+            assertThat(refused.getOutcome()).isEqualTo(io.gnomon.txn.grpc.CommitReply.Outcome.ABORTED);
+            assertThat(refused.getRetryable()).isTrue();
+            assertThat(refused.getMessage()).contains("its read locks went with the leadership change");
+            // and the abort that validates a read-only transaction says whether its locks were held until then
+            assertThat(raw.stub().abort(io.gnomon.txn.grpc.AbortRequest.newBuilder().setGroup(3).setTxn(
+                    txn.toBuilder().setAttempt(1)).setReadBallot(under).build()).getHeld()).isFalse();
+            TxnId reader = TxnId.newBuilder().setPriorityEpochNanos(6).setClientId(9).build();
+            var second = raw.stub().read(LockingReadRequest.newBuilder().setGroup(3).setTxn(reader)
+                    .setQuery(TxnProto.key(key)).build());
+            assertThat(raw.stub().abort(io.gnomon.txn.grpc.AbortRequest.newBuilder().setGroup(3).setTxn(reader)
+                    .setReadBallot(second.getLeaderBallot()).build()).getHeld()).isTrue();
+        }
+    }
+
+    /** The process whose replica of {@code group} answers {@code read} (its leader), polling until one does. */
+    private int leaderAnswering(int group, LockingReadRequest read) {
+        for (int tries = 0; tries < 200; tries++) {
+            for (int p = 1; p <= 3; p++) {
+                try (Raw raw = raw(p)) {
+                    if (!raw.stub().read(read).hasRefused()) {
+                        return p;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no leader of group " + group + " answered");
     }
 
     @Test
