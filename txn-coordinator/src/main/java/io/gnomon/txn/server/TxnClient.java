@@ -66,7 +66,11 @@ public final class TxnClient implements AutoCloseable {
     private final Map<Integer, TxnKvGrpc.TxnKvBlockingStub> stubs = new TreeMap<>();
     /** Group: the process this client believes leads it. */
     private final Map<Long, Integer> leaders = new ConcurrentHashMap<>();
-    private final long clientId = new SecureRandom().nextLong();
+    /**
+     * Draws each transaction's {@code TxnId.clientId}: two transactions begun at the same instant (a clock of
+     * microseconds, many threads) must still differ, and their order stays the priority's, then this number's.
+     */
+    private final SecureRandom ids = new SecureRandom();
     /** Sends a transaction's commit requests to its participant groups beside the coordinator's. */
     private final ExecutorService fanOut = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "txn-client-commit");
@@ -137,7 +141,7 @@ public final class TxnClient implements AutoCloseable {
      */
     public <T> Committed<T> readWrite(Body<T> body, long timeoutNanos) {
         long deadline = System.nanoTime() + timeoutNanos;
-        TxnId id = new TxnId(now(deadline).earliestEpochNanos(), clientId, 0);
+        TxnId id = new TxnId(now(deadline).earliestEpochNanos(), ids.nextLong(), 0);
         for (int attempt = 1; ; attempt++) {
             ReadWrite txn = new ReadWrite(id, deadline);
             T value;
