@@ -389,6 +389,27 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         return at;
     }
 
+    /**
+     * The timers commit latency depends on, kept to the nanosecond by a loop that rounds the others up to its tick:
+     * the ends of this leader's commit-waits (estimated from TrueTime, as in {@link #nextTickNanos}).
+     */
+    @Override
+    public long nextPreciseTickNanos() {
+        if (!leader || commitWaits.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        TimeInterval tt = readTrueTime();
+        if (tt == UNKNOWN_TIME) {
+            return Long.MAX_VALUE; // the coarse timer retries
+        }
+        long nowNanos = clock.nanoTime();
+        long at = Long.MAX_VALUE;
+        for (long s : commitWaits.values()) {
+            at = earlier(at, nowNanos + Math.max(0, s - tt.earliestEpochNanos() + 1));
+        }
+        return at;
+    }
+
     private static long earlier(long a, long b) {
         return a == Long.MAX_VALUE ? b : b == Long.MAX_VALUE ? a : (b - a < 0 ? b : a);
     }

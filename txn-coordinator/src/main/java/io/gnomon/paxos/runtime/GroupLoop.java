@@ -58,6 +58,15 @@ public final class GroupLoop<C> {
 
         /** The hook's next timer (monotonic nanos, the clock the hosts were given); {@code Long.MAX_VALUE}: none. */
         long nextTickNanos();
+
+        /**
+         * The hook's next timer that latency depends on (a commit-wait's end), which a loop that rounds timers up to
+         * its tick keeps to the nanosecond ({@link GroupLoop#nextHookNanos}); {@code Long.MAX_VALUE}: none. Also
+         * counted in {@link #nextTickNanos}.
+         */
+        default long nextPreciseTickNanos() {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** What a turn leaves to do, in order: sync the groups that wrote (if any), then deliver every group's outputs. */
@@ -73,6 +82,12 @@ public final class GroupLoop<C> {
     /** Each group's next timer (monotonic nanos), and the same ordered by time: what {@link #tickDue} looks at. */
     private final Map<Long, Long> dueAt = new HashMap<>();
     private final TreeSet<Due> timers = new TreeSet<>();
+    /**
+     * Hooks' own timers, apart: a loop that rounds group timers up to its tick (the server's) still acts on these at
+     * their time ({@link #nextHookNanos}, {@link #touchHooksDue}), since a commit-wait's end is commit latency.
+     */
+    private final Map<Long, Long> hookDueAt = new HashMap<>();
+    private final TreeSet<Due> hookTimers = new TreeSet<>();
     private long ticks;
     /** Groups begun in this turn, in the order they were first touched (their outputs deliver in that order). */
     private final Set<Long> touched = new LinkedHashSet<>();
@@ -236,6 +251,16 @@ public final class GroupLoop<C> {
             if (hookAt - at < 0) {
                 at = hookAt;
             }
+            long preciseAt = hook.nextPreciseTickNanos();
+            Long oldHook = hookDueAt.put(groupId, preciseAt);
+            if (oldHook == null || oldHook != preciseAt) {
+                if (oldHook != null) {
+                    hookTimers.remove(new Due(oldHook, groupId));
+                }
+                if (preciseAt != Long.MAX_VALUE) {
+                    hookTimers.add(new Due(preciseAt, groupId));
+                }
+            }
         }
         Long old = dueAt.put(groupId, at);
         if (old != null) {
@@ -253,6 +278,28 @@ public final class GroupLoop<C> {
         public int compareTo(Due o) {
             long d = at - o.at;
             return d != 0 ? (d < 0 ? -1 : 1) : Long.compare(group, o.group);
+        }
+    }
+
+    /** The earliest hook's precise timer ({@link TurnHook#nextPreciseTickNanos}); {@code Long.MAX_VALUE}: none. */
+    public long nextHookNanos() {
+        return hookTimers.isEmpty() ? Long.MAX_VALUE : hookTimers.first().at();
+    }
+
+    /**
+     * Inside a turn: touches every group whose hook's precise timer is due at {@code nowNanos}, without ticking its core,
+     * so the hook acts in this turn ({@link TurnHook#beforeEnd}) and its timer is asked again.
+     */
+    public void touchHooksDue(long nowNanos) {
+        List<Long> due = new ArrayList<>();
+        for (Due d : hookTimers) {
+            if (d.at() - nowNanos > 0) {
+                break;
+            }
+            due.add(d.group());
+        }
+        for (long id : due) {
+            touch(id);
         }
     }
 

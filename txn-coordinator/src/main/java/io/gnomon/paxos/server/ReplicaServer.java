@@ -889,6 +889,11 @@ public final class ReplicaServer implements AutoCloseable {
                     if (groups.batchWaiting()) {
                         wake = earlier(wake, groups.batchDeadlineNanos());
                     }
+                    // a hook's own timer (a transaction host's commit-wait end) is kept to the nanosecond, not the tick
+                    long hookAt = groups.nextHookNanos();
+                    if (hookAt != Long.MAX_VALUE) {
+                        wake = earlier(wake, hookAt);
+                    }
                     long wait = wake - System.nanoTime();
                     Object first = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
                     // One turn = one group commit: everything handled now is synced once, then sent and applied.
@@ -903,6 +908,7 @@ public final class ReplicaServer implements AutoCloseable {
                         drained.clear();
                     }
                     long now = System.nanoTime();
+                    groups.touchHooksDue(now);
                     if (now - nextTick >= 0) {
                         groups.tickDue(now);
                         health.onTick(index, clockUsable(), everyGroupKnowsALeader());

@@ -160,6 +160,8 @@ class GroupLoopTest {
         final GroupHost<String> host;
         long due = Long.MAX_VALUE;
         long dueAfterDeliver = Long.MAX_VALUE;
+        /** Its precise timer (also counted in {@link #due} by whoever sets both). */
+        long preciseDue = Long.MAX_VALUE;
         byte[] appendOnce;
 
         RecordingHook(GroupHost<String> host) {
@@ -184,6 +186,11 @@ class GroupLoopTest {
         @Override
         public long nextTickNanos() {
             return due;
+        }
+
+        @Override
+        public long nextPreciseTickNanos() {
+            return preciseDue;
         }
     }
 
@@ -215,6 +222,34 @@ class GroupLoopTest {
                 .isLessThanOrEqualTo(hook.dueAfterDeliver);
         drain();
         assertThat(heard).contains("from the hook APPLIED");
+    }
+
+    @Test
+    void aHooksPreciseTimerIsKeptApartSoALoopThatRoundsToItsTickStillActsOnIt() {
+        Map<Long, Integer> holders = awaitLeaseholders();
+        GroupLoop<String> loop = loops.get(holders.get(2L));
+        RecordingHook hook = new RecordingHook(loop.group(2L));
+        assertThat(loop.nextHookNanos()).as("no hook yet").isEqualTo(Long.MAX_VALUE);
+        hook.due = monotonicNanos + Duration.ofMillis(2).toNanos();
+        hook.preciseDue = hook.due;
+        loop.hook(2L, hook);
+        assertThat(loop.nextHookNanos()).isEqualTo(hook.preciseDue);
+        long ticks = loop.ticks();
+        // not yet due: a turn touches nothing
+        loop.beginTurn();
+        loop.touchHooksDue(monotonicNanos + Duration.ofMillis(1).toNanos());
+        loop.endTurn();
+        assertThat(hook.calls).isEmpty();
+        // due: the group is touched, so the hook acts before the group ends the turn, and its core is not ticked
+        monotonicNanos += Duration.ofMillis(2).toNanos();
+        hook.due = Long.MAX_VALUE; // what it says when asked again at the end of the turn
+        hook.preciseDue = Long.MAX_VALUE;
+        loop.beginTurn();
+        loop.touchHooksDue(monotonicNanos);
+        loop.endTurn();
+        assertThat(hook.calls).first().asString().startsWith("beforeEnd");
+        assertThat(loop.ticks()).isEqualTo(ticks);
+        assertThat(loop.nextHookNanos()).as("asked again: none").isEqualTo(Long.MAX_VALUE);
     }
 
     @Test

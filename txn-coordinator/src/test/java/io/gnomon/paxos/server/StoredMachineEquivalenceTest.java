@@ -196,7 +196,7 @@ class StoredMachineEquivalenceTest {
             assertThatThrownBy(() -> machines.listAppend(3)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("group 3 holds data of another kind of machine (key tag 'k'");
             assertThat(machines.keyValue(3).query(new byte[] {1})).containsExactly(1, 2);
-            assertThatThrownBy(() -> machines.machine("tree", 4)).hasMessageContaining("use list-append, counter or kv");
+            assertThatThrownBy(() -> machines.machine("tree", 4)).hasMessageContaining("use list-append, counter, kv or txn");
             assertThatThrownBy(() -> StoredMachines.open(tmp)).isInstanceOfSatisfying(StoreOpenException.class, e -> {
                 assertThat(e.reason()).isEqualTo(StoreOpenException.Reason.LOCKED);
                 assertThat(e.getMessage()).contains(tmp.resolve("store").toString()).contains("close it first");
