@@ -81,7 +81,17 @@ public final class ClosedLoopLoad {
 
     /** Runs the load on {@code backend} (which stays open) and returns once every client has stopped. */
     public static LoadResult run(AppendBackend backend, Settings settings) throws InterruptedException {
-        Run run = new Run(backend, settings);
+        return run(backend, settings, result -> { });
+    }
+
+    /**
+     * As {@link #run(AppendBackend, Settings)}, handing what each measured operation's future completed with (when
+     * it succeeded) to {@code measured}, from the thread that completed it, before the run counts it done: the
+     * transactional load tool ({@link TxnLoadMain}) takes attempts and commit-wait from there.
+     */
+    public static LoadResult run(AppendBackend backend, Settings settings, java.util.function.Consumer<Object> measured)
+            throws InterruptedException {
+        Run run = new Run(backend, settings, measured);
         return run.execute();
     }
 
@@ -102,6 +112,7 @@ public final class ClosedLoopLoad {
         private final Recorder latencies = new Recorder(HIGHEST_TRACKABLE_NANOS, 3);
         private final AtomicLong measuredErrors = new AtomicLong();
         private final CountDownLatch clientsStopped;
+        private final java.util.function.Consumer<Object> measured;
 
         // Phase state, guarded by this.
         private boolean measuring;
@@ -119,8 +130,9 @@ public final class ClosedLoopLoad {
         private long loadCpuStartNanos = -1;
         private long loadCpuNanos = -1;
 
-        Run(AppendBackend backend, Settings settings) {
+        Run(AppendBackend backend, Settings settings, java.util.function.Consumer<Object> measured) {
             this.backend = backend;
+            this.measured = measured;
             this.settings = settings;
             this.value = value(settings.valueBytes());
             this.nextSeq = new long[settings.clients()];
@@ -172,11 +184,12 @@ public final class ClosedLoopLoad {
                 long issuedNanos = System.nanoTime();
                 CompletableFuture<?> f = issue(c, seq);
                 if (f.isDone()) {
-                    onComplete(kind, issuedNanos, f.isCompletedExceptionally());
+                    boolean failed = f.isCompletedExceptionally();
+                    onComplete(kind, issuedNanos, failed, failed ? null : f.getNow(null));
                     continue;
                 }
                 f.whenComplete((ok, error) -> {
-                    onComplete(kind, issuedNanos, error != null);
+                    onComplete(kind, issuedNanos, error != null, ok);
                     drive(c);
                 });
                 return;
@@ -228,7 +241,7 @@ public final class ClosedLoopLoad {
             return done ? Kind.STOP : Kind.COOLDOWN;
         }
 
-        private void onComplete(Kind kind, long issuedNanos, boolean failed) {
+        private void onComplete(Kind kind, long issuedNanos, boolean failed, Object result) {
             if (kind != Kind.MEASURED) {
                 return;
             }
@@ -238,6 +251,7 @@ public final class ClosedLoopLoad {
                 measuredErrors.incrementAndGet();
             } else {
                 latencies.recordValue(Math.min(nowNanos - issuedNanos, HIGHEST_TRACKABLE_NANOS));
+                measured.accept(result);
             }
             synchronized (this) {
                 measuredCompleted++;
