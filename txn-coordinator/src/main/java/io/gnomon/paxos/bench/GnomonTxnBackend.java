@@ -145,7 +145,7 @@ final class GnomonTxnBackend implements AppendBackend {
         long start = System.nanoTime();
         if (op.readOnly()) {
             cluster.client.getAll(op.keys(), TxnClient.Bound.strong(), 0, timeoutNanos);
-            return new TxnResult.Outcome(1, false, -1, System.nanoTime() - start);
+            return new TxnResult.Outcome(1, -1, System.nanoTime() - start);
         }
         TxnClient.Committed<Void> c = cluster.client.readWrite(txn -> {
             List<byte[]> olds = new ArrayList<>(op.keys().size());
@@ -157,7 +157,7 @@ final class GnomonTxnBackend implements AppendBackend {
             }
             return null;
         }, timeoutNanos);
-        return new TxnResult.Outcome(c.attempts(), true, c.commitWaitNanos(), System.nanoTime() - start);
+        return new TxnResult.Outcome(c.attempts(), c.commitWaitNanos(), System.nanoTime() - start);
     }
 
     @Override

@@ -364,7 +364,16 @@ public final class TxnLoadMain implements Callable<Integer> {
     }
 
     /** Each comparison of {@link #COMPARISONS} whose two rows ran: ratios of the medians and whether the target holds. */
-    private void printComparisons(Map<String, TxnResult> medians) {
+    private static void printComparisons(Map<String, TxnResult> medians) {
+        List<String> lines = comparisonLines(medians);
+        if (!lines.isEmpty()) {
+            System.out.println();
+            lines.forEach(System.out::println);
+        }
+    }
+
+    /** The comparison table (header first), or nothing when no comparison's two rows ran. */
+    static List<String> comparisonLines(Map<String, TxnResult> medians) {
         List<String> lines = new ArrayList<>();
         for (Comparison c : COMPARISONS) {
             TxnResult a = medians.get(c.row());
@@ -375,17 +384,24 @@ public final class TxnLoadMain implements Callable<Integer> {
             double ratio = a.load().opsPerSecond() / b.load().opsPerSecond();
             double p99 = (double) a.load().p99Nanos() / b.load().p99Nanos();
             boolean met = ratio >= c.throughputTarget() && (!c.p99NoWorse() || p99 <= 1);
+            if (lines.isEmpty()) {
+                lines.add("| comparison | txns/s | ratio | p99 (ms) | p99 ratio | target | target |");
+                lines.add("|---|---|---|---|---|---|---|");
+            }
             lines.add(String.format(Locale.ROOT, "| %s / %s (%s) | %.0f / %.0f | %.2f | %.3f / %.3f | %.2f | ≥ %sx%s | %s |",
                     c.row(), c.against(), c.what(), a.load().opsPerSecond(), b.load().opsPerSecond(), ratio,
                     a.load().p99Nanos() / 1e6, b.load().p99Nanos() / 1e6, p99,
-                    c.throughputTarget() == Math.rint(c.throughputTarget()) ? String.valueOf((long) c.throughputTarget())
-                            : String.valueOf(c.throughputTarget()),
+                    new java.math.BigDecimal(c.throughputTarget()).stripTrailingZeros().toPlainString(),
                     c.p99NoWorse() ? ", p99 ratio ≤ 1" : "", met ? "met" : "not met"));
         }
+        return lines;
+    }
+
+    private static void printSweep(List<Run> runs, Map<String, TxnResult> medians) {
+        List<String> lines = sweepLines(runs.stream().filter(r -> r.backend().equals("gnomon-put"))
+                .map(r -> medians.get(r.row())).toList());
         if (!lines.isEmpty()) {
             System.out.println();
-            System.out.println("| comparison | txns/s | ratio | p99 (ms) | p99 ratio | target | target |");
-            System.out.println("|---|---|---|---|---|---|---|");
             lines.forEach(System.out::println);
         }
     }
@@ -394,33 +410,34 @@ public final class TxnLoadMain implements Callable<Integer> {
      * With two or more gnomon-put rows at different ε: commit latency and commit-wait at each ε, the latency each
      * adds over the smallest ε, and the issue's bound {@code max(0, 2ε - R) + 0.2 ms}. R, the replication time, is
      * taken as the smallest ε's mean commit latency: an upper estimate (it holds the client's round trip and the
-     * server's queueing besides replication), so the bound printed is no looser than the issue's.
+     * server's queueing besides replication), so the bound printed is no looser than the issue's. Nothing with
+     * fewer rows.
      */
-    private void printSweep(List<Run> runs, Map<String, TxnResult> medians) {
-        List<TxnResult> sweep = new ArrayList<>(runs.stream()
-                .filter(r -> r.backend().equals("gnomon-put")).map(r -> medians.get(r.row())).toList());
+    static List<String> sweepLines(List<TxnResult> gnomonPuts) {
+        List<TxnResult> sweep = new ArrayList<>(gnomonPuts);
         if (sweep.size() < 2) {
-            return;
+            return List.of();
         }
         sweep.sort(java.util.Comparator.comparingLong(TxnResult::epsilonNanos));
         TxnResult base = sweep.get(0);
         long replicationNanos = base.latencyMeanNanos();
-        System.out.println();
-        System.out.println("| ε (ms) | txns/s | commit latency mean (ms) | p99 (ms) | commit-wait mean (ms) "
+        List<String> lines = new ArrayList<>();
+        lines.add("| ε (ms) | txns/s | commit latency mean (ms) | p99 (ms) | commit-wait mean (ms) "
                 + "| commit-wait p99 (ms) | added over ε " + TxnResult.millis(base.epsilonNanos()) + " ms (ms) "
                 + "| bound max(0, 2ε − R) + 0.2 ms, R = " + TxnResult.millis(replicationNanos) + " ms | within |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|");
+        lines.add("|---|---|---|---|---|---|---|---|---|");
         for (TxnResult r : sweep) {
             long added = r.latencyMeanNanos() - base.latencyMeanNanos();
             long bound = Math.max(0, 2 * r.epsilonNanos() - replicationNanos) + COMMIT_WAIT_SLACK_NANOS;
-            System.out.printf(Locale.ROOT, "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |%n",
+            lines.add(String.format(Locale.ROOT, "| %s | %.0f | %.3f | %.3f | %s | %s | %s | %s | %s |",
                     TxnResult.millis(r.epsilonNanos()), r.load().opsPerSecond(), r.latencyMeanNanos() / 1e6,
                     r.load().p99Nanos() / 1e6,
                     r.commitWaitMeanNanos() < 0 ? "-" : TxnResult.millis(r.commitWaitMeanNanos()),
                     r.commitWaitP99Nanos() < 0 ? "-" : TxnResult.millis(r.commitWaitP99Nanos()),
                     r == base ? "-" : TxnResult.millis(added), TxnResult.millis(bound),
-                    r == base ? "-" : added <= bound ? "yes" : "no");
+                    r == base ? "-" : added <= bound ? "yes" : "no"));
         }
+        return lines;
     }
 
     /** One random source per client, from the seed: a client's keys do not depend on the others' timing. */

@@ -15,15 +15,15 @@ import java.util.function.ToLongFunction;
  * attempts (each retried), transactions that needed more than one attempt, the coordinator leaders' commit-wait
  * (Gnomon; -1 elsewhere), the mean latency, and the ε the replicas ran with (0 for etcd, which has no clock bound).
  */
-record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried, long writes,
+record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried,
                  long latencyMeanNanos, long commitWaitMeanNanos, long commitWaitP99Nanos) {
 
     /**
-     * What one operation's future completes with: the attempts it took (1 when nothing aborted), whether it wrote,
+     * What one operation's future completes with: the attempts it took (1 when nothing aborted),
      * the commit-wait the coordinator leader reported ({@code -1}: none, e.g. etcd or a read), and its latency from
      * the backend's start of the operation to its end.
      */
-    record Outcome(int attempts, boolean wrote, long commitWaitNanos, long latencyNanos) {
+    record Outcome(int attempts, long commitWaitNanos, long latencyNanos) {
         Outcome {
             if (attempts < 1 || latencyNanos < 0) {
                 throw new IllegalArgumentException("attempts must be >= 1 and latency >= 0; got " + attempts + ", "
@@ -37,7 +37,6 @@ record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried, 
         private final Recorder commitWaits = new Recorder(ClosedLoopLoad.HIGHEST_TRACKABLE_NANOS, 3);
         private long aborts;
         private long retried;
-        private long writes;
         private long operations;
         private long latencySumNanos;
 
@@ -52,7 +51,6 @@ record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried, 
             synchronized (this) {
                 aborts += o.attempts() - 1;
                 retried += o.attempts() > 1 ? 1 : 0;
-                writes += o.wrote() ? 1 : 0;
                 operations++;
                 latencySumNanos += o.latencyNanos();
             }
@@ -61,7 +59,7 @@ record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried, 
         synchronized TxnResult result(LoadResult load, long epsilonNanos) {
             Histogram h = commitWaits.getIntervalHistogram();
             boolean any = h.getTotalCount() > 0;
-            return new TxnResult(load, epsilonNanos, aborts, retried, writes,
+            return new TxnResult(load, epsilonNanos, aborts, retried,
                     operations == 0 ? 0 : latencySumNanos / operations,
                     any ? Math.round(h.getMean()) : -1, any ? h.getValueAtPercentile(99) : -1);
         }
@@ -74,7 +72,7 @@ record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried, 
         }
         LoadResult load = LoadResult.median(rounds.stream().map(TxnResult::load).toList());
         return new TxnResult(load, rounds.get(0).epsilonNanos(), medianOf(rounds, TxnResult::aborts),
-                medianOf(rounds, TxnResult::retried), medianOf(rounds, TxnResult::writes),
+                medianOf(rounds, TxnResult::retried),
                 medianOf(rounds, TxnResult::latencyMeanNanos), medianOf(rounds, TxnResult::commitWaitMeanNanos),
                 medianOf(rounds, TxnResult::commitWaitP99Nanos));
     }
