@@ -89,11 +89,11 @@ final class EtcdTxnBackend implements AppendBackend {
         long start = System.nanoTime();
         if (op.readOnly()) {
             CompletableFuture<?> read = mode == Mode.PUT ? kv.get(ByteSequence.from(op.keys().get(0))) : readAll(op);
-            return read.thenApply(r -> new TxnResult.Outcome(1, -1, System.nanoTime() - start));
+            return read.thenApply(r -> new TxnResult.Outcome(1, 0, -1, System.nanoTime() - start));
         }
         if (mode == Mode.PUT) {
             return kv.put(ByteSequence.from(op.keys().get(0)), ByteSequence.from(TxnLoadMain.nextValue(null, value)))
-                    .thenApply(r -> new TxnResult.Outcome(1, -1, System.nanoTime() - start));
+                    .thenApply(r -> new TxnResult.Outcome(1, 0, -1, System.nanoTime() - start));
         }
         return readModifyWrite(op, value, 1, start);
     }
@@ -122,7 +122,7 @@ final class EtcdTxnBackend implements AppendBackend {
             return kv.txn().If(compares).Then(puts).commit().thenCompose(done -> {
                 if (done.isSucceeded()) {
                     return CompletableFuture.completedFuture(
-                            new TxnResult.Outcome(attempt, -1, System.nanoTime() - start));
+                            new TxnResult.Outcome(attempt, op.keys().size(), -1, System.nanoTime() - start));
                 }
                 if (attempt >= ATTEMPTS_MAX) {
                     throw new CompletionException(new IOException("etcd-txn: " + attempt + " attempts failed their "
@@ -131,6 +131,13 @@ final class EtcdTxnBackend implements AppendBackend {
                 return readModifyWrite(op, value, attempt + 1, start);
             });
         });
+    }
+
+    /** The sum of the write counts ({@link TxnLoadMain#nextValue}) of {@code keys}, one linearizable get each. */
+    long countSum(List<byte[]> keys) {
+        List<CompletableFuture<Long>> gets = keys.stream().map(k -> kv.get(ByteSequence.from(k)).thenApply(r ->
+                r.getKvs().isEmpty() ? 0L : TxnLoadMain.count(r.getKvs().get(0).getValue().getBytes()))).toList();
+        return gets.stream().mapToLong(CompletableFuture::join).sum();
     }
 
     @Override

@@ -145,7 +145,7 @@ final class GnomonTxnBackend implements AppendBackend {
         long start = System.nanoTime();
         if (op.readOnly()) {
             cluster.client.getAll(op.keys(), TxnClient.Bound.strong(), 0, timeoutNanos);
-            return new TxnResult.Outcome(1, -1, System.nanoTime() - start);
+            return new TxnResult.Outcome(1, 0, -1, System.nanoTime() - start);
         }
         TxnClient.Committed<Void> c = cluster.client.readWrite(txn -> {
             List<byte[]> olds = new ArrayList<>(op.keys().size());
@@ -157,8 +157,26 @@ final class GnomonTxnBackend implements AppendBackend {
             }
             return null;
         }, timeoutNanos);
-        return new TxnResult.Outcome(c.attempts(), c.commitWaitNanos(), System.nanoTime() - start);
+        return new TxnResult.Outcome(c.attempts(), mode == Mode.RW ? op.keys().size() : 0, c.commitWaitNanos(),
+                System.nanoTime() - start);
     }
+
+    /**
+     * The sum of the write counts ({@link TxnLoadMain#nextValue}) of {@code keys} at a strong bound, read in chunks in
+     * parallel on this backend's threads ({@link #prepare} first); for {@link CountedBackend}, between runs.
+     */
+    long countSum(List<byte[]> keys) {
+        List<CompletableFuture<Long>> parts = new ArrayList<>();
+        for (int from = 0; from < keys.size(); from += COUNT_CHUNK) {
+            List<byte[]> chunk = keys.subList(from, Math.min(keys.size(), from + COUNT_CHUNK));
+            parts.add(CompletableFuture.supplyAsync(() -> cluster.client.getAll(chunk, TxnClient.Bound.strong(), 0,
+                    timeoutNanos).values().stream().mapToLong(s -> TxnLoadMain.count(s.valueOrNull())).sum(), pool));
+        }
+        return parts.stream().mapToLong(CompletableFuture::join).sum();
+    }
+
+    /** Keys per read-only transaction when {@link #countSum} reads the whole key space. */
+    private static final int COUNT_CHUNK = 50;
 
     @Override
     public List<Long> serverPids() {

@@ -150,6 +150,12 @@ public final class TxnLoadMain implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "seed of the clients' key choices (default ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--verify",
+            description = "after each gnomon-rw and etcd-txn run, read every key and check that the write counts rose "
+                    + "by exactly the keys the committed read-modify-writes counted (no lost update); exit status 3 if "
+                    + "not. Reads the whole key space twice per such run: for small --keys")
+    boolean verify;
+
     @Option(names = "--rounds", defaultValue = "1",
             description = "run the backends this many times, alternating, then print each row's median (default ${DEFAULT-VALUE})")
     int rounds;
@@ -186,6 +192,7 @@ public final class TxnLoadMain implements Callable<Integer> {
         System.out.println(TxnResult.markdownHeader());
         Map<String, List<TxnResult>> results = new LinkedHashMap<>();
         long errors = 0;
+        int verifyFailures = 0;
         for (int round = 1; round <= rounds; round++) {
             // What a round started, by what it serves ("etcd", or the Gnomon replicas' ε), closed after the last
             // run that uses it, so idle processes do not share the cores with the next backend's.
@@ -198,35 +205,45 @@ public final class TxnLoadMain implements Callable<Integer> {
                     Run run = runs.get(i);
                     Deque<AutoCloseable> mine = started.computeIfAbsent(run.cluster(), k -> new ArrayDeque<>());
                     AppendBackend backend;
+                    java.util.function.ToLongFunction<List<byte[]>> counts;
                     if (run.gnomon()) {
                         GnomonTxnBackend.Cluster c = gnomons.get(run.epsilonNanos());
                         if (c == null) {
                             c = startGnomon(run.epsilonNanos(), mine);
                             gnomons.put(run.epsilonNanos(), c);
                         }
-                        backend = new GnomonTxnBackend(c, GnomonTxnBackend.Mode.valueOf(
+                        GnomonTxnBackend g = new GnomonTxnBackend(c, GnomonTxnBackend.Mode.valueOf(
                                 run.backend().substring("gnomon-".length()).toUpperCase(Locale.ROOT)), workload,
                                 keysPerTxn, readRatio, seed + round, duration("--op-timeout", opTimeout), run.row());
+                        backend = g;
+                        counts = g::countSum;
                     } else {
                         if (etcd == null) {
                             etcd = startEtcd(mine);
                             etcdClient = Client.builder().endpoints(new URI[]{leaderEndpoint(etcd)}).build();
                             mine.push(etcdClient);
                         }
-                        backend = new EtcdTxnBackend(etcdClient.getKVClient(), leaderEndpoint(etcd).toString(),
+                        EtcdTxnBackend e = new EtcdTxnBackend(etcdClient.getKVClient(), leaderEndpoint(etcd).toString(),
                                 etcd.pids(),
                                 run.backend().equals("etcd-put") ? EtcdTxnBackend.Mode.PUT : EtcdTxnBackend.Mode.TXN,
                                 workload, keysPerTxn, readRatio, seed + round, run.row());
+                        backend = e;
+                        counts = e::countSum;
                     }
-                    try (AppendBackend b = backend) {
+                    boolean check = verify && (run.backend().equals("gnomon-rw") || run.backend().equals("etcd-txn"));
+                    try (AppendBackend b = check ? new CountedBackend(backend) : backend) {
                         System.err.println("bench-txn: " + (rounds > 1 ? "round " + round + ": " : "") + b.description());
                         b.prepare(clients, ClosedLoopLoad.value(valueBytes));
+                        long before = check ? counts.applyAsLong(workload.allKeys()) : 0;
                         TxnResult.Stats stats = new TxnResult.Stats();
                         LoadResult load = ClosedLoopLoad.run(b, settings, stats);
                         TxnResult r = stats.result(load, run.epsilonNanos());
                         System.out.println(r.markdownRow());
                         results.computeIfAbsent(run.row(), k -> new ArrayList<>()).add(r);
                         errors += load.errors();
+                        if (check && !verified((CountedBackend) b, before, counts, workload)) {
+                            verifyFailures++;
+                        }
                     }
                     if (runs.subList(i + 1, runs.size()).stream().noneMatch(r -> r.cluster().equals(run.cluster()))) {
                         BenchCli.closeAll(started.remove(run.cluster()));
@@ -245,11 +262,45 @@ public final class TxnLoadMain implements Callable<Integer> {
         }
         printComparisons(medians);
         printSweep(runs, medians);
+        if (verifyFailures > 0) {
+            System.err.println("bench-txn: " + verifyFailures + " run(s) failed --verify: updates lost or applied twice");
+            return 3;
+        }
         if (errors > 0) {
             System.err.println("bench-txn: " + errors + " transactions failed; the figures above are not comparable");
             return 2;
         }
         return 0;
+    }
+
+    /**
+     * {@code --verify} of one run ({@link CountedBackend}): waits for the operations still in flight, reads every
+     * key's count again, says on stderr what it found; false only when the counts disagree.
+     */
+    private boolean verified(CountedBackend b, long before, java.util.function.ToLongFunction<List<byte[]>> counts,
+                             TxnWorkload workload) throws InterruptedException {
+        long waitNanos = 2 * duration("--op-timeout", opTimeout).toNanos();
+        if (!b.awaitIdle(waitNanos)) {
+            System.err.println("bench-txn: " + b.name() + ": --verify not checked: operations still running after "
+                    + Duration.ofNanos(waitNanos));
+            return true;
+        }
+        if (b.failed() > 0) {
+            System.err.println("bench-txn: " + b.name() + ": --verify not checked: " + b.failed() + " operations "
+                    + "failed and may or may not have committed");
+            return true;
+        }
+        long after = counts.applyAsLong(workload.allKeys());
+        if (after - before != b.keysCounted()) {
+            System.err.println("bench-txn: " + b.name() + ": --verify FAILED: the keys' write counts rose by "
+                    + (after - before) + " (from " + before + " to " + after + "), but the committed "
+                    + "read-modify-writes counted " + b.keysCounted() + " keys: "
+                    + (after - before < b.keysCounted() ? "updates were lost" : "updates were applied twice"));
+            return false;
+        }
+        System.err.println("bench-txn: " + b.name() + ": verified: the write counts of the " + workload.keys()
+                + " keys rose by " + b.keysCounted() + ", as many as the committed read-modify-writes counted");
+        return true;
     }
 
     /** The backends in order at {@code --epsilon}, then gnomon-put at each other {@code --sweep-epsilon}. */
@@ -455,10 +506,15 @@ public final class TxnLoadMain implements Callable<Integer> {
      * than {@code oldOrNull}'s (1 for a key never written, or a blind write): read-modify-write reads what it writes.
      */
     static byte[] nextValue(byte[] oldOrNull, byte[] value) {
-        long count = oldOrNull == null || oldOrNull.length < Long.BYTES ? 0 : ByteBuffer.wrap(oldOrNull).getLong();
+        long count = count(oldOrNull);
         byte[] out = value.clone();
         ByteBuffer.wrap(out).putLong(count + 1);
         return out;
+    }
+
+    /** A value's write count: its first 8 bytes (0 for no value). */
+    static long count(byte[] valueOrNull) {
+        return valueOrNull == null || valueOrNull.length < Long.BYTES ? 0 : ByteBuffer.wrap(valueOrNull).getLong();
     }
 
     private Duration duration(String option, String text) {

@@ -19,15 +19,16 @@ record TxnResult(LoadResult load, long epsilonNanos, long aborts, long retried,
                  long latencyMeanNanos, long commitWaitMeanNanos, long commitWaitP99Nanos) {
 
     /**
-     * What one operation's future completes with: the attempts it took (1 when nothing aborted),
-     * the commit-wait the coordinator leader reported ({@code -1}: none, e.g. etcd or a read), and its latency from
-     * the backend's start of the operation to its end.
+     * What one operation's future completes with: the attempts it took (1 when nothing aborted), the keys whose
+     * write count it raised by one (a read-modify-write's keys; 0 for reads and blind writes), the commit-wait the
+     * coordinator leader reported ({@code -1}: none, e.g. etcd or a read), and its latency from the backend's start
+     * of the operation to its end.
      */
-    record Outcome(int attempts, long commitWaitNanos, long latencyNanos) {
+    record Outcome(int attempts, int keysCounted, long commitWaitNanos, long latencyNanos) {
         Outcome {
-            if (attempts < 1 || latencyNanos < 0) {
-                throw new IllegalArgumentException("attempts must be >= 1 and latency >= 0; got " + attempts + ", "
-                        + latencyNanos);
+            if (attempts < 1 || keysCounted < 0 || latencyNanos < 0) {
+                throw new IllegalArgumentException("attempts must be >= 1, keys and latency >= 0; got " + attempts
+                        + ", " + keysCounted + ", " + latencyNanos);
             }
         }
     }

@@ -103,6 +103,19 @@ final class TxnWorkload {
         return groups;
     }
 
+    int keys() {
+        return keys;
+    }
+
+    /** Every key of the space, by id. */
+    List<byte[]> allKeys() {
+        List<byte[]> all = new ArrayList<>(keys);
+        for (long id = 0; id < keys; id++) {
+            all.add(key(id));
+        }
+        return all;
+    }
+
     /** The group (0-based, in key order: group id - 1 of the generated cluster) that holds id {@code id}. */
     int groupOf(long id) {
         return (int) (id % groups);

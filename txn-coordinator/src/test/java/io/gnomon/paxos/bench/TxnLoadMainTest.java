@@ -50,6 +50,9 @@ class TxnLoadMainTest {
                         + " \\| " + NUMBER + " \\| - \\| " + NUMBER + " \\| - \\|$")
                 .containsPattern("(?m)^\\| 1 \\| \\d+ \\| " + NUMBER + " \\| " + NUMBER + " \\| " + NUMBER + " \\| "
                         + NUMBER + " \\| -?" + NUMBER + " \\| " + NUMBER + " \\| (yes|no) \\|$");
+        // --verify (part of --quick): no read-modify-write lost or doubled, on either side
+        assertThat(run.stderr()).contains("gnomon-rw: verified: the write counts of the 200 keys rose by ")
+                .contains("etcd-txn: verified: the write counts of the 200 keys rose by ").doesNotContain("--verify");
         // a cluster per ε, one etcd, each stopped and its directory removed once its last backend ran
         assertThat(run.stderr()).contains("--truetime system:1000000ns").contains("--truetime system:100000ns")
                 .contains("a generated cluster of 2 groups").contains("50% of multi-key transactions span groups");

@@ -23,9 +23,9 @@ class TxnResultTest {
     @Test
     void statsCountAbortedAttemptsRetriedTransactionsAndCommitWaitsOfWritesOnly() {
         TxnResult.Stats stats = new TxnResult.Stats();
-        stats.accept(new TxnResult.Outcome(1, 2 * MS, 10 * MS));
-        stats.accept(new TxnResult.Outcome(3, 4 * MS, 30 * MS)); // two aborted attempts, then committed
-        stats.accept(new TxnResult.Outcome(1, -1, 2 * MS));      // a read: no commit-wait
+        stats.accept(new TxnResult.Outcome(1, 2, 2 * MS, 10 * MS));
+        stats.accept(new TxnResult.Outcome(3, 2, 4 * MS, 30 * MS)); // two aborted attempts, then committed
+        stats.accept(new TxnResult.Outcome(1, 0, -1, 2 * MS));      // a read: no commit-wait
         TxnResult r = stats.result(new LoadResult("gnomon-rw", 64, 100, 3, 0, 1_000 * MS, MS, MS, MS, MS), MS);
         assertThat(r.aborts()).isEqualTo(2);
         assertThat(r.retried()).isEqualTo(1);
