@@ -4,12 +4,14 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * {@code bin/bench-txn --verify}: a backend whose read-modify-writes raise each key's write count by one
- * ({@link TxnLoadMain#nextValue}), checked against the store. Counts, over every operation the load issues (warm-up
- * and cool-down too), the keys that committed read-modify-writes counted, and the operations that failed (whose
- * outcome may be unknown); {@link #awaitIdle} waits until none is in flight. With no failure, the sum of every key's
- * count after the run minus before it must equal the keys counted: less means an update was lost (two
- * read-modify-writes of one key both committed on the same old value), more that one was applied twice.
+ * What {@code bin/bench-txn} wraps every backend in. It knows when all of a run's operations have ended
+ * ({@link #awaitIdle}: the closed loop returns when its measured window closes, with cool-down operations still in
+ * flight), and it serves {@code --verify}: each read-modify-write raises its keys' write counts by one
+ * ({@link TxnLoadMain#nextValue}). Over every operation the load issues (warm-up and cool-down too) it counts the
+ * keys that committed read-modify-writes counted, and the operations that failed (whose outcome may be unknown).
+ * With no failure, the sum of every key's count after the run minus before it must equal the keys counted: less
+ * means an update was lost (two read-modify-writes of one key both committed on the same old value), more that one
+ * was applied twice.
  */
 final class CountedBackend implements AppendBackend {
     private final AppendBackend inner;

@@ -231,7 +231,9 @@ public final class TxnLoadMain implements Callable<Integer> {
                         counts = e::countSum;
                     }
                     boolean check = verify && (run.backend().equals("gnomon-rw") || run.backend().equals("etcd-txn"));
-                    try (AppendBackend b = check ? new CountedBackend(backend) : backend) {
+                    // Every run waits for its own stragglers (cool-down operations still in flight when the measured
+                    // window closed) before the next backend starts, so none writes during the next one's run.
+                    try (CountedBackend b = new CountedBackend(backend)) {
                         System.err.println("bench-txn: " + (rounds > 1 ? "round " + round + ": " : "") + b.description());
                         b.prepare(clients, ClosedLoopLoad.value(valueBytes));
                         long before = check ? counts.applyAsLong(workload.allKeys()) : 0;
@@ -241,8 +243,11 @@ public final class TxnLoadMain implements Callable<Integer> {
                         System.out.println(r.markdownRow());
                         results.computeIfAbsent(run.row(), k -> new ArrayList<>()).add(r);
                         errors += load.errors();
-                        if (check && !verified((CountedBackend) b, before, counts, workload)) {
+                        if (check && !verified(b, before, counts, workload)) {
                             verifyFailures++;
+                        } else if (!check && !b.awaitIdle(2 * duration("--op-timeout", opTimeout).toNanos())) {
+                            System.err.println("bench-txn: " + b.name() + ": operations still running after twice "
+                                    + "--op-timeout; the next backend may share the servers with them");
                         }
                     }
                     if (runs.subList(i + 1, runs.size()).stream().noneMatch(r -> r.cluster().equals(run.cluster()))) {
