@@ -87,7 +87,8 @@ public final class ClosedLoopLoad {
     /**
      * As {@link #run(AppendBackend, Settings)}, handing what each measured operation's future completed with (when
      * it succeeded) to {@code measured}, from the thread that completed it, before the run counts it done: the
-     * transactional load tool ({@link TxnLoadMain}) takes attempts and commit-wait from there.
+     * transactional load tool ({@link TxnLoadMain}) takes attempts and commit-wait from there. If {@code measured}
+     * throws, the run still ends and then throws an {@link IllegalStateException} with that cause.
      */
     public static LoadResult run(AppendBackend backend, Settings settings, java.util.function.Consumer<Object> measured)
             throws InterruptedException {
@@ -113,6 +114,8 @@ public final class ClosedLoopLoad {
         private final AtomicLong measuredErrors = new AtomicLong();
         private final CountDownLatch clientsStopped;
         private final java.util.function.Consumer<Object> measured;
+        /** The first exception {@link #measured} threw, guarded by this. */
+        private RuntimeException measuredFailure;
 
         // Phase state, guarded by this.
         private boolean measuring;
@@ -158,6 +161,9 @@ public final class ClosedLoopLoad {
             Histogram h = latencies.getIntervalHistogram();
             long errors = measuredErrors.get();
             synchronized (this) {
+                if (measuredFailure != null) {
+                    throw new IllegalStateException("the measured results' consumer failed", measuredFailure);
+                }
                 assert measuredCompleted == measuredIssued : measuredCompleted + " != " + measuredIssued;
                 assert h.getTotalCount() + errors == measuredIssued : h.getTotalCount() + "+" + errors + " != " + measuredIssued;
                 long ops = h.getTotalCount();
@@ -251,7 +257,16 @@ public final class ClosedLoopLoad {
                 measuredErrors.incrementAndGet();
             } else {
                 latencies.recordValue(Math.min(nowNanos - issuedNanos, HIGHEST_TRACKABLE_NANOS));
-                measured.accept(result);
+                try {
+                    measured.accept(result);
+                } catch (RuntimeException e) {
+                    // thrown here it would stop this client and the run would never end: rethrown by execute()
+                    synchronized (this) {
+                        if (measuredFailure == null) {
+                            measuredFailure = e;
+                        }
+                    }
+                }
             }
             synchronized (this) {
                 measuredCompleted++;
