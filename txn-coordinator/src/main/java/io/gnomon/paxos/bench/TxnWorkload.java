@@ -45,8 +45,8 @@ final class TxnWorkload {
     private final double zipfTheta;
     private final double crossGroup;
     private final byte[][] groupPrefix;
-    /** Zipfian generators by item count (the whole space, and each group's share). */
-    private final Map<Long, Zipfian> zipfians = new HashMap<>();
+    /** With zipfian keys, the generators by item count (the whole space, and each group's share); else empty. */
+    private final Map<Long, Zipfian> zipfians;
 
     /**
      * @throws IllegalArgumentException naming the knob that is out of range
@@ -86,6 +86,15 @@ final class TxnWorkload {
             byte[] start = specs.get(g).range().start().bytes();
             groupPrefix[g] = start.length == 0 ? new byte[width] : start;
         }
+        Map<Long, Zipfian> z = new HashMap<>();
+        if (distribution == Distribution.ZIPFIAN) {
+            // built once (zeta is a sum over every item): the clients' threads then only read them
+            z.put((long) keys, new Zipfian(keys, zipfTheta));
+            for (int g = 0; g < groups; g++) {
+                z.computeIfAbsent(idsIn(g), n -> new Zipfian(n, zipfTheta));
+            }
+        }
+        zipfians = Map.copyOf(z);
     }
 
     /** Checks {@code keysPerTxn} against the key space: each group must hold that many distinct keys. */
@@ -179,11 +188,7 @@ final class TxnWorkload {
         if (distribution == Distribution.UNIFORM) {
             return random.nextLong(n);
         }
-        Zipfian z;
-        synchronized (zipfians) {
-            z = zipfians.computeIfAbsent(n, items -> new Zipfian(items, zipfTheta));
-        }
-        return z.next(random.nextDouble());
+        return zipfians.get(n).next(random.nextDouble());
     }
 
     String describe() {
