@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** What the benchmark commands share: durations as options take them, and removing a run's directory. */
+/** What the benchmark commands share: durations as options take them, closing what a run started, removing its directory. */
 final class BenchCli {
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
 
@@ -33,6 +33,25 @@ final class BenchCli {
         } catch (RuntimeException e) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     option + " must be a duration like 500ms, 30s, 2m or PT30S; got '" + text + "'");
+        }
+    }
+
+    /** Closes each of {@code resources}, first to last (a stack: the last pushed first), all even if some fail. */
+    static void closeAll(java.util.Deque<AutoCloseable> resources) throws Exception {
+        Exception first = null;
+        while (!resources.isEmpty()) {
+            try {
+                resources.pop().close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 

@@ -81,7 +81,18 @@ public final class ClosedLoopLoad {
 
     /** Runs the load on {@code backend} (which stays open) and returns once every client has stopped. */
     public static LoadResult run(AppendBackend backend, Settings settings) throws InterruptedException {
-        Run run = new Run(backend, settings);
+        return run(backend, settings, result -> { });
+    }
+
+    /**
+     * As {@link #run(AppendBackend, Settings)}, handing what each measured operation's future completed with (when
+     * it succeeded) to {@code measured}, from the thread that completed it, before the run counts it done: the
+     * transactional load tool ({@link TxnLoadMain}) takes attempts and commit-wait from there. If {@code measured}
+     * throws, the run still ends and then throws an {@link IllegalStateException} with that cause.
+     */
+    public static LoadResult run(AppendBackend backend, Settings settings, java.util.function.Consumer<Object> measured)
+            throws InterruptedException {
+        Run run = new Run(backend, settings, measured);
         return run.execute();
     }
 
@@ -102,6 +113,9 @@ public final class ClosedLoopLoad {
         private final Recorder latencies = new Recorder(HIGHEST_TRACKABLE_NANOS, 3);
         private final AtomicLong measuredErrors = new AtomicLong();
         private final CountDownLatch clientsStopped;
+        private final java.util.function.Consumer<Object> measured;
+        /** The first exception {@link #measured} threw, guarded by this. */
+        private RuntimeException measuredFailure;
 
         // Phase state, guarded by this.
         private boolean measuring;
@@ -119,8 +133,9 @@ public final class ClosedLoopLoad {
         private long loadCpuStartNanos = -1;
         private long loadCpuNanos = -1;
 
-        Run(AppendBackend backend, Settings settings) {
+        Run(AppendBackend backend, Settings settings, java.util.function.Consumer<Object> measured) {
             this.backend = backend;
+            this.measured = measured;
             this.settings = settings;
             this.value = value(settings.valueBytes());
             this.nextSeq = new long[settings.clients()];
@@ -146,6 +161,9 @@ public final class ClosedLoopLoad {
             Histogram h = latencies.getIntervalHistogram();
             long errors = measuredErrors.get();
             synchronized (this) {
+                if (measuredFailure != null) {
+                    throw new IllegalStateException("the measured results' consumer failed", measuredFailure);
+                }
                 assert measuredCompleted == measuredIssued : measuredCompleted + " != " + measuredIssued;
                 assert h.getTotalCount() + errors == measuredIssued : h.getTotalCount() + "+" + errors + " != " + measuredIssued;
                 long ops = h.getTotalCount();
@@ -172,11 +190,12 @@ public final class ClosedLoopLoad {
                 long issuedNanos = System.nanoTime();
                 CompletableFuture<?> f = issue(c, seq);
                 if (f.isDone()) {
-                    onComplete(kind, issuedNanos, f.isCompletedExceptionally());
+                    boolean failed = f.isCompletedExceptionally();
+                    onComplete(kind, issuedNanos, failed, failed ? null : f.getNow(null));
                     continue;
                 }
                 f.whenComplete((ok, error) -> {
-                    onComplete(kind, issuedNanos, error != null);
+                    onComplete(kind, issuedNanos, error != null, ok);
                     drive(c);
                 });
                 return;
@@ -228,7 +247,7 @@ public final class ClosedLoopLoad {
             return done ? Kind.STOP : Kind.COOLDOWN;
         }
 
-        private void onComplete(Kind kind, long issuedNanos, boolean failed) {
+        private void onComplete(Kind kind, long issuedNanos, boolean failed, Object result) {
             if (kind != Kind.MEASURED) {
                 return;
             }
@@ -238,6 +257,16 @@ public final class ClosedLoopLoad {
                 measuredErrors.incrementAndGet();
             } else {
                 latencies.recordValue(Math.min(nowNanos - issuedNanos, HIGHEST_TRACKABLE_NANOS));
+                try {
+                    measured.accept(result);
+                } catch (RuntimeException e) {
+                    // thrown here it would stop this client and the run would never end: rethrown by execute()
+                    synchronized (this) {
+                        if (measuredFailure == null) {
+                            measuredFailure = e;
+                        }
+                    }
+                }
             }
             synchronized (this) {
                 measuredCompleted++;

@@ -197,7 +197,7 @@ public final class LogLoadMain implements Callable<Integer> {
                     results.computeIfAbsent(run.row(), k -> new ArrayList<>()).add(r);
                     errors += r.errors();
                 } finally {
-                    closeAll(resources);
+                    BenchCli.closeAll(resources);
                 }
             }
         }
@@ -403,24 +403,6 @@ public final class LogLoadMain implements Callable<Integer> {
                 groups == null ? BenchKeys.plain() : BenchKeys.spread());
         resources.push(backend);
         return backend;
-    }
-
-    private static void closeAll(Deque<AutoCloseable> resources) throws Exception {
-        Exception first = null;
-        while (!resources.isEmpty()) {
-            try {
-                resources.pop().close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
     }
 
     private ClosedLoopLoad.Settings settings() {

@@ -96,6 +96,25 @@ class ClosedLoopLoadTest {
     }
 
     @Test
+    void theConsumerSeesWhatEachMeasuredSuccessCompletedWithAndAFailingConsumerEndsTheRunWithItsCause()
+            throws Exception {
+        AppendBackend seqs = backend("seqs", (client, seq) -> seq % 5 == 4
+                ? CompletableFuture.failedFuture(new IllegalStateException("injected"))
+                : CompletableFuture.supplyAsync(() -> client * 1_000_000L + seq, hop));
+        java.util.Set<Object> seen = ConcurrentHashMap.newKeySet();
+        LoadResult r = ClosedLoopLoad.run(seqs, ClosedLoopLoad.Settings.ops(4, 100, 40, 400), seen::add);
+        // every measured success handed over once (its value is unique): no failure, no warm-up or cool-down one
+        assertThat(seen).hasSize((int) r.ops());
+        assertThat(r.ops() + r.errors()).isEqualTo(400);
+        assertThat(seen).allSatisfy(v -> assertThat((Long) v % 5).isNotEqualTo(4));
+
+        assertThatThrownBy(() -> ClosedLoopLoad.run(seqs, ClosedLoopLoad.Settings.ops(4, 100, 0, 100), v -> {
+            throw new IllegalArgumentException("refused " + v);
+        })).isInstanceOf(IllegalStateException.class).hasMessageContaining("consumer failed")
+                .rootCause().isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("refused ");
+    }
+
+    @Test
     void measuresExactlyTheRequestedOpsAfterTheWarmupWithOneAppendPerClientOutstanding() throws Exception {
         HopBackend backend = new HopBackend(8, seq -> false);
         LoadResult r = ClosedLoopLoad.run(backend, ClosedLoopLoad.Settings.ops(8, 100, 200, 1_000));

@@ -2,6 +2,7 @@ package io.gnomon.paxos.cli;
 
 import io.gnomon.paxos.bench.FailoverMain;
 import io.gnomon.paxos.bench.LogLoadMain;
+import io.gnomon.paxos.bench.TxnLoadMain;
 import io.gnomon.paxos.server.ReplicaMain;
 import io.gnomon.paxos.sim.PaxosSimMain;
 import io.gnomon.paxos.LaunchScripts;
@@ -16,12 +17,12 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code -V} of every txn-coordinator command (bin/replica, bin/paxos-sim, bin/bench-log, bin/bench-failover). */
+/** {@code -V} of every txn-coordinator command (bin/replica, bin/paxos-sim, bin/bench-log, bin/bench-failover, bin/bench-txn). */
 class VersionProviderTest {
     @Test
     void everyCommandPrintsItsNameAndTheVersionAndExitsZero() {
         Map<String, Object> commands = Map.of("replica", new ReplicaMain(), "paxos-sim", new PaxosSimMain(),
-                "bench-log", new LogLoadMain(), "bench-failover", new FailoverMain());
+                "bench-log", new LogLoadMain(), "bench-failover", new FailoverMain(), "bench-txn", new TxnLoadMain());
         commands.forEach((name, command) -> {
             for (String flag : new String[] {"-V", "--version"}) {
                 StringWriter out = new StringWriter();
