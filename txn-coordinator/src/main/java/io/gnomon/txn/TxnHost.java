@@ -391,10 +391,15 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
 
     /**
      * The timers commit latency depends on, kept to the nanosecond by a loop that rounds the others up to its tick:
-     * the ends of this leader's commit-waits (estimated from TrueTime, as in {@link #nextTickNanos}).
+     * now while decided records wait to be fed to the cores (each step of a commit follows one), and the ends of this
+     * leader's commit-waits (estimated from TrueTime, as in {@link #nextTickNanos}).
      */
     @Override
     public long nextPreciseTickNanos() {
+        long nowNanos = clock.nanoTime();
+        if (!machine.decided.isEmpty() || machine.installed) {
+            return nowNanos; // decided records to feed: every step of a commit waits on them
+        }
         if (!leader || commitWaits.isEmpty()) {
             return Long.MAX_VALUE;
         }
@@ -402,7 +407,6 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         if (tt == UNKNOWN_TIME) {
             return Long.MAX_VALUE; // the coarse timer retries
         }
-        long nowNanos = clock.nanoTime();
         long at = Long.MAX_VALUE;
         for (long s : commitWaits.values()) {
             at = earlier(at, nowNanos + Math.max(0, s - tt.earliestEpochNanos() + 1));
