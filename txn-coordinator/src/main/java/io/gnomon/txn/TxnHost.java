@@ -266,6 +266,13 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
 
     // ---- every replica
     private final Map<TxnId, C> commitClients = new HashMap<>();
+
+    // Negative controls only (docs/reliability.md): set through io.gnomon.txn.TestOnlyTxnNegativeControl, which exists
+    // only in txn-coordinator's test classes, so the product cannot switch them on.
+    /** The core hears that commit-wait is over as soon as it asks for one. */
+    boolean skipCommitWaitForNegativeControl;
+    /** Snapshot reads are served at once, whatever safe time says. */
+    boolean skipSafeTimeForNegativeControl;
     private final List<WaitingRead<C>> reads = new ArrayList<>();
     /** Transactions aborted while only reading (their locks went): a later commit request of theirs is refused. */
     private final LinkedHashMap<TxnId, String> abortedReaders = new LinkedHashMap<>();
@@ -683,9 +690,12 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         }
         for (Iterator<Map.Entry<TxnId, Long>> it = commitWaits.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<TxnId, Long> e = it.next();
-            if (now.trueTime().earliestEpochNanos() > e.getValue() && now.trueTime() != UNKNOWN_TIME) {
+            boolean over = now.trueTime().earliestEpochNanos() > e.getValue() && now.trueTime() != UNKNOWN_TIME;
+            if (over || skipCommitWaitForNegativeControl) {
                 it.remove();
-                perform(core.commitWaitDone(e.getKey(), now), now);
+                perform(core.commitWaitDone(e.getKey(), over ? now : new TxnNow(now.monotonicNanos(),
+                        new TimeInterval(e.getValue() + 1, Math.max(e.getValue() + 1, now.trueTime().latestEpochNanos())),
+                        now.clockStatus(), now.leaseEndEpochNanos())), now);
                 it = commitWaits.entrySet().iterator(); // effects may have added or removed waits
             }
         }
@@ -723,7 +733,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         for (Iterator<WaitingRead<C>> it = reads.iterator(); it.hasNext(); ) {
             WaitingRead<C> r = it.next();
             long t = r.query().readTimestampEpochNanos();
-            if (!group.fetchingSnapshot() && safeTime.readyAt(t)) {
+            if (!group.fetchingSnapshot() && (safeTime.readyAt(t) || skipSafeTimeForNegativeControl)) {
                 it.remove();
                 outputs.readDone(r.client(), query(r.query()));
             } else if (now.monotonicNanos() - r.deadlineNanos() >= 0) {
