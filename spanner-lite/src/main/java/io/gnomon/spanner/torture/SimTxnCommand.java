@@ -67,6 +67,12 @@ public final class SimTxnCommand implements Callable<Integer> {
             description = "Keep failing seeds' histories here (and --seed's; default: a new temporary directory).")
     Path historyDir;
 
+    @Option(names = "--negative-control", paramLabel = "skip-commit-wait|skip-safe-time",
+            description = "Switch a deliberate bug on in every transaction host (needs txn-coordinator's test classes:"
+                    + " GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes); no faults. A seed passes only if"
+                    + " the checker catches it.")
+    String negativeControl;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -88,12 +94,17 @@ public final class SimTxnCommand implements Callable<Integer> {
             SimulatedTxnRun.Config config;
             try {
                 config = new SimulatedTxnRun.Config(s, replicas, groups, clients, keys, Duration.ofMillis(durationMillis),
-                        data);
+                        data, negativeControl == null ? SimulatedTxnRun.Control.NONE
+                        : SimulatedTxnRun.Control.named(negativeControl));
+                config.control().hostHook();
             } catch (IllegalArgumentException e) {
                 err.println("sim-txn: " + e.getMessage());
                 return 2;
             }
             Verdict v = runSeed(config, histories.resolve("seed-" + s + ".jsonl"));
+            if (config.control() != SimulatedTxnRun.Control.NONE) {
+                v = v.caught(); // a control's seed passes when the checker caught the bug
+            }
             txns += v.check() == null ? 0 : v.check().stats().txns();
             committed += v.outcome() == null ? 0 : v.outcome().committed();
             if (v.failure() != null) {
@@ -125,6 +136,12 @@ public final class SimTxnCommand implements Callable<Integer> {
 
     /** One seed's verdict: {@code failure} null when its history is strictly serializable and the simulator's checks held. */
     record Verdict(SimulatedTxnRun.Outcome outcome, CheckResult check, String failure, Path history) {
+        /** A negative control's verdict: it fails when the checker found the history valid. */
+        Verdict caught() {
+            boolean caught = check != null && !check.valid();
+            return new Verdict(outcome, check, caught ? null : failure != null ? failure
+                    : "the checker did not catch the negative control", history);
+        }
     }
 
     /** Runs one seed and checks its history. */
@@ -143,6 +160,7 @@ public final class SimTxnCommand implements Callable<Integer> {
     /** The command that replays one seed. */
     static String replay(SimulatedTxnRun.Config c) {
         return "bin/spanner-lite sim-txn --seed " + c.seed() + " --groups " + c.groups() + " --replicas " + c.replicas()
-                + " --clients " + c.clients() + " --keys " + c.keys() + " --duration-ms " + c.duration().toMillis();
+                + " --clients " + c.clients() + " --keys " + c.keys() + " --duration-ms " + c.duration().toMillis()
+                + (c.control() == SimulatedTxnRun.Control.NONE ? "" : " --negative-control " + c.control().cliName());
     }
 }

@@ -95,8 +95,14 @@ final class SimulatedTxnRun implements SimWorkload {
      * @param keys     keys, spread over the groups round-robin
      * @param duration simulated time clients start transactions in (faults stop then and are healed)
      * @param dataDir  where the simulated processes keep their stores (removed at the end)
+     * @param control  a deliberate bug the checker must catch ({@link Control#NONE} in real runs)
      */
-    record Config(long seed, int replicas, int groups, int clients, int keys, Duration duration, Path dataDir) {
+    record Config(long seed, int replicas, int groups, int clients, int keys, Duration duration, Path dataDir,
+                  Control control) {
+        Config(long seed, int replicas, int groups, int clients, int keys, Duration duration, Path dataDir) {
+            this(seed, replicas, groups, clients, keys, duration, dataDir, Control.NONE);
+        }
+
         Config {
             if (groups < 1 || groups > 64) {
                 throw new IllegalArgumentException("--groups " + groups + ": use 1 to 64");
@@ -104,6 +110,67 @@ final class SimulatedTxnRun implements SimWorkload {
             if (clients < 1 || keys < 1 || duration.isNegative() || duration.isZero()) {
                 throw new IllegalArgumentException("clients, keys and duration must be positive, were " + clients
                         + ", " + keys + ", " + duration);
+            }
+        }
+    }
+
+    /**
+     * The negative controls (issue 20, "Proof"): each switches a deliberate bug on in every transaction host through
+     * {@code io.gnomon.txn.TestOnlyTxnNegativeControl}, which exists only in txn-coordinator's test classes; the run
+     * has none of the fault schedule then (only what the control names), so the checker alone must catch the bug.
+     */
+    enum Control {
+        NONE("none", null),
+        /**
+         * Commit-wait switched off while replica 1's clock reads fast within its stated ε (its TrueTime midpoint
+         * stepped {@link #FAST_CLOCK_NANOS} ahead, its ε widened by as much): its commit timestamps lie ahead of true
+         * time when their clients hear of them, so a transaction that starts next elsewhere gets a smaller one.
+         */
+        SKIP_COMMIT_WAIT("skip-commit-wait", "skipCommitWait"),
+        /**
+         * Replicas, followers included, serve snapshot reads without waiting for their safe time (stale reads), with
+         * a fifth of the messages between replicas lost so that followers lag.
+         */
+        SKIP_SAFE_TIME("skip-safe-time", "skipSafeTime");
+
+        /** Messages lost under {@link #SKIP_SAFE_TIME}, so that followers often lag (the only fault it has). */
+        static final double LAGGING_LOSS_RATE = 0.2;
+        /** How far ahead replica 1's clock reads under {@link #SKIP_COMMIT_WAIT}, within ε and under the ε ceiling. */
+        static final long FAST_CLOCK_NANOS = 20 * MS;
+
+        private final String cliName;
+        private final String switchMethod;
+
+        Control(String cliName, String switchMethod) {
+            this.cliName = cliName;
+            this.switchMethod = switchMethod;
+        }
+
+        String cliName() {
+            return cliName;
+        }
+
+        static Control named(String name) {
+            for (Control c : values()) {
+                if (c.cliName.equals(name)) {
+                    return c;
+                }
+            }
+            throw new IllegalArgumentException("--negative-control " + name + ": use skip-commit-wait or skip-safe-time");
+        }
+
+        /** The hook that switches the bug on in a host (looked up by name: it exists only in test classes). */
+        @SuppressWarnings("unchecked")
+        java.util.function.Consumer<TxnHost<?>> hostHook() {
+            if (switchMethod == null) {
+                return Transactions.NO_HOOK;
+            }
+            try {
+                return (java.util.function.Consumer<TxnHost<?>>) Class.forName("io.gnomon.txn.TestOnlyTxnNegativeControl")
+                        .getMethod(switchMethod).invoke(null);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalArgumentException("--negative-control " + cliName + " needs txn-coordinator's test "
+                        + "classes: run with GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes (" + e + ")");
             }
         }
     }
@@ -171,7 +238,7 @@ final class SimulatedTxnRun implements SimWorkload {
 
     @Override
     public Transactions transactional() {
-        return new Transactions(LIMITS, HOST_OPTIONS, STORE_LIMITS, dataDir);
+        return new Transactions(LIMITS, HOST_OPTIONS, STORE_LIMITS, dataDir, config.control().hostHook());
     }
 
     @Override
@@ -190,7 +257,13 @@ final class SimulatedTxnRun implements SimWorkload {
             w.after(w.random().nextLong(10 * MS) + 300 * MS, () -> nextTxn(c)); // after the first elections
         }
         w.after(config.duration().toNanos(), () -> stopping = true);
-        w.after(500 * MS, this::nextFault);
+        if (config.control() == Control.NONE) {
+            w.after(500 * MS, this::nextFault);
+        } else if (config.control() == Control.SKIP_COMMIT_WAIT) {
+            w.stepClock(1, Control.FAST_CLOCK_NANOS); // truthful: the interval widens by as much; held to the end
+        } else {
+            w.networkFaults(Control.LAGGING_LOSS_RATE, DUPLICATE_RATE); // followers lag behind their leaders
+        }
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.gnomon.txn.TxnHost;
 import io.gnomon.txn.TxnLimits;
 
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * An application run on top of a simulated Paxos group in place of the simulator's own random client, faults
@@ -50,7 +51,12 @@ public interface SimWorkload {
      * @param options      the transaction hosts' options
      * @param storeLimits  each process's versioned store's limits (keys, values, batches)
      * @param dataDir      where each process's store lives (a directory per process under it; removed at the end)
+     * @param hostHook     run on every transaction host as it starts: a negative control's test-only switch, or
+     *                     {@link #NO_HOOK}
      */
-    record Transactions(TxnLimits limits, TxnHost.Options options, StoreLimits storeLimits, Path dataDir) {
+    record Transactions(TxnLimits limits, TxnHost.Options options, StoreLimits storeLimits, Path dataDir,
+                        Consumer<TxnHost<?>> hostHook) {
+        /** The hook of a real run: hosts as the product runs them. */
+        public static final Consumer<TxnHost<?>> NO_HOOK = h -> { };
     }
 }

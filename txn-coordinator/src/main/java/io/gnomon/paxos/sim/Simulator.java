@@ -1485,6 +1485,7 @@ public final class Simulator {
                     sim.answer(client, result);
                 }
             });
+            txn.hostHook().accept(txnHost);
             txnHosts[g] = txnHost;
             loopOf(g).groups.hook(g, txnHost);
         }
