@@ -252,6 +252,12 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
     private long nextCoreTickNanos;
     /** Commit requests' exclusive locks not granted yet, by target. */
     private final Map<TxnId, Set<Target>> commitLocksWaiting = new HashMap<>();
+    /**
+     * Transactions prepared here when this leadership began: their shared locks (reads) were an earlier leader's
+     * memory, and their commit timestamps are not known yet, so a write this leader committed meanwhile could get a
+     * timestamp below theirs that their reads did not see. No commit request is taken until they resolve.
+     */
+    private final Set<TxnId> preparedBeforeLeadership = new HashSet<>();
     /** MarkPrepared asked while the transaction still waited for locks: marked once they are granted. */
     private final Set<TxnId> markWhenHeld = new HashSet<>();
     /** CommitWaitUntil: commit timestamp by transaction. */
@@ -403,6 +409,10 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         boolean coordinator = req.coordinatorGroup() == groupId;
         String refusal = clockRefusal(txn, now);
         boolean retryable = true;
+        if (refusal == null && !preparedBeforeLeadership.isEmpty() && !preparedBeforeLeadership.contains(txn)) {
+            refusal = "group " + groupId + " takes no commit until " + preparedBeforeLeadership.size() + " transaction(s)"
+                    + " prepared under an earlier leadership resolve (their read locks were that leader's)";
+        }
         if (refusal == null && abortedReaders.containsKey(txn)) {
             refusal = "group " + groupId + " aborted " + txn + " before its commit request: "
                     + abortedReaders.get(txn);
@@ -646,6 +656,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             safeTime.applied(d.slot(), c.commitTimestampEpochNanos());
         } else if (r instanceof Outcome o) {
             safeTime.applied(d.slot()); // s may lie below writes applied since the prepare
+            preparedBeforeLeadership.remove(o.txn());
             if (safePrepared.remove(o.txn())) {
                 safeTime.resolved(o.txn());
             }
@@ -665,6 +676,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             term = group.leaderships();
             locks = new LockTable(limits);
             nextCoreTickNanos = now.monotonicNanos() + options.tickIntervalNanos();
+            preparedBeforeLeadership.addAll(safePrepared);
             perform(core.becameLeader(now), now);
         }
     }
@@ -672,6 +684,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
     private void dropLeaderState() {
         leader = false;
         locks = null;
+        preparedBeforeLeadership.clear();
         commitLocksWaiting.clear();
         markWhenHeld.clear();
         commitWaits.clear();
