@@ -5,6 +5,7 @@ import io.gnomon.paxos.sim.ReplicaFactory;
 import io.gnomon.paxos.sim.SimulationFailure;
 import io.gnomon.spanner.check.CheckResult;
 import io.gnomon.spanner.check.Report;
+import io.gnomon.truetime.testing.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -87,6 +88,8 @@ public final class SimTxnCommand implements Callable<Integer> {
         long first = seed != null ? seed : firstSeed;
         int count = seed != null ? 1 : seeds;
         long started = System.nanoTime();
+        // seeds done, failures, rate and time left on standard error (a line every 10 s when it is not a terminal)
+        Progress progress = count > 1 ? Progress.onStandardError("sim-txn", "seed", count) : null;
         int failures = 0;
         long txns = 0;
         long committed = 0;
@@ -101,20 +104,31 @@ public final class SimTxnCommand implements Callable<Integer> {
                 err.println("sim-txn: " + e.getMessage());
                 return 2;
             }
-            Verdict v = runSeed(config, histories.resolve("seed-" + s + ".jsonl"));
-            if (config.control() != SimulatedTxnRun.Control.NONE) {
-                v = v.caught(); // a control's seed passes when the checker caught the bug
-            }
+            Verdict run = runSeed(config, histories.resolve("seed-" + s + ".jsonl"));
+            // a control's seed passes when the checker caught the bug
+            Verdict v = config.control() == SimulatedTxnRun.Control.NONE ? run : run.caught();
             txns += v.check() == null ? 0 : v.check().stats().txns();
             committed += v.outcome() == null ? 0 : v.outcome().committed();
             if (v.failure() != null) {
                 failures++;
-                err.println("sim-txn: seed " + s + " FAILED: " + v.failure());
-                err.println("  replay: " + replay(config));
-                err.println("  history: " + v.history());
-                err.flush();
+                long failed = s;
+                SimulatedTxnRun.Config failedConfig = config;
+                Runnable print = () -> {
+                    err.println("sim-txn: seed " + failed + " FAILED: " + v.failure());
+                    err.println("  replay: " + replay(failedConfig));
+                    err.println("  history: " + v.history());
+                    err.flush();
+                };
+                if (progress != null) {
+                    progress.above(print);
+                } else {
+                    print.run();
+                }
             } else if (seed == null) {
                 Files.deleteIfExists(v.history());
+            }
+            if (progress != null) {
+                progress.completed(v.failure() != null);
             }
             if (seed != null) {
                 out.println("seed " + s + ": " + (v.failure() == null ? "strictly serializable" : "FAILED")
@@ -125,6 +139,9 @@ public final class SimTxnCommand implements Callable<Integer> {
                         + v.outcome().simulation().steps() + " events")
                         + "; history " + v.history());
             }
+        }
+        if (progress != null) {
+            progress.finish();
         }
         Duration wall = Duration.ofNanos(System.nanoTime() - started);
         out.println("sim-txn: " + count + " seeds from " + first + " (" + groups + " groups, " + replicas + " replicas, "

@@ -60,7 +60,11 @@ import java.util.stream.Stream;
  *
  * <p>With a {@link SimWorkload} (see {@link #withWorkload}) the simulator's own random client, faults, membership
  * changes and lease reads are replaced by the workload's, which acts through a {@link SimWorld}: the
- * verification harness runs its list-append workload and history checker this way.
+ * verification harness runs its list-append workload and history checker this way. A workload whose {@link
+ * SimWorkload#transactional} is set gets transactions (issue 20): every group's replica is a {@link TxnHost} over a
+ * {@link TxnMachine} in its process's versioned store, attached to the process's loop as a replica server attaches
+ * it, its messages to other groups' leaders carried by the simulated network; the workload reaches it through
+ * {@link SimWorld}'s transaction methods.
  */
 public final class Simulator {
     static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
