@@ -16,7 +16,13 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * {@code bin/spanner-lite sim-txn}: transactions in deterministic simulation ({@link SimulatedTxnRun}), seed after
@@ -68,6 +74,10 @@ public final class SimTxnCommand implements Callable<Integer> {
             description = "Keep failing seeds' histories here (and --seed's; default: a new temporary directory).")
     Path historyDir;
 
+    @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
+            description = "Seeds run at once (each alone on its thread, so each still replays exactly; default ${DEFAULT-VALUE}).")
+    int threads;
+
     @Option(names = "--negative-control", paramLabel = "skip-commit-wait|skip-safe-time",
             description = "Switch a deliberate bug on in every transaction host (needs txn-coordinator's test classes:"
                     + " GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes); no faults. A seed passes only if"
@@ -90,33 +100,70 @@ public final class SimTxnCommand implements Callable<Integer> {
         long started = System.nanoTime();
         // seeds done, failures, rate and time left on standard error (a line every 10 s when it is not a terminal)
         Progress progress = count > 1 ? Progress.onStandardError("sim-txn", "seed", count) : null;
+        SimulatedTxnRun.Control control;
+        try {
+            control = negativeControl == null ? SimulatedTxnRun.Control.NONE
+                    : SimulatedTxnRun.Control.named(negativeControl);
+            control.hostHook();
+            new SimulatedTxnRun.Config(first, replicas, groups, clients, keys, Duration.ofMillis(durationMillis), data,
+                    control);
+        } catch (IllegalArgumentException e) {
+            err.println("sim-txn: " + e.getMessage());
+            return 2;
+        }
+        if (threads < 1) {
+            err.println("sim-txn: --threads must be >= 1, was " + threads);
+            return 2;
+        }
+        // Seeds are independent (each its own simulator, stores and history): run on the pool, reported in seed order.
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        List<Future<Verdict>> verdicts = new ArrayList<>();
+        for (long s = first; s < first + count; s++) {
+            SimulatedTxnRun.Config config = new SimulatedTxnRun.Config(s, replicas, groups, clients, keys,
+                    Duration.ofMillis(durationMillis), data, control);
+            Path history = histories.resolve("seed-" + s + ".jsonl");
+            verdicts.add(pool.submit(() -> {
+                Verdict v = null;
+                try {
+                    Verdict run = runSeed(config, history);
+                    // a control's seed passes when the checker caught the bug
+                    v = control == SimulatedTxnRun.Control.NONE ? run : run.caught();
+                    return v;
+                } finally {
+                    if (progress != null) {
+                        progress.completed(v == null || v.failure() != null);
+                    }
+                }
+            }));
+        }
+        pool.shutdown();
         int failures = 0;
         long txns = 0;
         long committed = 0;
-        for (long s = first; s < first + count; s++) {
-            SimulatedTxnRun.Config config;
+        for (int i = 0; i < count; i++) {
+            long s = first + i;
+            Verdict v;
             try {
-                config = new SimulatedTxnRun.Config(s, replicas, groups, clients, keys, Duration.ofMillis(durationMillis),
-                        data, negativeControl == null ? SimulatedTxnRun.Control.NONE
-                        : SimulatedTxnRun.Control.named(negativeControl));
-                config.control().hostHook();
-            } catch (IllegalArgumentException e) {
-                err.println("sim-txn: " + e.getMessage());
-                return 2;
+                v = verdicts.get(i).get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                pool.shutdownNow();
+                throw new IllegalStateException("sim-txn interrupted at seed " + s, e);
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                v = new Verdict(null, null, "the run threw " + cause, histories.resolve("seed-" + s + ".jsonl"));
             }
-            Verdict run = runSeed(config, histories.resolve("seed-" + s + ".jsonl"));
-            // a control's seed passes when the checker caught the bug
-            Verdict v = config.control() == SimulatedTxnRun.Control.NONE ? run : run.caught();
             txns += v.check() == null ? 0 : v.check().stats().txns();
             committed += v.outcome() == null ? 0 : v.outcome().committed();
             if (v.failure() != null) {
                 failures++;
-                long failed = s;
-                SimulatedTxnRun.Config failedConfig = config;
+                Verdict failed = v;
+                String replay = replay(new SimulatedTxnRun.Config(s, replicas, groups, clients, keys,
+                        Duration.ofMillis(durationMillis), data, control));
                 Runnable print = () -> {
-                    err.println("sim-txn: seed " + failed + " FAILED: " + v.failure());
-                    err.println("  replay: " + replay(failedConfig));
-                    err.println("  history: " + v.history());
+                    err.println("sim-txn: seed " + s + " FAILED: " + failed.failure());
+                    err.println("  replay: " + replay);
+                    err.println("  history: " + failed.history());
                     err.flush();
                 };
                 if (progress != null) {
@@ -127,16 +174,13 @@ public final class SimTxnCommand implements Callable<Integer> {
             } else if (seed == null) {
                 Files.deleteIfExists(v.history());
             }
-            if (progress != null) {
-                progress.completed(v.failure() != null);
-            }
             if (seed != null) {
                 out.println("seed " + s + ": " + (v.failure() == null ? "strictly serializable" : "FAILED")
                         + (v.check() == null ? "" : ", " + v.check().stats().txns() + " transactions")
                         + (v.outcome() == null ? "" : ", " + v.outcome().committed() + " read-write committed ("
                         + v.outcome().acrossGroups() + " across groups), read-only served " + v.outcome().readOnly()
-                        + ", " + v.outcome().aborts() + " aborted attempts (the last: " + v.outcome().lastAbort() + "), " + v.outcome().faults() + " faults, "
-                        + v.outcome().simulation().steps() + " events")
+                        + ", " + v.outcome().aborts() + " aborted attempts (the last: " + v.outcome().lastAbort()
+                        + "), " + v.outcome().faults() + " faults, " + v.outcome().simulation().steps() + " events")
                         + "; history " + v.history());
             }
         }
@@ -145,7 +189,7 @@ public final class SimTxnCommand implements Callable<Integer> {
         }
         Duration wall = Duration.ofNanos(System.nanoTime() - started);
         out.println("sim-txn: " + count + " seeds from " + first + " (" + groups + " groups, " + replicas + " replicas, "
-                + clients + " clients, " + keys + " keys, " + durationMillis + " ms each): " + failures + " failed; "
+                + clients + " clients, " + keys + " keys, " + durationMillis + " ms each, " + threads + " thread(s)): " + failures + " failed; "
                 + txns + " transactions, " + committed + " read-write committed; wall time " + wall.toSeconds() + " s");
         out.flush();
         return failures == 0 ? 0 : 1;
