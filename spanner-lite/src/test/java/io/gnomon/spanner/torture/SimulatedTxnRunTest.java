@@ -51,6 +51,20 @@ class SimulatedTxnRunTest {
         assertThat(Files.list(dir.resolve("stores"))).as("the run removes its stores").isEmpty();
     }
 
+    /**
+     * Seeds the full run found (before TxnHost's fix): a group's leader lost leadership with a read-only participant's
+     * Prepare in flight and led again (a new lock table, without the participant's shared lock); a younger transaction
+     * then wrote the key it had read and committed below its commit timestamp (timestamp-missed-write). A new leader
+     * now takes no commit until the transactions prepared before its leadership resolve.
+     */
+    @Test
+    void seedsThatLostAPreparedParticipantsReadLocksAtALeaderChangeAreClean() throws Exception {
+        for (long seed : new long[] {3609, 4444}) {
+            SimTxnCommand.Verdict v = SimTxnCommand.runSeed(config(seed), dir.resolve("seed-" + seed + ".jsonl"));
+            assertThat(v.failure()).as("seed " + seed).isNull();
+        }
+    }
+
     @Test
     void aSeedReplaysByteForByte() throws Exception {
         SimTxnCommand.Verdict a = SimTxnCommand.runSeed(config(7), dir.resolve("a.jsonl"));
