@@ -261,6 +261,12 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
     private long nextCoreTickNanos;
     /** Commit requests' exclusive locks not granted yet, by target. */
     private final Map<TxnId, Set<Target>> commitLocksWaiting = new HashMap<>();
+    /**
+     * Transactions prepared here when this leadership began: their shared locks (reads) were an earlier leader's
+     * memory, and their commit timestamps are not known yet, so a write this leader committed meanwhile could get a
+     * timestamp below theirs that their reads did not see. No commit request is taken until they resolve.
+     */
+    private final Set<TxnId> preparedBeforeLeadership = new HashSet<>();
     /** MarkPrepared asked while the transaction still waited for locks: marked once they are granted. */
     private final Set<TxnId> markWhenHeld = new HashSet<>();
     /** CommitWaitUntil: commit timestamp by transaction. */
@@ -277,6 +283,13 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
 
     // ---- every replica
     private final Map<TxnId, C> commitClients = new HashMap<>();
+
+    // Negative controls only (docs/reliability.md): set through io.gnomon.txn.TestOnlyTxnNegativeControl, which exists
+    // only in txn-coordinator's test classes, so the product cannot switch them on.
+    /** The core hears that commit-wait is over as soon as it asks for one. */
+    boolean skipCommitWaitForNegativeControl;
+    /** Snapshot reads are served at once, whatever safe time says. */
+    boolean skipSafeTimeForNegativeControl;
     private final List<WaitingRead<C>> reads = new ArrayList<>();
     /** Transactions aborted while only reading (their locks went): a later commit request of theirs is refused. */
     private final LinkedHashMap<TxnId, String> abortedReaders = new LinkedHashMap<>();
@@ -445,6 +458,10 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
                     + " holds " + leadership() + ": its read locks went with the leadership change";
         }
         boolean retryable = true;
+        if (refusal == null && !preparedBeforeLeadership.isEmpty() && !preparedBeforeLeadership.contains(txn)) {
+            refusal = "group " + groupId + " takes no commit until " + preparedBeforeLeadership.size() + " transaction(s)"
+                    + " prepared under an earlier leadership resolve (their read locks were that leader's)";
+        }
         if (refusal == null && abortedReaders.containsKey(txn)) {
             refusal = "group " + groupId + " aborted " + txn + " before its commit request: "
                     + abortedReaders.get(txn);
@@ -737,6 +754,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             safeTime.applied(d.slot(), c.commitTimestampEpochNanos());
         } else if (r instanceof Outcome o) {
             safeTime.applied(d.slot()); // s may lie below writes applied since the prepare
+            preparedBeforeLeadership.remove(o.txn());
             if (safePrepared.remove(o.txn())) {
                 safeTime.resolved(o.txn());
             }
@@ -756,6 +774,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             term = group.leaderships();
             locks = new LockTable(limits);
             nextCoreTickNanos = now.monotonicNanos() + options.tickIntervalNanos();
+            preparedBeforeLeadership.addAll(safePrepared);
             perform(core.becameLeader(now), now);
         }
     }
@@ -763,6 +782,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
     private void dropLeaderState() {
         leader = false;
         locks = null;
+        preparedBeforeLeadership.clear();
         commitLocksWaiting.clear();
         markWhenHeld.clear();
         commitWaits.clear();
@@ -782,13 +802,16 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         }
         for (Iterator<Map.Entry<TxnId, Long>> it = commitWaits.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<TxnId, Long> e = it.next();
-            if (now.trueTime().earliestEpochNanos() > e.getValue() && now.trueTime() != UNKNOWN_TIME) {
+            boolean over = now.trueTime().earliestEpochNanos() > e.getValue() && now.trueTime() != UNKNOWN_TIME;
+            if (over || skipCommitWaitForNegativeControl) {
                 it.remove();
                 Long since = commitWaitSince.remove(e.getKey());
                 if (since != null) {
                     outputs.commitWaited(e.getKey(), e.getValue(), now.monotonicNanos() - since);
                 }
-                perform(core.commitWaitDone(e.getKey(), now), now);
+                perform(core.commitWaitDone(e.getKey(), over ? now : new TxnNow(now.monotonicNanos(),
+                        new TimeInterval(e.getValue() + 1, Math.max(e.getValue() + 1, now.trueTime().latestEpochNanos())),
+                        now.clockStatus(), now.leaseEndEpochNanos())), now);
                 it = commitWaits.entrySet().iterator(); // effects may have added or removed waits
             }
         }
@@ -826,7 +849,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         for (Iterator<WaitingRead<C>> it = reads.iterator(); it.hasNext(); ) {
             WaitingRead<C> r = it.next();
             long t = r.query().readTimestampEpochNanos();
-            if (!group.fetchingSnapshot() && safeTime.readyAt(t)) {
+            if (!group.fetchingSnapshot() && (safeTime.readyAt(t) || skipSafeTimeForNegativeControl)) {
                 it.remove();
                 outputs.readDone(r.client(), query(r.query()));
             } else if (now.monotonicNanos() - r.deadlineNanos() >= 0) {

@@ -495,6 +495,41 @@ class TxnHostTest {
         assertThat(fresh.get("b", s - 1)).isNull();
     }
 
+    /**
+     * A participant that only read (its shared lock is the old leader's memory) is prepared when its group's leader
+     * changes: the new leader takes no commit until it resolves, since a write committed meanwhile could get a
+     * timestamp below its commit timestamp that its read did not see (found by {@code bin/spanner-lite sim-txn}).
+     */
+    @Test
+    void aNewLeaderTakesNoCommitUntilTheTransactionsPreparedBeforeItResolve() throws Exception {
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica old = c.awaitLeader(2);
+        TxnId t = txn(1);
+        c.turn(old, h -> h.lockingRead(t, new Get(b("r"), 0), "t reads r"));
+        assertThat(c.reads.get("t reads r").served()).isTrue();
+        c.turn(l1, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of(put("a", "1"))), "client"));
+        c.turn(old, h -> h.commit(new CommitRequest(t, 1, List.of(2L), List.of()), "participant"));
+        c.drain();
+        c.blocked.add(2L); // the Commit to group 2 is lost
+        c.stepUntil("the client heard", () -> !c.heard.isEmpty());
+        assertThat(c.heard).singleElement().asString().startsWith("client: Committed");
+        assertThat(old.txn.core().inDoubt()).containsExactly(t);
+        c.isolated.add(old.name());
+        c.stepUntil("group 2 has a new leader", () -> c.leaderOf(2) != null);
+        Replica fresh = c.leaderOf(2);
+        TxnId writer = txn(2);
+        c.turn(fresh, h -> h.commit(new CommitRequest(writer, 2, List.of(), List.of(put("r", "w"))), "writer"));
+        assertThat(c.heard).last().asString().startsWith("writer: Aborted")
+                .contains("takes no commit until 1 transaction(s) prepared under an earlier leadership resolve")
+                .contains("retryable=true");
+        c.blocked.remove(2L);
+        c.stepUntil("the new leader learned the outcome", () -> fresh.machine.txnMachine().outcome(t).isPresent());
+        c.turn(fresh, h -> h.commit(new CommitRequest(writer.retry(), 2, List.of(), List.of(put("r", "w"))),
+                "writer again"));
+        c.stepUntil("the writer committed", () -> c.heard.get(c.heard.size() - 1).startsWith("writer again: Committed"));
+    }
+
     @Test
     void aRestartedGroupRestoresItsPreparedTransactionFromTheMachineAndFinishesIt() throws Exception {
         new Cluster(1, 2);

@@ -1,6 +1,7 @@
 package io.gnomon.spanner.tools;
 
 import io.gnomon.paxos.cli.VersionProvider;
+import io.gnomon.spanner.torture.SimTxnCommand;
 import io.gnomon.spanner.torture.TortureCommand;
 import io.gnomon.spanner.torture.TortureReportCommand;
 import picocli.CommandLine;
@@ -21,7 +22,7 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "spanner-lite", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "spanner-lite tools: check a list-append history for strict serializability, generate one, torture a cluster.",
-        subcommands = {CheckCommand.class, GenHistoryCommand.class, TortureCommand.class, TortureReportCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {CheckCommand.class, GenHistoryCommand.class, TortureCommand.class, TortureReportCommand.class, SimTxnCommand.class, CommandLine.HelpCommand.class})
 public final class SpannerLiteMain implements Runnable {
     @Spec
     CommandSpec spec;

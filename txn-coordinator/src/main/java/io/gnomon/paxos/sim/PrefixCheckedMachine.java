@@ -15,9 +15,13 @@ import java.util.function.Function;
  * the installing side checks against the ground truth at the snapshot's end index. So a gap, a double apply, a
  * divergent history or a snapshot that is not the decided prefix fails the run, also across crashes (which go
  * back to the durable copy, {@link #crash}) and chunked installs.
+ *
+ * <p>The machine is an {@link InMemoryMachine}, or (transactional runs) a machine over a process's versioned store,
+ * which the simulator closes at a crash and opens again at the restart ({@link #reopen}): closing flushes it, so it
+ * keeps everything it applied.
  */
 final class PrefixCheckedMachine implements StateMachine {
-    private final InMemoryMachine app;
+    private StateMachine app;
     /** Index i: the hash of the group's applied prefix [0, i), as the first replica to apply slot i - 1 had it. */
     private final List<Long> truth;
     private final Function<String, RuntimeException> failure;
@@ -25,7 +29,7 @@ final class PrefixCheckedMachine implements StateMachine {
     private long hash;
     private long durableHash;
 
-    PrefixCheckedMachine(InMemoryMachine app, List<Long> truth, Function<String, RuntimeException> failure, String who) {
+    PrefixCheckedMachine(StateMachine app, List<Long> truth, Function<String, RuntimeException> failure, String who) {
         this.app = app;
         this.truth = truth;
         this.failure = failure;
@@ -71,10 +75,25 @@ final class PrefixCheckedMachine implements StateMachine {
         return durable;
     }
 
-    /** The process crashed: the machine goes back to what it flushed. */
+    /**
+     * The process crashed: an in-memory machine goes back to what it flushed; a stored one is closed by the simulator,
+     * which flushes it, so it keeps what it applied.
+     */
     void crash() {
-        app.crash();
-        hash = durableHash;
+        if (app instanceof InMemoryMachine m) {
+            m.crash();
+            hash = durableHash;
+        } else {
+            durableHash = hash;
+        }
+    }
+
+    /** The process restarted: {@code reopened} is the stored machine opened again over what the store kept. */
+    void reopen(StateMachine reopened) {
+        if (app instanceof InMemoryMachine) {
+            throw new IllegalStateException("an in-memory machine lives on across a crash; only a stored one reopens");
+        }
+        app = reopened;
     }
 
     @Override

@@ -1,6 +1,12 @@
 package io.gnomon.paxos.sim;
 
 import io.gnomon.paxos.runtime.GroupHost;
+import io.gnomon.truetime.TimeInterval;
+import io.gnomon.txn.CommitOutcome;
+import io.gnomon.txn.CommitRequest;
+import io.gnomon.txn.TxnHost;
+import io.gnomon.txn.TxnId;
+import io.gnomon.txn.TxnQueryCodec;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -81,6 +87,48 @@ public interface SimWorld {
      * within the host's limits.
      */
     void append(int node, int group, byte[] command, Consumer<GroupHost.AppendOutcome> outcome);
+
+    // ------------------------------------------------------------------ transactions (SimWorkload#transactional)
+
+    /**
+     * {@code node}'s TrueTime now, as its process reads it (a client's transaction age and strong read timestamp come
+     * from a server's clock, never the simulation's true time); throws {@code ClockUnavailableException} while its
+     * clock daemon is out. {@code node} must be up.
+     */
+    TimeInterval trueTime(int node);
+
+    /**
+     * Whether {@code node}'s transaction host of {@code group} acts as leader (its core was told it leads), and in
+     * which of its group host's leaderships: a number that changes whenever it stops and starts leading, across
+     * restarts of the process too; -1
+     * when it does not lead. A client compares it between its locking reads and its commit, since the lock table is
+     * the leader's memory.
+     */
+    long txnLeaderTerm(int node, int group);
+
+    /** {@code node}'s safe time for {@code group} (reads at or below it are served at once); -1 before any. */
+    long safeTime(int node, int group);
+
+    /**
+     * A client's commit request for {@code group} at {@code node}, in one turn of the process's loop as a replica
+     * server hands it to its transaction host; {@code reply} hears the outcome after a network delay (a coordinator's
+     * host answers once; a participant's never). {@code node} must be {@link #available}.
+     */
+    void commit(int node, int group, CommitRequest request, Consumer<CommitOutcome> reply);
+
+    /**
+     * A read inside read-write transaction {@code txn} at {@code node} (its leader of {@code group}): a shared lock,
+     * then the newest version; {@code done} hears it after a network delay. {@code node} must be {@link #available}.
+     */
+    void lockingRead(int node, int group, TxnId txn, TxnQueryCodec.Query query, Consumer<TxnHost.ReadResult> done);
+
+    /**
+     * A snapshot read at the query's timestamp at {@code node}, any replica: served once its safe time reaches it, or
+     * failed after {@code timeoutNanos} of its monotonic clock; {@code done} hears it after a network delay. {@code
+     * node} must be {@link #available}.
+     */
+    void snapshotRead(int node, int group, TxnQueryCodec.Query query, long timeoutNanos,
+                      Consumer<TxnHost.ReadResult> done);
 
     // ------------------------------------------------------------------ faults
 

@@ -14,12 +14,27 @@ import io.gnomon.paxos.runtime.GroupLog;
 import io.gnomon.paxos.runtime.GroupLoop;
 import io.gnomon.paxos.runtime.InMemoryMachine;
 import io.gnomon.paxos.runtime.StateMachine;
+import io.gnomon.paxos.server.StoredMachines;
+import io.gnomon.paxos.store.StoreOpenException;
+import io.gnomon.txn.CommitOutcome;
+import io.gnomon.txn.CommitRequest;
+import io.gnomon.txn.TxnHost;
+import io.gnomon.txn.TxnId;
+import io.gnomon.txn.TxnMachine;
+import io.gnomon.txn.TxnMessage;
+import io.gnomon.txn.TxnQueryCodec;
+import io.gnomon.txn.TxnRecordCodec;
 import io.gnomon.truetime.ClockStatus;
 import io.gnomon.truetime.ClockUnavailableException;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.truetime.TrueTime;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -30,6 +45,7 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * A deterministic simulation of one Paxos group: real {@link PaxosReplica} cores, a simulated network (delay,
@@ -44,7 +60,11 @@ import java.util.function.Consumer;
  *
  * <p>With a {@link SimWorkload} (see {@link #withWorkload}) the simulator's own random client, faults, membership
  * changes and lease reads are replaced by the workload's, which acts through a {@link SimWorld}: the
- * verification harness runs its list-append workload and history checker this way.
+ * verification harness runs its list-append workload and history checker this way. A workload whose {@link
+ * SimWorkload#transactional} is set gets transactions (issue 20): every group's replica is a {@link TxnHost} over a
+ * {@link TxnMachine} in its process's versioned store, attached to the process's loop as a replica server attaches
+ * it, its messages to other groups' leaders carried by the simulated network; the workload reaches it through
+ * {@link SimWorld}'s transaction methods.
  */
 public final class Simulator {
     static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
@@ -127,6 +147,9 @@ public final class Simulator {
     private final ReplicaFactory factory;
     private final SplittableRandom rng;
     private final SimWorkload workload; // null: the simulator's own random client and faults
+    /** A transactional workload's setup (every group a TxnHost over a TxnMachine); null otherwise. */
+    private final SimWorkload.Transactions txn;
+    private Path storeRoot;
     private final Options options;
     private final Scenario scenario;
     // SHORTER_LEASE_RESTART's cycle: which phase comes next, and the leader and grantor it is about.
@@ -217,6 +240,7 @@ public final class Simulator {
         this.steps = steps;
         this.factory = factory;
         this.workload = workload;
+        this.txn = workload == null ? null : workload.transactional();
         this.options = options;
         this.scenario = scenario;
         this.rng = new SplittableRandom(seed);
@@ -284,6 +308,8 @@ public final class Simulator {
             throw f;
         } catch (Throwable t) {
             throw failure("step " + step + ": " + t, t);
+        } finally {
+            closeStores();
         }
         long decided = 0;
         for (int g = 1; g <= groups; g++) {
@@ -295,7 +321,11 @@ public final class Simulator {
 
     // ------------------------------------------------------------------ events
 
-    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL, WAKE }
+    private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL, WAKE, TXN_DELIVER }
+
+    /** A transaction message between groups' leaders in flight (a TXN_DELIVER's action). */
+    private record TxnDelivery(int from, TxnMessage message) {
+    }
 
     /**
      * {@code action}: a workload's {@link Runnable} (CALL) or {@link SimWorld.ReplicaAction} (REPLICA_CALL); {@code
@@ -357,8 +387,22 @@ public final class Simulator {
                 Node node = nodes[e.node];
                 if (node.up()) {
                     node.loops[e.group].wakeAtTrueNanos = 0;
-                    node.turnOn(this, node.loops[e.group], loop -> { });
+                    if (txn != null && !node.clockOut) { // a transaction host's timer (commit-wait, a read) is due
+                        node.turnOn(this, node.loops[e.group], loop -> loop.tickDue(node.monotonicNanos()));
+                    } else {
+                        node.turnOn(this, node.loops[e.group], loop -> { });
+                    }
                 }
+            }
+            case TXN_DELIVER -> {
+                Node node = nodes[e.node];
+                TxnDelivery d = (TxnDelivery) e.action;
+                if (!node.up() || node.clockOut || (d.from() != e.node && !connected[d.from()][e.node])) {
+                    return; // down, no TrueTime (inputs dropped, as for Paxos messages), or cut off in flight
+                }
+                mix(d.message().getClass().getSimpleName().hashCode());
+                mix(d.from());
+                node.turn(this, e.group, loop -> loop.with(e.group, h -> node.txnHosts[e.group].message(d.message())));
             }
             case SYNC -> nodes[e.node].sync(this, e.group);
             case CLIENT -> {
@@ -662,6 +706,72 @@ public final class Simulator {
         }
     }
 
+    /**
+     * A transaction host's message from {@code from}'s replica of a group to {@code toGroup}'s leader, as the sending
+     * process knows it (its own replica's leader hint; every replica of the group when it has none: a follower's core
+     * ignores transaction messages), over the same lossy, duplicating, reordering, partitioned network.
+     */
+    void sendTxn(int from, int toGroup, TxnMessage m) {
+        Node sender = nodes[from];
+        int hint = sender.up() ? sender.core(toGroup).leaderHint() : -1;
+        for (int to = 1; to <= n; to++) {
+            if (hint >= 1 && to != hint) {
+                continue;
+            }
+            if (to == from) {
+                schedule(1_000, Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, m));
+                continue;
+            }
+            if (rng.nextDouble() < lossRate) {
+                continue;
+            }
+            schedule(delay(), Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, m));
+            if (rng.nextDouble() < duplicateRate) {
+                schedule(delay(), Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, m));
+            }
+        }
+    }
+
+    /** A transaction host's answer travels back to its client: after a network delay, never lost. */
+    private void answer(Consumer<Object> client, Object answer) {
+        schedule(delay(), Kind.CALL, 0, null, (Runnable) () -> client.accept(answer));
+    }
+
+    /** Closes every process's versioned store and removes the run's data (transactional runs). */
+    private void closeStores() {
+        if (txn == null) {
+            return;
+        }
+        for (int id = 1; id < nodes.length; id++) {
+            if (nodes[id] != null) {
+                nodes[id].closeStore();
+            }
+        }
+        if (storeRoot == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(storeRoot)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException("removing the simulation's stores in " + storeRoot, e);
+        }
+        storeRoot = null;
+    }
+
+    /** Where this seed's processes keep their stores: a fresh directory under the workload's, made at first use. */
+    private Path storeRoot() {
+        if (storeRoot == null) {
+            try {
+                Files.createDirectories(txn.dataDir());
+                storeRoot = Files.createTempDirectory(txn.dataDir(), "sim-seed-" + seed + "-");
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot make a directory for the simulation's stores in "
+                        + txn.dataDir() + ": " + e.getMessage(), e);
+            }
+        }
+        return storeRoot;
+    }
+
     private long delay() {
         return rng.nextInt(20) == 0 ? rng.nextLong(300 * MS) + 1 : 100_000 + rng.nextLong(5 * MS);
     }
@@ -898,6 +1008,56 @@ public final class Simulator {
             return member(node).takesInput();
         }
 
+        @Override
+        public TimeInterval trueTime(int node) {
+            Node x = member(node);
+            if (!x.up()) {
+                throw new IllegalStateException("replica " + node + " is down: it has no clock to read");
+            }
+            return x.clock.now();
+        }
+
+        @Override
+        public long txnLeaderTerm(int node, int group) {
+            Node x = member(node);
+            TxnHost<Consumer<Object>> h = x.up() ? x.txnHost(group(group)) : null;
+            // the group host counts leaderships from 0 in each incarnation of the process
+            return h != null && h.isLeader() ? ((long) x.incarnation << 32) + h.group().leaderships() : -1;
+        }
+
+        @Override
+        public long safeTime(int node, int group) {
+            Node x = member(node);
+            return x.up() ? x.txnHost(group(group)).safeTime().safeTime() : -1;
+        }
+
+        @Override
+        public void commit(int node, int group, CommitRequest request, Consumer<CommitOutcome> reply) {
+            Node x = takingRequests(node);
+            TxnHost<Consumer<Object>> h = x.txnHost(group(group));
+            x.turn(Simulator.this, group, loop -> loop.with(group, g -> h.commit(request,
+                    o -> reply.accept((CommitOutcome) o))));
+        }
+
+        @Override
+        public void lockingRead(int node, int group, TxnId txnId, TxnQueryCodec.Query query,
+                                Consumer<TxnHost.ReadResult> done) {
+            Node x = takingRequests(node);
+            TxnHost<Consumer<Object>> h = x.txnHost(group(group));
+            x.turn(Simulator.this, group, loop -> loop.with(group, g -> h.lockingRead(txnId, query,
+                    r -> done.accept((TxnHost.ReadResult) r))));
+        }
+
+        @Override
+        public void snapshotRead(int node, int group, TxnQueryCodec.Query query, long timeoutNanos,
+                                 Consumer<TxnHost.ReadResult> done) {
+            Node x = takingRequests(node);
+            TxnHost<Consumer<Object>> h = x.txnHost(group(group));
+            long deadline = x.monotonicNanos() + timeoutNanos;
+            x.turn(Simulator.this, group, loop -> loop.with(group, g -> h.read(query,
+                    r -> done.accept((TxnHost.ReadResult) r), deadline)));
+        }
+
         /** A replica that can take a request now; IllegalStateException otherwise (the workload's mistake). */
         private Node takingRequests(int node) {
             if (!available(node)) {
@@ -1051,6 +1211,10 @@ public final class Simulator {
         final DurableState[] disks = new DurableState[groups + 1];
         /** Per group: its state machine here, which a crash takes back to what it flushed; null until first started. */
         final PrefixCheckedMachine[] machines = new PrefixCheckedMachine[groups + 1];
+        /** Transactional runs: the process's versioned store (null while down) and each group's transaction host. */
+        StoredMachines store;
+        @SuppressWarnings("unchecked")
+        final TxnHost<Consumer<Object>>[] txnHosts = new TxnHost[groups + 1];
         /** The process's one log: every group's writes since its last sync, in order; a crash keeps a random prefix. */
         final ArrayList<GroupWrite> unsynced = new ArrayList<>();
         /** One loop of the process: its groups' turns, and the sync a turn of it waits for. */
@@ -1166,7 +1330,7 @@ public final class Simulator {
                 return false;
             }
             return switch (e.kind()) {
-                case DELIVER -> loopOf(e.group()).awaitingSync != null;
+                case DELIVER, TXN_DELIVER -> loopOf(e.group()).awaitingSync != null;
                 case TICK, WAKE -> loops[e.group()].awaitingSync != null;
                 default -> !allLoopsFree();
             };
@@ -1183,6 +1347,32 @@ public final class Simulator {
 
         GroupHost<Consumer<GroupHost.AppendOutcome>> host(int g) {
             return groupReplicas[g].host;
+        }
+
+        /** Group {@code g}'s transaction host here; the run must be transactional and the process up. */
+        TxnHost<Consumer<Object>> txnHost(int g) {
+            if (txn == null) {
+                throw new IllegalStateException("not a transactional simulation: its workload's transactional() is null");
+            }
+            return txnHosts[g];
+        }
+
+        /** Opens this process's versioned store (transactional runs), over what it kept if it ran before. */
+        void openStore() {
+            try {
+                store = StoredMachines.open(storeRoot().resolve("replica" + id), txn.storeLimits());
+            } catch (StoreOpenException e) {
+                throw new IllegalStateException("replica " + id + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** Closes the store, which flushes what it holds (a crash keeps what the machines applied). */
+        void closeStore() {
+            if (store != null) {
+                store.close();
+                store = null;
+            }
+            Arrays.fill(txnHosts, null);
         }
 
         /** Group {@code g}'s core here; the process must be up. */
@@ -1212,7 +1402,19 @@ public final class Simulator {
                 public void close() {
                 }
             };
-            if (machines[g] == null) {
+            TxnHost.Machine txnMachine = null;
+            if (txn != null) {
+                if (store == null) {
+                    openStore();
+                }
+                txnMachine = new TxnHost.Machine(TxnMachine.open(store, g));
+                if (machines[g] == null) {
+                    machines[g] = new PrefixCheckedMachine(txnMachine, machineHash[g], what -> sim.failure(what, null),
+                            "replica " + id + " of group " + g);
+                } else {
+                    machines[g].reopen(txnMachine);
+                }
+            } else if (machines[g] == null) {
                 StateMachine app = workload != null ? workload.newMachine() : new NoStateMachine();
                 if (!(app instanceof InMemoryMachine m)) {
                     throw new IllegalArgumentException("the workload's state machine " + app.getClass().getName()
@@ -1223,8 +1425,10 @@ public final class Simulator {
             }
             GroupHost.Options hostOptions = new GroupHost.Options(2 * MS, 8 + rng.nextInt(193),
                     workload == null || !workload.staleLeaseReads(),
-                    // a workload's machine holds kilobytes: chunks of up to 4 KiB keep its transfers to tens of chunks
-                    (workload == null ? 1 : 64) * (1 + rng.nextInt(64)));
+                    // a workload's machine holds kilobytes: chunks of up to 4 KiB keep its transfers to tens of chunks;
+                    // a store's chunk holds at least its largest entry
+                    txn != null ? store.minSnapshotChunkBytes() + rng.nextInt(4096)
+                            : (workload == null ? 1 : 64) * (1 + rng.nextInt(64)));
             Node self = this;
             GroupHost<Consumer<GroupHost.AppendOutcome>> host = GroupHost.of(core, c, log, (to, m) -> sim.send(g, m),
                     clock, this::monotonicNanos, machines[g],
@@ -1253,6 +1457,41 @@ public final class Simulator {
                     });
             groupReplicas[g] = new GroupReplica(g, host);
             loopOf(g).groups.add(g, host);
+            if (txn != null) {
+                startTxnHost(sim, g, host, txnMachine);
+            }
+        }
+
+        /**
+         * Group {@code g}'s transaction host beside its group host, attached to the loop as a replica server attaches
+         * it: its records are appended with a client that hands their outcome back to it, its messages go to other
+         * groups' leaders over the simulated network, its answers back to the clients.
+         */
+        private void startTxnHost(Simulator sim, int g, GroupHost<Consumer<GroupHost.AppendOutcome>> host,
+                                  TxnHost.Machine txnMachine) {
+            int self = id;
+            TxnHost<Consumer<Object>> txnHost = TxnHost.start(g, host, proposal -> {
+                proposed.add(g + ":" + commandKey(TxnRecordCodec.encode(proposal.record()))); // for the validity check
+                return o -> txnHosts[g].proposalOutcome(proposal, o);
+            }, txnMachine, txn.limits(), txn.options(), clock, this::monotonicNanos, new TxnHost.Outputs<>() {
+                @Override
+                public void send(long toGroup, TxnMessage message) {
+                    sim.sendTxn(self, (int) toGroup, message);
+                }
+
+                @Override
+                public void reply(Consumer<Object> client, CommitOutcome outcome) {
+                    sim.answer(client, outcome);
+                }
+
+                @Override
+                public void readDone(Consumer<Object> client, TxnHost.ReadResult result) {
+                    sim.answer(client, result);
+                }
+            });
+            txn.hostHook().accept(txnHost);
+            txnHosts[g] = txnHost;
+            loopOf(g).groups.hook(g, txnHost);
         }
 
         /**
@@ -1300,8 +1539,32 @@ public final class Simulator {
 
         /** The server's loop wakes when its gathered appends are due; so does the simulated one. */
         void scheduleWake(Simulator sim, Loop l) {
+            if (txn != null) {
+                scheduleTxnWake(sim, l);
+                return;
+            }
             if (l.groups.batchWaiting() && l.wakeAtTrueNanos == 0) {
                 long due = Math.max(MS / 10, l.groups.batchDeadlineNanos() - monotonicNanos());
+                l.wakeAtTrueNanos = trueNanos + due;
+                sim.schedule(due, Kind.WAKE, id, l.index, null, null);
+            }
+        }
+
+        /**
+         * Transactional runs: the loop also wakes when a transaction host is due soon (entries to feed, a commit-wait
+         * ending), before the next TICK, as a server's loop wakes at its groups' earliest timer; one wake pending at a
+         * time (an earlier one may be added), none while TrueTime is out (no group could do anything; TICK resumes).
+         */
+        private void scheduleTxnWake(Simulator sim, Loop l) {
+            if (clockOut) {
+                return;
+            }
+            long due = l.groups.nextTickNanos() - monotonicNanos();
+            if (l.groups.batchWaiting()) {
+                due = Math.min(due, l.groups.batchDeadlineNanos() - monotonicNanos());
+            }
+            due = Math.max(MS / 10, due);
+            if (due < 10 * MS && (l.wakeAtTrueNanos == 0 || trueNanos + due < l.wakeAtTrueNanos)) {
                 l.wakeAtTrueNanos = trueNanos + due;
                 sim.schedule(due, Kind.WAKE, id, l.index, null, null);
             }
@@ -1395,6 +1658,9 @@ public final class Simulator {
                 if (m != null) {
                     m.crash();
                 }
+            }
+            if (txn != null) {
+                closeStore();
             }
             loops = null;
             Arrays.fill(groupReplicas, null);
