@@ -242,8 +242,9 @@ public final class TxnClient implements AutoCloseable {
         }
 
         /**
-         * Commits: the first written group coordinates; a transaction without writes only releases its locks. The
-         * groups it only read release their locks after the outcome, whatever it is ({@link #release} is not needed).
+         * Commits: the first written group coordinates, every other group written or read is a participant (one
+         * only read prepares no writes, and refuses if it aborted the transaction since its read); a transaction
+         * without writes only releases its locks ({@link #release} is not needed).
          */
         CommitReply commit() {
             if (writes.isEmpty()) {
@@ -252,10 +253,16 @@ public final class TxnClient implements AutoCloseable {
                 return CommitReply.getDefaultInstance();
             }
             List<Long> groups = new ArrayList<>(writes.keySet());
+            // Groups read but not written take part too, with no writes: an older writer may have wounded this
+            // transaction there and taken the key since the read (wound-wait releases the wounded's shared locks),
+            // and only its prepare, refused for a transaction that group aborted, tells the coordinator so.
+            for (long g : readGroups) {
+                if (!groups.contains(g)) {
+                    groups.add(g);
+                }
+            }
             long coordinator = groups.get(0);
             List<Long> participants = groups.subList(1, groups.size());
-            // groups read but not written: their shared locks go now (their reads are validated by the locks held
-            // until here: a writer could not have changed them meanwhile)
             // the participants' requests go at once, beside the coordinator's; one that fails (unreachable until
             // the deadline) leaves the coordinator to time the prepare out and abort
             List<Future<?>> others = new ArrayList<>();
@@ -274,8 +281,8 @@ public final class TxnClient implements AutoCloseable {
             }
             finished = true;
             for (long g : readGroups) {
-                // a group only read, or one whose commit request may have come after the coordinator's abort
-                if (!writes.containsKey(g) || outcome.getOutcome() != CommitReply.Outcome.COMMITTED) {
+                // a group whose commit request may have come after the coordinator's abort
+                if (outcome.getOutcome() != CommitReply.Outcome.COMMITTED) {
                     abortAt(g);
                 }
             }
@@ -290,7 +297,7 @@ public final class TxnClient implements AutoCloseable {
             io.gnomon.txn.grpc.CommitRequest req = io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(group)
                     .setTxn(TxnProto.txnId(id)).setCoordinatorGroup(coordinator)
                     .addAllParticipantGroups(participants)
-                    .addAllWrites(writes.get(group).values()).build();
+                    .addAllWrites(writes.getOrDefault(group, Map.of()).values()).build();
             return atLeader(group, deadline, stub -> stub.commit(req),
                     reply -> reply.getOutcome() == CommitReply.Outcome.NOT_LEADER ? reply.getLeaderHint() : -1);
         }
