@@ -98,7 +98,7 @@ public final class TxnClient implements AutoCloseable {
 
     /**
      * A committed transaction: what its body returned, its commit timestamp, the attempts it took and how long the
-     * coordinator leader's commit-wait lasted (0 for a transaction without writes).
+     * coordinator leader's commit-wait lasted (timestamp and wait 0 for a transaction that neither read nor wrote).
      */
     public record Committed<T>(T value, long commitTimestamp, int attempts, long commitWaitNanos) {
     }
@@ -242,14 +242,15 @@ public final class TxnClient implements AutoCloseable {
         }
 
         /**
-         * Commits: the first written group coordinates, every other group written or read is a participant (one
-         * only read prepares no writes, and refuses if it aborted the transaction since its read); a transaction
-         * without writes only releases its locks ({@link #release} is not needed).
+         * Commits: the first written group coordinates (the first read one when nothing was written), every other
+         * group written or read is a participant (one only read prepares no writes, and refuses if it aborted the
+         * transaction since its read, e.g. wounded by an older writer). A transaction that only read commits too, at
+         * a timestamp, so that a wound is noticed; one that did nothing has nothing to commit. {@link #release} is
+         * not needed after.
          */
         CommitReply commit() {
-            if (writes.isEmpty()) {
+            if (writes.isEmpty() && readGroups.isEmpty()) {
                 finished = true;
-                releaseLocks();
                 return CommitReply.getDefaultInstance();
             }
             List<Long> groups = new ArrayList<>(writes.keySet());
