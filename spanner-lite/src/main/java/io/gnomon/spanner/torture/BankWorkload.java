@@ -223,12 +223,11 @@ final class BankWorkload {
         } catch (RuntimeException e) {
             return "final strong read of every account failed: " + e;
         }
-        long before = violationCount.get();
-        check(read, "final strong read at the leaders");
-        return violationCount.get() == before ? null : "final strong read: " + lastViolation();
+        return check(read, "final strong read at the leaders");
     }
 
-    private void check(Map<Key, TxnClient.Snapshot> read, String where) {
+    /** Checks one snapshot; returns null when it holds, else the violation (also recorded). */
+    private String check(Map<Key, TxnClient.Snapshot> read, String where) {
         long sum = 0;
         int present = 0;
         boolean negative = false;
@@ -246,10 +245,13 @@ final class BankWorkload {
         if (!ok) {
             List<Long> balances = new ArrayList<>();
             read.values().forEach(s -> balances.add(s.valueOrNull() == null ? null : value(s.valueOrNull())));
-            violation(where + " read at timestamp " + readTs + " (accounts created at " + createdAt + "): "
+            String what = where + " read at timestamp " + readTs + " (accounts created at " + createdAt + "): "
                     + present + " of " + accounts.size() + " accounts, balances " + balances + ", sum " + sum
-                    + ", expected " + total);
+                    + ", expected " + total;
+            violation(what);
+            return what;
         }
+        return null;
     }
 
     private synchronized void violation(String what) {
@@ -257,10 +259,6 @@ final class BankWorkload {
         if (violations.size() < MAX_VIOLATIONS_KEPT) {
             violations.add(what);
         }
-    }
-
-    private synchronized String lastViolation() {
-        return violations.isEmpty() ? "?" : violations.get(violations.size() - 1);
     }
 
     synchronized Result result() {

@@ -38,8 +38,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (its encoding, {@link ListAppend#encodeList}) under its key; an append is a locking read and a put of the longer
  * list, a read a locking read, all in one read-write transaction whose keys span groups (the workload picks them over
  * the whole key space, each key in group {@code k % groups + 1} by the harness's map, placed in that group's range).
- * A transaction of reads only is either that (locking reads, no timestamp) or, half the time, a read-only
- * transaction: snapshot reads at a random bound ({@link #randomBound}) at a random replica (a follower as often as
+ * A transaction of reads only is either that (locking reads, committed with no writes at a timestamp) or, half
+ * the time, a read-only transaction: snapshot reads at a random bound ({@link #randomBound}) at a random replica (a follower as often as
  * the leader). Commit and read timestamps go into the history for the checker's timestamp rules. Faults are
  * {@link ReplicaCluster}'s, plus {@link FaultKind#KILL_COORDINATOR}.
  */
@@ -180,8 +180,7 @@ final class TxnCluster implements Cluster {
                     : ReadMode.STALE;
             return new Call(mode, () -> CompletableFuture.completedFuture(snapshot(txn, bound, replica)));
         }
-        // a read-write transaction of reads only commits nothing and so has no timestamp: no read mode either
-        return new Call(readsOnly ? null : ReadMode.STRONG, () -> CompletableFuture.completedFuture(readWrite(txn)));
+        return new Call(ReadMode.STRONG, () -> CompletableFuture.completedFuture(readWrite(txn)));
     }
 
     @Override
@@ -212,7 +211,6 @@ final class TxnCluster implements Cluster {
     private TxnOutcome readWrite(List<MicroOp> txn) {
         boolean[] bodyDone = {false};
         boolean[] coordinated = {false};
-        boolean writes = txn.stream().anyMatch(m -> m instanceof MicroOp.Append);
         try {
             TxnClient.Committed<List<MicroOp>> c = client.readWrite(t -> {
                 bodyDone[0] = false;
@@ -241,9 +239,8 @@ final class TxnCluster implements Cluster {
                 }
                 return done;
             }, opTimeout.toNanos());
-            if (!writes) {
-                return TxnOutcome.ok(c.value());
-            }
+            // reads only commit too (with no writes), at a timestamp like any other read-write transaction
+            assert c.commitTimestamp() > 0 : "a transaction that read commits at a timestamp";
             sawCommit(c.commitTimestamp());
             return TxnOutcome.okCommitted(c.value(), c.commitTimestamp());
         } catch (TxnClient.AbortedException e) {
