@@ -34,7 +34,12 @@ enum FaultKind {
      */
     LOSSY_NETWORK("lossy-network"),
     /** clock-drift on every replica plus one process or network fault at random, each window. */
-    MIXED("mixed");
+    MIXED("mixed"),
+    /**
+     * Transactions only ({@code --backend txn}): SIGKILL of the leader of group 1 while a read-write transaction
+     * that group coordinates is in its commit (two-phase commit across groups), restarted at heal.
+     */
+    KILL_COORDINATOR("kill-coordinator");
 
     static final double LOSSY_LOSS_RATE = 0.2;
     static final double LOSSY_DUPLICATE_RATE = 0.1;
@@ -60,13 +65,18 @@ enum FaultKind {
                 return k;
             }
         }
-        throw new IllegalArgumentException("fault " + s + ": use one of " + names());
+        List<String> all = new ArrayList<>(names());
+        all.add(KILL_COORDINATOR.cli);
+        throw new IllegalArgumentException("fault " + s + ": use one of " + all);
     }
 
+    /** The kinds every backend injects (the list-append tables' rows): all but {@link #KILL_COORDINATOR}. */
     static List<String> names() {
         List<String> out = new ArrayList<>();
         for (FaultKind k : values()) {
-            out.add(k.cli);
+            if (k != KILL_COORDINATOR) {
+                out.add(k.cli);
+            }
         }
         return out;
     }

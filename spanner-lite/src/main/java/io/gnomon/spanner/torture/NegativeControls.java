@@ -49,6 +49,7 @@ final class NegativeControls {
                     : "20 % loss almost never silences the leader to both followers for an election timeout "
                     + "(3 heartbeats in a row to each), so no second leader is elected";
             case MIXED -> null;
+            case KILL_COORDINATOR -> "a transactional fault (--backend txn), which has no lease negative control";
         };
     }
 }

@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.ByteString;
+import io.gnomon.paxos.cluster.ClusterSpec;
 import io.gnomon.paxos.grpc.AppendReply;
 import io.gnomon.paxos.grpc.ClockFaultRequest;
 import io.gnomon.paxos.grpc.FaultAdminGrpc;
@@ -88,13 +89,25 @@ final class ReplicaCluster implements Cluster {
      */
     ReplicaCluster(Path root, int replicas, String classpath, long leaseMillis, long electionMillis, String negativeControl,
                    Duration opTimeout, long faultHoldMillis, int groups) throws IOException {
+        this(root, replicas, classpath, leaseMillis, electionMillis, negativeControl, opTimeout, faultHoldMillis, groups,
+                List.of());
+    }
+
+    /**
+     * As above, each replica started with {@code replicaArgs} too; with {@code --machine txn} the processes always
+     * run from a cluster file (the transactions' client routes keys by its ranges), and only the faults and
+     * {@link #leader()} of this class apply: its list-append reads and appends are not the machine's commands.
+     */
+    ReplicaCluster(Path root, int replicas, String classpath, long leaseMillis, long electionMillis, String negativeControl,
+                   Duration opTimeout, long faultHoldMillis, int groups, List<String> replicaArgs) throws IOException {
         List<String> args = new ArrayList<>(List.of("--fault-admin", "--truetime", "system:1ms",
                 "--lease-ms", Long.toString(leaseMillis), "--election-timeout-ms", Long.toString(electionMillis), "--heartbeat-ms", "100"));
         if (negativeControl != null) {
             args.addAll(List.of("--negative-control", negativeControl));
         }
+        args.addAll(replicaArgs);
         this.groups = groups;
-        this.processes = startGroup(root, replicas, classpath, args, groups);
+        this.processes = startGroup(root, replicas, classpath, args, groups, groups > 1 || !replicaArgs.isEmpty());
         this.opTimeout = opTimeout;
         this.faultHoldMillis = faultHoldMillis;
         for (int g = 1; g <= groups; g++) {
@@ -109,11 +122,11 @@ final class ReplicaCluster implements Cluster {
      * between choosing and binding it is one candidate), which says nothing about the protocol.
      */
     private static ReplicaProcesses startGroup(Path root, int replicas, String classpath, List<String> args,
-                                               int groups) throws IOException {
+                                               int groups, boolean clusterFile) throws IOException {
         for (int attempt = 1; ; attempt++) {
             ReplicaProcesses group = new ReplicaProcesses(root.resolve("start-" + attempt), replicas, classpath, args);
             try {
-                if (groups > 1) {
+                if (clusterFile) {
                     group.withCluster(groups, replicas);
                 }
                 group.startAll(START_TIMEOUT);
@@ -137,6 +150,16 @@ final class ReplicaCluster implements Cluster {
     @Override
     public String name() {
         return "processes";
+    }
+
+    /** The cluster file the processes run from, or null when they are one group started without one. */
+    ClusterSpec clusterSpec() {
+        return processes.cluster();
+    }
+
+    /** Process ids, 1..n. */
+    List<Integer> ids() {
+        return processes.ids();
     }
 
     /** The group {@code key} (a workload key, {@code k<index>}) is in. */
@@ -206,7 +229,7 @@ final class ReplicaCluster implements Cluster {
 
     @Override
     public Set<FaultKind> supportedFaults() {
-        return EnumSet.allOf(FaultKind.class);
+        return EnumSet.complementOf(EnumSet.of(FaultKind.KILL_COORDINATOR)); // TxnCluster's own
     }
 
     /**
@@ -309,7 +332,8 @@ final class ReplicaCluster implements Cluster {
         }
     }
 
-    private Injected kill(int id, String role) {
+    /** SIGKILL of process {@code id} now; the heal restarts it and waits until it serves. */
+    Injected kill(int id, String role) {
         processes.kill9(id);
         return new Injected("SIGKILL " + role + " " + id, () -> {
             processes.start(id);

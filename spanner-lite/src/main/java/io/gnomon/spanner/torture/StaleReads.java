@@ -5,6 +5,7 @@ import io.gnomon.spanner.history.HistoryReader;
 import io.gnomon.spanner.history.MicroOp;
 import io.gnomon.spanner.history.Op;
 import io.gnomon.spanner.history.OpType;
+import io.gnomon.spanner.history.ReadMode;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -24,6 +25,8 @@ import java.util.Set;
  * whatever the checker says. It is not a checker: it sees only this one shape, and is used to tell a negative
  * control that <i>showed</i> in its history (a stale read is there) from one that did not, so that "the checker
  * missed it" and "the bug never showed" are different verdicts (docs/reliability.md, "The negative controls").
+ * Read-only transactions at a stale bound (invoked with read mode {@code stale}) are left out: real time does not
+ * bind them.
  */
 final class StaleReads {
     private StaleReads() {
@@ -55,7 +58,9 @@ final class StaleReads {
                 inFlight.put(op.process(), op);
             } else {
                 Op invoked = inFlight.remove(op.process());
-                if (invoked != null && op.type() == OpType.OK) {
+                // a read at a stale bound may rightly miss what committed before it began (the checker judges it
+                // by its timestamp); it can neither be stale here nor make others stale
+                if (invoked != null && op.type() == OpType.OK && invoked.readMode() != ReadMode.STALE) {
                     done.add(new Done(invoked.timeNanos(), op.timeNanos(), op.value()));
                 }
             }

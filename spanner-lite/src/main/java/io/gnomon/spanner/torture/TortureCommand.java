@@ -31,8 +31,10 @@ public final class TortureCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--backend", defaultValue = "processes", paramLabel = "processes|etcd|sim",
-            description = "processes: Gnomon replica JVMs; etcd: a 3-member etcd cluster; sim: the replicas in deterministic simulation (default ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "processes", paramLabel = "processes|etcd|sim|txn",
+            description = "processes: Gnomon replica JVMs; etcd: a 3-member etcd cluster; sim: the replicas in deterministic simulation; "
+                    + "txn: replica JVMs of the transaction machine, list-append transactions across groups and the bank "
+                    + "workload through the transactional client (needs --groups 2 or more; default ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--replicas", defaultValue = "3", paramLabel = "N",
@@ -51,7 +53,7 @@ public final class TortureCommand implements Callable<Integer> {
     @Option(names = "--fault", defaultValue = "none", paramLabel = "KIND",
             description = "none, kill-follower, kill-leader, pause-leader, partition-majority, partition-bridge, "
                     + "isolate-leader, partition-one-way, clock-drift, clock-step, clock-restart, lossy-network, "
-                    + "mixed (default ${DEFAULT-VALUE}).")
+                    + "mixed, kill-coordinator (--backend txn only; default ${DEFAULT-VALUE}).")
     String fault;
 
     @Option(names = "--lease-ms", defaultValue = "1000", paramLabel = "MS", description = "Replicas' lease (default ${DEFAULT-VALUE}).")

@@ -79,6 +79,16 @@ public final class TortureReportCommand implements Callable<Integer> {
             + " rewrites only their table in --doc.")
     boolean controlsOnly;
 
+    @Option(names = "--txn", description = "Only the transactional runs (--backend txn: list-append transactions across"
+            + " groups and the bank workload) for every fault kind and kill-coordinator, --runs seeds each, on --groups"
+            + " groups (at least 2; docs/reliability.md uses 16), clients' timeout --op-timeout; rewrites only the"
+            + " transactions table in --doc.")
+    boolean txn;
+
+    @Option(names = "--op-timeout", defaultValue = "5s", paramLabel = "DURATION",
+            description = "With --txn: the clients' timeout (default ${DEFAULT-VALUE}).")
+    String opTimeout;
+
     @Option(names = "--doc", paramLabel = "FILE", description = "The markdown file whose figures to rewrite (e.g. docs/reliability.md).")
     Path doc;
 
@@ -108,6 +118,9 @@ public final class TortureReportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (txn) {
+            return txnReport(out, err);
+        }
         Duration d;
         List<TortureSetup> plan;
         try {
@@ -214,6 +227,34 @@ public final class TortureReportCommand implements Callable<Integer> {
                     : noNegativeControl ? "figures" : "figures and the negative controls' table") + " in " + doc);
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    /** {@code --txn}: the transactions table only ({@link TxnReport}). */
+    private int txnReport(PrintWriter out, PrintWriter err) throws IOException, InterruptedException {
+        TxnReport.Options o;
+        try {
+            if (runs < 1 || runs > 100) {
+                throw new IllegalArgumentException("--runs " + runs + ": 1 to 100");
+            }
+            List<FaultKind> kinds = new ArrayList<>();
+            if (faults == null) {
+                kinds.addAll(TxnReport.allKinds());
+            } else {
+                faults.forEach(f -> kinds.add(FaultKind.parse(f)));
+            }
+            o = new TxnReport.Options(kinds, runs, TortureCommand.Durations.parse("--duration", duration), duration,
+                    shared.clients, groups, TortureCommand.Durations.parse("--op-timeout", opTimeout),
+                    shared.replicaClasspath(), commit);
+            // every setup checked before any run starts
+            for (FaultKind k : kinds) {
+                new TortureSetup("txn", 3, o.clients(), k, o.duration(), Duration.ofSeconds(2), Duration.ofMillis(2500),
+                        1000, 300, 1, null, o.classpath(), o.opTimeout(), o.groups());
+            }
+        } catch (IllegalArgumentException e) {
+            err.println("torture-report: " + e.getMessage());
+            return 2;
+        }
+        return TxnReport.run(o, shared.workDir("torture-report"), doc, out, err) == 0 ? 0 : 1;
     }
 
     /** One run's line on standard output, kept clear of the progress line on standard error. */

@@ -47,10 +47,25 @@ final class TortureRun {
      * @param unrecovered      heals after which it did not serve within {@link #RECOVERY_TIMEOUT}
      * @param staleReads       {@code ok} transactions that missed a value known committed before they began
      *                         ({@link StaleReads}): the harness's own witness that a lease bug showed
+     * @param txn              the transactional backend's own checks (bank, every key committable), or null
      */
     record Summary(String backend, int replicas, int clients, FaultKind fault, String negativeControl, long seed,
                    int faultsInjected, CheckResult check, long lostAcknowledged, List<Duration> failovers,
-                   List<Duration> recoveries, int unrecovered, Path history, long staleReads) {
+                   List<Duration> recoveries, int unrecovered, Path history, long staleReads, TxnTorture.Checks txn) {
+
+        /** A run without the transactional backend's checks. */
+        Summary(String backend, int replicas, int clients, FaultKind fault, String negativeControl, long seed,
+                int faultsInjected, CheckResult check, long lostAcknowledged, List<Duration> failovers,
+                List<Duration> recoveries, int unrecovered, Path history, long staleReads) {
+            this(backend, replicas, clients, fault, negativeControl, seed, faultsInjected, check, lostAcknowledged,
+                    failovers, recoveries, unrecovered, history, staleReads, null);
+        }
+
+        /** This summary with the transactional backend's checks. */
+        Summary withTxn(TxnTorture.Checks checks) {
+            return new Summary(backend, replicas, clients, fault, negativeControl, seed, faultsInjected, check,
+                    lostAcknowledged, failovers, recoveries, unrecovered, history, staleReads, checks);
+        }
 
         /** What a negative control's run came to (docs/reliability.md, "The negative controls"). */
         enum ControlOutcome {
@@ -93,7 +108,8 @@ final class TortureRun {
                     lostAcknowledged < 0 ? "unknown" : Long.toString(lostAcknowledged),
                     maxRecovery().map(TortureRun::seconds).orElse("-"), median(recoveries),
                     unrecovered > 0 ? " UNRECOVERED=" + unrecovered : "", failovers.size(), faultsInjected,
-                    failovers.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-"), staleReads, history);
+                    failovers.stream().max(Duration::compareTo).map(TortureRun::seconds).orElse("-"), staleReads, history)
+                    + (txn == null ? "" : " " + txn.line());
         }
     }
 

@@ -58,8 +58,16 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
     }
 
     TortureSetup {
-        if (!backend.equals("processes") && !backend.equals("etcd") && !backend.equals("sim")) {
-            throw new IllegalArgumentException("--backend " + backend + ": use processes, etcd or sim");
+        if (!backend.equals("processes") && !backend.equals("etcd") && !backend.equals("sim") && !backend.equals("txn")) {
+            throw new IllegalArgumentException("--backend " + backend + ": use processes, etcd, sim or txn");
+        }
+        if (backend.equals("txn") && (groups < 2 || negativeControl != null)) {
+            throw new IllegalArgumentException("--backend txn runs transactions across groups: --groups " + groups
+                    + " must be at least 2 (16 in docs/reliability.md), and it has no negative control yet");
+        }
+        if (fault == FaultKind.KILL_COORDINATOR && !backend.equals("txn")) {
+            throw new IllegalArgumentException("--fault " + fault.cli() + " kills a two-phase commit's coordinator: "
+                    + "use --backend txn");
         }
         if (replicas != 3 && replicas != 5) {
             throw new IllegalArgumentException("--replicas " + replicas + ": use 3 or 5");
@@ -124,6 +132,10 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         if (backend.equals("sim")) {
             return runSimulated(workload, schedule, history, log);
         }
+        if (backend.equals("txn")) {
+            // the generator picks keys over the whole key space (one "group" to it), so transactions span groups
+            workload = new Workload.Config(clients, Math.max(8, 2 * groups), 4, 0.3, opTimeout, seed, 1, 0);
+        }
         try (Cluster cluster = open(dir, workload.opTimeout())) {
             // Ctrl-C or SIGTERM must not leave replica or etcd processes behind.
             Thread cleanup = new Thread(cluster::close, "torture-cleanup");
@@ -132,6 +144,11 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
                 log.accept("cluster up: " + cluster.name() + ", " + replicas + " members"
                         + (groups == 1 ? "" : ", " + groups + " groups on each") + "; running "
                         + duration.toSeconds() + " s with fault " + fault.cli());
+                if (cluster instanceof TxnCluster txn) {
+                    BankWorkload.Config bank = new BankWorkload.Config(2, Math.max(2, clients / 2),
+                            Math.max(1, clients / 4), seed, opTimeout);
+                    return TxnTorture.run(txn, replicas, workload, bank, schedule, history, log);
+                }
                 return TortureRun.run(cluster, replicas, workload, schedule, negativeControl, history, log);
             } finally {
                 try {
@@ -175,6 +192,10 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         if (backend.equals("etcd")) {
             return new EtcdTxnCluster(dir, opTimeout);
         }
+        if (backend.equals("txn")) {
+            return new TxnCluster(dir, replicas, replicaClasspath, leaseMillis, electionMillis, opTimeout, hold.toMillis(),
+                    groups);
+        }
         return new ReplicaCluster(dir, replicas, replicaClasspath, leaseMillis, electionMillis, negativeControl, opTimeout,
                 hold.toMillis(), groups);
     }
@@ -189,6 +210,7 @@ record TortureSetup(String backend, int replicas, int clients, FaultKind fault, 
         if (negativeControl != null) {
             return s.realtimeAnomalies();
         }
-        return s.check().valid() && s.lostAcknowledged() == 0 && s.unrecovered() == 0 && s.staleReads() == 0;
+        return s.check().valid() && s.lostAcknowledged() == 0 && s.unrecovered() == 0 && s.staleReads() == 0
+                && (s.txn() == null || s.txn().passed());
     }
 }

@@ -89,7 +89,13 @@ final class TxnGenerator {
     int record(HistoryWriter history, int process, List<MicroOp> txn, TxnOutcome outcome) {
         switch (outcome.type()) {
             case OK -> {
-                history.ok(process, outcome.completed());
+                if (outcome.commitTsEpochNanos() != null) {
+                    history.okCommitted(process, outcome.completed(), outcome.commitTsEpochNanos());
+                } else if (outcome.readTsEpochNanos() != null) {
+                    history.okRead(process, outcome.completed(), outcome.readTsEpochNanos());
+                } else {
+                    history.ok(process, outcome.completed());
+                }
                 for (MicroOp op : txn) {
                     if (op instanceof MicroOp.Append a) {
                         acknowledged.computeIfAbsent(a.key(), k -> ConcurrentHashMap.newKeySet()).add(a.value());

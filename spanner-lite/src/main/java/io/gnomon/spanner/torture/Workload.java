@@ -118,10 +118,11 @@ final class Workload {
         int process = client;
         while (!stopping) {
             List<MicroOp> txn = generator.next(random);
-            history.invoke(process, txn);
+            TxnBackend.Call call = backend.plan(txn, random);
+            history.invoke(process, txn, call.readMode());
             TxnOutcome outcome;
             try {
-                outcome = backend.execute(txn).get(config.opTimeout().toNanos() + 500_000_000L, TimeUnit.NANOSECONDS);
+                outcome = call.run().get().get(config.opTimeout().toNanos() + 500_000_000L, TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 outcome = TxnOutcome.info(txn, "no answer within " + config.opTimeout());
             } catch (ExecutionException e) {

@@ -35,6 +35,19 @@ class StaleReadsTest {
     }
 
     @Test
+    void aReadAtAStaleBoundMayMissWhatCommittedBeforeIt() throws Exception {
+        assertThat(count(
+                "{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"append\",\"k\",1]],\"time\":10,\"readMode\":\"strong\"}",
+                "{\"index\":1,\"process\":0,\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"append\",\"k\",1]],\"time\":20,\"commitTs\":100}",
+                "{\"index\":2,\"process\":1,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",\"k\",null]],\"time\":30,\"readMode\":\"stale\"}",
+                "{\"index\":3,\"process\":1,\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"r\",\"k\",[]]],\"time\":40,\"readTs\":90}",
+                // the same read at a strong bound is stale
+                "{\"index\":4,\"process\":1,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",\"k\",null]],\"time\":50,\"readMode\":\"strong\"}",
+                "{\"index\":5,\"process\":1,\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"r\",\"k\",[]]],\"time\":60,\"readTs\":90}"))
+                .isEqualTo(1);
+    }
+
+    @Test
     void concurrentFailedAndUnknownAppendsMakeNoReadStale() throws Exception {
         assertThat(count(
                 // overlapping the read: it may or may not see the append

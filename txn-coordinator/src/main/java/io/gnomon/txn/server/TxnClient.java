@@ -258,23 +258,16 @@ public final class TxnClient implements AutoCloseable {
         }
 
         /**
-         * Commits. Every group the transaction wrote or read takes part: the first written group coordinates, the
-         * others prepare (a group only read prepares no write: it keeps its read locks until the outcome, and
-         * refuses if they went with a leadership change). A transaction without writes validates its reads instead:
-         * every group it read from confirms it still held the read locks (the same leadership, not wounded), then
-         * releases them; if one did not, the reads may not be consistent and the transaction aborts, retryably.
+         * Commits. Every group the transaction wrote or read takes part: the first written group coordinates (the
+         * first read one when nothing was written), the others prepare (a group only read prepares no write: it keeps
+         * its read locks until the outcome, and refuses if they went with a leadership change or it aborted the
+         * transaction since the read, e.g. wounded by an older writer). A transaction that only read commits too, at
+         * a timestamp, so that its reads are validated and it has a place in the serial order; one that did nothing
+         * has nothing to commit.
          */
         CommitReply commit() {
-            if (writes.isEmpty()) {
+            if (writes.isEmpty() && readGroups.isEmpty()) {
                 finished = true;
-                boolean allHeld = true;
-                for (long g : readGroups) {
-                    allHeld &= abortAt(g);
-                }
-                if (!allHeld) {
-                    throw new AbortedException(id + " lost read locks before it finished (a leader change, or it was"
-                            + " wounded): its reads are not known to be consistent", true);
-                }
                 return CommitReply.getDefaultInstance();
             }
             List<Long> groups = new ArrayList<>(writes.keySet());
@@ -341,7 +334,10 @@ public final class TxnClient implements AutoCloseable {
             }
         }
 
-        /** Releases this transaction's locks in {@code group}; whether they were held until then. */
+        /**
+         * Releases this transaction's locks in {@code group}; whether they were held until then (the same leadership,
+         * not aborted since: {@code AbortReply.held}).
+         */
         private boolean abortAt(long group) {
             try {
                 AbortRequest.Builder b = AbortRequest.newBuilder().setGroup(group).setTxn(TxnProto.txnId(id));
