@@ -885,6 +885,15 @@ public final class TwoPhaseCommit {
         return d == null ? null : outcomeOf(d);
     }
 
+    /**
+     * Whether this group already knows {@code txn}'s commit: decided here, prepared here, or in progress on this
+     * leader. A commit request for it is then a duplicate (a client retrying after a lost answer), answered from
+     * what is known, never refused as a new one would be.
+     */
+    public boolean knows(TxnId txn) {
+        return outcomes.containsKey(txn) || prepared.containsKey(txn) || inFlight.containsKey(txn);
+    }
+
     /** Transactions prepared in this group's log with no outcome yet (in doubt), oldest first. */
     public List<TxnId> inDoubt() {
         return List.copyOf(prepared.keySet());

@@ -452,13 +452,18 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         TxnNow now = now();
         TxnId txn = req.txn();
         boolean coordinator = req.coordinatorGroup() == groupId;
-        String refusal = clockRefusal(txn, now);
-        if (refusal == null && readUnder != null && !readUnder.equals(leadership())) {
+        // A duplicate of a commit this group knows (its client retried after losing the answer, e.g. to a leader's
+        // crash) goes to the core, which answers it from the log: refusing it as a new request would tell a client
+        // "aborted" for a transaction that committed, and its retry would apply the writes twice.
+        boolean duplicate = leader && core.knows(txn);
+        String refusal = duplicate ? null : clockRefusal(txn, now);
+        if (refusal == null && !duplicate && readUnder != null && !readUnder.equals(leadership())) {
             refusal = "group " + groupId + ": " + txn + " read here under leadership " + readUnder + ", this leader"
                     + " holds " + leadership() + ": its read locks went with the leadership change";
         }
         boolean retryable = true;
-        if (refusal == null && !preparedBeforeLeadership.isEmpty() && !preparedBeforeLeadership.contains(txn)) {
+        if (refusal == null && !duplicate && !preparedBeforeLeadership.isEmpty()
+                && !preparedBeforeLeadership.contains(txn)) {
             refusal = "group " + groupId + " takes no commit until " + preparedBeforeLeadership.size() + " transaction(s)"
                     + " prepared under an earlier leadership resolve (their read locks were that leader's)";
         }

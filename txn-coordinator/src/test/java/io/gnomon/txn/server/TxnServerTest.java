@@ -220,6 +220,32 @@ class TxnServerTest {
         }
     }
 
+    @Test
+    void aRetriedCommitOfACommittedTransactionIsAnsweredCommittedWhateverItsReadLeadership() {
+        byte[] key = cluster.keyIn(4, "retried");
+        TxnId txn = TxnId.newBuilder().setPriorityEpochNanos(cluster.trueTime.now().earliestEpochNanos())
+                .setClientId(11).build();
+        LockingReadRequest read = LockingReadRequest.newBuilder().setGroup(4).setTxn(txn).setQuery(TxnProto.key(key))
+                .build();
+        int leader = leaderAnswering(4, read);
+        try (Raw raw = raw(leader)) {
+            io.gnomon.txn.grpc.Ballot under = raw.stub().read(read).getLeaderBallot();
+            io.gnomon.txn.grpc.CommitRequest commit = io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(4)
+                    .setTxn(txn).setCoordinatorGroup(4).setReadBallot(under).addWrites(io.gnomon.txn.grpc.Write
+                            .newBuilder().setKey(com.google.protobuf.ByteString.copyFrom(key))
+                            .setValue(com.google.protobuf.ByteString.copyFrom(utf8("once")))).build();
+            var first = raw.stub().commit(commit);
+            assertThat(first.getOutcome()).isEqualTo(io.gnomon.txn.grpc.CommitReply.Outcome.COMMITTED);
+            // the client lost that answer (its leader crashed, say) and sends the request again, to a leader of
+            // another ballot: it is the same transaction, committed, not a new one to refuse and retry (which would
+            // apply its writes twice)
+            var again = raw.stub().commit(commit.toBuilder().setReadBallot(under.toBuilder()
+                    .setRound(under.getRound() - 1)).build());
+            assertThat(again.getOutcome()).isEqualTo(io.gnomon.txn.grpc.CommitReply.Outcome.COMMITTED);
+            assertThat(again.getCommitTimestamp()).isEqualTo(first.getCommitTimestamp());
+        }
+    }
+
     /** The process whose replica of {@code group} answers {@code read} (its leader), polling until one does. */
     private int leaderAnswering(int group, LockingReadRequest read) {
         for (int tries = 0; tries < 200; tries++) {
