@@ -237,6 +237,31 @@ class TwoPhaseCommitTest {
     }
 
     @Test
+    void anOlderTransactionWaitingForAPreparedYoungerOneAsksItsCoordinatorToAbortItOnce() {
+        // B (younger) is prepared in group 2, coordinated by group 1; A (older) waits there for a lock B holds. B
+        // cannot be wounded (prepared), so group 2 asks B's coordinator, which aborts B if it has not decided: else
+        // A could wait for B while B's coordinator waits for A's read lock, until the prepare timeout.
+        g2.commitRequest(request(B, 1, List.of(2L), W2), at(T0));
+        Prepare prepare = (Prepare) logged(g2.locksHeld(B, at(T0)));
+        g2.recordDecided(prepare, at(T0 + 2));
+        List<TxnEffect> asked = g2.woundPrepared(B, A, at(T0 + 3));
+        assertThat(asked).hasSize(1);
+        Send send = (Send) asked.get(0);
+        assertThat(send.toGroup()).isEqualTo(1);
+        assertThat(send.message()).isInstanceOfSatisfying(PrepareRefused.class, r -> {
+            assertThat(r.txn()).isEqualTo(B);
+            assertThat(r.reason()).contains("wounded while prepared in group 2 by older transaction " + A);
+        });
+        assertThat(g2.woundPrepared(B, A, at(T0 + 4))).as("asked once").isEmpty();
+        assertThat(g2.woundPrepared(A, B, at(T0 + 4))).as("not prepared here: nothing to ask").isEmpty();
+        // the coordinator, still collecting prepares, aborts B
+        g1.commitRequest(request(B, 1, List.of(2L), W1), at(T0));
+        g1.locksHeld(B, at(T0 + 1));
+        assertThat(g1.message(send.message(), at(T0 + 5))).anySatisfy(e -> assertThat(e)
+                .isInstanceOfSatisfying(LogRecord.class, l -> assertThat(l.record()).isInstanceOf(AbortRecord.class)));
+    }
+
+    @Test
     void aCoordinatorTimesOutWaitingForPrepares() {
         long t = T0;
         g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(t));
