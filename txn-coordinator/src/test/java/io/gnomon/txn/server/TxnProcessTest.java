@@ -93,7 +93,7 @@ class TxnProcessTest {
                 procs.kill9(1); // it leads some groups (leaders spread): their coordinators die mid-commit
                 procs.start(1, withMetrics(procs, metricsPorts[1]));
                 procs.awaitReady(1, Duration.ofSeconds(60));
-                Thread.sleep(2_000); // transfers run on over the restarted process (load, not a wait for a condition)
+                awaitCommits(commits, commits.get() + 10); // transfers go on over the restarted process
                 stop.set(true);
                 int committed = 0;
                 for (Future<Integer> f : workers) {
@@ -125,15 +125,9 @@ class TxnProcessTest {
     }
 
     /** Until the workers committed {@code n} transfers between them. */
-    private static void awaitCommits(java.util.concurrent.atomic.AtomicInteger commits, int n)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (commits.get() < n) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("only " + commits.get() + " transfers committed within 120 s");
-            }
-            Thread.sleep(50); // polling a counter the workers raise; bounded by the deadline
-        }
+    private static void awaitCommits(java.util.concurrent.atomic.AtomicInteger commits, int n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50))
+                .until(() -> commits.get() >= n);
     }
 
     private static byte[] encode(long v) {
