@@ -76,10 +76,11 @@ final class GnomonTxnBackend implements AppendBackend {
             return processes.ids().stream().map(processes::pid).toList();
         }
 
+        /** SIGTERM first, so replicas' shutdown hooks run (a flight recording from --gnomon-jvm-arg is written). */
         @Override
         public void close() {
             client.close();
-            processes.close();
+            processes.terminateAll(Duration.ofSeconds(30));
         }
     }
 

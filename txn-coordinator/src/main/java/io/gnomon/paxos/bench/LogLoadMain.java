@@ -111,24 +111,8 @@ public final class LogLoadMain implements Callable<Integer> {
             description = "one more argument for every started replica (repeat the option for several), e.g. a lever under test")
     List<String> gnomonReplicaArgs;
 
-    @Option(names = "--gnomon-jvm-arg", paramLabel = "ARG",
-            description = "one more JVM option for every started replica (repeat for several); {id} becomes the "
-                    + "replica's id, e.g. -XX:StartFlightRecording=filename=/tmp/r{id}.jfr,settings=profile")
-    List<String> gnomonJvmArgs;
-
-    @Option(names = "--gnomon-jit", defaultValue = "tiered",
-            description = "the replicas' JIT: tiered (the JVM's default, C1 then C2; give it a warm-up of 20 s or so, "
-                    + "or fresh replicas spend the measured window compiling with C2 on 2 cores) or c1 "
-                    + "(-XX:TieredStopAtLevel=1: compiled once, quickly, about a third slower in steady state) "
-                    + "(default ${DEFAULT-VALUE})")
-    String gnomonJit;
-
-    @Option(names = "--gnomon-young-gen-mb", defaultValue = "24",
-            description = "the replicas' young generation (-Xmn), MiB; 0 leaves the JVM's default (a third of the "
-                    + "256 MiB heap). Every put's bytes stay live (the log in memory, the kv machine), so each young "
-                    + "collection copies what came since the last: a small young generation gives shorter, more "
-                    + "frequent pauses, which is what a p99 sees (default ${DEFAULT-VALUE})")
-    int gnomonYoungGenMb;
+    @CommandLine.Mixin
+    ReplicaJvmOptions replicaJvm = new ReplicaJvmOptions();
 
     @Option(names = "--gnomon-sync", defaultValue = "each-batch",
             description = "the replicas' --sync policy: each-batch (msync before replying; like etcd's WAL fsync) or none (default ${DEFAULT-VALUE})")
@@ -331,34 +315,12 @@ public final class LogLoadMain implements Callable<Integer> {
         }
         GnomonAppendBackend backend = new GnomonAppendBackend(dir, gnomonReplicas, groups, gnomonSync, gnomonMachine, mode,
                 readKeysPerClient, name, gnomonReplicaArgs == null ? List.of() : gnomonReplicaArgs,
-                replicaJvmArgs(),
+                replicaJvm.jvmArgs(spec),
                 duration("--op-timeout", opTimeout), appendCalls());
         System.err.println("bench-log: started " + gnomonReplicas + " Gnomon replicas in " + dir + " ("
                 + Files.getFileStore(dir).type() + ")");
         resources.push(backend);
         return backend;
-    }
-
-    /** The JIT and young-generation settings, then the --gnomon-jvm-arg options (later options win in the JVM). */
-    private List<String> replicaJvmArgs() {
-        List<String> args = new ArrayList<>();
-        switch (gnomonJit) {
-            case "c1" -> args.add("-XX:TieredStopAtLevel=1");
-            case "tiered" -> { }
-            default -> throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--gnomon-jit must be c1 or tiered; got '" + gnomonJit + "'");
-        }
-        if (gnomonYoungGenMb < 0 || gnomonYoungGenMb > 128) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--gnomon-young-gen-mb must be 0 (the JVM's default) to 128 (half the replicas' heap); got " + gnomonYoungGenMb);
-        }
-        if (gnomonYoungGenMb > 0) {
-            args.add("-Xmn" + gnomonYoungGenMb + "m");
-        }
-        if (gnomonJvmArgs != null) {
-            args.addAll(gnomonJvmArgs);
-        }
-        return args;
     }
 
     private io.gnomon.paxos.server.ReplicaClient.AppendCalls appendCalls() {

@@ -133,9 +133,8 @@ public final class TxnLoadMain implements Callable<Integer> {
                     + "or none (default ${DEFAULT-VALUE})")
     String sync;
 
-    @Option(names = "--gnomon-jvm-arg", paramLabel = "ARG",
-            description = "one more JVM option for every started replica (repeat for several); {id} becomes its id")
-    List<String> jvmArgs;
+    @CommandLine.Mixin
+    ReplicaJvmOptions replicaJvm = new ReplicaJvmOptions();
 
     @Option(names = "--gnomon-dir", description = "directory for the replicas' data (its disk sets the sync cost); default: a temporary directory")
     Path gnomonDir;
@@ -392,7 +391,7 @@ public final class TxnLoadMain implements Callable<Integer> {
                 : Files.createTempDirectory(Files.createDirectories(gnomonDir), "eps" + epsilonNanos + "ns-");
         started.push(() -> BenchCli.deleteTree(dir));
         GnomonTxnBackend.Cluster c = new GnomonTxnBackend.Cluster(dir, replicas, groups, epsilonNanos, sync,
-                jvmArgs == null ? List.of() : jvmArgs, Duration.ofSeconds(60));
+                replicaJvm.jvmArgs(spec), Duration.ofSeconds(60));
         started.push(c);
         System.err.println("bench-txn: started " + c.description + " (" + Files.getFileStore(dir).type() + ")");
         return c;

@@ -141,7 +141,7 @@ public final class TxnClient implements AutoCloseable {
      */
     public <T> Committed<T> readWrite(Body<T> body, long timeoutNanos) {
         long deadline = System.nanoTime() + timeoutNanos;
-        TxnId id = new TxnId(now(deadline).earliestEpochNanos(), ids.nextLong(), 0);
+        TxnId id = new TxnId(priorityNow(deadline), ids.nextLong(), 0);
         for (int attempt = 1; ; attempt++) {
             ReadWrite txn = new ReadWrite(id, deadline);
             T value;
@@ -462,12 +462,48 @@ public final class TxnClient implements AutoCloseable {
         return r;
     }
 
-    /** TrueTime as the server answering sees it. */
+    /** The process whose {@code Now} answered last: asked first next time. */
+    private volatile int lastNowProcess;
+    /** How often {@link #priorityNow} asks the cluster for its time again. */
+    private static final long PRIORITY_CLOCK_REFRESH_NANOS = 10_000_000_000L;
+    /** {@code TT.now().earliest} at a server minus this JVM's {@code nanoTime()} when asked; valid if fetched. */
+    private volatile long priorityOffsetNanos;
+    /** This JVM's {@code nanoTime()} when {@link #priorityOffsetNanos} was fetched; 0: never. */
+    private volatile long priorityFetchedNanos;
+
+    /**
+     * A new transaction's age ({@code TxnId.priorityEpochNanos}): the cluster's {@code TT.now().earliest} as of the
+     * last {@link #now} this client made, carried forward with its own monotonic clock. Wound-wait needs ages that
+     * follow real time across clients closely enough that a retried transaction (which keeps its age) eventually is
+     * the oldest, not timestamps: so one {@code Now} call per {@link #PRIORITY_CLOCK_REFRESH_NANOS}, not one per
+     * transaction (a round trip, and a third of a one-key write's server work). The age errs early by the call's
+     * round trip, at most.
+     */
+    long priorityNow(long deadline) {
+        long fetched = priorityFetchedNanos;
+        long local = System.nanoTime();
+        if (fetched == 0 || local - fetched > PRIORITY_CLOCK_REFRESH_NANOS) {
+            long sent = System.nanoTime();
+            long earliest = now(deadline).earliestEpochNanos();
+            priorityOffsetNanos = earliest - sent;
+            priorityFetchedNanos = sent == 0 ? 1 : sent;
+            return earliest;
+        }
+        return local + priorityOffsetNanos;
+    }
+
+    /** TrueTime as the server answering sees it (the one that answered last is asked first). */
     public TimeInterval now(long deadline) {
+        List<Integer> order = new ArrayList<>(stubs.keySet());
+        java.util.Collections.rotate(order, -Math.max(0, order.indexOf(lastNowProcess)));
         StatusRuntimeException last = null;
-        for (int p : stubs.keySet()) {
+        for (int i = 0; i < order.size(); i++) {
+            int p = order.get(i);
+            // each process gets its share of what is left, so one that hangs leaves time to ask the others
+            long share = (deadline - System.nanoTime()) / (order.size() - i);
             try {
-                NowReply r = stub(p, deadline).now(NowRequest.getDefaultInstance());
+                NowReply r = stub(p, System.nanoTime() + Math.max(1, share)).now(NowRequest.getDefaultInstance());
+                lastNowProcess = p;
                 return new TimeInterval(r.getEarliestEpochNanos(), r.getLatestEpochNanos());
             } catch (StatusRuntimeException e) {
                 last = e;
