@@ -97,7 +97,7 @@ final class Election {
         if (!mayCampaign()) {
             return;
         }
-        preVoteBallot = new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + 1, st.me);
+        preVoteBallot = new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + st.config.ballotRoundStep(), st.me);
         preVotes.clear();
         preVotes.add(st.me);
         st.resetElectionTimer();
@@ -159,7 +159,7 @@ final class Election {
         if (st.role != Role.FOLLOWER) {
             st.leader.stepDown("new election");
         }
-        st.setPromised(new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + 1, st.me));
+        st.setPromised(new Ballot(Math.max(st.maxRoundSeen, st.promised.round()) + st.config.ballotRoundStep(), st.me));
         st.role = Role.CANDIDATE;
         st.follower.losePlace();
         st.leaderId = st.me;

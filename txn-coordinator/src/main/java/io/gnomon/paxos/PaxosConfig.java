@@ -16,10 +16,26 @@ import java.util.concurrent.TimeUnit;
  * @param leaseDurationNanos      the lease a grant covers, from the leader's TrueTime earliest at request
  * @param limits                  the bounds
  * @param randomSeed              seeds the election backoff (the core has no other randomness)
+ * @param preferredLeader         the member that should win when several campaign at once (0: none): it starts its
+ *                                ballots two rounds above the highest it has seen, the others one, so its ballot is
+ *                                the higher one. Members that start together (or lose their leader together) all time
+ *                                out, gather pre-votes and Prepare in the same round, where the highest replica id
+ *                                wins: every group a process hosts then ends up led by the same process. A process
+ *                                hosting many groups leads its share when each group prefers another member
+ *                                (ReplicaServer spreads them). It costs nothing when the preferred member is down (no
+ *                                timer waits for it), and safety never depends on it: ballots stay unique and rising
  */
 public record PaxosConfig(int replicaId, List<Integer> initialMembers, long electionTimeoutNanos,
                           long heartbeatIntervalNanos, long retransmitIntervalNanos, long leaseDurationNanos,
-                          PaxosLimits limits, long randomSeed) {
+                          PaxosLimits limits, long randomSeed, int preferredLeader) {
+
+    /** Without a preferred leader: every member steps its ballots by one round. */
+    public PaxosConfig(int replicaId, List<Integer> initialMembers, long electionTimeoutNanos,
+                       long heartbeatIntervalNanos, long retransmitIntervalNanos, long leaseDurationNanos,
+                       PaxosLimits limits, long randomSeed) {
+        this(replicaId, initialMembers, electionTimeoutNanos, heartbeatIntervalNanos, retransmitIntervalNanos,
+                leaseDurationNanos, limits, randomSeed, 0);
+    }
 
     public static final long DEFAULT_LEASE_DURATION_NANOS = TimeUnit.SECONDS.toNanos(2);
 
@@ -47,6 +63,14 @@ public record PaxosConfig(int replicaId, List<Integer> initialMembers, long elec
         if (limits == null) {
             throw new IllegalArgumentException("limits must not be null");
         }
+        if (preferredLeader < 0) {
+            throw new IllegalArgumentException("preferredLeader must be a replica id or 0 (none), was " + preferredLeader);
+        }
+    }
+
+    /** How many rounds above the highest seen this replica's next ballot starts: see {@code preferredLeader}. */
+    public int ballotRoundStep() {
+        return preferredLeader == replicaId ? 2 : 1;
     }
 
     /**

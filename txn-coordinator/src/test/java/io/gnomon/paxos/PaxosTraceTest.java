@@ -105,6 +105,51 @@ class PaxosTraceTest {
         assertThat(r.get(id).isLeader()).isTrue();
     }
 
+    /**
+     * Every member times out at once (they started together, or lost their leader together): each gathers
+     * pre-votes and Prepares; the Prepares cross. Returns the leader once every message is delivered.
+     */
+    int simultaneousCampaign(int preferredLeader) {
+        List<Integer> members = List.of(1, 2, 3);
+        for (int id : members) {
+            PaxosConfig c = config(id, members);
+            r.put(id, new PaxosReplica(new PaxosConfig(id, members, c.electionTimeoutNanos(), c.heartbeatIntervalNanos(),
+                    c.retransmitIntervalNanos(), c.leaseDurationNanos(), c.limits(), c.randomSeed(), preferredLeader),
+                    now, tt()));
+        }
+        now = 301 * MS;
+        List<Message> preVotes = new ArrayList<>();
+        for (int id : members) {
+            preVotes.addAll(tick(id).messages());
+        }
+        List<Message> replies = new ArrayList<>();
+        for (Message m : preVotes) {
+            replies.addAll(deliver(m).messages()); // nothing promised yet: every pre-vote is granted
+        }
+        List<Message> prepares = new ArrayList<>();
+        for (Message m : replies) {
+            prepares.addAll(deliver(m).messages());
+        }
+        assertThat(only(prepares, Prepare.class)).as("all three Prepare").hasSize(6);
+        settle(new Output(List.of(), prepares, List.of(), List.of(), List.of()));
+        List<Integer> leaders = members.stream().filter(id -> r.get(id).isLeader()).toList();
+        assertThat(leaders).hasSize(1);
+        return leaders.get(0);
+    }
+
+    @Test
+    void whenAllCampaignAtOnceTheHighestIdWinsUnlessAMemberIsPreferred() {
+        assertThat(simultaneousCampaign(0)).as("no preference: the highest replica id wins every such race, so a "
+                + "process's every group ends up led by one process").isEqualTo(3);
+        r.clear();
+        now = 0;
+        assertThat(simultaneousCampaign(1)).as("replica 1 preferred: its ballot starts two rounds up").isEqualTo(1);
+        assertThat(r.get(1).promised()).isEqualTo(new Ballot(2, 1));
+        r.clear();
+        now = 0;
+        assertThat(simultaneousCampaign(2)).isEqualTo(2);
+    }
+
     @Test
     void leaderElectionWithThreeReplicasMessageByMessage() {
         start(1, 2, 3);
