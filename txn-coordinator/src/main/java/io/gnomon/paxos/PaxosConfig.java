@@ -68,6 +68,15 @@ public record PaxosConfig(int replicaId, List<Integer> initialMembers, long elec
         }
     }
 
+    /**
+     * The member group {@code groupId} prefers, spreading leadership over the members: group g prefers its members'
+     * ({@code g - 1}) mod n-th, in id order. The server's groups and the simulator's use it alike.
+     */
+    public static int spreadPreferredLeader(long groupId, List<Integer> members) {
+        List<Integer> sorted = members.stream().sorted().toList();
+        return sorted.get((int) Math.floorMod(groupId - 1, (long) sorted.size()));
+    }
+
     /** How many rounds above the highest seen this replica's next ballot starts: see {@code preferredLeader}. */
     public int ballotRoundStep() {
         return preferredLeader == replicaId ? 2 : 1;

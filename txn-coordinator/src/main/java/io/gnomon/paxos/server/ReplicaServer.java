@@ -768,13 +768,11 @@ public final class ReplicaServer implements AutoCloseable {
 
     /**
      * The process's Paxos settings for one group: its members, a seed of its own, and a preferred leader that spreads
-     * leadership over the members (group g prefers its members' ({@code g - 1}) mod n-th, in id order), so that a
-     * process leads its share of the groups, not all of them (PaxosConfig's {@code preferredLeader} says why they
+     * leadership over the members ({@link PaxosConfig#spreadPreferredLeader}), so that a process leads its share of the groups, not all of them (PaxosConfig's {@code preferredLeader} says why they
      * piled up: with all leaders in one process, its event loop did every leader's work while the others' idled).
      */
     static PaxosConfig groupConfig(PaxosConfig p, long groupId, List<Integer> members) {
-        List<Integer> sorted = members.stream().sorted().toList();
-        int preferred = sorted.get((int) Math.floorMod(groupId - 1, (long) sorted.size()));
+        int preferred = PaxosConfig.spreadPreferredLeader(groupId, members);
         return new PaxosConfig(p.replicaId(), members, p.electionTimeoutNanos(), p.heartbeatIntervalNanos(),
                 p.retransmitIntervalNanos(), p.leaseDurationNanos(), p.limits(),
                 groupId == GROUP ? p.randomSeed() : p.randomSeed() ^ (groupId * 0x9E3779B97F4A7C15L), preferred);

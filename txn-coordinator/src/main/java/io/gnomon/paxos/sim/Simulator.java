@@ -258,7 +258,7 @@ public final class Simulator {
             nodes[id] = node;
             node.newLoops();
             for (int g = 1; g <= groups; g++) {
-                PaxosConfig c = node.configFor(rng.nextLong(), options.leaseNanos());
+                PaxosConfig c = node.configFor(g, rng.nextLong(), options.leaseNanos());
                 node.startGroup(this, g, c, id <= n ? factory.create(c, node.monotonicNanos(), node.trueTime())
                         : factory.joining(c, node.monotonicNanos(), node.trueTime()));
             }
@@ -642,7 +642,7 @@ public final class Simulator {
         }
         node.newLoops();
         for (int g = 1; g <= groups; g++) {
-            PaxosConfig c = node.configFor(rng.nextLong(), leaseNanos);
+            PaxosConfig c = node.configFor(g, rng.nextLong(), leaseNanos);
             node.startGroup(this, g, c, factory.recover(c, node.disks[g].toRecovered(), node.monotonicNanos(),
                     node.trueTime()));
         }
@@ -1288,7 +1288,7 @@ public final class Simulator {
         Node(int id, List<Integer> members) {
             this.id = id;
             this.initialMembers = members;
-            this.config = configFor(rng.nextLong(), options.leaseNanos());
+            this.config = configFor(1, rng.nextLong(), options.leaseNanos());
             for (int g = 1; g <= groups; g++) {
                 disks[g] = id <= n ? new DurableState(members) : DurableState.joining();
             }
@@ -1298,10 +1298,11 @@ public final class Simulator {
             resync();
         }
 
-        PaxosConfig configFor(long randomSeed, long leaseNanos) {
+        /** Group {@code groupId}'s settings on this node, with the preferred leader the server's groups get. */
+        PaxosConfig configFor(long groupId, long randomSeed, long leaseNanos) {
             return new PaxosConfig(id, initialMembers, options.electionTimeoutNanos(), options.heartbeatNanos(), 40 * MS,
                     leaseNanos, new PaxosLimits(options.maxValueBytes(), 8, Math.max(1024, 8 * options.maxValueBytes()),
-                    64, 256, 4096), randomSeed);
+                    64, 256, 4096), randomSeed, PaxosConfig.spreadPreferredLeader(groupId, initialMembers));
         }
 
         boolean up() {
