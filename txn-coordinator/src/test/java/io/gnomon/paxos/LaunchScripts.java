@@ -37,8 +37,12 @@ public final class LaunchScripts {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
         Process p = (input == null ? pb : pb.redirectInput(input.toFile())).start();
         if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            // Its own children too (the replica and etcd processes a benchmark started): left alone, they ran on as
+            // orphans after bin/bench-txn timed out here, still holding two cores' worth of CPU half an hour later.
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
-            throw new AssertionError(String.join(" ", cmd) + " did not finish in " + TIMEOUT_SECONDS + " s");
+            throw new AssertionError(String.join(" ", cmd) + " did not finish in " + TIMEOUT_SECONDS
+                    + " s; its standard error:\n" + Files.readString(err));
         }
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }

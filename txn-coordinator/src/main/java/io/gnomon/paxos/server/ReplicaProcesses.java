@@ -217,9 +217,20 @@ public final class ReplicaProcesses implements AutoCloseable {
             ports.forEach((m, port) -> cmd.addAll(List.of("--member", m + "=127.0.0.1:" + port)));
         }
         cmd.addAll(replicaArgsThisStart);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir(id).resolve("replica.log").toFile())).start();
-        running.put(id, p);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir(id).resolve("replica.log").toFile()));
+        unpackRocksDbLibraryIn(pb, dir(id).resolve("rocksdb-jni"));
+        running.put(id, pb.start());
+    }
+
+    /**
+     * Has the child RocksDB's JNI library (17 MB) unpack into {@code dir}, created here, instead of a new file in
+     * /tmp: that one is deleted only at a clean exit, so every replica killed with SIGKILL (tests, torture,
+     * bench-failover) left one in /tmp. Within the caller's directory it goes with it; a restart replaces it.
+     */
+    public static void unpackRocksDbLibraryIn(ProcessBuilder pb, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        pb.environment().put("ROCKSDB_SHAREDLIB_DIR", dir.toString());
     }
 
     /** Waits until replica {@code id} has written its ready file; fails with its log if it exits first. */

@@ -235,8 +235,12 @@ class ShorterLeaseRestartProcessTest {
         assertThat(problems).isEmpty();
     }
 
+    /**
+     * The first call on a channel connects it: under a load of 20 on 2 cores that alone took the whole of a 5 s
+     * deadline (DEADLINE_EXCEEDED, "connecting_and_lb_delay"), so the bound is the test's own wait.
+     */
     private FaultAdminGrpc.FaultAdminBlockingStub admin(int id) {
-        return FaultAdminGrpc.newBlockingStub(channels.get(id)).withDeadlineAfter(5, TimeUnit.SECONDS);
+        return FaultAdminGrpc.newBlockingStub(channels.get(id)).withDeadlineAfter(T.toSeconds(), TimeUnit.SECONDS);
     }
 
     /** Between polls and refused appends, so the loops leave the two shared cores to the replicas. */

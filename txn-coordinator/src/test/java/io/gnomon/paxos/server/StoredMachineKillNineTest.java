@@ -110,7 +110,9 @@ class StoredMachineKillNineTest {
             Path stderr = tmp.resolve("child-" + kill + ".err");
             List<String> cmd = ChildJvm.command(StoredMachineKillChild.class, "-Xmx128m");
             cmd.addAll(List.of(tmp.toString(), Long.toString(childSeed), Integer.toString(GROUPS)));
-            Process child = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+            ReplicaProcesses.unpackRocksDbLibraryIn(pb, tmp.resolve("rocksdb-jni")); // not /tmp: the child dies by SIGKILL
+            Process child = pb.start();
             reported.lastLineNanos.set(System.nanoTime());
             AtomicReference<Throwable> readerDied = new AtomicReference<>();
             Thread reader = new Thread(() -> {

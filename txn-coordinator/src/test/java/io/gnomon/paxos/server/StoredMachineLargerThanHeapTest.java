@@ -38,7 +38,9 @@ class StoredMachineLargerThanHeapTest {
         List<String> cmd = ChildJvm.command(StoredMachineFillChild.class, "-Xmx64m");
         cmd.addAll(List.of(dataDir.toString(), Integer.toString(PUTS), Integer.toString(VALUE_BYTES), Integer.toString(APPENDS)));
         long startNanos = System.nanoTime();
-        Process child = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+        ReplicaProcesses.unpackRocksDbLibraryIn(pb, tmp.resolve("rocksdb-jni")); // not /tmp: the child dies by SIGKILL
+        Process child = pb.start();
         String flushed;
         try {
             CompletableFuture<List<String>> lines = CompletableFuture.supplyAsync(() -> {

@@ -1,6 +1,7 @@
 package io.gnomon.paxos.store;
 
 import io.gnomon.paxos.ChildJvm;
+import io.gnomon.paxos.server.ReplicaProcesses;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -101,7 +102,9 @@ class StoreKillNineTest {
             Path stderr = tmp.resolve("child-" + kill + ".err");
             List<String> cmd = ChildJvm.command(StoreKillChild.class, "-Xmx128m");
             cmd.addAll(List.of(dir.toString(), Long.toString(childSeed), Integer.toString(GROUPS)));
-            Process child = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+            ReplicaProcesses.unpackRocksDbLibraryIn(pb, tmp.resolve("rocksdb-jni")); // not /tmp: the child dies by SIGKILL
+            Process child = pb.start();
             acked.started = false;
             acked.lastLineNanos.set(System.nanoTime());
             AtomicReference<Throwable> readerDied = new AtomicReference<>();

@@ -5,13 +5,11 @@ import io.gnomon.txn.TxnLimits;
 import io.gnomon.txn.grpc.CommitReply;
 import io.gnomon.txn.grpc.CommitRequest;
 import io.gnomon.txn.grpc.TxnId;
-import io.gnomon.txn.grpc.TxnKvGrpc;
 import io.gnomon.txn.grpc.Write;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -19,13 +17,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A group a read-write transaction only read takes part in its commit (found by the transactional torture run,
- * docs/reliability.md, "Transactions"): three replica processes of the transaction machine, two groups.
+ * docs/reliability.md, "Transactions"): three replica processes of the transaction machine, two groups, shared
+ * by the cases (each writes keys of its own, and its older writer is a transaction of its own).
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TxnClientReadGroupsTest {
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(20);
     /** Long timeouts: only a wound, never the idle timeout, can take a lock within the test. */
@@ -33,24 +34,29 @@ class TxnClientReadGroupsTest {
             TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(10),
             TimeUnit.MILLISECONDS.toNanos(200));
 
+    /** Static: JUnit fills a static field before {@code @BeforeAll}, an instance field only before each test. */
     @TempDir
-    Path tmp;
+    static Path tmp;
     private TxnTestCluster cluster;
     private TxnClient client;
+    /** Client id of the next older writer: a commit repeating an earlier one's id would be taken for its retry. */
+    private final AtomicInteger olderWriters = new AtomicInteger(9);
 
-    @BeforeEach
+    @BeforeAll
     void start() throws Exception {
         cluster = new TxnTestCluster(tmp, 3, 2, LIMITS);
         cluster.startAll();
         client = cluster.client();
     }
 
-    @AfterEach
+    @AfterAll
     void stop() {
         if (client != null) {
             client.close();
         }
-        cluster.close();
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 
     /**
@@ -106,20 +112,16 @@ class TxnClientReadGroupsTest {
     /** A transaction older than any the client begins puts {@code value} at {@code key} (group 1) alone. */
     private CommitReply.Outcome olderWriterCommits(byte[] key, String value) {
         CommitRequest req = CommitRequest.newBuilder().setGroup(1).setCoordinatorGroup(1)
-                .setTxn(TxnId.newBuilder().setPriorityEpochNanos(1).setClientId(9).build())
+                .setTxn(TxnId.newBuilder().setPriorityEpochNanos(1).setClientId(olderWriters.getAndIncrement()).build())
                 .addWrites(Write.newBuilder().setKey(ByteString.copyFrom(key))
                         .setValue(ByteString.copyFrom(value, StandardCharsets.UTF_8))).build();
         for (int tries = 0; tries < 200; tries++) {
             for (int p = 1; p <= 3; p++) {
-                ManagedChannel ch = NettyChannelBuilder.forTarget("127.0.0.1:"
-                        + cluster.spec.process(p).orElseThrow().client().port()).usePlaintext().build();
-                try {
-                    CommitReply r = TxnKvGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS).commit(req);
+                try (TxnTestCluster.Raw raw = cluster.raw(p)) {
+                    CommitReply r = raw.stub().commit(req);
                     if (r.getOutcome() != CommitReply.Outcome.NOT_LEADER) {
                         return r.getOutcome();
                     }
-                } finally {
-                    ch.shutdownNow();
                 }
             }
         }

@@ -8,10 +8,9 @@ import io.gnomon.txn.grpc.Refusal;
 import io.gnomon.txn.grpc.SnapshotReadRequest;
 import io.gnomon.txn.grpc.TxnId;
 import io.gnomon.txn.grpc.TxnKvGrpc;
-import io.grpc.ManagedChannel;
+import io.gnomon.txn.server.TxnTestCluster.Raw;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -302,17 +301,8 @@ class TxnServerTest {
     }
 
     /** The raw service of process {@code id}, for requests the client never sends. */
-    private record Raw(ManagedChannel channel, TxnKvGrpc.TxnKvBlockingStub stub) implements AutoCloseable {
-        @Override
-        public void close() {
-            channel.shutdownNow();
-        }
-    }
-
     private Raw raw(int id) {
-        ManagedChannel ch = NettyChannelBuilder.forTarget("127.0.0.1:"
-                + cluster.spec.process(id).orElseThrow().client().port()).usePlaintext().build();
-        return new Raw(ch, TxnKvGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS));
+        return cluster.raw(id);
     }
 
     private static byte[] encode(long v) {

@@ -15,6 +15,9 @@ import io.gnomon.paxos.storage.SyncPolicy;
 import io.gnomon.truetime.TrueTime;
 import io.gnomon.txn.TxnHost;
 import io.gnomon.txn.TxnLimits;
+import io.gnomon.txn.grpc.TxnKvGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -108,6 +111,21 @@ final class TxnTestCluster implements AutoCloseable {
 
     TxnClient client() {
         return TxnClient.connect(spec, null);
+    }
+
+    /** The raw service of one process, for requests the client never sends; closing it closes its channel. */
+    record Raw(ManagedChannel channel, TxnKvGrpc.TxnKvBlockingStub stub) implements AutoCloseable {
+        @Override
+        public void close() {
+            channel.shutdownNow();
+        }
+    }
+
+    /** Process {@code id}'s raw service, each call with a 20 s deadline. */
+    Raw raw(int id) {
+        ManagedChannel ch = NettyChannelBuilder.forTarget("127.0.0.1:"
+                + spec.process(id).orElseThrow().client().port()).usePlaintext().build();
+        return new Raw(ch, TxnKvGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS));
     }
 
     /** A key of group {@code group} (1-based), by its range's start and a suffix. */
