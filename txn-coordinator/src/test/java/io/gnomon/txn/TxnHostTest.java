@@ -49,8 +49,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TxnHostTest {
     static final List<Integer> MEMBERS = List.of(1, 2, 3);
     static final long EPS = Duration.ofMillis(2).toNanos();
+    /** Outcomes are kept for a century here: some tests name transactions by small ids (ages of decades). */
     static final TxnLimits LIMITS = new TxnLimits(100, 100, 100, 100, Duration.ofMillis(10).toNanos(),
-            Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(1).toNanos(), Duration.ofMillis(50).toNanos());
+            Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(1).toNanos(), Duration.ofMillis(50).toNanos())
+            .withOutcomeRetention(Duration.ofDays(36_500).toNanos(), 100);
     /** Small enough that a snapshot chunk (which must hold the largest key and value) fits a Paxos message. */
     static final StoreLimits STORE_LIMITS = StoreLimits.DEFAULTS.withMaxKeyBytes(64).withMaxValueBytes(1024);
     static final TxnHost.Options OPTIONS = new TxnHost.Options(100, 64, Duration.ofMillis(10).toNanos(), 100);
@@ -93,7 +95,7 @@ class TxnHostTest {
     record Packet(long group, Message message) {
     }
 
-    record Routed(long toGroup, TxnMessage message) {
+    record Routed(long fromGroup, long toGroup, TxnMessage message) {
     }
 
     final class Replica {
@@ -126,7 +128,7 @@ class TxnHostTest {
                     new TxnHost.Outputs<>() {
                         @Override
                         public void send(long toGroup, TxnMessage message) {
-                            c.routed.add(new Routed(toGroup, message));
+                            c.routed.add(new Routed(group, toGroup, message));
                         }
 
                         @Override
@@ -240,7 +242,7 @@ class TxnHostTest {
                 if (m != null) {
                     Replica to = blocked.contains(m.toGroup()) ? null : leaderOf(m.toGroup());
                     if (to != null) {
-                        turn(to, h -> h.message(m.message()));
+                        turn(to, h -> h.message(m.message(), m.fromGroup()));
                     }
                     continue;
                 }
