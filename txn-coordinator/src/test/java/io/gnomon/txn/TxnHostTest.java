@@ -60,6 +60,8 @@ class TxnHostTest {
     @TempDir
     Path tmp;
     Cluster c;
+    /** The limits the next cluster's hosts get. */
+    TxnLimits limits = LIMITS;
     /** The group hosts' compaction interval (0: never), set before a test makes its cluster. */
     long compactEveryEntries;
     /** The Paxos cores' limits, set before a test makes its cluster. */
@@ -124,7 +126,7 @@ class TxnHostTest {
                     c.trueTime, () -> c.monotonicNanos, machine, 1000 + id + 100L * c.starts++,
                     new GroupHost.Options(Duration.ofMillis(2).toNanos(), compactEveryEntries, true),
                     (client, o) -> self.txn.proposalOutcome((TxnHost.Proposal) client, o));
-            txn = TxnHost.start(group, gh, machine, LIMITS, OPTIONS, c.trueTime, () -> c.monotonicNanos,
+            txn = TxnHost.start(group, gh, machine, limits, OPTIONS, c.trueTime, () -> c.monotonicNanos,
                     new TxnHost.Outputs<>() {
                         @Override
                         public void send(long toGroup, TxnMessage message) {
@@ -615,6 +617,51 @@ class TxnHostTest {
         assertThat(c.heard.get(1)).startsWith("client: Aborted").contains("participant group 2 refused to prepare")
                 .contains("over the ceiling TxnLimits.maxEpsilonNanos");
         assertThat(l1.txn.lockTable().txns()).isEmpty();
+    }
+
+    @Test
+    void afterManyTransactionsWithASmallRetentionTheOutcomesEveryReplicaRemembersFallBack() throws Exception {
+        limits = new TxnLimits(100, 100, 100, 100, Duration.ofMillis(10).toNanos(), Duration.ofSeconds(1).toNanos(),
+                Duration.ofMillis(500).toNanos(), Duration.ofMillis(50).toNanos())
+                .withOutcomeRetention(Duration.ofMillis(1_500).toNanos(), 8);
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        List<TxnId> txns = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            TxnId t = txn(i);
+            txns.add(t);
+            List<Long> participants = i % 2 == 0 ? List.of(2L) : List.of();
+            String client = "c" + i;
+            c.turn(l1, h -> h.commit(new CommitRequest(t, 1, participants, List.of(put("a" + client, client))), client));
+            if (!participants.isEmpty()) {
+                c.turn(l2, h -> h.commit(new CommitRequest(t, 1, participants, List.of(put("b" + client, client))), client));
+            }
+            int answers = i + 1;
+            c.stepUntil("commit " + i + " answered", () -> c.heard.size() == answers);
+            assertThat(c.heard.get(i)).startsWith(client + ": Committed");
+        }
+        c.stepUntil("every participant acknowledged", () -> txns.stream().allMatch(t -> l1.txn.core().unacknowledged(t).isEmpty()));
+        for (Replica r : c.groups.get(1L).values()) {
+            assertThat(r.machine.txnMachine().outcomes()).as("%s's store", r.name()).hasSize(20);
+        }
+        assertThat(l1.txn.core().rememberedOutcomes()).isEqualTo(20);
+        assertThat(l2.txn.core().rememberedOutcomes()).isEqualTo(10);
+
+        c.stepUntil("every replica of both groups forgot every outcome", () -> c.all().stream().allMatch(
+                r -> r.txn.core().rememberedOutcomes() == 0 && r.machine.txnMachine().outcomes().isEmpty()));
+        for (Replica r : c.all()) {
+            assertThat(r.get("a" + "c0", Long.MAX_VALUE) != null || r.get("b" + "c0", Long.MAX_VALUE) != null)
+                    .as("%s keeps the versions: only outcomes are forgotten", r.name()).isTrue();
+        }
+        // a late duplicate of the first transaction is refused for good, never committed again
+        TxnId first = txns.get(0);
+        c.turn(l1, h -> h.commit(new CommitRequest(first, 1, List.of(2L), List.of(put("ac0", "again"))), "late"));
+        c.drain();
+        assertThat(c.heard.get(c.heard.size() - 1)).startsWith("late: Unknown").contains("for good")
+                .contains("outcome retention");
+        assertThat(l1.txn.core().knows(first)).isFalse();
+        assertThat(l1.get("ac0", Long.MAX_VALUE)).isEqualTo("c0");
     }
 
     @Test
