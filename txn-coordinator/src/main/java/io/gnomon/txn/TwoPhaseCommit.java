@@ -85,6 +85,8 @@ public final class TwoPhaseCommit {
     private final Map<TxnId, Long> lastActivityMonotonicNanos = new LinkedHashMap<>();
     /** Committed outcomes this leader told its participants, by transaction: those that have not acknowledged. */
     private final Map<TxnId, AckWait> awaitingAcks = new LinkedHashMap<>();
+    /** Outcomes this core dropped at decided Forgets since it was made (statistics). */
+    private long forgotten;
     /** When this leader proposed its last Forget not yet decided (monotonic); -1 when none is in flight. */
     private long forgetProposedMonotonicNanos = -1;
 
@@ -568,6 +570,7 @@ public final class TwoPhaseCommit {
     private void forgetDecided(Forget f) {
         for (TxnId txn : f.txns()) {
             Decided d = outcomes.remove(txn);
+            forgotten += d == null ? 0 : 1;
             assert d == null || !awaitingAcks.containsKey(txn) : groupId + " forgets " + txn + " still awaiting acks";
             awaitingAcks.remove(txn);
         }
@@ -1060,6 +1063,11 @@ public final class TwoPhaseCommit {
     /** Outcomes this group remembers (not forgotten yet): what stays bounded by the outcome retention. */
     public int rememberedOutcomes() {
         return outcomes.size();
+    }
+
+    /** Outcomes this core dropped at decided Forget records since it was made (a restart counts from 0). */
+    public long forgottenOutcomes() {
+        return forgotten;
     }
 
     /**

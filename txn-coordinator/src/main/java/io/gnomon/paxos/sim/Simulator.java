@@ -1032,6 +1032,12 @@ public final class Simulator {
         }
 
         @Override
+        public long forgottenOutcomes(int node, int group) {
+            Node x = member(node);
+            return x.up() ? x.txnHost(group(group)).core().forgottenOutcomes() : -1;
+        }
+
+        @Override
         public void commit(int node, int group, CommitRequest request, Consumer<CommitOutcome> reply) {
             Node x = takingRequests(node);
             TxnHost<Consumer<Object>> h = x.txnHost(group(group));
