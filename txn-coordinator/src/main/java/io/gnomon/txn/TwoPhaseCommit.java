@@ -586,7 +586,7 @@ public final class TwoPhaseCommit {
 
     /**
      * A message from the leader of group {@code fromGroup} ({@code -1}: unknown). A follower ignores them. A
-     * participant answers a Commit or Abort of an outcome it already logged (or logged and forgot) with {@link
+     * participant answers a Commit of an outcome it already logged (or logged and forgot) with {@link
      * TxnMessage.OutcomeLogged} to {@code fromGroup}.
      */
     public List<TxnEffect> message(TxnMessage m, long fromGroup, TxnNow now) {
@@ -642,11 +642,15 @@ public final class TwoPhaseCommit {
             }
             return;
         }
-        if (f == null && inquiry && surelyOlderThanRetention(txn, now)) {
+        if (f == null && inquiry && tooOld(txn, now) != null) {
             // No record: never committed here, or committed and forgotten once every participant (this one too)
-            // had logged its Outcome, so that this inquiry is a stale copy its sender no longer waits on. No commit
-            // of it can come (too old), so the abort needs no record, and logging one would remember it anew.
-            out.add(new Send(from, new TxnMessage.InquireReply(txn, Decision.ABORTED, -1)));
+            // had logged its Outcome, so that this inquiry is a stale copy its sender no longer waits on. Surely too
+            // old: no commit of it can come any more, so the abort needs no record (logging one would remember an
+            // abort of what may have committed). Only maybe too old (within 2ε of H): no answer yet; the participant
+            // asks again, by when it is surely too old.
+            if (surelyOlderThanRetention(txn, now)) {
+                out.add(new Send(from, new TxnMessage.InquireReply(txn, Decision.ABORTED, -1)));
+            }
             return;
         }
         if (f == null && inquiry) {
@@ -662,8 +666,8 @@ public final class TwoPhaseCommit {
     }
 
     /**
-     * Participant side of Commit, Abort and InquireReply. A resolved transaction is not touched again, but a Commit or
-     * Abort of it is acknowledged to {@code fromGroup} (its coordinator resends until it hears so).
+     * Participant side of Commit, Abort and InquireReply. A resolved transaction is not touched again, but a Commit of
+     * it is acknowledged to {@code fromGroup} (its coordinator resends until it hears so).
      */
     private void learnOutcome(TxnId txn, boolean committed, long commitTs, long fromGroup, List<TxnEffect> out) {
         InFlight f = inFlight.get(txn);

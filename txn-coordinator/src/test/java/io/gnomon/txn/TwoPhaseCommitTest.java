@@ -794,6 +794,17 @@ class TwoPhaseCommitTest {
         assertThat(c.message(new Inquire(X, 2, s - 1), 2, at(late)))
                 .containsExactly(new Send(2, new InquireReply(X, Decision.ABORTED, -1)));
         assertThat(p.message(new InquireReply(X, Decision.ABORTED, -1), 1, at(late))).isEmpty();
+        // an inquiry about one that may be past H but is not surely (within 2ε): no presumed abort is logged, and no
+        // answer until it surely is (the participant asks again)
+        TxnId z = new TxnId(T0, 11, 0);
+        TwoPhaseCommit fresh = forgettingLeader(1);
+        assertThat(fresh.message(new Inquire(z, 2, T0 + 5), 2, at(T0 + H))).isEmpty();
+        assertThat(fresh.message(new Inquire(z, 2, T0 + 5), 2, at(OLD)))
+                .containsExactly(new Send(2, new InquireReply(z, Decision.ABORTED, -1)));
+        assertThat(fresh.knows(z)).isFalse();
+        assertThat(logged(fresh.message(new Inquire(new TxnId(OLD, 12, 0), 2, OLD + 5), 2, at(OLD + 10))))
+                .as("a young one unknown: presumed abort, logged first, as before")
+                .isInstanceOf(AbortRecord.class);
         // a stale Commit at a participant that forgot: it acknowledges (it logged the outcome before forgetting it)
         assertThat(p.message(new TxnMessage.Commit(X, s), 1, at(late)))
                 .containsExactly(new Send(1, new TxnMessage.OutcomeLogged(X, 2)));
