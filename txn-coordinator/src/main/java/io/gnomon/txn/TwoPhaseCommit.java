@@ -671,8 +671,8 @@ public final class TwoPhaseCommit {
      */
     private void learnOutcome(TxnId txn, boolean committed, long commitTs, long fromGroup, List<TxnEffect> out) {
         InFlight f = inFlight.get(txn);
-        boolean forgotten = committed && f == null && !prepared.containsKey(txn);
-        if (outcomes.containsKey(txn) || forgotten) {
+        boolean loggedAndForgotten = committed && f == null && !prepared.containsKey(txn);
+        if (outcomes.containsKey(txn) || loggedAndForgotten) {
             // Forgotten: a coordinator commits only once this group's Prepare is decided, which only this group's
             // Outcome resolves, so a commit of a transaction neither prepared nor remembered here was logged and forgot.
             if (committed && fromGroup >= 1) { // an abort needs no acknowledgement (presumed abort answers alike)
@@ -807,9 +807,11 @@ public final class TwoPhaseCommit {
                         + " ns (TxnLimits.idleTxnTimeoutNanos): the client is presumed gone", true)));
             }
         }
+        int resent = 0; // bounded per tick: the rest go at the next (a participant group down for long holds many)
         for (Map.Entry<TxnId, AckWait> e : awaitingAcks.entrySet()) {
             AckWait w = e.getValue();
-            if (t - w.lastSentMonotonicNanos >= limits.inquireIntervalNanos()) {
+            if (t - w.lastSentMonotonicNanos >= limits.inquireIntervalNanos()
+                    && resent++ < limits.maxForgetPerRecord()) {
                 w.lastSentMonotonicNanos = t; // a Commit or an acknowledgement was lost: tell them again
                 for (long g : w.missing) {
                     out.add(new Send(g, new TxnMessage.Commit(e.getKey(), w.commitTimestampEpochNanos)));
