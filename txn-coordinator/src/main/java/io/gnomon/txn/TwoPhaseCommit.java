@@ -61,6 +61,9 @@ import java.util.TreeMap;
  * once {@code TT.after(s)}; it is emitted together with the commit record, so the wait overlaps replication.
  */
 public final class TwoPhaseCommit {
+    /** Commits sent again for missing acknowledgements in one tick, at most. */
+    static final int RESENDS_PER_TICK = 64;
+
     private final long groupId;
     private final TxnLimits limits;
     private final TimestampOracle oracle;
@@ -121,6 +124,8 @@ public final class TwoPhaseCommit {
         final long commitTimestampEpochNanos;
         final Set<Long> missing;
         long lastSentMonotonicNanos;
+        /** Times sent again: each waits twice as long as the one before (a participant group down for long). */
+        int resends;
 
         AckWait(long commitTimestampEpochNanos, List<Long> participants, long sentMonotonicNanos) {
             this.commitTimestampEpochNanos = commitTimestampEpochNanos;
@@ -807,12 +812,16 @@ public final class TwoPhaseCommit {
                         + " ns (TxnLimits.idleTxnTimeoutNanos): the client is presumed gone", true)));
             }
         }
-        int resent = 0; // bounded per tick: the rest go at the next (a participant group down for long holds many)
+        // Acknowledgements only let the outcome be forgotten: the Commit is sent again with a doubling interval (up to
+        // 64 inquire intervals) and at most RESENDS_PER_TICK per tick, so a participant group that is down for long
+        // (its messages queue toward a dead process) is not flooded.
+        int resent = 0;
         for (Map.Entry<TxnId, AckWait> e : awaitingAcks.entrySet()) {
             AckWait w = e.getValue();
-            if (t - w.lastSentMonotonicNanos >= limits.inquireIntervalNanos()
-                    && resent++ < limits.maxForgetPerRecord()) {
+            if (t - w.lastSentMonotonicNanos >= limits.inquireIntervalNanos() << Math.min(w.resends, 6)
+                    && resent++ < RESENDS_PER_TICK) {
                 w.lastSentMonotonicNanos = t; // a Commit or an acknowledgement was lost: tell them again
+                w.resends++;
                 for (long g : w.missing) {
                     out.add(new Send(g, new TxnMessage.Commit(e.getKey(), w.commitTimestampEpochNanos)));
                 }
