@@ -15,6 +15,7 @@ import io.gnomon.txn.TxnMessage.InquireReply.Decision;
 import io.gnomon.txn.TxnRecord.AbortRecord;
 import io.gnomon.txn.TxnRecord.Commit;
 import io.gnomon.txn.TxnRecord.CommitRecord;
+import io.gnomon.txn.TxnRecord.Forget;
 import io.gnomon.txn.TxnRecord.Outcome;
 import io.gnomon.txn.TxnRecord.Prepare;
 
@@ -24,6 +25,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Two-phase commit for one group (Spanner 4.2.1), both roles: coordinator of the transactions whose client named
@@ -47,10 +49,21 @@ import java.util.Set;
  * be decided. And were one decided anyway, the first outcome record in the log wins on every replica
  * ({@link TxnRecord}), so the group still answers one outcome.
  *
+ * <p><b>Forgetting outcomes</b> (docs/transactions.md, "Forgetting outcomes"). An outcome is kept until its
+ * transaction is surely older than the outcome retention H ({@link TxnLimits#outcomeRetentionNanos}: {@code
+ * TT.now().earliest - priority > H}) and, for a coordinator's commit, every participant acknowledged logging its own
+ * Outcome ({@link TxnMessage.OutcomeLogged}, collected by the leader in memory); then the leader logs a {@link
+ * Forget} and every replica drops it at that index. A commit request, locking read or Prepare of a transaction that
+ * may be older than H ({@code TT.now().latest - priority > H}) is refused for good, never treated as new: whatever a
+ * forgotten outcome answered can no longer arrive.
+ *
  * <p>Commit-wait is modelled as an input: {@link CommitWaitUntil} asks the host to call {@link #commitWaitDone}
  * once {@code TT.after(s)}; it is emitted together with the commit record, so the wait overlaps replication.
  */
 public final class TwoPhaseCommit {
+    /** Commits sent again for missing acknowledgements in one tick, at most. */
+    static final int RESENDS_PER_TICK = 64;
+
     private final long groupId;
     private final TxnLimits limits;
     private final TimestampOracle oracle;
@@ -58,8 +71,11 @@ public final class TwoPhaseCommit {
     // ---- from decided records, on every replica
     /** Participant: Prepare decided, no outcome yet. */
     private final Map<TxnId, PreparedTxn> prepared = new LinkedHashMap<>();
-    /** Every outcome decided in this group's log (first one wins), by role. */
-    private final Map<TxnId, Decided> outcomes = new LinkedHashMap<>();
+    /**
+     * Every outcome decided in this group's log (first one wins) and not forgotten, by role; oldest transaction first
+     * (ids order by age), so the leader finds the outcomes old enough to forget at the head.
+     */
+    private final TreeMap<TxnId, Decided> outcomes = new TreeMap<>();
 
     /** Whether any input reached this core: {@link #restore} is for a fresh one only. */
     private boolean fed;
@@ -70,6 +86,12 @@ public final class TwoPhaseCommit {
     private final Map<TxnId, InFlight> inFlight = new LinkedHashMap<>();
     /** Read-write transactions that read here and have not asked to commit: their last request (idle timeout). */
     private final Map<TxnId, Long> lastActivityMonotonicNanos = new LinkedHashMap<>();
+    /** Committed outcomes this leader told its participants, by transaction: those that have not acknowledged. */
+    private final Map<TxnId, AckWait> awaitingAcks = new LinkedHashMap<>();
+    /** Outcomes this core dropped at decided Forgets since it was made (statistics). */
+    private long forgotten;
+    /** When this leader proposed its last Forget not yet decided (monotonic); -1 when none is in flight. */
+    private long forgetProposedMonotonicNanos = -1;
 
     public TwoPhaseCommit(long groupId, TxnLimits limits) {
         this.groupId = groupId;
@@ -95,6 +117,21 @@ public final class TwoPhaseCommit {
     /** A decided outcome; {@code participants} are those a coordinator must tell. */
     private record Decided(boolean committed, long commitTimestampEpochNanos, List<Long> participants, String reason,
                            boolean retryable) {
+    }
+
+    /** A coordinator's committed outcome waiting for participants' {@link TxnMessage.OutcomeLogged}. */
+    private static final class AckWait {
+        final long commitTimestampEpochNanos;
+        final Set<Long> missing;
+        long lastSentMonotonicNanos;
+        /** Times sent again: each waits twice as long as the one before (a participant group down for long). */
+        int resends;
+
+        AckWait(long commitTimestampEpochNanos, List<Long> participants, long sentMonotonicNanos) {
+            this.commitTimestampEpochNanos = commitTimestampEpochNanos;
+            this.missing = new LinkedHashSet<>(participants);
+            this.lastSentMonotonicNanos = sentMonotonicNanos;
+        }
     }
 
     private record PreparedTxn(long prepareTimestampEpochNanos, long coordinatorGroup, List<Write> writes) {
@@ -164,6 +201,16 @@ public final class TwoPhaseCommit {
             } else if (coordinator && f != null) {
                 f.clientWaiting = true;
                 f.participants.addAll(req.participantGroups());
+            }
+            return out;
+        }
+        String tooOld = tooOld(txn, now);
+        if (tooOld != null) {
+            // Its outcome may have been forgotten here: neither a new commit nor a presumed abort, but a refusal.
+            if (coordinator) {
+                out.add(new Reply(txn, new CommitOutcome.Unknown(tooOld)));
+            } else {
+                out.add(new Send(req.coordinatorGroup(), new TxnMessage.PrepareRefused(txn, groupId, tooOld)));
             }
             return out;
         }
@@ -335,7 +382,7 @@ public final class TwoPhaseCommit {
                     + now.trueTime().earliestEpochNanos() + " <= commit timestamp " + f.commitTimestampEpochNanos);
         }
         f.commitWaitDone = true;
-        finishCommitIfReady(f, out);
+        finishCommitIfReady(f, now, out);
         return out;
     }
 
@@ -353,6 +400,10 @@ public final class TwoPhaseCommit {
     public List<TxnEffect> notLogged(TxnRecord record, String reason, TxnNow now) {
         fed = true;
         List<TxnEffect> out = new ArrayList<>();
+        if (record instanceof Forget) {
+            forgetProposedMonotonicNanos = -1; // the next tick proposes again
+            return out;
+        }
         InFlight f = inFlight.get(record.txn());
         if (!leader || f == null || outcomes.containsKey(record.txn())) {
             return out;
@@ -382,6 +433,10 @@ public final class TwoPhaseCommit {
     public List<TxnEffect> recordDecided(TxnRecord record, TxnNow now) {
         fed = true;
         List<TxnEffect> out = new ArrayList<>();
+        if (record instanceof Forget f) {
+            forgetDecided(f);
+            return out;
+        }
         TxnId txn = record.txn();
         if (outcomes.containsKey(txn)) {
             return out; // the first outcome in the log wins; a Prepare after it is moot
@@ -392,12 +447,12 @@ public final class TwoPhaseCommit {
             oracle.observe(c.commitTimestampEpochNanos());
             outcomes.put(txn, decidedOf(c));
             out.add(new Apply(txn, c.writes(), c.commitTimestampEpochNanos()));
-            commitDecided(txn, c.commitTimestampEpochNanos(), c.participantGroups(), out);
+            commitDecided(txn, c.commitTimestampEpochNanos(), c.participantGroups(), now, out);
         } else if (record instanceof Commit c) {
             oracle.observe(c.commitTimestampEpochNanos());
             outcomes.put(txn, decidedOf(c));
             out.add(new Apply(txn, c.writes(), c.commitTimestampEpochNanos()));
-            commitDecided(txn, c.commitTimestampEpochNanos(), List.of(), out);
+            commitDecided(txn, c.commitTimestampEpochNanos(), List.of(), now, out);
         } else if (record instanceof AbortRecord a) {
             outcomes.put(txn, decidedOf(a));
             abortDecided(a, out);
@@ -435,7 +490,7 @@ public final class TwoPhaseCommit {
         }
     }
 
-    private void commitDecided(TxnId txn, long commitTs, List<Long> participants, List<TxnEffect> out) {
+    private void commitDecided(TxnId txn, long commitTs, List<Long> participants, TxnNow now, List<TxnEffect> out) {
         if (!leader) {
             return;
         }
@@ -455,10 +510,10 @@ public final class TwoPhaseCommit {
             out.add(new CommitWaitUntil(txn, commitTs));
         }
         f.recordDecided = true;
-        finishCommitIfReady(f, out);
+        finishCommitIfReady(f, now, out);
     }
 
-    private void finishCommitIfReady(InFlight f, List<TxnEffect> out) {
+    private void finishCommitIfReady(InFlight f, TxnNow now, List<TxnEffect> out) {
         if (!f.recordDecided || !f.commitWaitDone) {
             return;
         }
@@ -469,6 +524,10 @@ public final class TwoPhaseCommit {
         replyIfWaiting(f, new Committed(f.commitTimestampEpochNanos), out);
         for (long g : f.participants) {
             out.add(new Send(g, new TxnMessage.Commit(f.txn, f.commitTimestampEpochNanos)));
+        }
+        if (!f.participants.isEmpty()) {
+            awaitingAcks.put(f.txn, new AckWait(f.commitTimestampEpochNanos, List.copyOf(f.participants),
+                    now.monotonicNanos()));
         }
         releaseIfHeld(f, out);
     }
@@ -507,13 +566,35 @@ public final class TwoPhaseCommit {
             if (f != null) {
                 releaseIfHeld(f, out);
             }
+            if (p != null && o.committed()) { // the coordinator may forget its commit once every participant said so
+                out.add(new Send(p.coordinatorGroup(), new TxnMessage.OutcomeLogged(txn, groupId)));
+            }
         }
+    }
+
+    private void forgetDecided(Forget f) {
+        for (TxnId txn : f.txns()) {
+            Decided d = outcomes.remove(txn);
+            forgotten += d == null ? 0 : 1;
+            assert d == null || !awaitingAcks.containsKey(txn) : groupId + " forgets " + txn + " still awaiting acks";
+            awaitingAcks.remove(txn);
+        }
+        forgetProposedMonotonicNanos = -1;
     }
 
     // ------------------------------------------------------------------ messages from other groups
 
-    /** A message from another group's leader. A follower ignores them. */
+    /** A message from another group's leader, its sender's group unknown (no acknowledgement can answer it). */
     public List<TxnEffect> message(TxnMessage m, TxnNow now) {
+        return message(m, -1, now);
+    }
+
+    /**
+     * A message from the leader of group {@code fromGroup} ({@code -1}: unknown). A follower ignores them. A
+     * participant answers a Commit of an outcome it already logged (or logged and forgot) with {@link
+     * TxnMessage.OutcomeLogged} to {@code fromGroup}.
+     */
+    public List<TxnEffect> message(TxnMessage m, long fromGroup, TxnNow now) {
         fed = true;
         List<TxnEffect> out = new ArrayList<>();
         if (!leader) {
@@ -530,12 +611,17 @@ public final class TwoPhaseCommit {
                         true, out);
             }
         } else if (m instanceof TxnMessage.Commit c) {
-            learnOutcome(c.txn(), true, c.commitTimestampEpochNanos(), out);
+            learnOutcome(c.txn(), true, c.commitTimestampEpochNanos(), fromGroup, out);
         } else if (m instanceof TxnMessage.Abort a) {
-            learnOutcome(a.txn(), false, -1, out);
+            learnOutcome(a.txn(), false, -1, fromGroup, out);
         } else if (m instanceof TxnMessage.InquireReply r) {
             if (r.decision() != Decision.DECIDING) {
-                learnOutcome(r.txn(), r.decision() == Decision.COMMITTED, r.commitTimestampEpochNanos(), out);
+                learnOutcome(r.txn(), r.decision() == Decision.COMMITTED, r.commitTimestampEpochNanos(), -1, out);
+            }
+        } else if (m instanceof TxnMessage.OutcomeLogged a) {
+            AckWait w = awaitingAcks.get(a.txn());
+            if (w != null && w.missing.remove(a.fromGroup()) && w.missing.isEmpty()) {
+                awaitingAcks.remove(a.txn());
             }
         }
         return out;
@@ -561,6 +647,17 @@ public final class TwoPhaseCommit {
             }
             return;
         }
+        if (f == null && inquiry && tooOld(txn, now) != null) {
+            // No record: never committed here, or committed and forgotten once every participant (this one too)
+            // had logged its Outcome, so that this inquiry is a stale copy its sender no longer waits on. Surely too
+            // old: no commit of it can come any more, so the abort needs no record (logging one would remember an
+            // abort of what may have committed). Only maybe too old (within 2ε of H): no answer yet; the participant
+            // asks again, by when it is surely too old.
+            if (surelyOlderThanRetention(txn, now)) {
+                out.add(new Send(from, new TxnMessage.InquireReply(txn, Decision.ABORTED, -1)));
+            }
+            return;
+        }
         if (f == null && inquiry) {
             // Presumed abort: no record and nothing in progress. Log the abort before answering.
             f = new InFlight(txn, Role.COORDINATOR, groupId, List.of(from), List.of(), -1, now.monotonicNanos());
@@ -573,12 +670,21 @@ public final class TwoPhaseCommit {
         // A Prepared before the commit request reached this coordinator is dropped: the participant inquires.
     }
 
-    /** Participant side of Commit, Abort and InquireReply. A resolved transaction is not touched again. */
-    private void learnOutcome(TxnId txn, boolean committed, long commitTs, List<TxnEffect> out) {
-        if (outcomes.containsKey(txn)) {
+    /**
+     * Participant side of Commit, Abort and InquireReply. A resolved transaction is not touched again, but a Commit of
+     * it is acknowledged to {@code fromGroup} (its coordinator resends until it hears so).
+     */
+    private void learnOutcome(TxnId txn, boolean committed, long commitTs, long fromGroup, List<TxnEffect> out) {
+        InFlight f = inFlight.get(txn);
+        boolean loggedAndForgotten = committed && f == null && !prepared.containsKey(txn);
+        if (outcomes.containsKey(txn) || loggedAndForgotten) {
+            // Forgotten: a coordinator commits only once this group's Prepare is decided, which only this group's
+            // Outcome resolves, so a commit of a transaction neither prepared nor remembered here was logged and forgot.
+            if (committed && fromGroup >= 1) { // an abort needs no acknowledgement (presumed abort answers alike)
+                out.add(new Send(fromGroup, new TxnMessage.OutcomeLogged(txn, groupId)));
+            }
             return;
         }
-        InFlight f = inFlight.get(txn);
         if (prepared.containsKey(txn)) {
             if (f == null || !f.outcomeProposed) {
                 if (f != null) {
@@ -706,7 +812,77 @@ public final class TwoPhaseCommit {
                         + " ns (TxnLimits.idleTxnTimeoutNanos): the client is presumed gone", true)));
             }
         }
+        // Acknowledgements only let the outcome be forgotten: the Commit is sent again with a doubling interval (up to
+        // 64 inquire intervals) and at most RESENDS_PER_TICK per tick, so a participant group that is down for long
+        // (its messages queue toward a dead process) is not flooded.
+        int resent = 0;
+        for (Map.Entry<TxnId, AckWait> e : awaitingAcks.entrySet()) {
+            AckWait w = e.getValue();
+            if (t - w.lastSentMonotonicNanos >= limits.inquireIntervalNanos() << Math.min(w.resends, 6)
+                    && resent++ < RESENDS_PER_TICK) {
+                w.lastSentMonotonicNanos = t; // a Commit or an acknowledgement was lost: tell them again
+                w.resends++;
+                for (long g : w.missing) {
+                    out.add(new Send(g, new TxnMessage.Commit(e.getKey(), w.commitTimestampEpochNanos)));
+                }
+            }
+        }
+        proposeForget(now, out);
         return out;
+    }
+
+    /**
+     * The leader logs a {@link Forget} of the outcomes surely older than H that no participant still needs (every one
+     * acknowledged a commit), at most {@link TxnLimits#maxForgetPerRecord}, one Forget in flight at a time (another
+     * after a prepare timeout, should its answer be lost). Only from a usable clock: its earliest is the age's proof.
+     */
+    private void proposeForget(TxnNow now, List<TxnEffect> out) {
+        long t = now.monotonicNanos();
+        if (outcomes.isEmpty() || !limits.clockUsable(now.clockStatus())
+                || now.trueTime().epsilonNanos() > limits.maxEpsilonNanos()
+                || (forgetProposedMonotonicNanos != -1 && t - forgetProposedMonotonicNanos < limits.prepareTimeoutNanos())) {
+            return;
+        }
+        List<TxnId> batch = new ArrayList<>();
+        int scanned = 0;
+        for (Map.Entry<TxnId, Decided> e : outcomes.entrySet()) {
+            TxnId txn = e.getKey();
+            // ids order by age, so the first one young enough ends the search; the scan is bounded per tick
+            if (!surelyOlderThanRetention(txn, now) || batch.size() >= limits.maxForgetPerRecord()
+                    || ++scanned > 4 * limits.maxForgetPerRecord()) {
+                break;
+            }
+            if (!inFlight.containsKey(txn) && !awaitingAcks.containsKey(txn)) {
+                batch.add(txn);
+            }
+        }
+        if (!batch.isEmpty()) {
+            forgetProposedMonotonicNanos = t;
+            out.add(new LogRecord(new Forget(batch)));
+        }
+    }
+
+    /**
+     * Why a request of {@code txn} is refused for its age, or null: it may be older than the outcome retention H
+     * ({@code TT.now().latest - priority > H}), so its outcome may have been forgotten and nothing of it may be taken
+     * as new (a retried transaction keeps its age: one retried for longer than H is refused too). The refusal is
+     * final: a new transaction (a new age) is the client's only way on.
+     */
+    public String tooOld(TxnId txn, TxnNow now) {
+        long ageNanos = now.trueTime().latestEpochNanos() - txn.priorityEpochNanos();
+        if (ageNanos <= limits.outcomeRetentionNanos()) {
+            return null;
+        }
+        return "group " + groupId + " refuses " + txn + " for good: it began up to " + ageNanos / 1_000_000
+                + " ms ago, more than the outcome retention TxnLimits.outcomeRetentionNanos "
+                + limits.outcomeRetentionNanos() / 1_000_000 + " ms, so its outcome, if it has one, may be forgotten;"
+                + " start a new transaction";
+    }
+
+    /** Whether {@code txn} is older than H by every clock (TT.now().earliest), so a later check anywhere refuses it. */
+    private boolean surelyOlderThanRetention(TxnId txn, TxnNow now) {
+        return limits.clockUsable(now.clockStatus())
+                && now.trueTime().earliestEpochNanos() - txn.priorityEpochNanos() > limits.outcomeRetentionNanos();
     }
 
     /**
@@ -720,7 +896,8 @@ public final class TwoPhaseCommit {
         if (leader) {
             return out;
         }
-        assert inFlight.isEmpty() && lastActivityMonotonicNanos.isEmpty() : "leader-only state left from before";
+        assert inFlight.isEmpty() && lastActivityMonotonicNanos.isEmpty() && awaitingAcks.isEmpty()
+                : "leader-only state left from before";
         leader = true;
         for (Map.Entry<TxnId, PreparedTxn> e : prepared.entrySet()) {
             TxnId txn = e.getKey();
@@ -746,6 +923,8 @@ public final class TwoPhaseCommit {
                 for (long g : d.participants()) { // commit-wait is long over
                     out.add(new Send(g, new TxnMessage.Commit(txn, d.commitTimestampEpochNanos())));
                 }
+                // acknowledgements were the last leader's memory: every participant is asked again, once
+                awaitingAcks.put(txn, new AckWait(d.commitTimestampEpochNanos(), d.participants(), now.monotonicNanos()));
             } else if (d.committed()) {
                 InFlight f = new InFlight(txn, Role.COORDINATOR, groupId, d.participants(), List.of(), -1,
                         now.monotonicNanos());
@@ -788,6 +967,8 @@ public final class TwoPhaseCommit {
         }
         inFlight.clear();
         lastActivityMonotonicNanos.clear();
+        awaitingAcks.clear();
+        forgetProposedMonotonicNanos = -1;
         return out;
     }
 
@@ -892,6 +1073,25 @@ public final class TwoPhaseCommit {
      */
     public boolean knows(TxnId txn) {
         return outcomes.containsKey(txn) || prepared.containsKey(txn) || inFlight.containsKey(txn);
+    }
+
+    /** Outcomes this group remembers (not forgotten yet): what stays bounded by the outcome retention. */
+    public int rememberedOutcomes() {
+        return outcomes.size();
+    }
+
+    /** Outcomes this core dropped at decided Forget records since it was made (a restart counts from 0). */
+    public long forgottenOutcomes() {
+        return forgotten;
+    }
+
+    /**
+     * Participant groups this leader still waits on to acknowledge {@code txn}'s commit (empty when none, or on a
+     * follower).
+     */
+    public Set<Long> unacknowledged(TxnId txn) {
+        AckWait w = awaitingAcks.get(txn);
+        return w == null ? Set.of() : Set.copyOf(w.missing);
     }
 
     /** Transactions prepared in this group's log with no outcome yet (in doubt), oldest first. */

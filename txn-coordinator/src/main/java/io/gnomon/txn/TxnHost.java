@@ -29,7 +29,6 @@ import io.gnomon.txn.TxnEffect.Send;
 import io.gnomon.txn.TxnQueryCodec.Get;
 import io.gnomon.txn.TxnQueryCodec.Query;
 import io.gnomon.txn.TxnQueryCodec.Scan;
-import io.gnomon.txn.TxnRecord.AbortRecord;
 import io.gnomon.txn.TxnRecord.Commit;
 import io.gnomon.txn.TxnRecord.CommitRecord;
 import io.gnomon.txn.TxnRecord.Outcome;
@@ -456,6 +455,17 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         // crash) goes to the core, which answers it from the log: refusing it as a new request would tell a client
         // "aborted" for a transaction that committed, and its retry would apply the writes twice.
         boolean duplicate = leader && core.knows(txn);
+        // Too old: its outcome may be forgotten, so it is neither new nor aborted (a client reading "aborted" for
+        // a transaction that committed would retry it), but refused for good, before anything else is said of it.
+        String tooOld = duplicate || !leader || now.trueTime() == UNKNOWN_TIME ? null : core.tooOld(txn, now);
+        if (tooOld != null) {
+            if (coordinator || !req.participantGroups().contains(groupId)) {
+                outputs.reply(client, new CommitOutcome.Unknown(tooOld));
+            } else {
+                outputs.send(req.coordinatorGroup(), new TxnMessage.PrepareRefused(txn, groupId, tooOld));
+            }
+            return;
+        }
         String refusal = duplicate ? null : clockRefusal(txn, now);
         if (refusal == null && !duplicate && readUnder != null && !readUnder.equals(leadership())) {
             refusal = "group " + groupId + ": " + txn + " read here under leadership " + readUnder + ", this leader"
@@ -500,10 +510,18 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         perform(core.commitRequest(req, now), now);
     }
 
-    /** A message from another group's leader (a follower's core ignores it). */
+    /** A message from another group's leader, its group unknown (a follower's core ignores it). */
     public void message(TxnMessage m) {
+        message(m, -1);
+    }
+
+    /**
+     * A message from the leader of group {@code fromGroup} (a follower's core ignores it); acknowledgements of
+     * outcomes ({@link TxnMessage.OutcomeLogged}) answer to that group.
+     */
+    public void message(TxnMessage m, long fromGroup) {
         TxnNow now = now();
-        perform(core.message(m, now), now);
+        perform(core.message(m, fromGroup, now), now);
     }
 
     /**
@@ -538,6 +556,11 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         if (abortedReaders.containsKey(txn)) {
             outputs.readDone(client, new ReadResult(null, "group " + groupId + " aborted " + txn + ": "
                     + abortedReaders.get(txn)));
+            return;
+        }
+        String tooOld = now.trueTime() == UNKNOWN_TIME ? null : core.tooOld(txn, now);
+        if (tooOld != null) {
+            outputs.readDone(client, new ReadResult(null, tooOld));
             return;
         }
         List<TxnEffect> activity = core.activity(txn, now);
@@ -763,8 +786,8 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             if (safePrepared.remove(o.txn())) {
                 safeTime.resolved(o.txn());
             }
-        } else if (r instanceof AbortRecord) {
-            safeTime.applied(d.slot());
+        } else {
+            safeTime.applied(d.slot()); // an AbortRecord, a Forget: no timestamp of their own
         }
     }
 

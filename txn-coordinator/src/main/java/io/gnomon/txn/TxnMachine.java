@@ -10,6 +10,7 @@ import io.gnomon.paxos.store.StateRow;
 import io.gnomon.txn.TxnRecord.AbortRecord;
 import io.gnomon.txn.TxnRecord.Commit;
 import io.gnomon.txn.TxnRecord.CommitRecord;
+import io.gnomon.txn.TxnRecord.Forget;
 import io.gnomon.txn.TxnRecord.Outcome;
 import io.gnomon.txn.TxnRecord.Prepare;
 import io.gnomon.txn.TxnRecordCodec.MalformedRecordException;
@@ -33,6 +34,9 @@ import java.util.Optional;
  *   <li>{@code Outcome(txn, commit at s | abort)}: the prepared writes become versions at {@code s} (or are
  *       dropped), the prepared row goes and the outcome is remembered. {@code AbortRecord(txn)} (a coordinator's):
  *       the outcome is remembered. As in TwoPhaseCommit, only an Outcome resolves a Prepare.</li>
+ *   <li>{@code Forget(txns)}: their outcome rows go (docs/transactions.md, "Forgetting outcomes"), in the batch that
+ *       moves the applied index, so every replica forgets them at the same index and a snapshot carries only what
+ *       is remembered. The leader logs it only for transactions too old for any later record to be proposed.</li>
  *   <li>The <b>first</b> outcome record of a transaction wins (as in {@link TwoPhaseCommit}): any record of a
  *       transaction with a remembered outcome changes nothing, and so does a second Prepare.</li>
  * </ul>
@@ -41,8 +45,8 @@ import java.util.Optional;
  * record's bytes; {@code 'o' | txn} the outcome record's bytes without its writes (a {@code Commit}, a
  * {@code CommitRecord} with its participants, an {@code AbortRecord} with its reason, or an {@code Outcome});
  * {@code 'm'} the highest timestamp applied ({@link #maxTimestamp()}, i64 big-endian); txn is
- * {@code i64 priority, i64 client, i32 attempt}, big-endian. Outcomes are kept for ever for now, as TwoPhaseCommit
- * keeps them. User keys are stored after the machine's kind byte {@code 't'}.
+ * {@code i64 priority, i64 client, i32 attempt}, big-endian. Outcomes are kept until a {@code Forget} names them, as
+ * TwoPhaseCommit keeps them. User keys are stored after the machine's kind byte {@code 't'}.
  *
  * <p>The result of {@link #apply} is one byte: {@link #APPLIED} when the record took effect, {@link #IGNORED} when
  * it changed nothing (a second Prepare, or any record of a transaction whose outcome was already decided). The host
@@ -98,6 +102,14 @@ public final class TxnMachine extends StoredGroupMachine {
 
     /** The store's limits for what applying {@code r} writes, or null when it fits. */
     private String checkLimits(TxnRecord r, int recordBytes) {
+        if (r instanceof Forget f) { // one delete per transaction and the applied index, nothing kept
+            if (f.txns().size() + 1 > limits.maxBatchMutations()) {
+                return "a Forget of " + f.txns().size() + " transactions exceeds the store's maxBatchMutations "
+                        + limits.maxBatchMutations() + " (less 1 for the applied index); lower TxnLimits.maxForgetPerRecord";
+            }
+            return recordBytes > limits.maxBatchBytes() ? "a Forget of " + recordBytes + " bytes exceeds the store's"
+                    + " maxBatchBytes " + limits.maxBatchBytes() : null;
+        }
         List<Write> writes = writesOf(r);
         // A batch holds the versions and at most three state rows (the outcome or the prepare, the prepare's delete,
         // the highest timestamp).
@@ -162,6 +174,14 @@ public final class TxnMachine extends StoredGroupMachine {
         String bad = checkLimits(r, command.length);
         if (bad != null) {
             throw new IllegalArgumentException("group " + group.groupId() + ": slot " + slot + ": " + bad);
+        }
+        if (r instanceof Forget f) {
+            List<StateRow> rows = new ArrayList<>(f.txns().size());
+            for (TxnId txn : f.txns()) {
+                rows.add(StateRow.delete(txnKey(OUTCOME_ROW, txn)));
+            }
+            write(slot, List.of(), rows);
+            return APPLIED;
         }
         byte[] preparedKey = txnKey(PREPARED_ROW, r.txn());
         byte[] outcomeKey = txnKey(OUTCOME_ROW, r.txn());

@@ -31,4 +31,13 @@ public sealed interface TxnMessage {
     record InquireReply(TxnId txn, Decision decision, long commitTimestampEpochNanos) implements TxnMessage {
         public enum Decision { COMMITTED, ABORTED, DECIDING }
     }
+
+    /**
+     * Participant to coordinator: its committed Outcome record for {@code txn} is decided (or was, and has since been
+     * forgotten, which happens only after). Sent when the Outcome is decided and again for every Commit that arrives
+     * after it; the coordinator's leader collects them in memory and forgets a committed outcome only once every
+     * participant acknowledged (docs/transactions.md, "Forgetting outcomes"). An abort needs none.
+     */
+    record OutcomeLogged(TxnId txn, long fromGroup) implements TxnMessage {
+    }
 }

@@ -7,6 +7,7 @@ import io.gnomon.txn.TxnMessage.Commit;
 import io.gnomon.txn.TxnMessage.Inquire;
 import io.gnomon.txn.TxnMessage.InquireReply;
 import io.gnomon.txn.TxnMessage.InquireReply.Decision;
+import io.gnomon.txn.TxnMessage.OutcomeLogged;
 import io.gnomon.txn.TxnMessage.PrepareRefused;
 import io.gnomon.txn.TxnMessage.Prepared;
 import io.gnomon.txn.TxnRecordCodec.MalformedRecordException;
@@ -30,6 +31,7 @@ import java.nio.charset.StandardCharsets;
  *   ABORT           (4) body = string reason
  *   INQUIRE         (5) body = i64 fromGroup, i64 prepareTs
  *   INQUIRE_REPLY   (6) body = u8 decision (0 COMMITTED, 1 ABORTED, 2 DECIDING), i64 commitTs (-1: none)
+ *   OUTCOME_LOGGED  (7) body = i64 fromGroup
  * </pre>
  * Group ids are {@code >= 1}; prepare timestamps, and the commit timestamp of a commit or of a COMMITTED reply, are
  * {@code >= 0}. Encoding a message that breaks these rules is a bug of its sender ({@link IllegalArgumentException});
@@ -47,6 +49,7 @@ public final class TxnMessageCodec {
     private static final byte ABORT = 4;
     private static final byte INQUIRE = 5;
     private static final byte INQUIRE_REPLY = 6;
+    private static final byte OUTCOME_LOGGED = 7;
     private static final Decision[] DECISIONS = Decision.values();
     private static final String WHAT = "transaction message";
 
@@ -76,6 +79,9 @@ public final class TxnMessageCodec {
             o.txn(r.txn()).b.write(r.decision().ordinal());
             o.i64(r.decision() == Decision.COMMITTED ? timestamp("commitTs", r.commitTimestampEpochNanos())
                     : r.commitTimestampEpochNanos());
+        } else if (m instanceof OutcomeLogged a) {
+            o.b.write(OUTCOME_LOGGED);
+            o.txn(a.txn()).i64(group(a.fromGroup()));
         } else {
             throw new IllegalArgumentException("unknown transaction message type " + m.getClass().getName());
         }
@@ -110,6 +116,7 @@ public final class TxnMessageCodec {
                 yield new InquireReply(txn, decision, decision == Decision.COMMITTED ? timestamp(in, "commitTs")
                         : in.i64("commitTs"));
             }
+            case OUTCOME_LOGGED -> new OutcomeLogged(txn, group(in, "fromGroup"));
             default -> throw new MalformedRecordException("unknown " + WHAT + " type " + type + " at offset 1");
         };
         if (in.buf.hasRemaining()) {

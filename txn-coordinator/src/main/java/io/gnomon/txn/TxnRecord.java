@@ -68,6 +68,26 @@ public sealed interface TxnRecord {
         }
     }
 
+    /**
+     * The leader's decision that its group forgets the outcomes of {@code txns} (docs/transactions.md, "Forgetting
+     * outcomes"): each is older than the outcome retention ({@code TxnLimits.outcomeRetentionNanos}) and, for a
+     * coordinator's commit, acknowledged by every participant. Every replica drops them at this record's index, from
+     * its core and its store alike. {@link #txn()} is the first of them (the record is about all).
+     */
+    record Forget(List<TxnId> txns) implements TxnRecord {
+        public Forget {
+            txns = List.copyOf(txns);
+            if (txns.isEmpty()) {
+                throw new IllegalArgumentException("a Forget names at least one transaction");
+            }
+        }
+
+        @Override
+        public TxnId txn() {
+            return txns.get(0);
+        }
+    }
+
     private static void nonNegative(String name, long value) {
         if (value < 0) {
             throw new IllegalArgumentException(name + " must be >= 0, was " + value);

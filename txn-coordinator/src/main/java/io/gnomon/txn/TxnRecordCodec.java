@@ -5,8 +5,12 @@ import io.gnomon.txn.TxnBytes.Out;
 import io.gnomon.txn.TxnRecord.AbortRecord;
 import io.gnomon.txn.TxnRecord.Commit;
 import io.gnomon.txn.TxnRecord.CommitRecord;
+import io.gnomon.txn.TxnRecord.Forget;
 import io.gnomon.txn.TxnRecord.Outcome;
 import io.gnomon.txn.TxnRecord.Prepare;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The bytes of one {@link TxnRecord}, a Paxos log entry of a group. Pure. Little-endian:
@@ -20,7 +24,10 @@ import io.gnomon.txn.TxnRecord.Prepare;
  *   ABORT_RECORD  (3) body = groups, string reason, u8 retryable (0|1)
  *   OUTCOME       (4) body = u8 committed (0|1), i64 commitTs (-1 when aborted)
  *   COMMIT        (5) body = i64 commitTs, writes
+ *   FORGET        (6) body = i32 count (>= 1), count x txn (the header's txn is the first of them)
  * </pre>
+ * Type 6 came after the others under the same version: every record written before it still decodes, and a reader
+ * older than it refuses a Forget by name ("unknown transaction record type 6").
  * Decoding trusts no length: each is checked against the bytes that remain, and trailing bytes are an error, so
  * damaged bytes are reported ({@link MalformedRecordException}, naming the offset and field), never a wrong record.
  */
@@ -31,6 +38,9 @@ public final class TxnRecordCodec {
     private static final byte ABORT_RECORD = 3;
     private static final byte OUTCOME = 4;
     private static final byte COMMIT = 5;
+    private static final byte FORGET = 6;
+    /** The bytes of one transaction id. */
+    static final int TXN_BYTES = 8 + 8 + 4;
 
     private TxnRecordCodec() {
     }
@@ -62,6 +72,10 @@ public final class TxnRecordCodec {
         } else if (r instanceof Commit c) {
             o.b.write(COMMIT);
             o.txn(t).i64(c.commitTimestampEpochNanos()).writes(c.writes());
+        } else if (r instanceof Forget f) {
+            o.b.write(FORGET);
+            o.txn(t).i32(f.txns().size());
+            f.txns().forEach(o::txn);
         } else {
             throw new IllegalArgumentException("unknown record type " + r.getClass().getName());
         }
@@ -85,6 +99,7 @@ public final class TxnRecordCodec {
                 case ABORT_RECORD -> new AbortRecord(txn, in.groups(), in.string("reason"), in.flag("retryable"));
                 case OUTCOME -> new Outcome(txn, in.flag("committed"), in.i64("commitTs"));
                 case COMMIT -> new Commit(txn, in.i64("commitTs"), in.writes());
+                case FORGET -> forget(txn, in);
                 default -> throw new MalformedRecordException("unknown transaction record type " + type
                         + " at offset 1");
             };
@@ -97,5 +112,22 @@ public final class TxnRecordCodec {
                     + in.buf.position());
         }
         return r;
+    }
+
+    private static Forget forget(TxnId first, In in) throws MalformedRecordException {
+        int at = in.buf.position();
+        int n = in.count("forget count", TXN_BYTES);
+        if (n < 1) {
+            throw new MalformedRecordException("forget count " + n + " at offset " + at + " is not >= 1");
+        }
+        List<TxnId> txns = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            txns.add(in.txn());
+        }
+        if (!txns.get(0).equals(first)) {
+            throw new MalformedRecordException("forget's first transaction " + txns.get(0) + " at offset "
+                    + (at + 4) + " is not the header's " + first);
+        }
+        return new Forget(txns);
     }
 }

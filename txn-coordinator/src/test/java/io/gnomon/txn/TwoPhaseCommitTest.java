@@ -21,6 +21,7 @@ import io.gnomon.txn.TxnMessage.Prepared;
 import io.gnomon.txn.TxnRecord.AbortRecord;
 import io.gnomon.txn.TxnRecord.Commit;
 import io.gnomon.txn.TxnRecord.CommitRecord;
+import io.gnomon.txn.TxnRecord.Forget;
 import io.gnomon.txn.TxnRecord.Outcome;
 import io.gnomon.txn.TxnRecord.Prepare;
 import org.junit.jupiter.api.Test;
@@ -161,7 +162,8 @@ class TwoPhaseCommitTest {
             Outcome outcome = Outcome.committedAt(A, s);
             assertThat(p.message(new TxnMessage.Commit(A, s), at(after(s)))).containsExactly(new LogRecord(outcome));
             List<Write> w = p == g2 ? W2 : W3;
-            assertThat(p.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(A, w, s), new ReleaseLocks(A));
+            assertThat(p.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(A, w, s), new ReleaseLocks(A),
+                    new Send(1, new TxnMessage.OutcomeLogged(A, p.groupId())));
             assertThat(p.inDoubt()).isEmpty();
             assertThat(p.outcome(A)).isEqualTo(new Committed(s));
         }
@@ -364,7 +366,7 @@ class TwoPhaseCommitTest {
         Outcome outcome = Outcome.committedAt(A, s);
         assertThat(g2.message(reply, at(t + INQUIRE_INTERVAL))).containsExactly(new LogRecord(outcome));
         assertThat(g2.recordDecided(outcome, at(t + INQUIRE_INTERVAL)))
-                .containsExactly(new Apply(A, W2, s), new ReleaseLocks(A));
+                .containsExactly(new Apply(A, W2, s), new ReleaseLocks(A), new Send(1, new TxnMessage.OutcomeLogged(A, 2)));
     }
 
     @Test
@@ -612,7 +614,8 @@ class TwoPhaseCommitTest {
         assertThat(g2.message(commitMessage, at(after(s)))).containsExactly(new LogRecord(outcome));
         assertThat(g2.message(commitMessage, at(after(s)))).isEmpty(); // proposed once
         assertThat(g2.message(new InquireReply(A, Decision.COMMITTED, s), at(after(s)))).isEmpty();
-        assertThat(g2.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(A, W2, s), new ReleaseLocks(A));
+        assertThat(g2.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(A, W2, s), new ReleaseLocks(A),
+                new Send(1, new TxnMessage.OutcomeLogged(A, 2)));
         assertThat(g2.recordDecided(outcome, at(after(s)))).isEmpty();
         assertThat(g2.message(commitMessage, at(after(s)))).isEmpty();
         // a late Abort for it changes nothing: the first outcome in the log holds
@@ -693,6 +696,190 @@ class TwoPhaseCommitTest {
         assertThat(g2.recordDecided(outcome, at(T0 + INQUIRE_INTERVAL))).containsExactly(new ReleaseLocks(A));
         assertThat(g2.inDoubt()).isEmpty();
         assertThat(g1.outcome(A)).isInstanceOf(Aborted.class);
+    }
+
+    // ------------------------------------------------------------------ forgetting outcomes
+
+    /** Outcome retention H for the forgetting traces: 100 ms, so a transaction begun at T0 is old at {@link #OLD}. */
+    static final long H = 100_000_000;
+    static final TxnLimits FORGETTING = LIMITS.withOutcomeRetention(H, 10);
+    /** The first moment with TT.now().earliest more than H past T0: a transaction begun at T0 is surely too old. */
+    static final long OLD = T0 + H + EPS + 1;
+    static final TxnId X = new TxnId(T0, 9, 0);
+
+    static TwoPhaseCommit forgettingLeader(long group) {
+        TwoPhaseCommit g = new TwoPhaseCommit(group, FORGETTING);
+        assertThat(g.becameLeader(at(T0))).isEmpty();
+        return g;
+    }
+
+    /** X commits across c (coordinator) and p (participant 2); p logs its Outcome. Returns X's commit timestamp. */
+    static long commitX(TwoPhaseCommit c, TwoPhaseCommit p) {
+        long t = T0;
+        c.commitRequest(request(X, 1, List.of(2L), W1), at(t));
+        p.commitRequest(request(X, 1, List.of(2L), W2), at(t));
+        assertThat(c.locksHeld(X, at(t))).isEmpty();
+        Prepare prepare = (Prepare) logged(p.locksHeld(X, at(t)));
+        p.recordDecided(prepare, at(t + 1));
+        CommitRecord commit = (CommitRecord) logged(c.message(new Prepared(X, 2, prepare.prepareTimestampEpochNanos()),
+                2, at(t + 2)));
+        long s = commit.commitTimestampEpochNanos();
+        c.recordDecided(commit, at(t + 3));
+        assertThat(c.commitWaitDone(X, at(after(s)))).contains(new Send(2, new TxnMessage.Commit(X, s)));
+        assertThat(c.unacknowledged(X)).containsExactly(2L);
+        Outcome outcome = (Outcome) logged(p.message(new TxnMessage.Commit(X, s), 1, at(after(s))));
+        assertThat(p.recordDecided(outcome, at(after(s)))).containsExactly(new Apply(X, W2, s), new ReleaseLocks(X),
+                new Send(1, new TxnMessage.OutcomeLogged(X, 2)));
+        return s;
+    }
+
+    @Test
+    void anOutcomeIsForgottenOnlyOnceEveryParticipantAcknowledgedAndItIsOlderThanTheRetention() {
+        TwoPhaseCommit c = forgettingLeader(1);
+        TwoPhaseCommit p = forgettingLeader(2);
+        long s = commitX(c, p); // p's acknowledgement is lost
+        assertThat(c.tick(at(T0 + 2 * INQUIRE_INTERVAL))).as("young and unacknowledged: the Commit is sent again")
+                .containsExactly(new Send(2, new TxnMessage.Commit(X, s)));
+        assertThat(p.tick(at(T0 + 2 * INQUIRE_INTERVAL))).as("the participant's own outcome is young").isEmpty();
+        assertThat(c.tick(at(OLD))).as("old, still unacknowledged: kept, and told again")
+                .containsExactly(new Send(2, new TxnMessage.Commit(X, s)));
+        assertThat(c.outcome(X)).isEqualTo(new Committed(s));
+
+        // the participant acknowledges again a Commit of an outcome it has
+        assertThat(p.message(new TxnMessage.Commit(X, s), 1, at(OLD)))
+                .containsExactly(new Send(1, new TxnMessage.OutcomeLogged(X, 2)));
+        assertThat(c.message(new TxnMessage.OutcomeLogged(X, 2), 2, at(OLD))).isEmpty();
+        assertThat(c.unacknowledged(X)).isEmpty();
+        Forget forget = new Forget(List.of(X));
+        assertThat(c.tick(at(OLD + 1))).containsExactly(new LogRecord(forget));
+        assertThat(c.tick(at(OLD + 2))).as("one Forget in flight at a time").isEmpty();
+        assertThat(p.tick(at(OLD))).as("a participant's outcome goes by age alone").containsExactly(new LogRecord(forget));
+
+        for (TwoPhaseCommit g : List.of(c, p)) {
+            assertThat(g.rememberedOutcomes()).isEqualTo(1);
+            assertThat(g.recordDecided(forget, at(OLD + 3))).isEmpty();
+            assertThat(g.rememberedOutcomes()).isZero();
+            assertThat(g.outcome(X)).isNull();
+            assertThat(g.knows(X)).isFalse();
+            assertThat(g.tick(at(OLD + 4 * PREPARE_TIMEOUT))).as("nothing left to forget").isEmpty();
+        }
+    }
+
+    @Test
+    void aDuplicateCommitOfAForgottenTransactionIsRefusedNeverCommittedAgain() {
+        TwoPhaseCommit c = forgettingLeader(1);
+        TwoPhaseCommit p = forgettingLeader(2);
+        long s = commitX(c, p);
+        assertThat(c.message(new TxnMessage.OutcomeLogged(X, 2), 2, at(after(s)))).isEmpty();
+        Forget forget = new Forget(List.of(X));
+        assertThat(c.tick(at(OLD))).containsExactly(new LogRecord(forget));
+        assertThat(p.tick(at(OLD))).containsExactly(new LogRecord(forget));
+        c.recordDecided(forget, at(OLD));
+        p.recordDecided(forget, at(OLD));
+
+        // the client's late duplicate: refused for good, neither committed again nor presumed aborted
+        long late = OLD + EPS;
+        List<TxnEffect> answer = c.commitRequest(request(X, 1, List.of(2L), W1), at(late));
+        assertThat(answer).hasSize(1);
+        CommitOutcome refused = ((Reply) answer.get(0)).outcome();
+        assertThat(refused).isInstanceOf(CommitOutcome.Unknown.class);
+        assertThat(((CommitOutcome.Unknown) refused).reason()).contains("group 1 refuses " + X + " for good")
+                .contains("more than the outcome retention TxnLimits.outcomeRetentionNanos 100 ms");
+        List<TxnEffect> atParticipant = p.commitRequest(request(X, 1, List.of(2L), W2), at(late));
+        assertThat(atParticipant).hasSize(1).allMatch(e -> e instanceof Send m && m.toGroup() == 1
+                && m.message() instanceof PrepareRefused r && r.reason().contains("outcome retention"));
+        assertThat(c.knows(X) || p.knows(X)).as("nothing taken as new").isFalse();
+
+        // a stale copy of an inquiry: answered ABORTED from nothing, and nothing logged (no commit of it can come)
+        assertThat(c.message(new Inquire(X, 2, s - 1), 2, at(late)))
+                .containsExactly(new Send(2, new InquireReply(X, Decision.ABORTED, -1)));
+        assertThat(p.message(new InquireReply(X, Decision.ABORTED, -1), 1, at(late))).isEmpty();
+        // an inquiry about one that may be past H but is not surely (within 2ε): no presumed abort is logged, and no
+        // answer until it surely is (the participant asks again)
+        TxnId z = new TxnId(T0, 11, 0);
+        TwoPhaseCommit fresh = forgettingLeader(1);
+        assertThat(fresh.message(new Inquire(z, 2, T0 + 5), 2, at(T0 + H))).isEmpty();
+        assertThat(fresh.message(new Inquire(z, 2, T0 + 5), 2, at(OLD)))
+                .containsExactly(new Send(2, new InquireReply(z, Decision.ABORTED, -1)));
+        assertThat(fresh.knows(z)).isFalse();
+        assertThat(logged(fresh.message(new Inquire(new TxnId(OLD, 12, 0), 2, OLD + 5), 2, at(OLD + 10))))
+                .as("a young one unknown: presumed abort, logged first, as before")
+                .isInstanceOf(AbortRecord.class);
+        // a stale Commit at a participant that forgot: it acknowledges (it logged the outcome before forgetting it)
+        assertThat(p.message(new TxnMessage.Commit(X, s), 1, at(late)))
+                .containsExactly(new Send(1, new TxnMessage.OutcomeLogged(X, 2)));
+        // a wound-wait retry keeps its age: past H it is refused for good too, naming its age
+        TxnId retry = X.retry();
+        List<TxnEffect> retried = c.commitRequest(request(retry, 1, List.of(), W1), at(late));
+        assertThat(((CommitOutcome.Unknown) ((Reply) retried.get(0)).outcome()).reason())
+                .contains("began up to 100 ms ago").contains("start a new transaction");
+        assertThat(c.tooOld(X, at(T0 + H - EPS))).as("within H (TT.now().latest)").isNull();
+        assertThat(c.tooOld(X, at(T0 + H))).as("may be past H: latest is").isNotNull();
+    }
+
+    @Test
+    void aNewLeaderResendsOnlyOutcomesNotYetAcknowledgedInItsMemoryAndNotForgotten() {
+        TxnId y = new TxnId(T0 + 1, 10, 0);
+        long sx = T0 + 10 * EPS;
+        long sy = T0 + 20 * EPS;
+        TwoPhaseCommit g = new TwoPhaseCommit(1, FORGETTING);
+        g.recordDecided(new CommitRecord(X, sx, List.of(2L, 3L), W1), at(T0 + 30 * EPS));
+        g.recordDecided(new CommitRecord(y, sy, List.of(2L), W1), at(T0 + 30 * EPS));
+        long t = after(sy);
+        assertThat(g.becameLeader(at(t))).as("acknowledgements were the last leader's memory: all, once")
+                .containsExactly(new Send(2, new TxnMessage.Commit(X, sx)), new Send(3, new TxnMessage.Commit(X, sx)),
+                        new Send(2, new TxnMessage.Commit(y, sy)));
+        assertThat(g.message(new TxnMessage.OutcomeLogged(X, 2), 2, at(t))).isEmpty();
+        assertThat(g.message(new TxnMessage.OutcomeLogged(X, 3), 3, at(t))).isEmpty();
+        assertThat(g.message(new TxnMessage.OutcomeLogged(y, 3), 3, at(t))).as("not a participant of y").isEmpty();
+        assertThat(g.unacknowledged(y)).containsExactly(2L);
+        assertThat(g.tick(at(t + INQUIRE_INTERVAL))).as("only the unacknowledged are told again")
+                .containsExactly(new Send(2, new TxnMessage.Commit(y, sy)));
+        Forget forget = new Forget(List.of(X));
+        assertThat(g.tick(at(OLD + 2 * INQUIRE_INTERVAL)))
+                .containsExactly(new Send(2, new TxnMessage.Commit(y, sy)), new LogRecord(forget));
+        g.recordDecided(forget, at(OLD + 2 * INQUIRE_INTERVAL));
+
+        g.lostLeadership();
+        assertThat(g.becameLeader(at(OLD + 3 * INQUIRE_INTERVAL))).as("the forgotten one is sent no more")
+                .containsExactly(new Send(2, new TxnMessage.Commit(y, sy)));
+        assertThat(g.message(new TxnMessage.OutcomeLogged(y, 2), 2, at(OLD + 3 * INQUIRE_INTERVAL))).isEmpty();
+        assertThat(g.tick(at(OLD + 4 * INQUIRE_INTERVAL))).containsExactly(new LogRecord(new Forget(List.of(y))));
+    }
+
+    @Test
+    void aForgetTheGroupWouldNotLogIsProposedAgainAndOneLostIsAfterAPrepareTimeout() {
+        TwoPhaseCommit g = new TwoPhaseCommit(1, FORGETTING);
+        g.recordDecided(new Commit(X, T0 + 10 * EPS, W1), at(T0 + 20 * EPS));
+        assertThat(g.becameLeader(at(T0 + 30 * EPS))).isEmpty();
+        Forget forget = new Forget(List.of(X));
+        assertThat(g.tick(at(OLD))).containsExactly(new LogRecord(forget));
+        assertThat(g.notLogged(forget, "backpressure", at(OLD + 1))).isEmpty();
+        assertThat(g.tick(at(OLD + 2))).as("refused: proposed again at the next tick").containsExactly(new LogRecord(forget));
+        assertThat(g.tick(at(OLD + 3))).isEmpty();
+        assertThat(g.tick(at(OLD + 2 + PREPARE_TIMEOUT))).as("no answer within a prepare timeout: again")
+                .containsExactly(new LogRecord(forget));
+        TxnNow unsynchronized = new TxnNow(OLD + 3 * PREPARE_TIMEOUT, TimeInterval.around(OLD + 3 * PREPARE_TIMEOUT, EPS),
+                ClockStatus.UNSYNCHRONIZED, Long.MAX_VALUE);
+        assertThat(g.tick(unsynchronized)).as("an unusable clock proves no age").isEmpty();
+    }
+
+    @Test
+    void aForgetNamesAtMostMaxForgetPerRecordAndOnlyTransactionsOldEnough() {
+        TwoPhaseCommit g = new TwoPhaseCommit(1, LIMITS.withOutcomeRetention(H, 2));
+        List<TxnId> txns = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            TxnId txn = new TxnId(T0 + i * 1_000_000L, i, 0);
+            txns.add(txn);
+            g.recordDecided(new Commit(txn, T0 + 10 * EPS + i, W1), at(T0 + 20 * EPS));
+        }
+        assertThat(g.becameLeader(at(T0 + 30 * EPS))).isEmpty();
+        // at OLD + 2.5 ms the first three are older than H, the fourth is not; two per record
+        long t = OLD + 2_500_000;
+        Forget first = new Forget(txns.subList(0, 2));
+        assertThat(g.tick(at(t))).containsExactly(new LogRecord(first));
+        g.recordDecided(first, at(t));
+        assertThat(g.tick(at(t + 1))).containsExactly(new LogRecord(new Forget(txns.subList(2, 3))));
     }
 
     // ------------------------------------------------------------------ limits

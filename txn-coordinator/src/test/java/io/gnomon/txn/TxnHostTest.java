@@ -49,8 +49,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TxnHostTest {
     static final List<Integer> MEMBERS = List.of(1, 2, 3);
     static final long EPS = Duration.ofMillis(2).toNanos();
+    /** Outcomes are kept for a century here: some tests name transactions by small ids (ages of decades). */
     static final TxnLimits LIMITS = new TxnLimits(100, 100, 100, 100, Duration.ofMillis(10).toNanos(),
-            Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(1).toNanos(), Duration.ofMillis(50).toNanos());
+            Duration.ofSeconds(10).toNanos(), Duration.ofSeconds(1).toNanos(), Duration.ofMillis(50).toNanos())
+            .withOutcomeRetention(Duration.ofDays(36_500).toNanos(), 100);
     /** Small enough that a snapshot chunk (which must hold the largest key and value) fits a Paxos message. */
     static final StoreLimits STORE_LIMITS = StoreLimits.DEFAULTS.withMaxKeyBytes(64).withMaxValueBytes(1024);
     static final TxnHost.Options OPTIONS = new TxnHost.Options(100, 64, Duration.ofMillis(10).toNanos(), 100);
@@ -58,6 +60,8 @@ class TxnHostTest {
     @TempDir
     Path tmp;
     Cluster c;
+    /** The limits the next cluster's hosts get. */
+    TxnLimits limits = LIMITS;
     /** The group hosts' compaction interval (0: never), set before a test makes its cluster. */
     long compactEveryEntries;
     /** The Paxos cores' limits, set before a test makes its cluster. */
@@ -93,7 +97,7 @@ class TxnHostTest {
     record Packet(long group, Message message) {
     }
 
-    record Routed(long toGroup, TxnMessage message) {
+    record Routed(long fromGroup, long toGroup, TxnMessage message) {
     }
 
     final class Replica {
@@ -122,11 +126,11 @@ class TxnHostTest {
                     c.trueTime, () -> c.monotonicNanos, machine, 1000 + id + 100L * c.starts++,
                     new GroupHost.Options(Duration.ofMillis(2).toNanos(), compactEveryEntries, true),
                     (client, o) -> self.txn.proposalOutcome((TxnHost.Proposal) client, o));
-            txn = TxnHost.start(group, gh, machine, LIMITS, OPTIONS, c.trueTime, () -> c.monotonicNanos,
+            txn = TxnHost.start(group, gh, machine, limits, OPTIONS, c.trueTime, () -> c.monotonicNanos,
                     new TxnHost.Outputs<>() {
                         @Override
                         public void send(long toGroup, TxnMessage message) {
-                            c.routed.add(new Routed(toGroup, message));
+                            c.routed.add(new Routed(group, toGroup, message));
                         }
 
                         @Override
@@ -240,7 +244,7 @@ class TxnHostTest {
                 if (m != null) {
                     Replica to = blocked.contains(m.toGroup()) ? null : leaderOf(m.toGroup());
                     if (to != null) {
-                        turn(to, h -> h.message(m.message()));
+                        turn(to, h -> h.message(m.message(), m.fromGroup()));
                     }
                     continue;
                 }
@@ -613,6 +617,51 @@ class TxnHostTest {
         assertThat(c.heard.get(1)).startsWith("client: Aborted").contains("participant group 2 refused to prepare")
                 .contains("over the ceiling TxnLimits.maxEpsilonNanos");
         assertThat(l1.txn.lockTable().txns()).isEmpty();
+    }
+
+    @Test
+    void afterManyTransactionsWithASmallRetentionTheOutcomesEveryReplicaRemembersFallBack() throws Exception {
+        limits = new TxnLimits(100, 100, 100, 100, Duration.ofMillis(10).toNanos(), Duration.ofSeconds(1).toNanos(),
+                Duration.ofMillis(500).toNanos(), Duration.ofMillis(50).toNanos())
+                .withOutcomeRetention(Duration.ofMillis(1_500).toNanos(), 8);
+        new Cluster(1, 2);
+        Replica l1 = c.awaitLeader(1);
+        Replica l2 = c.awaitLeader(2);
+        List<TxnId> txns = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            TxnId t = txn(i);
+            txns.add(t);
+            List<Long> participants = i % 2 == 0 ? List.of(2L) : List.of();
+            String client = "c" + i;
+            c.turn(l1, h -> h.commit(new CommitRequest(t, 1, participants, List.of(put("a" + client, client))), client));
+            if (!participants.isEmpty()) {
+                c.turn(l2, h -> h.commit(new CommitRequest(t, 1, participants, List.of(put("b" + client, client))), client));
+            }
+            int answers = i + 1;
+            c.stepUntil("commit " + i + " answered", () -> c.heard.size() == answers);
+            assertThat(c.heard.get(i)).startsWith(client + ": Committed");
+        }
+        c.stepUntil("every participant acknowledged", () -> txns.stream().allMatch(t -> l1.txn.core().unacknowledged(t).isEmpty()));
+        for (Replica r : c.groups.get(1L).values()) {
+            assertThat(r.machine.txnMachine().outcomes()).as("%s's store", r.name()).hasSize(20);
+        }
+        assertThat(l1.txn.core().rememberedOutcomes()).isEqualTo(20);
+        assertThat(l2.txn.core().rememberedOutcomes()).isEqualTo(10);
+
+        c.stepUntil("every replica of both groups forgot every outcome", () -> c.all().stream().allMatch(
+                r -> r.txn.core().rememberedOutcomes() == 0 && r.machine.txnMachine().outcomes().isEmpty()));
+        for (Replica r : c.all()) {
+            assertThat(r.get("a" + "c0", Long.MAX_VALUE) != null || r.get("b" + "c0", Long.MAX_VALUE) != null)
+                    .as("%s keeps the versions: only outcomes are forgotten", r.name()).isTrue();
+        }
+        // a late duplicate of the first transaction is refused for good, never committed again
+        TxnId first = txns.get(0);
+        c.turn(l1, h -> h.commit(new CommitRequest(first, 1, List.of(2L), List.of(put("ac0", "again"))), "late"));
+        c.drain();
+        assertThat(c.heard.get(c.heard.size() - 1)).startsWith("late: Unknown").contains("for good")
+                .contains("outcome retention");
+        assertThat(l1.txn.core().knows(first)).isFalse();
+        assertThat(l1.get("ac0", Long.MAX_VALUE)).isEqualTo("c0");
     }
 
     @Test

@@ -280,6 +280,69 @@ class TxnMachineTest {
     }
 
     @Test
+    void aForgetDeletesTheOutcomeRowsAtItsIndexAndSurvivesAReopenAndASnapshot() throws Exception {
+        TxnId t5 = new TxnId(5_000, 5, 0);
+        Prepare p = new Prepare(T4, 80, 9, List.of(put("p", "4")));
+        try (StoredMachines source = StoredMachines.open(tmp.resolve("a"))) {
+            TxnMachine m = TxnMachine.open(source, 1);
+            apply(m, new Commit(T1, 50, List.of(put("x", "1"))));
+            apply(m, new CommitRecord(T2, 60, List.of(4L), List.of(put("y", "2"))));
+            apply(m, new AbortRecord(T3, List.of(4L), "wounded", true));
+            apply(m, p);
+            apply(m, new Prepare(t5, 85, 9, List.of(put("q", "5"))));
+            apply(m, Outcome.committedAt(t5, 90));
+            assertThat(m.outcomes()).hasSize(4);
+
+            assertThat(apply(m, new TxnRecord.Forget(List.of(T1, T3, t5, new TxnId(7, 7, 7)))))
+                    .as("an id with no row is fine: its Forget deletes nothing for it").isEqualTo(TxnMachine.APPLIED);
+            assertThat(m.appliedIndex()).as("in the batch that moved the applied index").isEqualTo(7);
+            assertThat(m.outcomes()).containsExactly(new CommitRecord(T2, 60, List.of(4L), List.of()));
+            assertThat(m.outcome(T1)).isEmpty();
+            assertThat(m.preparedTxns()).as("a Forget touches no prepared transaction").containsExactly(p);
+            assertThat(get(m, "x", MAX)).as("versions stay: only the outcome is forgotten").isEqualTo("1");
+            assertThat(get(m, "q", MAX)).isEqualTo("5");
+            assertThat(m.maxTimestamp()).isEqualTo(90);
+            m.flush();
+        }
+        try (StoredMachines source = StoredMachines.open(tmp.resolve("a"));
+             StoredMachines target = StoredMachines.open(tmp.resolve("b"))) {
+            TxnMachine m = TxnMachine.open(source, 1);
+            assertThat(m.outcomes()).as("after a reopen").containsExactly(new CommitRecord(T2, 60, List.of(4L), List.of()));
+            TxnMachine dst = TxnMachine.open(target, 1);
+            apply(dst, new Commit(T1, 10, List.of(put("old", "o"))));
+            try (StateMachine.SnapshotSource snap = m.openSnapshot(source.minSnapshotChunkBytes())) {
+                StateMachine.SnapshotSink sink = dst.beginInstall(snap.endIndex());
+                for (byte[] c = snap.nextChunk(); c != null; c = snap.nextChunk()) {
+                    sink.add(c);
+                }
+                sink.finish();
+            }
+            assertThat(dst.outcomes()).as("a snapshot carries only what is remembered")
+                    .containsExactly(new CommitRecord(T2, 60, List.of(4L), List.of()));
+            assertThat(dst.preparedTxns()).containsExactly(p);
+            // the restored core remembers the same
+            TwoPhaseCommit core = new TwoPhaseCommit(1, TxnLimits.DEFAULTS);
+            core.restore(dst.preparedTxns(), dst.outcomes(), dst.maxTimestamp());
+            assertThat(core.rememberedOutcomes()).isEqualTo(1);
+            assertThat(core.outcome(T1)).isNull();
+        }
+    }
+
+    @Test
+    void aForgetOverTheStoresBatchLimitIsRefusedByName() throws Exception {
+        StoreLimits d = StoreLimits.DEFAULTS;
+        try (StoredMachines machines = StoredMachines.open(tmp, new StoreLimits(d.maxKeyBytes(), d.maxValueBytes(), 4,
+                d.maxBatchBytes(), d.maxScanRows(), d.gcBatchDeletes(), d.writeBufferBytes(), d.maxWriteBuffers()))) {
+            TxnMachine m = TxnMachine.open(machines, 1);
+            List<TxnId> four = List.of(T1, T2, T3, T4);
+            assertThat(m.validate(TxnRecordCodec.encode(new TxnRecord.Forget(four))))
+                    .contains("a Forget of 4 transactions exceeds the store's maxBatchMutations 4")
+                    .contains("TxnLimits.maxForgetPerRecord");
+            assertThat(m.validate(TxnRecordCodec.encode(new TxnRecord.Forget(four.subList(0, 3))))).isNull();
+        }
+    }
+
+    @Test
     void aGroupOfAnotherMachineKindIsRefused() throws Exception {
         try (StoredMachines machines = StoredMachines.open(tmp)) {
             StateMachine kv = machines.keyValue(1);
@@ -325,6 +388,20 @@ class TxnMachineTest {
                     writes.add(rng.nextInt(4) == 0 ? Write.delete(b(k)) : put(k, k + step));
                 }
                 clock += 1 + rng.nextInt(3);
+                if (rng.nextInt(20) == 0) { // a leader's Forget of up to three outcomes the core remembers
+                    List<TxnId> forget = new ArrayList<>();
+                    for (TxnId t : txns) {
+                        if (core.outcome(t) != null && forget.size() < 3 && rng.nextBoolean()) {
+                            forget.add(t);
+                        }
+                    }
+                    if (!forget.isEmpty()) {
+                        TxnRecord.Forget f = new TxnRecord.Forget(forget);
+                        assertThat(core.recordDecided(f, now)).isEmpty();
+                        assertThat(apply(m, f)).isEqualTo(TxnMachine.APPLIED);
+                        everPrepared.removeAll(forget); // a committed Outcome needs a new Prepare now
+                    }
+                }
                 TxnRecord r = switch (rng.nextInt(everPrepared.contains(txn) ? 7 : 6)) {
                     case 0, 1 -> new Prepare(txn, clock, 2, writes);
                     case 2 -> new Commit(txn, clock, writes);

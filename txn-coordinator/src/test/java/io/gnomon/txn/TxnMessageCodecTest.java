@@ -33,7 +33,8 @@ class TxnMessageCodecTest {
                 new TxnMessage.Inquire(TXN, 4, 5_001),
                 new TxnMessage.InquireReply(TXN, Decision.COMMITTED, 6_000),
                 new TxnMessage.InquireReply(TXN, Decision.ABORTED, -1),
-                new TxnMessage.InquireReply(TXN, Decision.DECIDING, -1));
+                new TxnMessage.InquireReply(TXN, Decision.DECIDING, -1),
+                new TxnMessage.OutcomeLogged(TXN, 4));
     }
 
     @Test
@@ -65,7 +66,8 @@ class TxnMessageCodecTest {
                 Combinators.combine(txns, groups, ts).as(TxnMessage.Inquire::new),
                 Combinators.combine(txns, ts).as((t, s) -> new TxnMessage.InquireReply(t, Decision.COMMITTED, s)),
                 Combinators.combine(txns, Arbitraries.of(Decision.ABORTED, Decision.DECIDING), Arbitraries.longs())
-                        .as(TxnMessage.InquireReply::new));
+                        .as(TxnMessage.InquireReply::new),
+                Combinators.combine(txns, groups).as(TxnMessage.OutcomeLogged::new));
     }
 
     @Test
@@ -96,6 +98,9 @@ class TxnMessageCodecTest {
         ByteBuffer.wrap(group).order(ByteOrder.LITTLE_ENDIAN).putLong(BODY, 0);
         assertThatThrownBy(() -> TxnMessageCodec.decode(group))
                 .hasMessageContaining("fromGroup 0 at offset " + BODY);
+        byte[] ack = TxnMessageCodec.encode(new TxnMessage.OutcomeLogged(TXN, 4));
+        ByteBuffer.wrap(ack).order(ByteOrder.LITTLE_ENDIAN).putLong(BODY, -1);
+        assertThatThrownBy(() -> TxnMessageCodec.decode(ack)).hasMessageContaining("fromGroup -1 at offset " + BODY);
         byte[] ts = good.clone();
         ByteBuffer.wrap(ts).order(ByteOrder.LITTLE_ENDIAN).putLong(BODY + 8, -5);
         assertThatThrownBy(() -> TxnMessageCodec.decode(ts)).hasMessageContaining("prepareTs -5 at offset " + (BODY + 8));

@@ -59,7 +59,38 @@ class TxnRecordCodecTest {
                         .as(TxnRecord.AbortRecord::new),
                 Combinators.combine(txns, ts).as(TxnRecord.Outcome::committedAt),
                 txns.map(TxnRecord.Outcome::aborted),
-                Combinators.combine(txns, ts, writeLists).as(TxnRecord.Commit::new));
+                Combinators.combine(txns, ts, writeLists).as(TxnRecord.Commit::new),
+                txns.list().ofMinSize(1).ofMaxSize(5).map(TxnRecord.Forget::new));
+    }
+
+    @Test
+    void aForgetRoundTripsAndItsBadBytesAreRefusedByName() throws MalformedRecordException {
+        TxnRecord.Forget forget = new TxnRecord.Forget(List.of(TXN, new TxnId(2_000, 8, 0)));
+        byte[] bytes = TxnRecordCodec.encode(forget);
+        assertThat(TxnRecordCodec.decode(bytes)).isEqualTo(forget);
+        assertThat(bytes).hasSize(2 + 20 + 4 + 2 * 20);
+        for (int n = 0; n < bytes.length; n++) {
+            byte[] cut = Arrays.copyOf(bytes, n);
+            assertThatThrownBy(() -> TxnRecordCodec.decode(cut)).isInstanceOf(MalformedRecordException.class)
+                    .hasMessageContaining("offset");
+        }
+        byte[] none = Arrays.copyOf(bytes, 26);
+        Arrays.fill(none, 22, 26, (byte) 0); // count 0
+        assertThatThrownBy(() -> TxnRecordCodec.decode(none)).hasMessage("forget count 0 at offset 22 is not >= 1");
+        byte[] otherFirst = bytes.clone();
+        otherFirst[26] = 5; // the listed first's priority differs from the header's
+        assertThatThrownBy(() -> TxnRecordCodec.decode(otherFirst))
+                .hasMessageContaining("is not the header's " + TXN);
+        assertThatThrownBy(() -> new TxnRecord.Forget(List.of())).hasMessageContaining("at least one");
+    }
+
+    @Test
+    void recordsWrittenBeforeForgetExistedStillDecode() throws MalformedRecordException {
+        // the bytes of an Outcome as version 1 wrote them before type 6 came: the same version reads them unchanged
+        byte[] old = {1, 4, (byte) 0xe8, 3, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1,
+                0x70, 0x17, 0, 0, 0, 0, 0, 0};
+        assertThat(TxnRecordCodec.decode(old)).isEqualTo(TxnRecord.Outcome.committedAt(TXN, 6_000));
+        assertThat(TxnRecordCodec.encode(TxnRecord.Outcome.committedAt(TXN, 6_000))).isEqualTo(old);
     }
 
     @Test

@@ -140,6 +140,7 @@ public final class SimTxnCommand implements Callable<Integer> {
         int failures = 0;
         long txns = 0;
         long committed = 0;
+        long forgotten = 0;
         for (int i = 0; i < count; i++) {
             long s = first + i;
             Verdict v;
@@ -155,6 +156,7 @@ public final class SimTxnCommand implements Callable<Integer> {
             }
             txns += v.check() == null ? 0 : v.check().stats().txns();
             committed += v.outcome() == null ? 0 : v.outcome().committed();
+            forgotten += v.outcome() == null ? 0 : v.outcome().forgotten();
             if (v.failure() != null) {
                 failures++;
                 Verdict failed = v;
@@ -180,7 +182,8 @@ public final class SimTxnCommand implements Callable<Integer> {
                         + (v.outcome() == null ? "" : ", " + v.outcome().committed() + " read-write committed ("
                         + v.outcome().acrossGroups() + " across groups), read-only served " + v.outcome().readOnly()
                         + ", " + v.outcome().aborts() + " aborted attempts (the last: " + v.outcome().lastAbort()
-                        + "), " + v.outcome().faults() + " faults, " + v.outcome().simulation().steps() + " events")
+                        + "), " + v.outcome().faults() + " faults, " + v.outcome().simulation().steps() + " events, "
+                        + v.outcome().forgotten() + " outcomes forgotten")
                         + "; history " + v.history());
             }
         }
@@ -190,7 +193,8 @@ public final class SimTxnCommand implements Callable<Integer> {
         Duration wall = Duration.ofNanos(System.nanoTime() - started);
         out.println("sim-txn: " + count + " seeds from " + first + " (" + groups + " groups, " + replicas + " replicas, "
                 + clients + " clients, " + keys + " keys, " + durationMillis + " ms each, " + threads + " thread(s)): " + failures + " failed; "
-                + txns + " transactions, " + committed + " read-write committed; wall time " + wall.toSeconds() + " s");
+                + txns + " transactions, " + committed + " read-write committed, " + forgotten
+                + " outcomes forgotten; wall time " + wall.toSeconds() + " s");
         out.flush();
         return failures == 0 ? 0 : 1;
     }

@@ -72,10 +72,12 @@ final class SimulatedTxnRun implements SimWorkload {
     static final long BACKOFF = 20 * MS;
     /**
      * Transaction limits of the run: an attempt that failed after taking locks (its client cannot abort it yet) keeps
-     * them until it is idle for 600 ms; a retry, younger than its earlier attempt, waits for them.
+     * them until it is idle for 600 ms; a retry, younger than its earlier attempt, waits for them. Outcomes are
+     * forgotten once 1.5 s old (and acknowledged), so a 4 s run forgets most of them, 16 per Forget record; an
+     * attempt of a transaction begun over 1.5 s before is refused for good ({@code Unknown}: {@code info}).
      */
     static final TxnLimits LIMITS = new TxnLimits(1_000, 1_000, 10_000, 1_000, 50 * MS, 600 * MS, 1_000 * MS,
-            200 * MS);
+            200 * MS).withOutcomeRetention(1_500 * MS, 16);
     static final TxnHost.Options HOST_OPTIONS = new TxnHost.Options(1_000, 256, 20 * MS, 10_000);
     /** A list of up to 256 values per key. */
     static final StoreLimits STORE_LIMITS = StoreLimits.DEFAULTS.withMaxKeyBytes(64).withMaxValueBytes(2048);
@@ -184,9 +186,11 @@ final class SimulatedTxnRun implements SimWorkload {
      * @param readOnly         read-only transactions served, by bound
      * @param lastAbort        why the last retried attempt was aborted
      * @param faults           faults injected
+     * @param forgotten        outcomes forgotten (outcome retention 1.5 s), summed over groups: each group's most on
+     *                         any replica up at the end, counted since that replica's process last started
      */
     record Outcome(int committed, int acrossGroups, int aborts, String lastAbort, Map<String, Integer> readOnly,
-                   int faults, Simulator.Result simulation) {
+                   int faults, Simulator.Result simulation, long forgotten) {
     }
 
     private final Config config;
@@ -208,6 +212,7 @@ final class SimulatedTxnRun implements SimWorkload {
     /** Why the last attempt was retried (for a replay's summary). */
     private String lastAbort = "";
     private int injected;
+    private long forgotten;
 
     private SimulatedTxnRun(Config config) {
         this.config = config;
@@ -231,7 +236,8 @@ final class SimulatedTxnRun implements SimWorkload {
             throw new IllegalStateException("the simulation stopped after " + result.steps()
                     + " events without finishing its run; replay: " + replay);
         }
-        return new Outcome(run.committed, run.acrossGroups, run.aborts, run.lastAbort, run.readOnlyServed, run.injected, result);
+        return new Outcome(run.committed, run.acrossGroups, run.aborts, run.lastAbort, run.readOnlyServed, run.injected, result,
+                run.forgotten);
     }
 
     // ------------------------------------------------------------------ SimWorkload
@@ -754,6 +760,13 @@ final class SimulatedTxnRun implements SimWorkload {
     private void maybeFinish() {
         if (stopping && running == 0) {
             finished = true;
+            for (int g = 1; g <= config.groups(); g++) {
+                long most = 0;
+                for (int n = 1; n <= config.replicas(); n++) {
+                    most = Math.max(most, world.forgottenOutcomes(n, g));
+                }
+                forgotten += most;
+            }
         }
     }
 

@@ -43,6 +43,8 @@ class SimulatedTxnRunTest {
             acrossGroups += v.outcome().acrossGroups();
             v.outcome().readOnly().forEach((bound, n) -> readOnly.merge(bound, n, Integer::sum));
             assertThat(v.outcome().faults()).isPositive();
+            assertThat(v.outcome().forgotten()).as("seed %d forgets outcomes older than its 1.5 s retention", seed)
+                    .isPositive();
         }
         assertThat(committed).isGreaterThan(50);
         assertThat(acrossGroups).as("two-phase commits").isGreaterThan(10);

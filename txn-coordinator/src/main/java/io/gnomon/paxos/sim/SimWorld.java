@@ -110,6 +110,12 @@ public interface SimWorld {
     long safeTime(int node, int group);
 
     /**
+     * The outcomes {@code node}'s core of {@code group} forgot at decided Forget records since the process last started
+     * (TwoPhaseCommit#forgottenOutcomes); -1 while it is down.
+     */
+    long forgottenOutcomes(int node, int group);
+
+    /**
      * A client's commit request for {@code group} at {@code node}, in one turn of the process's loop as a replica
      * server hands it to its transaction host; {@code reply} hears the outcome after a network delay (a coordinator's
      * host answers once; a participant's never). {@code node} must be {@link #available}.

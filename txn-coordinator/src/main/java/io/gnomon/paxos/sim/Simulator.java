@@ -324,7 +324,7 @@ public final class Simulator {
     private enum Kind { DELIVER, TICK, SYNC, CLIENT, FAULT, LEASE_READ, RESTART, CALL, REPLICA_CALL, WAKE, TXN_DELIVER }
 
     /** A transaction message between groups' leaders in flight (a TXN_DELIVER's action). */
-    private record TxnDelivery(int from, TxnMessage message) {
+    private record TxnDelivery(int from, long fromGroup, TxnMessage message) {
     }
 
     /**
@@ -402,7 +402,7 @@ public final class Simulator {
                 }
                 mix(d.message().getClass().getSimpleName().hashCode());
                 mix(d.from());
-                node.turn(this, e.group, loop -> loop.with(e.group, h -> node.txnHosts[e.group].message(d.message())));
+                node.turn(this, e.group, loop -> loop.with(e.group, h -> node.txnHosts[e.group].message(d.message(), d.fromGroup())));
             }
             case SYNC -> nodes[e.node].sync(this, e.group);
             case CLIENT -> {
@@ -711,7 +711,7 @@ public final class Simulator {
      * process knows it (its own replica's leader hint; every replica of the group when it has none: a follower's core
      * ignores transaction messages), over the same lossy, duplicating, reordering, partitioned network.
      */
-    void sendTxn(int from, int toGroup, TxnMessage m) {
+    void sendTxn(int from, long fromGroup, int toGroup, TxnMessage m) {
         Node sender = nodes[from];
         int hint = sender.up() ? sender.core(toGroup).leaderHint() : -1;
         for (int to = 1; to <= n; to++) {
@@ -719,15 +719,15 @@ public final class Simulator {
                 continue;
             }
             if (to == from) {
-                schedule(1_000, Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, m));
+                schedule(1_000, Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, fromGroup, m));
                 continue;
             }
             if (rng.nextDouble() < lossRate) {
                 continue;
             }
-            schedule(delay(), Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, m));
+            schedule(delay(), Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, fromGroup, m));
             if (rng.nextDouble() < duplicateRate) {
-                schedule(delay(), Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, m));
+                schedule(delay(), Kind.TXN_DELIVER, to, toGroup, null, new TxnDelivery(from, fromGroup, m));
             }
         }
     }
@@ -1029,6 +1029,12 @@ public final class Simulator {
         public long safeTime(int node, int group) {
             Node x = member(node);
             return x.up() ? x.txnHost(group(group)).safeTime().safeTime() : -1;
+        }
+
+        @Override
+        public long forgottenOutcomes(int node, int group) {
+            Node x = member(node);
+            return x.up() ? x.txnHost(group(group)).core().forgottenOutcomes() : -1;
         }
 
         @Override
@@ -1477,7 +1483,7 @@ public final class Simulator {
             }, txnMachine, txn.limits(), txn.options(), clock, this::monotonicNanos, new TxnHost.Outputs<>() {
                 @Override
                 public void send(long toGroup, TxnMessage message) {
-                    sim.sendTxn(self, (int) toGroup, message);
+                    sim.sendTxn(self, g, (int) toGroup, message);
                 }
 
                 @Override

@@ -53,6 +53,8 @@ public final class TxnMetrics {
     static final class GroupGauges {
         volatile double lockWaits;
         volatile double prepared;
+        /** Outcomes the group's core remembers (bounded by the outcome retention). */
+        volatile double outcomes;
         /** The replica's safe time, epoch nanos; -1 before any. */
         volatile long safeTime = -1;
         volatile boolean leader;
@@ -86,6 +88,9 @@ public final class TxnMetrics {
                     .description("Lock requests waiting in the group's lock table").register(registry);
             Gauge.builder("gnomon.txn.prepared", gg, x -> x.prepared).tag("group", tag)
                     .description("Transactions prepared here and not yet resolved").register(registry);
+            Gauge.builder("gnomon.txn.outcomes", gg, x -> x.outcomes).tag("group", tag)
+                    .description("Transaction outcomes the group remembers; bounded: forgotten once older than"
+                            + " TxnLimits.outcomeRetentionNanos and acknowledged").register(registry);
             Gauge.builder("gnomon.txn.safe.time.lag", gg, this::safeTimeLagSeconds).tag("group", tag).baseUnit("seconds")
                     .description("TT.now().latest minus this replica's safe time").register(registry);
             gg.leaderChanges = Counter.builder("gnomon.txn.leader.changes").tag("group", tag)

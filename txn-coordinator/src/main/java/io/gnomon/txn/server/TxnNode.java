@@ -221,7 +221,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             if (!hosts.containsKey(fromGroup)) {
                 leaderHints.put(fromGroup, fromProcess); // sent by that group's leader (followers send none)
             }
-            txn.message(message);
+            txn.message(message, fromGroup);
         }
 
         @Override
@@ -229,6 +229,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             txn.beforeEnd();
             gauges.lockWaits = txn.lockTable() == null ? 0 : txn.lockTable().waitingRequests();
             gauges.prepared = txn.safeTime().preparedCount();
+            gauges.outcomes = txn.core().rememberedOutcomes();
             gauges.safeTime = txn.safeTime().safeTime();
             if (gauges.leader != txn.isLeader()) {
                 gauges.leader = txn.isLeader();

@@ -32,7 +32,9 @@ class TxnClientReadGroupsTest {
     /** Long timeouts: only a wound, never the idle timeout, can take a lock within the test. */
     private static final TxnLimits LIMITS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
             TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(10),
-            TimeUnit.MILLISECONDS.toNanos(200));
+            TimeUnit.MILLISECONDS.toNanos(200))
+            // a century: tests name "older than any" transactions by tiny priorities (ages of decades)
+            .withOutcomeRetention(TimeUnit.DAYS.toNanos(36_500), 1_000);
 
     /** Static: JUnit fills a static field before {@code @BeforeAll}, an instance field only before each test. */
     @TempDir

@@ -39,7 +39,9 @@ class TxnServerTest {
     /** Long enough that only an explicit Abort (not the idle timeout) can free a lock within a test. */
     private static final TxnLimits LIMITS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
             TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(10),
-            TimeUnit.MILLISECONDS.toNanos(200));
+            TimeUnit.MILLISECONDS.toNanos(200))
+            // a century: tests name "older than any" transactions by tiny priorities (ages of decades)
+            .withOutcomeRetention(TimeUnit.DAYS.toNanos(36_500), 1_000);
 
     @TempDir
     Path tmp;
