@@ -920,11 +920,11 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         // reader's locks released at once) may grant an earlier request of this transaction within this loop.
         Set<Target> waiting = new LinkedHashSet<>();
         for (Write w : writes) {
-            waiting.add(Lock.exclusive(Key.of(w.key())).target());
+            waiting.add(commitLock(w).target());
         }
         commitLocksWaiting.put(txn, waiting);
         for (Write w : writes) {
-            Lock lock = Lock.exclusive(Key.of(w.key()));
+            Lock lock = commitLock(w);
             LockTable.Result r = locks.acquire(txn, lock);
             if (r.outcome() instanceof LockTable.Refused refused) {
                 commitLocksWaiting.remove(txn);
@@ -943,6 +943,15 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         if (waiting.isEmpty() && commitLocksWaiting.remove(txn) != null) {
             perform(core.locksHeld(txn, now), now);
         }
+    }
+
+    /** The exclusive lock a commit takes for {@code w}: its key, or a range delete's whole range. */
+    private static Lock commitLock(Write w) {
+        if (!w.rangeDelete()) {
+            return Lock.exclusive(Key.of(w.key()));
+        }
+        return Lock.exclusive(new KeyRange(Key.of(w.key()),
+                w.rangeEndOrNull() == null ? Key.EMPTY : Key.of(w.rangeEndOrNull())));
     }
 
     /** {@code txn} waits for {@code lock}: the prepared younger holders' coordinators are asked to abort them. */

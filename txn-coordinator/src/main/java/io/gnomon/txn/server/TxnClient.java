@@ -7,6 +7,7 @@ import io.gnomon.paxos.cluster.Key;
 import io.gnomon.paxos.store.Row;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.txn.TxnId;
+import io.gnomon.txn.Write;
 import io.gnomon.txn.grpc.AbortReply;
 import io.gnomon.txn.grpc.AbortRequest;
 import io.gnomon.txn.grpc.Ballot;
@@ -183,6 +184,11 @@ public final class TxnClient implements AutoCloseable {
         private final Map<Long, Ballot> readBallots = new java.util.HashMap<>();
         /** Buffered writes by group, in order of each group's first write; per key, the last write wins. */
         private final Map<Long, Map<Key, io.gnomon.txn.grpc.Write>> writes = new LinkedHashMap<>();
+        /**
+         * Buffered range deletes by group, each clipped to its group's range. A group here is in {@link #writes} too
+         * (perhaps with no point write); a range delete drops the point writes it covers, so those left came after.
+         */
+        private final Map<Long, List<Write>> rangeDeletes = new java.util.HashMap<>();
         private boolean finished;
 
         ReadWrite(TxnId id, long deadline) {
@@ -202,22 +208,51 @@ public final class TxnClient implements AutoCloseable {
             if (own != null) {
                 return own.getDelete() ? null : own.getValue().toByteArray();
             }
+            if (rangeDeleted(group, key)) {
+                return null;
+            }
             return r.getValue().getFound() ? r.getValue().getValue().toByteArray() : null;
         }
 
-        /** The committed rows {@code from <= key < to} ({@code to} null: to the end), at most {@code limit}. */
+        /**
+         * The committed rows {@code from <= key < to} ({@code to} null: to the end), at most {@code limit}, as this
+         * transaction's buffered writes change them: rows it deleted (by key or range) are left out and rows it put
+         * show its value; keys it put that are not committed yet are not listed.
+         */
         public List<Row> scan(byte[] from, byte[] toOrNull, int limit) {
             List<Row> rows = new ArrayList<>();
             for (GroupSpec g : groupsOver(from, toOrNull)) {
-                if (rows.size() >= limit) {
-                    break;
-                }
                 byte[][] part = clip(g, from, toOrNull);
-                ReadReply r = lockingRead(g.id(), TxnProto.range(part[0], part[1], limit - rows.size()));
-                r.getRows().getRowsList().forEach(x -> rows.add(new Row(x.getKey().toByteArray(), x.getTimestamp(),
-                        x.getValue().toByteArray())));
+                byte[] cursor = part[0];
+                while (rows.size() < limit) {
+                    int asked = limit - rows.size();
+                    ReadReply r = lockingRead(g.id(), TxnProto.range(cursor, part[1], asked));
+                    List<io.gnomon.txn.grpc.Row> got = r.getRows().getRowsList();
+                    for (io.gnomon.txn.grpc.Row x : got) {
+                        byte[] k = x.getKey().toByteArray();
+                        io.gnomon.txn.grpc.Write own = writes.getOrDefault(g.id(), Map.of()).get(Key.of(k));
+                        if (own != null ? !own.getDelete() : !rangeDeleted(g.id(), k)) {
+                            rows.add(new Row(k, x.getTimestamp(), (own != null ? own.getValue() : x.getValue())
+                                    .toByteArray()));
+                        }
+                    }
+                    if (got.size() < asked) {
+                        break; // this group's part is read to its end
+                    }
+                    byte[] last = got.get(got.size() - 1).getKey().toByteArray();
+                    cursor = Arrays.copyOf(last, last.length + 1); // rows this transaction deleted: read on
+                }
             }
             return rows;
+        }
+
+        private boolean rangeDeleted(long group, byte[] key) {
+            for (Write range : rangeDeletes.getOrDefault(group, List.of())) {
+                if (range.covers(key)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         public void put(byte[] key, byte[] value) {
@@ -227,6 +262,34 @@ public final class TxnClient implements AutoCloseable {
 
         public void delete(byte[] key) {
             write(key, io.gnomon.txn.grpc.Write.newBuilder().setKey(ByteString.copyFrom(key)).setDelete(true).build());
+        }
+
+        /**
+         * Deletes every key {@code from <= key < toOrNull} ({@code toOrNull} null: to the end of the key space) at
+         * the commit timestamp: buffered like writes, split by the cluster's group ranges, each group's part locked
+         * exclusively at commit. Reads of this transaction after it see the keys deleted; a put after it into the
+         * range stands. An empty range ({@code from} equal to {@code toOrNull}) deletes nothing.
+         *
+         * @throws IllegalArgumentException if {@code toOrNull} is before {@code from}
+         */
+        public void deleteRange(byte[] from, byte[] toOrNull) {
+            Objects.requireNonNull(from, "from");
+            if (toOrNull != null) {
+                int c = Arrays.compareUnsigned(from, toOrNull);
+                if (c > 0) {
+                    throw new IllegalArgumentException("deleteRange: from " + Key.of(from) + " is after to "
+                            + Key.of(toOrNull));
+                } else if (c == 0) {
+                    return;
+                }
+            }
+            for (GroupSpec g : groupsOver(from, toOrNull)) {
+                byte[][] part = clip(g, from, toOrNull);
+                Write range = Write.deleteRange(part[0], part[1]);
+                writes.computeIfAbsent((long) g.id(), x -> new LinkedHashMap<>()).keySet()
+                        .removeIf(k -> range.covers(k.bytes()));
+                rangeDeletes.computeIfAbsent((long) g.id(), x -> new ArrayList<>()).add(range);
+            }
         }
 
         private void write(byte[] key, io.gnomon.txn.grpc.Write w) {
@@ -309,8 +372,11 @@ public final class TxnClient implements AutoCloseable {
         private CommitReply commitAt(long group, long coordinator, List<Long> participants) {
             io.gnomon.txn.grpc.CommitRequest.Builder b = io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(group)
                     .setTxn(TxnProto.txnId(id)).setCoordinatorGroup(coordinator)
-                    .addAllParticipantGroups(participants)
-                    .addAllWrites(writes.getOrDefault(group, Map.of()).values());
+                    .addAllParticipantGroups(participants);
+            for (Write range : rangeDeletes.getOrDefault(group, List.of())) {
+                b.addWrites(TxnProto.deleteRange(range.key(), range.rangeEndOrNull()));
+            }
+            b.addAllWrites(writes.getOrDefault(group, Map.of()).values());
             Ballot read = readBallots.get(group);
             if (read != null) {
                 b.setReadBallot(read);

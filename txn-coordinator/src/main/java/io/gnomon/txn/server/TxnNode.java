@@ -325,9 +325,8 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             try {
                 checkHosted(group);
                 List<Write> writes = new ArrayList<>(request.getWritesCount());
-                for (io.gnomon.txn.grpc.Write w : request.getWritesList()) {
-                    writes.add(w.getDelete() ? Write.delete(w.getKey().toByteArray())
-                            : Write.put(w.getKey().toByteArray(), w.getValue().toByteArray()));
+                for (int i = 0; i < request.getWritesCount(); i++) {
+                    writes.add(TxnProto.write(request.getWrites(i), i));
                 }
                 req = new io.gnomon.txn.CommitRequest(TxnProto.txnId(request.hasTxn() ? request.getTxn() : null),
                         request.getCoordinatorGroup(), request.getParticipantGroupsList(), writes);
