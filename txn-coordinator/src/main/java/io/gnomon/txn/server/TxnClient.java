@@ -230,7 +230,7 @@ public final class TxnClient implements AutoCloseable {
                     List<io.gnomon.txn.grpc.Row> got = r.getRows().getRowsList();
                     for (io.gnomon.txn.grpc.Row x : got) {
                         byte[] k = x.getKey().toByteArray();
-                        io.gnomon.txn.grpc.Write own = writes.getOrDefault(g.id(), Map.of()).get(Key.of(k));
+                        io.gnomon.txn.grpc.Write own = writes.getOrDefault((long) g.id(), Map.of()).get(Key.of(k));
                         if (own != null ? !own.getDelete() : !rangeDeleted(g.id(), k)) {
                             rows.add(new Row(k, x.getTimestamp(), (own != null ? own.getValue() : x.getValue())
                                     .toByteArray()));
