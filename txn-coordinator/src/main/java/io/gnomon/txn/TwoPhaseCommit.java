@@ -70,6 +70,13 @@ public final class TwoPhaseCommit {
     private final Map<TxnId, InFlight> inFlight = new LinkedHashMap<>();
     /** Read-write transactions that read here and have not asked to commit: their last request (idle timeout). */
     private final Map<TxnId, Long> lastActivityMonotonicNanos = new LinkedHashMap<>();
+    /**
+     * Coordinator: participants' refusals that came before the transaction's own commit request here (the client sends
+     * the participants' requests beside the coordinator's, so a participant that refuses at once, e.g. writes over its
+     * store's limits, may be heard first): the request then aborts at once rather than at the prepare timeout. At most
+     * {@code TxnLimits.maxPreparedTxns}, the oldest dropped first (its transaction then aborts at the prepare timeout).
+     */
+    private final Map<TxnId, TxnMessage.PrepareRefused> refusedBeforeRequest = new LinkedHashMap<>();
 
     public TwoPhaseCommit(long groupId, TxnLimits limits) {
         this.groupId = groupId;
@@ -186,6 +193,11 @@ public final class TwoPhaseCommit {
         f.locksAcquired = true;
         inFlight.put(txn, f);
         out.add(new AcquireLocks(txn, req.writes()));
+        TxnMessage.PrepareRefused early = refusedBeforeRequest.remove(txn);
+        if (early != null && role == Role.COORDINATOR && f.participants.contains(early.fromGroup())) {
+            abortAsCoordinator(f, "participant group " + early.fromGroup() + " refused to prepare: " + early.reason(),
+                    true, out);
+        }
         return out;
     }
 
@@ -528,6 +540,11 @@ public final class TwoPhaseCommit {
             if (f != null && f.role == Role.COORDINATOR && f.participants.contains(r.fromGroup())) {
                 abortAsCoordinator(f, "participant group " + r.fromGroup() + " refused to prepare: " + r.reason(),
                         true, out);
+            } else if (f == null && !outcomes.containsKey(r.txn())) {
+                refusedBeforeRequest.putIfAbsent(r.txn(), r);
+                if (refusedBeforeRequest.size() > limits.maxPreparedTxns()) {
+                    refusedBeforeRequest.remove(refusedBeforeRequest.keySet().iterator().next());
+                }
             }
         } else if (m instanceof TxnMessage.Commit c) {
             learnOutcome(c.txn(), true, c.commitTimestampEpochNanos(), out);
@@ -788,6 +805,7 @@ public final class TwoPhaseCommit {
         }
         inFlight.clear();
         lastActivityMonotonicNanos.clear();
+        refusedBeforeRequest.clear();
         return out;
     }
 

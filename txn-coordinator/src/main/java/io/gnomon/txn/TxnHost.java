@@ -472,14 +472,8 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
                     + abortedReaders.get(txn);
         }
         if (refusal == null) {
-            TxnRecord probe = !coordinator ? new Prepare(txn, 0, req.coordinatorGroup(), req.writes())
-                    : req.participantGroups().isEmpty() ? new Commit(txn, 0, req.writes())
-                    : new CommitRecord(txn, 0, req.participantGroups(), req.writes());
-            String bad = group.validate(TxnRecordCodec.encode(probe));
-            if (bad != null) {
-                refusal = "group " + groupId + " cannot log the commit of " + txn + ": " + bad;
-                retryable = false;
-            }
+            refusal = requestRefusal(req);
+            retryable = refusal == null;
         }
         // The coordinator answers the client; so does a group that is neither (the core refuses it for good).
         boolean answers = coordinator || !req.participantGroups().contains(groupId);
@@ -498,6 +492,30 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             }
         }
         perform(core.commitRequest(req, now), now);
+    }
+
+    /**
+     * Why this group could never log {@code req}'s record (its writes over the store's limits: too many, a key or a
+     * value too long, the record too large), naming the limit, the value and the key; null when it fits. A pure check
+     * of the request, the same on every replica: the server refuses such a request as the client's error before it
+     * reaches {@link #commit}, which refuses it too (for good), logging nothing.
+     */
+    public String requestRefusal(CommitRequest req) {
+        TxnId txn = req.txn();
+        TxnRecord probe = req.coordinatorGroup() != groupId ? new Prepare(txn, 0, req.coordinatorGroup(), req.writes())
+                : req.participantGroups().isEmpty() ? new Commit(txn, 0, req.writes())
+                : new CommitRecord(txn, 0, req.participantGroups(), req.writes());
+        byte[] bytes = TxnRecordCodec.encode(probe);
+        String bad = machine.validate(bytes); // the store's limits first: they name the key
+        if (bad == null && group.validate(bytes) != null) { // then the log's (a command's size)
+            Write largest = req.writes().stream().max(java.util.Comparator.comparingInt(
+                    w -> w.valueOrNull() == null ? 0 : w.valueOrNull().length)).orElse(null);
+            bad = txn + ": " + group.validate(bytes) + " (the log's PaxosLimits.maxValueBytes, less its tag) with "
+                    + req.writes().size() + " writes" + (largest == null || largest.valueOrNull() == null ? ""
+                    : "; the largest value is " + largest.valueOrNull().length + " bytes, key "
+                    + TxnMachine.shortened(largest.key()));
+        }
+        return bad == null ? null : "group " + groupId + " cannot log the commit of " + txn + ": " + bad;
     }
 
     /** A message from another group's leader (a follower's core ignores it). */

@@ -114,15 +114,16 @@ public final class TxnMachine extends StoredGroupMachine {
         for (Write w : writes) {
             if (1 + w.key().length > limits.maxKeyBytes()) {
                 return r.txn() + ": a key of " + w.key().length + " bytes exceeds the store's maxKeyBytes "
-                        + limits.maxKeyBytes() + " (with a 1-byte tag)";
+                        + limits.maxKeyBytes() + " (with a 1-byte tag): key " + shortened(w.key());
             }
             if (w.rangeEndOrNull() != null && 1 + w.rangeEndOrNull().length > limits.maxKeyBytes()) {
                 return r.txn() + ": a delete range's end key of " + w.rangeEndOrNull().length + " bytes exceeds the"
-                        + " store's maxKeyBytes " + limits.maxKeyBytes() + " (with a 1-byte tag)";
+                        + " store's maxKeyBytes " + limits.maxKeyBytes() + " (with a 1-byte tag): end key "
+                        + shortened(w.rangeEndOrNull());
             }
             if (w.valueOrNull() != null && w.valueOrNull().length > limits.maxValueBytes()) {
                 return r.txn() + ": a value of " + w.valueOrNull().length + " bytes exceeds the store's maxValueBytes "
-                        + limits.maxValueBytes();
+                        + limits.maxValueBytes() + ": key " + shortened(w.key());
             }
             bytes += 1 + w.key().length + (w.valueOrNull() == null ? 0 : w.valueOrNull().length)
                     + (w.rangeEndOrNull() == null ? 0 : 1 + w.rangeEndOrNull().length);
@@ -137,6 +138,12 @@ public final class TxnMachine extends StoredGroupMachine {
             return r.txn() + ": " + bytes + " bytes of keys and values exceed the store's maxBatchBytes " + limits.maxBatchBytes();
         }
         return null;
+    }
+
+    /** A key for a message: hex, its first 16 bytes and its length when longer. */
+    static String shortened(byte[] key) {
+        String hex = java.util.HexFormat.of().formatHex(key, 0, Math.min(key.length, 16));
+        return key.length <= 16 ? hex : hex + "... (" + key.length + " bytes)";
     }
 
     /** What the outcome row keeps of an outcome record: the record without its writes. */

@@ -348,12 +348,20 @@ public final class TxnClient implements AutoCloseable {
                 others.add(fanOut.submit(() -> commitAt(g, coordinator, participants)));
             }
             CommitReply outcome = commitAt(coordinator, coordinator, participants);
+            StatusRuntimeException invalid = null;
             for (Future<?> f : others) {
                 try {
                     f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                } catch (ExecutionException | TimeoutException e) {
+                } catch (ExecutionException e) {
+                    // the coordinator's answer is the outcome; a participant that refused the request as the
+                    // client's error (INVALID_ARGUMENT, its writes over the store's limits) says why it aborted
+                    if (e.getCause() instanceof StatusRuntimeException sre
+                            && sre.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) {
+                        invalid = sre;
+                    }
+                } catch (TimeoutException e) {
                     // the coordinator's answer is the outcome
                 }
             }
@@ -361,6 +369,9 @@ public final class TxnClient implements AutoCloseable {
             if (outcome.getOutcome() != CommitReply.Outcome.COMMITTED) {
                 // a group whose commit request came after the coordinator's abort keeps its read locks: free them
                 releaseLocks();
+            }
+            if (invalid != null && outcome.getOutcome() == CommitReply.Outcome.ABORTED) { // a retry cannot fix it
+                throw invalid;
             }
             return switch (outcome.getOutcome()) {
                 case COMMITTED -> outcome;

@@ -330,6 +330,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 }
                 req = new io.gnomon.txn.CommitRequest(TxnProto.txnId(request.hasTxn() ? request.getTxn() : null),
                         request.getCoordinatorGroup(), request.getParticipantGroupsList(), writes);
+                checkTakesPart(group, req);
             } catch (IllegalArgumentException e) {
                 fail(reply, e);
                 return;
@@ -344,6 +345,22 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                     reply(reply, CommitReply.newBuilder().setOutcome(CommitReply.Outcome.NOT_LEADER)
                             .setLeaderHint(leaderHint(group)).setMessage("replica " + processId + " does not lead group "
                                     + group).build());
+                    return;
+                }
+                String invalid = h.requestRefusal(req);
+                if (invalid != null) {
+                    // the client's error, refused before anything is logged; a participant's host still tells the
+                    // coordinator, whose abort frees the other groups at once
+                    if (participant) {
+                        h.commit(req, new Caller() {
+                            @Override
+                            public void committed(CommitOutcome outcome) {
+                                // this caller is answered INVALID_ARGUMENT below
+                            }
+                        }, readUnder);
+                    }
+                    metrics.commitAnswered("aborted", System.nanoTime() - arrived, invalid);
+                    fail(reply, new IllegalArgumentException(invalid));
                     return;
                 }
                 h.commit(req, new Caller() {
@@ -500,6 +517,34 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             reply.onCompleted();
         } catch (RuntimeException e) {
             // the client went away (cancelled, deadline): nothing to do
+        }
+    }
+
+    /**
+     * A commit request's groups: {@code group} coordinates or is among the participants, and every group it names is
+     * the cluster's; each write's key is not empty.
+     */
+    private void checkTakesPart(long group, io.gnomon.txn.CommitRequest req) {
+        if (req.coordinatorGroup() != group && !req.participantGroups().contains(group)) {
+            throw new IllegalArgumentException("commit to group " + group + ": the group is neither the"
+                    + " coordinator_group " + req.coordinatorGroup() + " nor among participant_groups "
+                    + req.participantGroups());
+        }
+        if (!groupReplicas.containsKey(req.coordinatorGroup())) {
+            throw new IllegalArgumentException("coordinator_group " + req.coordinatorGroup() + " is not a group of"
+                    + " this cluster (groups " + new java.util.TreeSet<>(groupReplicas.keySet()) + ")");
+        }
+        for (long p : req.participantGroups()) {
+            if (!groupReplicas.containsKey(p)) {
+                throw new IllegalArgumentException("participant_groups: " + p + " is not a group of this cluster"
+                        + " (groups " + new java.util.TreeSet<>(groupReplicas.keySet()) + ")");
+            }
+        }
+        for (int i = 0; i < req.writes().size(); i++) {
+            io.gnomon.txn.Write w = req.writes().get(i);
+            if (!w.rangeDelete() && w.key().length == 0) {
+                throw new IllegalArgumentException("writes[" + i + "].key is empty: give the key to write");
+            }
         }
     }
 
