@@ -243,6 +243,25 @@ public final class TwoPhaseCommit {
         return out;
     }
 
+    /**
+     * The client of {@code txn}'s commit request here left (its deadline passed, or it cancelled): a commit still
+     * deciding (waiting for its locks or for participants' prepares) aborts (not retryable: nobody waits for a retry),
+     * and its locks go with the abort record; once its outcome record is proposed the log decides, and a client that
+     * asks again is answered from it.
+     */
+    public List<TxnEffect> clientLeft(TxnId txn, TxnNow now) {
+        fed = true;
+        List<TxnEffect> out = new ArrayList<>();
+        InFlight f = inFlight.get(txn);
+        if (!leader || f == null || f.role == Role.PARTICIPANT
+                || (f.phase != Phase.AWAITING_LOCKS && f.phase != Phase.COLLECTING)) {
+            return out;
+        }
+        abortAsCoordinator(f, "group " + groupId + ": the client left (its deadline passed) before " + txn
+                + (f.phase == Phase.AWAITING_LOCKS ? " held its locks" : " was prepared everywhere"), false, out);
+        return out;
+    }
+
     /** The lock table granted every lock of an {@link AcquireLocks}. */
     public List<TxnEffect> locksHeld(TxnId txn, TxnNow now) {
         fed = true;

@@ -615,6 +615,16 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         return !effects.isEmpty();
     }
 
+    /**
+     * The caller of {@code txn}'s commit request here left (its deadline passed): a commit still waiting for locks or
+     * participants aborts, logging an abort record and releasing its locks; one whose outcome record is proposed
+     * stays the log's ({@link TwoPhaseCommit#clientLeft}).
+     */
+    public void commitCallerLeft(TxnId txn) {
+        TxnNow now = now();
+        perform(core.clientLeft(txn, now), now);
+    }
+
     /** What became of an append of this host's (the driver's group listener routes a {@link Proposal}'s here). */
     public void proposalOutcome(Proposal proposal, GroupHost.AppendOutcome outcome) {
         outstandingProposals--;

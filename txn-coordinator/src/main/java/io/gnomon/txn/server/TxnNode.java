@@ -298,15 +298,21 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 fail(reply, e);
                 return;
             }
+            Context call = Context.current();
             onLoop(group, reply, () -> {
                 TxnHost<Caller> h = hosts.get(group);
                 if (!h.isLeader()) {
                     reply(reply, notLeaderRead(group));
                     return;
                 }
+                boolean[] answered = {false};
+                // a read still waiting for its lock when its caller leaves (its deadline passed) is withdrawn: the
+                // transaction aborts here (as the client's Abort), so no lock is granted to a caller that left
+                Runnable answering = onCallerLeft(call, group, answered, () -> h.abort(txn));
                 h.lockingRead(txn, query, new Caller() {
                     @Override
                     public void read(TxnHost.ReadResult result) {
+                        answering.run();
                         ReadReply r = readReply(group, result, 0, true);
                         io.gnomon.paxos.Ballot b = h.leadership();
                         if (result.served() && b != null) { // answered by this leadership's lock table
@@ -339,6 +345,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             io.gnomon.paxos.Ballot readUnder = request.hasReadBallot() ? TxnProto.ballot(request.getReadBallot())
                     : null;
             long arrived = System.nanoTime();
+            Context call = Context.current();
             onLoop(group, reply, () -> {
                 TxnHost<Caller> h = hosts.get(group);
                 if (!h.isLeader()) {
@@ -363,9 +370,16 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                     fail(reply, new IllegalArgumentException(invalid));
                     return;
                 }
+                boolean[] answered = {false};
+                // a commit still waiting for locks or participants when its caller leaves aborts; once its outcome
+                // record is proposed the log decides (and answers the client that asks again). A participant's
+                // caller is answered at once.
+                Runnable answering = participant ? () -> { } : onCallerLeft(call, group, answered,
+                        () -> h.commitCallerLeft(req.txn()));
                 h.commit(req, new Caller() {
                     @Override
                     public void committed(CommitOutcome outcome) {
+                        answering.run();
                         Long waited = handlers.get(group).commitWaits.remove(req.txn());
                         metrics.commitAnswered(outcome instanceof CommitOutcome.Committed ? "committed"
                                         : outcome instanceof CommitOutcome.Aborted ? "aborted" : "unknown",
@@ -462,6 +476,25 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 throw new UnknownGroupException("replica " + processId + " does not host group " + group
                         + " (it hosts groups " + new java.util.TreeSet<>(hosts.keySet()) + ")");
             }
+        }
+
+        /**
+         * Runs {@code left} on the group's loop once the call's context is cancelled (its deadline passed, the client
+         * cancelled or went away) if {@code answered[0]} is still false there (a context is cancelled when its call
+         * completes too). {@code answered} is read and written on the loop only.
+         */
+        private Runnable onCallerLeft(Context call, long group, boolean[] answered, Runnable left) {
+            Context.CancellationListener l = c -> server.submit(group, () -> {
+                if (!answered[0]) {
+                    answered[0] = true;
+                    left.run();
+                }
+            });
+            call.addListener(l, Runnable::run);
+            return () -> {
+                answered[0] = true;
+                call.removeListener(l); // before the reply completes the call: no loop task for an answered call
+            };
         }
 
         private void onLoop(long group, StreamObserver<?> reply, Runnable task) {
