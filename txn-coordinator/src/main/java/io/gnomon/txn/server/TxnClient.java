@@ -20,6 +20,8 @@ import io.gnomon.txn.grpc.ReadReply;
 import io.gnomon.txn.grpc.Refusal;
 import io.gnomon.txn.grpc.SnapshotReadRequest;
 import io.gnomon.txn.grpc.TxnKvGrpc;
+import io.gnomon.txn.grpc.TxnStatusReply;
+import io.gnomon.txn.grpc.TxnStatusRequest;
 import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -373,11 +375,45 @@ public final class TxnClient implements AutoCloseable {
             if (invalid != null && outcome.getOutcome() == CommitReply.Outcome.ABORTED) { // a retry cannot fix it
                 throw invalid;
             }
+            if (outcome.getOutcome() == CommitReply.Outcome.UNKNOWN) {
+                outcome = resolve(coordinator, outcome.getMessage());
+            }
             return switch (outcome.getOutcome()) {
                 case COMMITTED -> outcome;
                 case ABORTED -> throw new AbortedException(outcome.getMessage(), outcome.getRetryable());
                 default -> throw new OutcomeUnknownException("transaction " + id + ": " + outcome.getMessage());
             };
+        }
+
+        /**
+         * After an UNKNOWN answer (the coordinator's leader lost leadership after proposing the outcome): asks the
+         * coordinator group ({@code TxnStatus}) until its log has the outcome or the deadline passes; a reply still
+         * UNKNOWN then, whose message says what was last heard.
+         */
+        private CommitReply resolve(long coordinator, String unknownBecause) {
+            String last = unknownBecause;
+            for (int tries = 1; System.nanoTime() - deadline < 0; tries++) {
+                TxnOutcome o;
+                try {
+                    o = status(coordinator, id, deadline);
+                } catch (StatusRuntimeException e) {
+                    last = "asking group " + coordinator + " for the outcome: " + e.getStatus();
+                    continue;
+                }
+                switch (o.state()) {
+                    case COMMITTED:
+                        return CommitReply.newBuilder().setOutcome(CommitReply.Outcome.COMMITTED)
+                                .setCommitTimestamp(o.commitTimestamp()).build();
+                    case ABORTED:
+                        return CommitReply.newBuilder().setOutcome(CommitReply.Outcome.ABORTED)
+                                .setMessage(o.message()).setRetryable(o.retryable()).build();
+                    default:
+                        last = unknownBecause + "; then group " + coordinator + " said " + o.state() + ": "
+                                + o.message();
+                }
+                pause(tries + replicasPause); // a new leader is being elected, or is deciding it
+            }
+            return CommitReply.newBuilder().setOutcome(CommitReply.Outcome.UNKNOWN).setMessage(last).build();
         }
 
         private CommitReply commitAt(long group, long coordinator, List<Long> participants) {
@@ -430,6 +466,45 @@ public final class TxnClient implements AutoCloseable {
                 return false; // the leader's idle timeout releases them
             }
         }
+    }
+
+    /** What a coordinator group's log says of a transaction ({@link #status}). */
+    public enum TxnState {
+        COMMITTED, ABORTED,
+        /** Its leader is deciding it: ask again. */
+        IN_PROGRESS,
+        /** No record of it there: never seen (its request may be on its way), or forgotten past the outcome retention. */
+        NOT_KNOWN
+    }
+
+    /** A {@link #status} answer: the state, the commit timestamp (COMMITTED), why and whether to retry (ABORTED). */
+    public record TxnOutcome(TxnState state, long commitTimestamp, String message, boolean retryable) {
+    }
+
+    /**
+     * What became of transaction {@code txn}'s commit, asked of its coordinator group's leader (following leader
+     * hints) within the deadline; for a client told {@code OutcomeUnknownException}. {@code NOT_KNOWN} is never a
+     * sign of an abort: the transaction may still commit, or its outcome was forgotten.
+     *
+     * <pre>{@code
+     * TxnClient.TxnOutcome o = client.status(coordinatorGroup, txnId, System.nanoTime() + timeoutNanos);
+     * }</pre>
+     *
+     * @param deadline {@link System#nanoTime()} by which to answer
+     * @throws StatusRuntimeException if no replica of the group answers in time
+     */
+    public TxnOutcome status(long coordinatorGroup, TxnId txn, long deadline) {
+        TxnStatusRequest req = TxnStatusRequest.newBuilder().setGroup(coordinatorGroup).setTxn(TxnProto.txnId(txn))
+                .build();
+        TxnStatusReply r = atLeader(coordinatorGroup, deadline, stub -> stub.txnStatus(req),
+                reply -> reply.getStatus() == TxnStatusReply.Status.NOT_LEADER ? reply.getLeaderHint() : -1);
+        TxnState state = switch (r.getStatus()) {
+            case COMMITTED -> TxnState.COMMITTED;
+            case ABORTED -> TxnState.ABORTED;
+            case IN_PROGRESS -> TxnState.IN_PROGRESS;
+            default -> TxnState.NOT_KNOWN; // NOT_LEADER when the deadline passed: nothing known
+        };
+        return new TxnOutcome(state, r.getCommitTimestamp(), r.getMessage(), r.getRetryable());
     }
 
     // ------------------------------------------------------------------ reads without locks

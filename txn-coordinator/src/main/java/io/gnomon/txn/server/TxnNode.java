@@ -29,6 +29,8 @@ import io.gnomon.txn.grpc.Row;
 import io.gnomon.txn.grpc.Rows;
 import io.gnomon.txn.grpc.SnapshotReadRequest;
 import io.gnomon.txn.grpc.TxnKvGrpc;
+import io.gnomon.txn.grpc.TxnStatusReply;
+import io.gnomon.txn.grpc.TxnStatusRequest;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -495,6 +497,40 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 answered[0] = true;
                 call.removeListener(l); // before the reply completes the call: no loop task for an answered call
             };
+        }
+
+        @Override
+        public void txnStatus(TxnStatusRequest request, StreamObserver<TxnStatusReply> reply) {
+            long group = request.getGroup();
+            TxnId txn;
+            try {
+                checkHosted(group);
+                txn = TxnProto.txnId(request.hasTxn() ? request.getTxn() : null);
+            } catch (IllegalArgumentException e) {
+                fail(reply, e);
+                return;
+            }
+            onLoop(group, reply, () -> {
+                TxnHost<Caller> h = hosts.get(group);
+                TxnStatusReply.Builder b = TxnStatusReply.newBuilder().setLeaderHint(leaderHint(group));
+                CommitOutcome decided = h.core().outcome(txn);
+                if (decided instanceof CommitOutcome.Committed c) {
+                    b.setStatus(TxnStatusReply.Status.COMMITTED).setCommitTimestamp(c.commitTimestampEpochNanos());
+                } else if (decided instanceof CommitOutcome.Aborted a) {
+                    b.setStatus(TxnStatusReply.Status.ABORTED).setMessage(a.reason()).setRetryable(a.retryable());
+                } else if (!h.isLeader()) {
+                    b.setStatus(TxnStatusReply.Status.NOT_LEADER).setMessage("replica " + processId
+                            + " does not lead group " + group + " and has no outcome of " + txn + " applied");
+                } else if (h.core().knows(txn)) {
+                    b.setStatus(TxnStatusReply.Status.IN_PROGRESS).setMessage("group " + group + " is deciding "
+                            + txn + "; ask again");
+                } else {
+                    b.setStatus(TxnStatusReply.Status.NOT_KNOWN).setMessage("group " + group + " has no record of "
+                            + txn + ": never seen here (its request may still be on its way), or its outcome"
+                            + " forgotten past the outcome retention; it is not known to be aborted");
+                }
+                reply(reply, b.build());
+            });
         }
 
         private void onLoop(long group, StreamObserver<?> reply, Runnable task) {

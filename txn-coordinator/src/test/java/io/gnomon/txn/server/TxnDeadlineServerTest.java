@@ -85,6 +85,8 @@ class TxnDeadlineServerTest {
             Future<CommitReply> committing = pool.submit(() ->
                     raw.stub().withDeadlineAfter(10, TimeUnit.SECONDS).commit(commit));
             awaitOnLeader(leader, t -> !t.waiting(core(writer)).isEmpty());
+            assertThat(client.status(2, core(writer), System.nanoTime() + TIMEOUT).state())
+                    .isEqualTo(TxnClient.TxnState.IN_PROGRESS);
             // the reader waits behind the older writer's exclusive request until its deadline: withdrawn
             assertThatThrownBy(() -> raw.stub().withDeadlineAfter(300, TimeUnit.MILLISECONDS).read(
                     LockingReadRequest.newBuilder().setGroup(2).setTxn(reader).setQuery(TxnProto.key(key)).build()))
@@ -96,6 +98,9 @@ class TxnDeadlineServerTest {
                     StatusRuntimeException.class).cause().satisfies(e -> assertThat(((StatusRuntimeException) e)
                     .getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
             awaitOnLeader(leader, t -> !t.txns().contains(core(writer)));
+            TxnClient.TxnOutcome status = client.status(2, core(writer), System.nanoTime() + TIMEOUT);
+            assertThat(status.state()).as("TxnStatus: the log's outcome").isEqualTo(TxnClient.TxnState.ABORTED);
+            assertThat(status.message()).contains("the client left (its deadline passed) before");
             CommitReply asked = raw.stub().commit(commit);
             assertThat(asked.getOutcome()).as("asked again: the log's answer").isEqualTo(CommitReply.Outcome.ABORTED);
             assertThat(asked.getMessage()).contains("the client left (its deadline passed) before");
@@ -110,6 +115,30 @@ class TxnDeadlineServerTest {
             txn.put(key, new byte[]{1});
             return null;
         }, TIMEOUT).commitTimestamp()).as("no lock left").isPositive();
+    }
+
+    @Test
+    void txnStatusAnswersFromTheCoordinatorsLogAndNeverSaysAbortedForWhatItDoesNotKnow() {
+        byte[] a = cluster.keyIn(1, "s");
+        byte[] b = cluster.keyIn(4, "s");
+        AtomicReference<io.gnomon.txn.TxnId> id = new AtomicReference<>();
+        long ts = client.readWrite(txn -> {
+            id.set(txn.id());
+            txn.put(a, new byte[]{1});
+            txn.put(b, new byte[]{2});
+            return null;
+        }, TIMEOUT).commitTimestamp();
+        TxnClient.TxnOutcome committed = client.status(1, id.get(), System.nanoTime() + TIMEOUT);
+        assertThat(committed.state()).isEqualTo(TxnClient.TxnState.COMMITTED);
+        assertThat(committed.commitTimestamp()).isEqualTo(ts);
+        TxnClient.TxnOutcome unknown = client.status(3, core(txn(42)), System.nanoTime() + TIMEOUT);
+        assertThat(unknown.state()).isEqualTo(TxnClient.TxnState.NOT_KNOWN);
+        assertThat(unknown.message()).contains("it is not known to be aborted");
+        try (Raw raw = raw(1)) {
+            assertThatThrownBy(() -> raw.stub().txnStatus(io.gnomon.txn.grpc.TxnStatusRequest.newBuilder()
+                    .setGroup(1).build())).isInstanceOfSatisfying(StatusRuntimeException.class, e ->
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+        }
     }
 
     private static TxnId txn(long priority) {
