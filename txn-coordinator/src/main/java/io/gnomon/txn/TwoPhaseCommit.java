@@ -86,6 +86,13 @@ public final class TwoPhaseCommit {
     private final Map<TxnId, InFlight> inFlight = new LinkedHashMap<>();
     /** Read-write transactions that read here and have not asked to commit: their last request (idle timeout). */
     private final Map<TxnId, Long> lastActivityMonotonicNanos = new LinkedHashMap<>();
+    /**
+     * Coordinator: participants' refusals that came before the transaction's own commit request here (the client sends
+     * the participants' requests beside the coordinator's, so a participant that refuses at once, e.g. writes over its
+     * store's limits, may be heard first): the request then aborts at once rather than at the prepare timeout. At most
+     * {@code TxnLimits.maxPreparedTxns}, the oldest dropped first (its transaction then aborts at the prepare timeout).
+     */
+    private final Map<TxnId, TxnMessage.PrepareRefused> refusedBeforeRequest = new LinkedHashMap<>();
     /** Committed outcomes this leader told its participants, by transaction: those that have not acknowledged. */
     private final Map<TxnId, AckWait> awaitingAcks = new LinkedHashMap<>();
     /** Outcomes this core dropped at decided Forgets since it was made (statistics). */
@@ -233,6 +240,11 @@ public final class TwoPhaseCommit {
         f.locksAcquired = true;
         inFlight.put(txn, f);
         out.add(new AcquireLocks(txn, req.writes()));
+        TxnMessage.PrepareRefused early = refusedBeforeRequest.remove(txn);
+        if (early != null && role == Role.COORDINATOR && f.participants.contains(early.fromGroup())) {
+            abortAsCoordinator(f, "participant group " + early.fromGroup() + " refused to prepare: " + early.reason(),
+                    true, out);
+        }
         return out;
     }
 
@@ -275,6 +287,25 @@ public final class TwoPhaseCommit {
         if (!outcomes.containsKey(txn)) {
             out.add(new Reply(txn, new Aborted("the client aborted it", false)));
         }
+        return out;
+    }
+
+    /**
+     * The client of {@code txn}'s commit request here left (its deadline passed, or it cancelled): a commit still
+     * deciding (waiting for its locks or for participants' prepares) aborts (not retryable: nobody waits for a retry),
+     * and its locks go with the abort record; once its outcome record is proposed the log decides, and a client that
+     * asks again is answered from it.
+     */
+    public List<TxnEffect> clientLeft(TxnId txn, TxnNow now) {
+        fed = true;
+        List<TxnEffect> out = new ArrayList<>();
+        InFlight f = inFlight.get(txn);
+        if (!leader || f == null || f.role == Role.PARTICIPANT
+                || (f.phase != Phase.AWAITING_LOCKS && f.phase != Phase.COLLECTING)) {
+            return out;
+        }
+        abortAsCoordinator(f, "group " + groupId + ": the client left (its deadline passed) before " + txn
+                + (f.phase == Phase.AWAITING_LOCKS ? " held its locks" : " was prepared everywhere"), false, out);
         return out;
     }
 
@@ -609,6 +640,11 @@ public final class TwoPhaseCommit {
             if (f != null && f.role == Role.COORDINATOR && f.participants.contains(r.fromGroup())) {
                 abortAsCoordinator(f, "participant group " + r.fromGroup() + " refused to prepare: " + r.reason(),
                         true, out);
+            } else if (f == null && !outcomes.containsKey(r.txn())) {
+                refusedBeforeRequest.putIfAbsent(r.txn(), r);
+                if (refusedBeforeRequest.size() > limits.maxPreparedTxns()) {
+                    refusedBeforeRequest.remove(refusedBeforeRequest.keySet().iterator().next());
+                }
             }
         } else if (m instanceof TxnMessage.Commit c) {
             learnOutcome(c.txn(), true, c.commitTimestampEpochNanos(), fromGroup, out);
@@ -967,6 +1003,7 @@ public final class TwoPhaseCommit {
         }
         inFlight.clear();
         lastActivityMonotonicNanos.clear();
+        refusedBeforeRequest.clear();
         awaitingAcks.clear();
         forgetProposedMonotonicNanos = -1;
         return out;

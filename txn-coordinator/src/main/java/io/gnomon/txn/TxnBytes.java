@@ -15,6 +15,13 @@ import java.util.List;
  * each is checked against the bytes that remain, and a failure names the offset and the field.
  */
 final class TxnBytes {
+    /** A write's value length that marks a point delete (no value follows). */
+    static final int DELETE = -1;
+    /** A write's value length that marks a range delete from its key to the end of the key space. */
+    static final int DELETE_RANGE_TO_END = -2;
+    /** A write's value length that marks a range delete from its key to the end key that follows (bytes). */
+    static final int DELETE_RANGE = -3;
+
     private TxnBytes() {
     }
 
@@ -56,8 +63,13 @@ final class TxnBytes {
             i32(writes.size());
             for (Write w : writes) {
                 bytes(w.key());
-                if (w.isDelete()) {
-                    i32(-1);
+                if (w.rangeDelete() && w.rangeEndOrNull() == null) {
+                    i32(DELETE_RANGE_TO_END);
+                } else if (w.rangeDelete()) {
+                    i32(DELETE_RANGE);
+                    bytes(w.rangeEndOrNull());
+                } else if (w.isDelete()) {
+                    i32(DELETE);
                 } else {
                     bytes(w.valueOrNull());
                 }
@@ -167,8 +179,17 @@ final class TxnBytes {
                 byte[] key = bytes("key");
                 int at = buf.position();
                 int valueLength = i32("value length");
-                if (valueLength == -1) {
+                if (valueLength == DELETE) {
                     writes.add(Write.delete(key));
+                    continue;
+                }
+                if (valueLength == DELETE_RANGE_TO_END || valueLength == DELETE_RANGE) {
+                    byte[] end = valueLength == DELETE_RANGE ? bytes("range end") : null;
+                    try {
+                        writes.add(Write.deleteRange(key, end));
+                    } catch (IllegalArgumentException e) {
+                        throw new MalformedRecordException("delete range at offset " + at + ": " + e.getMessage());
+                    }
                     continue;
                 }
                 if (valueLength < 0 || valueLength > buf.remaining()) {

@@ -482,14 +482,8 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
                     + abortedReaders.get(txn);
         }
         if (refusal == null) {
-            TxnRecord probe = !coordinator ? new Prepare(txn, 0, req.coordinatorGroup(), req.writes())
-                    : req.participantGroups().isEmpty() ? new Commit(txn, 0, req.writes())
-                    : new CommitRecord(txn, 0, req.participantGroups(), req.writes());
-            String bad = group.validate(TxnRecordCodec.encode(probe));
-            if (bad != null) {
-                refusal = "group " + groupId + " cannot log the commit of " + txn + ": " + bad;
-                retryable = false;
-            }
+            refusal = requestRefusal(req);
+            retryable = refusal == null;
         }
         // The coordinator answers the client; so does a group that is neither (the core refuses it for good).
         boolean answers = coordinator || !req.participantGroups().contains(groupId);
@@ -508,6 +502,30 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             }
         }
         perform(core.commitRequest(req, now), now);
+    }
+
+    /**
+     * Why this group could never log {@code req}'s record (its writes over the store's limits: too many, a key or a
+     * value too long, the record too large), naming the limit, the value and the key; null when it fits. A pure check
+     * of the request, the same on every replica: the server refuses such a request as the client's error before it
+     * reaches {@link #commit}, which refuses it too (for good), logging nothing.
+     */
+    public String requestRefusal(CommitRequest req) {
+        TxnId txn = req.txn();
+        TxnRecord probe = req.coordinatorGroup() != groupId ? new Prepare(txn, 0, req.coordinatorGroup(), req.writes())
+                : req.participantGroups().isEmpty() ? new Commit(txn, 0, req.writes())
+                : new CommitRecord(txn, 0, req.participantGroups(), req.writes());
+        byte[] bytes = TxnRecordCodec.encode(probe);
+        String bad = machine.validate(bytes); // the store's limits first: they name the key
+        if (bad == null && group.validate(bytes) != null) { // then the log's (a command's size)
+            Write largest = req.writes().stream().max(java.util.Comparator.comparingInt(
+                    w -> w.valueOrNull() == null ? 0 : w.valueOrNull().length)).orElse(null);
+            bad = txn + ": " + group.validate(bytes) + " (the log's PaxosLimits.maxValueBytes, less its tag) with "
+                    + req.writes().size() + " writes" + (largest == null || largest.valueOrNull() == null ? ""
+                    : "; the largest value is " + largest.valueOrNull().length + " bytes, key "
+                    + TxnMachine.shortened(largest.key()));
+        }
+        return bad == null ? null : "group " + groupId + " cannot log the commit of " + txn + ": " + bad;
     }
 
     /** A message from another group's leader, its group unknown (a follower's core ignores it). */
@@ -618,6 +636,16 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         List<TxnEffect> effects = core.clientAbort(txn, now);
         perform(effects, now);
         return !effects.isEmpty();
+    }
+
+    /**
+     * The caller of {@code txn}'s commit request here left (its deadline passed): a commit still waiting for locks or
+     * participants aborts, logging an abort record and releasing its locks; one whose outcome record is proposed
+     * stays the log's ({@link TwoPhaseCommit#clientLeft}).
+     */
+    public void commitCallerLeft(TxnId txn) {
+        TxnNow now = now();
+        perform(core.clientLeft(txn, now), now);
     }
 
     /** What became of an append of this host's (the driver's group listener routes a {@link Proposal}'s here). */
@@ -943,11 +971,11 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         // reader's locks released at once) may grant an earlier request of this transaction within this loop.
         Set<Target> waiting = new LinkedHashSet<>();
         for (Write w : writes) {
-            waiting.add(Lock.exclusive(Key.of(w.key())).target());
+            waiting.add(commitLock(w).target());
         }
         commitLocksWaiting.put(txn, waiting);
         for (Write w : writes) {
-            Lock lock = Lock.exclusive(Key.of(w.key()));
+            Lock lock = commitLock(w);
             LockTable.Result r = locks.acquire(txn, lock);
             if (r.outcome() instanceof LockTable.Refused refused) {
                 commitLocksWaiting.remove(txn);
@@ -966,6 +994,15 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
         if (waiting.isEmpty() && commitLocksWaiting.remove(txn) != null) {
             perform(core.locksHeld(txn, now), now);
         }
+    }
+
+    /** The exclusive lock a commit takes for {@code w}: its key, or a range delete's whole range. */
+    private static Lock commitLock(Write w) {
+        if (!w.rangeDelete()) {
+            return Lock.exclusive(Key.of(w.key()));
+        }
+        return Lock.exclusive(new KeyRange(Key.of(w.key()),
+                w.rangeEndOrNull() == null ? Key.EMPTY : Key.of(w.rangeEndOrNull())));
     }
 
     /** {@code txn} waits for {@code lock}: the prepared younger holders' coordinators are asked to abort them. */

@@ -28,7 +28,10 @@ import java.util.Optional;
  *
  * <ul>
  *   <li>{@code Commit(txn, s, writes)} and {@code CommitRecord(txn, s, participants, writes)}: the writes become
- *       versions at {@code s}, and the outcome is remembered, in the batch that moves the applied index.</li>
+ *       versions at {@code s}, and the outcome is remembered, in the batch that moves the applied index. A range
+ *       delete ({@link Write#deleteRange}) becomes a tombstone at {@code s} for every key of the range live at
+ *       {@code s} in this store, before the record's point writes (which win at the same key); its tombstones are
+ *       counted against no batch limit ({@link GroupStore#apply(long, List, List, List)}).</li>
  *   <li>{@code Prepare(txn, p, coordinator, writes)}: the record is kept in the group's state area (not versions:
  *       reads never see it) until its outcome.</li>
  *   <li>{@code Outcome(txn, commit at s | abort)}: the prepared writes become versions at {@code s} (or are
@@ -65,6 +68,8 @@ public final class TxnMachine extends StoredGroupMachine {
     private static final byte PREPARED_ROW = 'p';
     private static final byte OUTCOME_ROW = 'o';
     private static final byte[] MAX_TIMESTAMP_ROW = {'m'};
+    /** Past every user key in the store (they follow the kind byte). */
+    private static final byte[] KEYS_END = {KIND + 1};
     private static final long UNKNOWN = Long.MIN_VALUE;
     private static final int STATE_ROWS_PER_APPLY = 3;
 
@@ -121,13 +126,19 @@ public final class TxnMachine extends StoredGroupMachine {
         for (Write w : writes) {
             if (1 + w.key().length > limits.maxKeyBytes()) {
                 return r.txn() + ": a key of " + w.key().length + " bytes exceeds the store's maxKeyBytes "
-                        + limits.maxKeyBytes() + " (with a 1-byte tag)";
+                        + limits.maxKeyBytes() + " (with a 1-byte tag): key " + shortened(w.key());
+            }
+            if (w.rangeEndOrNull() != null && 1 + w.rangeEndOrNull().length > limits.maxKeyBytes()) {
+                return r.txn() + ": a delete range's end key of " + w.rangeEndOrNull().length + " bytes exceeds the"
+                        + " store's maxKeyBytes " + limits.maxKeyBytes() + " (with a 1-byte tag): end key "
+                        + shortened(w.rangeEndOrNull());
             }
             if (w.valueOrNull() != null && w.valueOrNull().length > limits.maxValueBytes()) {
                 return r.txn() + ": a value of " + w.valueOrNull().length + " bytes exceeds the store's maxValueBytes "
-                        + limits.maxValueBytes();
+                        + limits.maxValueBytes() + ": key " + shortened(w.key());
             }
-            bytes += 1 + w.key().length + (w.valueOrNull() == null ? 0 : w.valueOrNull().length);
+            bytes += 1 + w.key().length + (w.valueOrNull() == null ? 0 : w.valueOrNull().length)
+                    + (w.rangeEndOrNull() == null ? 0 : 1 + w.rangeEndOrNull().length);
         }
         int rowBytes = r instanceof Commit || r instanceof CommitRecord ? TxnRecordCodec.encode(remembered(r)).length
                 : recordBytes;
@@ -139,6 +150,12 @@ public final class TxnMachine extends StoredGroupMachine {
             return r.txn() + ": " + bytes + " bytes of keys and values exceed the store's maxBatchBytes " + limits.maxBatchBytes();
         }
         return null;
+    }
+
+    /** A key for a message: hex, its first 16 bytes and its length when longer. */
+    static String shortened(byte[] key) {
+        String hex = java.util.HexFormat.of().formatHex(key, 0, Math.min(key.length, 16));
+        return key.length <= 16 ? hex : hex + "... (" + key.length + " bytes)";
     }
 
     /** What the outcome row keeps of an outcome record: the record without its writes. */
@@ -218,9 +235,18 @@ public final class TxnMachine extends StoredGroupMachine {
             writes = List.of(); // an aborted Outcome (the prepared writes are dropped), or an AbortRecord
             s = -1;
         }
+        // Range deletes first (tombstones at s over the keys live at s in this group's store, the same on every
+        // replica at this log index), then the point writes, which replace a tombstone at the same key and s: a
+        // client drops the writes a later range delete covers, so a point write left in the record came after it.
+        List<GroupStore.RangeTombstones> ranges = new ArrayList<>();
         List<Mutation> versions = new ArrayList<>(writes.size());
         for (Write w : writes) {
-            versions.add(new Mutation(key(w.key()), s, w.valueOrNull()));
+            if (w.rangeDelete()) {
+                ranges.add(new GroupStore.RangeTombstones(key(w.key()),
+                        w.rangeEndOrNull() == null ? KEYS_END : key(w.rangeEndOrNull()), s));
+            } else {
+                versions.add(new Mutation(key(w.key()), s, w.valueOrNull()));
+            }
         }
         List<StateRow> rows = new ArrayList<>(List.of(StateRow.put(outcomeKey, TxnRecordCodec.encode(remembered(r)))));
         if (r instanceof Outcome) {
@@ -230,7 +256,7 @@ public final class TxnMachine extends StoredGroupMachine {
             rows.add(StateRow.delete(preparedKey));
         }
         long max = raiseMaxTimestamp(s, rows);
-        write(slot, versions, rows);
+        write(slot, ranges, versions, rows);
         maxTimestamp = max;
         return APPLIED;
     }
@@ -298,7 +324,7 @@ public final class TxnMachine extends StoredGroupMachine {
                 throw new IllegalArgumentException("scan: limit " + s.limit() + " exceeds the store's maxScanRows "
                         + limits.maxScanRows() + "; page through larger ranges");
             }
-            byte[] to = s.toOrNull() == null ? new byte[]{KIND + 1} : key(s.toOrNull());
+            byte[] to = s.toOrNull() == null ? KEYS_END : key(s.toOrNull());
             List<Row> rows = new ArrayList<>();
             for (Row row : group.scan(key(s.from()), to, s.readTimestampEpochNanos(), s.limit())) {
                 rows.add(new Row(Arrays.copyOfRange(row.key(), 1, row.key().length), row.timestamp(), row.value()));

@@ -16,7 +16,9 @@ import java.util.List;
  * The bytes of one {@link TxnRecord}, a Paxos log entry of a group. Pure. Little-endian:
  * <pre>
  *   u8 version (1)  u8 type  txn = (i64 priorityEpochNanos, i64 clientId, i32 attempt)  body
- *   writes  = i32 count, count x (i32 keyLength, key, i32 valueLength (-1: delete), value)
+ *   writes  = i32 count, count x (i32 keyLength, key, i32 valueLength, value)
+ *             valueLength -1: a delete (no value); -2: a range delete [key, end of the key space);
+ *             -3: a range delete [key, rangeEnd), followed by i32 rangeEndLength, rangeEnd (after key)
  *   groups  = i32 count, count x i64 groupId
  *   string  = i32 length, UTF-8 bytes
  *   PREPARE       (1) body = i64 prepareTs, i64 coordinatorGroup, writes

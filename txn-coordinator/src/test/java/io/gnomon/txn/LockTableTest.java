@@ -286,6 +286,24 @@ class LockTableTest {
     }
 
     @Test
+    void aDeleteRangesExclusiveRangeAndSharedLocksConflictBothWaysUnderWoundWait() {
+        // a younger range delete waits for an older reader inside its range, and a younger reader of a range meeting
+        // it waits behind it (an older waiter is not overtaken)
+        assertThat(acquire(T1, s("c"))).isEqualTo(granted());
+        assertThat(acquire(T3, Lock.exclusive(r("b", "e")))).isEqualTo(waiting());
+        assertThat(acquire(T4, Lock.shared(r("d", "f")))).isEqualTo(waiting());
+        assertThat(release(T1)).containsExactly(new Grant(T3, Lock.exclusive(r("b", "e"))));
+        // an older reader of a key inside the held range wounds it; its release grants both readers, oldest first
+        assertThat(acquire(T2, s("d"))).isEqualTo(waiting(T3));
+        assertThat(release(T3)).containsExactly(new Grant(T2, s("d")), new Grant(T4, Lock.shared(r("d", "f"))));
+        // an older range delete wounds every younger reader it meets, key or range, and waits for them
+        assertThat(acquire(T1, Lock.exclusive(r("e", "")))).isEqualTo(waiting(T4));
+        assertThat(acquire(T5, s("z"))).isEqualTo(waiting());             // younger: waits behind T1, unbounded
+        assertThat(release(T4)).containsExactly(new Grant(T1, Lock.exclusive(r("e", ""))));
+        assertThat(release(T1)).containsExactly(new Grant(T5, s("z")));
+    }
+
+    @Test
     void keysCompareAsUnsignedBytes() {
         Key high = Key.of(new byte[] {(byte) 0x7f, (byte) 0xff});
         KeyRange below80 = new KeyRange(Key.of(new byte[] {0x7f}), Key.of(new byte[] {(byte) 0x80}));

@@ -225,6 +225,42 @@ class TwoPhaseCommitTest {
     }
 
     @Test
+    void aClientThatLeftAbortsACommitStillDecidingAndNotOneItsLogDecides() {
+        // waiting for its locks: aborted by an abort record, which answers an asking client and frees the locks
+        g1.commitRequest(request(A, 1, List.of(2L), W1), at(T0));
+        String reason = "group 1: the client left (its deadline passed) before " + A + " held its locks";
+        AbortRecord abort = new AbortRecord(A, List.of(2L), reason, false);
+        assertThat(g1.clientLeft(A, at(T0 + 1))).containsExactly(new LogRecord(abort));
+        assertThat(g1.clientLeft(A, at(T0 + 2))).as("once").isEmpty();
+        assertThat(g1.recordDecided(abort, at(T0 + 3))).containsExactly(new Reply(A, new Aborted(reason, false)),
+                new ReleaseLocks(A), new Send(2, new Abort(A, reason)));
+        // a participant's outcome is its coordinator's
+        g2.commitRequest(request(B, 1, List.of(2L), W2), at(T0));
+        assertThat(g2.clientLeft(B, at(T0 + 1))).isEmpty();
+        // a one-group commit whose record is proposed: the log decides
+        g3.commitRequest(request(C, 3, List.of(), W3), at(T0));
+        assertThat(logged(g3.locksHeld(C, at(T0)))).isInstanceOf(Commit.class);
+        assertThat(g3.clientLeft(C, at(T0 + 1))).isEmpty();
+    }
+
+    @Test
+    void aRefusalHeardBeforeTheCoordinatorsOwnRequestAbortsItAtOnce() {
+        // the client sends the participants' requests beside the coordinator's: group 2's refusal (writes over its
+        // store's limits, say) reaches the coordinator first, and its request aborts then, not at the prepare timeout
+        String why = "group 2 cannot log the commit of " + A + ": a value of 9 bytes exceeds the store's maxValueBytes 8";
+        assertThat(g1.message(new PrepareRefused(A, 2, why), at(T0))).isEmpty();
+        String reason = "participant group 2 refused to prepare: " + why;
+        assertThat(g1.commitRequest(request(A, 1, List.of(2L, 3L), W1), at(T0 + 1))).containsExactly(
+                new AcquireLocks(A, W1), new LogRecord(new AbortRecord(A, List.of(2L, 3L), reason, true)));
+        // one remembered per transaction: its next attempt is not refused by it, nor is another transaction
+        assertThat(g1.commitRequest(request(A.retry(), 1, List.of(2L), W1), at(T0 + 2)))
+                .containsExactly(new AcquireLocks(A.retry(), W1));
+        assertThat(g3.message(new PrepareRefused(B, 1, why), at(T0 + 3))).isEmpty();
+        assertThat(g3.commitRequest(request(B, 3, List.of(2L), W3), at(T0 + 4)))
+                .as("a refusal from a group that is not its participant").containsExactly(new AcquireLocks(B, W3));
+    }
+
+    @Test
     void aPreparedParticipantIsNeverWoundedOrAbortedOnItsOwn() {
         g2.commitRequest(request(A, 1, List.of(2L), W2), at(T0));
         Prepare prepare = (Prepare) logged(g2.locksHeld(A, at(T0)));

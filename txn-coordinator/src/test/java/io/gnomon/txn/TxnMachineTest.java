@@ -170,6 +170,81 @@ class TxnMachineTest {
     }
 
     @Test
+    void aRangeDeleteTombstonesTheKeysLiveAtItsTimestampOnEveryReplicaAlike() throws Exception {
+        try (StoredMachines one = StoredMachines.open(tmp.resolve("one"));
+             StoredMachines two = StoredMachines.open(tmp.resolve("two"))) {
+            List<TxnRecord> log = List.of(
+                    new Commit(T1, 100, List.of(put("a", "1"), put("b", "1"), put("c", "1"), put("d", "1"), put("e", "1"))),
+                    new Commit(T2, 150, List.of(Write.delete(b("c")))),
+                    // [b, e) at 200, and a put into the range after it: the put stands
+                    new Commit(T3, 200, List.of(Write.deleteRange(b("b"), b("e")), put("d", "2"))),
+                    new Commit(T4, 300, List.of(Write.deleteRange(b("d"), null))));
+            for (StoredMachines machines : List.of(one, two)) {
+                TxnMachine m = TxnMachine.open(machines, 5);
+                for (TxnRecord r : log) {
+                    assertThat(apply(m, r)).isEqualTo(TxnMachine.APPLIED);
+                }
+                assertThat(scan(m, "", null, 199, 10)).containsExactly("a@100=1", "b@100=1", "d@100=1", "e@100=1");
+                assertThat(scan(m, "", null, 200, 10)).containsExactly("a@100=1", "d@200=2", "e@100=1");
+                assertThat(get(m, "b", 199)).isEqualTo("1");
+                assertThat(get(m, "b", 200)).isNull();
+                assertThat(get(m, "c", 200)).isNull();
+                assertThat(scan(m, "", null, 299, 10)).containsExactly("a@100=1", "d@200=2", "e@100=1");
+                assertThat(scan(m, "", null, MAX, 10)).as("to the end of the key space").containsExactly("a@100=1");
+                assertThat(m.outcomes()).as("the machine's state rows are not user keys").hasSize(4);
+                assertThat(m.maxTimestamp()).isEqualTo(300);
+            }
+        }
+    }
+
+    @Test
+    void aPreparedRangeDeleteAppliesAtItsCommittedOutcomeAndNotAtAnAbort() throws Exception {
+        try (StoredMachines machines = StoredMachines.open(tmp)) {
+            TxnMachine m = TxnMachine.open(machines, 6);
+            apply(m, new Commit(T1, 100, List.of(put("a", "1"), put("b", "1"), put("c", "1"))));
+            Prepare p2 = new Prepare(T2, 150, 9, List.of(Write.deleteRange(b("a"), b("c"))));
+            Prepare p3 = new Prepare(T3, 160, 9, List.of(Write.deleteRange(b("c"), null)));
+            apply(m, p2);
+            apply(m, p3);
+            assertThat(m.preparedTxns()).containsExactly(p2, p3);
+            assertThat(scan(m, "", null, MAX, 10)).as("prepared, not applied").hasSize(3);
+            apply(m, Outcome.aborted(T3));
+            assertThat(apply(m, Outcome.committedAt(T2, 200))).isEqualTo(TxnMachine.APPLIED);
+            assertThat(scan(m, "", null, 199, 10)).containsExactly("a@100=1", "b@100=1", "c@100=1");
+            assertThat(scan(m, "", null, 200, 10)).containsExactly("c@100=1");
+            assertThat(m.preparedTxns()).isEmpty();
+        }
+    }
+
+    @Test
+    void aRangeDeleteOfMoreKeysThanABatchHoldsIsOneApply() throws Exception {
+        StoreLimits d = StoreLimits.DEFAULTS;
+        StoreLimits tenPerBatch = new StoreLimits(32, 64, 10, d.maxBatchBytes(), d.maxScanRows(), d.gcBatchDeletes(),
+                d.writeBufferBytes(), d.maxWriteBuffers());
+        try (StoredMachines machines = StoredMachines.open(tmp, tenPerBatch)) {
+            TxnMachine m = TxnMachine.open(machines, 2);
+            for (int batch = 0; batch < 5; batch++) {
+                List<Write> writes = new ArrayList<>();
+                for (int i = 0; i < 5; i++) {
+                    writes.add(put("k" + batch + i, "v"));
+                }
+                apply(m, new Commit(new TxnId(1_000 + batch, 1, 0), 100 + batch, writes));
+            }
+            assertThat(scan(m, "", null, MAX, 100)).hasSize(25);
+            long applied = m.appliedIndex();
+            apply(m, new Commit(T4, 200, List.of(Write.deleteRange(b("k"), b("l")))));
+            assertThat(m.appliedIndex()).isEqualTo(applied + 1);
+            assertThat(scan(m, "", null, MAX, 100)).as("25 tombstones past maxBatchMutations 10").isEmpty();
+            assertThat(scan(m, "", null, 199, 100)).hasSize(25);
+
+            String key31 = "k".repeat(31);
+            TxnRecord longEnd = new Commit(T3, 300, List.of(Write.deleteRange(b("a"), b(key31 + "k"))));
+            assertThat(m.validate(TxnRecordCodec.encode(longEnd)))
+                    .contains("a delete range's end key of 32 bytes exceeds the store's maxKeyBytes 32");
+        }
+    }
+
+    @Test
     void queriesReadAtTimestampsAndRefuseClearly() throws Exception {
         try (StoredMachines machines = StoredMachines.open(tmp)) {
             TxnMachine m = TxnMachine.open(machines, 4);

@@ -19,7 +19,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TxnRecordCodecTest {
     private static final TxnId TXN = new TxnId(1_000, 7, 2);
     private static final List<Write> WRITES = List.of(Write.put("k".getBytes(UTF_8), "v".getBytes(UTF_8)),
-            Write.delete("gone".getBytes(UTF_8)), Write.put(new byte[0], new byte[0]));
+            Write.delete("gone".getBytes(UTF_8)), Write.put(new byte[0], new byte[0]),
+            Write.deleteRange("a".getBytes(UTF_8), "b".getBytes(UTF_8)), Write.deleteRange(new byte[0], null));
 
     static List<TxnRecord> examples() {
         return List.of(
@@ -48,7 +49,10 @@ class TxnRecordCodecTest {
         Arbitrary<TxnId> txns = Combinators.combine(Arbitraries.longs().greaterOrEqual(0), Arbitraries.longs(),
                 Arbitraries.integers().greaterOrEqual(0)).as(TxnId::new);
         Arbitrary<byte[]> bytes = Arbitraries.bytes().array(byte[].class).ofMaxSize(20);
-        Arbitrary<Write> writes = Combinators.combine(bytes, bytes.injectNull(0.3)).as(Write::new);
+        Arbitrary<byte[]> suffixes = Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(5);
+        Arbitrary<Write> writes = Arbitraries.oneOf(Combinators.combine(bytes, bytes.injectNull(0.3)).as(Write::new),
+                Combinators.combine(bytes, suffixes.injectNull(0.3)).as((k, s) -> Write.deleteRange(k,
+                        s == null ? null : concat(k, s)))); // a key followed by more bytes sorts after it
         Arbitrary<List<Write>> writeLists = writes.list().ofMaxSize(5);
         Arbitrary<List<Long>> groups = Arbitraries.longs().list().ofMaxSize(4);
         Arbitrary<Long> ts = Arbitraries.longs().greaterOrEqual(0);
@@ -91,6 +95,22 @@ class TxnRecordCodecTest {
                 0x70, 0x17, 0, 0, 0, 0, 0, 0};
         assertThat(TxnRecordCodec.decode(old)).isEqualTo(TxnRecord.Outcome.committedAt(TXN, 6_000));
         assertThat(TxnRecordCodec.encode(TxnRecord.Outcome.committedAt(TXN, 6_000))).isEqualTo(old);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    @Test
+    void aRangeDeleteWhoseEndIsNotAfterItsStartIsRefused() {
+        byte[] good = TxnRecordCodec.encode(new TxnRecord.Commit(TXN, 7_000,
+                List.of(Write.deleteRange("a".getBytes(UTF_8), "b".getBytes(UTF_8)))));
+        byte[] backwards = good.clone();
+        backwards[good.length - 1] = 'a'; // [a, a): empty
+        assertThatThrownBy(() -> TxnRecordCodec.decode(backwards)).isInstanceOf(MalformedRecordException.class)
+                .hasMessageContaining("delete range at offset").hasMessageContaining("start 61 is not before its end 61");
     }
 
     @Test

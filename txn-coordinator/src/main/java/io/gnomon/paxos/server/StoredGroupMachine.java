@@ -127,6 +127,12 @@ public abstract class StoredGroupMachine implements StateMachine {
         group.apply(slot, mutations, stateChanges);
     }
 
+    /** The one engine write of an apply, after the tombstones of range deletes ({@link GroupStore#apply}). */
+    protected final void write(long slot, List<GroupStore.RangeTombstones> rangeDeletes, List<Mutation> mutations,
+                               List<StateRow> stateChanges) {
+        group.apply(slot, rangeDeletes, mutations, stateChanges);
+    }
+
     @Override
     public final byte[] query(byte[] query) {
         checkOpen();

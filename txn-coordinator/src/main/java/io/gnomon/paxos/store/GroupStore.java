@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * One Paxos group's multi-version key-value state inside a {@link VersionedStore}: ordered byte-string keys, each
@@ -126,6 +127,33 @@ public final class GroupStore {
      * list replaces an earlier one.
      */
     public void apply(long appliedIndex, List<Mutation> mutations, List<StateRow> stateChanges) {
+        apply(appliedIndex, List.of(), mutations, stateChanges);
+    }
+
+    /**
+     * A range delete at apply time: a tombstone at {@code timestamp} for every key {@code startInclusive <= key <
+     * endExclusiveOrNull} (null: to the end of the group) whose newest version at or below {@code timestamp} is live.
+     * Which keys those are is this group's state at the apply, the same on every replica at the same applied index.
+     */
+    public record RangeTombstones(byte[] startInclusive, byte[] endExclusiveOrNull, long timestamp) {
+        public RangeTombstones {
+            if (startInclusive == null) {
+                throw new IllegalArgumentException("a range delete needs a start (empty for the first key)");
+            }
+            KeyCodec.checkTimestamp(timestamp);
+        }
+    }
+
+    /**
+     * {@link #apply(long, List, List)} after the tombstones of {@code rangeDeletes} ({@link RangeTombstones}), all in
+     * one atomic engine write; a mutation of {@code mutations} at the same key and timestamp as a tombstone replaces
+     * it. The tombstones are not counted against {@code maxBatchMutations} or {@code maxBatchBytes}: their number is
+     * the data's, not the command's (a range of n live keys adds n tombstones, about the key's size plus 10 bytes each,
+     * to the engine write, built in memory while this group's apply waits: a million keys of 20 bytes is some 30 MB
+     * and a pass over the range's versions). Range deletes must be at or above the GC watermark.
+     */
+    public void apply(long appliedIndex, List<RangeTombstones> rangeDeletes, List<Mutation> mutations,
+                      List<StateRow> stateChanges) {
         StoreLimits limits = store.limits();
         if (mutations.size() + stateChanges.size() > limits.maxBatchMutations()) {
             throw new IllegalArgumentException("group " + groupId + ": a batch holds at most maxBatchMutations="
@@ -143,6 +171,22 @@ public final class GroupStore {
                 }
                 long bytes = 0;
                 try (WriteBatch batch = new WriteBatch()) {
+                    for (RangeTombstones r : rangeDeletes) {
+                        if (r.timestamp() < gcWatermark) {
+                            throw new IllegalArgumentException("group " + groupId + ": range delete timestamp "
+                                    + r.timestamp() + " is below the GC watermark " + gcWatermark);
+                        }
+                        byte[] tombstone = KeyCodec.encodeValue(null);
+                        forEachLive(r.startInclusive(), r.endExclusiveOrNull(), r.timestamp(), Integer.MAX_VALUE, false,
+                                (k, v) -> {
+                                    try {
+                                        batch.put(KeyCodec.withTimestamp(KeyCodec.versionsPrefixOf(k), r.timestamp()),
+                                                tombstone);
+                                    } catch (RocksDBException e) {
+                                        throw VersionedStore.failure("group " + groupId + ": a range delete's tombstone", e);
+                                    }
+                                });
+                    }
                     for (Mutation m : mutations) {
                         checkMutation(m, limits);
                         bytes += m.key().length + (m.valueOrNull() == null ? 0 : m.valueOrNull().length);
@@ -282,15 +326,39 @@ public final class GroupStore {
             throw new IllegalArgumentException("group " + groupId + ": scan limit must be in 1.." + store.limits().maxScanRows()
                     + " (maxScanRows), was " + limit + "; page through larger ranges");
         }
-        byte[] upperKey = endExclusive == null ? dataEnd : KeyCodec.keyLowerBound(groupId, endExclusive);
         List<Row> rows = new ArrayList<>();
         store.enter();
+        try {
+            forEachLive(startInclusive, endExclusive, readTimestamp, limit, true, (k, v) ->
+                    rows.add(new Row(KeyCodec.userKeyOf(k), KeyCodec.timestampOf(k), KeyCodec.decodeValue(v))));
+        } catch (RocksDBException e) {
+            throw VersionedStore.failure("group " + groupId + ": scan", e);
+        } finally {
+            store.exit();
+        }
+        return rows;
+    }
+
+    /**
+     * Calls {@code visit} with the stored version key and value of each key {@code startInclusive <= key <
+     * endExclusiveOrNull} (null: to the end of the group) whose newest version at or below {@code readTimestamp} is
+     * not a tombstone, in key order, at most {@code limit} of them. The caller holds {@code store.enter()}.
+     *
+     * @param checkReadable whether to refuse a read timestamp below the GC watermark (after the iterator pinned its
+     *                      view: see the field comment); an apply checks its timestamps itself
+     */
+    private void forEachLive(byte[] startInclusive, byte[] endExclusiveOrNull, long readTimestamp, int limit,
+                             boolean checkReadable, BiConsumer<byte[], byte[]> visit) throws RocksDBException {
+        byte[] upperKey = endExclusiveOrNull == null ? dataEnd : KeyCodec.keyLowerBound(groupId, endExclusiveOrNull);
+        int found = 0;
         try (ReadOptions ro = new ReadOptions(); Slice upper = new Slice(upperKey)) {
             ro.setIterateUpperBound(upper);
             try (RocksIterator it = store.db().newIterator(ro)) {
-                checkReadable(readTimestamp);
+                if (checkReadable) {
+                    checkReadable(readTimestamp);
+                }
                 it.seek(KeyCodec.keyLowerBound(groupId, startInclusive));
-                while (it.isValid() && rows.size() < limit) {
+                while (it.isValid() && found < limit) {
                     byte[] k = it.key();
                     byte[] prefix = KeyCodec.versionsPrefixOf(k);
                     if (KeyCodec.timestampOf(k) > readTimestamp) {
@@ -305,18 +373,14 @@ public final class GroupStore {
                     }
                     byte[] v = it.value();
                     if (!KeyCodec.isTombstone(v)) {
-                        rows.add(new Row(KeyCodec.userKeyOf(k), KeyCodec.timestampOf(k), KeyCodec.decodeValue(v)));
+                        visit.accept(k, v);
+                        found++;
                     }
                     it.seek(KeyCodec.afterVersions(prefix));
                 }
                 it.status();
             }
-        } catch (RocksDBException e) {
-            throw VersionedStore.failure("group " + groupId + ": scan", e);
-        } finally {
-            store.exit();
         }
-        return rows;
     }
 
     /**

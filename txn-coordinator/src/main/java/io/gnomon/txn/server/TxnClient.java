@@ -7,6 +7,7 @@ import io.gnomon.paxos.cluster.Key;
 import io.gnomon.paxos.store.Row;
 import io.gnomon.truetime.TimeInterval;
 import io.gnomon.txn.TxnId;
+import io.gnomon.txn.Write;
 import io.gnomon.txn.grpc.AbortReply;
 import io.gnomon.txn.grpc.AbortRequest;
 import io.gnomon.txn.grpc.Ballot;
@@ -19,6 +20,8 @@ import io.gnomon.txn.grpc.ReadReply;
 import io.gnomon.txn.grpc.Refusal;
 import io.gnomon.txn.grpc.SnapshotReadRequest;
 import io.gnomon.txn.grpc.TxnKvGrpc;
+import io.gnomon.txn.grpc.TxnStatusReply;
+import io.gnomon.txn.grpc.TxnStatusRequest;
 import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -183,6 +186,11 @@ public final class TxnClient implements AutoCloseable {
         private final Map<Long, Ballot> readBallots = new java.util.HashMap<>();
         /** Buffered writes by group, in order of each group's first write; per key, the last write wins. */
         private final Map<Long, Map<Key, io.gnomon.txn.grpc.Write>> writes = new LinkedHashMap<>();
+        /**
+         * Buffered range deletes by group, each clipped to its group's range. A group here is in {@link #writes} too
+         * (perhaps with no point write); a range delete drops the point writes it covers, so those left came after.
+         */
+        private final Map<Long, List<Write>> rangeDeletes = new java.util.HashMap<>();
         private boolean finished;
 
         ReadWrite(TxnId id, long deadline) {
@@ -202,22 +210,51 @@ public final class TxnClient implements AutoCloseable {
             if (own != null) {
                 return own.getDelete() ? null : own.getValue().toByteArray();
             }
+            if (rangeDeleted(group, key)) {
+                return null;
+            }
             return r.getValue().getFound() ? r.getValue().getValue().toByteArray() : null;
         }
 
-        /** The committed rows {@code from <= key < to} ({@code to} null: to the end), at most {@code limit}. */
+        /**
+         * The committed rows {@code from <= key < to} ({@code to} null: to the end), at most {@code limit}, as this
+         * transaction's buffered writes change them: rows it deleted (by key or range) are left out and rows it put
+         * show its value; keys it put that are not committed yet are not listed.
+         */
         public List<Row> scan(byte[] from, byte[] toOrNull, int limit) {
             List<Row> rows = new ArrayList<>();
             for (GroupSpec g : groupsOver(from, toOrNull)) {
-                if (rows.size() >= limit) {
-                    break;
-                }
                 byte[][] part = clip(g, from, toOrNull);
-                ReadReply r = lockingRead(g.id(), TxnProto.range(part[0], part[1], limit - rows.size()));
-                r.getRows().getRowsList().forEach(x -> rows.add(new Row(x.getKey().toByteArray(), x.getTimestamp(),
-                        x.getValue().toByteArray())));
+                byte[] cursor = part[0];
+                while (rows.size() < limit) {
+                    int asked = limit - rows.size();
+                    ReadReply r = lockingRead(g.id(), TxnProto.range(cursor, part[1], asked));
+                    List<io.gnomon.txn.grpc.Row> got = r.getRows().getRowsList();
+                    for (io.gnomon.txn.grpc.Row x : got) {
+                        byte[] k = x.getKey().toByteArray();
+                        io.gnomon.txn.grpc.Write own = writes.getOrDefault((long) g.id(), Map.of()).get(Key.of(k));
+                        if (own != null ? !own.getDelete() : !rangeDeleted(g.id(), k)) {
+                            rows.add(new Row(k, x.getTimestamp(), (own != null ? own.getValue() : x.getValue())
+                                    .toByteArray()));
+                        }
+                    }
+                    if (got.size() < asked) {
+                        break; // this group's part is read to its end
+                    }
+                    byte[] last = got.get(got.size() - 1).getKey().toByteArray();
+                    cursor = Arrays.copyOf(last, last.length + 1); // rows this transaction deleted: read on
+                }
             }
             return rows;
+        }
+
+        private boolean rangeDeleted(long group, byte[] key) {
+            for (Write range : rangeDeletes.getOrDefault(group, List.of())) {
+                if (range.covers(key)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         public void put(byte[] key, byte[] value) {
@@ -227,6 +264,34 @@ public final class TxnClient implements AutoCloseable {
 
         public void delete(byte[] key) {
             write(key, io.gnomon.txn.grpc.Write.newBuilder().setKey(ByteString.copyFrom(key)).setDelete(true).build());
+        }
+
+        /**
+         * Deletes every key {@code from <= key < toOrNull} ({@code toOrNull} null: to the end of the key space) at
+         * the commit timestamp: buffered like writes, split by the cluster's group ranges, each group's part locked
+         * exclusively at commit. Reads of this transaction after it see the keys deleted; a put after it into the
+         * range stands. An empty range ({@code from} equal to {@code toOrNull}) deletes nothing.
+         *
+         * @throws IllegalArgumentException if {@code toOrNull} is before {@code from}
+         */
+        public void deleteRange(byte[] from, byte[] toOrNull) {
+            Objects.requireNonNull(from, "from");
+            if (toOrNull != null) {
+                int c = Arrays.compareUnsigned(from, toOrNull);
+                if (c > 0) {
+                    throw new IllegalArgumentException("deleteRange: from " + Key.of(from) + " is after to "
+                            + Key.of(toOrNull));
+                } else if (c == 0) {
+                    return;
+                }
+            }
+            for (GroupSpec g : groupsOver(from, toOrNull)) {
+                byte[][] part = clip(g, from, toOrNull);
+                Write range = Write.deleteRange(part[0], part[1]);
+                writes.computeIfAbsent((long) g.id(), x -> new LinkedHashMap<>()).keySet()
+                        .removeIf(k -> range.covers(k.bytes()));
+                rangeDeletes.computeIfAbsent((long) g.id(), x -> new ArrayList<>()).add(range);
+            }
         }
 
         private void write(byte[] key, io.gnomon.txn.grpc.Write w) {
@@ -285,12 +350,20 @@ public final class TxnClient implements AutoCloseable {
                 others.add(fanOut.submit(() -> commitAt(g, coordinator, participants)));
             }
             CommitReply outcome = commitAt(coordinator, coordinator, participants);
+            StatusRuntimeException invalid = null;
             for (Future<?> f : others) {
                 try {
                     f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                } catch (ExecutionException | TimeoutException e) {
+                } catch (ExecutionException e) {
+                    // the coordinator's answer is the outcome; a participant that refused the request as the
+                    // client's error (INVALID_ARGUMENT, its writes over the store's limits) says why it aborted
+                    if (e.getCause() instanceof StatusRuntimeException sre
+                            && sre.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) {
+                        invalid = sre;
+                    }
+                } catch (TimeoutException e) {
                     // the coordinator's answer is the outcome
                 }
             }
@@ -299,6 +372,12 @@ public final class TxnClient implements AutoCloseable {
                 // a group whose commit request came after the coordinator's abort keeps its read locks: free them
                 releaseLocks();
             }
+            if (invalid != null && outcome.getOutcome() == CommitReply.Outcome.ABORTED) { // a retry cannot fix it
+                throw invalid;
+            }
+            if (outcome.getOutcome() == CommitReply.Outcome.UNKNOWN) {
+                outcome = resolve(coordinator, outcome.getMessage());
+            }
             return switch (outcome.getOutcome()) {
                 case COMMITTED -> outcome;
                 case ABORTED -> throw new AbortedException(outcome.getMessage(), outcome.getRetryable());
@@ -306,11 +385,45 @@ public final class TxnClient implements AutoCloseable {
             };
         }
 
+        /**
+         * After an UNKNOWN answer (the coordinator's leader lost leadership after proposing the outcome): asks the
+         * coordinator group ({@code TxnStatus}) until its log has the outcome or the deadline passes; a reply still
+         * UNKNOWN then, whose message says what was last heard.
+         */
+        private CommitReply resolve(long coordinator, String unknownBecause) {
+            String last = unknownBecause;
+            for (int tries = 1; System.nanoTime() - deadline < 0; tries++) {
+                TxnOutcome o;
+                try {
+                    o = status(coordinator, id, deadline);
+                } catch (StatusRuntimeException e) {
+                    last = "asking group " + coordinator + " for the outcome: " + e.getStatus();
+                    continue;
+                }
+                switch (o.state()) {
+                    case COMMITTED:
+                        return CommitReply.newBuilder().setOutcome(CommitReply.Outcome.COMMITTED)
+                                .setCommitTimestamp(o.commitTimestamp()).build();
+                    case ABORTED:
+                        return CommitReply.newBuilder().setOutcome(CommitReply.Outcome.ABORTED)
+                                .setMessage(o.message()).setRetryable(o.retryable()).build();
+                    default:
+                        last = unknownBecause + "; then group " + coordinator + " said " + o.state() + ": "
+                                + o.message();
+                }
+                pause(tries + replicasPause); // a new leader is being elected, or is deciding it
+            }
+            return CommitReply.newBuilder().setOutcome(CommitReply.Outcome.UNKNOWN).setMessage(last).build();
+        }
+
         private CommitReply commitAt(long group, long coordinator, List<Long> participants) {
             io.gnomon.txn.grpc.CommitRequest.Builder b = io.gnomon.txn.grpc.CommitRequest.newBuilder().setGroup(group)
                     .setTxn(TxnProto.txnId(id)).setCoordinatorGroup(coordinator)
-                    .addAllParticipantGroups(participants)
-                    .addAllWrites(writes.getOrDefault(group, Map.of()).values());
+                    .addAllParticipantGroups(participants);
+            for (Write range : rangeDeletes.getOrDefault(group, List.of())) {
+                b.addWrites(TxnProto.deleteRange(range.key(), range.rangeEndOrNull()));
+            }
+            b.addAllWrites(writes.getOrDefault(group, Map.of()).values());
             Ballot read = readBallots.get(group);
             if (read != null) {
                 b.setReadBallot(read);
@@ -353,6 +466,45 @@ public final class TxnClient implements AutoCloseable {
                 return false; // the leader's idle timeout releases them
             }
         }
+    }
+
+    /** What a coordinator group's log says of a transaction ({@link #status}). */
+    public enum TxnState {
+        COMMITTED, ABORTED,
+        /** Its leader is deciding it: ask again. */
+        IN_PROGRESS,
+        /** No record of it there: never seen (its request may be on its way), or forgotten past the outcome retention. */
+        NOT_KNOWN
+    }
+
+    /** A {@link #status} answer: the state, the commit timestamp (COMMITTED), why and whether to retry (ABORTED). */
+    public record TxnOutcome(TxnState state, long commitTimestamp, String message, boolean retryable) {
+    }
+
+    /**
+     * What became of transaction {@code txn}'s commit, asked of its coordinator group's leader (following leader
+     * hints) within the deadline; for a client told {@code OutcomeUnknownException}. {@code NOT_KNOWN} is never a
+     * sign of an abort: the transaction may still commit, or its outcome was forgotten.
+     *
+     * <pre>{@code
+     * TxnClient.TxnOutcome o = client.status(coordinatorGroup, txnId, System.nanoTime() + timeoutNanos);
+     * }</pre>
+     *
+     * @param deadline {@link System#nanoTime()} by which to answer
+     * @throws StatusRuntimeException if no replica of the group answers in time
+     */
+    public TxnOutcome status(long coordinatorGroup, TxnId txn, long deadline) {
+        TxnStatusRequest req = TxnStatusRequest.newBuilder().setGroup(coordinatorGroup).setTxn(TxnProto.txnId(txn))
+                .build();
+        TxnStatusReply r = atLeader(coordinatorGroup, deadline, stub -> stub.txnStatus(req),
+                reply -> reply.getStatus() == TxnStatusReply.Status.NOT_LEADER ? reply.getLeaderHint() : -1);
+        TxnState state = switch (r.getStatus()) {
+            case COMMITTED -> TxnState.COMMITTED;
+            case ABORTED -> TxnState.ABORTED;
+            case IN_PROGRESS -> TxnState.IN_PROGRESS;
+            default -> TxnState.NOT_KNOWN; // NOT_LEADER when the deadline passed: nothing known
+        };
+        return new TxnOutcome(state, r.getCommitTimestamp(), r.getMessage(), r.getRetryable());
     }
 
     // ------------------------------------------------------------------ reads without locks

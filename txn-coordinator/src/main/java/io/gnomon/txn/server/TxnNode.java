@@ -29,6 +29,8 @@ import io.gnomon.txn.grpc.Row;
 import io.gnomon.txn.grpc.Rows;
 import io.gnomon.txn.grpc.SnapshotReadRequest;
 import io.gnomon.txn.grpc.TxnKvGrpc;
+import io.gnomon.txn.grpc.TxnStatusReply;
+import io.gnomon.txn.grpc.TxnStatusRequest;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
@@ -299,15 +301,21 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 fail(reply, e);
                 return;
             }
+            Context call = Context.current();
             onLoop(group, reply, () -> {
                 TxnHost<Caller> h = hosts.get(group);
                 if (!h.isLeader()) {
                     reply(reply, notLeaderRead(group));
                     return;
                 }
+                boolean[] answered = {false};
+                // a read still waiting for its lock when its caller leaves (its deadline passed) is withdrawn: the
+                // transaction aborts here (as the client's Abort), so no lock is granted to a caller that left
+                Runnable answering = onCallerLeft(call, group, answered, () -> h.abort(txn));
                 h.lockingRead(txn, query, new Caller() {
                     @Override
                     public void read(TxnHost.ReadResult result) {
+                        answering.run();
                         ReadReply r = readReply(group, result, 0, true);
                         io.gnomon.paxos.Ballot b = h.leadership();
                         if (result.served() && b != null) { // answered by this leadership's lock table
@@ -326,12 +334,12 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             try {
                 checkHosted(group);
                 List<Write> writes = new ArrayList<>(request.getWritesCount());
-                for (io.gnomon.txn.grpc.Write w : request.getWritesList()) {
-                    writes.add(w.getDelete() ? Write.delete(w.getKey().toByteArray())
-                            : Write.put(w.getKey().toByteArray(), w.getValue().toByteArray()));
+                for (int i = 0; i < request.getWritesCount(); i++) {
+                    writes.add(TxnProto.write(request.getWrites(i), i));
                 }
                 req = new io.gnomon.txn.CommitRequest(TxnProto.txnId(request.hasTxn() ? request.getTxn() : null),
                         request.getCoordinatorGroup(), request.getParticipantGroupsList(), writes);
+                checkTakesPart(group, req);
             } catch (IllegalArgumentException e) {
                 fail(reply, e);
                 return;
@@ -340,6 +348,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             io.gnomon.paxos.Ballot readUnder = request.hasReadBallot() ? TxnProto.ballot(request.getReadBallot())
                     : null;
             long arrived = System.nanoTime();
+            Context call = Context.current();
             onLoop(group, reply, () -> {
                 TxnHost<Caller> h = hosts.get(group);
                 if (!h.isLeader()) {
@@ -348,9 +357,32 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                                     + group).build());
                     return;
                 }
+                String invalid = h.requestRefusal(req);
+                if (invalid != null) {
+                    // the client's error, refused before anything is logged; a participant's host still tells the
+                    // coordinator, whose abort frees the other groups at once
+                    if (participant) {
+                        h.commit(req, new Caller() {
+                            @Override
+                            public void committed(CommitOutcome outcome) {
+                                // this caller is answered INVALID_ARGUMENT below
+                            }
+                        }, readUnder);
+                    }
+                    metrics.commitAnswered("aborted", System.nanoTime() - arrived, invalid);
+                    fail(reply, new IllegalArgumentException(invalid));
+                    return;
+                }
+                boolean[] answered = {false};
+                // a commit still waiting for locks or participants when its caller leaves aborts; once its outcome
+                // record is proposed the log decides (and answers the client that asks again). A participant's
+                // caller is answered at once.
+                Runnable answering = participant ? () -> { } : onCallerLeft(call, group, answered,
+                        () -> h.commitCallerLeft(req.txn()));
                 h.commit(req, new Caller() {
                     @Override
                     public void committed(CommitOutcome outcome) {
+                        answering.run();
                         Long waited = handlers.get(group).commitWaits.remove(req.txn());
                         metrics.commitAnswered(outcome instanceof CommitOutcome.Committed ? "committed"
                                         : outcome instanceof CommitOutcome.Aborted ? "aborted" : "unknown",
@@ -449,6 +481,59 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             }
         }
 
+        /**
+         * Runs {@code left} on the group's loop once the call's context is cancelled (its deadline passed, the client
+         * cancelled or went away) if {@code answered[0]} is still false there (a context is cancelled when its call
+         * completes too). {@code answered} is read and written on the loop only.
+         */
+        private Runnable onCallerLeft(Context call, long group, boolean[] answered, Runnable left) {
+            Context.CancellationListener l = c -> server.submit(group, () -> {
+                if (!answered[0]) {
+                    answered[0] = true;
+                    left.run();
+                }
+            });
+            call.addListener(l, Runnable::run);
+            return () -> {
+                answered[0] = true;
+                call.removeListener(l); // before the reply completes the call: no loop task for an answered call
+            };
+        }
+
+        @Override
+        public void txnStatus(TxnStatusRequest request, StreamObserver<TxnStatusReply> reply) {
+            long group = request.getGroup();
+            TxnId txn;
+            try {
+                checkHosted(group);
+                txn = TxnProto.txnId(request.hasTxn() ? request.getTxn() : null);
+            } catch (IllegalArgumentException e) {
+                fail(reply, e);
+                return;
+            }
+            onLoop(group, reply, () -> {
+                TxnHost<Caller> h = hosts.get(group);
+                TxnStatusReply.Builder b = TxnStatusReply.newBuilder().setLeaderHint(leaderHint(group));
+                CommitOutcome decided = h.core().outcome(txn);
+                if (decided instanceof CommitOutcome.Committed c) {
+                    b.setStatus(TxnStatusReply.Status.COMMITTED).setCommitTimestamp(c.commitTimestampEpochNanos());
+                } else if (decided instanceof CommitOutcome.Aborted a) {
+                    b.setStatus(TxnStatusReply.Status.ABORTED).setMessage(a.reason()).setRetryable(a.retryable());
+                } else if (!h.isLeader()) {
+                    b.setStatus(TxnStatusReply.Status.NOT_LEADER).setMessage("replica " + processId
+                            + " does not lead group " + group + " and has no outcome of " + txn + " applied");
+                } else if (h.core().knows(txn)) {
+                    b.setStatus(TxnStatusReply.Status.IN_PROGRESS).setMessage("group " + group + " is deciding "
+                            + txn + "; ask again");
+                } else {
+                    b.setStatus(TxnStatusReply.Status.NOT_KNOWN).setMessage("group " + group + " has no record of "
+                            + txn + ": never seen here (its request may still be on its way), or its outcome"
+                            + " forgotten past the outcome retention; it is not known to be aborted");
+                }
+                reply(reply, b.build());
+            });
+        }
+
         private void onLoop(long group, StreamObserver<?> reply, Runnable task) {
             if (!server.submit(group, task)) {
                 reply.onError(Status.UNAVAILABLE.withDescription("replica " + processId + ": group " + group
@@ -502,6 +587,34 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
             reply.onCompleted();
         } catch (RuntimeException e) {
             // the client went away (cancelled, deadline): nothing to do
+        }
+    }
+
+    /**
+     * A commit request's groups: {@code group} coordinates or is among the participants, and every group it names is
+     * the cluster's; each write's key is not empty.
+     */
+    private void checkTakesPart(long group, io.gnomon.txn.CommitRequest req) {
+        if (req.coordinatorGroup() != group && !req.participantGroups().contains(group)) {
+            throw new IllegalArgumentException("commit to group " + group + ": the group is neither the"
+                    + " coordinator_group " + req.coordinatorGroup() + " nor among participant_groups "
+                    + req.participantGroups());
+        }
+        if (!groupReplicas.containsKey(req.coordinatorGroup())) {
+            throw new IllegalArgumentException("coordinator_group " + req.coordinatorGroup() + " is not a group of"
+                    + " this cluster (groups " + new java.util.TreeSet<>(groupReplicas.keySet()) + ")");
+        }
+        for (long p : req.participantGroups()) {
+            if (!groupReplicas.containsKey(p)) {
+                throw new IllegalArgumentException("participant_groups: " + p + " is not a group of this cluster"
+                        + " (groups " + new java.util.TreeSet<>(groupReplicas.keySet()) + ")");
+            }
+        }
+        for (int i = 0; i < req.writes().size(); i++) {
+            io.gnomon.txn.Write w = req.writes().get(i);
+            if (!w.rangeDelete() && w.key().length == 0) {
+                throw new IllegalArgumentException("writes[" + i + "].key is empty: give the key to write");
+            }
         }
     }
 

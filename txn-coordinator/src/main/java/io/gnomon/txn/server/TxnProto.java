@@ -5,6 +5,7 @@ import io.gnomon.txn.CommitOutcome;
 import io.gnomon.txn.SafeTime;
 import io.gnomon.txn.TxnId;
 import io.gnomon.txn.TxnQueryCodec;
+import io.gnomon.txn.Write;
 import io.gnomon.txn.grpc.CommitReply;
 import io.gnomon.txn.grpc.Query;
 import io.gnomon.txn.grpc.Range;
@@ -46,6 +47,33 @@ final class TxnProto {
             }
             case KIND_NOT_SET -> throw new IllegalArgumentException("query: give a key or a range");
         };
+    }
+
+    /** The layer's write of a request's {@code writes[index]}: a put, a delete or a range delete. */
+    static Write write(io.gnomon.txn.grpc.Write w, int index) {
+        if (!w.hasDeleteRange()) {
+            return w.getDelete() ? Write.delete(w.getKey().toByteArray())
+                    : Write.put(w.getKey().toByteArray(), w.getValue().toByteArray());
+        }
+        String field = "writes[" + index + "].delete_range";
+        Range r = w.getDeleteRange();
+        if (!w.getKey().isEmpty() || !w.getValue().isEmpty() || w.getDelete() || r.getLimit() != 0) {
+            throw new IllegalArgumentException(field + ": a range delete sets no key, value, delete or limit");
+        }
+        if (!r.getToEnd() && r.getTo().isEmpty()) {
+            throw new IllegalArgumentException(field + ": give to, or to_end = true for a delete to the end of the"
+                    + " key space");
+        }
+        try {
+            return Write.deleteRange(r.getFrom().toByteArray(), r.getToEnd() ? null : r.getTo().toByteArray());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": " + e.getMessage());
+        }
+    }
+
+    /** The wire form of a range delete of {@code [from, toOrNull)} ({@code toOrNull} null: to the end). */
+    static io.gnomon.txn.grpc.Write deleteRange(byte[] from, byte[] toOrNull) {
+        return io.gnomon.txn.grpc.Write.newBuilder().setDeleteRange(range(from, toOrNull, 0).getRange()).build();
     }
 
     static Query key(byte[] key) {
