@@ -42,9 +42,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TxnDeadlineServerTest {
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(20);
     /** An idle timeout far past the test: only a deadline, an abort or a wound frees a lock here. */
-    private static final TxnLimits LIMITS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
-            TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(60),
-            TimeUnit.MILLISECONDS.toNanos(200));
+    private static final TxnLimits LIMITS = TxnTestCluster.testLimits(TimeUnit.SECONDS.toNanos(60));
 
     @TempDir
     Path tmp;

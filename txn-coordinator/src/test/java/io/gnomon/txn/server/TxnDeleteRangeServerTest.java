@@ -40,9 +40,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TxnDeleteRangeServerTest {
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(20);
     /** An idle timeout far past the test: only an abort or a wound frees a lock here. */
-    private static final TxnLimits LIMITS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
-            TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(10),
-            TimeUnit.MILLISECONDS.toNanos(200));
+    private static final TxnLimits LIMITS = TxnTestCluster.testLimits(TimeUnit.SECONDS.toNanos(10));
 
     @TempDir
     Path tmp;

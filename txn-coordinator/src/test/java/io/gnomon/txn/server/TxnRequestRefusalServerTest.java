@@ -35,9 +35,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TxnRequestRefusalServerTest {
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(20);
     /** An idle timeout far past the test: a lock left held would block the next transaction past its deadline. */
-    private static final TxnLimits LIMITS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
-            TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(10),
-            TimeUnit.MILLISECONDS.toNanos(200));
+    private static final TxnLimits LIMITS = TxnTestCluster.testLimits(TimeUnit.SECONDS.toNanos(10));
 
     @TempDir
     Path tmp;

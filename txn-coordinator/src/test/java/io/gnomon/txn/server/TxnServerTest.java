@@ -37,11 +37,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TxnServerTest {
     private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(20);
     /** Long enough that only an explicit Abort (not the idle timeout) can free a lock within a test. */
-    private static final TxnLimits LIMITS = new TxnLimits(10_000, 10_000, 100_000, 10_000,
-            TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(120), TimeUnit.SECONDS.toNanos(10),
-            TimeUnit.MILLISECONDS.toNanos(200))
-            // a century: tests name "older than any" transactions by tiny priorities (ages of decades)
-            .withOutcomeRetention(TimeUnit.DAYS.toNanos(36_500), 1_000);
+    private static final TxnLimits LIMITS = TxnTestCluster.testLimits(TimeUnit.SECONDS.toNanos(10));
 
     @TempDir
     Path tmp;

@@ -35,6 +35,17 @@ import java.util.concurrent.TimeUnit;
  * group when there are as many replicas per group as processes.
  */
 final class TxnTestCluster implements AutoCloseable {
+    /**
+     * The server tests' limits: 50 ms ε ceiling, 120 s idle timeout, {@code prepareTimeoutNanos}, 200 ms inquiries,
+     * and an outcome retention of a century, since the tests name "older than any" transactions by tiny priorities
+     * (ages of decades), which the default retention refuses as too old.
+     */
+    static TxnLimits testLimits(long prepareTimeoutNanos) {
+        return new TxnLimits(10_000, 10_000, 100_000, 10_000, TimeUnit.MILLISECONDS.toNanos(50),
+                TimeUnit.SECONDS.toNanos(120), prepareTimeoutNanos, TimeUnit.MILLISECONDS.toNanos(200))
+                .withOutcomeRetention(TimeUnit.DAYS.toNanos(36_500), 1_000);
+    }
+
     final ClusterSpec spec;
     private final Path root;
     private final TxnLimits limits;
