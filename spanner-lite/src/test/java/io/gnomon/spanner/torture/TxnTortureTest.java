@@ -74,5 +74,15 @@ class TxnTortureTest {
         assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.KILL_COORDINATOR, Duration.ofSeconds(5),
                 Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, null, "", TortureSetup.DEFAULT_OP_TIMEOUT, 4))
                 .hasMessageContaining("use --backend txn");
+        assertThatThrownBy(() -> new TortureSetup("txn", 3, 4, FaultKind.NONE, Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, "stale-lease-reads", "",
+                TortureSetup.DEFAULT_OP_TIMEOUT, 4))
+                .hasMessage("--negative-control stale-lease-reads with --backend txn: use skip-commit-wait or "
+                        + "skip-safe-time (the lease controls run with --backend processes or sim)");
+        assertThatThrownBy(() -> new TortureSetup("processes", 3, 4, FaultKind.NONE, Duration.ofSeconds(5),
+                Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 300, 1, "skip-commit-wait", "",
+                TortureSetup.DEFAULT_OP_TIMEOUT, 4))
+                .hasMessage("--negative-control skip-commit-wait: use skip-lease-wait or stale-lease-reads "
+                        + "(skip-commit-wait is a transaction host's bug: use --backend txn)");
     }
 }
