@@ -9,16 +9,20 @@ import java.util.function.Consumer;
  * ({@code SimulatedTxnRun}) must catch each.
  */
 public final class TestOnlyTxnNegativeControl {
+    // One instance each, so a test can tell which switch a control resolved to.
+    private static final Consumer<TxnHost<?>> SKIP_COMMIT_WAIT = h -> h.skipCommitWaitForNegativeControl = true;
+    private static final Consumer<TxnHost<?>> SKIP_SAFE_TIME = h -> h.skipSafeTimeForNegativeControl = true;
+
     private TestOnlyTxnNegativeControl() {
     }
 
     /** Commit-wait switched off: a leader answers {@code Committed(s)} without waiting until {@code TT.after(s)}. */
     public static Consumer<TxnHost<?>> skipCommitWait() {
-        return h -> h.skipCommitWaitForNegativeControl = true;
+        return SKIP_COMMIT_WAIT;
     }
 
     /** Replicas, followers included, serve snapshot reads at once, without waiting for safe time to reach them. */
     public static Consumer<TxnHost<?>> skipSafeTime() {
-        return h -> h.skipSafeTimeForNegativeControl = true;
+        return SKIP_SAFE_TIME;
     }
 }

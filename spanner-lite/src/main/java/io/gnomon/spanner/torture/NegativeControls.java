@@ -15,6 +15,18 @@ final class NegativeControls {
     static final String STALE_LEASE_READS = "stale-lease-reads";
     static final String SKIP_LEASE_WAIT = "skip-lease-wait";
     static final List<String> ALL = List.of(STALE_LEASE_READS, SKIP_LEASE_WAIT);
+    /**
+     * The transaction host's controls ({@code --backend txn}, {@link TxnCluster}): each run under its own condition
+     * for the whole run, which a fault schedule may add to. {@code skip-commit-wait}: one replica's TrueTime reads
+     * {@link TxnCluster#FAST_CLOCK_NANOS} fast within its ε (the interval widened by as much), so a commit it
+     * timestamps lies ahead of true time when its client hears of it, and a transaction or strong read that starts
+     * next at another replica gets a smaller timestamp. {@code skip-safe-time}: every link between replicas lossy
+     * (as {@link FaultKind#LOSSY_NETWORK}), so followers lag and a snapshot read served before its safe time misses
+     * writes committed at or below its timestamp.
+     */
+    static final String SKIP_COMMIT_WAIT = "skip-commit-wait";
+    static final String SKIP_SAFE_TIME = "skip-safe-time";
+    static final List<String> TXN = List.of(SKIP_COMMIT_WAIT, SKIP_SAFE_TIME);
 
     private NegativeControls() {
     }

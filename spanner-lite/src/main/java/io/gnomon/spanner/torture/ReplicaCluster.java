@@ -370,6 +370,14 @@ final class ReplicaCluster implements Cluster {
                 .setMaxDelayMillis(maxDelayMillis).setSeed(seed).build());
     }
 
+    /**
+     * Steps process {@code id}'s TrueTime midpoint by {@code nanos}, widening its interval by as much (truthful: true
+     * time stays inside), until a clock fault's heal clears the clocks.
+     */
+    void stepClock(int id, long nanos) {
+        clockFault(id, nanos, 0, 0);
+    }
+
     private void clockFault(int id, long stepNanos, double driftPpm, long unavailableMillis) {
         admin(id).setClockFault(ClockFaultRequest.newBuilder().setStepNanos(stepNanos).setDriftPpm(driftPpm)
                 .setUnavailableMillis(unavailableMillis).build());

@@ -128,12 +128,12 @@ final class SimulatedTxnRun implements SimWorkload {
          * stepped {@link #FAST_CLOCK_NANOS} ahead, its ε widened by as much): its commit timestamps lie ahead of true
          * time when their clients hear of them, so a transaction that starts next elsewhere gets a smaller one.
          */
-        SKIP_COMMIT_WAIT("skip-commit-wait", "skipCommitWait"),
+        SKIP_COMMIT_WAIT("skip-commit-wait", io.gnomon.paxos.server.NegativeControl.SKIP_COMMIT_WAIT),
         /**
          * Replicas, followers included, serve snapshot reads without waiting for their safe time (stale reads), with
          * a fifth of the messages between replicas lost so that followers lag.
          */
-        SKIP_SAFE_TIME("skip-safe-time", "skipSafeTime");
+        SKIP_SAFE_TIME("skip-safe-time", io.gnomon.paxos.server.NegativeControl.SKIP_SAFE_TIME);
 
         /** Messages lost under {@link #SKIP_SAFE_TIME}, so that followers often lag (the only fault it has). */
         static final double LAGGING_LOSS_RATE = 0.2;
@@ -141,11 +141,12 @@ final class SimulatedTxnRun implements SimWorkload {
         static final long FAST_CLOCK_NANOS = 20 * MS;
 
         private final String cliName;
-        private final String switchMethod;
+        /** The replica's control with the same switch ({@code bin/replica --negative-control}), or null. */
+        private final io.gnomon.paxos.server.NegativeControl replicaControl;
 
-        Control(String cliName, String switchMethod) {
+        Control(String cliName, io.gnomon.paxos.server.NegativeControl replicaControl) {
             this.cliName = cliName;
-            this.switchMethod = switchMethod;
+            this.replicaControl = replicaControl;
         }
 
         String cliName() {
@@ -161,18 +162,20 @@ final class SimulatedTxnRun implements SimWorkload {
             throw new IllegalArgumentException("--negative-control " + name + ": use skip-commit-wait or skip-safe-time");
         }
 
-        /** The hook that switches the bug on in a host (looked up by name: it exists only in test classes). */
-        @SuppressWarnings("unchecked")
+        /**
+         * The hook that switches the bug on in a host: the replica's own test-only switch (looked up by name: it
+         * exists only in test classes).
+         */
         java.util.function.Consumer<TxnHost<?>> hostHook() {
-            if (switchMethod == null) {
+            if (replicaControl == null) {
                 return Transactions.NO_HOOK;
             }
             try {
-                return (java.util.function.Consumer<TxnHost<?>>) Class.forName("io.gnomon.txn.TestOnlyTxnNegativeControl")
-                        .getMethod(switchMethod).invoke(null);
-            } catch (ReflectiveOperationException e) {
+                return io.gnomon.paxos.server.NegativeControl.testOnlyTxnHostSwitch(replicaControl);
+            } catch (IllegalStateException e) {
                 throw new IllegalArgumentException("--negative-control " + cliName + " needs txn-coordinator's test "
-                        + "classes: run with GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes (" + e + ")");
+                        + "classes: run with GNOMON_EXTRA_CLASSPATH=txn-coordinator/target/test-classes (" + e.getMessage()
+                        + ")");
             }
         }
     }

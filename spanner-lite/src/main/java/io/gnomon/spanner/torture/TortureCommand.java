@@ -84,10 +84,11 @@ public final class TortureCommand implements Callable<Integer> {
     @Option(names = "--history", paramLabel = "FILE", description = "Where to keep the history (default: in the work directory).")
     Path history;
 
-    @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads",
-            description = "Start replicas with a deliberate lease bug. skip-lease-wait needs txn-coordinator's test "
-                    + "classes: --replica-classpath-extra for processes, GNOMON_EXTRA_CLASSPATH for sim. The run passes "
-                    + "only if the checker catches it.")
+    @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads|skip-commit-wait|skip-safe-time",
+            description = "Start replicas with a deliberate bug: a lease bug (processes, sim) or, with --backend txn, "
+                    + "skip-commit-wait (one replica's clock reads 40 ms fast within its ε) or skip-safe-time (lossy "
+                    + "links between replicas). Each needs txn-coordinator's test classes: --replica-classpath-extra for "
+                    + "processes and txn, GNOMON_EXTRA_CLASSPATH for sim. The run passes only if the checker catches it.")
     String negativeControl;
 
     @Mixin

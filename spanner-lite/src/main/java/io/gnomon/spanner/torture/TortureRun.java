@@ -69,7 +69,7 @@ final class TortureRun {
 
         /** What a negative control's run came to (docs/reliability.md, "The negative controls"). */
         enum ControlOutcome {
-            /** The checker reported a real-time anomaly: the harness saw the bug. */
+            /** The checker reported a real-time or timestamp anomaly ({@link #controlCaught}): the harness saw the bug. */
             CAUGHT,
             /** A stale read is in the history, but the checker reported no real-time anomaly: a miss. */
             MISSED,
@@ -78,7 +78,7 @@ final class TortureRun {
         }
 
         ControlOutcome controlOutcome() {
-            return realtimeAnomalies() ? ControlOutcome.CAUGHT
+            return controlCaught() ? ControlOutcome.CAUGHT
                     : staleReads > 0 ? ControlOutcome.MISSED : ControlOutcome.NOT_SHOWN;
         }
 
@@ -89,6 +89,15 @@ final class TortureRun {
         /** Whether a real-time class was found; a cycle left unclassified is not one (a negative control fails). */
         boolean realtimeAnomalies() {
             return check.counts().keySet().stream().anyMatch(AnomalyType::realtimeOnly);
+        }
+
+        /**
+         * Whether a negative control was caught: a real-time class, or a broken timestamp rule (external consistency,
+         * a read at t that misses or sees too much), which only histories with timestamps (--backend txn, sim-txn)
+         * can show. A cycle left unclassified is neither.
+         */
+        boolean controlCaught() {
+            return realtimeAnomalies() || check.counts().keySet().stream().anyMatch(AnomalyType::timestampRule);
         }
 
         Optional<Duration> maxRecovery() {

@@ -48,6 +48,15 @@ final class TxnCluster implements Cluster {
     static final long COORDINATOR_GROUP = ReplicaCluster.VICTIM_GROUP;
     /** How long {@link FaultKind#KILL_COORDINATOR} waits for a commit to be in flight before it kills anyway. */
     static final Duration MID_COMMIT_WAIT = Duration.ofSeconds(5);
+    /**
+     * How fast one replica's TrueTime reads under the skip-commit-wait negative control (its interval widened by as
+     * much, so the clock stays truthful, ε 41 ms: below the 50 ms ceiling of {@code TxnLimits}). Its commit
+     * timestamps are then up to twice this ahead of true time, the window in which a read or commit at a replica with
+     * a true clock takes a smaller timestamp: far above loopback's replication time, and wide enough that a loaded
+     * machine's scheduling delays (tens of ms) do not close it. The simulator's control, with no such delays, steps
+     * 20 ms.
+     */
+    static final long FAST_CLOCK_NANOS = TimeUnit.MILLISECONDS.toNanos(40);
     /** The oldest a random stale bound reaches back. */
     static final long MAX_STALENESS_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
@@ -66,12 +75,22 @@ final class TxnCluster implements Cluster {
     private final ExecutorService probes;
     private int coordinatorKills;
     private int coordinatorKillsMidCommit;
+    private final String controlCondition;
+    /** The replicas' negative control, or null. */
+    private final String negativeControl;
 
+    /**
+     * Starts the replicas and, under a negative control ({@link NegativeControls#TXN}), sets up its condition for the
+     * whole run: a fault schedule's heal of the same kind (a clock fault's, a lossy network's) ends it early.
+     *
+     * @param negativeControl {@code skip-commit-wait}, {@code skip-safe-time} (each replica started with it), or null
+     */
     TxnCluster(Path root, int replicas, String classpath, long leaseMillis, long electionMillis, Duration opTimeout,
-               long faultHoldMillis, int groups) throws IOException {
-        this.processes = new ReplicaCluster(root, replicas, classpath, leaseMillis, electionMillis, null, opTimeout,
-                faultHoldMillis, groups, List.of("--machine", "txn"));
+               long faultHoldMillis, int groups, String negativeControl) throws IOException {
+        this.processes = new ReplicaCluster(root, replicas, classpath, leaseMillis, electionMillis, negativeControl,
+                opTimeout, faultHoldMillis, groups, List.of("--machine", "txn"));
         this.spec = processes.clusterSpec();
+        this.negativeControl = negativeControl;
         this.groups = groups;
         this.opTimeout = opTimeout;
         this.client = TxnClient.connect(spec, null);
@@ -80,6 +99,35 @@ final class TxnCluster implements Cluster {
             t.setDaemon(true);
             return t;
         });
+        try {
+            this.controlCondition = controlCondition(negativeControl);
+        } catch (Exception e) {
+            close();
+            throw new IOException("negative control " + negativeControl + ": cannot set up its condition: " + e, e);
+        }
+    }
+
+    /** What the negative control's condition is (logged by the harness), or null without a control. */
+    String controlCondition() {
+        return controlCondition;
+    }
+
+    private String controlCondition(String negativeControl) throws Exception {
+        if (negativeControl == null) {
+            return null;
+        }
+        if (negativeControl.equals(NegativeControls.SKIP_COMMIT_WAIT)) {
+            int fast = processes.leader();
+            processes.stepClock(fast, FAST_CLOCK_NANOS);
+            return "replica " + fast + " (leader of group " + COORDINATOR_GROUP + ") reads "
+                    + FAST_CLOCK_NANOS / 1_000_000 + " ms fast within its TrueTime interval";
+        }
+        if (negativeControl.equals(NegativeControls.SKIP_SAFE_TIME)) {
+            return processes.inject(FaultKind.LOSSY_NETWORK, new SplittableRandom(0)).description()
+                    + " for the whole run";
+        }
+        throw new IllegalArgumentException("--negative-control " + negativeControl + ": use "
+                + String.join(" or ", NegativeControls.TXN));
     }
 
     @Override
@@ -170,12 +218,20 @@ final class TxnCluster implements Cluster {
                 ? "" : "=" + b.value());
     }
 
+    /**
+     * Under a negative control every reads-only transaction is a strong snapshot read at a process chosen at random
+     * (so at a follower two times in three), where each bug shows: under skip-commit-wait a follower with a true
+     * clock takes its read timestamp below a commit the fast leader has just acknowledged; under skip-safe-time a
+     * lagging follower answers at the newest timestamp without the writes it has not applied (an older bound would
+     * mostly fall below what it has applied). Otherwise half of them, at a random bound and replica.
+     */
     @Override
     public Call plan(List<MicroOp> txn, SplittableRandom random) {
         boolean readsOnly = txn.stream().allMatch(m -> m instanceof MicroOp.Read);
-        if (readsOnly && random.nextBoolean()) {
-            TxnClient.Bound bound = randomBound(random);
-            int replica = randomReplica(random);
+        if (readsOnly && (negativeControl != null || random.nextBoolean())) {
+            TxnClient.Bound bound = negativeControl != null ? TxnClient.Bound.strong() : randomBound(random);
+            int replica = negativeControl != null ? processes.ids().get(random.nextInt(processes.ids().size()))
+                    : randomReplica(random);
             ReadMode mode = bound.kind() == io.gnomon.txn.grpc.SnapshotReadRequest.BoundCase.STRONG ? ReadMode.STRONG
                     : ReadMode.STALE;
             return new Call(mode, () -> CompletableFuture.completedFuture(snapshot(txn, bound, replica)));

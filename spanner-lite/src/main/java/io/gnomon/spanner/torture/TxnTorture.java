@@ -64,15 +64,18 @@ final class TxnTorture {
     private TxnTorture() {
     }
 
-    /** Runs both workloads on {@code cluster} (which the caller closes) under {@code schedule}. */
+    /**
+     * Runs both workloads on {@code cluster} (which the caller closes) under {@code schedule}; {@code
+     * negativeControl} (or null) is the one the cluster's replicas were started with, for the summary.
+     */
     static TortureRun.Summary run(TxnCluster cluster, int replicas, Workload.Config listAppend,
-                                  BankWorkload.Config bankConfig, TortureRun.Schedule schedule, Path history,
-                                  Consumer<String> log) throws IOException, InterruptedException {
+                                  BankWorkload.Config bankConfig, TortureRun.Schedule schedule, String negativeControl,
+                                  Path history, Consumer<String> log) throws IOException, InterruptedException {
         BankWorkload bank = new BankWorkload(bankConfig, cluster);
         bank.start();
         TortureRun.Summary s;
         try {
-            s = TortureRun.run(cluster, replicas, listAppend, schedule, null, history, log);
+            s = TortureRun.run(cluster, replicas, listAppend, schedule, negativeControl, history, log);
         } finally {
             bank.stop();
         }

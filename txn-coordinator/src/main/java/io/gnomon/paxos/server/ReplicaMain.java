@@ -164,9 +164,9 @@ public final class ReplicaMain implements Callable<Integer> {
             + "the verification harness. Never on a production replica.")
     boolean faultAdmin;
 
-    @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads", hidden = true,
-            description = "A deliberate lease bug for the harness's negative control; refused unless the test-only "
-                    + "class is on the classpath.")
+    @Option(names = "--negative-control", paramLabel = "skip-lease-wait|stale-lease-reads|skip-commit-wait|skip-safe-time",
+            hidden = true, description = "A deliberate lease or transaction bug (the last two need --machine txn) for "
+                    + "the harness's negative control; refused unless the test-only class is on the classpath.")
     String negativeControl;
 
     @Option(names = "--await-clock-ms", defaultValue = "30000", paramLabel = "MS",
@@ -187,6 +187,7 @@ public final class ReplicaMain implements Callable<Integer> {
         ReplicaServer.Options options;
         TrueTime trueTime;
         TlsConfig tls;
+        java.util.function.Consumer<TxnHost<?>> txnHostHook;
         try {
             Map<Integer, InetSocketAddress> members;
             Map<Long, List<Integer>> groups;
@@ -267,6 +268,10 @@ public final class ReplicaMain implements Callable<Integer> {
                     System.nanoTime() ^ id);
             LogLimits logLimits = new LogLimits(limits.maxValueBytes() + 8192, 1024, 16 << 20, 64 << 20);
             NegativeControl control = NegativeControl.parse(negativeControl);
+            if (control.needsTxnMachine() && !machine.equals("txn")) {
+                throw new IllegalArgumentException("--negative-control " + control.flag() + " is a transaction host's "
+                        + "bug: it needs --machine txn, not " + machine);
+            }
             NegativeControl.Switches unsafe;
             try {
                 unsafe = control.switches();
@@ -277,6 +282,7 @@ public final class ReplicaMain implements Callable<Integer> {
             if (control != NegativeControl.NONE) {
                 LOG.warn("replica {}: NEGATIVE CONTROL {} is on: this replica is deliberately unsafe", id, control);
             }
+            txnHostHook = unsafe.txnHostHook();
             options = new ReplicaServer.Options(id, members, dataDir, policy, paxos, logLimits, compactEvery,
                     TimeUnit.MILLISECONDS.toNanos(5), faultAdmin, unsafe.coreHook(), unsafe.leaseChecksOnReads(),
                     ReplicaLimits.DEFAULTS.withLoopThreads(loopThreads), groups, kind, clientAddress, storeKind);
@@ -332,8 +338,11 @@ public final class ReplicaMain implements Callable<Integer> {
                         + versionRetentionSeconds);
                 return 2;
             }
-            TxnNode node = new TxnNode(id, allGroups, trueTime, limits, TxnHost.Options.DEFAULTS)
-                    .withVersionRetention(TimeUnit.SECONDS.toNanos(versionRetentionSeconds), TimeUnit.MINUTES.toNanos(1));
+            // The server's TrueTime: under --fault-admin the faultable one, so the harness's clock faults reach the
+            // timestamps too, not only the leases.
+            TxnNode node = new TxnNode(id, allGroups, server.trueTime(), limits, TxnHost.Options.DEFAULTS)
+                    .withVersionRetention(TimeUnit.SECONDS.toNanos(versionRetentionSeconds), TimeUnit.MINUTES.toNanos(1))
+                    .withHostHookForNegativeControl(txnHostHook);
             node.attach(server);
             if (metricsAddress != null) {
                 try {

@@ -793,6 +793,15 @@ public final class ReplicaServer implements AutoCloseable {
         return requested == 0 ? GROUP : requested;
     }
 
+    /**
+     * The TrueTime this server's groups run on: under {@link Options#faultAdmin} the {@link FaultableTrueTime} over
+     * the one it was given, whose clock faults the harness sets. A transaction node takes its timestamps from it, so
+     * that those faults reach commit timestamps as they reach leases.
+     */
+    public TrueTime trueTime() {
+        return trueTime;
+    }
+
     /** The peer port (and the client port too without {@link Options#clientAddress}). */
     public int port() {
         return server.getPort();

@@ -42,6 +42,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -96,6 +97,8 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
     private long gcIntervalNanos = TimeUnit.MINUTES.toNanos(1);
     /** Collects old versions of every hosted group off the loops ({@link #collectGarbage}). */
     private java.util.concurrent.ScheduledExecutorService gc;
+    /** Run on each host as it starts: nothing, or a negative control's switch. */
+    private Consumer<TxnHost<?>> hostHook = host -> { };
 
     /**
      * @param processId     this process's replica id
@@ -127,6 +130,16 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         }
         this.retentionNanos = retentionNanos;
         this.gcIntervalNanos = intervalNanos;
+        return this;
+    }
+
+    /**
+     * Runs {@code hook} on each group's transaction host as it starts: a negative control's test-only switch
+     * ({@code bin/replica --negative-control skip-commit-wait|skip-safe-time}, which resolves it; docs/reliability.md,
+     * "The negative controls"), nothing otherwise. Call before {@link #attach}.
+     */
+    public TxnNode withHostHookForNegativeControl(Consumer<TxnHost<?>> hook) {
+        this.hostHook = Objects.requireNonNull(hook);
         return this;
     }
 
@@ -187,6 +200,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
         Handler handler = new Handler(groupId, sender);
         handler.txn = TxnHost.start(groupId, host, p -> o -> handler.txn.proposalOutcome(p, o), machine, limits,
                 options, trueTime, System::nanoTime, handler);
+        hostHook.accept(handler.txn);
         hosts.put(groupId, handler.txn);
         handlers.put(groupId, handler);
         return handler;

@@ -83,6 +83,17 @@ class ReplicaMainTest {
         assertThat(mutualOnly.exitCode()).isEqualTo(2);
         assertThat(mutualOnly.stderr()).isEqualTo("replica: --tls-require-client-cert needs TLS: give --tls-cert, "
                 + "--tls-key and --tls-ca\n");
+        Run txnControl = LaunchScripts.run(dir, "replica", with(group, "--negative-control", "skip-commit-wait"));
+        assertThat(txnControl.exitCode()).isEqualTo(2);
+        assertThat(txnControl.stderr()).isEqualTo("replica: --negative-control skip-commit-wait is a transaction host's"
+                + " bug: it needs --machine txn, not list-append\n");
+        // bin/replica runs the product's classpath, where the test-only switch is absent
+        Run productControl = LaunchScripts.run(dir, "replica", with(group, "--machine", "txn", "--negative-control",
+                "skip-safe-time"));
+        assertThat(productControl.exitCode()).isEqualTo(2);
+        assertThat(productControl.stderr()).isEqualTo("replica: negative control SKIP_SAFE_TIME is test-only: "
+                + "io.gnomon.txn.TestOnlyTxnNegativeControl is not on this classpath (it lives in txn-coordinator's"
+                + " test classes)\n");
     }
 
     @Test
