@@ -1,5 +1,7 @@
 package io.gnomon.txn.server;
 
+import io.gnomon.txn.server.TxnTestCluster.Raw;
+
 import com.google.protobuf.ByteString;
 import io.gnomon.txn.LockTable;
 import io.gnomon.txn.TxnHost;
@@ -75,7 +77,7 @@ class TxnDeadlineServerTest {
         LockingReadRequest read = LockingReadRequest.newBuilder().setGroup(2).setTxn(oldest)
                 .setQuery(TxnProto.key(key)).build();
         int leader = leaderReading(read); // the oldest holds a shared lock on the key
-        try (Raw raw = raw(leader)) {
+        try (Raw raw = cluster.raw(leader)) {
             // the writer's commit waits for the oldest's lock, longer than the reader's deadline below
             CommitRequest commit = CommitRequest.newBuilder().setGroup(2).setTxn(writer).setCoordinatorGroup(2)
                     .addWrites(Write.newBuilder().setKey(ByteString.copyFrom(key)).setValue(ByteString.copyFromUtf8("w")))
@@ -132,7 +134,7 @@ class TxnDeadlineServerTest {
         TxnClient.TxnOutcome unknown = client.status(3, core(txn(42)), System.nanoTime() + TIMEOUT);
         assertThat(unknown.state()).isEqualTo(TxnClient.TxnState.NOT_KNOWN);
         assertThat(unknown.message()).contains("it is not known to be aborted");
-        try (Raw raw = raw(1)) {
+        try (Raw raw = cluster.raw(1)) {
             assertThatThrownBy(() -> raw.stub().txnStatus(io.gnomon.txn.grpc.TxnStatusRequest.newBuilder()
                     .setGroup(1).build())).isInstanceOfSatisfying(StatusRuntimeException.class, e ->
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
@@ -152,7 +154,7 @@ class TxnDeadlineServerTest {
         AtomicReference<Integer> leader = new AtomicReference<>();
         Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
             for (int p : cluster.servers.keySet()) {
-                try (Raw raw = raw(p)) {
+                try (Raw raw = cluster.raw(p)) {
                     if (!raw.stub().read(read).hasRefused()) {
                         leader.set(p);
                         return true;
@@ -176,16 +178,5 @@ class TxnDeadlineServerTest {
         });
     }
 
-    private record Raw(ManagedChannel channel, TxnKvGrpc.TxnKvBlockingStub stub) implements AutoCloseable {
-        @Override
-        public void close() {
-            channel.shutdownNow();
-        }
-    }
 
-    private Raw raw(int process) {
-        ManagedChannel ch = NettyChannelBuilder.forTarget("127.0.0.1:"
-                + cluster.spec.process(process).orElseThrow().client().port()).usePlaintext().build();
-        return new Raw(ch, TxnKvGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS));
-    }
 }

@@ -1,5 +1,7 @@
 package io.gnomon.txn.server;
 
+import io.gnomon.txn.server.TxnTestCluster.Raw;
+
 import io.gnomon.paxos.store.Row;
 import io.gnomon.txn.LockTable;
 import io.gnomon.txn.TxnHost;
@@ -123,7 +125,7 @@ class TxnDeleteRangeServerTest {
                 deleter.get() != null && onLeader(leader, 1, t -> t.waiting(deleter.get()).stream()
                         .anyMatch(l -> !l.target().isKey() && l.mode() == LockTable.Mode.EXCLUSIVE)));
         assertThat(deleting).isNotDone();
-        try (Raw raw = raw(leader)) {
+        try (Raw raw = cluster.raw(leader)) {
             assertThat(raw.stub().abort(AbortRequest.newBuilder().setGroup(1).setTxn(older).build()).getAborted())
                     .isTrue();
         }
@@ -143,7 +145,7 @@ class TxnDeleteRangeServerTest {
             return null;
         }, TIMEOUT).commitTimestamp();
         assertThat(client.get(inside, TxnClient.Bound.exactTimestamp(s), 0, TIMEOUT).valueOrNull()).isNull();
-        try (Raw raw = raw(leader)) {
+        try (Raw raw = cluster.raw(leader)) {
             // the wounded reader's put of the key it read is refused: it may retry, as a new attempt
             CommitReply refused = raw.stub().commit(CommitRequest.newBuilder().setGroup(2).setTxn(younger)
                     .setCoordinatorGroup(2).addWrites(io.gnomon.txn.grpc.Write.newBuilder()
@@ -169,7 +171,7 @@ class TxnDeleteRangeServerTest {
         AtomicReference<Integer> leader = new AtomicReference<>();
         Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
             for (int p : cluster.servers.keySet()) {
-                try (Raw raw = raw(p)) {
+                try (Raw raw = cluster.raw(p)) {
                     ReadReply r = raw.stub().read(read);
                     if (!r.hasRefused()) {
                         leader.set(p);
@@ -192,18 +194,7 @@ class TxnDeleteRangeServerTest {
         return f.get(5, TimeUnit.SECONDS);
     }
 
-    private record Raw(ManagedChannel channel, TxnKvGrpc.TxnKvBlockingStub stub) implements AutoCloseable {
-        @Override
-        public void close() {
-            channel.shutdownNow();
-        }
-    }
 
-    private Raw raw(int process) {
-        ManagedChannel ch = NettyChannelBuilder.forTarget("127.0.0.1:"
-                + cluster.spec.process(process).orElseThrow().client().port()).usePlaintext().build();
-        return new Raw(ch, TxnKvGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS));
-    }
 
     private static List<String> keys(List<Row> rows) {
         return rows.stream().map(r -> name(r.key())).toList();

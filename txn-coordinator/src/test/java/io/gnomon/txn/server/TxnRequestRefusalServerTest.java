@@ -1,5 +1,7 @@
 package io.gnomon.txn.server;
 
+import io.gnomon.txn.server.TxnTestCluster.Raw;
+
 import com.google.protobuf.ByteString;
 import io.gnomon.paxos.server.StoredMachines;
 import io.gnomon.paxos.store.StoreLimits;
@@ -104,7 +106,7 @@ class TxnRequestRefusalServerTest {
                 .setValue(ByteString.copyFromUtf8("v")).build();
         CommitRequest good = CommitRequest.newBuilder().setGroup(1).setTxn(txn).setCoordinatorGroup(1).addWrites(put)
                 .build();
-        try (Raw raw = raw(1)) {
+        try (Raw raw = cluster.raw(1)) {
             refused(raw, good.toBuilder().clearTxn().build(), Status.Code.INVALID_ARGUMENT, "txn");
             refused(raw, good.toBuilder().setGroup(99).setCoordinatorGroup(99).build(), Status.Code.NOT_FOUND,
                     "does not host group 99");
@@ -178,18 +180,7 @@ class TxnRequestRefusalServerTest {
                 });
     }
 
-    private record Raw(ManagedChannel channel, TxnKvGrpc.TxnKvBlockingStub stub) implements AutoCloseable {
-        @Override
-        public void close() {
-            channel.shutdownNow();
-        }
-    }
 
-    private Raw raw(int process) {
-        ManagedChannel ch = NettyChannelBuilder.forTarget("127.0.0.1:"
-                + cluster.spec.process(process).orElseThrow().client().port()).usePlaintext().build();
-        return new Raw(ch, TxnKvGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS));
-    }
 
     private static String hex(byte[] key, int bytes) {
         return java.util.HexFormat.of().formatHex(key, 0, Math.min(bytes, key.length));
