@@ -184,11 +184,17 @@ final class GnomonTxnBackend implements AppendBackend {
         return cluster.pids();
     }
 
-    /** Stops this backend's threads; the cluster is its owner's to close. */
+    /**
+     * Stops this backend's threads (the cluster is its owner's to close) and says which process led which group as the
+     * client found them: runs on fresh clusters differ by where the leaders landed (docs/benchmarks.md).
+     */
     @Override
     public void close() {
         if (pool != null) {
             pool.shutdownNow();
         }
+        java.util.Map<Integer, java.util.List<Long>> led = new java.util.TreeMap<>();
+        cluster.client.knownLeaders().forEach((g, p) -> led.computeIfAbsent(p, x -> new java.util.ArrayList<>()).add(g));
+        System.err.println("bench-txn: groups led per process, as the client found them: " + led);
     }
 }

@@ -644,6 +644,11 @@ public final class TxnClient implements AutoCloseable {
         return local + priorityOffsetNanos;
     }
 
+    /** Each group's leader as this client last found it (from answers and leader hints), by group; a copy. */
+    public Map<Long, Integer> knownLeaders() {
+        return new TreeMap<>(leaders);
+    }
+
     /** TrueTime as the server answering sees it (the one that answered last is asked first). */
     public TimeInterval now(long deadline) {
         List<Integer> order = new ArrayList<>(stubs.keySet());
