@@ -470,8 +470,10 @@ class NtpSourceTest {
                 .containsExactly(SourceCondition.UNRESOLVED, SourceCondition.POLLING);
         assertThat(listener.conditions.get(0).detail()).startsWith("cannot resolve 'ntp.example.test' (")
                 .contains("Temporary failure in name resolution").contains("retrying with back-off");
-        // nothing was sent (so nothing timed out) while the name did not resolve
-        assertThat(listener.events).noneMatch(e -> e.reason() == RejectReason.TIMEOUT);
+        // nothing was sent (so nothing timed out) while the name did not resolve: a poll of the resolved address may
+        // time out on a loaded machine (bin/test saw one), one sent to the unresolved name never may
+        assertThat(listener.events).filteredOn(e -> e.reason() == RejectReason.TIMEOUT)
+                .allMatch(e -> e.detail().contains("/127.0.0.1:" + server.port()));
     }
 
     @Test
