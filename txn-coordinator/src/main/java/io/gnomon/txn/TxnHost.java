@@ -448,6 +448,19 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
      * leadership they are gone and a writer may have changed what was read, so the commit is refused (retryable).
      */
     public void commit(CommitRequest req, C client, Ballot readUnder) {
+        commit(req, client, readUnder, false);
+    }
+
+    /**
+     * As {@link #commit(CommitRequest, Object, Ballot)}, for a caller that has just had null from {@link
+     * #requestRefusal} for this very request (a server refusing such requests as the client's error first): that pure
+     * check, which encodes the request's record, is not made a second time on the loop.
+     */
+    public void commitChecked(CommitRequest req, C client, Ballot readUnder) {
+        commit(req, client, readUnder, true);
+    }
+
+    private void commit(CommitRequest req, C client, Ballot readUnder, boolean requestChecked) {
         TxnNow now = now();
         TxnId txn = req.txn();
         boolean coordinator = req.coordinatorGroup() == groupId;
@@ -481,7 +494,7 @@ public final class TxnHost<C> implements GroupLoop.TurnHook {
             refusal = "group " + groupId + " aborted " + txn + " before its commit request: "
                     + abortedReaders.get(txn);
         }
-        if (refusal == null) {
+        if (refusal == null && !requestChecked) {
             refusal = requestRefusal(req);
             retryable = refusal == null;
         }

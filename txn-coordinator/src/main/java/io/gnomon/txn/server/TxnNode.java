@@ -393,7 +393,7 @@ public final class TxnNode implements ReplicaServer.TxnHandlers {
                 // caller is answered at once.
                 Runnable answering = participant ? () -> { } : onCallerLeft(call, group, answered,
                         () -> h.commitCallerLeft(req.txn()));
-                h.commit(req, new Caller() {
+                h.commitChecked(req, new Caller() { // requestRefusal(req) was null just above
                     @Override
                     public void committed(CommitOutcome outcome) {
                         answering.run();
